@@ -1,0 +1,82 @@
+# posimport — run `make help` for the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+BIN     := $(CURDIR)/bin
+export PATH := $(BIN):$(PATH)
+MODULES  = $(shell go list -m -f '{{.Dir}}')
+
+# Pinned tool versions; `make tools` installs them into ./bin.
+BUF_VERSION                ?= v1.75.0
+PROTOC_GEN_GO_VERSION      ?= v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION ?= v1.6.2
+GRPC_GATEWAY_VERSION       ?= v2.33.0
+SQLC_VERSION               ?= v1.31.1
+
+TEST_FLAGS ?= -shuffle=on -count=1 -timeout=25m
+
+.PHONY: help
+help: ## Show this help
+	@grep -hE '^[a-zA-Z/_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: tools
+tools: ## Install the pinned code generators into ./bin
+	@mkdir -p $(BIN)
+	GOBIN=$(BIN) go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+	GOBIN=$(BIN) go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	GOBIN=$(BIN) go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	GOBIN=$(BIN) go install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@$(GRPC_GATEWAY_VERSION) \
+		github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@$(GRPC_GATEWAY_VERSION)
+	GOBIN=$(BIN) go install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
+
+.PHONY: generate
+generate: proto/gen sqlc/gen ## Regenerate all generated code (proto and sqlc)
+
+.PHONY: proto/gen
+proto/gen: ## Format, lint and generate Go, gRPC, gateway and OpenAPI code from proto/
+	buf format -w
+	buf lint
+	buf generate
+
+.PHONY: proto/lint
+proto/lint: ## Lint the protos (buf STANDARD)
+	buf lint
+
+.PHONY: proto/breaking
+proto/breaking: ## Check the protos against main for breaking changes
+	buf breaking --against '.git#branch=main'
+
+.PHONY: sqlc/gen
+sqlc/gen: ## Generate the services' query code with sqlc
+	@for f in $$(find services -name sqlc.yaml -not -path '*/node_modules/*'); do \
+		echo "sqlc generate -f $$f"; sqlc generate -f $$f || exit 1; done
+
+.PHONY: verify
+verify: generate ## Fail if generated code is stale or not committed
+	@test -z "$$(git status --porcelain -- proto services pkg)" || { \
+		echo "generated code differs from what is committed:"; git status --porcelain -- proto services pkg; \
+		git --no-pager diff --stat -- proto services pkg; exit 1; }
+
+.PHONY: lint
+lint: ## gofmt, go vet and buf lint over every module
+	@out=$$(gofmt -l $(MODULES)); test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }
+	@for d in $(MODULES); do (cd $$d && go vet ./...) || exit 1; done
+	buf lint
+
+.PHONY: build
+build: ## Build every binary into ./bin
+	@mkdir -p $(BIN)
+	@for s in config auth balance import-worker posimport; do \
+		(cd services/$$s && go build -o $(BIN)/$$s .) || exit 1; done
+
+.PHONY: test
+test: ## Run every module's tests against real PostgreSQL and NATS (DATABASE_URL/NATS_URL, or throwaway ones)
+	@for d in $(MODULES); do echo "== $$d"; (cd $$d && go test $(TEST_FLAGS) ./...) || exit 1; done
+
+.PHONY: test/race
+test/race: ## Run the tests with the race detector
+	@for d in $(MODULES); do echo "== $$d"; (cd $$d && go test -race $(TEST_FLAGS) ./...) || exit 1; done
+
+.PHONY: tidy
+tidy: ## go mod tidy in every module
+	@for d in $(MODULES); do (cd $$d && go mod tidy) || exit 1; done
