@@ -1,0 +1,11 @@
+// Package pos is the seam between posimport and the point-of-sale systems it imports from.
+//
+// It names the eight weekly-balance metrics ([DataType]), carries one sale's contribution to them
+// ([SaleFigures]) and describes what a provider must offer ([Source]): its locations and
+// registers, and a stream of the counted sales of a location in a UTC time range. The package is
+// product-neutral on purpose: Lightspeed Retail (R-Series) implements it in
+// pkg/lightspeed/retail, and Lightspeed Restaurant (K-Series, business locations and devices)
+// will implement it beside that. How a product's sale becomes [SaleFigures] (which lines count as
+// returns, where discounts come from) is the provider's business and lives in the provider's
+// package, next to the wire format it interprets.
+package pos
