@@ -1,0 +1,147 @@
+// Package apierr is the one place where errors become gRPC status codes (and, through
+// grpc-gateway, HTTP statuses). Service code returns the errors built here; the server's
+// interceptor calls ToStatus once. Anything else is logged and answered as Internal with no
+// internal text, so database or upstream details never reach a caller.
+package apierr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Error is an error a caller may see: a code, a message and, for invalid input, the field.
+type Error struct {
+	Code    codes.Code
+	Field   string // request field at fault, for InvalidArgument
+	Message string
+	cause   error
+}
+
+// Error implements error. The field is named first so that the message alone says what to fix.
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return e.Field + ": " + e.Message
+	}
+	return e.Message
+}
+
+// Unwrap returns the underlying cause, which is never shown to the caller.
+func (e *Error) Unwrap() error { return e.cause }
+
+// Is matches another *Error with the same code, so errors.Is(err, apierr.ErrNotFound) works.
+func (e *Error) Is(target error) bool {
+	var t *Error
+	if !errors.As(target, &t) {
+		return false
+	}
+	return t.Code == e.Code && t.Message == "" && t.Field == ""
+}
+
+// Sentinels for errors.Is checks on the code alone.
+var (
+	ErrNotFound           = &Error{Code: codes.NotFound}
+	ErrAlreadyExists      = &Error{Code: codes.AlreadyExists}
+	ErrInvalidArgument    = &Error{Code: codes.InvalidArgument}
+	ErrPermissionDenied   = &Error{Code: codes.PermissionDenied}
+	ErrUnauthenticated    = &Error{Code: codes.Unauthenticated}
+	ErrFailedPrecondition = &Error{Code: codes.FailedPrecondition}
+	ErrAborted            = &Error{Code: codes.Aborted}
+	ErrUnavailable        = &Error{Code: codes.Unavailable}
+)
+
+// Invalid reports bad input in one request field, e.g. Invalid("settings.time_zone", "unknown time zone %q", tz).
+func Invalid(field, format string, args ...any) error {
+	return &Error{Code: codes.InvalidArgument, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// NotFound reports a missing resource.
+func NotFound(format string, args ...any) error {
+	return &Error{Code: codes.NotFound, Message: fmt.Sprintf(format, args...)}
+}
+
+// AlreadyExists reports a resource that exists already.
+func AlreadyExists(format string, args ...any) error {
+	return &Error{Code: codes.AlreadyExists, Message: fmt.Sprintf(format, args...)}
+}
+
+// PermissionDenied reports an authenticated caller that may not do this.
+func PermissionDenied(format string, args ...any) error {
+	return &Error{Code: codes.PermissionDenied, Message: fmt.Sprintf(format, args...)}
+}
+
+// Unauthenticated reports a missing or invalid credential.
+func Unauthenticated(format string, args ...any) error {
+	return &Error{Code: codes.Unauthenticated, Message: fmt.Sprintf(format, args...)}
+}
+
+// FailedPrecondition reports a request the system's state does not allow now.
+func FailedPrecondition(format string, args ...any) error {
+	return &Error{Code: codes.FailedPrecondition, Message: fmt.Sprintf(format, args...)}
+}
+
+// Aborted reports a conflict the caller may retry, e.g. a stale fencing token.
+func Aborted(format string, args ...any) error {
+	return &Error{Code: codes.Aborted, Message: fmt.Sprintf(format, args...)}
+}
+
+// Unavailable reports a transient failure the caller may retry, keeping the cause for logs.
+func Unavailable(cause error, format string, args ...any) error {
+	return &Error{Code: codes.Unavailable, Message: fmt.Sprintf(format, args...), cause: cause}
+}
+
+// ToStatus converts err into a gRPC status. Errors built by this package keep their code and
+// message (InvalidArgument carries a BadRequest detail naming the field); a status error from
+// a downstream service keeps its code; context errors map to Canceled/DeadlineExceeded;
+// everything else becomes Internal "internal error" and internal reports true so the caller
+// logs the cause.
+func ToStatus(err error) (st *status.Status, internal bool) {
+	if err == nil {
+		return status.New(codes.OK, ""), false
+	}
+	var ae *Error
+	if errors.As(err, &ae) {
+		st := status.New(ae.Code, ae.Error())
+		if ae.Code == codes.InvalidArgument && ae.Field != "" {
+			br := &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
+				{Field: ae.Field, Description: ae.Message},
+			}}
+			if withDetails, derr := st.WithDetails(br); derr == nil {
+				st = withDetails
+			}
+		}
+		return st, ae.Code == codes.Internal || ae.Code == codes.Unavailable
+	}
+	if s, ok := status.FromError(err); ok {
+		return s, s.Code() == codes.Internal || s.Code() == codes.Unknown
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return status.New(codes.Canceled, "request canceled"), false
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.New(codes.DeadlineExceeded, "deadline exceeded"), false
+	}
+	return status.New(codes.Internal, "internal error"), true
+}
+
+// FieldOf returns the offending field of an InvalidArgument status, or "".
+func FieldOf(err error) string {
+	var ae *Error
+	if errors.As(err, &ae) {
+		return ae.Field
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return ""
+	}
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok && len(br.GetFieldViolations()) > 0 {
+			return br.GetFieldViolations()[0].GetField()
+		}
+	}
+	return ""
+}

@@ -1,0 +1,147 @@
+// Package app is what every service's main does before and after its own wiring: load the
+// configuration from the environment, build the logger, connect and migrate PostgreSQL, build
+// the authenticated server and the clients of other services, and run until SIGTERM.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+	_ "time/tzdata" // DST rules must hold in bare images without /usr/share/zoneinfo.
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/posimport/posimport/pkg/platform/authn"
+	"github.com/posimport/posimport/pkg/platform/envconfig"
+	"github.com/posimport/posimport/pkg/platform/logging"
+	"github.com/posimport/posimport/pkg/platform/postgres"
+	"github.com/posimport/posimport/pkg/platform/secret"
+	"github.com/posimport/posimport/pkg/platform/server"
+)
+
+// Config is the configuration every service process has. Services embed it in their own.
+type Config struct {
+	LogLevel    string        `env:"LOG_LEVEL" envDefault:"info"`
+	DatabaseURL secret.Secret `env:"DATABASE_URL"`
+	DBMaxConns  int32         `env:"DB_MAX_CONNS" envDefault:"10"`
+	Server      server.Config
+	JWT         authn.Config
+}
+
+// Base returns the common configuration, so a service's config satisfies Configurable.
+func (c *Config) Base() *Config { return c }
+
+// Configurable is a service configuration embedding Config.
+type Configurable interface{ Base() *Config }
+
+// Process is one running service process.
+type Process struct {
+	Name   string
+	Logger *slog.Logger
+	cfg    *Config
+	signer *authn.Signer
+	verify *authn.Verifier
+}
+
+// Start loads cfg from the environment, builds the logger and the JWT keys, logs the
+// configuration (secrets masked), and returns a context cancelled on SIGTERM or SIGINT.
+func Start(name string, cfg Configurable) (*Process, context.Context, context.CancelFunc, error) {
+	if err := envconfig.Load(cfg); err != nil {
+		return nil, nil, nil, err
+	}
+	base := cfg.Base()
+	logger, err := logging.New(os.Stderr, base.LogLevel)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	logger = logger.With("service", name)
+	if base.JWT.ServiceName == "" {
+		base.JWT.ServiceName = name
+	}
+	p := &Process{Name: name, Logger: logger, cfg: base}
+	if base.JWT.SigningKey.IsZero() {
+		return nil, nil, nil, fmt.Errorf("JWT_SIGNING_KEY: required (kid=base64 Ed25519 seed; see README)")
+	}
+	if p.signer, err = authn.NewSigner(base.JWT); err != nil {
+		return nil, nil, nil, err
+	}
+	if p.verify, err = authn.NewVerifier(base.JWT); err != nil {
+		return nil, nil, nil, err
+	}
+	if base.DatabaseURL.IsZero() {
+		return nil, nil, nil, fmt.Errorf("DATABASE_URL: required")
+	}
+	logger.Info("starting", "config", cfg)
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	return p, ctx, cancel, nil
+}
+
+// Postgres connects to DATABASE_URL with the service's schema and applies its migrations.
+func (p *Process) Postgres(ctx context.Context, schema string, migrations fs.FS) (*pgxpool.Pool, error) {
+	pool, err := postgres.Connect(ctx, p.cfg.DatabaseURL.Reveal(), postgres.Options{
+		Schema: schema, MaxConns: p.cfg.DBMaxConns, ApplicationName: "posimport-" + p.Name,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := postgres.Migrate(ctx, pool, schema, migrations, p.Logger); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}
+
+// Server builds the gRPC/HTTP server with the service's role table.
+func (p *Process) Server(policy authn.Policy) (*server.Server, error) {
+	return server.New(p.cfg.Server, server.Options{
+		Name: p.Name, Logger: p.Logger, Authorizer: authn.NewAuthorizer(p.verify, policy),
+	})
+}
+
+// Signer signs this service's tokens.
+func (p *Process) Signer() *authn.Signer { return p.signer }
+
+// Dial connects to another service's gRPC address with this service's identity.
+func (p *Process) Dial(target string) (*grpc.ClientConn, error) {
+	return Dial(target, p.signer, p.Name)
+}
+
+// Dial connects to a service's gRPC address, authenticating as the service named subject.
+func Dial(target string, signer *authn.Signer, subject string) (*grpc.ClientConn, error) {
+	conn, err := grpc.NewClient(target,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(authn.NewServiceCredentials(signer, subject)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", target, err)
+	}
+	return conn, nil
+}
+
+// Run runs the server and the background loops until ctx ends or one of them fails; then all
+// stop.
+func (p *Process) Run(ctx context.Context, srv *server.Server, background ...func(context.Context) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Run(gctx) })
+	for _, f := range background {
+		g.Go(func() error { return f(gctx) })
+	}
+	return g.Wait()
+}
+
+// Exit logs a fatal error and exits non-zero, or exits 0.
+func Exit(err error) {
+	if err != nil {
+		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("exiting", "error", err, "time", time.Now())
+		os.Exit(1)
+	}
+	os.Exit(0)
+}

@@ -1,0 +1,58 @@
+// Package envconfig loads a service's configuration from environment variables into a struct
+// with `env` and `envDefault` tags (github.com/caarlos0/env), and describes it for the startup
+// log. Fields of type secret.Secret are masked when the configuration is logged.
+package envconfig
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Load fills cfg (a pointer to a struct) from the process environment.
+func Load(cfg any) error { return LoadFrom(cfg, nil) }
+
+// LoadFrom fills cfg from environ (KEY=VALUE pairs as os.Environ returns them); a nil environ
+// means the process environment. Tests pass their own environment here.
+func LoadFrom(cfg any, environ map[string]string) error {
+	opts := env.Options{}
+	if environ != nil {
+		opts.Environment = environ
+	} else {
+		opts.Environment = env.ToMap(os.Environ())
+	}
+	if err := env.ParseWithOptions(cfg, opts); err != nil {
+		return fmt.Errorf("configuration: %s", describe(cfg, err))
+	}
+	return nil
+}
+
+// describe rewrites parse errors to name the environment variable, which is what the operator
+// sets, rather than the Go field.
+func describe(cfg any, err error) string {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return err.Error()
+	}
+	t := reflect.TypeOf(cfg)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var msgs []string
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			if f, ok := t.FieldByName(pe.Name); ok {
+				name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+				msgs = append(msgs, fmt.Sprintf("%s: %v", name, pe.Err))
+				continue
+			}
+		}
+		msgs = append(msgs, e.Error())
+	}
+	return strings.Join(msgs, "; ")
+}

@@ -1,0 +1,290 @@
+// Package server runs one service process's network face: a gRPC port (the services,
+// the standard health service, reflection, and the interceptors for authentication, error
+// mapping, metrics, logging and panic recovery) and an HTTP port (grpc-gateway pointed at the
+// gRPC listener, so REST passes the same interceptors, plus /openapi.json, /metrics, /healthz
+// and /readyz). Run stops both gracefully when its context ends, and stops everything when
+// either fails.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/posimport/posimport/pkg/platform/authn"
+)
+
+// Config is the network part of a service's configuration.
+type Config struct {
+	// GRPCAddr is where gRPC listens.
+	GRPCAddr string `env:"GRPC_ADDR" envDefault:":9090"`
+	// HTTPAddr is where REST, /openapi.json, /metrics, /healthz and /readyz listen.
+	HTTPAddr string `env:"HTTP_ADDR" envDefault:":8080"`
+	// ShutdownTimeout bounds the graceful stop; in-flight RPCs are cut after it.
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
+}
+
+// Options are the server's dependencies.
+type Options struct {
+	// Name of the service (or "posimport" for the all-in-one), used in logs.
+	Name string
+	// Logger for the server and request logs.
+	Logger *slog.Logger
+	// Authorizer checks every RPC; required.
+	Authorizer *authn.Authorizer
+	// Registry collects metrics; nil creates one with the Go and process collectors.
+	Registry *prometheus.Registry
+}
+
+// GatewayRegistrar registers one service's REST handlers on the gateway mux.
+type GatewayRegistrar func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error
+
+// Server is one process's gRPC and HTTP servers.
+type Server struct {
+	cfg      Config
+	opts     Options
+	grpc     *grpc.Server
+	health   *health.Server
+	registry *prometheus.Registry
+	httpMux  *http.ServeMux
+
+	grpcLis, httpLis net.Listener
+
+	mu        sync.Mutex
+	gateways  []GatewayRegistrar
+	openapi   [][]byte
+	readiness map[string]func(context.Context) error
+	services  []string
+}
+
+// New binds both ports at once, so Addr methods work before Run (tests listen on ":0").
+func New(cfg Config, opts Options) (*Server, error) {
+	if opts.Authorizer == nil {
+		return nil, errors.New("server: an Authorizer is required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	reg := opts.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	m := newRPCMetrics(reg)
+	s := &Server{
+		cfg: cfg, opts: opts, registry: reg,
+		health:    health.NewServer(),
+		httpMux:   http.NewServeMux(),
+		readiness: map[string]func(context.Context) error{},
+	}
+	s.grpc = grpc.NewServer(
+		grpc.ChainUnaryInterceptor(
+			recoverUnary(opts.Logger),
+			m.unary(),
+			logUnary(opts.Logger),
+			mapErrorsUnary(opts.Logger),
+			opts.Authorizer.UnaryInterceptor(),
+		),
+		grpc.ChainStreamInterceptor(
+			recoverStream(opts.Logger),
+			m.stream(),
+			mapErrorsStream(opts.Logger),
+			opts.Authorizer.StreamInterceptor(),
+		),
+	)
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	reflection.Register(s.grpc)
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+
+	var err error
+	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+		return nil, fmt.Errorf("server: listen gRPC %s: %w", cfg.GRPCAddr, err)
+	}
+	if s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		_ = s.grpcLis.Close()
+		return nil, fmt.Errorf("server: listen HTTP %s: %w", cfg.HTTPAddr, err)
+	}
+	return s, nil
+}
+
+// GRPC returns the gRPC server for registering services (before Run).
+func (s *Server) GRPC() *grpc.Server { return s.grpc }
+
+// Registry returns the metrics registry.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// GRPCAddr is the bound gRPC address.
+func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
+
+// HTTPAddr is the bound HTTP address.
+func (s *Server) HTTPAddr() string { return s.httpLis.Addr().String() }
+
+// Register adds a service: its gRPC name (for health), its REST handlers and its OpenAPI
+// document.
+func (s *Server) Register(serviceName string, gw GatewayRegistrar, openapi []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.services = append(s.services, serviceName)
+	if gw != nil {
+		s.gateways = append(s.gateways, gw)
+	}
+	if openapi != nil {
+		s.openapi = append(s.openapi, openapi)
+	}
+}
+
+// Handle adds an HTTP route beside the REST API (e.g. the OAuth callback).
+func (s *Server) Handle(pattern string, h http.Handler) { s.httpMux.Handle(pattern, h) }
+
+// AddReadiness adds a check /readyz runs (database ping, NATS connection).
+func (s *Server) AddReadiness(name string, check func(context.Context) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.readiness[name] = check
+}
+
+// Run serves until ctx ends or a server fails, then stops gracefully.
+func (s *Server) Run(ctx context.Context) error {
+	logger := s.opts.Logger
+	gwMux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+	)
+	conn, err := grpc.NewClient(loopback(s.GRPCAddr()), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return fmt.Errorf("server: gateway connection: %w", err)
+	}
+	defer func() { _ = conn.Close() }()
+	s.mu.Lock()
+	for _, gw := range s.gateways {
+		if err := gw(ctx, gwMux, conn); err != nil {
+			s.mu.Unlock()
+			return fmt.Errorf("server: register gateway: %w", err)
+		}
+	}
+	openapi, err := mergeOpenAPI(s.opts.Name, s.openapi)
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+
+	s.httpMux.Handle("GET /openapi.json", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openapi)
+	}))
+	s.httpMux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	s.httpMux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	s.httpMux.HandleFunc("GET /readyz", s.ready)
+	s.httpMux.Handle("/", gwMux)
+	httpSrv := &http.Server{
+		Handler:           s.httpMux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := s.grpc.Serve(s.grpcLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			return fmt.Errorf("gRPC server: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := httpSrv.Serve(s.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("HTTP server: %w", err)
+		}
+		return nil
+	})
+	s.setServing(healthpb.HealthCheckResponse_SERVING)
+	logger.InfoContext(ctx, "server started", "grpc_addr", s.GRPCAddr(), "http_addr", s.HTTPAddr())
+
+	g.Go(func() error {
+		<-gctx.Done()
+		s.setServing(healthpb.HealthCheckResponse_NOT_SERVING)
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+		defer cancel()
+		_ = httpSrv.Shutdown(stopCtx)
+		done := make(chan struct{})
+		go func() { s.grpc.GracefulStop(); close(done) }()
+		select {
+		case <-done:
+		case <-stopCtx.Done():
+			logger.Warn("graceful stop timed out; cutting in-flight RPCs")
+			s.grpc.Stop()
+		}
+		return nil
+	})
+	err = g.Wait()
+	logger.Info("server stopped", "error", err)
+	return err
+}
+
+func (s *Server) setServing(st healthpb.HealthCheckResponse_ServingStatus) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.health.SetServingStatus("", st)
+	for _, name := range s.services {
+		s.health.SetServingStatus(name, st)
+	}
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	checks := make(map[string]func(context.Context) error, len(s.readiness))
+	for k, v := range s.readiness {
+		checks[k] = v
+	}
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	var failed []string
+	for name, check := range checks {
+		if err := check(ctx); err != nil {
+			// The check's error stays in the log; the probe only needs which dependency failed.
+			s.opts.Logger.Warn("readiness check failed", "check", name, "error", err)
+			failed = append(failed, name)
+		}
+	}
+	if len(failed) > 0 {
+		sort.Strings(failed)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		for _, name := range failed {
+			_, _ = fmt.Fprintf(w, "%s: not ready\n", name)
+		}
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// loopback turns a wildcard listen address into one the gateway can dial.
+func loopback(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}

@@ -1,0 +1,102 @@
+// Package validate checks request fields and answers with apierr.Invalid naming the field,
+// so every service words the same mistake the same way.
+package validate
+
+import (
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/posimport/posimport/pkg/civil"
+	"github.com/posimport/posimport/pkg/platform/apierr"
+)
+
+var (
+	idPattern      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$`)
+	numericPattern = regexp.MustCompile(`^[1-9][0-9]{0,18}$`)
+	clockPattern   = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+)
+
+// ID checks an identifier from the main app: 1–64 letters, digits, '.', '_', ':' or '-'.
+func ID(field, v string) error {
+	if v == "" {
+		return apierr.Invalid(field, "required")
+	}
+	if !idPattern.MatchString(v) {
+		return apierr.Invalid(field, "must be 1-64 letters, digits, '.', '_', ':' or '-'")
+	}
+	return nil
+}
+
+// NumericID checks a POS identifier: a positive integer of at most 19 digits.
+func NumericID(field, v string) error {
+	if !numericPattern.MatchString(v) {
+		return apierr.Invalid(field, "%q is not a POS id (a positive whole number)", v)
+	}
+	return nil
+}
+
+// Name checks a display name: required, at most 200 characters, no control characters.
+func Name(field, v string) error {
+	if strings.TrimSpace(v) == "" {
+		return apierr.Invalid(field, "required")
+	}
+	if len([]rune(v)) > 200 {
+		return apierr.Invalid(field, "at most 200 characters")
+	}
+	if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return apierr.Invalid(field, "must not contain control characters")
+	}
+	return nil
+}
+
+// TimeZone loads an IANA zone name. "Local" is refused: it means whatever the server runs in.
+func TimeZone(field, v string) (*time.Location, error) {
+	if v == "" {
+		return nil, apierr.Invalid(field, "required")
+	}
+	if v == "Local" || strings.HasPrefix(v, "/") || strings.Contains(v, "..") {
+		return nil, apierr.Invalid(field, "%q is not an IANA time zone name (e.g. Europe/Copenhagen)", v)
+	}
+	loc, err := time.LoadLocation(v)
+	if err != nil {
+		return nil, apierr.Invalid(field, "%q is not an IANA time zone name (e.g. Europe/Copenhagen)", v)
+	}
+	return loc, nil
+}
+
+// Date parses YYYY-MM-DD.
+func Date(field, v string) (civil.Date, error) {
+	if v == "" {
+		return civil.Date{}, apierr.Invalid(field, "required")
+	}
+	d, err := civil.ParseDate(v)
+	if err != nil {
+		return civil.Date{}, apierr.Invalid(field, "%v", err)
+	}
+	return d, nil
+}
+
+// DateRange parses from and until and checks from ≤ until.
+func DateRange(fromField, from, untilField, until string) (civil.Date, civil.Date, error) {
+	f, err := Date(fromField, from)
+	if err != nil {
+		return civil.Date{}, civil.Date{}, err
+	}
+	u, err := Date(untilField, until)
+	if err != nil {
+		return civil.Date{}, civil.Date{}, err
+	}
+	if u.Before(f) {
+		return civil.Date{}, civil.Date{}, apierr.Invalid(untilField, "must not be before %s", fromField)
+	}
+	return f, u, nil
+}
+
+// ClockTime checks a local time of day "HH:MM" (24 h).
+func ClockTime(field, v string) error {
+	if !clockPattern.MatchString(v) {
+		return apierr.Invalid(field, "%q is not a time of day (want HH:MM, 24 h)", v)
+	}
+	return nil
+}

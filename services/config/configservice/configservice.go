@@ -1,0 +1,60 @@
+// Package configservice builds the config service: a client's POS settings, the departments'
+// POS mapping and the weekly-balance field definitions. main.go wires it from the environment;
+// `posimport up` wires it in-process.
+package configservice
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/grpc"
+
+	"github.com/posimport/posimport/pkg/platform/app"
+	"github.com/posimport/posimport/pkg/platform/authn"
+	"github.com/posimport/posimport/pkg/platform/server"
+	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+	"github.com/posimport/posimport/services/config/internal/api"
+	"github.com/posimport/posimport/services/config/internal/store"
+)
+
+// Schema is the service's PostgreSQL schema.
+const Schema = store.Schema
+
+// Policy is the service's role table.
+var Policy authn.Policy = api.Policy
+
+// Config is the service's configuration.
+type Config struct {
+	app.Config
+}
+
+// Migrations returns the service's embedded migrations.
+func Migrations() fs.FS { return store.Migrations() }
+
+// Service is the config service.
+type Service struct {
+	api    *api.Server
+	logger *slog.Logger
+}
+
+// New builds the service on a pool whose connections use Schema.
+func New(pool *pgxpool.Pool, logger *slog.Logger) *Service {
+	return &Service{api: api.New(store.New(pool)), logger: logger.With("component", "config")}
+}
+
+// Register adds the service's gRPC and REST handlers and its OpenAPI document to srv.
+func (s *Service) Register(srv *server.Server) error {
+	posimportv1.RegisterConfigServiceServer(srv.GRPC(), s.api)
+	doc, err := posimportv1.OpenAPI("config")
+	if err != nil {
+		return err
+	}
+	srv.Register(posimportv1.ConfigService_ServiceDesc.ServiceName,
+		func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
+			return posimportv1.RegisterConfigServiceHandler(ctx, mux, conn)
+		}, doc)
+	return nil
+}
