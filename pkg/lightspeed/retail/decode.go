@@ -1,0 +1,476 @@
+package retail
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Sale is a sale as the client reads it: the fields posimport uses, typed.
+type Sale struct {
+	ID         int64
+	ShopID     int64
+	RegisterID int64
+	Completed  bool
+	Voided     bool
+	Archived   bool
+	// CompleteTime is zero for an open sale.
+	CompleteTime time.Time
+	TimeStamp    time.Time
+	Lines        []SaleLine
+}
+
+// SaleLine is one line of a sale.
+type SaleLine struct {
+	ID int64
+	// ParentID is the refunded line of a refund line, else 0.
+	ParentID                int64
+	UnitQuantity            decimal.Decimal
+	CalcSubtotal            decimal.Decimal
+	CalcLineDiscount        decimal.Decimal
+	CalcTransactionDiscount decimal.Decimal
+	CalcTotal               decimal.Decimal
+}
+
+// DataError is malformed data in a response, located down to the field.
+type DataError struct {
+	// Resource is "Sale", "Shop", "Register" or "Account".
+	Resource string
+	// ID is the record's id as sent, or "#n" (its position in the page) when the id itself
+	// is unreadable.
+	ID string
+	// LineID is set for a field of a sale line.
+	LineID string
+	Field  string
+	// Value is the offending value, shortened.
+	Value string
+	Err   error
+}
+
+func (e *DataError) Error() string {
+	where := e.Resource + " " + e.ID
+	if e.LineID != "" {
+		where += " line " + e.LineID
+	}
+	return fmt.Sprintf("%s: field %s: %v (got %s)", where, e.Field, e.Err, e.Value)
+}
+
+func (e *DataError) Unwrap() error { return e.Err }
+
+// scalar is a JSON value the API sends as a string, but which may come as a number, a boolean or
+// null. Decoding never fails on the kind, so that the error can name the record and field.
+type scalar struct {
+	s    string
+	set  bool // present and not null
+	bad  bool // an object or array where a scalar belongs
+	text bool // was a JSON string
+}
+
+func (v *scalar) UnmarshalJSON(b []byte) error {
+	switch b[0] {
+	case 'n':
+		*v = scalar{}
+	case '{', '[':
+		*v = scalar{set: true, bad: true, s: shorten(b)}
+	case '"':
+		if bytes.IndexByte(b, '\\') < 0 {
+			*v = scalar{s: string(b[1 : len(b)-1]), set: true, text: true}
+			return nil
+		}
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*v = scalar{s: s, set: true, text: true}
+	default:
+		*v = scalar{s: string(b), set: true}
+	}
+	return nil
+}
+
+func shorten(b []byte) string {
+	const n = 40
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
+}
+
+// shown is the value as an error shows it.
+func (v scalar) shown() string {
+	switch {
+	case !v.set:
+		return "nothing"
+	case v.bad:
+		return v.s
+	}
+	return strconv.Quote(shorten([]byte(v.s)))
+}
+
+var (
+	errMissing  = errors.New("missing")
+	errNotText  = errors.New("not a scalar")
+	errDecimal  = errors.New("not a decimal number")
+	errInteger  = errors.New("not an integer")
+	errBoolean  = errors.New("not a boolean")
+	errTime     = errors.New("not an RFC 3339 time")
+	errShape    = errors.New("neither an object nor an array")
+	maxDecimals = 40
+)
+
+// fieldReader converts a record's scalars and keeps the first error.
+type fieldReader struct {
+	res, id, line string
+	err           error
+}
+
+func (r *fieldReader) fail(field string, v scalar, err error) {
+	if r.err == nil {
+		r.err = &DataError{Resource: r.res, ID: r.id, LineID: r.line, Field: field, Value: v.shown(), Err: err}
+	}
+}
+
+func (r *fieldReader) present(field string, v scalar) bool {
+	switch {
+	case !v.set:
+		r.fail(field, v, errMissing)
+	case v.bad:
+		r.fail(field, v, errNotText)
+	default:
+		return true
+	}
+	return false
+}
+
+// decimal reads a plain decimal ("-12.5"); exponents are refused, since a value like "1e999999"
+// would make later arithmetic allocate without bound.
+func (r *fieldReader) decimal(field string, v scalar) decimal.Decimal {
+	if !r.present(field, v) {
+		return decimal.Zero
+	}
+	if !plainDecimal(v.s) {
+		r.fail(field, v, errDecimal)
+		return decimal.Zero
+	}
+	d, err := decimal.NewFromString(v.s)
+	if err != nil {
+		r.fail(field, v, errDecimal)
+	}
+	return d
+}
+
+func plainDecimal(s string) bool {
+	if len(s) == 0 || len(s) > maxDecimals {
+		return false
+	}
+	i := 0
+	if s[0] == '-' || s[0] == '+' {
+		i++
+	}
+	digits, dot := 0, false
+	for ; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return false
+		}
+	}
+	return digits > 0
+}
+
+func (r *fieldReader) int(field string, v scalar) int64 {
+	if !r.present(field, v) {
+		return 0
+	}
+	i, err := strconv.ParseInt(v.s, 10, 64)
+	if err != nil {
+		r.fail(field, v, errInteger)
+	}
+	return i
+}
+
+func (r *fieldReader) bool(field string, v scalar) bool {
+	if !r.present(field, v) {
+		return false
+	}
+	switch v.s {
+	case "true", "1":
+		return true
+	case "false", "0":
+		return false
+	}
+	r.fail(field, v, errBoolean)
+	return false
+}
+
+// time reads a timestamp; optional ones may be absent or empty.
+func (r *fieldReader) time(field string, v scalar, optional bool) time.Time {
+	if optional && (!v.set || (v.s == "" && !v.bad)) {
+		return time.Time{}
+	}
+	if !r.present(field, v) {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, v.s)
+	if err != nil {
+		r.fail(field, v, errTime)
+	}
+	return t.UTC()
+}
+
+// oneOrMany splits a resource value that is an array of records, a single record, or absent.
+func oneOrMany(raw json.RawMessage) ([]json.RawMessage, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	switch raw[0] {
+	case '{':
+		return []json.RawMessage{raw}, nil
+	case '[':
+		var out []json.RawMessage
+		if err := json.Unmarshal(raw, &out); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+	return nil, errShape
+}
+
+// pageBody is a list response.
+type pageBody struct {
+	Attributes struct {
+		Next     scalar `json:"next"`
+		Previous scalar `json:"previous"`
+		Count    scalar `json:"count"`
+	} `json:"@attributes"`
+	Sale     json.RawMessage `json:"Sale"`
+	Shop     json.RawMessage `json:"Shop"`
+	Register json.RawMessage `json:"Register"`
+	Account  json.RawMessage `json:"Account"`
+}
+
+// SyntaxError is a response body that is not the JSON expected: truncated, or not JSON at all.
+// The client retries it like a network error.
+type SyntaxError struct{ Err error }
+
+func (e *SyntaxError) Error() string { return "malformed response body: " + e.Err.Error() }
+
+func (e *SyntaxError) Unwrap() error { return e.Err }
+
+func decodePage(body []byte) (*pageBody, error) {
+	var p pageBody
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, &SyntaxError{Err: err}
+	}
+	return &p, nil
+}
+
+type saleWire struct {
+	SaleID       scalar `json:"saleID"`
+	ShopID       scalar `json:"shopID"`
+	RegisterID   scalar `json:"registerID"`
+	Completed    scalar `json:"completed"`
+	Voided       scalar `json:"voided"`
+	Archived     scalar `json:"archived"`
+	CompleteTime scalar `json:"completeTime"`
+	TimeStamp    scalar `json:"timeStamp"`
+	SaleLines    json.RawMessage
+}
+
+type saleLinesWire struct {
+	SaleLine json.RawMessage
+}
+
+type lineWire struct {
+	SaleLineID              scalar `json:"saleLineID"`
+	ParentSaleLineID        scalar `json:"parentSaleLineID"`
+	UnitQuantity            scalar `json:"unitQuantity"`
+	CalcSubtotal            scalar `json:"calcSubtotal"`
+	CalcLineDiscount        scalar `json:"calcLineDiscount"`
+	CalcTransactionDiscount scalar `json:"calcTransactionDiscount"`
+	CalcTotal               scalar `json:"calcTotal"`
+}
+
+// decodeSales decodes the Sale value of a page.
+func decodeSales(raw json.RawMessage) ([]Sale, error) {
+	items, err := oneOrMany(raw)
+	if err != nil {
+		return nil, &DataError{Resource: "Sale", ID: "list", Field: "Sale", Value: shorten(raw), Err: err}
+	}
+	out := make([]Sale, 0, len(items))
+	for i, item := range items {
+		s, err := decodeSale(item, i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func decodeSale(item json.RawMessage, i int) (Sale, error) {
+	var w saleWire
+	if err := json.Unmarshal(item, &w); err != nil {
+		return Sale{}, &DataError{Resource: "Sale", ID: "#" + strconv.Itoa(i), Field: "Sale", Value: shorten(item), Err: err}
+	}
+	r := fieldReader{res: "Sale", id: "#" + strconv.Itoa(i)}
+	if w.SaleID.set && !w.SaleID.bad {
+		r.id = shorten([]byte(w.SaleID.s))
+	}
+	s := Sale{
+		ID:         r.int("saleID", w.SaleID),
+		ShopID:     r.int("shopID", w.ShopID),
+		RegisterID: r.int("registerID", w.RegisterID),
+		Completed:  r.bool("completed", w.Completed),
+		Voided:     r.bool("voided", w.Voided),
+		Archived:   r.bool("archived", w.Archived),
+		TimeStamp:  r.time("timeStamp", w.TimeStamp, false),
+	}
+	s.CompleteTime = r.time("completeTime", w.CompleteTime, !s.Completed)
+	if r.err != nil {
+		return Sale{}, r.err
+	}
+	lines, err := decodeLines(w.SaleLines, r.id)
+	if err != nil {
+		return Sale{}, err
+	}
+	s.Lines = lines
+	return s, nil
+}
+
+func decodeLines(raw json.RawMessage, saleID string) ([]SaleLine, error) {
+	raw = bytes.TrimSpace(raw)
+	// A sale without lines has no SaleLines, or (seen in clients) an empty string for it.
+	if len(raw) == 0 || string(raw) == "null" || string(raw) == `""` {
+		return nil, nil
+	}
+	fail := func(field string, value []byte, err error) error {
+		return &DataError{Resource: "Sale", ID: saleID, Field: field, Value: shorten(value), Err: err}
+	}
+	var wrap saleLinesWire
+	if raw[0] != '{' {
+		return nil, fail("SaleLines", raw, errShape)
+	}
+	if err := json.Unmarshal(raw, &wrap); err != nil {
+		return nil, fail("SaleLines", raw, err)
+	}
+	items, err := oneOrMany(wrap.SaleLine)
+	if err != nil {
+		return nil, fail("SaleLines.SaleLine", wrap.SaleLine, err)
+	}
+	out := make([]SaleLine, 0, len(items))
+	for i, item := range items {
+		var w lineWire
+		if err := json.Unmarshal(item, &w); err != nil {
+			return nil, fail("SaleLine", item, err)
+		}
+		r := fieldReader{res: "Sale", id: saleID, line: "#" + strconv.Itoa(i)}
+		if w.SaleLineID.set && !w.SaleLineID.bad {
+			r.line = shorten([]byte(w.SaleLineID.s))
+		}
+		l := SaleLine{
+			ID:                      r.int("saleLineID", w.SaleLineID),
+			UnitQuantity:            r.decimal("unitQuantity", w.UnitQuantity),
+			CalcSubtotal:            r.decimal("calcSubtotal", w.CalcSubtotal),
+			CalcLineDiscount:        r.decimal("calcLineDiscount", w.CalcLineDiscount),
+			CalcTransactionDiscount: r.decimal("calcTransactionDiscount", w.CalcTransactionDiscount),
+			CalcTotal:               r.decimal("calcTotal", w.CalcTotal),
+		}
+		if w.ParentSaleLineID.set {
+			l.ParentID = r.int("parentSaleLineID", w.ParentSaleLineID)
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// Shop is a store of the account.
+type Shop struct {
+	ID       int64
+	Name     string
+	TimeZone string
+	Archived bool
+}
+
+// Register is a register of a shop.
+type Register struct {
+	ID       int64
+	ShopID   int64
+	Name     string
+	Archived bool
+}
+
+// Account is the account a token gives access to.
+type Account struct {
+	ID   int64
+	Name string
+}
+
+// decodeEach decodes a list value's records with fn, which reads them through a fieldReader.
+func decodeEach[T any](res string, raw json.RawMessage, fn func(item json.RawMessage, r *fieldReader) T) ([]T, error) {
+	items, err := oneOrMany(raw)
+	if err != nil {
+		return nil, &DataError{Resource: res, ID: "list", Field: res, Value: shorten(raw), Err: err}
+	}
+	out := make([]T, 0, len(items))
+	for i, item := range items {
+		r := &fieldReader{res: res, id: "#" + strconv.Itoa(i)}
+		v := fn(item, r)
+		if r.err != nil {
+			return nil, r.err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func decodeShops(raw json.RawMessage) ([]Shop, error) {
+	return decodeEach("Shop", raw, func(item json.RawMessage, r *fieldReader) Shop {
+		var w struct {
+			ShopID, Name, TimeZone, Archived scalar
+		}
+		if err := json.Unmarshal(item, &w); err != nil {
+			r.fail("Shop", scalar{s: shorten(item), set: true, bad: true}, err)
+			return Shop{}
+		}
+		return Shop{ID: r.int("shopID", w.ShopID), Name: w.Name.s, TimeZone: w.TimeZone.s, Archived: w.Archived.s == "true"}
+	})
+}
+
+func decodeRegisters(raw json.RawMessage) ([]Register, error) {
+	return decodeEach("Register", raw, func(item json.RawMessage, r *fieldReader) Register {
+		var w struct {
+			RegisterID, ShopID, Name, Archived scalar
+		}
+		if err := json.Unmarshal(item, &w); err != nil {
+			r.fail("Register", scalar{s: shorten(item), set: true, bad: true}, err)
+			return Register{}
+		}
+		return Register{ID: r.int("registerID", w.RegisterID), ShopID: r.int("shopID", w.ShopID), Name: w.Name.s, Archived: w.Archived.s == "true"}
+	})
+}
+
+func decodeAccounts(raw json.RawMessage) ([]Account, error) {
+	return decodeEach("Account", raw, func(item json.RawMessage, r *fieldReader) Account {
+		var w struct {
+			AccountID, Name scalar
+		}
+		if err := json.Unmarshal(item, &w); err != nil {
+			r.fail("Account", scalar{s: shorten(item), set: true, bad: true}, err)
+			return Account{}
+		}
+		return Account{ID: r.int("accountID", w.AccountID), Name: w.Name.s}
+	})
+}

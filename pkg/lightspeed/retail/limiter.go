@@ -1,0 +1,193 @@
+package retail
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// BucketState is the rate-limit state one response reported in its X-LS-* headers. Fields the
+// response did not carry are zero.
+type BucketState struct {
+	// Level and Size come from X-LS-API-Bucket-Level ("92.57/90").
+	Level, Size float64
+	// DripRate is X-LS-API-Drip-Rate, in drips per second.
+	DripRate float64
+	// Burst and BurstMax come from X-LS-API-Burst-Level ("3/20").
+	Burst, BurstMax int
+	// At is when the response arrived.
+	At time.Time
+}
+
+// ParseBucketState reads the X-LS-* headers; header names match case-insensitively, as the
+// API's casing varies. ok is false when the bucket level is missing or malformed.
+func ParseBucketState(h http.Header, at time.Time) (s BucketState, ok bool) {
+	s.At = at
+	if lvl, size, found := strings.Cut(h.Get("X-LS-API-Bucket-Level"), "/"); found {
+		l, err1 := strconv.ParseFloat(strings.TrimSpace(lvl), 64)
+		z, err2 := strconv.ParseFloat(strings.TrimSpace(size), 64)
+		ok = err1 == nil && err2 == nil && finite(l) && finite(z) && l >= 0 && z > 0
+		if ok {
+			s.Level, s.Size = l, z
+		}
+	}
+	if d, err := strconv.ParseFloat(strings.TrimSpace(h.Get("X-LS-API-Drip-Rate")), 64); err == nil && finite(d) && d > 0 {
+		s.DripRate = d
+	}
+	if n, m, found := strings.Cut(h.Get("X-LS-API-Burst-Level"), "/"); found {
+		b, err1 := strconv.Atoi(strings.TrimSpace(n))
+		bm, err2 := strconv.Atoi(strings.TrimSpace(m))
+		if err1 == nil && err2 == nil && bm > 0 {
+			s.Burst, s.BurstMax = b, bm
+		}
+	}
+	return s, ok
+}
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+// Limiter paces requests to one Lightspeed account. The default is [BucketLimiter]; workers in
+// several processes sharing one account's budget plug in a shared implementation.
+type Limiter interface {
+	// Wait blocks until a request costing cost drips may be sent, or ctx ends. A nil error
+	// means the caller sends the request now.
+	Wait(ctx context.Context, cost float64) error
+	// Observe feeds the state a response reported.
+	Observe(s BucketState)
+	// PauseUntil holds every request until t, after a 429.
+	PauseUntil(t time.Time)
+}
+
+// BucketLimiter is the in-process [Limiter]: a model of the server's leaky bucket, corrected by
+// every response's headers, plus a sliding one-second window under the burst limit. Until a
+// response reports otherwise it assumes the documented one-register bucket (90, 1/s, burst 20).
+// It is safe for concurrent use.
+type BucketLimiter struct {
+	// Headroom is how many drips below the bucket size it keeps; default 2, for requests of
+	// other clients landing between ours.
+	Headroom float64
+	// NowFunc and SleepFunc replace the clock in tests.
+	NowFunc   func() time.Time
+	SleepFunc func(ctx context.Context, d time.Duration) error
+
+	mu     sync.Mutex
+	level  float64
+	at     time.Time
+	size   float64
+	drip   float64
+	burst  int
+	sent   []time.Time // send times within the last second, oldest first
+	paused time.Time
+}
+
+// NewBucketLimiter returns a BucketLimiter on the real clock.
+func NewBucketLimiter() *BucketLimiter { return &BucketLimiter{} }
+
+func (l *BucketLimiter) now() time.Time {
+	if l.NowFunc != nil {
+		return l.NowFunc()
+	}
+	return time.Now()
+}
+
+// leak brings the modelled level to now; the caller holds l.mu.
+func (l *BucketLimiter) leak(now time.Time) {
+	if l.size == 0 { // the documented one-register bucket, until a response tells
+		l.size, l.drip, l.burst = 90, 1, 20
+	}
+	if !l.at.IsZero() {
+		if el := now.Sub(l.at).Seconds(); el > 0 {
+			l.level = math.Max(0, l.level-el*l.drip)
+		}
+	}
+	l.at = now
+}
+
+// Wait implements [Limiter].
+func (l *BucketLimiter) Wait(ctx context.Context, cost float64) error {
+	for {
+		l.mu.Lock()
+		now := l.now()
+		l.leak(now)
+		var wait time.Duration
+		if d := l.paused.Sub(now); d > 0 {
+			wait = d
+		}
+		headroom := l.Headroom
+		if headroom == 0 {
+			headroom = 2
+		}
+		if over := l.level + cost - (l.size - headroom); over > 0 {
+			wait = max(wait, time.Duration(math.Ceil(over/l.drip*1e9)))
+		}
+		cut := 0
+		for cut < len(l.sent) && !l.sent[cut].After(now.Add(-time.Second)) {
+			cut++
+		}
+		l.sent = l.sent[cut:]
+		// One below the burst limit: the server counts in fixed windows on its own clock.
+		if limit := max(l.burst-1, 1); len(l.sent) >= limit {
+			wait = max(wait, l.sent[len(l.sent)-limit].Add(time.Second).Sub(now))
+		}
+		if wait <= 0 {
+			l.level += cost
+			l.sent = append(l.sent, now)
+			l.mu.Unlock()
+			return nil
+		}
+		l.mu.Unlock()
+		if err := l.sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+func (l *BucketLimiter) sleep(ctx context.Context, d time.Duration) error {
+	if l.SleepFunc != nil {
+		return l.SleepFunc(ctx, d)
+	}
+	return sleepCtx(ctx, d)
+}
+
+// Observe implements [Limiter]. The reported level replaces the model's when higher: it counts
+// requests the model cannot see, while a lower one may predate requests still in flight.
+func (l *BucketLimiter) Observe(s BucketState) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.leak(l.now())
+	if s.Size > 0 {
+		l.size = s.Size
+		l.level = math.Max(l.level, s.Level)
+	}
+	if s.DripRate > 0 {
+		l.drip = s.DripRate
+	}
+	if s.BurstMax > 0 {
+		l.burst = s.BurstMax
+	}
+}
+
+// PauseUntil implements [Limiter].
+func (l *BucketLimiter) PauseUntil(t time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t.After(l.paused) {
+		l.paused = t
+	}
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,106 @@
+// Package sim is a Lightspeed Retail (R-Series) simulator: an http.Handler that a real
+// Lightspeed client cannot tell from the real API on the parts posimport uses, plus an admin API,
+// a seeded data generator, fault injection and an oracle.
+//
+// # What it serves
+//
+//   - OAuth2 under /auth/oauth/: authorize (GET shows a consent page, POST is its form; or
+//     auto-consent), token (authorization_code, refresh_token; form or JSON body; client
+//     credentials in the body or HTTP Basic), revoke; and /.well-known/jwks.
+//   - API V3 under /API/V3/: Account.json, Account/{id}/Shop.json, Register.json, Sale.json
+//     and Sale/{id}.json, with filters, sort, limit, count=1, load_relations and cursor paging.
+//   - The admin API under /admin/ (see below), which is neither counted nor faulted.
+//
+// Build one with [New] and serve it with net/http or httptest; [Options] sets the seed, the
+// generated data, token lifetimes, rate limits, time scale, auto-consent and the clock.
+//
+// # Admin API (JSON with typed values)
+//
+//	GET    /admin/accounts                          accounts with shops and registers
+//	GET    /admin/accounts/{id}/sales?registerID=&from=&until=   stored sales (RFC 3339 bounds)
+//	POST   /admin/accounts/{id}/sales               add a sale ([SaleInput]); 201 with the [Sale]
+//	PATCH  /admin/accounts/{id}/sales/{saleID}      late edit or void ([SaleChange])
+//	GET    /admin/faults, POST /admin/faults ([Fault]), DELETE /admin/faults
+//	GET    /admin/stats, DELETE /admin/stats        requests per endpoint ([EndpointCount])
+//	GET    /admin/oracle?account=&register=&from=&until=&zone=   expected hourly metrics
+//
+// Each has a Go method on [Server] too: [Server.AddSale], [Server.ChangeSale], [Server.Sales],
+// [Server.InjectFault], [Server.RequestCounts], [Server.Expected].
+//
+// # Choices where the reference leaves one open
+//
+// The facts come from shared/reference/lightspeed-api.md sections 2 and 9. Where it is silent
+// the simulator does what the real API most likely does:
+//
+//   - Paging looks ahead: next is "" as soon as no further record matches, so a result of n
+//     records takes exactly max(1, ceil(n/limit)) requests. previous is "" on the first page
+//     (no cursor) and set on every page reached through a cursor.
+//   - Cursors are base64 (standard, padded) JSON: [id] when sorting by the id, else
+//     [sortValue, id], with times as "2006-01-02T15:04:05+00:00". The default sort is the
+//     resource id ascending; unset sort values (an open sale's completeTime) sort first.
+//   - Filters: "=" (or a bare value), "!=", ">", "<", ">=", "<=", "><" (between, both ends
+//     included), "IN,[a,b]", "~" and "!~" (contains). Several filters are ANDed. A filter on a
+//     field the resource does not have, an unknown relation, limit outside 1..100, and an
+//     unknown sort field are 400s; the sort error lists the sortable fields. Timestamps in
+//     filters are RFC 3339, or a date or date-time without offset, taken as UTC; a '+' that
+//     arrived unencoded (read as a space) is put back.
+//   - An open sale has no completeTime key at all, and never matches a completeTime filter.
+//     Voided sales keep their completeTime and stay in listings unless filtered out.
+//   - load_relations: every documented Sale relation is accepted; only SaleLines has data, the
+//     others are omitted. A sale without lines has no SaleLines key.
+//   - Error bodies of the API are {"httpCode","httpMessage","message","errorClass"} (strings);
+//     OAuth errors are {"error","error_description"[,"hint"]}, the League OAuth2 server shape
+//     of the documented 401.
+//   - A token of one account used on another account's path gets 403; a missing, unknown or
+//     expired token gets the documented 401 with hint "Access token could not be verified",
+//     and a revoked one the hint "Access token has been revoked". 401s carry no bucket
+//     headers (without a valid token there is no bucket); every other API response carries
+//     all X-LS-* headers, written with the docs' mixed casing.
+//   - OAuth: codes are single-use (spent by any exchange attempt) and live 60 s; PKCE is
+//     verified when a challenge was sent (S256 only), and required for a client without a
+//     secret. Refresh rotates the refresh token every time; the rotated-out refresh tokens
+//     stay valid until the grant's access token is next used on the API, then die (a later
+//     use is 400 invalid_grant). Refreshing while the access token is valid returns the same
+//     access token with its remaining expires_in. Revoke kills both tokens; an unknown token
+//     is not an error (RFC 7009). Access tokens are RS256 JWTs with iss, aud, sub, acct,
+//     scope, iat, nbf, exp and jti; the signing key is generated once per process.
+//   - Auto-consent grants the account named by the non-standard account_id parameter, or the
+//     first account.
+//   - Rate limits: one bucket per account and OAuth client; size 90 + 10 and drip
+//     1/s + 0.5/s per register beyond the first (the account's register count stands for the
+//     subscription's register limit). A request is allowed while the level is below the size,
+//     so the first overflowing one passes. GET costs 1 and count=1 costs 10. Refused requests
+//     cost nothing. The burst limiter allows 2/9 of the bucket size (20 for 90) per fixed
+//     one-second window and counts refused requests too. Retry-After is the whole seconds
+//     until the level is below the size again (1 for the burst limiter).
+//   - TimeScale speeds the limiters' clock up; the drip-rate header then shows the scaled
+//     rate, so a client pacing itself from the headers stays correct.
+//   - Money: calcSubtotal = unitQuantity × unitPrice; calcLineDiscount and
+//     calcTransactionDiscount carry the sign of the quantity; taxes apply to the discounted
+//     subtotal and are not rounded (the docs' worked example has calcTax2 4.48875). The calc*
+//     fields are the same whether isTaxInclusive is true or not (section 10 leaves tax-inclusive
+//     behaviour open). Numbers are written without trailing zeros ("317.1").
+//
+// # Generated data
+//
+// [DataOptions] sets accounts (ids from 100001), shops (cycling through [DefaultZones], which
+// mix IANA and legacy US/* names), registers and a mean number of sales per register and day.
+// Sales follow a daily curve with quiet nights, vary by weekday and month, and have 1–5 lines;
+// some have line discounts (percent or amount), some a transaction discount; about 5 % are
+// refunds of an earlier line (negative quantity, parentSaleLineID set), 3 % exchanges mixing
+// both, 4 % voided, 2 % open, 1 % archived, and 0.5 % are edited days later. Some days have a
+// sale in the first and last second, and every DST day has sales on both sides of the change.
+//
+// # K-Series later
+//
+// The OAuth core (oauthServer) is product-neutral and mounted under a prefix; the R-Series
+// routes live in retail.go. A K-Series (Restaurant) API would add its own routes file under its
+// own prefix, mount a second OAuth core with its own rules over the same accounts, and reuse the
+// fault, count and clock machinery, which work on every non-admin endpoint.
+//
+// # Oracle
+//
+// [Server.Expected] computes, for an account, a register (or all), a range of local dates and
+// a time zone, the metrics of every local clock hour from the simulator's own store, by
+// DESIGN.md's R-Series definitions. It shares no code with pkg/pos, pkg/aggregate or the client.
+package sim
