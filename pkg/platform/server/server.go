@@ -125,6 +125,11 @@ func New(cfg Config, opts Options) (*Server, error) {
 	return s, nil
 }
 
+// Close releases the ports of a server that will not Run (Run releases them itself).
+func (s *Server) Close() error {
+	return errors.Join(s.grpcLis.Close(), s.httpLis.Close())
+}
+
 // GRPC returns the gRPC server for registering services (before Run).
 func (s *Server) GRPC() *grpc.Server { return s.grpc }
 
