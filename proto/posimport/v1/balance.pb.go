@@ -331,7 +331,10 @@ type WriteDayResponse struct {
 	// The outcome.
 	Outcome WriteOutcome `protobuf:"varint,1,opt,name=outcome,proto3,enum=posimport.v1.WriteOutcome" json:"outcome,omitempty"`
 	// The day's status after the write.
-	Status        DayStatus `protobuf:"varint,2,opt,name=status,proto3,enum=posimport.v1.DayStatus" json:"status,omitempty"`
+	Status DayStatus `protobuf:"varint,2,opt,name=status,proto3,enum=posimport.v1.DayStatus" json:"status,omitempty"`
+	// The register-day's write counter after the call: 1 after the first write, one more for
+	// each write that changed its values; unchanged by UNCHANGED and SKIPPED_APPROVED.
+	Version       int64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -378,6 +381,13 @@ func (x *WriteDayResponse) GetStatus() DayStatus {
 		return x.Status
 	}
 	return DayStatus_DAY_STATUS_UNSPECIFIED
+}
+
+func (x *WriteDayResponse) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
 }
 
 // MarkDaysImportedRequest records that an import finished a department's days.
@@ -700,8 +710,12 @@ type RegisterDay struct {
 	Fields []*FieldDay `protobuf:"bytes,2,rep,name=fields,proto3" json:"fields,omitempty"`
 	// The import that wrote them.
 	ImportId string `protobuf:"bytes,3,opt,name=import_id,json=importId,proto3" json:"import_id,omitempty"`
-	// When they were written.
-	WriteTime     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=write_time,json=writeTime,proto3" json:"write_time,omitempty"`
+	// When they were last changed.
+	WriteTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=write_time,json=writeTime,proto3" json:"write_time,omitempty"`
+	// The register-day's write counter (see WriteDayResponse.version).
+	Version int64 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	// The job that wrote them.
+	JobId         string `protobuf:"bytes,6,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -764,6 +778,20 @@ func (x *RegisterDay) GetWriteTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *RegisterDay) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *RegisterDay) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
 // BalanceDay is one day of a department.
 type BalanceDay struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -783,8 +811,11 @@ type BalanceDay struct {
 	RegistersImported int32 `protobuf:"varint,7,opt,name=registers_imported,json=registersImported,proto3" json:"registers_imported,omitempty"`
 	// Whether an import finished this day (eligible for auto-confirm).
 	ImportFinished bool `protobuf:"varint,8,opt,name=import_finished,json=importFinished,proto3" json:"import_finished,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Whether auto-confirm approved the day (it approves a day at most once, and never one a
+	// person reopened).
+	AutoConfirmed bool `protobuf:"varint,9,opt,name=auto_confirmed,json=autoConfirmed,proto3" json:"auto_confirmed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BalanceDay) Reset() {
@@ -869,6 +900,13 @@ func (x *BalanceDay) GetRegistersImported() int32 {
 func (x *BalanceDay) GetImportFinished() bool {
 	if x != nil {
 		return x.ImportFinished
+	}
+	return false
+}
+
+func (x *BalanceDay) GetAutoConfirmed() bool {
+	if x != nil {
+		return x.AutoConfirmed
 	}
 	return false
 }
@@ -1266,7 +1304,8 @@ func (x *GetDayResponse) GetTimeZone() string {
 	return ""
 }
 
-// ApproveDaysRequest approves a range of days.
+// ApproveDaysRequest approves a range of days (at most 366, none after today in the
+// department's time zone). Days not imported yet are approved too: imports then skip them.
 type ApproveDaysRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The client.
@@ -1385,7 +1424,8 @@ func (x *ApproveDaysResponse) GetApproved() int32 {
 	return 0
 }
 
-// ReopenDaysRequest reopens a range of days.
+// ReopenDaysRequest reopens a range of days (at most 366). Auto-confirm never approves a
+// reopened day again.
 type ReopenDaysRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The client.
@@ -1525,10 +1565,11 @@ const file_posimport_v1_balance_proto_rawDesc = "" +
 	"\x06job_id\x18\b \x01(\tB\x03\xe0A\x02R\x05jobId\x12(\n" +
 	"\rfencing_token\x18\t \x01(\x03B\x03\xe0A\x02R\ffencingToken\x12-\n" +
 	"\x12overwrite_approved\x18\n" +
-	" \x01(\bR\x11overwriteApproved\"y\n" +
+	" \x01(\bR\x11overwriteApproved\"\x93\x01\n" +
 	"\x10WriteDayResponse\x124\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2\x1a.posimport.v1.WriteOutcomeR\aoutcome\x12/\n" +
-	"\x06status\x18\x02 \x01(\x0e2\x17.posimport.v1.DayStatusR\x06status\"\xef\x01\n" +
+	"\x06status\x18\x02 \x01(\x0e2\x17.posimport.v1.DayStatusR\x06status\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x03R\aversion\"\xef\x01\n" +
 	"\x17MarkDaysImportedRequest\x12 \n" +
 	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\x12(\n" +
 	"\rdepartment_id\x18\x02 \x01(\tB\x03\xe0A\x02R\fdepartmentId\x12 \n" +
@@ -1553,14 +1594,16 @@ const file_posimport_v1_balance_proto_rawDesc = "" +
 	"\x14split_into_intervals\x18\x04 \x01(\bR\x12splitIntoIntervals\x12\x1a\n" +
 	"\bimported\x18\x05 \x01(\bR\bimported\x12\x14\n" +
 	"\x05hours\x18\x06 \x03(\tR\x05hours\x12\x14\n" +
-	"\x05total\x18\a \x01(\tR\x05total\"\xb6\x01\n" +
+	"\x05total\x18\a \x01(\tR\x05total\"\xe7\x01\n" +
 	"\vRegisterDay\x12\x1f\n" +
 	"\vregister_id\x18\x01 \x01(\tR\n" +
 	"registerId\x12.\n" +
 	"\x06fields\x18\x02 \x03(\v2\x16.posimport.v1.FieldDayR\x06fields\x12\x1b\n" +
 	"\timport_id\x18\x03 \x01(\tR\bimportId\x129\n" +
 	"\n" +
-	"write_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\twriteTime\"\xef\x02\n" +
+	"write_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\twriteTime\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\x03R\aversion\x12\x15\n" +
+	"\x06job_id\x18\x06 \x01(\tR\x05jobId\"\x96\x03\n" +
 	"\n" +
 	"BalanceDay\x12\x12\n" +
 	"\x04date\x18\x01 \x01(\tR\x04date\x12/\n" +
@@ -1571,7 +1614,8 @@ const file_posimport_v1_balance_proto_rawDesc = "" +
 	"\tintervals\x18\x05 \x03(\v2\x16.posimport.v1.IntervalR\tintervals\x12.\n" +
 	"\x06fields\x18\x06 \x03(\v2\x16.posimport.v1.FieldDayR\x06fields\x12-\n" +
 	"\x12registers_imported\x18\a \x01(\x05R\x11registersImported\x12'\n" +
-	"\x0fimport_finished\x18\b \x01(\bR\x0eimportFinished\"b\n" +
+	"\x0fimport_finished\x18\b \x01(\bR\x0eimportFinished\x12%\n" +
+	"\x0eauto_confirmed\x18\t \x01(\bR\rautoConfirmed\"b\n" +
 	"\n" +
 	"FieldTotal\x12\x19\n" +
 	"\bfield_id\x18\x01 \x01(\x03R\afieldId\x12\x14\n" +

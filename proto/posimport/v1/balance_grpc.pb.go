@@ -36,10 +36,12 @@ const (
 // Amounts are exact decimals written as strings, e.g. "1234.50".
 type BalanceServiceClient interface {
 	// WriteDay replaces one register's values for one local day, in one transaction. Writes are
-	// sets, never increments. Services only.
+	// sets, never increments: writing the stored values again changes nothing (UNCHANGED). A
+	// fencing token lower than the highest one seen for the job is refused with
+	// FAILED_PRECONDITION and changes nothing. Services only.
 	WriteDay(ctx context.Context, in *WriteDayRequest, opts ...grpc.CallOption) (*WriteDayResponse, error)
 	// MarkDaysImported records that an import finished a department's days, which makes them
-	// eligible for auto-confirm. Services only.
+	// eligible for auto-confirm. Marking a day again changes nothing. Services only.
 	MarkDaysImported(ctx context.Context, in *MarkDaysImportedRequest, opts ...grpc.CallOption) (*MarkDaysImportedResponse, error)
 	// GetWeeklyBalance returns the seven days of an ISO week of a department, summed over registers.
 	GetWeeklyBalance(ctx context.Context, in *GetWeeklyBalanceRequest, opts ...grpc.CallOption) (*GetWeeklyBalanceResponse, error)
@@ -128,10 +130,12 @@ func (c *balanceServiceClient) ReopenDays(ctx context.Context, in *ReopenDaysReq
 // Amounts are exact decimals written as strings, e.g. "1234.50".
 type BalanceServiceServer interface {
 	// WriteDay replaces one register's values for one local day, in one transaction. Writes are
-	// sets, never increments. Services only.
+	// sets, never increments: writing the stored values again changes nothing (UNCHANGED). A
+	// fencing token lower than the highest one seen for the job is refused with
+	// FAILED_PRECONDITION and changes nothing. Services only.
 	WriteDay(context.Context, *WriteDayRequest) (*WriteDayResponse, error)
 	// MarkDaysImported records that an import finished a department's days, which makes them
-	// eligible for auto-confirm. Services only.
+	// eligible for auto-confirm. Marking a day again changes nothing. Services only.
 	MarkDaysImported(context.Context, *MarkDaysImportedRequest) (*MarkDaysImportedResponse, error)
 	// GetWeeklyBalance returns the seven days of an ISO week of a department, summed over registers.
 	GetWeeklyBalance(context.Context, *GetWeeklyBalanceRequest) (*GetWeeklyBalanceResponse, error)
