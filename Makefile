@@ -59,23 +59,24 @@ verify: generate ## Fail if generated code is stale or not committed
 
 .PHONY: lint
 lint: ## gofmt, go vet and buf lint over every module
+	@test -n "$(MODULES)" || { echo "no modules found (go.work broken?)"; exit 1; }
 	@out=$$(gofmt -l $(MODULES)); test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }
-	@for d in $(MODULES); do (cd $$d && go vet ./...) || exit 1; done
+	@for d in $(MODULES); do (cd $$d && if [ -n "$$(go list ./... 2>/dev/null)" ]; then go vet ./...; fi) || exit 1; done
 	buf lint
 
 .PHONY: build
 build: ## Build every binary into ./bin
 	@mkdir -p $(BIN)
 	@for s in config auth balance import-worker posimport; do \
-		(cd services/$$s && go build -o $(BIN)/$$s .) || exit 1; done
+		if [ -f services/$$s/main.go ]; then (cd services/$$s && go build -o $(BIN)/$$s .) || exit 1; fi; done
 
 .PHONY: test
 test: ## Run every module's tests against real PostgreSQL and NATS (DATABASE_URL/NATS_URL, or throwaway ones)
-	@for d in $(MODULES); do echo "== $$d"; (cd $$d && go test $(TEST_FLAGS) ./...) || exit 1; done
+	@for d in $(MODULES); do echo "== $$d"; (cd $$d && if [ -n "$$(go list ./... 2>/dev/null)" ]; then go test $(TEST_FLAGS) ./...; fi) || exit 1; done
 
 .PHONY: test/race
 test/race: ## Run the tests with the race detector
-	@for d in $(MODULES); do echo "== $$d"; (cd $$d && go test -race $(TEST_FLAGS) ./...) || exit 1; done
+	@for d in $(MODULES); do echo "== $$d"; (cd $$d && if [ -n "$$(go list ./... 2>/dev/null)" ]; then go test -race $(TEST_FLAGS) ./...; fi) || exit 1; done
 
 .PHONY: tidy
 tidy: ## go mod tidy in every module
