@@ -29,9 +29,9 @@ type Policy map[string]Rule
 
 // PublicRPCs are the standard health and reflection services, open to all.
 var PublicRPCs = Policy{
-	"/grpc.health.v1.Health/Check":                                  {Public: true},
-	"/grpc.health.v1.Health/Watch":                                  {Public: true},
-	"/grpc.health.v1.Health/List":                                   {Public: true},
+	"/grpc.health.v1.Health/Check":                                   {Public: true},
+	"/grpc.health.v1.Health/Watch":                                   {Public: true},
+	"/grpc.health.v1.Health/List":                                    {Public: true},
 	"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo":      {Public: true},
 	"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": {Public: true},
 }

@@ -365,4 +365,3 @@ func nonNil(s []string) []string {
 	}
 	return s
 }
-
