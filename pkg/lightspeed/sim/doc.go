@@ -88,7 +88,7 @@
 // Sales follow a daily curve with quiet nights, vary by weekday and month, and have 1–5 lines;
 // some have line discounts (percent or amount), some a transaction discount; about 5 % are
 // refunds of an earlier line (negative quantity, parentSaleLineID set), 3 % exchanges mixing
-// both, 4 % voided, 2 % open, 1 % archived, and 0.5 % are edited days later. Some days have a
+// both, 4 % voided, 2 % open, 1 % archived, and 1 % are edited days later. Some days have a
 // sale in the first and last second, and every DST day has sales on both sides of the change.
 //
 // # K-Series later

@@ -235,7 +235,7 @@ func (g *generator) sale(shop *Shop, registerID int64, at time.Time) *Sale {
 	}
 	sale.CreateTime = at.Add(-time.Duration(20+r.IntN(600)) * time.Second).UTC()
 	sale.TimeStamp = at.Add(time.Duration(r.IntN(30)) * time.Second).UTC()
-	if r.IntN(200) == 0 { // edited after the fact
+	if r.IntN(100) == 0 { // edited after the fact
 		sale.TimeStamp = sale.TimeStamp.Add(time.Duration(1+r.IntN(72)) * time.Hour)
 	}
 	return sale
