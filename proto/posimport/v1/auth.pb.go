@@ -171,14 +171,18 @@ type Connection struct {
 	LastError string `protobuf:"bytes,7,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
 	// When the last error happened.
 	LastErrorTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_error_time,json=lastErrorTime,proto3" json:"last_error_time,omitempty"`
-	// Where to give consent again when status is NEEDS_REAUTH (the main app's connect page).
+	// Where a supervisor gives consent (the main app's connect page); set when consent is
+	// needed: NOT_CONNECTED, NEEDS_REAUTH and DISCONNECTED.
 	ReconnectUrl string `protobuf:"bytes,9,opt,name=reconnect_url,json=reconnectUrl,proto3" json:"reconnect_url,omitempty"`
-	// Departments whose POS client number is not a location of the connected account.
+	// Departments whose POS client number is not an active location of the connected account.
 	DepartmentMismatches []*DepartmentMismatch `protobuf:"bytes,10,rep,name=department_mismatches,json=departmentMismatches,proto3" json:"department_mismatches,omitempty"`
 	// When the integration was enabled.
-	EnableTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=enable_time,json=enableTime,proto3" json:"enable_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	EnableTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=enable_time,json=enableTime,proto3" json:"enable_time,omitempty"`
+	// Why the departments could not be checked against the POS account (e.g. the POS did not
+	// answer); empty when the check ran or does not apply (not connected).
+	DepartmentCheckError string `protobuf:"bytes,12,opt,name=department_check_error,json=departmentCheckError,proto3" json:"department_check_error,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Connection) Reset() {
@@ -286,6 +290,13 @@ func (x *Connection) GetEnableTime() *timestamppb.Timestamp {
 		return x.EnableTime
 	}
 	return nil
+}
+
+func (x *Connection) GetDepartmentCheckError() string {
+	if x != nil {
+		return x.DepartmentCheckError
+	}
+	return ""
 }
 
 // BeginConnectRequest starts the consent for a client.
@@ -869,7 +880,9 @@ type AccessTokenResponse struct {
 	// The POS account id the token is for.
 	AccountId string `protobuf:"bytes,3,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
 	// The POS the token is for.
-	Provider      PosProvider `protobuf:"varint,4,opt,name=provider,proto3,enum=posimport.v1.PosProvider" json:"provider,omitempty"`
+	Provider PosProvider `protobuf:"varint,4,opt,name=provider,proto3,enum=posimport.v1.PosProvider" json:"provider,omitempty"`
+	// The connection's status: imports run only for ENABLED; CONNECTED tokens serve checks.
+	Status        ConnectionStatus `protobuf:"varint,5,opt,name=status,proto3,enum=posimport.v1.ConnectionStatus" json:"status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -932,6 +945,13 @@ func (x *AccessTokenResponse) GetProvider() PosProvider {
 	return PosProvider_POS_PROVIDER_UNSPECIFIED
 }
 
+func (x *AccessTokenResponse) GetStatus() ConnectionStatus {
+	if x != nil {
+		return x.Status
+	}
+	return ConnectionStatus_CONNECTION_STATUS_UNSPECIFIED
+}
+
 // ReencryptTokensRequest asks to re-encrypt stored tokens under the newest key.
 type ReencryptTokensRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -975,9 +995,11 @@ type ReencryptTokensResponse struct {
 	// Connections whose tokens were re-encrypted.
 	Reencrypted int32 `protobuf:"varint,1,opt,name=reencrypted,proto3" json:"reencrypted,omitempty"`
 	// The key id now in use.
-	KeyId         string `protobuf:"bytes,2,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	KeyId string `protobuf:"bytes,2,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// Consents in progress (their PKCE verifiers) that were re-encrypted.
+	ReencryptedStates int32 `protobuf:"varint,3,opt,name=reencrypted_states,json=reencryptedStates,proto3" json:"reencrypted_states,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ReencryptTokensResponse) Reset() {
@@ -1024,6 +1046,13 @@ func (x *ReencryptTokensResponse) GetKeyId() string {
 	return ""
 }
 
+func (x *ReencryptTokensResponse) GetReencryptedStates() int32 {
+	if x != nil {
+		return x.ReencryptedStates
+	}
+	return 0
+}
+
 var File_posimport_v1_auth_proto protoreflect.FileDescriptor
 
 const file_posimport_v1_auth_proto_rawDesc = "" +
@@ -1032,7 +1061,7 @@ const file_posimport_v1_auth_proto_rawDesc = "" +
 	"\x12DepartmentMismatch\x12#\n" +
 	"\rdepartment_id\x18\x01 \x01(\tR\fdepartmentId\x12*\n" +
 	"\x11pos_client_number\x18\x02 \x01(\tR\x0fposClientNumber\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xda\x04\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\x90\x05\n" +
 	"\n" +
 	"Connection\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x126\n" +
@@ -1049,7 +1078,8 @@ const file_posimport_v1_auth_proto_rawDesc = "" +
 	"\x15department_mismatches\x18\n" +
 	" \x03(\v2 .posimport.v1.DepartmentMismatchR\x14departmentMismatches\x12;\n" +
 	"\venable_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"enableTime\"n\n" +
+	"enableTime\x124\n" +
+	"\x16department_check_error\x18\f \x01(\tR\x14departmentCheckError\"n\n" +
 	"\x13BeginConnectRequest\x12 \n" +
 	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\x125\n" +
 	"\bprovider\x18\x02 \x01(\x0e2\x19.posimport.v1.PosProviderR\bprovider\"x\n" +
@@ -1086,18 +1116,20 @@ const file_posimport_v1_auth_proto_rawDesc = "" +
 	"connection\"[\n" +
 	"\x12AccessTokenRequest\x12 \n" +
 	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\x12#\n" +
-	"\rforce_refresh\x18\x02 \x01(\bR\fforceRefresh\"\xcb\x01\n" +
+	"\rforce_refresh\x18\x02 \x01(\bR\fforceRefresh\"\x83\x02\n" +
 	"\x13AccessTokenResponse\x12!\n" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12;\n" +
 	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"expireTime\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x03 \x01(\tR\taccountId\x125\n" +
-	"\bprovider\x18\x04 \x01(\x0e2\x19.posimport.v1.PosProviderR\bprovider\"\x18\n" +
-	"\x16ReencryptTokensRequest\"R\n" +
+	"\bprovider\x18\x04 \x01(\x0e2\x19.posimport.v1.PosProviderR\bprovider\x126\n" +
+	"\x06status\x18\x05 \x01(\x0e2\x1e.posimport.v1.ConnectionStatusR\x06status\"\x18\n" +
+	"\x16ReencryptTokensRequest\"\x81\x01\n" +
 	"\x17ReencryptTokensResponse\x12 \n" +
 	"\vreencrypted\x18\x01 \x01(\x05R\vreencrypted\x12\x15\n" +
-	"\x06key_id\x18\x02 \x01(\tR\x05keyId*\xe2\x01\n" +
+	"\x06key_id\x18\x02 \x01(\tR\x05keyId\x12-\n" +
+	"\x12reencrypted_states\x18\x03 \x01(\x05R\x11reencryptedStates*\xe2\x01\n" +
 	"\x10ConnectionStatus\x12!\n" +
 	"\x1dCONNECTION_STATUS_UNSPECIFIED\x10\x00\x12#\n" +
 	"\x1fCONNECTION_STATUS_NOT_CONNECTED\x10\x01\x12\x1f\n" +
@@ -1168,25 +1200,26 @@ var file_posimport_v1_auth_proto_depIdxs = []int32{
 	2,  // 13: posimport.v1.DisconnectResponse.connection:type_name -> posimport.v1.Connection
 	18, // 14: posimport.v1.AccessTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
 	17, // 15: posimport.v1.AccessTokenResponse.provider:type_name -> posimport.v1.PosProvider
-	3,  // 16: posimport.v1.AuthService.BeginConnect:input_type -> posimport.v1.BeginConnectRequest
-	5,  // 17: posimport.v1.AuthService.GetConnection:input_type -> posimport.v1.GetConnectionRequest
-	7,  // 18: posimport.v1.AuthService.ListConnections:input_type -> posimport.v1.ListConnectionsRequest
-	9,  // 19: posimport.v1.AuthService.SetEnabled:input_type -> posimport.v1.SetEnabledRequest
-	11, // 20: posimport.v1.AuthService.Disconnect:input_type -> posimport.v1.DisconnectRequest
-	13, // 21: posimport.v1.AuthService.AccessToken:input_type -> posimport.v1.AccessTokenRequest
-	15, // 22: posimport.v1.AuthService.ReencryptTokens:input_type -> posimport.v1.ReencryptTokensRequest
-	4,  // 23: posimport.v1.AuthService.BeginConnect:output_type -> posimport.v1.BeginConnectResponse
-	6,  // 24: posimport.v1.AuthService.GetConnection:output_type -> posimport.v1.GetConnectionResponse
-	8,  // 25: posimport.v1.AuthService.ListConnections:output_type -> posimport.v1.ListConnectionsResponse
-	10, // 26: posimport.v1.AuthService.SetEnabled:output_type -> posimport.v1.SetEnabledResponse
-	12, // 27: posimport.v1.AuthService.Disconnect:output_type -> posimport.v1.DisconnectResponse
-	14, // 28: posimport.v1.AuthService.AccessToken:output_type -> posimport.v1.AccessTokenResponse
-	16, // 29: posimport.v1.AuthService.ReencryptTokens:output_type -> posimport.v1.ReencryptTokensResponse
-	23, // [23:30] is the sub-list for method output_type
-	16, // [16:23] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	0,  // 16: posimport.v1.AccessTokenResponse.status:type_name -> posimport.v1.ConnectionStatus
+	3,  // 17: posimport.v1.AuthService.BeginConnect:input_type -> posimport.v1.BeginConnectRequest
+	5,  // 18: posimport.v1.AuthService.GetConnection:input_type -> posimport.v1.GetConnectionRequest
+	7,  // 19: posimport.v1.AuthService.ListConnections:input_type -> posimport.v1.ListConnectionsRequest
+	9,  // 20: posimport.v1.AuthService.SetEnabled:input_type -> posimport.v1.SetEnabledRequest
+	11, // 21: posimport.v1.AuthService.Disconnect:input_type -> posimport.v1.DisconnectRequest
+	13, // 22: posimport.v1.AuthService.AccessToken:input_type -> posimport.v1.AccessTokenRequest
+	15, // 23: posimport.v1.AuthService.ReencryptTokens:input_type -> posimport.v1.ReencryptTokensRequest
+	4,  // 24: posimport.v1.AuthService.BeginConnect:output_type -> posimport.v1.BeginConnectResponse
+	6,  // 25: posimport.v1.AuthService.GetConnection:output_type -> posimport.v1.GetConnectionResponse
+	8,  // 26: posimport.v1.AuthService.ListConnections:output_type -> posimport.v1.ListConnectionsResponse
+	10, // 27: posimport.v1.AuthService.SetEnabled:output_type -> posimport.v1.SetEnabledResponse
+	12, // 28: posimport.v1.AuthService.Disconnect:output_type -> posimport.v1.DisconnectResponse
+	14, // 29: posimport.v1.AuthService.AccessToken:output_type -> posimport.v1.AccessTokenResponse
+	16, // 30: posimport.v1.AuthService.ReencryptTokens:output_type -> posimport.v1.ReencryptTokensResponse
+	24, // [24:31] is the sub-list for method output_type
+	17, // [17:24] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_posimport_v1_auth_proto_init() }

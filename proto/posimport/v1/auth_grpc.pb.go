@@ -35,13 +35,27 @@ const (
 // AuthService owns each client's connection to its POS: the OAuth consent, the encrypted
 // tokens and their refresh, and the integration status. It is the only component that
 // refreshes POS tokens.
+//
+// Status transitions: NOT_CONNECTED → CONNECTED when consent is given (the OAuth callback);
+// CONNECTED ⇄ ENABLED by SetEnabled (integration contact); CONNECTED or ENABLED → NEEDS_REAUTH
+// when the POS refuses the refresh token; any connected status → DISCONNECTED by Disconnect.
+// Giving consent again returns to CONNECTED, or straight to ENABLED when the connection was
+// enabled, lapsed to NEEDS_REAUTH (or was re-consented while ENABLED) and the POS account is the
+// same: a supervisor re-consenting does not need the integration contact again. After a
+// Disconnect, which is a decision rather than a lapse, the integration contact enables again.
+//
+// The OAuth callback is an HTTP route of the service (GET on the path of its configured
+// callback URL), not an RPC: the browser arrives there from the POS, and leaves to the
+// configured return URL with client_id, result (connected, enabled or error) and, on error,
+// reason.
 type AuthServiceClient interface {
 	// BeginConnect starts the OAuth consent: it returns the POS authorize URL with a one-time
 	// state (10 minutes) and a PKCE challenge. Role: supervisor or regional_supervisor.
 	BeginConnect(ctx context.Context, in *BeginConnectRequest, opts ...grpc.CallOption) (*BeginConnectResponse, error)
-	// GetConnection returns a client's integration status.
+	// GetConnection returns a client's integration status, with its departments checked against
+	// the connected POS account. Role: any role of the client.
 	GetConnection(ctx context.Context, in *GetConnectionRequest, opts ...grpc.CallOption) (*GetConnectionResponse, error)
-	// ListConnections lists connections, for services (the nightly scheduler).
+	// ListConnections lists connections, for services (the nightly scheduler). Services only.
 	ListConnections(ctx context.Context, in *ListConnectionsRequest, opts ...grpc.CallOption) (*ListConnectionsResponse, error)
 	// SetEnabled enables or disables a connected integration. Role: integration_contact.
 	SetEnabled(ctx context.Context, in *SetEnabledRequest, opts ...grpc.CallOption) (*SetEnabledResponse, error)
@@ -49,7 +63,9 @@ type AuthServiceClient interface {
 	// Role: supervisor, regional_supervisor or integration_contact.
 	Disconnect(ctx context.Context, in *DisconnectRequest, opts ...grpc.CallOption) (*DisconnectResponse, error)
 	// AccessToken returns a POS access token valid for at least the configured margin,
-	// refreshing it when needed. Services only.
+	// refreshing it when needed. Services only (a service identity, never a person's token).
+	// FAILED_PRECONDITION when the client is not connected or must give consent again;
+	// UNAVAILABLE when the POS could not be reached (retry later).
 	AccessToken(ctx context.Context, in *AccessTokenRequest, opts ...grpc.CallOption) (*AccessTokenResponse, error)
 	// ReencryptTokens re-encrypts every stored token under the newest key. Services only.
 	ReencryptTokens(ctx context.Context, in *ReencryptTokensRequest, opts ...grpc.CallOption) (*ReencryptTokensResponse, error)
@@ -140,13 +156,27 @@ func (c *authServiceClient) ReencryptTokens(ctx context.Context, in *ReencryptTo
 // AuthService owns each client's connection to its POS: the OAuth consent, the encrypted
 // tokens and their refresh, and the integration status. It is the only component that
 // refreshes POS tokens.
+//
+// Status transitions: NOT_CONNECTED → CONNECTED when consent is given (the OAuth callback);
+// CONNECTED ⇄ ENABLED by SetEnabled (integration contact); CONNECTED or ENABLED → NEEDS_REAUTH
+// when the POS refuses the refresh token; any connected status → DISCONNECTED by Disconnect.
+// Giving consent again returns to CONNECTED, or straight to ENABLED when the connection was
+// enabled, lapsed to NEEDS_REAUTH (or was re-consented while ENABLED) and the POS account is the
+// same: a supervisor re-consenting does not need the integration contact again. After a
+// Disconnect, which is a decision rather than a lapse, the integration contact enables again.
+//
+// The OAuth callback is an HTTP route of the service (GET on the path of its configured
+// callback URL), not an RPC: the browser arrives there from the POS, and leaves to the
+// configured return URL with client_id, result (connected, enabled or error) and, on error,
+// reason.
 type AuthServiceServer interface {
 	// BeginConnect starts the OAuth consent: it returns the POS authorize URL with a one-time
 	// state (10 minutes) and a PKCE challenge. Role: supervisor or regional_supervisor.
 	BeginConnect(context.Context, *BeginConnectRequest) (*BeginConnectResponse, error)
-	// GetConnection returns a client's integration status.
+	// GetConnection returns a client's integration status, with its departments checked against
+	// the connected POS account. Role: any role of the client.
 	GetConnection(context.Context, *GetConnectionRequest) (*GetConnectionResponse, error)
-	// ListConnections lists connections, for services (the nightly scheduler).
+	// ListConnections lists connections, for services (the nightly scheduler). Services only.
 	ListConnections(context.Context, *ListConnectionsRequest) (*ListConnectionsResponse, error)
 	// SetEnabled enables or disables a connected integration. Role: integration_contact.
 	SetEnabled(context.Context, *SetEnabledRequest) (*SetEnabledResponse, error)
@@ -154,7 +184,9 @@ type AuthServiceServer interface {
 	// Role: supervisor, regional_supervisor or integration_contact.
 	Disconnect(context.Context, *DisconnectRequest) (*DisconnectResponse, error)
 	// AccessToken returns a POS access token valid for at least the configured margin,
-	// refreshing it when needed. Services only.
+	// refreshing it when needed. Services only (a service identity, never a person's token).
+	// FAILED_PRECONDITION when the client is not connected or must give consent again;
+	// UNAVAILABLE when the POS could not be reached (retry later).
 	AccessToken(context.Context, *AccessTokenRequest) (*AccessTokenResponse, error)
 	// ReencryptTokens re-encrypts every stored token under the newest key. Services only.
 	ReencryptTokens(context.Context, *ReencryptTokensRequest) (*ReencryptTokensResponse, error)
