@@ -1,0 +1,202 @@
+// Package api implements the BalanceService RPCs: it validates requests against the client's
+// configuration (fields, departments, registers, time zones, read from the config service),
+// names the field at fault in every refusal, writes nothing unless the whole request is valid,
+// and assembles the weekly balance with its local clock hours.
+package api
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/posimport/posimport/pkg/civil"
+	"github.com/posimport/posimport/pkg/platform/apierr"
+	"github.com/posimport/posimport/pkg/platform/authn"
+	"github.com/posimport/posimport/pkg/platform/validate"
+	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+	"github.com/posimport/posimport/services/balance/internal/configcache"
+	"github.com/posimport/posimport/services/balance/internal/store"
+)
+
+// maxRangeDays bounds the ranges of MarkDaysImported, ApproveDays and ReopenDays.
+const maxRangeDays = 366
+
+// Policy is the BalanceService role table: imports write (services only), people with access
+// to the client read, supervisors approve and reopen.
+var Policy = authn.Policy{
+	posimportv1.BalanceService_WriteDay_FullMethodName:         {Roles: authn.Services},
+	posimportv1.BalanceService_MarkDaysImported_FullMethodName: {Roles: authn.Services},
+	posimportv1.BalanceService_GetWeeklyBalance_FullMethodName: {Roles: authn.Readers},
+	posimportv1.BalanceService_GetDay_FullMethodName:           {Roles: authn.Readers},
+	posimportv1.BalanceService_ApproveDays_FullMethodName:      {Roles: authn.Supervisors},
+	posimportv1.BalanceService_ReopenDays_FullMethodName:       {Roles: authn.Supervisors},
+}
+
+// Server implements posimportv1.BalanceServiceServer.
+type Server struct {
+	posimportv1.UnimplementedBalanceServiceServer
+	store  *store.Store
+	config *configcache.Cache
+	now    func() time.Time
+}
+
+var _ posimportv1.BalanceServiceServer = (*Server)(nil)
+
+// New returns the API over st, reading configuration through config, with now as the clock.
+func New(st *store.Store, config *configcache.Cache, now func() time.Time) *Server {
+	return &Server{store: st, config: config, now: now}
+}
+
+// WriteDay implements posimportv1.BalanceServiceServer.
+func (s *Server) WriteDay(ctx context.Context, req *posimportv1.WriteDayRequest) (*posimportv1.WriteDayResponse, error) {
+	w, err := s.validateWrite(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.store.WriteDay(ctx, w)
+	var stale *store.StaleFenceError
+	if errors.As(err, &stale) {
+		return nil, apierr.FailedPrecondition("%v", stale)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &posimportv1.WriteDayResponse{
+		Outcome: posimportv1.WriteOutcome(res.Outcome),
+		Status:  posimportv1.DayStatus(res.Status),
+		Version: res.Version,
+	}, nil
+}
+
+// MarkDaysImported implements posimportv1.BalanceServiceServer.
+func (s *Server) MarkDaysImported(ctx context.Context, req *posimportv1.MarkDaysImportedRequest) (*posimportv1.MarkDaysImportedResponse, error) {
+	if err := validate.ID("import_id", req.GetImportId()); err != nil {
+		return nil, err
+	}
+	if _, err := validate.TimeZone("time_zone", req.GetTimeZone()); err != nil {
+		return nil, err
+	}
+	r, err := s.dayRange(ctx, req.GetClientId(), req.GetDepartmentId(), req.GetFromDate(), req.GetUntilDate(), true)
+	if err != nil {
+		return nil, err
+	}
+	if req.GetTimeZone() != r.dept.GetEffectiveTimeZone() {
+		return nil, apierr.Invalid("time_zone", "department %s's time zone is %q, not %q",
+			r.dept.GetDepartmentId(), r.dept.GetEffectiveTimeZone(), req.GetTimeZone())
+	}
+	n, err := s.store.MarkImported(ctx, req.GetClientId(), req.GetDepartmentId(), r.from, r.until, req.GetImportId())
+	if err != nil {
+		return nil, err
+	}
+	return &posimportv1.MarkDaysImportedResponse{Days: int32(n)}, nil
+}
+
+// ApproveDays implements posimportv1.BalanceServiceServer.
+func (s *Server) ApproveDays(ctx context.Context, req *posimportv1.ApproveDaysRequest) (*posimportv1.ApproveDaysResponse, error) {
+	r, err := s.dayRange(ctx, req.GetClientId(), req.GetDepartmentId(), req.GetFromDate(), req.GetUntilDate(), true)
+	if err != nil {
+		return nil, err
+	}
+	p, _ := authn.FromContext(ctx)
+	n, err := s.store.Approve(ctx, req.GetClientId(), req.GetDepartmentId(), r.from, r.until, p.Subject, s.now())
+	if err != nil {
+		return nil, err
+	}
+	return &posimportv1.ApproveDaysResponse{Approved: int32(n)}, nil
+}
+
+// ReopenDays implements posimportv1.BalanceServiceServer.
+func (s *Server) ReopenDays(ctx context.Context, req *posimportv1.ReopenDaysRequest) (*posimportv1.ReopenDaysResponse, error) {
+	r, err := s.dayRange(ctx, req.GetClientId(), req.GetDepartmentId(), req.GetFromDate(), req.GetUntilDate(), false)
+	if err != nil {
+		return nil, err
+	}
+	n, err := s.store.Reopen(ctx, req.GetClientId(), req.GetDepartmentId(), r.from, r.until)
+	if err != nil {
+		return nil, err
+	}
+	return &posimportv1.ReopenDaysResponse{Reopened: int32(n)}, nil
+}
+
+// GetWeeklyBalance implements posimportv1.BalanceServiceServer.
+func (s *Server) GetWeeklyBalance(ctx context.Context, req *posimportv1.GetWeeklyBalanceRequest) (*posimportv1.GetWeeklyBalanceResponse, error) {
+	if err := validate.ID("department_id", req.GetDepartmentId()); err != nil {
+		return nil, err
+	}
+	week, err := civil.ParseWeek(req.GetWeek())
+	if err != nil {
+		return nil, apierr.Invalid("week", "%v", err)
+	}
+	cl, dept, err := s.config.Department(ctx, req.GetClientId(), req.GetDepartmentId())
+	if err != nil {
+		return nil, err
+	}
+	dates := week.Days()
+	rows, err := s.store.Balance(ctx, req.GetClientId(), req.GetDepartmentId(), dates[0], dates[len(dates)-1])
+	if err != nil {
+		return nil, err
+	}
+	days, totals := buildDays(cl, dept, dates, rows)
+	return &posimportv1.GetWeeklyBalanceResponse{Balance: &posimportv1.WeeklyBalance{
+		ClientId:     req.GetClientId(),
+		DepartmentId: req.GetDepartmentId(),
+		Week:         week.String(),
+		TimeZone:     dept.GetEffectiveTimeZone(),
+		Days:         days,
+		Totals:       totals,
+	}}, nil
+}
+
+// GetDay implements posimportv1.BalanceServiceServer.
+func (s *Server) GetDay(ctx context.Context, req *posimportv1.GetDayRequest) (*posimportv1.GetDayResponse, error) {
+	if err := validate.ID("department_id", req.GetDepartmentId()); err != nil {
+		return nil, err
+	}
+	date, err := validate.Date("date", req.GetDate())
+	if err != nil {
+		return nil, err
+	}
+	cl, dept, err := s.config.Department(ctx, req.GetClientId(), req.GetDepartmentId())
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.store.Day(ctx, req.GetClientId(), req.GetDepartmentId(), date)
+	if err != nil {
+		return nil, err
+	}
+	days, _ := buildDays(cl, dept, []civil.Date{date}, d.Rows)
+	return &posimportv1.GetDayResponse{
+		Day:       days[0],
+		Registers: buildRegisters(cl, d),
+		TimeZone:  dept.GetEffectiveTimeZone(),
+	}, nil
+}
+
+// dateRange is a validated range of a department's days.
+type dateRange struct {
+	dept        *configcache.Department
+	from, until civil.Date
+}
+
+// dayRange validates a department and a range of its days; notFuture refuses days after
+// today in the department's time zone.
+func (s *Server) dayRange(ctx context.Context, client, department, from, until string, notFuture bool) (dateRange, error) {
+	if err := validate.ID("department_id", department); err != nil {
+		return dateRange{}, err
+	}
+	f, u, err := validate.DateRange("from_date", from, "until_date", until)
+	if err != nil {
+		return dateRange{}, err
+	}
+	if n := u.DaysSince(f) + 1; n > maxRangeDays {
+		return dateRange{}, apierr.Invalid("until_date", "the range has %d days; at most %d", n, maxRangeDays)
+	}
+	_, dept, err := s.config.Department(ctx, client, department)
+	if err != nil {
+		return dateRange{}, err
+	}
+	if today := civil.Today(s.now(), dept.Location); notFuture && u.After(today) {
+		return dateRange{}, apierr.Invalid("until_date", "%s is after today (%s in %s)", u, today, dept.GetEffectiveTimeZone())
+	}
+	return dateRange{dept: dept, from: f, until: u}, nil
+}

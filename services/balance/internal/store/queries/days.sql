@@ -1,0 +1,89 @@
+-- name: DayStatusEnsure :exec
+INSERT INTO day_status (client_id, department_id, business_date)
+SELECT @client_id::text, @department_id::text, d::date
+FROM generate_series(@from_date::date, @until_date::date, interval '1 day') AS d
+ORDER BY d
+ON CONFLICT DO NOTHING;
+
+-- name: DayStatusLock :many
+-- Locks in date order, as every transaction does, so two of them never wait on each other.
+SELECT * FROM day_status
+WHERE client_id = @client_id AND department_id = @department_id
+  AND business_date BETWEEN @from_date::date AND @until_date::date
+ORDER BY business_date
+FOR UPDATE;
+
+-- name: BalanceRange :many
+-- The read path: each day's status with its per-field sums and the period's total per field,
+-- in one statement so that status and values come from one snapshot. A day without values
+-- has one row with a NULL field_id.
+SELECT s.business_date, s.status, s.approved_by, s.approve_time, s.import_finished, s.auto_confirmed,
+       s.registers_imported, v.field_id,
+       coalesce(v.hours::text[], '{}')::text[] AS hours, coalesce(v.total::text, '')::text AS total,
+       coalesce((sum(v.total) OVER (PARTITION BY v.field_id))::text, '')::text AS period_total,
+       count(v.total) OVER (PARTITION BY v.field_id) AS period_days
+FROM day_status s
+LEFT JOIN day_values v USING (client_id, department_id, business_date)
+WHERE s.client_id = @client_id AND s.department_id = @department_id
+  AND s.business_date BETWEEN @from_date::date AND @until_date::date
+ORDER BY s.business_date, v.field_id;
+
+-- name: DayStatusApprove :execrows
+UPDATE day_status
+SET status = 2, approved_by = @approved_by, approve_time = @approve_time, approved_version = version, update_time = now()
+WHERE client_id = @client_id AND department_id = @department_id
+  AND business_date BETWEEN @from_date::date AND @until_date::date
+  AND status = 1;
+
+-- name: DayStatusReopen :execrows
+UPDATE day_status
+SET status = 1, approved_by = '', approve_time = NULL, approved_version = NULL, reopened = true, update_time = now()
+WHERE client_id = @client_id AND department_id = @department_id
+  AND business_date BETWEEN @from_date::date AND @until_date::date
+  AND status = 2;
+
+-- name: DayStatusMarkImported :execrows
+UPDATE day_status
+SET import_finished = true, finished_import_id = @import_id, update_time = now()
+WHERE client_id = @client_id AND department_id = @department_id
+  AND business_date BETWEEN @from_date::date AND @until_date::date
+  AND NOT (import_finished AND finished_import_id = @import_id);
+
+-- name: DayStatusWritten :exec
+-- After a register's values changed: one more version, and the number of registers with data.
+UPDATE day_status
+SET version = version + 1,
+    registers_imported = (
+        SELECT count(*) FROM register_days r
+        WHERE r.client_id = @client_id AND r.department_id = @department_id AND r.business_date = @business_date),
+    update_time = now()
+WHERE client_id = @client_id AND department_id = @department_id AND business_date = @business_date;
+
+-- name: DayValuesDelete :exec
+DELETE FROM day_values
+WHERE client_id = @client_id AND department_id = @department_id
+  AND business_date BETWEEN @from_date::date AND @until_date::date;
+
+-- name: DayValuesRebuild :exec
+-- The department's sums over registers, hour by hour (by position in the day) and for the day.
+INSERT INTO day_values (client_id, department_id, business_date, field_id, hours, total)
+SELECT @client_id::text, @department_id::text, t.business_date, t.field_id, coalesce(h.hours, '{}'), t.total
+FROM (
+    SELECT business_date, field_id, sum(total) AS total
+    FROM register_values
+    WHERE client_id = @client_id AND department_id = @department_id
+      AND business_date BETWEEN @from_date::date AND @until_date::date
+    GROUP BY business_date, field_id
+) t
+LEFT JOIN (
+    SELECT business_date, field_id, array_agg(s ORDER BY idx) AS hours
+    FROM (
+        SELECT r.business_date, r.field_id, u.idx, sum(u.h) AS s
+        FROM register_values r
+        CROSS JOIN LATERAL unnest(r.hours) WITH ORDINALITY AS u(h, idx)
+        WHERE r.client_id = @client_id AND r.department_id = @department_id
+          AND r.business_date BETWEEN @from_date::date AND @until_date::date
+        GROUP BY r.business_date, r.field_id, u.idx
+    ) per_hour
+    GROUP BY business_date, field_id
+) h USING (business_date, field_id);

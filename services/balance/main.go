@@ -1,0 +1,40 @@
+// Command balance runs the balance service on its own (one Kubernetes deployment).
+package main
+
+import (
+	"github.com/posimport/posimport/pkg/platform/app"
+	"github.com/posimport/posimport/services/balance/balanceservice"
+)
+
+func main() { app.Exit(run()) }
+
+func run() error {
+	var cfg balanceservice.Config
+	p, ctx, stop, err := app.Start("balance", &cfg)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	pool, err := p.Postgres(ctx, balanceservice.Schema, balanceservice.Migrations())
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	config, err := p.Dial(cfg.ConfigAddr)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = config.Close() }()
+	srv, err := p.Server(balanceservice.Policy)
+	if err != nil {
+		return err
+	}
+	svc := balanceservice.New(pool, config, p.Logger, balanceservice.Options{
+		ConfigCacheTTL: cfg.ConfigCacheTTL, AutoConfirmInterval: cfg.AutoConfirmInterval,
+	})
+	if err := svc.Register(srv); err != nil {
+		return err
+	}
+	srv.AddReadiness("postgres", pool.Ping)
+	return p.Run(ctx, srv, svc.Run)
+}
