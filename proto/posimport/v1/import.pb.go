@@ -155,7 +155,11 @@ type ImportError struct {
 	// What happened and what to do, e.g. "client must re-authorize Lightspeed".
 	Message string `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
 	// When it happened.
-	Time          *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=time,proto3" json:"time,omitempty"`
+	Time *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=time,proto3" json:"time,omitempty"`
+	// The job concerned.
+	JobId string `protobuf:"bytes,7,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	// Whether the job gave up (a permanent error) rather than retrying later.
+	Permanent     bool `protobuf:"varint,8,opt,name=permanent,proto3" json:"permanent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -232,6 +236,20 @@ func (x *ImportError) GetTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ImportError) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *ImportError) GetPermanent() bool {
+	if x != nil {
+		return x.Permanent
+	}
+	return false
+}
+
 // DepartmentProgress is the progress of one department of an import.
 type DepartmentProgress struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -242,9 +260,17 @@ type DepartmentProgress struct {
 	// Jobs ended (done, skipped, failed or cancelled).
 	JobsEnded int32 `protobuf:"varint,3,opt,name=jobs_ended,json=jobsEnded,proto3" json:"jobs_ended,omitempty"`
 	// Jobs failed.
-	JobsFailed    int32 `protobuf:"varint,4,opt,name=jobs_failed,json=jobsFailed,proto3" json:"jobs_failed,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	JobsFailed int32 `protobuf:"varint,4,opt,name=jobs_failed,json=jobsFailed,proto3" json:"jobs_failed,omitempty"`
+	// First local date imported for the department (scheduled imports use each department's
+	// own zone, so departments may differ).
+	FromDate string `protobuf:"bytes,5,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	// Last local date imported for the department, inclusive.
+	UntilDate string `protobuf:"bytes,6,opt,name=until_date,json=untilDate,proto3" json:"until_date,omitempty"`
+	// Whether the department's days were marked imported in the balance (all its jobs ended
+	// done or skipped), which makes them eligible for auto-confirm.
+	MarkedImported bool `protobuf:"varint,7,opt,name=marked_imported,json=markedImported,proto3" json:"marked_imported,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *DepartmentProgress) Reset() {
@@ -305,6 +331,27 @@ func (x *DepartmentProgress) GetJobsFailed() int32 {
 	return 0
 }
 
+func (x *DepartmentProgress) GetFromDate() string {
+	if x != nil {
+		return x.FromDate
+	}
+	return ""
+}
+
+func (x *DepartmentProgress) GetUntilDate() string {
+	if x != nil {
+		return x.UntilDate
+	}
+	return ""
+}
+
+func (x *DepartmentProgress) GetMarkedImported() bool {
+	if x != nil {
+		return x.MarkedImported
+	}
+	return false
+}
+
 // ImportProgress counts what an import has done so far.
 type ImportProgress struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -333,7 +380,10 @@ type ImportProgress struct {
 	// POS data types the POS provides that no weekly-balance field receives.
 	UnmappedTypes []PosDataType `protobuf:"varint,12,rep,packed,name=unmapped_types,json=unmappedTypes,proto3,enum=posimport.v1.PosDataType" json:"unmapped_types,omitempty"`
 	// Per department.
-	Departments   []*DepartmentProgress `protobuf:"bytes,13,rep,name=departments,proto3" json:"departments,omitempty"`
+	Departments []*DepartmentProgress `protobuf:"bytes,13,rep,name=departments,proto3" json:"departments,omitempty"`
+	// Register-days whose stored values already equalled the imported ones (counted in
+	// days_written too).
+	DaysUnchanged int64 `protobuf:"varint,14,opt,name=days_unchanged,json=daysUnchanged,proto3" json:"days_unchanged,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -459,6 +509,13 @@ func (x *ImportProgress) GetDepartments() []*DepartmentProgress {
 	return nil
 }
 
+func (x *ImportProgress) GetDaysUnchanged() int64 {
+	if x != nil {
+		return x.DaysUnchanged
+	}
+	return 0
+}
+
 // Import is one import: a client, departments and a date range.
 type Import struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -487,7 +544,9 @@ type Import struct {
 	// When it was started.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When its last job ended.
-	FinishTime    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=finish_time,json=finishTime,proto3" json:"finish_time,omitempty"`
+	FinishTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=finish_time,json=finishTime,proto3" json:"finish_time,omitempty"`
+	// When it was cancelled; unset unless CancelImport was called.
+	CancelTime    *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=cancel_time,json=cancelTime,proto3" json:"cancel_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -609,6 +668,13 @@ func (x *Import) GetCreateTime() *timestamppb.Timestamp {
 func (x *Import) GetFinishTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.FinishTime
+	}
+	return nil
+}
+
+func (x *Import) GetCancelTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CancelTime
 	}
 	return nil
 }
@@ -1167,7 +1233,7 @@ var File_posimport_v1_import_proto protoreflect.FileDescriptor
 
 const file_posimport_v1_import_proto_rawDesc = "" +
 	"\n" +
-	"\x19posimport/v1/import.proto\x12\fposimport.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19posimport/v1/common.proto\"\xd9\x01\n" +
+	"\x19posimport/v1/import.proto\x12\fposimport.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19posimport/v1/common.proto\"\x8e\x02\n" +
 	"\vImportError\x12#\n" +
 	"\rdepartment_id\x18\x01 \x01(\tR\fdepartmentId\x12\x1f\n" +
 	"\vregister_id\x18\x02 \x01(\tR\n" +
@@ -1176,7 +1242,9 @@ const file_posimport_v1_import_proto_rawDesc = "" +
 	"\n" +
 	"until_date\x18\x04 \x01(\tR\tuntilDate\x12\x18\n" +
 	"\amessage\x18\x05 \x01(\tR\amessage\x12.\n" +
-	"\x04time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\x98\x01\n" +
+	"\x04time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x15\n" +
+	"\x06job_id\x18\a \x01(\tR\x05jobId\x12\x1c\n" +
+	"\tpermanent\x18\b \x01(\bR\tpermanent\"\xfd\x01\n" +
 	"\x12DepartmentProgress\x12#\n" +
 	"\rdepartment_id\x18\x01 \x01(\tR\fdepartmentId\x12\x1d\n" +
 	"\n" +
@@ -1184,7 +1252,11 @@ const file_posimport_v1_import_proto_rawDesc = "" +
 	"\n" +
 	"jobs_ended\x18\x03 \x01(\x05R\tjobsEnded\x12\x1f\n" +
 	"\vjobs_failed\x18\x04 \x01(\x05R\n" +
-	"jobsFailed\"\xa8\x04\n" +
+	"jobsFailed\x12\x1b\n" +
+	"\tfrom_date\x18\x05 \x01(\tR\bfromDate\x12\x1d\n" +
+	"\n" +
+	"until_date\x18\x06 \x01(\tR\tuntilDate\x12'\n" +
+	"\x0fmarked_imported\x18\a \x01(\bR\x0emarkedImported\"\xcf\x04\n" +
 	"\x0eImportProgress\x12!\n" +
 	"\fjobs_planned\x18\x01 \x01(\x05R\vjobsPlanned\x12!\n" +
 	"\fjobs_pending\x18\x02 \x01(\x05R\vjobsPending\x12!\n" +
@@ -1200,7 +1272,8 @@ const file_posimport_v1_import_proto_rawDesc = "" +
 	" \x01(\x03R\fsalesCounted\x12#\n" +
 	"\rrequests_made\x18\v \x01(\x03R\frequestsMade\x12@\n" +
 	"\x0eunmapped_types\x18\f \x03(\x0e2\x19.posimport.v1.PosDataTypeR\runmappedTypes\x12B\n" +
-	"\vdepartments\x18\r \x03(\v2 .posimport.v1.DepartmentProgressR\vdepartments\"\xc2\x04\n" +
+	"\vdepartments\x18\r \x03(\v2 .posimport.v1.DepartmentProgressR\vdepartments\x12%\n" +
+	"\x0edays_unchanged\x18\x0e \x01(\x03R\rdaysUnchanged\"\xff\x04\n" +
 	"\x06Import\x12\x1b\n" +
 	"\timport_id\x18\x01 \x01(\tR\bimportId\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12%\n" +
@@ -1219,7 +1292,9 @@ const file_posimport_v1_import_proto_rawDesc = "" +
 	"\vcreate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vfinish_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"finishTime\"\xd7\x01\n" +
+	"finishTime\x12;\n" +
+	"\vcancel_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"cancelTime\"\xd7\x01\n" +
 	"\x12StartImportRequest\x12 \n" +
 	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\x12*\n" +
 	"\x0edepartment_ids\x18\x02 \x03(\tB\x03\xe0A\x02R\rdepartmentIds\x12 \n" +
@@ -1314,26 +1389,27 @@ var file_posimport_v1_import_proto_depIdxs = []int32{
 	2,  // 6: posimport.v1.Import.errors:type_name -> posimport.v1.ImportError
 	16, // 7: posimport.v1.Import.create_time:type_name -> google.protobuf.Timestamp
 	16, // 8: posimport.v1.Import.finish_time:type_name -> google.protobuf.Timestamp
-	5,  // 9: posimport.v1.StartImportResponse.import:type_name -> posimport.v1.Import
-	5,  // 10: posimport.v1.GetImportResponse.import:type_name -> posimport.v1.Import
-	5,  // 11: posimport.v1.ListImportsResponse.imports:type_name -> posimport.v1.Import
-	5,  // 12: posimport.v1.CancelImportResponse.import:type_name -> posimport.v1.Import
-	5,  // 13: posimport.v1.WatchImportResponse.import:type_name -> posimport.v1.Import
-	6,  // 14: posimport.v1.ImportService.StartImport:input_type -> posimport.v1.StartImportRequest
-	8,  // 15: posimport.v1.ImportService.GetImport:input_type -> posimport.v1.GetImportRequest
-	10, // 16: posimport.v1.ImportService.ListImports:input_type -> posimport.v1.ListImportsRequest
-	12, // 17: posimport.v1.ImportService.CancelImport:input_type -> posimport.v1.CancelImportRequest
-	14, // 18: posimport.v1.ImportService.WatchImport:input_type -> posimport.v1.WatchImportRequest
-	7,  // 19: posimport.v1.ImportService.StartImport:output_type -> posimport.v1.StartImportResponse
-	9,  // 20: posimport.v1.ImportService.GetImport:output_type -> posimport.v1.GetImportResponse
-	11, // 21: posimport.v1.ImportService.ListImports:output_type -> posimport.v1.ListImportsResponse
-	13, // 22: posimport.v1.ImportService.CancelImport:output_type -> posimport.v1.CancelImportResponse
-	15, // 23: posimport.v1.ImportService.WatchImport:output_type -> posimport.v1.WatchImportResponse
-	19, // [19:24] is the sub-list for method output_type
-	14, // [14:19] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	16, // 9: posimport.v1.Import.cancel_time:type_name -> google.protobuf.Timestamp
+	5,  // 10: posimport.v1.StartImportResponse.import:type_name -> posimport.v1.Import
+	5,  // 11: posimport.v1.GetImportResponse.import:type_name -> posimport.v1.Import
+	5,  // 12: posimport.v1.ListImportsResponse.imports:type_name -> posimport.v1.Import
+	5,  // 13: posimport.v1.CancelImportResponse.import:type_name -> posimport.v1.Import
+	5,  // 14: posimport.v1.WatchImportResponse.import:type_name -> posimport.v1.Import
+	6,  // 15: posimport.v1.ImportService.StartImport:input_type -> posimport.v1.StartImportRequest
+	8,  // 16: posimport.v1.ImportService.GetImport:input_type -> posimport.v1.GetImportRequest
+	10, // 17: posimport.v1.ImportService.ListImports:input_type -> posimport.v1.ListImportsRequest
+	12, // 18: posimport.v1.ImportService.CancelImport:input_type -> posimport.v1.CancelImportRequest
+	14, // 19: posimport.v1.ImportService.WatchImport:input_type -> posimport.v1.WatchImportRequest
+	7,  // 20: posimport.v1.ImportService.StartImport:output_type -> posimport.v1.StartImportResponse
+	9,  // 21: posimport.v1.ImportService.GetImport:output_type -> posimport.v1.GetImportResponse
+	11, // 22: posimport.v1.ImportService.ListImports:output_type -> posimport.v1.ListImportsResponse
+	13, // 23: posimport.v1.ImportService.CancelImport:output_type -> posimport.v1.CancelImportResponse
+	15, // 24: posimport.v1.ImportService.WatchImport:output_type -> posimport.v1.WatchImportResponse
+	20, // [20:25] is the sub-list for method output_type
+	15, // [15:20] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_posimport_v1_import_proto_init() }
