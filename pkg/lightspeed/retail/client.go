@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -130,9 +131,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultAPIBaseURL
 	}
-	base, err := url.Parse(strings.TrimSuffix(cfg.BaseURL, "/"))
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("retail client: base URL %q is not an http(s) URL", cfg.BaseURL)
+	base, err := parseBase(cfg.BaseURL)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Transport: http.DefaultTransport}
@@ -176,6 +177,14 @@ func New(cfg Config) (*Client, error) {
 	}, nil
 }
 
+func parseBase(s string) (*url.URL, error) {
+	base, err := url.Parse(strings.TrimSuffix(s, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("retail client: base URL %q is not an http(s) URL", s)
+	}
+	return base, nil
+}
+
 // Stats implements [pos.Source].
 func (c *Client) Stats() pos.Stats {
 	return pos.Stats{Requests: c.stats.requests.Load(), RateLimited: c.stats.limited.Load(), Retries: c.stats.retries.Load()}
@@ -203,7 +212,7 @@ func (c *Client) parseNext(next string) (*url.URL, error) {
 	}
 	prefix := c.base.Path + "/API/V3/Account/" + c.account + "/"
 	if !strings.EqualFold(u.Scheme, c.base.Scheme) || !strings.EqualFold(u.Host, c.base.Host) ||
-		!strings.HasPrefix(u.Path, prefix) || u.User != nil || u.Opaque != "" {
+		!strings.HasPrefix(u.Path, prefix) || path.Clean(u.Path) != u.Path || u.User != nil || u.Opaque != "" {
 		return nil, fmt.Errorf("next page URL %s://%s%s is not under %s://%s%s", u.Scheme, u.Host, u.Path, c.base.Scheme, c.base.Host, prefix)
 	}
 	return u, nil

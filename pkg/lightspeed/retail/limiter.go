@@ -27,7 +27,7 @@ type BucketState struct {
 // API's casing varies. ok is false when the bucket level is missing or malformed.
 func ParseBucketState(h http.Header, at time.Time) (s BucketState, ok bool) {
 	s.At = at
-	if lvl, size, found := strings.Cut(h.Get("X-LS-API-Bucket-Level"), "/"); found {
+	if lvl, size, found := strings.Cut(headerValue(h, "X-LS-API-Bucket-Level"), "/"); found {
 		l, err1 := strconv.ParseFloat(strings.TrimSpace(lvl), 64)
 		z, err2 := strconv.ParseFloat(strings.TrimSpace(size), 64)
 		ok = err1 == nil && err2 == nil && finite(l) && finite(z) && l >= 0 && z > 0
@@ -35,10 +35,10 @@ func ParseBucketState(h http.Header, at time.Time) (s BucketState, ok bool) {
 			s.Level, s.Size = l, z
 		}
 	}
-	if d, err := strconv.ParseFloat(strings.TrimSpace(h.Get("X-LS-API-Drip-Rate")), 64); err == nil && finite(d) && d > 0 {
+	if d, err := strconv.ParseFloat(strings.TrimSpace(headerValue(h, "X-LS-API-Drip-Rate")), 64); err == nil && finite(d) && d > 0 {
 		s.DripRate = d
 	}
-	if n, m, found := strings.Cut(h.Get("X-LS-API-Burst-Level"), "/"); found {
+	if n, m, found := strings.Cut(headerValue(h, "X-LS-API-Burst-Level"), "/"); found {
 		b, err1 := strconv.Atoi(strings.TrimSpace(n))
 		bm, err2 := strconv.Atoi(strings.TrimSpace(m))
 		if err1 == nil && err2 == nil && bm > 0 {
@@ -46,6 +46,20 @@ func ParseBucketState(h http.Header, at time.Time) (s BucketState, ok bool) {
 		}
 	}
 	return s, ok
+}
+
+// headerValue is h.Get, falling back to a case-insensitive scan for a header map that was
+// built by hand with non-canonical keys (net/http canonicalises the ones it parses).
+func headerValue(h http.Header, name string) string {
+	if v := h.Get(name); v != "" {
+		return v
+	}
+	for k, v := range h {
+		if strings.EqualFold(k, name) && len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
 }
 
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }

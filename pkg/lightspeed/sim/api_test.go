@@ -112,7 +112,9 @@ func TestSaleFilters(t *testing.T) {
 		want  func(s sim.Sale) bool
 	}{
 		{name: "between completeTime", query: url.Values{"completeTime": {"><," + ts(t0) + "," + ts(t1)}},
-			want: func(s sim.Sale) bool { return !s.CompleteTime.IsZero() && !s.CompleteTime.Before(t0) && !s.CompleteTime.After(t1) }},
+			want: func(s sim.Sale) bool {
+				return !s.CompleteTime.IsZero() && !s.CompleteTime.Before(t0) && !s.CompleteTime.After(t1)
+			}},
 		{name: ">= completeTime", query: url.Values{"completeTime": {">=," + ts(t1)}},
 			want: func(s sim.Sale) bool { return !s.CompleteTime.IsZero() && !s.CompleteTime.Before(t1) }},
 		{name: "<= timeStamp", query: url.Values{"timeStamp": {"<=," + ts(t0)}},

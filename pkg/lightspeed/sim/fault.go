@@ -108,7 +108,7 @@ func (fs *faultSet) take(ep string) (Fault, bool) {
 }
 
 // apply carries out the fault; it reports whether the response is finished.
-func (f Fault) apply(w http.ResponseWriter, r *http.Request, next http.Handler, c *counters, ep string) bool {
+func (f Fault) apply(w http.ResponseWriter, r *http.Request, next http.Handler, c *counters, ep string, now time.Time) bool {
 	c.fault(ep)
 	switch f.Kind {
 	case FaultSlow:
@@ -131,7 +131,7 @@ func (f Fault) apply(w http.ResponseWriter, r *http.Request, next http.Handler, 
 		wait := max(f.RetryAfter, 1)
 		w.Header()["X-LS-API-RateLimit-Type"] = []string{"api-leaky-bucket"}
 		if f.RetryAfterDate {
-			w.Header().Set("Retry-After", time.Now().Add(time.Duration(wait)*time.Second).UTC().Format(http.TimeFormat))
+			w.Header().Set("Retry-After", now.Add(time.Duration(wait)*time.Second).UTC().Format(http.TimeFormat))
 		} else {
 			w.Header().Set("Retry-After", strconv.Itoa(wait))
 		}

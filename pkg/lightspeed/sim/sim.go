@@ -102,7 +102,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.counts.request(ep)
 	if f, ok := s.faults.take(ep); ok {
-		if f.apply(w, r, s.mux, s.counts, ep) {
+		if f.apply(w, r, s.mux, s.counts, ep, s.clock.Now()) {
 			return
 		}
 	}

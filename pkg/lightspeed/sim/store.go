@@ -22,13 +22,13 @@ type store struct {
 
 type accountData struct {
 	Account
-	sales      []*Sale
-	saleByID   map[int64]*Sale
-	shopByID   map[int64]*Shop
-	regByID    map[int64]*Register
-	nextSale   int64
-	nextLine   int64
-	registerN  int
+	sales     []*Sale
+	saleByID  map[int64]*Sale
+	shopByID  map[int64]*Shop
+	regByID   map[int64]*Register
+	nextSale  int64
+	nextLine  int64
+	registerN int
 }
 
 func newStore() *store { return &store{byID: map[int64]*accountData{}} }
