@@ -18,7 +18,7 @@ import (
 
 // hourRow is one hour's figures in a form both the aggregation and the oracle map to.
 type hourRow struct {
-	Date, Start                                                   string
+	Date, Start                                                     string
 	Gross, Net, Discounts, Returns, Trans, GoodsSold, GoodsReturned string
 }
 

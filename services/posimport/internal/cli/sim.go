@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/posimport/posimport/pkg/lightspeed/sim"
+)
+
+// simFlags are the flags of "posimport sim".
+type simFlags struct {
+	addr        string
+	publicURL   string
+	seed        uint64
+	accounts    int
+	shops       int
+	registers   int
+	salesPerDay int
+	zones       []string
+	from, until string
+	tokenTTL    time.Duration
+	clientID    string
+	secret      string
+	autoConsent bool
+	noLimits    bool
+	bucketSize  float64
+	dripRate    float64
+	burst       int
+	timeScale   float64
+}
+
+func newSimCommand(g *globals) *cobra.Command {
+	f := &simFlags{}
+	cmd := &cobra.Command{
+		Use:   "sim",
+		Short: "Serve the Lightspeed Retail (R-Series) simulator",
+		Long: `Serve the Lightspeed Retail (R-Series) simulator: OAuth2, API V3 with its quirks and rate
+limits, the admin API (/admin/...) and the oracle, over seeded generated data.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runSim(cmd.Context(), g, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.addr, "addr", "127.0.0.1:8089", "address to listen on")
+	fl.StringVar(&f.publicURL, "public-url", "", "base URL in paging links (default http://<addr>)")
+	fl.Uint64Var(&f.seed, "seed", 1, "seed of the generated data")
+	fl.IntVar(&f.accounts, "accounts", 1, "accounts to generate (ids from 100001)")
+	fl.IntVar(&f.shops, "shops", 2, "shops per account")
+	fl.IntVar(&f.registers, "registers", 2, "registers per shop")
+	fl.IntVar(&f.salesPerDay, "sales-per-day", 80, "mean sales per register and day (0: none)")
+	fl.StringSliceVar(&f.zones, "zones", nil, "shop time zones, used in turn (default a mix of IANA and US/* names)")
+	fl.StringVar(&f.from, "from", "", "first date with sales, 2006-01-02 (default a year before --until)")
+	fl.StringVar(&f.until, "until", "", "last date with sales, 2006-01-02 (default yesterday)")
+	fl.DurationVar(&f.tokenTTL, "token-ttl", 1800*time.Second, "access token lifetime")
+	fl.StringVar(&f.clientID, "client-id", sim.DefaultClientID, "OAuth client id")
+	fl.StringVar(&f.secret, "client-secret", sim.DefaultClientSecret, "OAuth client secret")
+	fl.BoolVar(&f.autoConsent, "auto-consent", false, "skip the consent page")
+	fl.BoolVar(&f.noLimits, "no-rate-limit", false, "turn the leaky bucket and burst limiter off")
+	fl.Float64Var(&f.bucketSize, "bucket-size", 90, "bucket size of a one-register account (+10 per further register)")
+	fl.Float64Var(&f.dripRate, "drip-rate", 1, "drips per second of a one-register account (+0.5 per further register)")
+	fl.IntVar(&f.burst, "burst", 0, "requests per second the burst limiter allows (default 2/9 of the bucket)")
+	fl.Float64Var(&f.timeScale, "time-scale", 1, "run the rate limiters' clock this many times faster")
+	return cmd
+}
+
+func parseDay(name, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--%s: %w", name, err)
+	}
+	return t, nil
+}
+
+func runSim(ctx context.Context, g *globals, f *simFlags) error {
+	log := g.logger()
+	from, err := parseDay("from", f.from)
+	if err != nil {
+		return err
+	}
+	until, err := parseDay("until", f.until)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	base := "http://" + ln.Addr().String()
+	if f.publicURL != "" {
+		base = f.publicURL
+	}
+	start := time.Now()
+	s, err := sim.New(sim.Options{
+		Seed: f.seed,
+		Data: sim.DataOptions{Accounts: f.accounts, ShopsPerAccount: f.shops, RegistersPerShop: f.registers,
+			SalesPerDay: f.salesPerDay, Zones: f.zones, From: from, Until: until},
+		Clients:        []sim.Client{{ID: f.clientID, Secret: f.secret}},
+		AccessTokenTTL: f.tokenTTL,
+		AutoConsent:    f.autoConsent,
+		RateLimit: sim.RateLimitOptions{Disabled: f.noLimits, BucketSize: f.bucketSize, DripRate: f.dripRate,
+			Burst: f.burst, TimeScale: f.timeScale},
+		PublicURL: base,
+		Logger:    log,
+	})
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("build simulator: %w", err)
+	}
+	log.InfoContext(ctx, "simulator ready", "generated_in", time.Since(start).Round(time.Millisecond))
+	accounts := s.Accounts()
+	fmt.Fprintf(g.stdout, "Lightspeed R-Series simulator on %s\n", base)
+	fmt.Fprintf(g.stdout, "  authorize  %s/auth/oauth/authorize  (client %s)\n", base, f.clientID)
+	fmt.Fprintf(g.stdout, "  token      %s/auth/oauth/token\n", base)
+	fmt.Fprintf(g.stdout, "  API        %s/API/V3/Account.json\n", base)
+	for _, a := range accounts {
+		fmt.Fprintf(g.stdout, "  account    %d: %s/API/V3/Account/%d/Sale.json (%d shops, %d registers)\n", a.ID, base, a.ID, len(a.Shops), a.Registers())
+	}
+	fmt.Fprintf(g.stdout, "  admin      %s/admin/accounts, /admin/faults, /admin/stats, /admin/oracle\n", base)
+
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.InfoContext(ctx, "shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
