@@ -3,10 +3,12 @@ module github.com/posimport/posimport/services/balance
 go 1.26.8
 
 require (
+	github.com/google/go-cmp v0.7.0
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.33.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/posimport/posimport/pkg v0.0.0
 	github.com/posimport/posimport/proto v0.0.0
+	github.com/posimport/posimport/services/config v0.0.0
 	github.com/shopspring/decimal v1.6.0
 	golang.org/x/sync v0.25.0
 	google.golang.org/grpc v1.85.0
