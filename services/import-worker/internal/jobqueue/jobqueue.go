@@ -1,0 +1,158 @@
+// Package jobqueue is the import jobs' JetStream side: the work-queue stream and the durable
+// pull consumer (declared here, created idempotently at start), publishing a job id with a
+// Nats-Msg-Id for deduplication, and asking which jobs still have a message in the stream.
+// A message carries the job id only: never a token or any other secret.
+package jobqueue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Names of the stream and consumer (before the configurable prefix).
+const (
+	StreamName   = "POSIMPORT_JOBS"
+	ConsumerName = "import-workers"
+	subjectRoot  = "posimport.jobs"
+)
+
+// Config shapes the stream and the consumer.
+type Config struct {
+	// Prefix keeps deployments (and tests sharing one NATS server) apart: it is prepended to
+	// the stream name and the subjects. Letters, digits and '_' only.
+	Prefix string
+	// AckWait is how long a delivered message may go without an ack or InProgress before it
+	// is redelivered.
+	AckWait time.Duration
+	// MaxAckPending caps the messages delivered and not yet acked: the global concurrency cap.
+	MaxAckPending int
+	// Replicas of the stream (1 for a single server).
+	Replicas int
+}
+
+// Queue is the import jobs' stream and consumer.
+type Queue struct {
+	js      jetstream.JetStream
+	cfg     Config
+	stream  string
+	subject string
+}
+
+// New returns the queue on js; call Setup before use.
+func New(js jetstream.JetStream, cfg Config) *Queue {
+	if cfg.AckWait <= 0 {
+		cfg.AckWait = 2 * time.Minute
+	}
+	if cfg.MaxAckPending <= 0 {
+		cfg.MaxAckPending = 64
+	}
+	if cfg.Replicas <= 0 {
+		cfg.Replicas = 1
+	}
+	subject := subjectRoot
+	if cfg.Prefix != "" {
+		subject = strings.ToLower(cfg.Prefix) + "." + subjectRoot
+	}
+	return &Queue{js: js, cfg: cfg, stream: cfg.Prefix + StreamName, subject: subject}
+}
+
+// Stream is the stream's name.
+func (q *Queue) Stream() string { return q.stream }
+
+// AckWait is the consumer's ack wait.
+func (q *Queue) AckWait() time.Duration { return q.cfg.AckWait }
+
+// Subject is the subject of a job's messages: one subject per job, so the reconciler can ask
+// whether a job's message is still in the stream.
+func (q *Queue) Subject(job uuid.UUID) string { return q.subject + "." + job.String() }
+
+// Setup creates or updates the stream and the consumer. Work-queue retention removes a message
+// once acked; file storage (with the server's sync always) keeps acknowledged publishes across
+// a crash. MaxDeliver is unlimited on purpose: deliveries deferred by the fairness cap or a
+// busy lease are not failures, so the worker counts real attempts in Postgres and gives up there.
+func (q *Queue) Setup(ctx context.Context) (jetstream.Consumer, error) {
+	if _, err := q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        q.stream,
+		Description: "posimport import jobs (payload: job id); Postgres is the source of truth",
+		Subjects:    []string{q.subject + ".>"},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    q.cfg.Replicas,
+		Duplicates:  2 * time.Minute,
+		Discard:     jetstream.DiscardOld,
+	}); err != nil {
+		return nil, fmt.Errorf("create stream %s: %w", q.stream, err)
+	}
+	c, err := q.js.CreateOrUpdateConsumer(ctx, q.stream, jetstream.ConsumerConfig{
+		Durable:       ConsumerName,
+		Description:   "import workers: one message per worker slot",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       q.cfg.AckWait,
+		MaxDeliver:    -1,
+		MaxAckPending: q.cfg.MaxAckPending,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		FilterSubject: q.subject + ".>",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create consumer %s: %w", ConsumerName, err)
+	}
+	return c, nil
+}
+
+// Consumer returns the durable consumer (created by Setup).
+func (q *Queue) Consumer(ctx context.Context) (jetstream.Consumer, error) {
+	c, err := q.js.Consumer(ctx, q.stream, ConsumerName)
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", ConsumerName, err)
+	}
+	return c, nil
+}
+
+// Publish sends the job's message with msgID as its Nats-Msg-Id and waits for the PubAck. A
+// duplicate within the stream's window is acknowledged without a second message.
+func (q *Queue) Publish(ctx context.Context, job uuid.UUID, msgID string) error {
+	if _, err := q.js.Publish(ctx, q.Subject(job), []byte(job.String()), jetstream.WithMsgID(msgID)); err != nil {
+		return fmt.Errorf("publish job %s: %w", job, err)
+	}
+	return nil
+}
+
+// Present returns the jobs that have at least one message in the stream, in one request.
+func (q *Queue) Present(ctx context.Context) (map[uuid.UUID]bool, error) {
+	s, err := q.js.Stream(ctx, q.stream)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", q.stream, err)
+	}
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(q.subject+".>"))
+	if err != nil {
+		return nil, fmt.Errorf("stream info %s: %w", q.stream, err)
+	}
+	out := make(map[uuid.UUID]bool, len(info.State.Subjects))
+	for subj, n := range info.State.Subjects {
+		if n == 0 {
+			continue
+		}
+		if id, err := uuid.Parse(subj[strings.LastIndexByte(subj, '.')+1:]); err == nil {
+			out[id] = true
+		}
+	}
+	return out, nil
+}
+
+// ErrBadPayload is a message whose body is not a job id.
+var ErrBadPayload = errors.New("message is not a job id")
+
+// JobID reads a message's job id.
+func JobID(data []byte) (uuid.UUID, error) {
+	id, err := uuid.Parse(strings.TrimSpace(string(data)))
+	if err != nil {
+		return uuid.Nil, ErrBadPayload
+	}
+	return id, nil
+}

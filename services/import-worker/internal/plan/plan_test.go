@@ -1,0 +1,107 @@
+package plan_test
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
+
+	"github.com/posimport/posimport/pkg/civil"
+	"github.com/posimport/posimport/services/import-worker/internal/plan"
+)
+
+func date(s string) civil.Date {
+	d, err := civil.ParseDate(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+type span struct{ Dept, Register, From, Until string }
+
+func TestPlan(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		deps    []plan.Department
+		maxDays int
+		want    []span
+	}{
+		{
+			name: "one day, two registers",
+			deps: []plan.Department{{ID: "d1", Registers: []string{"11", "12"}, From: date("2026-03-29"), Until: date("2026-03-29")}},
+			want: []span{{"d1", "11", "2026-03-29", "2026-03-29"}, {"d1", "12", "2026-03-29", "2026-03-29"}},
+		},
+		{
+			name: "no registers: whole department",
+			deps: []plan.Department{{ID: "d1", From: date("2026-01-01"), Until: date("2026-01-02")}},
+			want: []span{{"d1", "", "2026-01-01", "2026-01-02"}},
+		},
+		{
+			name: "exactly 31 days is one chunk",
+			deps: []plan.Department{{ID: "d1", From: date("2026-01-01"), Until: date("2026-01-31")}},
+			want: []span{{"d1", "", "2026-01-01", "2026-01-31"}},
+		},
+		{
+			name: "32 days are two chunks",
+			deps: []plan.Department{{ID: "d1", From: date("2026-01-01"), Until: date("2026-02-01")}},
+			want: []span{{"d1", "", "2026-01-01", "2026-01-31"}, {"d1", "", "2026-02-01", "2026-02-01"}},
+		},
+		{
+			name:    "smaller chunks across a leap day",
+			maxDays: 10,
+			deps:    []plan.Department{{ID: "d1", Registers: []string{"7"}, From: date("2024-02-20"), Until: date("2024-03-05")}},
+			want:    []span{{"d1", "7", "2024-02-20", "2024-02-29"}, {"d1", "7", "2024-03-01", "2024-03-05"}},
+		},
+		{
+			name: "departments keep their own ranges",
+			deps: []plan.Department{
+				{ID: "cph", From: date("2026-03-28"), Until: date("2026-03-29")},
+				{ID: "nyc", Registers: []string{"5"}, From: date("2026-03-27"), Until: date("2026-03-28")},
+			},
+			want: []span{{"cph", "", "2026-03-28", "2026-03-29"}, {"nyc", "5", "2026-03-27", "2026-03-28"}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var got []span
+			ids := map[uuid.UUID]bool{}
+			for _, j := range plan.Plan(tc.deps, tc.maxDays, uuid.New) {
+				got = append(got, span{j.DepartmentID, j.RegisterID, j.From.String(), j.Until.String()})
+				ids[j.ID] = true
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("jobs (-want +got):\n%s", diff)
+			}
+			if len(ids) != len(got) {
+				t.Errorf("job ids not unique: %d ids for %d jobs", len(ids), len(got))
+			}
+		})
+	}
+}
+
+// TestPlanCoversEveryDayOnce checks a year of three registers: every register-day in exactly
+// one job, no job longer than MaxDays.
+func TestPlanCoversEveryDayOnce(t *testing.T) {
+	t.Parallel()
+	d := plan.Department{ID: "d", Registers: []string{"1", "2", "3"}, From: date("2025-01-01"), Until: date("2025-12-31")}
+	seen := map[string]int{}
+	for _, j := range plan.Plan([]plan.Department{d}, 0, uuid.New) {
+		if n := j.Until.DaysSince(j.From) + 1; n > plan.MaxDays || n < 1 {
+			t.Errorf("job %v..%v has %d days", j.From, j.Until, n)
+		}
+		for day := j.From; !day.After(j.Until); day = day.AddDays(1) {
+			seen[j.RegisterID+" "+day.String()]++
+		}
+	}
+	if len(seen) != 3*365 {
+		t.Errorf("covered %d register-days, want %d", len(seen), 3*365)
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Errorf("%s planned %d times", k, n)
+		}
+	}
+}

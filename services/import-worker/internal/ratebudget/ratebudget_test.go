@@ -1,0 +1,136 @@
+package ratebudget_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/posimport/posimport/pkg/lightspeed/retail"
+	"github.com/posimport/posimport/pkg/platform/logging"
+	"github.com/posimport/posimport/pkg/platform/pgtest"
+	"github.com/posimport/posimport/services/import-worker/internal/ratebudget"
+	"github.com/posimport/posimport/services/import-worker/internal/storetest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// A bucket of 10 drips at 10/s with headroom 2 lets 8 requests of cost 1 go at once (until the
+// modelled level would pass 10-2), then one every 100 ms. The burst window is made wide enough
+// not to interfere.
+var cfg = ratebudget.Config{Headroom: 2, BurstWindow: time.Millisecond, InitialSize: 10, InitialDrip: 10, InitialBurst: 1000}
+
+type testBundle struct {
+	a, b *ratebudget.Budget
+}
+
+func setup(t *testing.T) *testBundle {
+	t.Helper()
+	pool := storetest.Pool(t)
+	// Two budgets on one database stand for two worker processes.
+	return &testBundle{a: ratebudget.New(pool, cfg, logging.Discard()), b: ratebudget.New(pool, cfg, logging.Discard())}
+}
+
+// sendTimes reserves n requests alternating between limiters and returns each one's send time
+// relative to the first reservation.
+func sendTimes(t *testing.T, n int, limiters ...*ratebudget.Limiter) []time.Duration {
+	t.Helper()
+	ctx := context.Background()
+	var start time.Time
+	out := make([]time.Duration, n)
+	for i := range n {
+		now := time.Now()
+		if i == 0 {
+			start = now
+		}
+		d, err := limiters[i%len(limiters)].Reserve(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = now.Add(d).Sub(start)
+	}
+	return out
+}
+
+func near(got, want time.Duration) bool {
+	const tolerance = 40 * time.Millisecond
+	return got > want-tolerance && got < want+tolerance
+}
+
+func TestReserveSharedBetweenProcesses(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	got := sendTimes(t, 14, b.a.For("acct:1"), b.b.For("acct:1"))
+	for i, d := range got {
+		want := time.Duration(max(0, i-7)) * 100 * time.Millisecond
+		if !near(d, want) {
+			t.Errorf("request %d sends at %v, want about %v (all: %v)", i, d, want, got)
+		}
+	}
+	// Another account has its own bucket.
+	if other := sendTimes(t, 1, b.a.For("acct:2")); !near(other[0], 0) {
+		t.Errorf("other account waits %v", other[0])
+	}
+}
+
+func TestObserveAndPause(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		act  func(l *ratebudget.Limiter)
+		want time.Duration
+	}{
+		{name: "nothing known: send now", act: func(*ratebudget.Limiter) {}, want: 0},
+		{
+			name: "level reported near full pushes the schedule",
+			// Level 9 of 10 at 10/s: the level is 7 (= 10-2-1) again after 200 ms.
+			act:  func(l *ratebudget.Limiter) { l.Observe(retail.BucketState{Level: 9, Size: 10, DripRate: 10}) },
+			want: 200 * time.Millisecond,
+		},
+		{
+			name: "a lower reported level changes nothing",
+			act:  func(l *ratebudget.Limiter) { l.Observe(retail.BucketState{Level: 0, Size: 10, DripRate: 10}) },
+			want: 0,
+		},
+		{
+			name: "pause after a 429 holds every process",
+			act:  func(l *ratebudget.Limiter) { l.PauseUntil(time.Now().Add(300 * time.Millisecond)) },
+			want: 300 * time.Millisecond,
+		},
+		{
+			name: "a bigger bucket from the headers is used",
+			act: func(l *ratebudget.Limiter) {
+				// Size 100 at 1/s, level 95: room for cost 1 under 98 at once.
+				l.Observe(retail.BucketState{Level: 95, Size: 100, DripRate: 1})
+			},
+			want: 0,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			start := time.Now()
+			tc.act(b.a.For("acct"))
+			d, err := b.b.For("acct").Reserve(context.Background(), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The send time, relative to when the test acted.
+			if got := time.Since(start) + d; !near(got, tc.want) {
+				t.Errorf("wait = %v, want about %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestWaitHonoursContext(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	l := b.a.For("acct")
+	l.PauseUntil(time.Now().Add(time.Hour))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := l.Wait(ctx, 1); err == nil {
+		t.Error("Wait returned nil while paused for an hour")
+	}
+}

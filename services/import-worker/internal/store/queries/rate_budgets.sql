@@ -1,0 +1,38 @@
+-- name: RateBudgetEnsure :exec
+INSERT INTO rate_budgets (account_key, tat, next_send, paused_until, bucket_size, drip_rate, burst_max)
+VALUES (@account_key, now(), now(), now(), @bucket_size, @drip_rate, @burst_max)
+ON CONFLICT (account_key) DO NOTHING;
+
+-- name: RateBudgetReserve :one
+-- Reserves the send time of one request (GCRA): not before the pause, not closer than the
+-- burst gap to the previous request, and not before the modelled level leaves room for cost
+-- below the bucket size minus headroom. Every SET expression reads the old row, so the
+-- statement is atomic under concurrent callers. Returns how long the caller waits.
+UPDATE rate_budgets SET
+    next_send = greatest(now(), next_send, paused_until,
+                         tat - make_interval(secs => greatest(bucket_size - sqlc.arg(headroom)::float8 - sqlc.arg(cost)::float8, 0) / drip_rate))
+                + make_interval(secs => sqlc.arg(burst_window_seconds)::float8 / greatest(burst_max - 1, 1)),
+    tat = greatest(tat, now(), next_send, paused_until,
+                   tat - make_interval(secs => greatest(bucket_size - sqlc.arg(headroom)::float8 - sqlc.arg(cost)::float8, 0) / drip_rate))
+          + make_interval(secs => sqlc.arg(cost)::float8 / drip_rate),
+    update_time = now()
+WHERE account_key = @account_key
+RETURNING (extract(epoch FROM next_send - now())
+           - sqlc.arg(burst_window_seconds)::float8 / greatest(burst_max - 1, 1))::float8 AS wait_seconds;
+
+-- name: RateBudgetObserve :exec
+-- Takes the bucket's real size and rate from a response, and pushes the schedule out when
+-- the reported level is above the modelled one (requests the model did not see).
+UPDATE rate_budgets SET
+    bucket_size = @bucket_size, drip_rate = @drip_rate,
+    burst_max = CASE WHEN sqlc.arg(burst_max)::int > 0 THEN sqlc.arg(burst_max)::int ELSE burst_max END,
+    tat = greatest(tat, now() + make_interval(secs => sqlc.arg(level)::float8 / sqlc.arg(drip_rate)::float8)),
+    update_time = now()
+WHERE account_key = @account_key;
+
+-- name: RateBudgetPause :exec
+UPDATE rate_budgets SET paused_until = greatest(paused_until, sqlc.arg(until)::timestamptz), update_time = now()
+WHERE account_key = @account_key;
+
+-- name: RateBudgetGet :one
+SELECT * FROM rate_budgets WHERE account_key = @account_key;
