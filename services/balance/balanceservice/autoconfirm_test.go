@@ -170,7 +170,9 @@ func TestAutoConfirmOnDSTDays(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.configure(t, "c1", true, "02:30", department{id: "d1"})
-	utc := func(month time.Month, day, hour, minute int) time.Time { return time.Date(2026, month, day, hour, minute, 0, 0, time.UTC) }
+	utc := func(month time.Month, day, hour, minute int) time.Time {
+		return time.Date(2026, month, day, hour, minute, 0, 0, time.UTC)
+	}
 
 	// 29 March: 02:00 CET jumps to 03:00 CEST (01:00 UTC).
 	b.clock.Set(utc(3, 29, 0, 0))
