@@ -303,3 +303,8 @@ func (s *Store) Cancel(ctx context.Context, client string, id uuid.UUID) error {
 		return err
 	})
 }
+
+// MarkParams names a department of an import for DepartmentMarkInsert.
+func MarkParams(importID [16]byte, department string) dbsqlc.DepartmentMarkInsertParams {
+	return dbsqlc.DepartmentMarkInsertParams{ImportID: importID, DepartmentID: department}
+}

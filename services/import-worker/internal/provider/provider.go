@@ -1,0 +1,134 @@
+// Package provider is the one place that names point-of-sale products: a registry from
+// posimport.v1.PosProvider to what builds that product's pos.Source for a connected account
+// and tells its permanent errors from its transient ones. Only Lightspeed Retail (R-Series)
+// is registered now; Lightspeed Restaurant adds an entry here and nowhere else.
+package provider
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/posimport/posimport/pkg/lightspeed/retail"
+	"github.com/posimport/posimport/pkg/pos"
+	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+)
+
+// Account is a connected POS account, as the auth service describes it.
+type Account struct {
+	Provider posimportv1.PosProvider
+	// ID is the provider's account id (Lightspeed Retail accountID).
+	ID string
+	// Tokens supplies access tokens (from the auth service); it may implement
+	// retail.TokenInvalidator.
+	Tokens oauth2.TokenSource
+}
+
+// Key names the account's shared rate budget, e.g. "lightspeed_retail:100001".
+func (a Account) Key() string {
+	return providerKey(a.Provider) + ":" + a.ID
+}
+
+func providerKey(p posimportv1.PosProvider) string {
+	switch p {
+	case posimportv1.PosProvider_POS_PROVIDER_LIGHTSPEED_RETAIL:
+		return "lightspeed_retail"
+	case posimportv1.PosProvider_POS_PROVIDER_LIGHTSPEED_RESTAURANT:
+		return "lightspeed_restaurant"
+	}
+	return "provider_" + strconv.Itoa(int(p))
+}
+
+// Hooks are what the worker lends a source: the account's share of the rate budget and a
+// callback per upstream response, for metrics.
+type Hooks struct {
+	Limiter    retail.Limiter
+	OnResponse func(status int)
+	Logger     *slog.Logger
+}
+
+// Provider builds sources of one POS product.
+type Provider struct {
+	// New returns a source for the account.
+	New func(a Account, h Hooks) (pos.Source, error)
+	// Permanent reports whether err cannot succeed on retry, with a reason a person can act on.
+	Permanent func(err error) (reason string, ok bool)
+	// RetryAfter reports how long the provider asked to wait before retrying, if it did.
+	RetryAfter func(err error) (time.Duration, bool)
+}
+
+// Registry maps products to providers.
+type Registry map[posimportv1.PosProvider]Provider
+
+// Options configure the default registry.
+type Options struct {
+	// LightspeedAPIURL is the R-Series API base URL (the simulator's in tests).
+	LightspeedAPIURL string
+	// HTTPClient sends the requests; nil uses a default transport.
+	HTTPClient *http.Client
+	// RequestTimeout bounds one upstream request; 0 takes the client's default.
+	RequestTimeout time.Duration
+}
+
+// Default returns the registry of the products posimport supports.
+func Default(o Options) Registry {
+	return Registry{
+		posimportv1.PosProvider_POS_PROVIDER_LIGHTSPEED_RETAIL: lightspeedRetail(o),
+	}
+}
+
+// ErrUnsupported is a provider without an implementation.
+var ErrUnsupported = errors.New("POS provider is not supported")
+
+// Get returns the provider of p.
+func (r Registry) Get(p posimportv1.PosProvider) (Provider, error) {
+	pr, ok := r[p]
+	if !ok {
+		return Provider{}, fmt.Errorf("%s: %w", p, ErrUnsupported)
+	}
+	return pr, nil
+}
+
+func lightspeedRetail(o Options) Provider {
+	return Provider{
+		New: func(a Account, h Hooks) (pos.Source, error) {
+			id, err := strconv.ParseInt(a.ID, 10, 64)
+			if err != nil || id <= 0 {
+				return nil, fmt.Errorf("lightspeed retail account id %q is not a number", a.ID)
+			}
+			return retail.New(retail.Config{
+				BaseURL: o.LightspeedAPIURL, AccountID: id, TokenSource: a.Tokens, HTTPClient: o.HTTPClient,
+				Limiter: h.Limiter, RequestTimeout: o.RequestTimeout, Logger: h.Logger,
+				OnResponse: func(e retail.ResponseEvent) {
+					if h.OnResponse != nil {
+						h.OnResponse(e.Status)
+					}
+				},
+			})
+		},
+		Permanent: func(err error) (string, bool) {
+			var de *retail.DataError
+			if errors.As(err, &de) {
+				return "Lightspeed sent malformed data: " + de.Error(), true
+			}
+			var se *retail.StatusError
+			if errors.As(err, &se) && se.Status >= 400 && se.Status < 500 && se.Status != http.StatusTooManyRequests &&
+				se.Status != http.StatusRequestTimeout {
+				return fmt.Sprintf("Lightspeed refused the request (%d): %s", se.Status, se.Message), true
+			}
+			return "", false
+		},
+		RetryAfter: func(err error) (time.Duration, bool) {
+			var re *retail.RateLimitError
+			if errors.As(err, &re) {
+				return re.RetryAfter, true
+			}
+			return 0, false
+		},
+	}
+}

@@ -1,0 +1,228 @@
+// Package starter validates and creates imports: it checks the request against the client's
+// configuration (config service) and connection (auth service), plans the jobs, writes the
+// import and its jobs in one transaction and then publishes them. Nothing is written or queued
+// unless every check passed. The API's StartImport and the nightly schedule both use it.
+package starter
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/posimport/posimport/pkg/civil"
+	"github.com/posimport/posimport/pkg/platform/apierr"
+	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
+	"github.com/posimport/posimport/services/import-worker/internal/outbox"
+	"github.com/posimport/posimport/services/import-worker/internal/plan"
+	"github.com/posimport/posimport/services/import-worker/internal/store"
+	"github.com/posimport/posimport/services/import-worker/internal/store/dbsqlc"
+)
+
+// MaxYears is the longest range of one import.
+const MaxYears = 3
+
+// Starter creates imports.
+type Starter struct {
+	Store   *store.Store
+	Queue   *jobqueue.Queue
+	Config  posimportv1.ConfigServiceClient
+	Auth    posimportv1.AuthServiceClient
+	Logger  *slog.Logger
+	MaxDays int
+	// NowFunc is the clock ("today" in the client's zone); default time.Now.
+	NowFunc func() time.Time
+}
+
+// Request is an import to start.
+type Request struct {
+	ClientID      string
+	DepartmentIDs []string
+	// From and Until are the local dates of a manual import (ignored when Scheduled).
+	From, Until civil.Date
+	Overwrite   bool
+	Trigger     posimportv1.ImportTrigger
+	CreatedBy   string
+	// Scheduled imports cover each department's last two completed local days at Now;
+	// DepartmentIDs empty then means every mapped department.
+	Scheduled    bool
+	ScheduledFor time.Time
+	// Also runs in the import's transaction (the scheduler's per-client claim).
+	Also func(ctx context.Context, tx pgx.Tx, importID uuid.UUID) error
+}
+
+const rpcTimeout = 30 * time.Second
+
+func (s *Starter) now() time.Time {
+	if s.NowFunc != nil {
+		return s.NowFunc()
+	}
+	return time.Now()
+}
+
+// Start validates r, writes the import and its jobs, publishes them and returns the import id.
+// Refusals are apierr errors naming the field or the state to fix; nothing is written then.
+func (s *Starter) Start(ctx context.Context, r Request) (uuid.UUID, error) {
+	deps, err := s.check(ctx, r)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	id := uuid.New()
+	jobs := plan.Plan(deps, s.MaxDays, uuid.New)
+	ni := store.NewImport{Import: dbsqlc.ImportInsertParams{
+		ImportID: id, ClientID: r.ClientID, OverwriteApproved: r.Overwrite, Trigger: int16(r.Trigger),
+		CreatedBy: r.CreatedBy, ScheduledFor: store.Timestamp(r.ScheduledFor),
+	}}
+	from, until := deps[0].From, deps[0].Until
+	for _, d := range deps {
+		ni.Import.DepartmentIds = append(ni.Import.DepartmentIds, d.ID)
+		if d.From.Before(from) {
+			from = d.From
+		}
+		if d.Until.After(until) {
+			until = d.Until
+		}
+	}
+	ni.Import.FromDate, ni.Import.UntilDate = store.Date(from), store.Date(until)
+	ids := make([]uuid.UUID, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.ID
+		ni.Jobs = append(ni.Jobs, dbsqlc.JobInsertParams{
+			JobID: j.ID, ImportID: id, ClientID: r.ClientID, DepartmentID: j.DepartmentID, RegisterID: j.RegisterID,
+			LocationID: j.LocationID, TimeZone: j.TimeZone, FromDate: store.Date(j.From), UntilDate: store.Date(j.Until),
+		})
+	}
+	var also func(context.Context, pgx.Tx) error
+	if r.Also != nil {
+		also = func(ctx context.Context, tx pgx.Tx) error { return r.Also(ctx, tx, id) }
+	}
+	if err := s.Store.CreateImport(ctx, ni, also); err != nil {
+		return uuid.Nil, err
+	}
+	s.Logger.InfoContext(ctx, "import started", "import_id", id, "client_id", r.ClientID, "jobs", len(jobs),
+		"from", from.String(), "until", until.String(), "trigger", r.Trigger.String())
+	// The import is stored: a publish failure only delays it until the reconciler's next pass.
+	if err := outbox.Publish(ctx, s.Store, s.Queue, ids); err != nil {
+		s.Logger.WarnContext(ctx, "publish jobs; the reconciler will", "import_id", id, "error", err)
+	}
+	return id, nil
+}
+
+// check validates the request against the client's configuration and connection and returns
+// the departments to plan.
+func (s *Starter) check(ctx context.Context, r Request) ([]plan.Department, error) {
+	cctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+	cfg, err := s.Config.GetClientConfig(cctx, &posimportv1.GetClientConfigRequest{ClientId: r.ClientID})
+	cancel()
+	if err != nil {
+		return nil, upstream("config service", err)
+	}
+	settings := cfg.GetSettings()
+	if !settings.GetPosImportEnabled() {
+		return nil, apierr.FailedPrecondition("POS import is not enabled for client %s (General Settings)", r.ClientID)
+	}
+	cctx, cancel = context.WithTimeout(ctx, rpcTimeout)
+	conn, err := s.Auth.GetConnection(cctx, &posimportv1.GetConnectionRequest{ClientId: r.ClientID})
+	cancel()
+	if err != nil {
+		return nil, upstream("auth service", err)
+	}
+	c := conn.GetConnection()
+	if c.GetStatus() != posimportv1.ConnectionStatus_CONNECTION_STATUS_ENABLED {
+		msg := fmt.Sprintf("the POS integration of client %s is %s, not enabled", r.ClientID, statusWord(c.GetStatus()))
+		if c.GetStatus() == posimportv1.ConnectionStatus_CONNECTION_STATUS_NEEDS_REAUTH {
+			msg += ": the client must re-authorize Lightspeed"
+		}
+		return nil, apierr.FailedPrecondition("%s", msg)
+	}
+	if c.GetProvider() != settings.GetPosProvider() {
+		return nil, apierr.FailedPrecondition("the connection is to %s but the client is configured for %s: reconnect to switch provider",
+			c.GetProvider(), settings.GetPosProvider())
+	}
+	clientLoc, err := time.LoadLocation(settings.GetTimeZone())
+	if err != nil {
+		return nil, apierr.FailedPrecondition("client time zone %q is unknown", settings.GetTimeZone())
+	}
+	now := s.now()
+
+	ids := r.DepartmentIDs
+	if r.Scheduled && len(ids) == 0 {
+		for _, d := range cfg.GetDepartments() {
+			if d.GetPosClientNumber() != "" {
+				ids = append(ids, d.GetDepartmentId())
+			}
+		}
+		if len(ids) == 0 {
+			return nil, apierr.FailedPrecondition("client %s has no department mapped to a POS client number", r.ClientID)
+		}
+	}
+	byID := map[string]*posimportv1.Department{}
+	for _, d := range cfg.GetDepartments() {
+		byID[d.GetDepartmentId()] = d
+	}
+	var out []plan.Department
+	for i, id := range ids {
+		field := fmt.Sprintf("department_ids[%d]", i)
+		d, ok := byID[id]
+		if !ok {
+			return nil, apierr.Invalid(field, "department %q does not exist for client %s", id, r.ClientID)
+		}
+		if d.GetPosClientNumber() == "" {
+			return nil, apierr.Invalid(field, "department %q is not mapped to a POS client number", id)
+		}
+		zone := d.GetEffectiveTimeZone()
+		if zone == "" {
+			zone = settings.GetTimeZone()
+		}
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			return nil, apierr.FailedPrecondition("department %q has an unknown time zone %q", id, zone)
+		}
+		pd := plan.Department{ID: id, LocationID: d.GetPosClientNumber(), Registers: d.GetPosTerminalNumbers(), TimeZone: zone,
+			From: r.From, Until: r.Until}
+		if r.Scheduled {
+			today := civil.Today(now, loc)
+			pd.From, pd.Until = today.AddDays(-2), today.AddDays(-1)
+		}
+		out = append(out, pd)
+	}
+	if !r.Scheduled {
+		if today := civil.Today(now, clientLoc); r.Until.After(today) {
+			return nil, apierr.Invalid("until_date", "%s is after today (%s in %s)", r.Until, today, clientLoc)
+		}
+	}
+	return out, nil
+}
+
+// upstream turns another service's refusal into ours: their client-facing codes keep their
+// message; anything else is Unavailable.
+func upstream(service string, err error) error {
+	st := status.Convert(err)
+	switch st.Code() {
+	case codes.NotFound, codes.FailedPrecondition, codes.PermissionDenied:
+		return &apierr.Error{Code: st.Code(), Message: st.Message()}
+	case codes.InvalidArgument:
+		return apierr.FailedPrecondition("%s refused: %s", service, st.Message())
+	}
+	return apierr.Unavailable(err, "%s unavailable, retry later", service)
+}
+
+func statusWord(s posimportv1.ConnectionStatus) string {
+	switch s {
+	case posimportv1.ConnectionStatus_CONNECTION_STATUS_NOT_CONNECTED:
+		return "not connected"
+	case posimportv1.ConnectionStatus_CONNECTION_STATUS_CONNECTED:
+		return "connected"
+	case posimportv1.ConnectionStatus_CONNECTION_STATUS_NEEDS_REAUTH:
+		return "waiting for consent again"
+	case posimportv1.ConnectionStatus_CONNECTION_STATUS_DISCONNECTED:
+		return "disconnected"
+	}
+	return "unknown"
+}

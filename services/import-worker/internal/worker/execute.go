@@ -1,0 +1,339 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/shopspring/decimal"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/posimport/posimport/pkg/aggregate"
+	"github.com/posimport/posimport/pkg/civil"
+	"github.com/posimport/posimport/pkg/pos"
+	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+	"github.com/posimport/posimport/services/import-worker/internal/provider"
+	"github.com/posimport/posimport/services/import-worker/internal/store"
+	"github.com/posimport/posimport/services/import-worker/internal/store/dbsqlc"
+)
+
+// Result is what a job attempt did.
+type Result struct {
+	Counters store.Counters
+	// Days is the number of register-days of the job.
+	Days int
+	// Cancelled: the import was cancelled and the job stopped between days.
+	Cancelled bool
+}
+
+// Skipped reports whether every day of the job was left alone as approved.
+func (r Result) Skipped() bool {
+	return r.Days > 0 && int(r.Counters.DaysSkippedApproved) == r.Days
+}
+
+// rpcTimeout bounds each call to another posimport service.
+const rpcTimeout = 30 * time.Second
+
+// execute runs one leased job: read the configuration, get a token, stream the sales of the
+// register (or department) over the job's local dates, aggregate them into local hours and
+// write every day, zeros included.
+func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
+	j := l.Job
+	res := Result{}
+	cctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+	cfg, err := w.d.Config.GetClientConfig(cctx, &posimportv1.GetClientConfigRequest{ClientId: j.ClientID})
+	cancel()
+	if err != nil {
+		return res, rpcError("read the client's configuration", err)
+	}
+	dep := findDepartment(cfg.GetDepartments(), j.DepartmentID)
+	switch {
+	case dep == nil:
+		return res, Permanent("department %s no longer exists in the POS configuration", j.DepartmentID)
+	case dep.GetPosClientNumber() == "":
+		return res, Permanent("department %s is no longer mapped to a POS client number", j.DepartmentID)
+	}
+	loc, err := time.LoadLocation(j.TimeZone)
+	if err != nil {
+		return res, Permanent("department %s: time zone %q unknown", j.DepartmentID, j.TimeZone)
+	}
+	from, until := store.CivilDate(j.FromDate), store.CivilDate(j.UntilDate)
+
+	tokens := provider.NewAuthTokens(w.d.Auth, j.ClientID)
+	acct, err := tokens.Account(ctx)
+	if err != nil {
+		return res, tokenError(err)
+	}
+	prov, err := w.d.Providers.Get(acct.Provider)
+	if err != nil {
+		return res, Permanent("the client's POS (%s) is not supported", acct.Provider)
+	}
+	if want := cfg.GetSettings().GetPosProvider(); want != acct.Provider {
+		return res, Permanent("the connection is to %s but the client is configured for %s: reconnect to switch provider", acct.Provider, want)
+	}
+	src, err := prov.New(acct, provider.Hooks{
+		Limiter:    w.d.Budget.For(acct.Key()),
+		OnResponse: func(status int) { w.d.Metrics.Request(acct.Key(), status) },
+		Logger:     w.log,
+	})
+	if err != nil {
+		return res, Permanent("POS account: %v", err)
+	}
+
+	series, err := aggregate.New(loc, aggregate.Date(from), aggregate.Date(until))
+	if err != nil {
+		return res, Permanent("job dates: %v", err)
+	}
+	q := pos.SalesQuery{LocationID: j.LocationID}
+	q.From, q.Until = series.Range()
+	if j.RegisterID != "" {
+		q.RegisterIDs = []string{j.RegisterID}
+	}
+	err = src.Sales(ctx, q, func(f pos.SaleFigures) error {
+		res.Counters.SalesCounted++
+		return series.Add(f)
+	})
+	res.Counters.RequestsMade = src.Stats().Requests
+	if err != nil {
+		return res, w.sourceError(prov, err)
+	}
+
+	fields, unmapped := mapFields(cfg.GetFields(), src.DataTypes())
+	if len(unmapped) > 0 {
+		q, pool := w.d.Store.Queries()
+		if err := q.ImportAddUnmappedTypes(ctx, pool, importTypes(j.ImportID, unmapped)); err != nil {
+			return res, fmt.Errorf("record unmapped types: %w", err)
+		}
+	}
+	days := series.Days()
+	res.Days = len(days)
+	for i, day := range days {
+		if i%7 == 0 {
+			cancelled, err := w.d.Store.Cancelled(ctx, j.JobID, l.Attempt)
+			if err != nil {
+				return res, err
+			}
+			if cancelled {
+				res.Cancelled = true
+				return res, nil
+			}
+		}
+		outcome, err := w.writeDay(ctx, l, loc, day, fields)
+		if err != nil {
+			return res, err
+		}
+		switch outcome {
+		case posimportv1.WriteOutcome_WRITE_OUTCOME_WRITTEN:
+			res.Counters.DaysWritten++
+		case posimportv1.WriteOutcome_WRITE_OUTCOME_UNCHANGED:
+			res.Counters.DaysWritten++
+			res.Counters.DaysUnchanged++
+		case posimportv1.WriteOutcome_WRITE_OUTCOME_SKIPPED_APPROVED:
+			res.Counters.DaysSkippedApproved++
+		}
+		if err := w.d.Store.Progress(ctx, j.JobID, l.Attempt, res.Counters); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// field is a weekly-balance field that receives a POS data type.
+type field struct {
+	id    int64
+	dt    pos.DataType
+	split bool
+}
+
+// mapFields pairs the client's fields with the data types the provider fills. A field whose
+// type the provider does not fill (Visitors for Retail) is not written at all: unknown is not
+// zero. Types the provider fills without a field are returned as unmapped.
+func mapFields(defs []*posimportv1.BalanceField, provided []pos.DataType) (fields []field, unmapped []pos.DataType) {
+	has := map[pos.DataType]bool{}
+	for _, f := range defs {
+		dt := pos.DataType(f.GetPosDataType())
+		if !dt.Valid() {
+			continue
+		}
+		has[dt] = true
+		if slices.Contains(provided, dt) {
+			fields = append(fields, field{id: f.GetFieldId(), dt: dt, split: f.GetSplitIntoIntervals()})
+		}
+	}
+	for _, dt := range provided {
+		if !has[dt] {
+			unmapped = append(unmapped, dt)
+		}
+	}
+	return fields, unmapped
+}
+
+// fieldValues renders one day for the balance: every local clock hour of a split field (zeros
+// included) and the day's total.
+func fieldValues(day aggregate.Day, fields []field) []*posimportv1.FieldValues {
+	out := make([]*posimportv1.FieldValues, 0, len(fields))
+	for _, f := range fields {
+		fv := &posimportv1.FieldValues{FieldId: f.id}
+		total := decimal.Zero
+		for _, h := range day.Hours {
+			v := h.Metrics.Get(f.dt)
+			total = total.Add(v)
+			if f.split {
+				fv.Hours = append(fv.Hours, v.String())
+			}
+		}
+		fv.Total = total.String()
+		out = append(out, fv)
+	}
+	return out
+}
+
+func (w *Worker) writeDay(ctx context.Context, l store.Lease, loc *time.Location, day aggregate.Day, fields []field) (posimportv1.WriteOutcome, error) {
+	j := l.Job
+	d := civil.Date{Year: day.Date.Year, Month: day.Date.Month, Day: day.Date.Day}
+	if n := len(d.Hours(loc)); n != len(day.Hours) {
+		return 0, Permanent("%s in %s: %d clock hours aggregated, the balance expects %d", d, loc, len(day.Hours), n)
+	}
+	cctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+	defer cancel()
+	resp, err := w.d.Balance.WriteDay(cctx, &posimportv1.WriteDayRequest{
+		ClientId: j.ClientID, DepartmentId: j.DepartmentID, RegisterId: j.RegisterID, Date: d.String(),
+		TimeZone: loc.String(), Fields: fieldValues(day, fields), ImportId: j.ImportID.String(),
+		JobId: j.JobID.String(), FencingToken: int64(l.Attempt), OverwriteApproved: l.Overwrite,
+	})
+	if err != nil {
+		if status.Code(err) == codes.FailedPrecondition || status.Code(err) == codes.Aborted {
+			// A newer attempt of this job wrote already: this one is a zombie.
+			return 0, store.ErrLeaseLost
+		}
+		return 0, rpcError("write "+d.String()+" to the balance", err)
+	}
+	return resp.GetOutcome(), nil
+}
+
+// rpcError classifies an error from another posimport service.
+func rpcError(what string, err error) error {
+	switch status.Code(err) {
+	case codes.InvalidArgument, codes.NotFound, codes.PermissionDenied, codes.Unauthenticated:
+		return Permanent("%s: %s", what, status.Convert(err).Message())
+	case codes.Canceled:
+		return fmt.Errorf("%s: %w", what, context.Canceled)
+	}
+	return fmt.Errorf("%s: %s", what, status.Code(err))
+}
+
+func tokenError(err error) error {
+	switch {
+	case errors.Is(err, provider.ErrNeedsReauth):
+		return Permanent("client must re-authorize Lightspeed (%v)", err)
+	case errors.Is(err, provider.ErrNotEnabled):
+		return Permanent("%v", err)
+	}
+	return err
+}
+
+// sourceError classifies a POS error: unauthorized and malformed data are permanent, a long
+// rate-limit wait is retried after it, everything else with backoff.
+func (w *Worker) sourceError(p provider.Provider, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	if errors.Is(err, pos.ErrUnauthorized) || errors.Is(err, provider.ErrNeedsReauth) {
+		return Permanent("client must re-authorize Lightspeed: the POS refused the access token")
+	}
+	if errors.Is(err, provider.ErrNotEnabled) {
+		return Permanent("%v", err)
+	}
+	if reason, ok := p.Permanent(err); ok {
+		return Permanent("%s", reason)
+	}
+	if d, ok := p.RetryAfter(err); ok {
+		return &RetryAfterError{Wait: d, Err: err}
+	}
+	return fmt.Errorf("read sales: %w", err)
+}
+
+func findDepartment(deps []*posimportv1.Department, id string) *posimportv1.Department {
+	for _, d := range deps {
+		if d.GetDepartmentId() == id {
+			return d
+		}
+	}
+	return nil
+}
+
+// afterEnd runs when a job ended: marks departments whose jobs all ended DONE or SKIPPED as
+// imported in the balance (auto-confirm), sets the import's finish time when nothing is left,
+// and updates the freshness and lag metrics. Failures here are retried by the reconciler.
+func (w *Worker) afterEnd(ctx context.Context, l store.Lease) {
+	if err := MarkDepartments(ctx, w.d.Store, w.d.Balance, pgtype.UUID{Bytes: l.Job.ImportID, Valid: true}, w.d.Metrics); err != nil {
+		w.log.WarnContext(ctx, "mark departments imported", "import_id", l.Job.ImportID, "error", err)
+	}
+	if err := FinishImport(ctx, w.d.Store, l.Job.ImportID, w.d.Metrics); err != nil {
+		w.log.WarnContext(ctx, "finish import", "import_id", l.Job.ImportID, "error", err)
+	}
+}
+
+// Metrics is what MarkDepartments and FinishImport report to.
+type Metrics interface {
+	Fresh(client, department string, until civil.Date)
+	Lag(d time.Duration)
+}
+
+// MarkDepartments calls MarkDaysImported for every department of the import (or of any recent
+// import, when importID is NULL) whose jobs all ended DONE or SKIPPED, once.
+func MarkDepartments(ctx context.Context, st *store.Store, balance posimportv1.BalanceServiceClient, importID pgtype.UUID, m Metrics) error {
+	q, pool := st.Queries()
+	rows, err := q.DepartmentsToMark(ctx, pool, importID)
+	if err != nil {
+		return fmt.Errorf("list departments to mark: %w", err)
+	}
+	for _, r := range rows {
+		from, until := store.CivilDate(r.FromDate), store.CivilDate(r.UntilDate)
+		cctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+		_, err := balance.MarkDaysImported(cctx, &posimportv1.MarkDaysImportedRequest{
+			ClientId: r.ClientID, DepartmentId: r.DepartmentID, FromDate: from.String(), UntilDate: until.String(),
+			ImportId: r.ImportID.String(), TimeZone: r.TimeZone,
+		})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("mark days imported: %w", err)
+		}
+		if err := q.DepartmentMarkInsert(ctx, pool, store.MarkParams(r.ImportID, r.DepartmentID)); err != nil {
+			return fmt.Errorf("record marked department: %w", err)
+		}
+		m.Fresh(r.ClientID, r.DepartmentID, until)
+	}
+	return nil
+}
+
+// FinishImport sets the import's finish time once no job is pending or running, and records
+// the lag of a scheduled import.
+func FinishImport(ctx context.Context, st *store.Store, importID [16]byte, m Metrics) error {
+	q, pool := st.Queries()
+	imp, err := q.ImportFinishIfEnded(ctx, pool, importID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if imp.ScheduledFor.Valid && imp.FinishTime.Valid {
+		m.Lag(imp.FinishTime.Time.Sub(imp.ScheduledFor.Time))
+	}
+	return nil
+}
+
+func importTypes(importID [16]byte, types []pos.DataType) dbsqlc.ImportAddUnmappedTypesParams {
+	out := make([]int16, len(types))
+	for i, t := range types {
+		// pos.DataType and posimport.v1.PosDataType share their numbering (1 = gross sales …).
+		out[i] = int16(t)
+	}
+	return dbsqlc.ImportAddUnmappedTypesParams{Types: out, ImportID: importID}
+}

@@ -1,0 +1,407 @@
+// Package worker runs import jobs from the JetStream consumer. Each slot takes one message at
+// a time, leases the job in Postgres (the attempt number is the fencing token), keeps the
+// message and the lease alive while it works, and ends every delivery with one explicit ack
+// outcome: DoubleAck when the job's end is committed, NakWithDelay for a retry, TermWithReason
+// for a permanent failure recorded as FAILED.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
+	"github.com/posimport/posimport/services/import-worker/internal/metrics"
+	"github.com/posimport/posimport/services/import-worker/internal/provider"
+	"github.com/posimport/posimport/services/import-worker/internal/ratebudget"
+	"github.com/posimport/posimport/services/import-worker/internal/store"
+)
+
+// Config tunes the worker.
+type Config struct {
+	// Owner names this process in leases (host and pid, or a test's name).
+	Owner string
+	// Slots is the number of jobs run at once.
+	Slots int
+	// LeaseTTL is how long a lease lasts without renewal.
+	LeaseTTL time.Duration
+	// MaxRunningPerClient caps one client's (one POS account's) running jobs across all
+	// workers, so a backfill cannot hold every slot while another client's nightly jobs wait.
+	MaxRunningPerClient int
+	// MaxAttempts fails a job after this many leases.
+	MaxAttempts int
+	// ShutdownTimeout bounds finishing the in-flight jobs after the context ends.
+	ShutdownTimeout time.Duration
+	// FetchWait is how long one pull waits for a message.
+	FetchWait time.Duration
+	// RetryBase and RetryMax shape the NakWithDelay backoff of retryable failures.
+	RetryBase, RetryMax time.Duration
+	// DeferDelay is the delay of a job deferred by the fairness cap.
+	DeferDelay time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.Slots <= 0 {
+		c.Slots = 4
+	}
+	if c.LeaseTTL <= 0 {
+		c.LeaseTTL = 2 * time.Minute
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 10
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 15 * time.Second
+	}
+	if c.FetchWait <= 0 {
+		c.FetchWait = 5 * time.Second
+	}
+	if c.RetryBase <= 0 {
+		c.RetryBase = 2 * time.Second
+	}
+	if c.RetryMax <= 0 {
+		c.RetryMax = 2 * time.Minute
+	}
+	if c.DeferDelay <= 0 {
+		c.DeferDelay = 2 * time.Second
+	}
+}
+
+// Deps are the worker's collaborators.
+type Deps struct {
+	Store     *store.Store
+	Queue     *jobqueue.Queue
+	Config    posimportv1.ConfigServiceClient
+	Auth      posimportv1.AuthServiceClient
+	Balance   posimportv1.BalanceServiceClient
+	Providers provider.Registry
+	Budget    *ratebudget.Budget
+	Metrics   *metrics.Metrics
+	Logger    *slog.Logger
+}
+
+// Worker consumes import jobs.
+type Worker struct {
+	cfg Config
+	d   Deps
+	log *slog.Logger
+	// run executes a leased job; tests replace it to drive the ack branches.
+	run func(ctx context.Context, l store.Lease) (Result, error)
+}
+
+// New returns a worker.
+func New(cfg Config, d Deps) *Worker {
+	cfg.defaults()
+	w := &Worker{cfg: cfg, d: d, log: d.Logger.With("component", "worker", "owner", cfg.Owner)}
+	w.run = w.execute
+	return w
+}
+
+// SetRunFunc replaces the job execution, for tests of the delivery handling.
+func (w *Worker) SetRunFunc(f func(ctx context.Context, l store.Lease) (Result, error)) { w.run = f }
+
+// Run consumes until ctx ends, then lets the in-flight jobs finish (at most ShutdownTimeout,
+// after which they are released and NAKed) and returns.
+func (w *Worker) Run(ctx context.Context) error {
+	// Jobs get a context that outlives ctx by the shutdown timeout.
+	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelHard()
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(w.cfg.ShutdownTimeout, cancelHard)
+		context.AfterFunc(hard, func() { t.Stop() })
+	})
+	defer stop()
+
+	var wg sync.WaitGroup
+	for i := range w.cfg.Slots {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.slot(ctx, hard, i)
+		}()
+	}
+	wg.Wait()
+	w.log.InfoContext(context.WithoutCancel(ctx), "worker stopped")
+	return nil
+}
+
+// slot takes one message at a time until ctx ends.
+func (w *Worker) slot(ctx, hard context.Context, n int) {
+	var cons jetstream.Consumer
+	failures := 0
+	for ctx.Err() == nil {
+		if cons == nil {
+			c, err := w.d.Queue.Consumer(ctx)
+			if err != nil {
+				failures++
+				w.log.WarnContext(ctx, "consumer unavailable", "slot", n, "error", err)
+				sleep(ctx, backoff(failures, 200*time.Millisecond, 5*time.Second))
+				continue
+			}
+			cons = c
+		}
+		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(w.cfg.FetchWait))
+		if err != nil {
+			failures++
+			if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+				cons = nil
+			}
+			w.log.DebugContext(ctx, "fetch", "slot", n, "error", err)
+			sleep(ctx, backoff(failures, 200*time.Millisecond, 5*time.Second))
+			continue
+		}
+		got := false
+		for msg := range batch.Messages() {
+			got = true
+			w.Handle(hard, msg)
+		}
+		if batch.Error() != nil && !errors.Is(batch.Error(), jetstream.ErrNoMessages) && !got {
+			failures++
+			sleep(ctx, backoff(failures, 200*time.Millisecond, 5*time.Second))
+			continue
+		}
+		failures = 0
+	}
+}
+
+// Msg is the part of a JetStream message the worker uses.
+type Msg interface {
+	Data() []byte
+	DoubleAck(ctx context.Context) error
+	Nak() error
+	NakWithDelay(d time.Duration) error
+	InProgress() error
+	TermWithReason(reason string) error
+}
+
+var _ Msg = (jetstream.Msg)(nil)
+
+// Handle processes one delivery and ends it with exactly one ack outcome.
+func (w *Worker) Handle(ctx context.Context, msg Msg) {
+	id, err := jobqueue.JobID(msg.Data())
+	if err != nil {
+		w.term(msg, "message is not a job id")
+		w.d.Metrics.Job("poison")
+		return
+	}
+	log := w.log.With("job_id", id)
+	l, err := w.d.Store.Lease(ctx, store.LeaseParams{
+		JobID: id, Owner: w.cfg.Owner, TTL: w.cfg.LeaseTTL,
+		MaxRunningPerClient: w.cfg.MaxRunningPerClient, MaxAttempts: w.cfg.MaxAttempts,
+	})
+	if err != nil {
+		// Postgres is unreachable: the job waits for it.
+		log.WarnContext(ctx, "lease job", "error", err)
+		w.nak(msg, backoff(1, w.cfg.RetryBase, w.cfg.RetryMax))
+		w.d.Metrics.Job("retried")
+		return
+	}
+	switch l.Outcome {
+	case store.Unknown:
+		w.term(msg, "unknown job")
+		w.d.Metrics.Job("poison")
+	case store.Ended:
+		// A duplicate or late delivery of a finished job.
+		w.ack(ctx, msg)
+		w.d.Metrics.Job("duplicate")
+	case store.Busy:
+		w.nak(msg, l.Wait+jitter(time.Second))
+		w.d.Metrics.Job("deferred")
+	case store.OverCap:
+		w.nak(msg, w.cfg.DeferDelay+jitter(w.cfg.DeferDelay))
+		w.d.Metrics.Job("deferred")
+	case store.Exhausted:
+		w.recordError(ctx, l, l.Job.LastError, true)
+		w.afterEnd(ctx, l)
+		w.term(msg, l.Job.LastError)
+		w.d.Metrics.Job("failed")
+	case store.Leased:
+		w.runLeased(ctx, msg, l)
+	}
+}
+
+// runLeased runs a leased job with heartbeats and settles the delivery.
+func (w *Worker) runLeased(ctx context.Context, msg Msg, l store.Lease) {
+	log := w.log.With("job_id", l.Job.JobID, "attempt", l.Attempt)
+	jobCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	beat := min(w.d.Queue.AckWait(), w.cfg.LeaseTTL) / 3
+	done := make(chan struct{})
+	var hb sync.WaitGroup
+	hb.Add(1)
+	go func() {
+		defer hb.Done()
+		t := time.NewTicker(beat)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				// InProgress resets the redelivery timer; a failure (NATS away) is survivable
+				// because the lease, not the message, decides who runs the job.
+				_ = msg.InProgress()
+				if err := w.d.Store.ExtendLease(jobCtx, l.Job.JobID, l.Attempt, w.cfg.LeaseTTL); errors.Is(err, store.ErrLeaseLost) {
+					cancel(store.ErrLeaseLost)
+					return
+				}
+			}
+		}
+	}()
+	res, err := w.run(jobCtx, l)
+	close(done)
+	hb.Wait()
+	if cause := context.Cause(jobCtx); errors.Is(cause, store.ErrLeaseLost) && err != nil {
+		err = store.ErrLeaseLost
+	}
+	// Settling uses a context that survives the shutdown deadline for a few seconds, so the
+	// lease is released and the message NAKed even when the job was cut short.
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer scancel()
+	w.settle(sctx, msg, l, res, err, log)
+}
+
+func (w *Worker) settle(ctx context.Context, msg Msg, l store.Lease, res Result, err error, log *slog.Logger) {
+	var perm *PermanentError
+	switch {
+	case err == nil:
+		state := store.StateDone
+		switch {
+		case res.Cancelled:
+			state = store.StateCancelled
+		case res.Skipped():
+			state = store.StateSkipped
+		}
+		if ferr := w.d.Store.Finish(ctx, l.Job.JobID, l.Attempt, state, res.Counters, ""); ferr != nil {
+			w.settleLost(ctx, msg, l, ferr, log)
+			return
+		}
+		log.InfoContext(ctx, "import job finished", "state", state, "days_written", res.Counters.DaysWritten,
+			"days_skipped_approved", res.Counters.DaysSkippedApproved, "sales", res.Counters.SalesCounted)
+		w.afterEnd(ctx, l)
+		w.ack(ctx, msg)
+		w.d.Metrics.Job(map[string]string{store.StateDone: "done", store.StateSkipped: "skipped", store.StateCancelled: "cancelled"}[state])
+	case errors.Is(err, store.ErrLeaseLost):
+		w.settleLost(ctx, msg, l, err, log)
+	case errors.As(err, &perm):
+		if ferr := w.d.Store.Finish(ctx, l.Job.JobID, l.Attempt, store.StateFailed, res.Counters, perm.Reason); ferr != nil {
+			w.settleLost(ctx, msg, l, ferr, log)
+			return
+		}
+		log.WarnContext(ctx, "import job failed", "reason", perm.Reason)
+		w.recordError(ctx, l, perm.Reason, true)
+		w.afterEnd(ctx, l)
+		w.term(msg, perm.Reason)
+		w.d.Metrics.Job("failed")
+	default:
+		reason := err.Error()
+		if rerr := w.d.Store.Release(ctx, l.Job.JobID, l.Attempt, reason); rerr != nil && !errors.Is(rerr, store.ErrLeaseLost) {
+			// The lease runs out by itself; the redelivery then finds the job free.
+			log.WarnContext(ctx, "release job", "error", rerr)
+		}
+		delay := backoff(int(l.Attempt), w.cfg.RetryBase, w.cfg.RetryMax)
+		var ra *RetryAfterError
+		if errors.As(err, &ra) {
+			delay = max(ra.Wait, time.Second) + jitter(time.Second)
+		}
+		if ctx.Err() == nil && errors.Is(err, context.Canceled) {
+			delay = time.Second // shutdown: let another worker take it soon
+		} else {
+			w.recordError(ctx, l, reason, false)
+		}
+		log.WarnContext(ctx, "import job will be retried", "error", reason, "delay", delay)
+		w.nak(msg, delay)
+		w.d.Metrics.Job("retried")
+	}
+}
+
+// settleLost handles a job this attempt no longer holds: a newer attempt runs it, so this one
+// writes nothing more. The message is NAKed with a delay rather than acked: if it is the same
+// message the newer attempt holds, an ack would remove it from under that attempt.
+func (w *Worker) settleLost(ctx context.Context, msg Msg, l store.Lease, err error, log *slog.Logger) {
+	if !errors.Is(err, store.ErrLeaseLost) {
+		log.WarnContext(ctx, "settle job", "error", err)
+		w.nak(msg, backoff(1, w.cfg.RetryBase, w.cfg.RetryMax))
+		w.d.Metrics.Job("retried")
+		return
+	}
+	log.InfoContext(ctx, "import job lease lost; stopping")
+	w.nak(msg, w.cfg.LeaseTTL)
+	w.d.Metrics.Job("lease_lost")
+}
+
+func (w *Worker) recordError(ctx context.Context, l store.Lease, message string, permanent bool) {
+	if err := w.d.Store.RecordError(ctx, l.Job, message, permanent); err != nil {
+		w.log.WarnContext(ctx, "record import error", "job_id", l.Job.JobID, "error", err)
+	}
+}
+
+func (w *Worker) ack(ctx context.Context, msg Msg) {
+	if err := msg.DoubleAck(ctx); err != nil {
+		// The job's end is committed; a redelivery finds it ended and is acked then.
+		w.log.DebugContext(ctx, "ack", "error", err)
+	}
+}
+
+func (w *Worker) nak(msg Msg, d time.Duration) {
+	if err := msg.NakWithDelay(d); err != nil {
+		w.log.Debug("nak", "error", err)
+	}
+}
+
+func (w *Worker) term(msg Msg, reason string) {
+	if err := msg.TermWithReason(reason); err != nil {
+		w.log.Debug("term", "error", err)
+	}
+}
+
+// PermanentError is a failure retrying cannot fix; Reason is for a person.
+type PermanentError struct{ Reason string }
+
+func (e *PermanentError) Error() string { return e.Reason }
+
+// Permanent returns a PermanentError.
+func Permanent(format string, args ...any) error {
+	return &PermanentError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// RetryAfterError is a transient failure with a wait the POS asked for.
+type RetryAfterError struct {
+	Wait time.Duration
+	Err  error
+}
+
+func (e *RetryAfterError) Error() string { return e.Err.Error() }
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// backoff is the full-jitter exponential delay after failure n.
+func backoff(n int, base, ceil time.Duration) time.Duration {
+	d := base << min(max(n-1, 0), 20)
+	if d <= 0 || d > ceil {
+		d = ceil
+	}
+	return d/2 + jitter(d/2)
+}
+
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(d)))
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
