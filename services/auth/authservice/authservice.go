@@ -1,0 +1,191 @@
+// Package authservice builds the auth service: each client's POS connection from consent to
+// refreshed tokens, the integration status, and the OAuth callback route. main.go wires it from
+// the environment; `posimport up` wires it in-process.
+package authservice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/grpc"
+
+	"github.com/posimport/posimport/pkg/platform/app"
+	"github.com/posimport/posimport/pkg/platform/authn"
+	"github.com/posimport/posimport/pkg/platform/secret"
+	"github.com/posimport/posimport/pkg/platform/server"
+	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+	"github.com/posimport/posimport/services/auth/internal/api"
+	"github.com/posimport/posimport/services/auth/internal/callback"
+	"github.com/posimport/posimport/services/auth/internal/connection"
+	"github.com/posimport/posimport/services/auth/internal/keyring"
+	"github.com/posimport/posimport/services/auth/internal/provider"
+	"github.com/posimport/posimport/services/auth/internal/provider/lsretail"
+	"github.com/posimport/posimport/services/auth/internal/store"
+)
+
+// Schema is the service's PostgreSQL schema.
+const Schema = store.Schema
+
+// Policy is the service's role table.
+var Policy authn.Policy = api.Policy
+
+// Migrations returns the service's embedded migrations.
+func Migrations() fs.FS { return store.Migrations() }
+
+// StateTTL is how long a consent may take, from BeginConnect to the callback.
+const StateTTL = connection.StateTTL
+
+// Config is the service's configuration.
+type Config struct {
+	app.Config
+	// ConfigAddr is the config service's gRPC address (client settings and departments).
+	ConfigAddr string `env:"CONFIG_ADDR" envDefault:"config:9090"`
+	Lightspeed LightspeedConfig
+	// CallbackURL is the OAuth redirect URI registered with the POS; the service serves its
+	// path on the HTTP port.
+	CallbackURL string `env:"OAUTH_CALLBACK_URL"`
+	// ReturnURL is where the browser goes after the callback, with client_id, result
+	// (connected, enabled or error) and reason.
+	ReturnURL string `env:"OAUTH_RETURN_URL"`
+	// ReconnectURL is the main app's page where a supervisor connects a client; "{client_id}"
+	// is replaced. It is shown when consent is needed again.
+	ReconnectURL string `env:"RECONNECT_URL"`
+	// TokenKeys encrypt the tokens at rest: comma-separated kid=base64(32 bytes), newest first.
+	// The first encrypts; all decrypt. Rotate by prepending a key, calling ReencryptTokens,
+	// then removing the old key.
+	TokenKeys secret.Secret `env:"TOKEN_KEYS"`
+	// RefreshMargin is how long a handed-out access token stays valid at least.
+	RefreshMargin time.Duration `env:"REFRESH_MARGIN" envDefault:"30s"`
+	// ProviderTimeout bounds each call to the POS.
+	ProviderTimeout time.Duration `env:"PROVIDER_TIMEOUT" envDefault:"10s"`
+	// DepartmentCheckTTL is how long a department check result is reused.
+	DepartmentCheckTTL time.Duration `env:"DEPARTMENT_CHECK_TTL" envDefault:"1m"`
+}
+
+// LightspeedConfig is the OAuth client registered with Lightspeed Retail, and its endpoints.
+type LightspeedConfig struct {
+	ClientID     string        `env:"LIGHTSPEED_CLIENT_ID"`
+	ClientSecret secret.Secret `env:"LIGHTSPEED_CLIENT_SECRET"`
+	AuthorizeURL string        `env:"LIGHTSPEED_AUTHORIZE_URL" envDefault:"https://cloud.lightspeedapp.com/auth/oauth/authorize"`
+	TokenURL     string        `env:"LIGHTSPEED_TOKEN_URL" envDefault:"https://cloud.lightspeedapp.com/auth/oauth/token"`
+	RevokeURL    string        `env:"LIGHTSPEED_REVOKE_URL" envDefault:"https://cloud.lightspeedapp.com/auth/oauth/revoke"`
+	APIBaseURL   string        `env:"LIGHTSPEED_API_BASE_URL" envDefault:"https://api.lightspeedapp.com"`
+	// Scopes are space-separated.
+	Scopes []string `env:"LIGHTSPEED_SCOPES" envSeparator:" " envDefault:"employee:register"`
+}
+
+// Deps are what the service runs on.
+type Deps struct {
+	// Pool's connections use Schema.
+	Pool *pgxpool.Pool
+	// Config is a client of the config service, authenticated as this service.
+	Config posimportv1.ConfigServiceClient
+	Logger *slog.Logger
+	// HTTPClient calls the POS; nil uses the default transport. Its Timeout should be zero.
+	HTTPClient *http.Client
+	// NowFunc replaces the clock in tests; nil is time.Now.
+	NowFunc func() time.Time
+}
+
+// Service is the auth service.
+type Service struct {
+	api      *api.Server
+	manager  *connection.Manager
+	callback *callback.Handler
+	path     string
+}
+
+// New checks cfg and builds the service.
+func New(cfg Config, d Deps) (*Service, error) {
+	if d.Pool == nil || d.Config == nil {
+		return nil, errors.New("authservice: a pool and a config service client are required")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.HTTPClient == nil {
+		d.HTTPClient = &http.Client{Transport: http.DefaultTransport}
+	}
+	if d.NowFunc == nil {
+		d.NowFunc = time.Now
+	}
+	keys, err := keyring.Parse(cfg.TokenKeys)
+	if err != nil {
+		return nil, err
+	}
+	cb, err := absURL("OAUTH_CALLBACK_URL", cfg.CallbackURL)
+	if err != nil {
+		return nil, err
+	}
+	if cb.Path == "/" {
+		return nil, errors.New("OAUTH_CALLBACK_URL: needs a path of its own, e.g. /oauth/callback")
+	}
+	ret, err := absURL("OAUTH_RETURN_URL", cfg.ReturnURL)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Lightspeed.ClientID == "" {
+		return nil, errors.New("LIGHTSPEED_CLIENT_ID: required")
+	}
+	if cfg.RefreshMargin <= 0 || cfg.RefreshMargin > 10*time.Minute {
+		return nil, fmt.Errorf("REFRESH_MARGIN: %v is outside (0, 10m]", cfg.RefreshMargin)
+	}
+	if cfg.ProviderTimeout <= 0 {
+		return nil, errors.New("PROVIDER_TIMEOUT: must be positive")
+	}
+	ls := cfg.Lightspeed
+	providers := []provider.Provider{lsretail.New(lsretail.Config{
+		ClientID: ls.ClientID, ClientSecret: ls.ClientSecret,
+		AuthorizeURL: ls.AuthorizeURL, TokenURL: ls.TokenURL, RevokeURL: ls.RevokeURL, APIBaseURL: ls.APIBaseURL,
+		Scopes: ls.Scopes, RedirectURL: cb.String(), HTTPClient: d.HTTPClient, Timeout: cfg.ProviderTimeout, NowFunc: d.NowFunc,
+	})}
+	logger := d.Logger.With("component", "auth")
+	m := connection.New(connection.Options{
+		Store: store.New(d.Pool), Keys: keys, Providers: providers, Config: d.Config, Logger: logger,
+		Margin: cfg.RefreshMargin, CheckTTL: cfg.DepartmentCheckTTL, ReconnectURL: cfg.ReconnectURL,
+		// Three attempts of ProviderTimeout each, with their backoff, fit in the budget.
+		RefreshBudget: 3*cfg.ProviderTimeout + 5*time.Second,
+		NowFunc:       d.NowFunc,
+	})
+	return &Service{api: api.New(m), manager: m, callback: callback.New(m, ret), path: cb.Path}, nil
+}
+
+// Register adds the service's gRPC and REST handlers, its OpenAPI document, its metrics and the
+// OAuth callback route to srv.
+func (s *Service) Register(srv *server.Server) error {
+	posimportv1.RegisterAuthServiceServer(srv.GRPC(), s.api)
+	doc, err := posimportv1.OpenAPI("auth")
+	if err != nil {
+		return err
+	}
+	srv.Register(posimportv1.AuthService_ServiceDesc.ServiceName,
+		func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
+			return posimportv1.RegisterAuthServiceHandler(ctx, mux, conn)
+		}, doc)
+	for _, c := range s.manager.Collectors() {
+		if err := srv.Registry().Register(c); err != nil {
+			return fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	srv.Handle(s.path, s.callback)
+	return nil
+}
+
+func absURL(name, v string) (*url.URL, error) {
+	u, err := url.Parse(v)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		return nil, fmt.Errorf("%s: an absolute URL is required", name)
+	}
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	return u, nil
+}

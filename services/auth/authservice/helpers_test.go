@@ -1,0 +1,476 @@
+package authservice_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/posimport/posimport/pkg/lightspeed/sim"
+	"github.com/posimport/posimport/pkg/platform/authn"
+	"github.com/posimport/posimport/pkg/platform/logging"
+	"github.com/posimport/posimport/pkg/platform/pgtest"
+	"github.com/posimport/posimport/pkg/platform/postgres"
+	"github.com/posimport/posimport/pkg/platform/secret"
+	"github.com/posimport/posimport/pkg/platform/server"
+	"github.com/posimport/posimport/pkg/platform/servicetest"
+	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+	"github.com/posimport/posimport/services/auth/authservice"
+	"github.com/posimport/posimport/services/auth/internal/keyring"
+	"github.com/posimport/posimport/services/config/configservice"
+)
+
+const (
+	callbackPath = "/oauth/callback"
+	returnHost   = "app.example"
+	returnURL    = "https://" + returnHost + "/settings/pos"
+)
+
+// tokenCall is one request to the simulator's token endpoint, as the recorder saw it.
+type tokenCall struct {
+	At        time.Time
+	Grant     string // authorization_code or refresh_token
+	Presented string // the code or refresh token presented
+	Verifier  string
+	Status    int
+	Error     string // the OAuth error code of a refusal
+	Access    string // issued
+	Refresh   string // issued
+}
+
+// recorder sits in front of the simulator and records what reaches its OAuth endpoints: the
+// counters the tests assert on (refreshes, invalid_grant, refresh token reuse) and every
+// secret that crossed the wire, for the canary checks.
+type recorder struct {
+	next http.Handler
+
+	mu      sync.Mutex
+	calls   []tokenCall
+	revokes []string
+}
+
+func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	isToken := req.Method == http.MethodPost && req.URL.Path == "/auth/oauth/token"
+	isRevoke := req.Method == http.MethodPost && req.URL.Path == "/auth/oauth/revoke"
+	if !isToken && !isRevoke {
+		r.next.ServeHTTP(w, req)
+		return
+	}
+	body, _ := io.ReadAll(req.Body)
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	form, _ := url.ParseQuery(string(body))
+	if isRevoke {
+		r.mu.Lock()
+		r.revokes = append(r.revokes, form.Get("refresh_token")+form.Get("token"))
+		r.mu.Unlock()
+		r.next.ServeHTTP(w, req)
+		return
+	}
+	cw := &captureWriter{ResponseWriter: w, status: http.StatusOK}
+	r.next.ServeHTTP(cw, req)
+	var resp struct {
+		Error   string `json:"error"`
+		Access  string `json:"access_token"`
+		Refresh string `json:"refresh_token"`
+	}
+	_ = json.Unmarshal(cw.body.Bytes(), &resp)
+	c := tokenCall{At: time.Now(), Grant: form.Get("grant_type"), Verifier: form.Get("code_verifier"),
+		Status: cw.status, Error: resp.Error, Access: resp.Access, Refresh: resp.Refresh}
+	c.Presented = form.Get("code")
+	if c.Grant == "refresh_token" {
+		c.Presented = form.Get("refresh_token")
+	}
+	r.mu.Lock()
+	r.calls = append(r.calls, c)
+	r.mu.Unlock()
+}
+
+type captureWriter struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (w *captureWriter) WriteHeader(s int) { w.status = s; w.ResponseWriter.WriteHeader(s) }
+func (w *captureWriter) Write(b []byte) (int, error) {
+	w.body.Write(b)
+	return w.ResponseWriter.Write(b)
+}
+
+func (r *recorder) tokenCalls() []tokenCall {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]tokenCall(nil), r.calls...)
+}
+
+func (r *recorder) revoked() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.revokes...)
+}
+
+// refreshes returns the refresh requests.
+func (r *recorder) refreshes() []tokenCall {
+	var out []tokenCall
+	for _, c := range r.tokenCalls() {
+		if c.Grant == "refresh_token" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// invalidGrants counts the token endpoint's invalid_grant answers.
+func (r *recorder) invalidGrants() int {
+	n := 0
+	for _, c := range r.tokenCalls() {
+		if c.Error == "invalid_grant" {
+			n++
+		}
+	}
+	return n
+}
+
+// reusedRefreshTokens lists the refresh tokens presented more than once.
+func (r *recorder) reusedRefreshTokens() []string {
+	seen := map[string]int{}
+	var out []string
+	for _, c := range r.refreshes() {
+		if seen[c.Presented]++; seen[c.Presented] == 2 {
+			out = append(out, c.Presented)
+		}
+	}
+	return out
+}
+
+// secrets lists every code, verifier and token that crossed the token endpoint.
+func (r *recorder) secrets() []string {
+	var out []string
+	for _, c := range r.tokenCalls() {
+		for _, s := range []string{c.Presented, c.Verifier, c.Access, c.Refresh} {
+			if s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// testClock is the auth service's clock: real time moved by an offset, so a test can let a
+// consent expire without waiting.
+type testClock struct{ offset atomic.Int64 }
+
+func (c *testClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *testClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+// realClock is the simulator's clock in tests that need real token expiry.
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// syncBuffer collects log lines from concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type options struct {
+	accessTTL    time.Duration
+	margin       time.Duration
+	clientSecret string
+	tokenKeys    string
+	// logs, when set, receives the auth service's logs at debug level.
+	logs *syncBuffer
+}
+
+type testBundle struct {
+	t         *testing.T
+	opts      options
+	sim       *sim.Server
+	simURL    string
+	rec       *recorder
+	keys      *servicetest.Keys
+	dbURL     string
+	pool      *pgxpool.Pool // the auth schema
+	configSvc *servicetest.Running
+	clock     *testClock
+	auth      *servicetest.Running
+	svcAuth   posimportv1.AuthServiceClient
+}
+
+// setup starts the simulator (auto-consent, two accounts with two shops each), a database,
+// the real config service, and one auth service on real ports.
+func setup(t *testing.T, opts options) *testBundle {
+	t.Helper()
+	if opts.accessTTL == 0 {
+		opts.accessTTL = 30 * time.Minute
+	}
+	if opts.margin == 0 {
+		opts.margin = 30 * time.Second
+	}
+	if opts.clientSecret == "" {
+		opts.clientSecret = sim.DefaultClientSecret
+	}
+	if opts.tokenKeys == "" {
+		opts.tokenKeys = keyring.NewKey("k1")
+	}
+	s, err := sim.New(sim.Options{
+		AutoConsent: true, AccessTokenTTL: opts.accessTTL, Clock: realClock{},
+		Clients:   []sim.Client{{ID: sim.DefaultClientID, Secret: opts.clientSecret}},
+		Data:      sim.DataOptions{Accounts: 2, ShopsPerAccount: 2},
+		RateLimit: sim.RateLimitOptions{Disabled: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{next: s}
+	hs := httptest.NewServer(rec)
+	t.Cleanup(hs.Close)
+
+	b := &testBundle{t: t, opts: opts, sim: s, simURL: hs.URL, rec: rec, keys: servicetest.NewKeys(t), clock: &testClock{}}
+	b.dbURL = pgtest.NewDatabase(t)
+	configPool := b.connect(t, configservice.Schema, configservice.Migrations())
+	b.configSvc = servicetest.Start(t, b.keys, configservice.Policy, nil, func(s *server.Server) error {
+		return configservice.New(configPool, logging.Discard()).Register(s)
+	})
+	b.pool = b.connect(t, authservice.Schema, authservice.Migrations())
+	b.auth = b.startAuth(t, b.pool, opts.tokenKeys)
+	b.svcAuth = posimportv1.NewAuthServiceClient(b.keys.Dial(t, b.auth.GRPCAddr))
+	return b
+}
+
+func (b *testBundle) connect(t *testing.T, schema string, migrations fs.FS) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := postgres.Connect(ctx, b.dbURL, postgres.Options{Schema: schema, MaxConns: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := postgres.Migrate(ctx, pool, schema, migrations, logging.Discard()); err != nil {
+		t.Fatal(err)
+	}
+	return pool
+}
+
+// authConfig is the auth service's configuration against the simulator, for a server whose
+// HTTP port is httpAddr.
+func (b *testBundle) authConfig(httpAddr, tokenKeys string) authservice.Config {
+	return authservice.Config{
+		Lightspeed: authservice.LightspeedConfig{
+			ClientID: sim.DefaultClientID, ClientSecret: secret.New(b.opts.clientSecret),
+			AuthorizeURL: b.simURL + "/auth/oauth/authorize", TokenURL: b.simURL + "/auth/oauth/token",
+			RevokeURL: b.simURL + "/auth/oauth/revoke", APIBaseURL: b.simURL,
+			Scopes: []string{"employee:register"},
+		},
+		CallbackURL:        "http://" + httpAddr + callbackPath,
+		ReturnURL:          returnURL,
+		ReconnectURL:       "https://" + returnHost + "/clients/{client_id}/pos",
+		TokenKeys:          secret.New(tokenKeys),
+		RefreshMargin:      b.opts.margin,
+		ProviderTimeout:    5 * time.Second,
+		DepartmentCheckTTL: time.Minute,
+	}
+}
+
+// startAuth starts an auth service on pool (a second one shares the database).
+func (b *testBundle) startAuth(t *testing.T, pool *pgxpool.Pool, tokenKeys string) *servicetest.Running {
+	t.Helper()
+	var logger *slog.Logger
+	if b.opts.logs != nil {
+		logger = slog.New(slog.NewJSONHandler(b.opts.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	cfgClient := posimportv1.NewConfigServiceClient(b.keys.Dial(t, b.configSvc.GRPCAddr))
+	return servicetest.Start(t, b.keys, authservice.Policy, logger, func(s *server.Server) error {
+		svc, err := authservice.New(b.authConfig(s.HTTPAddr(), tokenKeys), authservice.Deps{
+			Pool: pool, Config: cfgClient, Logger: logger, NowFunc: b.clock.Now,
+		})
+		if err != nil {
+			return err
+		}
+		return svc.Register(s)
+	})
+}
+
+// account returns the simulator's i-th account id and its shop ids.
+func (b *testBundle) account(i int) (string, []string) {
+	a := b.sim.Accounts()[i]
+	var shops []string
+	for _, s := range a.Shops {
+		shops = append(shops, strconv.FormatInt(s.ID, 10))
+	}
+	return strconv.FormatInt(a.ID, 10), shops
+}
+
+// configure stores a client's settings (provider Lightspeed Retail) and departments in the
+// config service, as a supervisor would.
+func (b *testBundle) configure(t *testing.T, client string, departments map[string]string) {
+	t.Helper()
+	sup := b.keys.Token(t, authn.RoleSupervisor, client)
+	r := b.configSvc.Do(t, "PUT", "/v1/clients/"+client+"/settings", sup, map[string]any{
+		"multi_cash_registers": true, "pos_import_enabled": true, "pos_provider": "POS_PROVIDER_LIGHTSPEED_RETAIL",
+	})
+	if r.Status != http.StatusOK {
+		t.Fatalf("configure %s: %d %s", client, r.Status, r.Body)
+	}
+	for dep, shop := range departments {
+		r := b.configSvc.Do(t, "PUT", "/v1/clients/"+client+"/departments/"+dep, sup, map[string]any{"name": dep, "pos_client_number": shop})
+		if r.Status != http.StatusOK {
+			t.Fatalf("department %s: %d %s", dep, r.Status, r.Body)
+		}
+	}
+}
+
+// begin asks for a consent over REST as a supervisor and returns the authorize URL.
+func (b *testBundle) begin(t *testing.T, client string) *url.URL {
+	t.Helper()
+	r := b.auth.Do(t, "POST", "/v1/clients/"+client+"/connection:begin", b.keys.Token(t, authn.RoleSupervisor, client), map[string]any{})
+	if r.Status != http.StatusOK {
+		t.Fatalf("begin connect: %d %s", r.Status, r.Body)
+	}
+	var resp struct {
+		AuthorizeURL string `json:"authorize_url"`
+		ExpireTime   string `json:"expire_time"`
+	}
+	r.JSON(t, &resp)
+	u, err := url.Parse(resp.AuthorizeURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// browse is the browser: it follows redirects from rawURL (the POS's consent page, then the
+// auth service's callback) and returns the query of the return URL it ends at.
+func (b *testBundle) browse(t *testing.T, u *url.URL) url.Values {
+	t.Helper()
+	c := &http.Client{CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+		if req.URL.Host == returnHost {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	resp, err := c.Get(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	loc, err := resp.Location()
+	if err != nil || loc.Host != returnHost {
+		t.Fatalf("browser ended at %d %v, not the return URL", resp.StatusCode, loc)
+	}
+	if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("callback Cache-Control = %q, want no-store", cc)
+	}
+	return loc.Query()
+}
+
+// consent runs a whole consent for client, choosing account (when not empty) on the consent
+// page, and returns the return URL's query.
+func (b *testBundle) consent(t *testing.T, client, account string) url.Values {
+	t.Helper()
+	u := b.begin(t, client)
+	if account != "" {
+		q := u.Query()
+		q.Set("account_id", account)
+		u.RawQuery = q.Encode()
+	}
+	return b.browse(t, u)
+}
+
+// callback calls the callback route directly with q, as a browser (or an attacker) could.
+func (b *testBundle) callback(t *testing.T, q url.Values) url.Values {
+	t.Helper()
+	return b.browse(t, &url.URL{Scheme: "http", Host: strings.TrimPrefix(b.auth.HTTPBase, "http://"), Path: callbackPath, RawQuery: q.Encode()})
+}
+
+// connection reads a client's connection over REST with role.
+func (b *testBundle) connection(t *testing.T, client string, role authn.Role) connectionJSON {
+	t.Helper()
+	r := b.auth.Do(t, "GET", "/v1/clients/"+client+"/connection", b.keys.Token(t, role, client), nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("get connection: %d %s", r.Status, r.Body)
+	}
+	var resp struct {
+		Connection connectionJSON `json:"connection"`
+	}
+	r.JSON(t, &resp)
+	return resp.Connection
+}
+
+type connectionJSON struct {
+	ClientID             string  `json:"client_id"`
+	Status               string  `json:"status"`
+	Provider             string  `json:"provider"`
+	AccountID            string  `json:"account_id"`
+	ConsentTime          *string `json:"consent_time"`
+	LastRefreshTime      *string `json:"last_refresh_time"`
+	LastError            string  `json:"last_error"`
+	ReconnectURL         string  `json:"reconnect_url"`
+	EnableTime           *string `json:"enable_time"`
+	DepartmentCheckError string  `json:"department_check_error"`
+	DepartmentMismatches []struct {
+		DepartmentID    string `json:"department_id"`
+		PosClientNumber string `json:"pos_client_number"`
+		Reason          string `json:"reason"`
+	} `json:"department_mismatches"`
+}
+
+// enable enables a client's integration over REST as its integration contact.
+func (b *testBundle) enable(t *testing.T, client string, on bool) {
+	t.Helper()
+	r := b.auth.Do(t, "POST", "/v1/clients/"+client+"/connection:setEnabled", b.keys.Token(t, authn.RoleIntegrationContact, client), map[string]any{"enabled": on})
+	if r.Status != http.StatusOK {
+		t.Fatalf("set enabled %v: %d %s", on, r.Status, r.Body)
+	}
+}
+
+// apiStatus uses an access token on the simulator's API (Account.json) and returns the status.
+func (b *testBundle) apiStatus(t testing.TB, token string) int {
+	t.Helper()
+	req, err := http.NewRequest("GET", b.simURL+"/API/V3/Account.json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
+
+// accessToken asks for a token as a service.
+func (b *testBundle) accessToken(t testing.TB, client string, force bool) (*posimportv1.AccessTokenResponse, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return b.svcAuth.AccessToken(ctx, &posimportv1.AccessTokenRequest{ClientId: client, ForceRefresh: force})
+}

@@ -1,0 +1,44 @@
+// Command auth runs the auth service on its own (one Kubernetes deployment).
+package main
+
+import (
+	"github.com/posimport/posimport/pkg/platform/app"
+	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+	"github.com/posimport/posimport/services/auth/authservice"
+)
+
+func main() { app.Exit(run()) }
+
+func run() error {
+	var cfg authservice.Config
+	p, ctx, stop, err := app.Start("auth", &cfg)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	pool, err := p.Postgres(ctx, authservice.Schema, authservice.Migrations())
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	conn, err := p.Dial(cfg.ConfigAddr)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close() }()
+	svc, err := authservice.New(cfg, authservice.Deps{
+		Pool: pool, Config: posimportv1.NewConfigServiceClient(conn), Logger: p.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	srv, err := p.Server(authservice.Policy)
+	if err != nil {
+		return err
+	}
+	if err := svc.Register(srv); err != nil {
+		return err
+	}
+	srv.AddReadiness("postgres", pool.Ping)
+	return p.Run(ctx, srv)
+}
