@@ -53,6 +53,8 @@ type Request struct {
 	// DepartmentIDs empty then means every mapped department.
 	Scheduled    bool
 	ScheduledFor time.Time
+	// Now is the instant a scheduled import is computed for; zero takes the starter's clock.
+	Now time.Time
 	// Also runs in the import's transaction (the scheduler's per-client claim).
 	Also func(ctx context.Context, tx pgx.Tx, importID uuid.UUID) error
 }
@@ -149,7 +151,10 @@ func (s *Starter) check(ctx context.Context, r Request) ([]plan.Department, erro
 	if err != nil {
 		return nil, apierr.FailedPrecondition("client time zone %q is unknown", settings.GetTimeZone())
 	}
-	now := s.now()
+	now := r.Now
+	if now.IsZero() {
+		now = s.now()
+	}
 
 	ids := r.DepartmentIDs
 	if r.Scheduled && len(ids) == 0 {

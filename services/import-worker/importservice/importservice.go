@@ -1,0 +1,218 @@
+// Package importservice builds the import-worker service: the ImportService API, and the
+// background loops that turn queued jobs into weekly-balance days (the JetStream consumer's
+// worker slots), keep JetStream in step with Postgres (the reconciler) and start the nightly
+// imports (the scheduler). A process can run any subset: API-only replicas, worker-only
+// replicas, and several worker processes at once. main.go wires it from the environment;
+// `posimport up` wires it in-process.
+package importservice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+
+	"github.com/posimport/posimport/pkg/platform/app"
+	"github.com/posimport/posimport/pkg/platform/authn"
+	"github.com/posimport/posimport/pkg/platform/server"
+	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+	"github.com/posimport/posimport/services/import-worker/internal/api"
+	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
+	"github.com/posimport/posimport/services/import-worker/internal/metrics"
+	"github.com/posimport/posimport/services/import-worker/internal/provider"
+	"github.com/posimport/posimport/services/import-worker/internal/ratebudget"
+	"github.com/posimport/posimport/services/import-worker/internal/reconcile"
+	"github.com/posimport/posimport/services/import-worker/internal/schedule"
+	"github.com/posimport/posimport/services/import-worker/internal/starter"
+	"github.com/posimport/posimport/services/import-worker/internal/store"
+	"github.com/posimport/posimport/services/import-worker/internal/worker"
+)
+
+// Schema is the service's PostgreSQL schema.
+const Schema = store.Schema
+
+// Policy is the service's role table.
+var Policy authn.Policy = api.Policy
+
+// Migrations returns the service's embedded migrations.
+func Migrations() fs.FS { return store.Migrations() }
+
+// Config is the service's configuration.
+type Config struct {
+	app.Config
+	// Addresses of the other services' gRPC ports.
+	ConfigAddr  string `env:"CONFIG_ADDR" envDefault:"localhost:9091"`
+	AuthAddr    string `env:"AUTH_ADDR" envDefault:"localhost:9092"`
+	BalanceAddr string `env:"BALANCE_ADDR" envDefault:"localhost:9093"`
+	// NATSURL is the NATS server; empty embeds one storing in NATSStoreDir.
+	NATSURL      string `env:"NATS_URL"`
+	NATSStoreDir string `env:"NATS_STORE_DIR" envDefault:"/var/lib/posimport/nats"`
+	// StreamPrefix keeps deployments sharing a NATS server apart (letters, digits, '_').
+	StreamPrefix string `env:"JOBS_STREAM_PREFIX"`
+	// Which parts this process runs.
+	API       bool `env:"IMPORT_API" envDefault:"true"`
+	Worker    bool `env:"IMPORT_WORKER" envDefault:"true"`
+	Scheduler bool `env:"IMPORT_SCHEDULER" envDefault:"true"`
+	// WorkerSlots is the number of jobs this process runs at once.
+	WorkerSlots int `env:"WORKER_SLOTS" envDefault:"4"`
+	// LightspeedAPIURL is the R-Series API (the simulator's URL in tests and demos).
+	LightspeedAPIURL string `env:"LIGHTSPEED_API_URL" envDefault:"https://api.lightspeedapp.com"`
+	// LightspeedBurstWindow is the burst limiter's window (shorter against a time-scaled simulator).
+	LightspeedBurstWindow time.Duration `env:"LIGHTSPEED_BURST_WINDOW" envDefault:"1s"`
+	// RateHeadroom keeps the shared budget this many drips below the bucket size.
+	RateHeadroom float64 `env:"LIGHTSPEED_RATE_HEADROOM" envDefault:"2"`
+	// ScheduleTime and ScheduleZone are the nightly run's wall-clock time.
+	ScheduleTime     string        `env:"SCHEDULE_TIME" envDefault:"02:00"`
+	ScheduleZone     string        `env:"SCHEDULE_TIME_ZONE" envDefault:"Europe/Copenhagen"`
+	ScheduleInterval time.Duration `env:"SCHEDULE_CHECK_INTERVAL" envDefault:"30s"`
+	// Job handling.
+	LeaseTTL            time.Duration `env:"JOB_LEASE_TTL" envDefault:"2m"`
+	AckWait             time.Duration `env:"JOB_ACK_WAIT" envDefault:"2m"`
+	MaxAckPending       int           `env:"JOB_MAX_ACK_PENDING" envDefault:"64"`
+	MaxAttempts         int           `env:"JOB_MAX_ATTEMPTS" envDefault:"10"`
+	MaxRunningPerClient int           `env:"JOB_MAX_RUNNING_PER_CLIENT" envDefault:"2"`
+	JobMaxDays          int           `env:"JOB_MAX_DAYS" envDefault:"31"`
+	RetryBase           time.Duration `env:"JOB_RETRY_BASE" envDefault:"2s"`
+	ReconcileInterval   time.Duration `env:"RECONCILE_INTERVAL" envDefault:"30s"`
+	ReconcileGrace      time.Duration `env:"RECONCILE_GRACE" envDefault:"60s"`
+}
+
+// Deps are what the process provides.
+type Deps struct {
+	Pool *pgxpool.Pool
+	JS   jetstream.JetStream
+	// Connections to the other services, authenticated as this service.
+	ConfigConn, AuthConn, BalanceConn grpc.ClientConnInterface
+	Logger                            *slog.Logger
+	// Registry receives the metrics (the server's); nil keeps them unregistered.
+	Registry prometheus.Registerer
+	// HTTPClient sends POS requests; nil uses a default transport.
+	HTTPClient *http.Client
+	// NowFunc is the scheduler's and planner's clock; nil is time.Now.
+	NowFunc func() time.Time
+	// Owner names this process in leases and schedule claims; default host:pid.
+	Owner string
+}
+
+// Service is the import-worker.
+type Service struct {
+	cfg     Config
+	d       Deps
+	logger  *slog.Logger
+	store   *store.Store
+	queue   *jobqueue.Queue
+	metrics *metrics.Metrics
+	starter *starter.Starter
+	api     *api.Server
+	worker  *worker.Worker
+}
+
+// New builds the service.
+func New(cfg Config, d Deps) (*Service, error) {
+	zone, err := time.LoadLocation(cfg.ScheduleZone)
+	if err != nil {
+		return nil, fmt.Errorf("SCHEDULE_TIME_ZONE: %w", err)
+	}
+	if _, _, _, err := schedule.Due(time.Now(), zone, cfg.ScheduleTime); err != nil {
+		return nil, fmt.Errorf("SCHEDULE_TIME: %w", err)
+	}
+	if d.Owner == "" {
+		host, _ := os.Hostname()
+		d.Owner = host + ":" + strconv.Itoa(os.Getpid())
+	}
+	logger := d.Logger.With("component", "import-worker")
+	s := &Service{cfg: cfg, d: d, logger: logger, store: store.New(d.Pool), metrics: metrics.New(d.Registry)}
+	s.queue = jobqueue.New(d.JS, jobqueue.Config{Prefix: cfg.StreamPrefix, AckWait: cfg.AckWait, MaxAckPending: cfg.MaxAckPending})
+	configClient := posimportv1.NewConfigServiceClient(d.ConfigConn)
+	authClient := posimportv1.NewAuthServiceClient(d.AuthConn)
+	s.starter = &starter.Starter{Store: s.store, Queue: s.queue, Config: configClient, Auth: authClient,
+		Logger: logger, MaxDays: cfg.JobMaxDays, NowFunc: d.NowFunc}
+	s.api = api.New(s.store, s.starter)
+	s.worker = worker.New(worker.Config{
+		Owner: d.Owner, Slots: cfg.WorkerSlots, LeaseTTL: cfg.LeaseTTL, MaxRunningPerClient: cfg.MaxRunningPerClient,
+		MaxAttempts: cfg.MaxAttempts, ShutdownTimeout: cfg.Server.ShutdownTimeout, RetryBase: cfg.RetryBase,
+	}, worker.Deps{
+		Store: s.store, Queue: s.queue, Config: configClient, Auth: authClient,
+		Balance:   posimportv1.NewBalanceServiceClient(d.BalanceConn),
+		Providers: provider.Default(provider.Options{LightspeedAPIURL: cfg.LightspeedAPIURL, HTTPClient: d.HTTPClient}),
+		Budget: ratebudget.New(d.Pool, ratebudget.Config{Headroom: cfg.RateHeadroom, BurstWindow: cfg.LightspeedBurstWindow},
+			logger),
+		Metrics: s.metrics, Logger: logger,
+	})
+	return s, nil
+}
+
+// Register adds the ImportService's gRPC and REST handlers and its OpenAPI document to srv,
+// when this process serves the API.
+func (s *Service) Register(srv *server.Server) error {
+	if !s.cfg.API {
+		return nil
+	}
+	posimportv1.RegisterImportServiceServer(srv.GRPC(), s.api)
+	doc, err := posimportv1.OpenAPI("import")
+	if err != nil {
+		return err
+	}
+	srv.Register(posimportv1.ImportService_ServiceDesc.ServiceName,
+		func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
+			return posimportv1.RegisterImportServiceHandler(ctx, mux, conn)
+		}, doc)
+	return nil
+}
+
+// Run creates the stream and consumer, then runs the enabled loops until ctx ends. On
+// shutdown the worker stops taking messages and finishes (or releases) its in-flight jobs.
+func (s *Service) Run(ctx context.Context) error {
+	if err := s.setup(ctx); err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	if s.cfg.Worker {
+		g.Go(func() error { return s.worker.Run(gctx) })
+		rec := &reconcile.Reconciler{Store: s.store, Queue: s.queue, Balance: posimportv1.NewBalanceServiceClient(s.d.BalanceConn),
+			Metrics: s.metrics, Logger: s.logger.With("component", "reconciler"),
+			Interval: s.cfg.ReconcileInterval, Grace: s.cfg.ReconcileGrace}
+		g.Go(func() error { return rec.Run(gctx) })
+	}
+	if s.cfg.Scheduler {
+		zone, _ := time.LoadLocation(s.cfg.ScheduleZone)
+		sch := &schedule.Scheduler{
+			Store: s.store,
+			Directory: schedule.ServiceDirectory{Config: posimportv1.NewConfigServiceClient(s.d.ConfigConn),
+				Auth: posimportv1.NewAuthServiceClient(s.d.AuthConn)},
+			Launcher: schedule.StarterLauncher{Starter: s.starter}, Reporter: s.metrics,
+			Logger: s.logger.With("component", "scheduler"), Zone: zone, At: s.cfg.ScheduleTime,
+			Owner: s.d.Owner, ClaimTTL: 10 * time.Minute, NowFunc: s.d.NowFunc,
+		}
+		g.Go(func() error { return sch.Run(gctx, s.cfg.ScheduleInterval) })
+	}
+	return g.Wait()
+}
+
+// setup creates the stream and consumer, retrying while NATS is not reachable yet.
+func (s *Service) setup(ctx context.Context) error {
+	for delay := 200 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
+		_, err := s.queue.Setup(ctx)
+		if err == nil {
+			return nil
+		}
+		s.logger.WarnContext(ctx, "jetstream setup; retrying", "error", err)
+		select {
+		case <-ctx.Done():
+			return errors.Join(ctx.Err(), err)
+		case <-time.After(delay):
+		}
+	}
+}

@@ -1,0 +1,203 @@
+// Package schedule runs the nightly import: when the wall clock in the schedule's zone
+// (Europe/Copenhagen) is at or past the run time (02:00) and that local date has no run yet,
+// one replica claims the date in Postgres and starts, for every client with POS import on and
+// an enabled connection, an import of each department's last two completed local days,
+// without overwrite. "At or past" makes the spring day (no 02:00) and the autumn day (02:00
+// twice) run exactly once, and catches up after downtime. A client whose connection needs
+// consent again is recorded and reported, not retried.
+package schedule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/posimport/posimport/pkg/civil"
+	"github.com/posimport/posimport/services/import-worker/internal/store"
+	"github.com/posimport/posimport/services/import-worker/internal/store/dbsqlc"
+)
+
+// Client outcomes recorded per run.
+const (
+	OutcomeStarted     = "STARTED"
+	OutcomeNeedsReauth = "NEEDS_REAUTH"
+	OutcomeNotEnabled  = "NOT_ENABLED"
+	OutcomeFailed      = "FAILED"
+)
+
+// ClientStatus is a client with POS import on and its connection's standing.
+type ClientStatus struct {
+	ClientID string
+	// Enabled: the connection is ENABLED. NeedsReauth: it lapsed and needs consent.
+	Enabled, NeedsReauth bool
+	// Status describes the connection for the run's record.
+	Status string
+}
+
+// Directory lists the clients a run considers.
+type Directory interface {
+	Clients(ctx context.Context) ([]ClientStatus, error)
+}
+
+// Launcher starts one client's scheduled import. record must run inside the transaction that
+// stores the import, so a client is started at most once per run date.
+type Launcher interface {
+	Launch(ctx context.Context, client string, now, scheduledFor time.Time, record func(ctx context.Context, tx pgx.Tx, importID uuid.UUID) error) (uuid.UUID, error)
+}
+
+// Reporter counts clients skipped for want of consent.
+type Reporter interface{ NeedsReauth() }
+
+// Scheduler is the nightly run.
+type Scheduler struct {
+	Store     *store.Store
+	Directory Directory
+	Launcher  Launcher
+	Reporter  Reporter
+	Logger    *slog.Logger
+	// Zone and At ("HH:MM") are the wall-clock run time.
+	Zone *time.Location
+	At   string
+	// Owner names this replica in claims; ClaimTTL is how long a claim holds before another
+	// replica may take over an unfinished run.
+	Owner    string
+	ClaimTTL time.Duration
+	// NowFunc is the clock; default time.Now.
+	NowFunc func() time.Time
+}
+
+// Run ticks every interval until ctx ends.
+func (s *Scheduler) Run(ctx context.Context, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		if s.NowFunc != nil {
+			now = s.NowFunc()
+		}
+		if _, err := s.Tick(ctx, now); err != nil && ctx.Err() == nil {
+			s.Logger.WarnContext(ctx, "schedule tick", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// minutes parses "HH:MM".
+func minutes(at string) (int, error) {
+	t, err := time.Parse("15:04", at)
+	if err != nil {
+		return 0, fmt.Errorf("schedule time %q: want HH:MM", at)
+	}
+	return t.Hour()*60 + t.Minute(), nil
+}
+
+// Due returns the local run date at now and the instant its run was due, or ok false when the
+// local clock is before the run time.
+func Due(now time.Time, zone *time.Location, at string) (runDate civil.Date, scheduledFor time.Time, ok bool, err error) {
+	target, err := minutes(at)
+	if err != nil {
+		return civil.Date{}, time.Time{}, false, err
+	}
+	local := now.In(zone)
+	if local.Hour()*60+local.Minute() < target {
+		return civil.Date{}, time.Time{}, false, nil
+	}
+	runDate = civil.DateOf(local)
+	// The first minute of the date whose clock shows the run time or later: 03:00 on the day
+	// 02:00 is skipped, the first 02:00 on the day it repeats.
+	for t := runDate.Start(zone); ; t = t.Add(time.Minute) {
+		lt := t.In(zone)
+		if lt.Hour()*60+lt.Minute() >= target {
+			return runDate, t, true, nil
+		}
+	}
+}
+
+// Tick runs the schedule if it is due at now and no replica ran it for that local date. It
+// reports whether this replica ran it.
+func (s *Scheduler) Tick(ctx context.Context, now time.Time) (bool, error) {
+	runDate, scheduledFor, due, err := Due(now, s.Zone, s.At)
+	if err != nil || !due {
+		return false, err
+	}
+	q, pool := s.Store.Queries()
+	_, err = q.ScheduleRunClaim(ctx, pool, dbsqlc.ScheduleRunClaimParams{
+		RunDate: store.Date(runDate), ScheduledFor: store.Timestamp(scheduledFor), Owner: s.Owner,
+		TtlSeconds: s.ClaimTTL.Seconds(),
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil // ran, or running elsewhere
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim run %s: %w", runDate, err)
+	}
+	log := s.Logger.With("run_date", runDate.String())
+	clients, err := s.Directory.Clients(ctx)
+	if err != nil {
+		return false, fmt.Errorf("list clients: %w", err)
+	}
+	started := 0
+	for _, c := range clients {
+		_, err := q.ScheduleRunClientGet(ctx, pool, dbsqlc.ScheduleRunClientGetParams{RunDate: store.Date(runDate), ClientID: c.ClientID})
+		if err == nil {
+			continue // done by a replica whose claim lapsed
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return false, fmt.Errorf("read run client: %w", err)
+		}
+		switch {
+		case c.Enabled:
+			id, err := s.Launcher.Launch(ctx, c.ClientID, now, scheduledFor, func(ctx context.Context, tx pgx.Tx, importID uuid.UUID) error {
+				return q.ScheduleRunClientInsert(ctx, tx, dbsqlc.ScheduleRunClientInsertParams{
+					RunDate: store.Date(runDate), ClientID: c.ClientID, Outcome: OutcomeStarted,
+					ImportID: pgtype.UUID{Bytes: importID, Valid: true},
+				})
+			})
+			if err != nil {
+				log.WarnContext(ctx, "scheduled import not started", "client_id", c.ClientID, "error", err)
+				if rerr := s.record(ctx, runDate, c.ClientID, OutcomeFailed, err.Error()); rerr != nil {
+					return false, rerr
+				}
+				continue
+			}
+			started++
+			log.InfoContext(ctx, "scheduled import started", "client_id", c.ClientID, "import_id", id)
+		case c.NeedsReauth:
+			s.Reporter.NeedsReauth()
+			log.WarnContext(ctx, "client needs to re-authorize; scheduled import skipped", "client_id", c.ClientID)
+			if err := s.record(ctx, runDate, c.ClientID, OutcomeNeedsReauth, "client must re-authorize Lightspeed"); err != nil {
+				return false, err
+			}
+		default:
+			if err := s.record(ctx, runDate, c.ClientID, OutcomeNotEnabled, c.Status); err != nil {
+				return false, err
+			}
+		}
+	}
+	if err := q.ScheduleRunDone(ctx, pool, dbsqlc.ScheduleRunDoneParams{RunDate: store.Date(runDate), Owner: s.Owner}); err != nil {
+		return true, fmt.Errorf("finish run: %w", err)
+	}
+	log.InfoContext(ctx, "scheduled run done", "clients", len(clients), "imports_started", started)
+	return true, nil
+}
+
+func (s *Scheduler) record(ctx context.Context, runDate civil.Date, client, outcome, detail string) error {
+	q, pool := s.Store.Queries()
+	err := q.ScheduleRunClientInsert(ctx, pool, dbsqlc.ScheduleRunClientInsertParams{
+		RunDate: store.Date(runDate), ClientID: client, Outcome: outcome, Detail: detail,
+	})
+	if err != nil {
+		return fmt.Errorf("record run client: %w", err)
+	}
+	return nil
+}
