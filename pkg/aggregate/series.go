@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/posimport/posimport/pkg/civil"
 	"github.com/posimport/posimport/pkg/pos"
 )
 
@@ -23,7 +24,7 @@ type Hour struct {
 
 // Day is one local business date with its hours in order.
 type Day struct {
-	Date  Date
+	Date  civil.Date
 	Hours []Hour
 }
 
@@ -40,22 +41,22 @@ func (d Day) Total() pos.Metrics {
 // concurrent use.
 type Series struct {
 	loc      *time.Location
-	from     Date
+	from     civil.Date
 	days     []Day
 	rangeBeg time.Time
 	rangeEnd time.Time
 }
 
 // New returns an empty series for the dates from through until (inclusive) in loc.
-func New(loc *time.Location, from, until Date) (*Series, error) {
+func New(loc *time.Location, from, until civil.Date) (*Series, error) {
 	if loc == nil {
 		return nil, errors.New("aggregate: nil location")
 	}
-	if from.Compare(until) > 0 {
+	if from.After(until) {
 		return nil, fmt.Errorf("aggregate: from %v is after until %v", from, until)
 	}
 	s := &Series{loc: loc, from: from}
-	for d := from; d.Compare(until) <= 0; d = d.AddDays(1) {
+	for d := from; !d.After(until); d = d.AddDays(1) {
 		s.days = append(s.days, Day{Date: d, Hours: hoursOf(d, loc)})
 	}
 	s.rangeBeg = from.Start(loc)
@@ -65,7 +66,10 @@ func New(loc *time.Location, from, until Date) (*Series, error) {
 
 // hoursOf lists the clock hours of d in loc: each starts where the local clock turns to a new
 // hour or the UTC offset changes, whichever comes first.
-func hoursOf(d Date, loc *time.Location) []Hour {
+//
+// NOTE: civil.Date.Hours assumes whole-hour offset changes; this also keeps exact the
+// half-hour ones (Australia/Lord_Howe), which cost nothing extra.
+func hoursOf(d civil.Date, loc *time.Location) []Hour {
 	end := d.AddDays(1).Start(loc)
 	var hours []Hour
 	for t := d.Start(loc); t.Before(end); {
@@ -93,20 +97,12 @@ func (s *Series) Add(f pos.SaleFigures) error {
 	if t.Before(s.rangeBeg) || !t.Before(s.rangeEnd) {
 		return fmt.Errorf("aggregate sale %s completed %v: %w", f.SaleID, t.UTC(), ErrOutOfRange)
 	}
-	local := t.In(s.loc)
-	i := daysBetween(s.from, DateOf(local))
+	i := civil.DateOf(t.In(s.loc)).DaysSince(s.from)
 	hours := s.days[i].Hours
 	// The hour is the last one starting at or before t.
 	j := sort.Search(len(hours), func(k int) bool { return hours[k].Start.After(t) }) - 1
 	hours[j].Metrics.Add(f.Metrics)
 	return nil
-}
-
-// daysBetween counts the days from a to b.
-func daysBetween(a, b Date) int {
-	ta := time.Date(a.Year, a.Month, a.Day, 0, 0, 0, 0, time.UTC)
-	tb := time.Date(b.Year, b.Month, b.Day, 0, 0, 0, 0, time.UTC)
-	return int(tb.Sub(ta) / (24 * time.Hour))
 }
 
 // Days returns every day of the range in order, including days without sales. The result
@@ -122,13 +118,13 @@ func (s *Series) Days() []Day {
 // ByRegister keeps one [Series] per register over the same zone and range.
 type ByRegister struct {
 	loc       *time.Location
-	from, to  Date
+	from, to  civil.Date
 	registers map[string]*Series
 }
 
 // NewByRegister returns series for the given registers; a register that sells nothing in the
 // range still gets its zero days. Sales of other registers get a series of their own on Add.
-func NewByRegister(loc *time.Location, from, until Date, registers ...string) (*ByRegister, error) {
+func NewByRegister(loc *time.Location, from, until civil.Date, registers ...string) (*ByRegister, error) {
 	b := &ByRegister{loc: loc, from: from, to: until, registers: map[string]*Series{}}
 	if _, err := New(loc, from, until); err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/posimport/posimport/pkg/aggregate"
+	"github.com/posimport/posimport/pkg/civil"
 	"github.com/posimport/posimport/pkg/lightspeed/sim"
 	"github.com/posimport/posimport/pkg/lightspeed/sim/simtest"
 )
@@ -46,7 +47,7 @@ func BenchmarkDecodeAggregate(b *testing.B) {
 		next = p.Attributes.Next.s
 	}
 	loc, _ := time.LoadLocation("Europe/Copenhagen")
-	from, until := aggregate.Date{Year: 2025, Month: 2, Day: 28}, aggregate.Date{Year: 2025, Month: 4, Day: 1}
+	from, until := civil.Date{Year: 2025, Month: 2, Day: 28}, civil.Date{Year: 2025, Month: 4, Day: 1}
 	sales := 0
 	b.ResetTimer()
 	for b.Loop() {

@@ -169,7 +169,7 @@ func TestSalesSelection(t *testing.T) {
 // page requests are exactly ceil(sales/100) and no request meets a 429.
 func TestOneYearBusyRegister(t *testing.T) {
 	t.Parallel()
-	b := setup(t, sim.Options{Seed: 11, Data: sim.DataOptions{SalesPerDay: 200,
+	b := setup(t, sim.Options{Seed: 11, Data: sim.DataOptions{SalesPerDay: 150,
 		From: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)}}, nil)
 	from := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	until := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -252,10 +252,10 @@ type pageBody struct {
 		Previous scalar `json:"previous"`
 		Count    scalar `json:"count"`
 	} `json:"@attributes"`
-	Sale     json.RawMessage `json:"Sale"`
-	Shop     json.RawMessage `json:"Shop"`
-	Register json.RawMessage `json:"Register"`
-	Account  json.RawMessage `json:"Account"`
+	Sale     records[saleWire] `json:"Sale"`
+	Shop     json.RawMessage   `json:"Shop"`
+	Register json.RawMessage   `json:"Register"`
+	Account  json.RawMessage   `json:"Account"`
 }
 
 // SyntaxError is a response body that is not the JSON expected: truncated, or not JSON at all.
@@ -274,20 +274,69 @@ func decodePage(body []byte) (*pageBody, error) {
 	return &p, nil
 }
 
-type saleWire struct {
-	SaleID       scalar `json:"saleID"`
-	ShopID       scalar `json:"shopID"`
-	RegisterID   scalar `json:"registerID"`
-	Completed    scalar `json:"completed"`
-	Voided       scalar `json:"voided"`
-	Archived     scalar `json:"archived"`
-	CompleteTime scalar `json:"completeTime"`
-	TimeStamp    scalar `json:"timeStamp"`
-	SaleLines    json.RawMessage
+// records is a resource value decoded in one pass: one record as an object, several as an
+// array, or none. When that fails (a record of the wrong shape), raw keeps the value and the
+// slow path (oneOrMany, record by record) finds the culprit for the error.
+type records[T any] struct {
+	items []T
+	raw   json.RawMessage
 }
 
-type saleLinesWire struct {
-	SaleLine json.RawMessage
+func (r *records[T]) UnmarshalJSON(b []byte) error {
+	*r = records[T]{}
+	switch b[0] {
+	case 'n':
+		return nil
+	case '{':
+		var one T
+		if json.Unmarshal(b, &one) == nil {
+			r.items = []T{one}
+			return nil
+		}
+	case '[':
+		if json.Unmarshal(b, &r.items) == nil {
+			return nil
+		}
+	}
+	r.items, r.raw = nil, bytes.Clone(b)
+	return nil
+}
+
+type saleWire struct {
+	SaleID       scalar    `json:"saleID"`
+	ShopID       scalar    `json:"shopID"`
+	RegisterID   scalar    `json:"registerID"`
+	Completed    scalar    `json:"completed"`
+	Voided       scalar    `json:"voided"`
+	Archived     scalar    `json:"archived"`
+	CompleteTime scalar    `json:"completeTime"`
+	TimeStamp    scalar    `json:"timeStamp"`
+	SaleLines    saleLines `json:"SaleLines"`
+}
+
+// saleLines is a sale's SaleLines value: {"SaleLine": one or many}, or absent, null or "" for
+// none. Another shape is kept in raw for the error.
+type saleLines struct {
+	lines records[lineWire]
+	raw   json.RawMessage
+}
+
+func (l *saleLines) UnmarshalJSON(b []byte) error {
+	*l = saleLines{}
+	if string(b) == "null" || string(b) == `""` {
+		return nil
+	}
+	if b[0] == '{' {
+		var w struct {
+			SaleLine records[lineWire]
+		}
+		if json.Unmarshal(b, &w) == nil {
+			l.lines = w.SaleLine
+			return nil
+		}
+	}
+	l.raw = bytes.Clone(b)
+	return nil
 }
 
 type lineWire struct {
@@ -300,15 +349,14 @@ type lineWire struct {
 	CalcTotal               scalar `json:"calcTotal"`
 }
 
-// decodeSales decodes the Sale value of a page.
-func decodeSales(raw json.RawMessage) ([]Sale, error) {
-	items, err := oneOrMany(raw)
-	if err != nil {
-		return nil, &DataError{Resource: "Sale", ID: "list", Field: "Sale", Value: shorten(raw), Err: err}
+// decodeSales converts the Sale value of a page.
+func decodeSales(rec records[saleWire]) ([]Sale, error) {
+	if rec.raw != nil {
+		return decodeSalesSlowly(rec.raw)
 	}
-	out := make([]Sale, 0, len(items))
-	for i, item := range items {
-		s, err := decodeSale(item, i)
+	out := make([]Sale, 0, len(rec.items))
+	for i := range rec.items {
+		s, err := convertSale(&rec.items[i], i)
 		if err != nil {
 			return nil, err
 		}
@@ -317,11 +365,28 @@ func decodeSales(raw json.RawMessage) ([]Sale, error) {
 	return out, nil
 }
 
-func decodeSale(item json.RawMessage, i int) (Sale, error) {
-	var w saleWire
-	if err := json.Unmarshal(item, &w); err != nil {
-		return Sale{}, &DataError{Resource: "Sale", ID: "#" + strconv.Itoa(i), Field: "Sale", Value: shorten(item), Err: err}
+// decodeSalesSlowly decodes a Sale value record by record, to name the one that is malformed.
+func decodeSalesSlowly(raw json.RawMessage) ([]Sale, error) {
+	items, err := oneOrMany(raw)
+	if err != nil {
+		return nil, &DataError{Resource: "Sale", ID: "list", Field: "Sale", Value: shorten(raw), Err: err}
 	}
+	out := make([]Sale, 0, len(items))
+	for i, item := range items {
+		var w saleWire
+		if err := json.Unmarshal(item, &w); err != nil {
+			return nil, &DataError{Resource: "Sale", ID: "#" + strconv.Itoa(i), Field: "Sale", Value: shorten(item), Err: err}
+		}
+		s, err := convertSale(&w, i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func convertSale(w *saleWire, i int) (Sale, error) {
 	r := fieldReader{res: "Sale", id: "#" + strconv.Itoa(i)}
 	if w.SaleID.set && !w.SaleID.bad {
 		r.id = shorten([]byte(w.SaleID.s))
@@ -339,7 +404,7 @@ func decodeSale(item json.RawMessage, i int) (Sale, error) {
 	if r.err != nil {
 		return Sale{}, r.err
 	}
-	lines, err := decodeLines(w.SaleLines, r.id)
+	lines, err := convertLines(&w.SaleLines, r.id)
 	if err != nil {
 		return Sale{}, err
 	}
@@ -347,32 +412,40 @@ func decodeSale(item json.RawMessage, i int) (Sale, error) {
 	return s, nil
 }
 
-func decodeLines(raw json.RawMessage, saleID string) ([]SaleLine, error) {
-	raw = bytes.TrimSpace(raw)
-	// A sale without lines has no SaleLines, or (seen in clients) an empty string for it.
-	if len(raw) == 0 || string(raw) == "null" || string(raw) == `""` {
-		return nil, nil
-	}
+func convertLines(sl *saleLines, saleID string) ([]SaleLine, error) {
 	fail := func(field string, value []byte, err error) error {
 		return &DataError{Resource: "Sale", ID: saleID, Field: field, Value: shorten(value), Err: err}
 	}
-	var wrap saleLinesWire
-	if raw[0] != '{' {
-		return nil, fail("SaleLines", raw, errShape)
+	if sl.raw != nil {
+		// Not {"SaleLine": ...}: find out what is wrong, for the error.
+		var wrap struct{ SaleLine json.RawMessage }
+		if sl.raw[0] != '{' {
+			return nil, fail("SaleLines", sl.raw, errShape)
+		}
+		if err := json.Unmarshal(sl.raw, &wrap); err != nil {
+			return nil, fail("SaleLines", sl.raw, err)
+		}
+		sl.lines.raw = wrap.SaleLine
 	}
-	if err := json.Unmarshal(raw, &wrap); err != nil {
-		return nil, fail("SaleLines", raw, err)
+	items := sl.lines.items
+	if sl.lines.raw != nil {
+		raws, err := oneOrMany(sl.lines.raw)
+		if err != nil {
+			return nil, fail("SaleLines.SaleLine", sl.lines.raw, err)
+		}
+		items = make([]lineWire, len(raws))
+		for i, item := range raws {
+			if err := json.Unmarshal(item, &items[i]); err != nil {
+				return nil, fail("SaleLine", item, err)
+			}
+		}
 	}
-	items, err := oneOrMany(wrap.SaleLine)
-	if err != nil {
-		return nil, fail("SaleLines.SaleLine", wrap.SaleLine, err)
+	if len(items) == 0 {
+		return nil, nil
 	}
 	out := make([]SaleLine, 0, len(items))
-	for i, item := range items {
-		var w lineWire
-		if err := json.Unmarshal(item, &w); err != nil {
-			return nil, fail("SaleLine", item, err)
-		}
+	for i := range items {
+		w := &items[i]
 		r := fieldReader{res: "Sale", id: saleID, line: "#" + strconv.Itoa(i)}
 		if w.SaleLineID.set && !w.SaleLineID.bad {
 			r.line = shorten([]byte(w.SaleLineID.s))

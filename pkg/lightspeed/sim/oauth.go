@@ -55,7 +55,6 @@ type oauthServer struct {
 	codes    map[string]*authCode
 	access   map[string]*grant
 	refresh  map[string]*grant
-	dead     map[string]bool
 	grantSeq int
 }
 
@@ -103,7 +102,7 @@ func newOAuthServer(issuer string, clock Clock, accessTTL, refreshTTL time.Durat
 	o := &oauthServer{
 		issuer: issuer, clock: clock, accessTTL: accessTTL, refreshTTL: refreshTTL,
 		key: signingKey(), kid: "sim-1", clients: map[string]Client{}, accounts: accounts, auto: auto,
-		codes: map[string]*authCode{}, access: map[string]*grant{}, refresh: map[string]*grant{}, dead: map[string]bool{},
+		codes: map[string]*authCode{}, access: map[string]*grant{}, refresh: map[string]*grant{},
 	}
 	for _, c := range clients {
 		o.clients[c.ID] = c
@@ -449,7 +448,6 @@ func (o *oauthServer) signJWT(claims map[string]any) string {
 func (o *oauthServer) retire(g *grant) {
 	for _, rt := range g.retiring {
 		delete(o.refresh, rt)
-		o.dead[rt] = true
 	}
 	g.retiring = nil
 }
@@ -479,7 +477,6 @@ func (o *oauthServer) revoke(w http.ResponseWriter, r *http.Request) {
 		g.revoked = true
 		o.retire(g)
 		delete(o.refresh, g.refresh)
-		o.dead[g.refresh] = true
 	}
 	w.WriteHeader(http.StatusOK)
 }

@@ -240,6 +240,92 @@ func renderRegister(r *Register) any {
 	}
 }
 
+// saleJSON is a sale on the wire: every scalar a string, in the order of the docs' samples.
+type saleJSON struct {
+	SaleID                string `json:"saleID"`
+	TimeStamp             string `json:"timeStamp"`
+	DiscountPercent       string `json:"discountPercent"`
+	Completed             string `json:"completed"`
+	Archived              string `json:"archived"`
+	Voided                string `json:"voided"`
+	EnablePromotions      string `json:"enablePromotions"`
+	IsTaxInclusive        string `json:"isTaxInclusive"`
+	CreateTime            string `json:"createTime"`
+	UpdateTime            string `json:"updatetime"`
+	CompleteTime          string `json:"completeTime,omitempty"`
+	ReferenceNumber       string `json:"referenceNumber"`
+	ReferenceNumberSource string `json:"referenceNumberSource"`
+	Tax1Rate              string `json:"tax1Rate"`
+	Tax2Rate              string `json:"tax2Rate"`
+	Change                string `json:"change"`
+	ReceiptPreference     string `json:"receiptPreference"`
+	DisplayableSubtotal   string `json:"displayableSubtotal"`
+	TicketNumber          string `json:"ticketNumber"`
+	CalcDiscount          string `json:"calcDiscount"`
+	CalcTotal             string `json:"calcTotal"`
+	CalcSubtotal          string `json:"calcSubtotal"`
+	CalcTaxable           string `json:"calcTaxable"`
+	CalcNonTaxable        string `json:"calcNonTaxable"`
+	CalcAvgCost           string `json:"calcAvgCost"`
+	CalcFIFOCost          string `json:"calcFIFOCost"`
+	CalcTax1              string `json:"calcTax1"`
+	CalcTax2              string `json:"calcTax2"`
+	CalcPayments          string `json:"calcPayments"`
+	CalcTips              string `json:"calcTips"`
+	Total                 string `json:"total"`
+	TotalDue              string `json:"totalDue"`
+	DisplayableTotal      string `json:"displayableTotal"`
+	Balance               string `json:"balance"`
+	CustomerID            string `json:"customerID"`
+	DiscountID            string `json:"discountID"`
+	EmployeeID            string `json:"employeeID"`
+	QuoteID               string `json:"quoteID"`
+	RegisterID            string `json:"registerID"`
+	ShipToID              string `json:"shipToID"`
+	ShopID                string `json:"shopID"`
+	TaxCategoryID         string `json:"taxCategoryID"`
+	TipEmployeeID         string `json:"tipEmployeeID"`
+	TaxTotal              string `json:"taxTotal"`
+	// SaleLines is {"SaleLine": line} for one line, {"SaleLine": [lines]} for several.
+	SaleLines any `json:"SaleLines,omitempty"`
+}
+
+type saleLineJSON struct {
+	SaleLineID              string `json:"saleLineID"`
+	CreateTime              string `json:"createTime"`
+	TimeStamp               string `json:"timeStamp"`
+	UnitQuantity            string `json:"unitQuantity"`
+	UnitPrice               string `json:"unitPrice"`
+	NormalUnitPrice         string `json:"normalUnitPrice"`
+	DiscountAmount          string `json:"discountAmount"`
+	DiscountPercent         string `json:"discountPercent"`
+	AvgCost                 string `json:"avgCost"`
+	FifoCost                string `json:"fifoCost"`
+	Tax                     string `json:"tax"`
+	Tax1Rate                string `json:"tax1Rate"`
+	Tax2Rate                string `json:"tax2Rate"`
+	IsLayaway               string `json:"isLayaway"`
+	IsWorkorder             string `json:"isWorkorder"`
+	IsSpecialOrder          string `json:"isSpecialOrder"`
+	DisplayableSubtotal     string `json:"displayableSubtotal"`
+	DisplayableUnitPrice    string `json:"displayableUnitPrice"`
+	CalcLineDiscount        string `json:"calcLineDiscount"`
+	CalcTransactionDiscount string `json:"calcTransactionDiscount"`
+	CalcTotal               string `json:"calcTotal"`
+	CalcSubtotal            string `json:"calcSubtotal"`
+	CalcTax1                string `json:"calcTax1"`
+	CalcTax2                string `json:"calcTax2"`
+	TaxClassID              string `json:"taxClassID"`
+	CustomerID              string `json:"customerID"`
+	DiscountID              string `json:"discountID"`
+	EmployeeID              string `json:"employeeID"`
+	ItemID                  string `json:"itemID"`
+	NoteID                  string `json:"noteID"`
+	ParentSaleLineID        string `json:"parentSaleLineID"`
+	ShopID                  string `json:"shopID"`
+	SaleID                  string `json:"saleID"`
+}
+
 // renderSale renders a sale with every scalar as a string. Open sales have no completeTime key.
 func renderSale(s *Sale, lines bool) any {
 	var sub, disc, t1, t2, total decimal.Decimal
@@ -254,58 +340,54 @@ func renderSale(s *Sale, lines bool) any {
 	if s.Completed && !s.Voided {
 		payments = total
 	}
-	m := map[string]any{
-		"saleID": itoa(s.ID), "timeStamp": formatTime(s.TimeStamp), "discountPercent": s.DiscountPercent.String(),
-		"completed": btoa(s.Completed), "archived": btoa(s.Archived), "voided": btoa(s.Voided),
-		"enablePromotions": "true", "isTaxInclusive": btoa(s.TaxInclusive),
-		"createTime": formatTime(s.CreateTime), "updatetime": formatTime(s.TimeStamp),
-		"referenceNumber": "", "referenceNumberSource": "",
-		"tax1Rate": s.Tax1Rate.String(), "tax2Rate": s.Tax2Rate.String(), "change": "0",
-		"receiptPreference": "printed", "displayableSubtotal": sub.Sub(disc).String(),
-		"ticketNumber": fmt.Sprintf("22%010d", s.ID),
-		"calcDiscount": disc.String(), "calcTotal": total.String(), "calcSubtotal": sub.String(),
-		"calcTaxable": sub.Sub(disc).String(), "calcNonTaxable": "0", "calcAvgCost": "0", "calcFIFOCost": "0",
-		"calcTax1": t1.String(), "calcTax2": t2.String(), "calcPayments": payments.String(), "calcTips": "0",
-		"total": total.String(), "totalDue": total.String(), "displayableTotal": total.String(),
-		"balance": total.Sub(payments).String(), "taxTotal": t1.Add(t2).String(),
-		"customerID": "0", "discountID": "0", "employeeID": itoa(s.EmployeeID), "quoteID": "0",
-		"registerID": itoa(s.RegisterID), "shipToID": "0", "shopID": itoa(s.ShopID), "taxCategoryID": "1",
-		"tipEmployeeID": "0",
+	out := &saleJSON{
+		SaleID: itoa(s.ID), TimeStamp: formatTime(s.TimeStamp), DiscountPercent: s.DiscountPercent.String(),
+		Completed: btoa(s.Completed), Archived: btoa(s.Archived), Voided: btoa(s.Voided),
+		EnablePromotions: "true", IsTaxInclusive: btoa(s.TaxInclusive),
+		CreateTime: formatTime(s.CreateTime), UpdateTime: formatTime(s.TimeStamp),
+		Tax1Rate: s.Tax1Rate.String(), Tax2Rate: s.Tax2Rate.String(), Change: "0",
+		ReceiptPreference: "printed", DisplayableSubtotal: sub.Sub(disc).String(),
+		TicketNumber: fmt.Sprintf("22%010d", s.ID),
+		CalcDiscount: disc.String(), CalcTotal: total.String(), CalcSubtotal: sub.String(),
+		CalcTaxable: sub.Sub(disc).String(), CalcNonTaxable: "0", CalcAvgCost: "0", CalcFIFOCost: "0",
+		CalcTax1: t1.String(), CalcTax2: t2.String(), CalcPayments: payments.String(), CalcTips: "0",
+		Total: total.String(), TotalDue: total.String(), DisplayableTotal: total.String(),
+		Balance: total.Sub(payments).String(), TaxTotal: t1.Add(t2).String(),
+		CustomerID: "0", DiscountID: "0", EmployeeID: itoa(s.EmployeeID), QuoteID: "0",
+		RegisterID: itoa(s.RegisterID), ShipToID: "0", ShopID: itoa(s.ShopID), TaxCategoryID: "1", TipEmployeeID: "0",
 	}
 	if !s.CompleteTime.IsZero() {
-		m["completeTime"] = formatTime(s.CompleteTime)
+		out.CompleteTime = formatTime(s.CompleteTime)
 	}
 	if lines && len(s.Lines) > 0 {
-		ls := make([]any, len(s.Lines))
+		ls := make([]saleLineJSON, len(s.Lines))
 		for i := range s.Lines {
 			ls[i] = renderLine(s, &s.Lines[i])
 		}
 		if len(ls) == 1 {
-			m["SaleLines"] = map[string]any{"SaleLine": ls[0]}
+			out.SaleLines = map[string]any{"SaleLine": ls[0]}
 		} else {
-			m["SaleLines"] = map[string]any{"SaleLine": ls}
+			out.SaleLines = map[string]any{"SaleLine": ls}
 		}
 	}
-	return m
+	return out
 }
 
-func renderLine(s *Sale, l *SaleLine) map[string]string {
-	qty := l.UnitQuantity
-	displaySub := l.CalcSubtotal.Sub(l.CalcLineDiscount)
-	unit := l.UnitPrice
-	return map[string]string{
-		"saleLineID": itoa(l.ID), "createTime": formatTime(s.CreateTime), "timeStamp": formatTime(s.TimeStamp),
-		"unitQuantity": qty.String(), "unitPrice": unit.String(), "normalUnitPrice": unit.String(),
-		"discountAmount": l.DiscountAmount.String(), "discountPercent": l.DiscountPercent.String(),
-		"avgCost": "0", "fifoCost": "0", "tax": btoa(!l.CalcTax1.IsZero() || !l.CalcTax2.IsZero()),
-		"tax1Rate": s.Tax1Rate.String(), "tax2Rate": s.Tax2Rate.String(),
-		"isLayaway": "false", "isWorkorder": "false", "isSpecialOrder": "false",
-		"displayableSubtotal": displaySub.String(), "displayableUnitPrice": unit.String(),
-		"calcLineDiscount": l.CalcLineDiscount.String(), "calcTransactionDiscount": l.CalcTransactionDiscount.String(),
-		"calcTotal": l.CalcTotal.String(), "calcSubtotal": l.CalcSubtotal.String(),
-		"calcTax1": l.CalcTax1.String(), "calcTax2": l.CalcTax2.String(),
-		"taxClassID": "1", "customerID": "0", "discountID": "0", "employeeID": itoa(s.EmployeeID),
-		"itemID": itoa(l.ItemID), "noteID": "0", "parentSaleLineID": itoa(l.ParentID), "shopID": itoa(s.ShopID),
-		"saleID": itoa(s.ID),
+func renderLine(s *Sale, l *SaleLine) saleLineJSON {
+	unit := l.UnitPrice.String()
+	return saleLineJSON{
+		SaleLineID: itoa(l.ID), CreateTime: formatTime(s.CreateTime), TimeStamp: formatTime(s.TimeStamp),
+		UnitQuantity: l.UnitQuantity.String(), UnitPrice: unit, NormalUnitPrice: unit,
+		DiscountAmount: l.DiscountAmount.String(), DiscountPercent: l.DiscountPercent.String(),
+		AvgCost: "0", FifoCost: "0", Tax: btoa(!l.CalcTax1.IsZero() || !l.CalcTax2.IsZero()),
+		Tax1Rate: s.Tax1Rate.String(), Tax2Rate: s.Tax2Rate.String(),
+		IsLayaway: "false", IsWorkorder: "false", IsSpecialOrder: "false",
+		DisplayableSubtotal: l.CalcSubtotal.Sub(l.CalcLineDiscount).String(), DisplayableUnitPrice: unit,
+		CalcLineDiscount: l.CalcLineDiscount.String(), CalcTransactionDiscount: l.CalcTransactionDiscount.String(),
+		CalcTotal: l.CalcTotal.String(), CalcSubtotal: l.CalcSubtotal.String(),
+		CalcTax1: l.CalcTax1.String(), CalcTax2: l.CalcTax2.String(),
+		TaxClassID: "1", CustomerID: "0", DiscountID: "0", EmployeeID: itoa(s.EmployeeID),
+		ItemID: itoa(l.ItemID), NoteID: "0", ParentSaleLineID: itoa(l.ParentID), ShopID: itoa(s.ShopID),
+		SaleID: itoa(s.ID),
 	}
 }
