@@ -48,7 +48,8 @@ type Options struct {
 	// Now is the clock (default time.Now); tests drive auto-confirm and "not in the future"
 	// checks with it.
 	Now func() time.Time
-	// ConfigCacheTTL is how long a client's configuration is reused (default 30s).
+	// ConfigCacheTTL is how long a client's configuration is reused (default 30s; negative:
+	// never reused).
 	ConfigCacheTTL time.Duration
 	// AutoConfirmInterval is the time between auto-confirm passes in Run (default 1m).
 	AutoConfirmInterval time.Duration

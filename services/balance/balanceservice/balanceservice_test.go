@@ -431,8 +431,7 @@ func TestRefusals(t *testing.T) {
 		wantField string
 	}{
 		{name: "person writes", req: valid(func(*posimportv1.WriteDayRequest) {}), client: supConn, wantCode: codes.PermissionDenied},
-		{name: "other client", req: valid(func(r *posimportv1.WriteDayRequest) { r.ClientId = "c2"; r.DepartmentId = "x1"; r.RegisterId = "" }),
-			client: posimportv1.NewBalanceServiceClient(servicetest.DialAs(t, b.svc.GRPCAddr, sup)), wantCode: codes.PermissionDenied},
+		{name: "client without configuration", req: valid(func(r *posimportv1.WriteDayRequest) { r.ClientId = "c3" }), wantCode: codes.NotFound},
 		{name: "no client", req: valid(func(r *posimportv1.WriteDayRequest) { r.ClientId = "" }), wantCode: codes.InvalidArgument, wantField: "client_id"},
 		{name: "no department", req: valid(func(r *posimportv1.WriteDayRequest) { r.DepartmentId = "" }), wantCode: codes.InvalidArgument, wantField: "department_id"},
 		{name: "unknown department", req: valid(func(r *posimportv1.WriteDayRequest) { r.DepartmentId = "d9" }), wantCode: codes.NotFound},
