@@ -144,13 +144,17 @@ func (r *recorder) invalidGrants() int {
 	return n
 }
 
-// reusedRefreshTokens lists the refresh tokens presented more than once.
+// reusedRefreshTokens lists the refresh tokens presented again after a refresh with them had
+// succeeded. (Presenting one again after a request the endpoint failed is a retry, not reuse.)
 func (r *recorder) reusedRefreshTokens() []string {
-	seen := map[string]int{}
+	spent := map[string]bool{}
 	var out []string
 	for _, c := range r.refreshes() {
-		if seen[c.Presented]++; seen[c.Presented] == 2 {
+		if spent[c.Presented] {
 			out = append(out, c.Presented)
+		}
+		if c.Status == http.StatusOK {
+			spent[c.Presented] = true
 		}
 	}
 	return out
@@ -473,4 +477,91 @@ func (b *testBundle) accessToken(t testing.TB, client string, force bool) (*posi
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return b.svcAuth.AccessToken(ctx, &posimportv1.AccessTokenRequest{ClientId: client, ForceRefresh: force})
+}
+
+// authorize GETs an authorize URL at the simulator and returns the callback URL it redirects
+// to, without following it: the code and the state, as an attacker could capture them.
+func (b *testBundle) authorize(t *testing.T, u *url.URL) *url.URL {
+	t.Helper()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	loc, err := resp.Location()
+	if err != nil || loc.Query().Get("code") == "" {
+		t.Fatalf("authorize answered %d %v without a code", resp.StatusCode, loc)
+	}
+	return loc
+}
+
+// tokenRequests counts the requests that reached the token endpoint.
+func (b *testBundle) tokenRequests() int { return len(b.rec.tokenCalls()) }
+
+// exec runs SQL on the auth schema, for tests that tamper with stored rows.
+func (b *testBundle) exec(t *testing.T, sql string, args ...any) {
+	t.Helper()
+	if _, err := b.pool.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// revokeConsent withdraws a grant at the simulator, as a merchant removing the app in
+// Lightspeed does: the grant's tokens die and its refresh token is refused from then on.
+func (b *testBundle) revokeConsent(t *testing.T, accessToken string) {
+	t.Helper()
+	form := url.Values{"client_id": {sim.DefaultClientID}, "client_secret": {b.opts.clientSecret}, "token": {accessToken}}
+	resp, err := http.PostForm(b.simURL+"/auth/oauth/revoke", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("revoke at the simulator: %d", resp.StatusCode)
+	}
+}
+
+// storedTokens reports whether a client's row holds tokens, and under which key ids.
+func (b *testBundle) storedTokens(t *testing.T, client string) (held bool, accessKid, refreshKid string) {
+	t.Helper()
+	var a, r *string
+	err := b.pool.QueryRow(context.Background(),
+		`SELECT access_token_kid, refresh_token_kid FROM connections WHERE client_id = $1`, client).Scan(&a, &r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a == nil || r == nil {
+		return false, "", ""
+	}
+	return true, *a, *r
+}
+
+// clientConfig returns the config service's view of a client, as the main app reads it.
+func (b *testBundle) clientConfig(t *testing.T, client string) string {
+	t.Helper()
+	r := b.configSvc.Do(t, "GET", "/v1/clients/"+client+"/config", b.keys.Token(t, authn.RoleViewer, client), nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("client config: %d %s", r.Status, r.Body)
+	}
+	return string(r.Body)
+}
+
+// tokenUntilError asks for a client's token every 100 ms until the call fails, as a worker
+// importing all along would, and returns the error; it fails the test after 15 s.
+func (b *testBundle) tokenUntilError(t *testing.T, client string) error {
+	t.Helper()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(15 * time.Second)
+	for {
+		if _, err := b.accessToken(t, client, false); err != nil {
+			return err
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatal("AccessToken kept succeeding")
+		}
+	}
 }

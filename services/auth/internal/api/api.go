@@ -13,6 +13,7 @@ import (
 
 	"github.com/posimport/posimport/pkg/platform/apierr"
 	"github.com/posimport/posimport/pkg/platform/authn"
+	"github.com/posimport/posimport/pkg/platform/validate"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/auth/internal/connection"
 	"github.com/posimport/posimport/services/auth/internal/store"
@@ -46,6 +47,9 @@ func New(m *connection.Manager) *Server { return &Server{m: m} }
 
 // BeginConnect implements posimportv1.AuthServiceServer.
 func (s *Server) BeginConnect(ctx context.Context, req *posimportv1.BeginConnectRequest) (*posimportv1.BeginConnectResponse, error) {
+	if err := validate.ID("client_id", req.GetClientId()); err != nil {
+		return nil, err
+	}
 	p, _ := authn.FromContext(ctx)
 	u, exp, err := s.m.Begin(ctx, req.GetClientId(), p.Subject, req.GetProvider())
 	if err != nil {
@@ -106,6 +110,9 @@ func (s *Server) ListConnections(ctx context.Context, req *posimportv1.ListConne
 
 // SetEnabled implements posimportv1.AuthServiceServer.
 func (s *Server) SetEnabled(ctx context.Context, req *posimportv1.SetEnabledRequest) (*posimportv1.SetEnabledResponse, error) {
+	if err := validate.ID("client_id", req.GetClientId()); err != nil {
+		return nil, err
+	}
 	c, err := s.m.SetEnabled(ctx, req.GetClientId(), req.GetEnabled())
 	if err != nil {
 		return nil, err
