@@ -620,3 +620,41 @@ func weekRows(r *posimportv1.GetWeeklyBalanceResponse, err error) (int, error) {
 func dayRows(r *posimportv1.GetDayResponse, err error) (int, error) {
 	return len(r.GetDay().GetFields()) + len(r.GetRegisters()), err
 }
+
+// TestConfigChangeAppliesAtOnce: the configuration is cached, but a register or field added a
+// moment ago is accepted by the next write; a deleted field's stored values stay visible.
+func TestConfigChangeAppliesAtOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.configure(t, "c1", false, "05:00", department{id: "d1", registers: []string{"11"}})
+	date := mustDate(t, "2026-11-10")
+	b.mustWrite(t, writeReq("d1", "11", date, copenhagen, dayValues(t, date, copenhagen, 1)), posimportv1.WriteOutcome_WRITE_OUTCOME_WRITTEN)
+
+	ctx := context.Background()
+	cfg := posimportv1.NewConfigServiceClient(servicetest.DialAs(t, b.config.GRPCAddr, b.keys.Token(t, authn.RoleSupervisor, "c1")))
+	if _, err := cfg.PutDepartment(ctx, &posimportv1.PutDepartmentRequest{ClientId: "c1", DepartmentId: "d1", Department: &posimportv1.Department{
+		Name: "Department d1", PosClientNumber: "100", PosTerminalNumbers: []string{"11", "12"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.DeleteField(ctx, &posimportv1.DeleteFieldRequest{ClientId: "c1", FieldId: 5268}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.PutField(ctx, &posimportv1.PutFieldRequest{ClientId: "c1", FieldId: 6000, Field: &posimportv1.BalanceField{
+		Name: "Visitors (new)", PosDataType: posimportv1.PosDataType_POS_DATA_TYPE_VISITORS,
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	values := dayValues(t, date, copenhagen, 2)
+	values[7].FieldId = 6000
+	b.mustWrite(t, writeReq("d1", "12", date, copenhagen, values), posimportv1.WriteOutcome_WRITE_OUTCOME_WRITTEN)
+
+	// The deleted field's stored values stay visible, without a name.
+	d := b.day(t, b.keys.Token(t, authn.RoleViewer, "c1"), "c1", "d1", date)
+	if f := fieldOf(d.GetDay().GetFields(), 5268); !f.GetImported() || f.GetName() != "" {
+		t.Errorf("deleted field with values = %v", f)
+	}
+	if f := fieldOf(d.GetDay().GetFields(), 6000); !f.GetImported() || f.GetName() != "Visitors (new)" {
+		t.Errorf("new field = %v", f)
+	}
+}
