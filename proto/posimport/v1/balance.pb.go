@@ -528,12 +528,11 @@ func (x *MarkDaysImportedResponse) GetDays() int32 {
 }
 
 // Interval is one local clock hour of a day.
+// Its UTC start is the day's date at local_start minus utc_offset_seconds.
 type Interval struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Position in the day, from 0.
 	Index int32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
-	// Start of the hour in UTC.
-	StartTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	// Local wall-clock start, "HH:MM"; on an autumn DST day "02:00" occurs twice.
 	LocalStart string `protobuf:"bytes,3,opt,name=local_start,json=localStart,proto3" json:"local_start,omitempty"`
 	// UTC offset in seconds in force during the hour.
@@ -577,13 +576,6 @@ func (x *Interval) GetIndex() int32 {
 		return x.Index
 	}
 	return 0
-}
-
-func (x *Interval) GetStartTime() *timestamppb.Timestamp {
-	if x != nil {
-		return x.StartTime
-	}
-	return nil
 }
 
 func (x *Interval) GetLocalStart() string {
@@ -1579,14 +1571,13 @@ const file_posimport_v1_balance_proto_rawDesc = "" +
 	"\timport_id\x18\x05 \x01(\tB\x03\xe0A\x02R\bimportId\x12 \n" +
 	"\ttime_zone\x18\x06 \x01(\tB\x03\xe0A\x02R\btimeZone\".\n" +
 	"\x18MarkDaysImportedResponse\x12\x12\n" +
-	"\x04days\x18\x01 \x01(\x05R\x04days\"\xaa\x01\n" +
+	"\x04days\x18\x01 \x01(\x05R\x04days\"\x81\x01\n" +
 	"\bInterval\x12\x14\n" +
-	"\x05index\x18\x01 \x01(\x05R\x05index\x129\n" +
-	"\n" +
-	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12\x1f\n" +
+	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x1f\n" +
 	"\vlocal_start\x18\x03 \x01(\tR\n" +
 	"localStart\x12,\n" +
-	"\x12utc_offset_seconds\x18\x04 \x01(\x05R\x10utcOffsetSeconds\"\xf2\x01\n" +
+	"\x12utc_offset_seconds\x18\x04 \x01(\x05R\x10utcOffsetSecondsJ\x04\b\x02\x10\x03R\n" +
+	"start_time\"\xf2\x01\n" +
 	"\bFieldDay\x12\x19\n" +
 	"\bfield_id\x18\x01 \x01(\x03R\afieldId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12=\n" +
@@ -1712,43 +1703,42 @@ var file_posimport_v1_balance_proto_goTypes = []any{
 	(*ApproveDaysResponse)(nil),      // 18: posimport.v1.ApproveDaysResponse
 	(*ReopenDaysRequest)(nil),        // 19: posimport.v1.ReopenDaysRequest
 	(*ReopenDaysResponse)(nil),       // 20: posimport.v1.ReopenDaysResponse
-	(*timestamppb.Timestamp)(nil),    // 21: google.protobuf.Timestamp
-	(PosDataType)(0),                 // 22: posimport.v1.PosDataType
+	(PosDataType)(0),                 // 21: posimport.v1.PosDataType
+	(*timestamppb.Timestamp)(nil),    // 22: google.protobuf.Timestamp
 }
 var file_posimport_v1_balance_proto_depIdxs = []int32{
 	2,  // 0: posimport.v1.WriteDayRequest.fields:type_name -> posimport.v1.FieldValues
 	1,  // 1: posimport.v1.WriteDayResponse.outcome:type_name -> posimport.v1.WriteOutcome
 	0,  // 2: posimport.v1.WriteDayResponse.status:type_name -> posimport.v1.DayStatus
-	21, // 3: posimport.v1.Interval.start_time:type_name -> google.protobuf.Timestamp
-	22, // 4: posimport.v1.FieldDay.pos_data_type:type_name -> posimport.v1.PosDataType
-	8,  // 5: posimport.v1.RegisterDay.fields:type_name -> posimport.v1.FieldDay
-	21, // 6: posimport.v1.RegisterDay.write_time:type_name -> google.protobuf.Timestamp
-	0,  // 7: posimport.v1.BalanceDay.status:type_name -> posimport.v1.DayStatus
-	21, // 8: posimport.v1.BalanceDay.approve_time:type_name -> google.protobuf.Timestamp
-	7,  // 9: posimport.v1.BalanceDay.intervals:type_name -> posimport.v1.Interval
-	8,  // 10: posimport.v1.BalanceDay.fields:type_name -> posimport.v1.FieldDay
-	10, // 11: posimport.v1.WeeklyBalance.days:type_name -> posimport.v1.BalanceDay
-	11, // 12: posimport.v1.WeeklyBalance.totals:type_name -> posimport.v1.FieldTotal
-	12, // 13: posimport.v1.GetWeeklyBalanceResponse.balance:type_name -> posimport.v1.WeeklyBalance
-	10, // 14: posimport.v1.GetDayResponse.day:type_name -> posimport.v1.BalanceDay
-	9,  // 15: posimport.v1.GetDayResponse.registers:type_name -> posimport.v1.RegisterDay
-	3,  // 16: posimport.v1.BalanceService.WriteDay:input_type -> posimport.v1.WriteDayRequest
-	5,  // 17: posimport.v1.BalanceService.MarkDaysImported:input_type -> posimport.v1.MarkDaysImportedRequest
-	13, // 18: posimport.v1.BalanceService.GetWeeklyBalance:input_type -> posimport.v1.GetWeeklyBalanceRequest
-	15, // 19: posimport.v1.BalanceService.GetDay:input_type -> posimport.v1.GetDayRequest
-	17, // 20: posimport.v1.BalanceService.ApproveDays:input_type -> posimport.v1.ApproveDaysRequest
-	19, // 21: posimport.v1.BalanceService.ReopenDays:input_type -> posimport.v1.ReopenDaysRequest
-	4,  // 22: posimport.v1.BalanceService.WriteDay:output_type -> posimport.v1.WriteDayResponse
-	6,  // 23: posimport.v1.BalanceService.MarkDaysImported:output_type -> posimport.v1.MarkDaysImportedResponse
-	14, // 24: posimport.v1.BalanceService.GetWeeklyBalance:output_type -> posimport.v1.GetWeeklyBalanceResponse
-	16, // 25: posimport.v1.BalanceService.GetDay:output_type -> posimport.v1.GetDayResponse
-	18, // 26: posimport.v1.BalanceService.ApproveDays:output_type -> posimport.v1.ApproveDaysResponse
-	20, // 27: posimport.v1.BalanceService.ReopenDays:output_type -> posimport.v1.ReopenDaysResponse
-	22, // [22:28] is the sub-list for method output_type
-	16, // [16:22] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	21, // 3: posimport.v1.FieldDay.pos_data_type:type_name -> posimport.v1.PosDataType
+	8,  // 4: posimport.v1.RegisterDay.fields:type_name -> posimport.v1.FieldDay
+	22, // 5: posimport.v1.RegisterDay.write_time:type_name -> google.protobuf.Timestamp
+	0,  // 6: posimport.v1.BalanceDay.status:type_name -> posimport.v1.DayStatus
+	22, // 7: posimport.v1.BalanceDay.approve_time:type_name -> google.protobuf.Timestamp
+	7,  // 8: posimport.v1.BalanceDay.intervals:type_name -> posimport.v1.Interval
+	8,  // 9: posimport.v1.BalanceDay.fields:type_name -> posimport.v1.FieldDay
+	10, // 10: posimport.v1.WeeklyBalance.days:type_name -> posimport.v1.BalanceDay
+	11, // 11: posimport.v1.WeeklyBalance.totals:type_name -> posimport.v1.FieldTotal
+	12, // 12: posimport.v1.GetWeeklyBalanceResponse.balance:type_name -> posimport.v1.WeeklyBalance
+	10, // 13: posimport.v1.GetDayResponse.day:type_name -> posimport.v1.BalanceDay
+	9,  // 14: posimport.v1.GetDayResponse.registers:type_name -> posimport.v1.RegisterDay
+	3,  // 15: posimport.v1.BalanceService.WriteDay:input_type -> posimport.v1.WriteDayRequest
+	5,  // 16: posimport.v1.BalanceService.MarkDaysImported:input_type -> posimport.v1.MarkDaysImportedRequest
+	13, // 17: posimport.v1.BalanceService.GetWeeklyBalance:input_type -> posimport.v1.GetWeeklyBalanceRequest
+	15, // 18: posimport.v1.BalanceService.GetDay:input_type -> posimport.v1.GetDayRequest
+	17, // 19: posimport.v1.BalanceService.ApproveDays:input_type -> posimport.v1.ApproveDaysRequest
+	19, // 20: posimport.v1.BalanceService.ReopenDays:input_type -> posimport.v1.ReopenDaysRequest
+	4,  // 21: posimport.v1.BalanceService.WriteDay:output_type -> posimport.v1.WriteDayResponse
+	6,  // 22: posimport.v1.BalanceService.MarkDaysImported:output_type -> posimport.v1.MarkDaysImportedResponse
+	14, // 23: posimport.v1.BalanceService.GetWeeklyBalance:output_type -> posimport.v1.GetWeeklyBalanceResponse
+	16, // 24: posimport.v1.BalanceService.GetDay:output_type -> posimport.v1.GetDayResponse
+	18, // 25: posimport.v1.BalanceService.ApproveDays:output_type -> posimport.v1.ApproveDaysResponse
+	20, // 26: posimport.v1.BalanceService.ReopenDays:output_type -> posimport.v1.ReopenDaysResponse
+	21, // [21:27] is the sub-list for method output_type
+	15, // [15:21] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_posimport_v1_balance_proto_init() }

@@ -157,7 +157,7 @@ func TestDSTWeeks(t *testing.T) {
 				t.Errorf("%s %s: %d intervals, want %d", tc.week, d.GetDate(), len(d.GetIntervals()), want)
 			}
 			for j, iv := range d.GetIntervals() {
-				if iv.GetIndex() != int32(j) || (j > 0 && iv.GetStartTime().AsTime().Sub(d.GetIntervals()[j-1].GetStartTime().AsTime()) != time.Hour) {
+				if iv.GetIndex() != int32(j) || (j > 0 && instant(t, d.GetDate(), iv).Sub(instant(t, d.GetDate(), d.GetIntervals()[j-1])) != time.Hour) {
 					t.Errorf("%s interval %d = %v: not an hour after the previous", d.GetDate(), j, iv)
 				}
 			}
@@ -186,9 +186,11 @@ func TestDSTWeeks(t *testing.T) {
 			}
 		case 25:
 			first, second := sunday[2], sunday[3]
+			date := w.GetDays()[6].GetDate()
 			if first.GetLocalStart() != "02:00" || second.GetLocalStart() != "02:00" ||
 				first.GetUtcOffsetSeconds() != 7200 || second.GetUtcOffsetSeconds() != 3600 ||
-				second.GetStartTime().AsTime().Sub(first.GetStartTime().AsTime()) != time.Hour {
+				!instant(t, date, first).Equal(time.Date(2026, 10, 25, 0, 0, 0, 0, time.UTC)) ||
+				instant(t, date, second).Sub(instant(t, date, first)) != time.Hour {
 				t.Errorf("autumn Sunday 02:00 hours = %v, %v", first, second)
 			}
 		}
@@ -202,6 +204,16 @@ func TestDSTWeeks(t *testing.T) {
 			}
 		}
 	}
+}
+
+// instant is the UTC start of an interval of date: the local start minus the offset.
+func instant(t *testing.T, date string, iv *posimportv1.Interval) time.Time {
+	t.Helper()
+	local, err := time.Parse("2006-01-02 15:04", date+" "+iv.GetLocalStart())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return local.Add(-time.Duration(iv.GetUtcOffsetSeconds()) * time.Second)
 }
 
 // TestWriteIsASet: writing the stored values again changes nothing and says UNCHANGED (also

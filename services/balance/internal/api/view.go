@@ -94,8 +94,8 @@ func fieldDay(f *posimportv1.BalanceField) *posimportv1.FieldDay {
 	}
 }
 
-// intervals returns a date's local clock hours in loc: 23, 24 or 25, each with its UTC start
-// and offset, so the two 02:00 hours of an autumn DST day stay apart.
+// intervals returns a date's local clock hours in loc: 23, 24 or 25, each with its local start
+// and UTC offset, so the two 02:00 hours of an autumn DST day stay apart.
 func intervals(d civil.Date, loc *time.Location) []*posimportv1.Interval {
 	hours := d.Hours(loc)
 	out := make([]*posimportv1.Interval, len(hours))
@@ -103,7 +103,6 @@ func intervals(d civil.Date, loc *time.Location) []*posimportv1.Interval {
 		_, offset := h.Zone()
 		out[i] = &posimportv1.Interval{
 			Index:            int32(i),
-			StartTime:        timestamppb.New(h),
 			LocalStart:       h.Format("15:04"),
 			UtcOffsetSeconds: int32(offset),
 		}
