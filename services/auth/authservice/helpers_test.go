@@ -457,14 +457,17 @@ func (b *testBundle) enable(t *testing.T, client string, on bool) {
 // apiStatus uses an access token on the simulator's API (Account.json) and returns the status.
 func (b *testBundle) apiStatus(t testing.TB, token string) int {
 	t.Helper()
+	// Errorf, not Fatal: callers run in goroutines too.
 	req, err := http.NewRequest("GET", b.simURL+"/API/V3/Account.json", nil)
 	if err != nil {
-		t.Fatal(err)
+		t.Errorf("build the API request: %v", err)
+		return 0
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		t.Errorf("call the simulator's API: %v", err)
+		return 0
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
