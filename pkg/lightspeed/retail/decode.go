@@ -266,12 +266,116 @@ func (e *SyntaxError) Error() string { return "malformed response body: " + e.Er
 
 func (e *SyntaxError) Unwrap() error { return e.Err }
 
+// decodePage decodes a list response. The fast path rewrites single records as one-element
+// arrays and decodes the page in one pass into slices; anything it cannot take (a malformed
+// record, an unusual shape) goes the slow way, record by record, which also words the errors.
 func decodePage(body []byte) (*pageBody, error) {
+	if p, ok := decodePageFast(body); ok {
+		return p, nil
+	}
 	var p pageBody
 	if err := json.Unmarshal(body, &p); err != nil {
 		return nil, &SyntaxError{Err: err}
 	}
 	return &p, nil
+}
+
+type fastPage struct {
+	Attributes struct {
+		Next     scalar `json:"next"`
+		Previous scalar `json:"previous"`
+		Count    scalar `json:"count"`
+	} `json:"@attributes"`
+	Sale     []fastSale      `json:"Sale"`
+	Shop     json.RawMessage `json:"Shop"`
+	Register json.RawMessage `json:"Register"`
+	Account  json.RawMessage `json:"Account"`
+}
+
+type fastSale struct {
+	saleWire
+	// SaleLines shadows saleWire's: after arrayify the lines are always an array.
+	SaleLines *struct {
+		SaleLine []lineWire
+	} `json:"SaleLines"`
+}
+
+func decodePageFast(body []byte) (*pageBody, bool) {
+	if !json.Valid(body) {
+		return nil, false
+	}
+	var fp fastPage
+	if json.Unmarshal(arrayify(body), &fp) != nil {
+		return nil, false
+	}
+	p := &pageBody{Shop: fp.Shop, Register: fp.Register, Account: fp.Account}
+	p.Attributes.Next, p.Attributes.Previous, p.Attributes.Count = fp.Attributes.Next, fp.Attributes.Previous, fp.Attributes.Count
+	if fp.Sale != nil {
+		p.Sale.items = make([]saleWire, len(fp.Sale))
+		for i := range fp.Sale {
+			p.Sale.items[i] = fp.Sale[i].saleWire
+			if sl := fp.Sale[i].SaleLines; sl != nil {
+				p.Sale.items[i].SaleLines = saleLines{lines: records[lineWire]{items: sl.SaleLine}}
+			}
+		}
+	}
+	return p, true
+}
+
+// arrayify copies a JSON document, writing the value of every "Sale" and "SaleLine" key that is
+// an object as a one-element array. It assumes valid JSON.
+func arrayify(b []byte) []byte {
+	out := make([]byte, 0, len(b)+256)
+	var wrapped []bool // per open object or array: whether it closes with an extra ']'
+	pending := false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '"':
+			j := i + 1
+			for j < len(b) && b[j] != '"' {
+				if b[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			j = min(j, len(b)-1)
+			out = append(out, b[i:j+1]...)
+			if key := string(b[i+1 : j]); key == "Sale" || key == "SaleLine" {
+				k := skipSpace(b, j+1)
+				if k < len(b) && b[k] == ':' {
+					k = skipSpace(b, k+1)
+					pending = k < len(b) && b[k] == '{'
+				}
+			}
+			i = j
+		case '{', '[':
+			w := c == '{' && pending
+			if w {
+				out = append(out, '[')
+			}
+			pending = false
+			wrapped = append(wrapped, w)
+			out = append(out, c)
+		case '}', ']':
+			out = append(out, c)
+			if n := len(wrapped); n > 0 {
+				if wrapped[n-1] {
+					out = append(out, ']')
+				}
+				wrapped = wrapped[:n-1]
+			}
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // records is a resource value decoded in one pass: one record as an object, several as an

@@ -1,10 +1,13 @@
 package retail
 
 import (
+	"encoding/json"
 	"path"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func FuzzDecodeSales(f *testing.F) {
@@ -13,12 +16,23 @@ func FuzzDecodeSales(f *testing.F) {
 	f.Add([]byte(`{"Sale":[` + saleJSON("7", "") + `,` + saleJSON("8", `,"SaleLines":{"SaleLine":[`+line("3")+`,`+line("4")+`]}`) + `]}`))
 	f.Add([]byte(`{"Sale":{"saleID":7,"completed":true,"completeTime":"2021-06-06T15:19:18Z","SaleLines":""}}`))
 	f.Add([]byte(`{"Sale":"x"}`))
+	f.Add([]byte(`{"Sale" : {"note":"a\"}{\\","Sale":{"x":1},` + saleJSON("7", `,"SaleLines":{"SaleLine" :`+line("3")+`}`)[1:] + `}`))
+	f.Add([]byte(`{"Shop":{"shopID":"1","timeZone":"US/Eastern"},"@attributes":{"next":"https://x/y","previous":""}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, err := decodePage(body)
 		if err != nil {
 			return
 		}
 		sales, err := decodeSales(p.Sale)
+		// The fast path must agree with the record-by-record one.
+		var slow pageBody
+		if json.Unmarshal(body, &slow) != nil {
+			t.Fatalf("decodePage accepted a body the slow path refuses: %q", body)
+		}
+		slowSales, slowErr := decodeSales(slow.Sale)
+		if (err == nil) != (slowErr == nil) || !cmp.Equal(sales, slowSales) {
+			t.Fatalf("fast and slow decoding differ on %q:\n fast %v %v\n slow %v %v", body, sales, err, slowSales, slowErr)
+		}
 		if err != nil {
 			if !strings.Contains(err.Error(), "field") {
 				t.Errorf("error %q does not name a field", err)
