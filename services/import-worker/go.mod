@@ -37,6 +37,9 @@ require (
 	github.com/nats-io/nats-server/v2 v2.15.2 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
+	github.com/posimport/posimport/services/auth v0.0.0 // indirect
+	github.com/posimport/posimport/services/balance v0.0.0 // indirect
+	github.com/posimport/posimport/services/config v0.0.0 // indirect
 	github.com/pressly/goose/v3 v3.30.0 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.23.0 // indirect
@@ -54,4 +57,10 @@ require (
 replace (
 	github.com/posimport/posimport/pkg => ../../pkg
 	github.com/posimport/posimport/proto => ../../proto
+)
+
+replace (
+	github.com/posimport/posimport/services/auth => ../auth
+	github.com/posimport/posimport/services/balance => ../balance
+	github.com/posimport/posimport/services/config => ../config
 )

@@ -255,7 +255,7 @@ func (s *Server) render(ctx context.Context, row dbsqlc.Import) (*posimportv1.Im
 		CreateTime: ts(row.CreateTime), FinishTime: ts(row.FinishTime), CancelTime: ts(row.CancelTime),
 		Progress: progress(row, summary, marked),
 	}
-	imp.State = state(imp.GetProgress(), row.CancelTime.Valid)
+	imp.State = state(imp.GetProgress(), row.CancelTime.Valid, row.FinishTime.Valid)
 	for _, e := range errs {
 		imp.Errors = append(imp.Errors, &posimportv1.ImportError{
 			DepartmentId: e.DepartmentID, RegisterId: e.RegisterID, FromDate: store.CivilDate(e.FromDate).String(),
@@ -319,10 +319,14 @@ func progress(row dbsqlc.Import, summary []dbsqlc.ImportJobSummaryRow, marked []
 	return p
 }
 
-// state derives an import's state from its jobs.
-func state(p *posimportv1.ImportProgress, cancelled bool) posimportv1.ImportState {
+// state derives an import's state from its jobs. An import whose jobs all ended is still
+// RUNNING until its finish time is set, which happens after its departments were marked
+// imported: an ended import has done all its work.
+func state(p *posimportv1.ImportProgress, cancelled, finished bool) posimportv1.ImportState {
 	open := p.GetJobsPending() + p.GetJobsRunning()
 	switch {
+	case open == 0 && !finished:
+		return posimportv1.ImportState_IMPORT_STATE_RUNNING
 	case open > 0 && p.GetJobsPending() == p.GetJobsPlanned():
 		return posimportv1.ImportState_IMPORT_STATE_QUEUED
 	case open > 0:

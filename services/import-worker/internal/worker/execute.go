@@ -85,7 +85,7 @@ func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 		return res, Permanent("POS account: %v", err)
 	}
 
-	series, err := aggregate.New(loc, aggregate.Date(from), aggregate.Date(until))
+	series, err := aggregate.New(loc, from, until)
 	if err != nil {
 		return res, Permanent("job dates: %v", err)
 	}
@@ -195,7 +195,7 @@ func fieldValues(day aggregate.Day, fields []field) []*posimportv1.FieldValues {
 
 func (w *Worker) writeDay(ctx context.Context, l store.Lease, loc *time.Location, day aggregate.Day, fields []field) (posimportv1.WriteOutcome, error) {
 	j := l.Job
-	d := civil.Date{Year: day.Date.Year, Month: day.Date.Month, Day: day.Date.Day}
+	d := day.Date
 	if n := len(d.Hours(loc)); n != len(day.Hours) {
 		return 0, Permanent("%s in %s: %d clock hours aggregated, the balance expects %d", d, loc, len(day.Hours), n)
 	}
@@ -203,11 +203,11 @@ func (w *Worker) writeDay(ctx context.Context, l store.Lease, loc *time.Location
 	defer cancel()
 	resp, err := w.d.Balance.WriteDay(cctx, &posimportv1.WriteDayRequest{
 		ClientId: j.ClientID, DepartmentId: j.DepartmentID, RegisterId: j.RegisterID, Date: d.String(),
-		TimeZone: loc.String(), Fields: fieldValues(day, fields), ImportId: j.ImportID.String(),
+		TimeZone: j.TimeZone, Fields: fieldValues(day, fields), ImportId: j.ImportID.String(),
 		JobId: j.JobID.String(), FencingToken: int64(l.Attempt), OverwriteApproved: l.Overwrite,
 	})
 	if err != nil {
-		if status.Code(err) == codes.FailedPrecondition || status.Code(err) == codes.Aborted {
+		if status.Code(err) == codes.FailedPrecondition {
 			// A newer attempt of this job wrote already: this one is a zombie.
 			return 0, store.ErrLeaseLost
 		}
