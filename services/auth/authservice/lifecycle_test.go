@@ -381,3 +381,54 @@ func TestListConnections(t *testing.T) {
 		t.Errorf("all connections: %v, %v", all, err)
 	}
 }
+
+// TestForcedRefreshesCoalesce: workers whose token the API refused all ask with force_refresh
+// at once; the first refreshes under the lock and the others, re-reading after it, take its
+// result instead of refreshing again.
+func TestForcedRefreshesCoalesce(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	b.configure(t, "c1", nil)
+	b.consent(t, "c1", "")
+	// A slow token endpoint keeps the first refresh in flight while the others arrive.
+	if err := b.sim.InjectFault(sim.Fault{Kind: sim.FaultSlow, Endpoint: "/auth/oauth/token", Delay: sim.Duration(500 * time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+	const workers = 8
+	errs := make(chan error, workers)
+	for range workers {
+		go func() {
+			_, err := b.accessToken(t, "c1", true)
+			errs <- err
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := len(b.rec.refreshes()); n != 1 {
+		t.Errorf("%d refreshes for %d simultaneous forced requests, want 1", n, workers)
+	}
+	// A force asked after that refresh refreshes again: the caller may hold the new token.
+	if _, err := b.accessToken(t, "c1", true); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(b.rec.refreshes()); n != 2 {
+		t.Errorf("%d refreshes after a later force, want 2", n)
+	}
+}
+
+// TestCallbackMethod: the callback answers GET only.
+func TestCallbackMethod(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	resp, err := http.Post(b.auth.HTTPBase+callbackPath, "application/x-www-form-urlencoded", strings.NewReader("state=a.b&code=c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET" {
+		t.Errorf("POST to the callback: %d, Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+}

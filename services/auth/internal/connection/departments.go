@@ -27,6 +27,9 @@ type Mismatch struct {
 	Reason          string
 }
 
+// checkTokenValidity is how long the department check needs its token.
+const checkTokenValidity = 5 * time.Second
+
 type cachedCheck struct {
 	account string
 	until   time.Time
@@ -51,7 +54,9 @@ func (m *Manager) checkDepartments(ctx context.Context, c store.Connection) Chec
 		m.log.WarnContext(ctx, "department check: list departments", "client_id", c.ClientID, "error", err)
 		return Check{Err: "the departments could not be checked: the configuration service did not answer; try again later"}
 	}
-	tok, err := m.AccessToken(ctx, c.ClientID, false)
+	// The check needs a token for one listing, not for the margin: a person reading the status
+	// is not kept waiting for the token's expiry.
+	tok, err := m.accessToken(ctx, c.ClientID, false, checkTokenValidity)
 	if err != nil {
 		if errors.Is(err, apierr.ErrFailedPrecondition) {
 			return Check{} // the consent lapsed; the status says so

@@ -37,17 +37,23 @@ const maxRounds = 3
 // that renews only after expiry is not asked early (it would return the same token): callers
 // inside the margin wait, without holding the lock, until the token expires.
 func (m *Manager) AccessToken(ctx context.Context, clientID string, force bool) (Token, error) {
+	return m.accessToken(ctx, clientID, force, m.opts.Margin)
+}
+
+// accessToken is AccessToken for a token valid for at least need.
+func (m *Manager) accessToken(ctx context.Context, clientID string, force bool, need time.Duration) (Token, error) {
 	asked := m.now()
 	for range maxRounds {
 		c, found, err := m.store.Get(ctx, clientID)
 		if err != nil {
 			return Token{}, err
 		}
+		c.ClientID = clientID
 		p, err := m.usable(c, found)
 		if err != nil {
 			return Token{}, err
 		}
-		if !force && m.fresh(c) {
+		if !force && m.fresh(c, need) {
 			return m.token(c)
 		}
 		if !force && p.RenewsOnlyAfterExpiry() {
@@ -57,21 +63,21 @@ func (m *Manager) AccessToken(ctx context.Context, clientID string, force bool) 
 				}
 			}
 		}
-		tok, err := m.refresh(ctx, clientID, force, asked)
+		tok, err := m.refresh(ctx, clientID, force, asked, need)
 		if err != nil {
 			return Token{}, err
 		}
-		if tok.Expiry.Sub(m.now()) >= m.opts.Margin {
+		if tok.Expiry.Sub(m.now()) >= need {
 			return tok, nil
 		}
 		force = false
 	}
-	return Token{}, apierr.Unavailable(nil, "no access token valid for %v could be had for client %s; retry later", m.opts.Margin, clientID)
+	return Token{}, apierr.Unavailable(nil, "no access token valid for %v could be had for client %s; retry later", need, clientID)
 }
 
-// fresh reports whether c's access token is valid for at least the margin.
-func (m *Manager) fresh(c store.Connection) bool {
-	return c.Access != nil && c.AccessExpiry.Sub(m.now()) >= m.opts.Margin
+// fresh reports whether c's access token is valid for at least need.
+func (m *Manager) fresh(c store.Connection, need time.Duration) bool {
+	return c.Access != nil && c.AccessExpiry.Sub(m.now()) >= need
 }
 
 // usable returns c's provider when c can hand out tokens, else the refusal.
@@ -103,7 +109,7 @@ func (m *Manager) token(c store.Connection) (Token, error) {
 // refresh takes the row lock and refreshes unless, re-read, the row shows that another caller
 // already did. It runs detached from ctx and bounded by the refresh budget: once the provider
 // has rotated the refresh token, the new one must reach the database even if the caller left.
-func (m *Manager) refresh(ctx context.Context, clientID string, force bool, asked time.Time) (Token, error) {
+func (m *Manager) refresh(ctx context.Context, clientID string, force bool, asked time.Time, need time.Duration) (Token, error) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.opts.RefreshBudget)
 	defer cancel()
 	var out Token
@@ -120,7 +126,7 @@ func (m *Manager) refresh(ctx context.Context, clientID string, force bool, aske
 		if cur.ConsentTime.After(obtained) {
 			obtained = cur.ConsentTime
 		}
-		if (!force && m.fresh(*cur)) || (force && !obtained.Before(asked) && cur.AccessExpiry.After(m.now())) {
+		if (!force && m.fresh(*cur, need)) || (force && !obtained.Before(asked) && cur.AccessExpiry.After(m.now())) {
 			// Another caller refreshed (or consent was given) while this one waited.
 			out, err = m.token(*cur)
 			return nil, err
