@@ -94,6 +94,7 @@ type RateLimitError struct {
 	RetryAfter time.Duration
 }
 
+// Error names the wait.
 func (e *RateLimitError) Error() string {
 	return fmt.Sprintf("lightspeed rate limit: retry after %v", e.RetryAfter)
 }
@@ -105,6 +106,7 @@ type StatusError struct {
 	Message string
 }
 
+// Error gives the status and the API's message.
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("lightspeed answered %d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
 }

@@ -269,7 +269,8 @@ func TestRetries(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, sim.Options{}, func(c *retail.Config) {
-				// A fresh connection per request, so that a reset is not retried by net/http.
+				// A transport of the client's own, whose first connection is fresh: net/http
+				// silently retries a GET on a reused connection that dies, hiding the reset.
 				c.HTTPClient = nil
 				if tc.cfg != nil {
 					tc.cfg(c)

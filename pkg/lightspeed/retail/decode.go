@@ -52,6 +52,7 @@ type DataError struct {
 	Err   error
 }
 
+// Error reads like "Sale 7 line 3: field calcTotal: not a decimal number (got \"12,50\")".
 func (e *DataError) Error() string {
 	where := e.Resource + " " + e.ID
 	if e.LineID != "" {
@@ -60,6 +61,7 @@ func (e *DataError) Error() string {
 	return fmt.Sprintf("%s: field %s: %v (got %s)", where, e.Field, e.Err, e.Value)
 }
 
+// Unwrap returns the cause.
 func (e *DataError) Unwrap() error { return e.Err }
 
 // scalar is a JSON value the API sends as a string, but which may come as a number, a boolean or
@@ -71,6 +73,7 @@ type scalar struct {
 	text bool // was a JSON string
 }
 
+// UnmarshalJSON keeps any JSON value; only a string with a bad escape fails.
 func (v *scalar) UnmarshalJSON(b []byte) error {
 	switch b[0] {
 	case 'n':
@@ -262,8 +265,10 @@ type pageBody struct {
 // The client retries it like a network error.
 type SyntaxError struct{ Err error }
 
+// Error describes the body's defect.
 func (e *SyntaxError) Error() string { return "malformed response body: " + e.Err.Error() }
 
+// Unwrap returns the JSON error.
 func (e *SyntaxError) Unwrap() error { return e.Err }
 
 // decodePage decodes a list response. The fast path rewrites single records as one-element
@@ -386,6 +391,7 @@ type records[T any] struct {
 	raw   json.RawMessage
 }
 
+// UnmarshalJSON never fails: a value it cannot take is kept in raw.
 func (r *records[T]) UnmarshalJSON(b []byte) error {
 	*r = records[T]{}
 	switch b[0] {
@@ -425,6 +431,7 @@ type saleLines struct {
 	raw   json.RawMessage
 }
 
+// UnmarshalJSON never fails: a value it cannot take is kept in raw.
 func (l *saleLines) UnmarshalJSON(b []byte) error {
 	*l = saleLines{}
 	if string(b) == "null" || string(b) == `""` {

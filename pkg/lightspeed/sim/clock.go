@@ -14,6 +14,7 @@ type Clock interface {
 
 type systemClock struct{}
 
+// Now returns the system time.
 func (systemClock) Now() time.Time { return time.Now() }
 
 // ManualClock is a Clock that moves only when told to. It is safe for concurrent use.

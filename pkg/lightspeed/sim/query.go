@@ -92,6 +92,7 @@ type apiError struct {
 	msg    string
 }
 
+// Error returns the message the API sends.
 func (e *apiError) Error() string { return e.msg }
 
 func badRequest(format string, args ...any) *apiError {
