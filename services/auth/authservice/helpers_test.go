@@ -568,3 +568,16 @@ func (b *testBundle) tokenUntilError(t *testing.T, client string) error {
 		}
 	}
 }
+
+// connected configures client, gives consent to the first account and, with enable, enables
+// the integration: where most tests start.
+func (b *testBundle) connected(t *testing.T, client string, enable bool) {
+	t.Helper()
+	b.configure(t, client, nil)
+	if got := b.consent(t, client, ""); got.Get("result") != "connected" {
+		t.Fatalf("consent %s: %v", client, got)
+	}
+	if enable {
+		b.enable(t, client, true)
+	}
+}

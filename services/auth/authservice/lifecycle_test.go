@@ -28,14 +28,12 @@ func TestRevokedConsent(t *testing.T) {
 	b := setup(t, options{accessTTL: 2 * time.Second, margin: 500 * time.Millisecond})
 	_, shops := b.account(0)
 	b.configure(t, "c1", map[string]string{"d1": shops[0]})
-	b.configure(t, "c2", nil)
 	configBefore := b.clientConfig(t, "c1")
-	for _, c := range []string{"c1", "c2"} {
-		if got := b.consent(t, c, ""); got.Get("result") != "connected" {
-			t.Fatalf("consent %s: %v", c, got)
-		}
-		b.enable(t, c, true)
+	if got := b.consent(t, "c1", ""); got.Get("result") != "connected" {
+		t.Fatalf("consent: %v", got)
 	}
+	b.enable(t, "c1", true)
+	b.connected(t, "c2", true)
 	enabledAt := b.connection(t, "c1", authn.RoleViewer).EnableTime
 
 	t.Run("on the next refresh", func(t *testing.T) {
@@ -116,10 +114,8 @@ func TestRevokedConsent(t *testing.T) {
 func TestReconnectOtherAccount(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{})
-	b.configure(t, "c1", nil)
 	acct1, _ := b.account(1)
-	b.consent(t, "c1", "")
-	b.enable(t, "c1", true)
+	b.connected(t, "c1", true)
 	old, err := b.accessToken(t, "c1", false)
 	if err != nil {
 		t.Fatal(err)
@@ -144,9 +140,7 @@ func TestReconnectOtherAccount(t *testing.T) {
 func TestDisconnect(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{})
-	b.configure(t, "c1", nil)
-	b.consent(t, "c1", "")
-	b.enable(t, "c1", true)
+	b.connected(t, "c1", true)
 	tok, err := b.accessToken(t, "c1", false)
 	if err != nil {
 		t.Fatal(err)
@@ -206,9 +200,7 @@ func TestDisconnect(t *testing.T) {
 func TestTransientRefreshFailure(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{accessTTL: 2 * time.Second, margin: 500 * time.Millisecond})
-	b.configure(t, "c1", nil)
-	b.consent(t, "c1", "")
-	b.enable(t, "c1", true)
+	b.connected(t, "c1", true)
 	if err := b.sim.InjectFault(sim.Fault{Kind: sim.FaultStatus, Endpoint: "/auth/oauth/token", Status: 503}); err != nil {
 		t.Fatal(err)
 	}
@@ -388,8 +380,7 @@ func TestListConnections(t *testing.T) {
 func TestForcedRefreshesCoalesce(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{})
-	b.configure(t, "c1", nil)
-	b.consent(t, "c1", "")
+	b.connected(t, "c1", false)
 	// A slow token endpoint keeps the first refresh in flight while the others arrive.
 	if err := b.sim.InjectFault(sim.Fault{Kind: sim.FaultSlow, Endpoint: "/auth/oauth/token", Delay: sim.Duration(500 * time.Millisecond)}); err != nil {
 		t.Fatal(err)

@@ -30,11 +30,7 @@ func TestRefreshStorm(t *testing.T) {
 		interval = 50 * time.Millisecond
 	)
 	b := setup(t, options{accessTTL: ttl, margin: margin})
-	b.configure(t, "c1", nil)
-	if got := b.consent(t, "c1", ""); got.Get("result") != "connected" {
-		t.Fatalf("consent: %v", got)
-	}
-	b.enable(t, "c1", true)
+	b.connected(t, "c1", true)
 	second := b.startAuth(t, b.connect(t, authservice.Schema, authservice.Migrations()), b.opts.tokenKeys)
 	instances := []string{b.auth.GRPCAddr, second.GRPCAddr}
 
