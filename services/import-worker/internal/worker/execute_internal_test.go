@@ -1,0 +1,97 @@
+package worker
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/shopspring/decimal"
+
+	"github.com/posimport/posimport/pkg/aggregate"
+	"github.com/posimport/posimport/pkg/civil"
+	"github.com/posimport/posimport/pkg/pos"
+	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+)
+
+func TestMapFields(t *testing.T) {
+	t.Parallel()
+	retail := []pos.DataType{pos.GrossSales, pos.NetSales, pos.Discounts, pos.Returns, pos.Transactions, pos.GoodsSold, pos.GoodsReturned}
+	def := func(id int64, dt posimportv1.PosDataType, split bool) *posimportv1.BalanceField {
+		return &posimportv1.BalanceField{FieldId: id, PosDataType: dt, SplitIntoIntervals: split}
+	}
+	tests := []struct {
+		name         string
+		defs         []*posimportv1.BalanceField
+		wantFields   []field
+		wantUnmapped []pos.DataType
+	}{
+		{
+			name: "visitors field is not written for a provider without visitors",
+			defs: []*posimportv1.BalanceField{
+				def(1, posimportv1.PosDataType_POS_DATA_TYPE_GROSS_SALES, true),
+				def(2, posimportv1.PosDataType_POS_DATA_TYPE_VISITORS, true),
+			},
+			wantFields:   []field{{id: 1, dt: pos.GrossSales, split: true}},
+			wantUnmapped: []pos.DataType{pos.NetSales, pos.Discounts, pos.Returns, pos.Transactions, pos.GoodsSold, pos.GoodsReturned},
+		},
+		{
+			name:         "fields without POS data are ignored",
+			defs:         []*posimportv1.BalanceField{def(9, posimportv1.PosDataType_POS_DATA_TYPE_UNSPECIFIED, false)},
+			wantUnmapped: retail,
+		},
+		{
+			name: "every type mapped leaves nothing unmapped",
+			defs: []*posimportv1.BalanceField{
+				def(1, 1, true), def(2, 2, false), def(3, 3, true), def(4, 4, true), def(5, 5, true), def(6, 6, false), def(7, 7, true),
+			},
+			wantFields: []field{{1, pos.GrossSales, true}, {2, pos.NetSales, false}, {3, pos.Discounts, true}, {4, pos.Returns, true},
+				{5, pos.Transactions, true}, {6, pos.GoodsSold, false}, {7, pos.GoodsReturned, true}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fields, unmapped := mapFields(tc.defs, retail)
+			if diff := cmp.Diff(tc.wantFields, fields, cmp.AllowUnexported(field{})); diff != "" {
+				t.Errorf("fields (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantUnmapped, unmapped); diff != "" {
+				t.Errorf("unmapped (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestFieldValuesAutumnDay renders the 25-hour autumn day in Copenhagen: a sale in each of the
+// two 02:00 hours stays in its own hour, other hours are zeros, the total is exact.
+func TestFieldValuesAutumnDay(t *testing.T) {
+	t.Parallel()
+	loc, _ := time.LoadLocation("Europe/Copenhagen")
+	day := civil.Date{Year: 2026, Month: time.October, Day: 25}
+	s, err := aggregate.New(loc, day, day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := time.Date(2026, 10, 25, 0, 30, 0, 0, time.UTC)  // 02:30 CEST
+	second := time.Date(2026, 10, 25, 1, 30, 0, 0, time.UTC) // 02:30 CET
+	for _, f := range []pos.SaleFigures{
+		{SaleID: "1", CompletedAt: first, Metrics: pos.Metrics{GrossSales: decimal.RequireFromString("10.10"), Transactions: decimal.NewFromInt(1)}},
+		{SaleID: "2", CompletedAt: second, Metrics: pos.Metrics{GrossSales: decimal.RequireFromString("0.005"), Transactions: decimal.NewFromInt(1)}},
+	} {
+		if err := s.Add(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := fieldValues(s.Days()[0], []field{{id: 1, dt: pos.GrossSales, split: true}, {id: 5, dt: pos.Transactions, split: false}})
+	hours := make([]string, 25)
+	for i := range hours {
+		hours[i] = "0"
+	}
+	hours[2], hours[3] = "10.1", "0.005"
+	want := []*posimportv1.FieldValues{{FieldId: 1, Hours: hours, Total: "10.105"}, {FieldId: 5, Total: "2"}}
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b *posimportv1.FieldValues) bool {
+		return a.GetFieldId() == b.GetFieldId() && a.GetTotal() == b.GetTotal() && cmp.Equal(a.GetHours(), b.GetHours())
+	})); diff != "" {
+		t.Errorf("field values (-want +got):\n%s", diff)
+	}
+}
