@@ -378,4 +378,3 @@ func (e *Env) WaitImport(t testing.TB, client, id string, timeout time.Duration)
 		time.Sleep(100 * time.Millisecond) // polling with a deadline
 	}
 }
-

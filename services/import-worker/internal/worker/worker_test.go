@@ -41,10 +41,19 @@ func (m *spyMsg) record(c string) {
 	m.calls = append(m.calls, c)
 }
 
-func (m *spyMsg) DoubleAck(ctx context.Context) error { m.record("DoubleAck"); return m.Msg.DoubleAck(ctx) }
-func (m *spyMsg) Nak() error                          { m.record("Nak"); return m.Msg.Nak() }
-func (m *spyMsg) NakWithDelay(d time.Duration) error  { m.record("NakWithDelay"); return m.Msg.NakWithDelay(d) }
-func (m *spyMsg) TermWithReason(r string) error       { m.record("TermWithReason"); return m.Msg.TermWithReason(r) }
+func (m *spyMsg) DoubleAck(ctx context.Context) error {
+	m.record("DoubleAck")
+	return m.Msg.DoubleAck(ctx)
+}
+func (m *spyMsg) Nak() error { m.record("Nak"); return m.Msg.Nak() }
+func (m *spyMsg) NakWithDelay(d time.Duration) error {
+	m.record("NakWithDelay")
+	return m.Msg.NakWithDelay(d)
+}
+func (m *spyMsg) TermWithReason(r string) error {
+	m.record("TermWithReason")
+	return m.Msg.TermWithReason(r)
+}
 func (m *spyMsg) InProgress() error {
 	m.mu.Lock()
 	m.progress++
