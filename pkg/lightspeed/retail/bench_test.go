@@ -101,3 +101,39 @@ type noLimit struct{}
 func (noLimit) Wait(context.Context, float64) error { return nil }
 func (noLimit) Observe(BucketState)                 {}
 func (noLimit) PauseUntil(time.Time)                {}
+
+// BenchmarkFetchYearPaced pulls the same year at the real bucket settings sped up 100 times
+// (TimeScale), on real clocks: the client paces itself from the headers and meets no 429.
+func BenchmarkFetchYearPaced(b *testing.B) {
+	opts := busyYear
+	opts.RateLimit = sim.RateLimitOptions{TimeScale: 100}
+	opts.Clock = wallClock{}
+	env := simtest.Start(b, opts)
+	tokens := NewTokenSource(env.Context(context.Background()), env.OAuth, env.Token(b, 0))
+	q := SaleQuery{RegisterIDs: []int64{1}, From: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	var requests, limited int64
+	b.ResetTimer()
+	for b.Loop() {
+		// A client per pull, so that each starts from an empty bucket model, as the
+		// simulator's bucket has leaked by the time the previous pull ends.
+		b.StopTimer()
+		time.Sleep(time.Second) // the bucket (90 at 100 drips/s) drains between pulls
+		b.StartTimer()
+		c, err := New(Config{BaseURL: env.URL, AccountID: 100001, TokenSource: tokens, HTTPClient: env.Server.Client()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := c.ListSales(context.Background(), q, func(Sale) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+		requests += c.Stats().Requests
+		limited += c.Stats().RateLimited
+	}
+	b.ReportMetric(float64(requests)/float64(b.N), "pages/op")
+	b.ReportMetric(float64(limited)/float64(b.N), "429s/op")
+}
+
+// wallClock is the real clock, for the simulator of a benchmark that paces in real time.
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now() }

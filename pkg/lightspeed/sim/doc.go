@@ -73,8 +73,9 @@
 //     cost nothing. The burst limiter allows 2/9 of the bucket size (20 for 90) per fixed
 //     one-second window and counts refused requests too. Retry-After is the whole seconds
 //     until the level is below the size again (1 for the burst limiter).
-//   - TimeScale speeds the limiters' clock up; the drip-rate header then shows the scaled
-//     rate, so a client pacing itself from the headers stays correct.
+//   - TimeScale speeds the limiters up: the drip rate and the burst limit per one-second
+//     window are multiplied by it, and the headers show the scaled values, so a client pacing
+//     itself from the headers stays correct.
 //   - Money: calcSubtotal = unitQuantity × unitPrice; calcLineDiscount and
 //     calcTransactionDiscount carry the sign of the quantity; taxes apply to the discounted
 //     subtotal and are not rounded (the docs' worked example has calcTax2 4.48875). The calc*

@@ -24,9 +24,10 @@ type RateLimitOptions struct {
 	// Burst is the number of requests allowed per one-second window; default 2/9 of the bucket
 	// size, which gives the documented 20 for a bucket of 90.
 	Burst int
-	// TimeScale runs the limiters' clock this many times faster than the simulator's (default
-	// 1): buckets leak faster and burst windows are shorter, and the headers report the
-	// scaled drip rate so that a client pacing itself from them stays correct.
+	// TimeScale runs the limiters this many times faster than the simulator's clock (default
+	// 1): buckets leak faster and the burst limiter allows as many more requests per second.
+	// The headers report the scaled drip rate and burst limit, so that a client pacing itself
+	// from them stays correct.
 	TimeScale float64
 }
 
@@ -88,6 +89,7 @@ func (l *limiter) take(key bucketKey, registers int, cost float64) verdict {
 	if burstMax == 0 {
 		burstMax = int(size * 2 / 9)
 	}
+	burstMax = int(float64(burstMax) * o.TimeScale)
 	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -100,8 +102,8 @@ func (l *limiter) take(key bucketKey, registers int, cost float64) verdict {
 		b.level = math.Max(0, b.level-el*drip)
 		b.last = now
 	}
-	// Fixed one-second (scaled) windows; every request counts, refused ones too.
-	win := int64(math.Floor(float64(now.UnixNano()) / 1e9 * o.TimeScale))
+	// Fixed one-second windows; every request counts, refused ones too.
+	win := now.Unix()
 	if win != b.window {
 		b.window, b.inWin = win, 0
 	}

@@ -105,7 +105,7 @@ func TestBucketSizeByRegisters(t *testing.T) {
 	}{
 		{name: "one register", registers: 1, want: map[string]string{"bucket": "1/90", "drip": "1", "burst": "1/20"}},
 		{name: "three registers", registers: 3, want: map[string]string{"bucket": "1/110", "drip": "2", "burst": "1/24"}},
-		{name: "time scale", registers: 1, scale: 100, want: map[string]string{"bucket": "1/90", "drip": "100", "burst": "1/20"}},
+		{name: "time scale", registers: 1, scale: 100, want: map[string]string{"bucket": "1/90", "drip": "100", "burst": "1/2000"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
