@@ -497,11 +497,17 @@ func decodeSalesSlowly(raw json.RawMessage) ([]Sale, error) {
 	return out, nil
 }
 
-func convertSale(w *saleWire, i int) (Sale, error) {
-	r := fieldReader{res: "Sale", id: "#" + strconv.Itoa(i)}
-	if w.SaleID.set && !w.SaleID.bad {
-		r.id = shorten([]byte(w.SaleID.s))
+// label names a record in errors: by its id as sent, or by its position when the id is
+// unreadable.
+func label(id scalar, i int) string {
+	if id.set && !id.bad {
+		return shorten([]byte(id.s))
 	}
+	return "#" + strconv.Itoa(i)
+}
+
+func convertSale(w *saleWire, i int) (Sale, error) {
+	r := fieldReader{res: "Sale", id: label(w.SaleID, i)}
 	s := Sale{
 		ID:         r.int("saleID", w.SaleID),
 		ShopID:     r.int("shopID", w.ShopID),
@@ -557,10 +563,7 @@ func convertLines(sl *saleLines, saleID string) ([]SaleLine, error) {
 	out := make([]SaleLine, 0, len(items))
 	for i := range items {
 		w := &items[i]
-		r := fieldReader{res: "Sale", id: saleID, line: "#" + strconv.Itoa(i)}
-		if w.SaleLineID.set && !w.SaleLineID.bad {
-			r.line = shorten([]byte(w.SaleLineID.s))
-		}
+		r := fieldReader{res: "Sale", id: saleID, line: label(w.SaleLineID, i)}
 		l := SaleLine{
 			ID:                      r.int("saleLineID", w.SaleLineID),
 			UnitQuantity:            r.decimal("unitQuantity", w.UnitQuantity),
@@ -602,16 +605,21 @@ type Account struct {
 	Name string
 }
 
-// decodeEach decodes a list value's records with fn, which reads them through a fieldReader.
-func decodeEach[T any](res string, raw json.RawMessage, fn func(item json.RawMessage, r *fieldReader) T) ([]T, error) {
+// decodeEach decodes a list value's records into wire values W and converts them with
+// convert, which reads the fields through a fieldReader.
+func decodeEach[W, T any](res string, raw json.RawMessage, convert func(w *W, r *fieldReader) T) ([]T, error) {
 	items, err := oneOrMany(raw)
 	if err != nil {
 		return nil, &DataError{Resource: res, ID: "list", Field: res, Value: shorten(raw), Err: err}
 	}
 	out := make([]T, 0, len(items))
 	for i, item := range items {
+		var w W
+		if err := json.Unmarshal(item, &w); err != nil {
+			return nil, &DataError{Resource: res, ID: "#" + strconv.Itoa(i), Field: res, Value: shorten(item), Err: err}
+		}
 		r := &fieldReader{res: res, id: "#" + strconv.Itoa(i)}
-		v := fn(item, r)
+		v := convert(&w, r)
 		if r.err != nil {
 			return nil, r.err
 		}
@@ -620,41 +628,26 @@ func decodeEach[T any](res string, raw json.RawMessage, fn func(item json.RawMes
 	return out, nil
 }
 
+type shopWire struct{ ShopID, Name, TimeZone, Archived scalar }
+
 func decodeShops(raw json.RawMessage) ([]Shop, error) {
-	return decodeEach("Shop", raw, func(item json.RawMessage, r *fieldReader) Shop {
-		var w struct {
-			ShopID, Name, TimeZone, Archived scalar
-		}
-		if err := json.Unmarshal(item, &w); err != nil {
-			r.fail("Shop", scalar{s: shorten(item), set: true, bad: true}, err)
-			return Shop{}
-		}
+	return decodeEach("Shop", raw, func(w *shopWire, r *fieldReader) Shop {
 		return Shop{ID: r.int("shopID", w.ShopID), Name: w.Name.s, TimeZone: w.TimeZone.s, Archived: w.Archived.s == "true"}
 	})
 }
 
+type registerWire struct{ RegisterID, ShopID, Name, Archived scalar }
+
 func decodeRegisters(raw json.RawMessage) ([]Register, error) {
-	return decodeEach("Register", raw, func(item json.RawMessage, r *fieldReader) Register {
-		var w struct {
-			RegisterID, ShopID, Name, Archived scalar
-		}
-		if err := json.Unmarshal(item, &w); err != nil {
-			r.fail("Register", scalar{s: shorten(item), set: true, bad: true}, err)
-			return Register{}
-		}
+	return decodeEach("Register", raw, func(w *registerWire, r *fieldReader) Register {
 		return Register{ID: r.int("registerID", w.RegisterID), ShopID: r.int("shopID", w.ShopID), Name: w.Name.s, Archived: w.Archived.s == "true"}
 	})
 }
 
+type accountWire struct{ AccountID, Name scalar }
+
 func decodeAccounts(raw json.RawMessage) ([]Account, error) {
-	return decodeEach("Account", raw, func(item json.RawMessage, r *fieldReader) Account {
-		var w struct {
-			AccountID, Name scalar
-		}
-		if err := json.Unmarshal(item, &w); err != nil {
-			r.fail("Account", scalar{s: shorten(item), set: true, bad: true}, err)
-			return Account{}
-		}
+	return decodeEach("Account", raw, func(w *accountWire, r *fieldReader) Account {
 		return Account{ID: r.int("accountID", w.AccountID), Name: w.Name.s}
 	})
 }
