@@ -598,6 +598,7 @@ func TestTenantIsolation(t *testing.T) {
 		}, codes.NotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			r := b.svc.Do(t, "GET", tc.path, token, nil)
 			if want := map[codes.Code]int{codes.PermissionDenied: 403, codes.NotFound: 404}[tc.wantCode]; r.Status != want {
 				t.Errorf("REST status = %d, want %d: %s", r.Status, want, r.Body)
