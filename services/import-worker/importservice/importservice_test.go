@@ -32,6 +32,7 @@ func apiOnly(t *testing.T) *pipelinetest.Env {
 	return pipelinetest.Start(t, pipelinetest.Options{
 		ShopsPerAccount: 2, RegistersPerShop: 2, Days: 3,
 		WorkerConfig: func(c *importservice.Config) { c.Worker = false },
+		// the first import-worker serves the API: see Start
 	})
 }
 

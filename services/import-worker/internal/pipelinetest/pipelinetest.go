@@ -150,7 +150,8 @@ func Start(t testing.TB, o Options) *Env {
 	e.Pool = e.connect(t, importservice.Schema, importservice.Migrations())
 	e.NATS = natstest.Conn(t)
 	for i := range o.Workers {
-		e.Imports = append(e.Imports, e.StartImportWorker(t, fmt.Sprintf("worker-%d", i), i == 0))
+		api := i == 0
+		e.Imports = append(e.Imports, e.StartImportWorker(t, fmt.Sprintf("worker-%d", i), func(c *importservice.Config) { c.API = api }))
 	}
 	return e
 }
@@ -190,7 +191,7 @@ func (e *Env) dial(t testing.TB, addr string) *grpc.ClientConn {
 // WorkerConfig is the import-worker configuration of this pipeline (with fast test timings).
 func (e *Env) WorkerConfig() importservice.Config {
 	c := importservice.Config{
-		StreamPrefix: e.Prefix, API: true, Worker: true, Scheduler: false, WorkerSlots: 4,
+		StreamPrefix: e.Prefix, API: false, Worker: true, Scheduler: false, WorkerSlots: 4,
 		LightspeedAPIURL: e.SimURL, LightspeedBurstWindow: time.Second, RateHeadroom: 2,
 		ScheduleTime: "02:00", ScheduleZone: "Europe/Copenhagen", ScheduleInterval: time.Second,
 		LeaseTTL: 10 * time.Second, AckWait: 20 * time.Second, MaxAckPending: 64, MaxAttempts: 10,
@@ -207,11 +208,14 @@ func (e *Env) WorkerConfig() importservice.Config {
 	return c
 }
 
-// StartImportWorker starts one more in-process import-worker sharing the database and NATS.
-func (e *Env) StartImportWorker(t testing.TB, owner string, api bool) *servicetest.Running {
+// StartImportWorker starts one more in-process import-worker sharing the database and NATS;
+// adjust, if set, changes its configuration.
+func (e *Env) StartImportWorker(t testing.TB, owner string, adjust func(*importservice.Config)) *servicetest.Running {
 	t.Helper()
 	cfg := e.WorkerConfig()
-	cfg.API = api
+	if adjust != nil {
+		adjust(&cfg)
+	}
 	var svc *importservice.Service
 	r := servicetest.Start(t, e.Keys, importservice.Policy, e.logger, func(s *server.Server) error {
 		var err error
