@@ -27,8 +27,12 @@ type Mismatch struct {
 	Reason          string
 }
 
-// checkTokenValidity is how long the department check needs its token.
-const checkTokenValidity = 5 * time.Second
+// checkTokenValidity is how long the department check needs its token, and checkTimeout
+// bounds the whole check, so that a slow POS cannot hold up a person reading the status.
+const (
+	checkTokenValidity = 5 * time.Second
+	checkTimeout       = 5 * time.Second
+)
 
 type cachedCheck struct {
 	account string
@@ -49,6 +53,8 @@ func (m *Manager) checkDepartments(ctx context.Context, c store.Connection) Chec
 	if err != nil {
 		return Check{Err: "the departments could not be checked: the POS provider is not configured"}
 	}
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
 	deps, err := m.opts.Config.ListDepartments(ctx, &posimportv1.ListDepartmentsRequest{ClientId: c.ClientID})
 	if err != nil {
 		m.log.WarnContext(ctx, "department check: list departments", "client_id", c.ClientID, "error", err)

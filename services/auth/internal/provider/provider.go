@@ -65,6 +65,7 @@ type Error struct {
 	err  error
 }
 
+// Error implements error: "<what failed> (<code>)".
 func (e *Error) Error() string {
 	if e.Code == "" {
 		return e.Op
