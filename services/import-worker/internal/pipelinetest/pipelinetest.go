@@ -63,6 +63,11 @@ type Options struct {
 	WorkerConfig func(*importservice.Config)
 	// Logs receives every service's logs when set.
 	Logs *slog.Logger
+	// OwnNATS runs a NATS server of the test's own, listening on loopback (so worker
+	// processes can connect, and RestartNATS can restart it), instead of NATS_URL's.
+	OwnNATS bool
+	// OwnPostgres runs a PostgreSQL cluster of the test's own (RestartPostgres can crash it).
+	OwnPostgres bool
 }
 
 // Env is a running pipeline.
@@ -81,6 +86,9 @@ type Env struct {
 	Imports []*servicetest.Running
 	// Pool is the imports schema.
 	Pool *pgxpool.Pool
+	// NATSURL is where worker processes connect.
+	NATSURL string
+	own     ownServers
 	// BalanceClient and ImportClient call as a posimport service.
 	BalanceClient posimportv1.BalanceServiceClient
 	logger        *slog.Logger
@@ -100,7 +108,12 @@ func Start(t testing.TB, o Options) *Env {
 	if o.Workers == 0 && !o.NoWorker {
 		o.Workers = 1
 	}
-	e := &Env{Opts: o, Keys: servicetest.NewKeys(t), DBURL: pgtest.NewDatabase(t), Prefix: natstest.Prefix(t), logger: o.Logs}
+	e := &Env{Opts: o, Keys: servicetest.NewKeys(t), Prefix: natstest.Prefix(t), logger: o.Logs}
+	if o.OwnPostgres {
+		e.DBURL = e.startPostgres(t)
+	} else {
+		e.DBURL = pgtest.NewDatabase(t)
+	}
 	if e.logger == nil {
 		e.logger = logging.Discard()
 	}
@@ -148,7 +161,11 @@ func Start(t testing.TB, o Options) *Env {
 	})
 	e.BalanceClient = posimportv1.NewBalanceServiceClient(e.dial(t, e.Balance.GRPCAddr))
 	e.Pool = e.connect(t, importservice.Schema, importservice.Migrations())
-	e.NATS = natstest.Conn(t)
+	if o.OwnNATS {
+		e.NATS = e.startNATS(t)
+	} else {
+		e.NATS = natstest.Conn(t)
+	}
 	for i := range o.Workers {
 		api := i == 0
 		e.Imports = append(e.Imports, e.StartImportWorker(t, fmt.Sprintf("worker-%d", i), func(c *importservice.Config) { c.API = api }))
