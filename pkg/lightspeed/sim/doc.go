@@ -1,6 +1,6 @@
-// Package sim is a Lightspeed Retail (R-Series) simulator: an http.Handler that a real
-// Lightspeed client cannot tell from the real API on the parts posimport uses, plus an admin API,
-// a seeded data generator, fault injection and an oracle.
+// Package sim is a Lightspeed Retail (R-Series) and Lightspeed Restaurant (K-Series) simulator:
+// an http.Handler that a real Lightspeed client cannot tell from the real APIs on the parts
+// posimport uses, plus an admin API, seeded data generators, fault injection and oracles.
 //
 // # What it serves
 //
@@ -9,6 +9,9 @@
 //     credentials in the body or HTTP Basic), revoke; and /.well-known/jwks.
 //   - API V3 under /API/V3/: Account.json, Account/{id}/Shop.json, Register.json, Sale.json
 //     and Sale/{id}.json, with filters, sort, limit, count=1, load_relations and cursor paging.
+//   - K-Series OAuth2 under /oauth/ (authorize, token, revoke) and the Financial API:
+//     GET /f/data/businesses, GET /f/v2/business-location/{id}/sales and .../sales-daily
+//     (see "K-Series" below). The paths do not overlap, so one server serves both products.
 //   - The admin API under /admin/ (see below), which is neither counted nor faulted.
 //
 // Build one with [New] and serve it with net/http or httptest; [Options] sets the seed, the
@@ -23,9 +26,15 @@
 //	GET    /admin/faults, POST /admin/faults ([Fault]), DELETE /admin/faults
 //	GET    /admin/stats, DELETE /admin/stats        requests per endpoint ([EndpointCount])
 //	GET    /admin/oracle?account=&register=&from=&until=&zone=   expected hourly metrics
+//	GET    /admin/businesses                        K-Series businesses, locations, devices
+//	GET    /admin/businesses/{id}/receipts?locationID=&deviceID=&from=&until=
+//	POST   /admin/businesses/{id}/receipts          add a receipt ([ReceiptInput]); 201
+//	PATCH  /admin/businesses/{id}/receipts/{seq}    back-office change ([ReceiptChange])
+//	GET    /admin/restaurant-oracle?business=&location=&device=&from=&until=
 //
 // Each has a Go method on [Server] too: [Server.AddSale], [Server.ChangeSale], [Server.Sales],
-// [Server.InjectFault], [Server.RequestCounts], [Server.Expected].
+// [Server.InjectFault], [Server.RequestCounts], [Server.Expected], [Server.Businesses],
+// [Server.AddReceipt], [Server.ChangeReceipt], [Server.Receipts], [Server.ExpectedRestaurant].
 //
 // # Choices where the reference leaves one open
 //
@@ -92,16 +101,60 @@
 // both, 4 % voided, 2 % open, 1 % archived, and 1 % are edited days later. Some days have a
 // sale in the first and last second, and every DST day has sales on both sides of the change.
 //
-// # K-Series later
+// # K-Series (Lightspeed Restaurant)
 //
-// The OAuth core (oauthServer) is product-neutral and mounted under a prefix; the R-Series
-// routes live in retail.go. A K-Series (Restaurant) API would add its own routes file under its
-// own prefix, mount a second OAuth core with its own rules over the same accounts, and reuse the
-// fault, count and clock machinery, which work on every non-admin endpoint.
+// The facts come from shared/reference/lightspeed-api.md sections 3 and 9. The OAuth core
+// (oauthServer) is product-neutral; the K-Series instance has its own grants over the
+// businesses, so a token of one product is refused by the other. Faults, request counts and
+// the clock work on the K-Series endpoints as on the R-Series ones. Choices where the
+// reference is silent:
+//
+//   - OAuth: /oauth/authorize, /oauth/token and /oauth/revoke (RFC 7009; K-Series documents
+//     no revocation endpoint, so this one is an assumption). Refresh tokens are single use:
+//     the presented one dies at once and every refresh returns a new access token; the
+//     previous access token stays valid until its own expiry, as a stateless JWT does.
+//     Access tokens live 60 minutes and refresh tokens 14 days (RestaurantOptions).
+//     The Financial API requires the financial-api scope (else 403 {"error"}); a missing,
+//     expired or revoked token gets 401 with WWW-Authenticate and the Spring error body
+//     {"timestamp","path","status","error","requestId"}, which 5xx answers also use.
+//   - /f/data/businesses lists the token's business (one per grant) in the Spring HATEOAS
+//     shape, paged by page (from 0) and size (default and maximum 1000).
+//   - Sales: from <= timeClosed < to (from required; a missing or future to is now); from
+//     after to, more than 365 days, a bad date, pageSize outside 1..100 (default 50), a bad
+//     token or an unknown include are 400 {"error": ...}; another business's location is
+//     403 and an unknown one 404. Sales come in (timeClosed, seq) order; the nextPageToken is
+//     base64 of the last sale's timeClosed ("2006-01-02T15:04:05.000Z"), then '#' and its
+//     sequence number so that sales closed in the same millisecond stay apart. Paging looks
+//     ahead: the token is omitted as soon as nothing further matches, so n sales take
+//     max(1, ceil(n/pageSize)) requests.
+//   - sales-daily?date= returns one business day, from the location's DayStart local time
+//     (default 05:30) to the next day's, unpaged, with nextStartOfDayAsIso8601 (local offset)
+//     and dataComplete (the simulator's now is past that start).
+//   - Money is a fixed-decimal string: 2 places, taxAmount 4, quantity 3; ids and nbCovers
+//     are JSON numbers (nbCovers with a decimal, 2.0); timestamps are UTC with milliseconds
+//     and a Z. Prices include VAT: a line's totalNetAmountWithTax is quantity × price less the
+//     line discount and its share of the account discount, to the cent; without tax is that
+//     divided by 1 + rate, to the cent. Refund and void lines have negative quantities and
+//     amounts (the reference's assumption), with source.initialAccountId naming the sale.
+//   - Rate limit (undocumented, an assumption): a token bucket per business and OAuth client
+//     (RestaurantRateLimit, off by default); a refused request gets 429 {"error"} with
+//     Retry-After in whole seconds.
+//
+// The K-Series generator ([RestaurantDataOptions]) makes businesses (ids from 300001), each
+// with locations (id = business × 1000 + n) cycling through [DefaultRestaurantZones] and
+// devices (id = location × 100 + n). Receipts follow the R-Series daily curve with
+// milliseconds, and include the day's first and last millisecond now and then and both sides
+// of every DST change. Of the receipts, about 5 % are refunds of an earlier sale's line, 3 %
+// voids (the sale cancelled plus a VOID receipt undoing it), 1 % cancelled sales, 2 % of a
+// type that does not count (SPLIT, TRANSFER, UPDATE, RECALL, CANCEL, FLOAT, CROSS_BL) with
+// amounts and covers; 70 % of sales are dine-in with 1–6 covers, some have line or account
+// discounts, and some lines are sold by weight (fractional quantities).
 //
 // # Oracle
 //
 // [Server.Expected] computes, for an account, a register (or all), a range of local dates and
 // a time zone, the metrics of every local clock hour from the simulator's own store, by
-// DESIGN.md's R-Series definitions. It shares no code with pkg/pos, pkg/aggregate or the client.
+// DESIGN.md's R-Series definitions. [Server.ExpectedRestaurant] does the same for a K-Series
+// location (its zone; a device or all) by the K-Series rules, Visitors included, over calendar
+// days (not business days). Neither shares code with pkg/pos, pkg/aggregate or the clients.
 package sim

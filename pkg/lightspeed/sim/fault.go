@@ -125,17 +125,19 @@ func (f Fault) apply(w http.ResponseWriter, r *http.Request, next http.Handler, 
 		if status == 0 {
 			status = http.StatusServiceUnavailable
 		}
-		writeJSON(w, status, lsError(status, "injected fault"))
+		writeJSON(w, status, faultBody(r, status, "injected fault", now))
 	case FaultRateLimit:
 		c.limited(ep)
 		wait := max(f.RetryAfter, 1)
-		w.Header()["X-LS-API-RateLimit-Type"] = []string{"api-leaky-bucket"}
+		if !isRestaurant(r) {
+			w.Header()["X-LS-API-RateLimit-Type"] = []string{"api-leaky-bucket"}
+		}
 		if f.RetryAfterDate {
 			w.Header().Set("Retry-After", now.Add(time.Duration(wait)*time.Second).UTC().Format(http.TimeFormat))
 		} else {
 			w.Header().Set("Retry-After", strconv.Itoa(wait))
 		}
-		writeJSON(w, http.StatusTooManyRequests, lsError(http.StatusTooManyRequests, "Rate limit exceeded"))
+		writeJSON(w, http.StatusTooManyRequests, faultBody(r, http.StatusTooManyRequests, "Rate limit exceeded", now))
 	case FaultMalformed:
 		rec := httptest.NewRecorder()
 		next.ServeHTTP(rec, r)
@@ -161,6 +163,21 @@ func (f Fault) apply(w http.ResponseWriter, r *http.Request, next http.Handler, 
 		_ = conn.Close()
 	}
 	return true
+}
+
+// isRestaurant reports whether r is for the K-Series Financial API.
+func isRestaurant(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/f/") }
+
+// faultBody is an injected error's body in the product's shape: the R-Series error object,
+// or the K-Series {"error"} for 4xx and the Spring body for 5xx.
+func faultBody(r *http.Request, status int, msg string, now time.Time) any {
+	switch {
+	case !isRestaurant(r):
+		return lsError(status, msg)
+	case status >= 500:
+		return springError(r, status, now)
+	}
+	return kError(msg)
 }
 
 // InjectFault adds a fault; faults are tried in the order they were added.

@@ -37,25 +37,50 @@ const (
 	defaultRefreshTokenTTL = 30 * 24 * time.Hour
 )
 
-// oauthServer is the OAuth core. It is product-neutral: the R-Series routes mount it under
-// /auth/oauth/, and a K-Series server would mount a second instance with its own issuer, paths
-// and rotation rule (single use, 14 days) over the same accounts.
-type oauthServer struct {
+// oauthRules are what differs between the products' OAuth servers.
+type oauthRules struct {
+	// product names the product on the consent page, e.g. "Lightspeed Retail".
+	product    string
 	issuer     string
-	clock      Clock
 	accessTTL  time.Duration
 	refreshTTL time.Duration
-	key        *rsa.PrivateKey
-	kid        string
-	clients    map[string]Client
-	accounts   func() []Account
-	auto       bool
+	// singleUse is the K-Series rotation: a refresh token dies the moment it is used, and
+	// every refresh mints a new access token. Without it, the R-Series rule holds: rotated-out
+	// refresh tokens live until the new access token is used, and a refresh while the access
+	// token is valid returns that same access token.
+	singleUse bool
+}
+
+// consentAccount is an account (R-Series) or business (K-Series) a person can grant access to.
+type consentAccount struct {
+	ID   int64
+	Name string
+}
+
+// oauthServer is the OAuth core. It is product-neutral: the R-Series routes mount it under
+// /auth/oauth/ with the R-Series rules, the K-Series routes mount a second instance under
+// /oauth/ with the K-Series rules (single use, 14 days) over the businesses.
+type oauthServer struct {
+	rules    oauthRules
+	clock    Clock
+	key      *rsa.PrivateKey
+	kid      string
+	clients  map[string]Client
+	accounts func() []consentAccount
+	auto     bool
 
 	mu       sync.Mutex
 	codes    map[string]*authCode
-	access   map[string]*grant
+	access   map[string]*accessToken
 	refresh  map[string]*grant
 	grantSeq int
+}
+
+// accessToken is an issued access token: it is valid until its own expiry (unless its grant
+// is revoked), also after a refresh issued a newer one, as stateless JWTs are.
+type accessToken struct {
+	grant *grant
+	exp   time.Time
 }
 
 type authCode struct {
@@ -86,6 +111,7 @@ type grant struct {
 type tokenInfo struct {
 	accountID int64
 	clientID  string
+	scope     string
 }
 
 // signingKey is generated once per process: RSA key generation is slow, and a simulator's key
@@ -98,11 +124,11 @@ var signingKey = sync.OnceValue(func() *rsa.PrivateKey {
 	return k
 })
 
-func newOAuthServer(issuer string, clock Clock, accessTTL, refreshTTL time.Duration, clients []Client, accounts func() []Account, auto bool) *oauthServer {
+func newOAuthServer(rules oauthRules, clock Clock, clients []Client, accounts func() []consentAccount, auto bool) *oauthServer {
 	o := &oauthServer{
-		issuer: issuer, clock: clock, accessTTL: accessTTL, refreshTTL: refreshTTL,
+		rules: rules, clock: clock,
 		key: signingKey(), kid: "sim-1", clients: map[string]Client{}, accounts: accounts, auto: auto,
-		codes: map[string]*authCode{}, access: map[string]*grant{}, refresh: map[string]*grant{},
+		codes: map[string]*authCode{}, access: map[string]*accessToken{}, refresh: map[string]*grant{},
 	}
 	for _, c := range clients {
 		o.clients[c.ID] = c
@@ -115,7 +141,6 @@ func (o *oauthServer) routes(mux *http.ServeMux, prefix string) {
 	mux.HandleFunc("POST "+prefix+"authorize", o.consent)
 	mux.HandleFunc("POST "+prefix+"token", o.token)
 	mux.HandleFunc("POST "+prefix+"revoke", o.revoke)
-	mux.HandleFunc("GET /.well-known/jwks", o.jwks)
 }
 
 func randomToken(prefix string, n int) string {
@@ -172,9 +197,9 @@ func redirectError(w http.ResponseWriter, r *http.Request, ar authRequest, code,
 }
 
 var consentPage = template.Must(template.New("consent").Parse(`<!doctype html>
-<html><head><title>Lightspeed simulator: authorize {{.Client}}</title></head>
+<html><head><title>Lightspeed simulator: authorize {{.Client}} for {{.Product}}</title></head>
 <body><h1>Authorize {{.Client}}</h1>
-<p>{{.Client}} asks for access to your Lightspeed Retail account ({{.Scope}}).</p>
+<p>{{.Client}} asks for access to your {{.Product}} account ({{.Scope}}).</p>
 <form method="post">
 {{range $k, $v := .Hidden}}<input type="hidden" name="{{$k}}" value="{{$v}}">
 {{end}}<label>Account <select name="account_id">{{range .Accounts}}<option value="{{.ID}}">{{.Name}} ({{.ID}})</option>{{end}}</select></label>
@@ -209,7 +234,7 @@ func (o *oauthServer) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = consentPage.Execute(w, map[string]any{"Client": ar.client.ID, "Scope": ar.scope, "Hidden": hidden, "Accounts": o.accounts()})
+	_ = consentPage.Execute(w, map[string]any{"Client": ar.client.ID, "Product": o.rules.product, "Scope": ar.scope, "Hidden": hidden, "Accounts": o.accounts()})
 }
 
 // consent is the consent form's POST: the user's decision on an authorization request.
@@ -394,6 +419,15 @@ func (o *oauthServer) refreshGrant(w http.ResponseWriter, c Client, v url.Values
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "The refresh token is invalid.", "Token has been revoked")
 		return
 	}
+	if o.rules.singleUse {
+		// Single use: the presented token (the current one; older ones were deleted) dies now,
+		// and both tokens are new.
+		delete(o.refresh, rt)
+		o.mintRefresh(g, now)
+		o.mintAccess(g, now)
+		writeJSON(w, http.StatusOK, o.response(g, now))
+		return
+	}
 	// Rotation: the presented token and the current one retire; a new one becomes current.
 	if rt != g.refresh {
 		g.retiring = append(g.retiring, g.refresh)
@@ -417,18 +451,18 @@ func (o *oauthServer) response(g *grant, now time.Time) tokenResponse {
 
 func (o *oauthServer) mintRefresh(g *grant, now time.Time) {
 	g.refresh = randomToken("def50200", 48)
-	g.refreshExp = now.Add(o.refreshTTL)
+	g.refreshExp = now.Add(o.rules.refreshTTL)
 	o.refresh[g.refresh] = g
 }
 
 func (o *oauthServer) mintAccess(g *grant, now time.Time) {
-	g.accessExp = now.Add(o.accessTTL)
+	g.accessExp = now.Add(o.rules.accessTTL)
 	g.access = o.signJWT(map[string]any{
-		"iss": o.issuer, "aud": g.clientID, "sub": strconv.Itoa(g.id), "acct": strconv.FormatInt(g.accountID, 10),
+		"iss": o.rules.issuer, "aud": g.clientID, "sub": strconv.Itoa(g.id), "acct": strconv.FormatInt(g.accountID, 10),
 		"scope": g.scope, "iat": now.Unix(), "nbf": now.Unix(), "exp": g.accessExp.Unix(),
 		"jti": randomToken("", 12),
 	})
-	o.access[g.access] = g
+	o.access[g.access] = &accessToken{grant: g, exp: g.accessExp}
 }
 
 func (o *oauthServer) signJWT(claims map[string]any) string {
@@ -469,8 +503,8 @@ func (o *oauthServer) revoke(w http.ResponseWriter, r *http.Request) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	g, ok := o.refresh[tok]
-	if !ok {
-		g, ok = o.access[tok]
+	if at, isAccess := o.access[tok]; !ok && isAccess {
+		g, ok = at.grant, true
 	}
 	// RFC 7009: an unknown token is not an error.
 	if ok {
@@ -492,17 +526,18 @@ func (o *oauthServer) authenticate(r *http.Request) (tokenInfo, string, bool) {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	g, ok := o.access[strings.TrimSpace(tok)]
+	at, ok := o.access[strings.TrimSpace(tok)]
 	switch {
 	case !ok:
 		return tokenInfo{}, notVerified, false
-	case g.revoked:
+	case at.grant.revoked:
 		return tokenInfo{}, "Access token has been revoked", false
-	case !o.clock.Now().Before(g.accessExp):
+	case !o.clock.Now().Before(at.exp):
 		return tokenInfo{}, notVerified, false
 	}
+	g := at.grant
 	o.retire(g)
-	return tokenInfo{accountID: g.accountID, clientID: g.clientID}, "", true
+	return tokenInfo{accountID: g.accountID, clientID: g.clientID, scope: g.scope}, "", true
 }
 
 func (o *oauthServer) jwks(w http.ResponseWriter, _ *http.Request) {

@@ -26,6 +26,8 @@ type ExpectedHour struct {
 	Transactions  decimal.Decimal `json:"transactions"`
 	GoodsSold     decimal.Decimal `json:"goodsSold"`
 	GoodsReturned decimal.Decimal `json:"goodsReturned"`
+	// Visitors is the K-Series covers; R-Series has none and leaves it zero.
+	Visitors decimal.Decimal `json:"visitors"`
 }
 
 // ExpectedDay is the oracle's figures for one local date, every clock hour included.
@@ -52,37 +54,9 @@ func (s *Server) Expected(q OracleQuery) ([]ExpectedDay, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oracle zone: %w", err)
 	}
-	from, err1 := time.Parse(time.DateOnly, q.From)
-	until, err2 := time.Parse(time.DateOnly, q.Until)
-	if err1 != nil || err2 != nil || until.Before(from) {
-		return nil, fmt.Errorf("oracle dates %q..%q are not a date range", q.From, q.Until)
-	}
-	var days []ExpectedDay
-	index := map[string]*ExpectedHour{} // "date clock" -> hour
-	for d := from; !d.After(until); d = d.AddDate(0, 0, 1) {
-		day := ExpectedDay{Date: d.Format(time.DateOnly)}
-		// Every minute from 14 h before UTC midnight to 14 h after the next one covers the
-		// local day in any zone; each new clock label starts an hour.
-		type clock struct{ hour, offset int }
-		seen := map[clock]bool{}
-		for m := d.Add(-14 * time.Hour); m.Before(d.Add(38 * time.Hour)); m = m.Add(time.Minute) {
-			local := m.In(loc)
-			if y, mo, dd := local.Date(); y != d.Year() || mo != d.Month() || dd != d.Day() {
-				continue
-			}
-			_, off := local.Zone()
-			if c := (clock{local.Hour(), off}); !seen[c] {
-				seen[c] = true
-				day.Hours = append(day.Hours, ExpectedHour{Start: m.UTC(), Clock: clockLabel(local)})
-			}
-		}
-		days = append(days, day)
-	}
-	for i := range days {
-		for j := range days[i].Hours {
-			h := &days[i].Hours[j]
-			index[days[i].Date+" "+h.Clock] = h
-		}
+	days, index, err := oracleHours(q.From, q.Until, loc)
+	if err != nil {
+		return nil, err
 	}
 	s.store.mu.RLock()
 	defer s.store.mu.RUnlock()
@@ -118,6 +92,44 @@ func (s *Server) Expected(q OracleQuery) ([]ExpectedDay, error) {
 		}
 	}
 	return days, nil
+}
+
+// oracleHours lists every clock hour of the local dates from..until (2006-01-02) in loc, and
+// indexes them by "date clock".
+func oracleHours(fromText, untilText string, loc *time.Location) ([]ExpectedDay, map[string]*ExpectedHour, error) {
+	from, err1 := time.Parse(time.DateOnly, fromText)
+	until, err2 := time.Parse(time.DateOnly, untilText)
+	if err1 != nil || err2 != nil || until.Before(from) {
+		return nil, nil, fmt.Errorf("oracle dates %q..%q are not a date range", fromText, untilText)
+	}
+	var days []ExpectedDay
+	index := map[string]*ExpectedHour{} // "date clock" -> hour
+	for d := from; !d.After(until); d = d.AddDate(0, 0, 1) {
+		day := ExpectedDay{Date: d.Format(time.DateOnly)}
+		// Every minute from 14 h before UTC midnight to 14 h after the next one covers the
+		// local day in any zone; each new clock label starts an hour.
+		type clock struct{ hour, offset int }
+		seen := map[clock]bool{}
+		for m := d.Add(-14 * time.Hour); m.Before(d.Add(38 * time.Hour)); m = m.Add(time.Minute) {
+			local := m.In(loc)
+			if y, mo, dd := local.Date(); y != d.Year() || mo != d.Month() || dd != d.Day() {
+				continue
+			}
+			_, off := local.Zone()
+			if c := (clock{local.Hour(), off}); !seen[c] {
+				seen[c] = true
+				day.Hours = append(day.Hours, ExpectedHour{Start: m.UTC(), Clock: clockLabel(local)})
+			}
+		}
+		days = append(days, day)
+	}
+	for i := range days {
+		for j := range days[i].Hours {
+			h := &days[i].Hours[j]
+			index[days[i].Date+" "+h.Clock] = h
+		}
+	}
+	return days, index, nil
 }
 
 // clockLabel is the local hour with its offset: "15:00+02:00".

@@ -37,6 +37,9 @@ type Options struct {
 	PublicURL string
 	// Logger receives one debug line per request; default discards.
 	Logger *slog.Logger
+	// Restaurant configures the Lightspeed Restaurant (K-Series) API served beside the
+	// R-Series one. Clients, AutoConsent, Clock and Seed are shared.
+	Restaurant RestaurantOptions
 }
 
 // The OAuth client registered when Options.Clients is empty.
@@ -45,8 +48,8 @@ const (
 	DefaultClientSecret = "posimport-sim-secret"
 )
 
-// Server is the simulator: an http.Handler serving the R-Series OAuth and API V3 endpoints and
-// the admin API. It is safe for concurrent use.
+// Server is the simulator: an http.Handler serving the R-Series OAuth and API V3 endpoints,
+// the K-Series OAuth and Financial API, and the admin API. It is safe for concurrent use.
 type Server struct {
 	opts   Options
 	clock  Clock
@@ -57,6 +60,7 @@ type Server struct {
 	faults *faultSet
 	counts *counters
 	mux    *http.ServeMux
+	rest   *restaurant
 }
 
 // New builds a simulator and generates its data.
@@ -84,11 +88,22 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("generate data: %w", err)
 	}
 	s.limits = newLimiter(opts.RateLimit, s.clock)
-	s.oauth = newOAuthServer("https://cloud.lightspeedapp.com", s.clock, opts.AccessTokenTTL, opts.RefreshTokenTTL,
-		opts.Clients, s.store.accountList, opts.AutoConsent)
+	s.oauth = newOAuthServer(oauthRules{
+		product: "Lightspeed Retail", issuer: "https://cloud.lightspeedapp.com",
+		accessTTL: opts.AccessTokenTTL, refreshTTL: opts.RefreshTokenTTL,
+	}, s.clock, opts.Clients, s.store.consentAccounts, opts.AutoConsent)
 	s.oauth.routes(s.mux, "/auth/oauth/")
+	// Both OAuth cores sign with the process's one key, so one JWKS serves both.
+	s.mux.HandleFunc("GET /.well-known/jwks", s.oauth.jwks)
 	s.retailRoutes(s.mux)
+	rest, err := newRestaurant(opts, s.clock)
+	if err != nil {
+		return nil, err
+	}
+	s.rest = rest
+	s.restaurantRoutes(s.mux)
 	s.adminRoutes(s.mux)
+	s.restaurantAdminRoutes(s.mux)
 	return s, nil
 }
 

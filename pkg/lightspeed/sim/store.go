@@ -210,6 +210,17 @@ func cloneSale(s *Sale) Sale {
 	return c
 }
 
+// consentAccounts lists the accounts for the OAuth consent.
+func (s *store) consentAccounts() []consentAccount {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]consentAccount, len(s.accounts))
+	for i, a := range s.accounts {
+		out[i] = consentAccount{ID: a.ID, Name: a.Name}
+	}
+	return out
+}
+
 func (s *store) accountList() []Account {
 	s.mu.RLock()
 	defer s.mu.RUnlock()

@@ -26,8 +26,10 @@ type Env struct {
 	// Clock is the simulator's clock, when Start was given none (a ManualClock at
 	// 2026-01-01T00:00:00Z); nil otherwise.
 	Clock *sim.ManualClock
-	// OAuth is a config for the default client with the simulator's endpoints.
+	// OAuth is a config for the default client with the simulator's R-Series endpoints.
 	OAuth *oauth2.Config
+	// Restaurant is the same client's config for the K-Series endpoints (scope financial-api).
+	Restaurant *oauth2.Config
 }
 
 // Start serves a simulator with opts until the test ends. Unless opts has a Clock it gets a
@@ -60,6 +62,15 @@ func Start(tb testing.TB, opts sim.Options) *Env {
 		RedirectURL: "http://127.0.0.1:1/callback",
 		Scopes:      []string{"employee:register", "employee:reports"},
 	}
+	env.Restaurant = &oauth2.Config{
+		ClientID: id, ClientSecret: secret,
+		Endpoint: oauth2.Endpoint{
+			AuthURL: env.URL + "/oauth/authorize", TokenURL: env.URL + "/oauth/token",
+			AuthStyle: oauth2.AuthStyleInParams,
+		},
+		RedirectURL: "http://127.0.0.1:1/callback",
+		Scopes:      []string{sim.FinancialScope},
+	}
 	return env
 }
 
@@ -72,11 +83,16 @@ func (e *Env) Context(ctx context.Context) context.Context {
 // simulator must have AutoConsent set.
 func (e *Env) Code(tb testing.TB, account int64, verifier string) string {
 	tb.Helper()
+	return e.code(tb, e.OAuth, account, verifier)
+}
+
+func (e *Env) code(tb testing.TB, conf *oauth2.Config, account int64, verifier string) string {
+	tb.Helper()
 	opts := []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("account_id", strconv.FormatInt(account, 10))}
 	if verifier != "" {
 		opts = append(opts, oauth2.S256ChallengeOption(verifier))
 	}
-	loc, err := e.Authorize(e.OAuth.AuthCodeURL("state-123", opts...))
+	loc, err := e.Authorize(conf.AuthCodeURL("state-123", opts...))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -105,11 +121,23 @@ func (e *Env) Authorize(authURL string) (*url.URL, error) {
 	return url.Parse(resp.Header.Get("Location"))
 }
 
-// Token runs the whole code flow for account (0: the first) and returns the token.
+// Token runs the whole R-Series code flow for account (0: the first) and returns the token.
 func (e *Env) Token(tb testing.TB, account int64) *oauth2.Token {
 	tb.Helper()
+	return e.token(tb, e.OAuth, account)
+}
+
+// RestaurantToken runs the whole K-Series code flow for business (0: the first) and returns
+// the token.
+func (e *Env) RestaurantToken(tb testing.TB, business int64) *oauth2.Token {
+	tb.Helper()
+	return e.token(tb, e.Restaurant, business)
+}
+
+func (e *Env) token(tb testing.TB, conf *oauth2.Config, account int64) *oauth2.Token {
+	tb.Helper()
 	verifier := oauth2.GenerateVerifier()
-	tok, err := e.OAuth.Exchange(e.Context(context.Background()), e.Code(tb, account, verifier), oauth2.VerifierOption(verifier))
+	tok, err := conf.Exchange(e.Context(context.Background()), e.code(tb, conf, account, verifier), oauth2.VerifierOption(verifier))
 	if err != nil {
 		tb.Fatalf("exchange code: %v", err)
 	}
