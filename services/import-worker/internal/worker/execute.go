@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/shopspring/decimal"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -29,6 +31,8 @@ type Result struct {
 	Days int
 	// Cancelled: the import was cancelled and the job stopped between days.
 	Cancelled bool
+	// FetchTime and WriteTime are how long reading the POS and writing the balance took.
+	FetchTime, WriteTime time.Duration
 }
 
 // Skipped reports whether every day of the job was left alone as approved.
@@ -94,6 +98,7 @@ func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 	if j.RegisterID != "" {
 		q.RegisterIDs = []string{j.RegisterID}
 	}
+	fetchStart := time.Now()
 	err = src.Sales(ctx, q, func(f pos.SaleFigures) error {
 		res.Counters.SalesCounted++
 		return series.Add(f)
@@ -110,37 +115,54 @@ func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 			return res, fmt.Errorf("record unmapped types: %w", err)
 		}
 	}
+	res.FetchTime = time.Since(fetchStart)
+	writeStart := time.Now()
 	days := series.Days()
 	res.Days = len(days)
+	// Days are independent sets and may be written a few at once (WritesInFlight). NOTE: the
+	// balance serialises the writes of one job on its fence row, so more than one in flight
+	// only adds lock waits today; the default is 1.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(w.cfg.WritesInFlight)
+	var mu sync.Mutex
 	for i, day := range days {
 		if i%7 == 0 {
-			cancelled, err := w.d.Store.Cancelled(ctx, j.JobID, l.Attempt)
+			cancelled, err := w.d.Store.Cancelled(gctx, j.JobID, l.Attempt)
 			if err != nil {
+				_ = g.Wait()
 				return res, err
 			}
 			if cancelled {
-				res.Cancelled = true
-				return res, nil
+				err := g.Wait()
+				res.Cancelled = err == nil
+				return res, err
 			}
 		}
-		outcome, err := w.writeDay(ctx, l, loc, day, fields)
-		if err != nil {
-			return res, err
+		if gctx.Err() != nil {
+			break
 		}
-		switch outcome {
-		case posimportv1.WriteOutcome_WRITE_OUTCOME_WRITTEN:
-			res.Counters.DaysWritten++
-		case posimportv1.WriteOutcome_WRITE_OUTCOME_UNCHANGED:
-			res.Counters.DaysWritten++
-			res.Counters.DaysUnchanged++
-		case posimportv1.WriteOutcome_WRITE_OUTCOME_SKIPPED_APPROVED:
-			res.Counters.DaysSkippedApproved++
-		}
-		if err := w.d.Store.Progress(ctx, j.JobID, l.Attempt, res.Counters); err != nil {
-			return res, err
-		}
+		g.Go(func() error {
+			outcome, err := w.writeDay(gctx, l, loc, day, fields)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			switch outcome {
+			case posimportv1.WriteOutcome_WRITE_OUTCOME_WRITTEN:
+				res.Counters.DaysWritten++
+			case posimportv1.WriteOutcome_WRITE_OUTCOME_UNCHANGED:
+				res.Counters.DaysWritten++
+				res.Counters.DaysUnchanged++
+			case posimportv1.WriteOutcome_WRITE_OUTCOME_SKIPPED_APPROVED:
+				res.Counters.DaysSkippedApproved++
+			}
+			return w.d.Store.Progress(gctx, j.JobID, l.Attempt, res.Counters)
+		})
 	}
-	return res, nil
+	err = g.Wait()
+	res.WriteTime = time.Since(writeStart)
+	return res, err
 }
 
 // field is a weekly-balance field that receives a POS data type.

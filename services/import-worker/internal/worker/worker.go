@@ -45,6 +45,8 @@ type Config struct {
 	RetryBase, RetryMax time.Duration
 	// DeferDelay is the delay of a job deferred by the fairness cap.
 	DeferDelay time.Duration
+	// WritesInFlight is how many days of one job are written to the balance at once.
+	WritesInFlight int
 }
 
 func (c *Config) defaults() {
@@ -71,6 +73,9 @@ func (c *Config) defaults() {
 	}
 	if c.DeferDelay <= 0 {
 		c.DeferDelay = 2 * time.Second
+	}
+	if c.WritesInFlight <= 0 {
+		c.WritesInFlight = 1
 	}
 }
 
@@ -284,7 +289,8 @@ func (w *Worker) settle(ctx context.Context, msg Msg, l store.Lease, res Result,
 			return
 		}
 		log.InfoContext(ctx, "import job finished", "state", state, "days_written", res.Counters.DaysWritten,
-			"days_skipped_approved", res.Counters.DaysSkippedApproved, "sales", res.Counters.SalesCounted)
+			"days_skipped_approved", res.Counters.DaysSkippedApproved, "sales", res.Counters.SalesCounted,
+			"requests", res.Counters.RequestsMade, "fetch_time", res.FetchTime, "write_time", res.WriteTime)
 		w.afterEnd(ctx, l)
 		w.ack(ctx, msg)
 		w.d.Metrics.Job(map[string]string{store.StateDone: "done", store.StateSkipped: "skipped", store.StateCancelled: "cancelled"}[state])
