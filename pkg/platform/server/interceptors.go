@@ -15,6 +15,23 @@ import (
 	"github.com/posimport/posimport/pkg/platform/apierr"
 )
 
+// chainUnary runs interceptors in order, the first outermost, as grpc.ChainUnaryInterceptor
+// does; the result is given to the gRPC server and used by in-process gateway calls alike.
+func chainUnary(interceptors ...grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		return interceptors[0](ctx, req, info, chainedHandler(interceptors, 0, info, handler))
+	}
+}
+
+func chainedHandler(interceptors []grpc.UnaryServerInterceptor, i int, info *grpc.UnaryServerInfo, final grpc.UnaryHandler) grpc.UnaryHandler {
+	if i == len(interceptors)-1 {
+		return final
+	}
+	return func(ctx context.Context, req any) (any, error) {
+		return interceptors[i+1](ctx, req, info, chainedHandler(interceptors, i+1, info, final))
+	}
+}
+
 // mapErrorsUnary is where handler errors become statuses: apierr.ToStatus, once. Internal
 // errors are logged with their cause and answered without it.
 func mapErrorsUnary(logger *slog.Logger) grpc.UnaryServerInterceptor {

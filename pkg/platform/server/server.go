@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"sort"
 	"sync"
 	"time"
@@ -27,7 +28,6 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/posimport/posimport/pkg/platform/authn"
 )
@@ -68,11 +68,20 @@ type Server struct {
 
 	grpcLis, httpLis net.Listener
 
-	mu        sync.Mutex
-	gateways  []GatewayRegistrar
-	openapi   [][]byte
-	readiness map[string]func(context.Context) error
-	services  []string
+	// unary is the chained unary interceptor the gRPC server runs; in-process gateway calls
+	// run the very same one.
+	unary grpc.UnaryServerInterceptor
+
+	mu       sync.Mutex
+	gateways []GatewayRegistrar
+	// clientGateways are the gateways given a connection that calls local services
+	// in-process (RegisterGateway); local holds those services' unary methods.
+	clientGateways []GatewayClientRegistrar
+	local          map[string]localMethod
+	jsonEncoders   map[reflect.Type]*jsonEncoder
+	openapi        [][]byte
+	readiness      map[string]func(context.Context) error
+	services       []string
 }
 
 // New binds both ports at once, so Addr methods work before Run (tests listen on ":0").
@@ -91,18 +100,21 @@ func New(cfg Config, opts Options) (*Server, error) {
 	m := newRPCMetrics(reg)
 	s := &Server{
 		cfg: cfg, opts: opts, registry: reg,
-		health:    health.NewServer(),
-		httpMux:   http.NewServeMux(),
-		readiness: map[string]func(context.Context) error{},
+		health:       health.NewServer(),
+		httpMux:      http.NewServeMux(),
+		readiness:    map[string]func(context.Context) error{},
+		local:        map[string]localMethod{},
+		jsonEncoders: map[reflect.Type]*jsonEncoder{},
 	}
+	s.unary = chainUnary(
+		recoverUnary(opts.Logger),
+		m.unary(),
+		logUnary(opts.Logger),
+		mapErrorsUnary(opts.Logger),
+		opts.Authorizer.UnaryInterceptor(),
+	)
 	s.grpc = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(
-			recoverUnary(opts.Logger),
-			m.unary(),
-			logUnary(opts.Logger),
-			mapErrorsUnary(opts.Logger),
-			opts.Authorizer.UnaryInterceptor(),
-		),
+		grpc.UnaryInterceptor(s.unary),
 		grpc.ChainStreamInterceptor(
 			recoverStream(opts.Logger),
 			m.stream(),
@@ -169,20 +181,25 @@ func (s *Server) AddReadiness(name string, check func(context.Context) error) {
 // Run serves until ctx ends or a server fails, then stops gracefully.
 func (s *Server) Run(ctx context.Context) error {
 	logger := s.opts.Logger
+	s.mu.Lock()
 	gwMux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, s.gatewayMarshaler()),
 	)
 	conn, err := grpc.NewClient(loopback(s.GRPCAddr()), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
+		s.mu.Unlock()
 		return fmt.Errorf("server: gateway connection: %w", err)
 	}
 	defer func() { _ = conn.Close() }()
-	s.mu.Lock()
 	for _, gw := range s.gateways {
 		if err := gw(ctx, gwMux, conn); err != nil {
+			s.mu.Unlock()
+			return fmt.Errorf("server: register gateway: %w", err)
+		}
+	}
+	local := s.localConn(conn)
+	for _, gw := range s.clientGateways {
+		if err := gw(ctx, gwMux, local); err != nil {
 			s.mu.Unlock()
 			return fmt.Errorf("server: register gateway: %w", err)
 		}
