@@ -20,6 +20,7 @@ import (
 	"github.com/posimport/posimport/services/balance/internal/api"
 	"github.com/posimport/posimport/services/balance/internal/autoconfirm"
 	"github.com/posimport/posimport/services/balance/internal/configcache"
+	"github.com/posimport/posimport/services/balance/internal/jsonenc"
 	"github.com/posimport/posimport/services/balance/internal/store"
 )
 
@@ -87,15 +88,20 @@ func New(pool *pgxpool.Pool, config grpc.ClientConnInterface, logger *slog.Logge
 
 // Register adds the service's gRPC and REST handlers and its OpenAPI document to srv.
 func (s *Service) Register(srv *server.Server) error {
-	posimportv1.RegisterBalanceServiceServer(srv.GRPC(), s.api)
+	// Registered with the server itself, so that REST reaches the RPCs in-process (through
+	// the same interceptors) instead of over the loopback gRPC connection.
+	posimportv1.RegisterBalanceServiceServer(srv, s.api)
 	doc, err := posimportv1.OpenAPI("balance")
 	if err != nil {
 		return err
 	}
-	srv.Register(posimportv1.BalanceService_ServiceDesc.ServiceName,
-		func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-			return posimportv1.RegisterBalanceServiceHandler(ctx, mux, conn)
+	srv.RegisterGateway(posimportv1.BalanceService_ServiceDesc.ServiceName,
+		func(ctx context.Context, mux *runtime.ServeMux, conn grpc.ClientConnInterface) error {
+			return posimportv1.RegisterBalanceServiceHandlerClient(ctx, mux, posimportv1.NewBalanceServiceClient(conn))
 		}, doc)
+	// The week and the day are the large answers; protojson cost more than the rest of a request.
+	srv.RegisterJSONEncoder(&posimportv1.GetWeeklyBalanceResponse{}, jsonenc.WeeklyBalance)
+	srv.RegisterJSONEncoder(&posimportv1.GetDayResponse{}, jsonenc.Day)
 	return nil
 }
 

@@ -38,6 +38,8 @@ type Server struct {
 	store  *store.Store
 	config *configcache.Cache
 	now    func() time.Time
+	// intervals are the read path's days' local clock hours.
+	intervals intervalCache
 }
 
 var _ posimportv1.BalanceServiceServer = (*Server)(nil)
@@ -136,7 +138,7 @@ func (s *Server) GetWeeklyBalance(ctx context.Context, req *posimportv1.GetWeekl
 	if err != nil {
 		return nil, err
 	}
-	days, totals := buildDays(cl, dept, dates, rows)
+	days, totals := buildDays(cl, dept, dates, rows, &s.intervals)
 	return &posimportv1.GetWeeklyBalanceResponse{Balance: &posimportv1.WeeklyBalance{
 		ClientId:     req.GetClientId(),
 		DepartmentId: req.GetDepartmentId(),
@@ -164,7 +166,7 @@ func (s *Server) GetDay(ctx context.Context, req *posimportv1.GetDayRequest) (*p
 	if err != nil {
 		return nil, err
 	}
-	days, _ := buildDays(cl, dept, []civil.Date{date}, d.Rows)
+	days, _ := buildDays(cl, dept, []civil.Date{date}, d.Rows, &s.intervals)
 	return &posimportv1.GetDayResponse{
 		Day:       days[0],
 		Registers: buildRegisters(cl, d),

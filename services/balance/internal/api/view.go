@@ -1,6 +1,7 @@
 package api
 
 import (
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -17,7 +18,7 @@ import (
 // date and the range's total per field. The fields shown are the client's POS-fed fields and
 // any other field with stored values; a field without a value on a day is "not imported",
 // which stays different from "0".
-func buildDays(cl *configcache.Client, dept *configcache.Department, dates []civil.Date, rows []dbsqlc.BalanceRangeRow) ([]*posimportv1.BalanceDay, []*posimportv1.FieldTotal) {
+func buildDays(cl *configcache.Client, dept *configcache.Department, dates []civil.Date, rows []dbsqlc.BalanceRangeRow, ivs *intervalCache) ([]*posimportv1.BalanceDay, []*posimportv1.FieldTotal) {
 	fields := shownFields(cl, rows)
 	totals := make([]*posimportv1.FieldTotal, len(fields))
 	pos := make(map[int64]int, len(fields))
@@ -31,7 +32,7 @@ func buildDays(cl *configcache.Client, dept *configcache.Department, dates []civ
 		day := &posimportv1.BalanceDay{
 			Date:      date.String(),
 			Status:    posimportv1.DayStatus_DAY_STATUS_OPEN,
-			Intervals: intervals(date, dept.Location),
+			Intervals: ivs.of(date, dept.Location),
 			Fields:    make([]*posimportv1.FieldDay, len(fields)),
 		}
 		for j, f := range fields {
@@ -53,7 +54,7 @@ func buildDays(cl *configcache.Client, dept *configcache.Department, dates []civ
 			}
 			j := pos[row.FieldID.Int64]
 			fd := day.Fields[j]
-			fd.Imported, fd.Hours, fd.Total = true, row.Hours, row.Total
+			fd.Imported, fd.Hours, fd.Total = true, store.SplitHours(row.Hours), row.Total
 			totals[j].Total, totals[j].DaysImported = row.PeriodTotal, int32(row.PeriodDays)
 		}
 		days[i] = day
@@ -92,6 +93,41 @@ func fieldDay(f *posimportv1.BalanceField) *posimportv1.FieldDay {
 		PosDataType:        f.GetPosDataType(),
 		SplitIntoIntervals: f.GetSplitIntoIntervals(),
 	}
+}
+
+// intervalCache keeps the intervals of the days read recently. A week's 168 intervals cost as
+// much to build as the rest of the answer; they depend only on the zone and the date, and the
+// messages are shared by the answers, which only read them.
+type intervalCache struct {
+	mu   sync.Mutex
+	days map[zoneDate][]*posimportv1.Interval
+}
+
+type zoneDate struct {
+	zone string
+	date civil.Date
+}
+
+// maxCachedDays bounds the cache (about 2.5 KB a day): eleven years of one zone.
+const maxCachedDays = 4096
+
+// of returns a date's intervals in loc.
+func (c *intervalCache) of(d civil.Date, loc *time.Location) []*posimportv1.Interval {
+	key := zoneDate{zone: loc.String(), date: d}
+	c.mu.Lock()
+	ivs, ok := c.days[key]
+	c.mu.Unlock()
+	if ok {
+		return ivs
+	}
+	ivs = intervals(d, loc)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.days == nil || len(c.days) >= maxCachedDays {
+		c.days = make(map[zoneDate][]*posimportv1.Interval)
+	}
+	c.days[key] = ivs
+	return ivs
 }
 
 // intervals returns a date's local clock hours in loc: 23, 24 or 25, each with its local start

@@ -341,6 +341,15 @@ func (s *Store) Balance(ctx context.Context, client, dept string, from, until ci
 	return rows, nil
 }
 
+// SplitHours returns the hours of a BalanceRange row, which come as one comma-separated text;
+// the parts share its memory.
+func SplitHours(hours string) []string {
+	if hours == "" {
+		return nil
+	}
+	return strings.Split(hours, ",")
+}
+
 // Day is one department-day with its per-register breakdown.
 type Day struct {
 	Rows      []dbsqlc.BalanceRangeRow
