@@ -127,3 +127,52 @@ func TestNATSAndPostgresRestartMidImport(t *testing.T) {
 		t.Errorf("balance differs from the oracle after the restarts:\n%v", diffs)
 	}
 }
+
+// TestWorkerSIGTERMSettlesInFlightJobs stops a worker process with SIGTERM in the middle of an
+// import: it exits 0 within its shutdown timeout, leaving none of its jobs leased (each
+// finished or released), and another worker finishes the import with the oracle's values.
+func TestWorkerSIGTERMSettlesInFlightJobs(t *testing.T) {
+	t.Parallel()
+	days := 60
+	bin := pipelinetest.BuildWorker(t)
+	e := pipelinetest.Start(t, pipelinetest.Options{
+		ShopsPerAccount: 2, RegistersPerShop: 3, SalesPerDay: 6, Days: days + 2, Zones: lowScaleZones, Seed: 6,
+		OwnNATS: true, TimeScale: 5,
+		WorkerConfig: func(c *importservice.Config) { c.Worker = false; c.MaxAttempts = 100 },
+	})
+	deps := e.Departments(0, false)
+	e.Configure(t, "c1", deps)
+	e.Connect(t, "c1", e.AccountID(0), true)
+	until := yesterday().AddDays(-1)
+	from := until.AddDays(-(days - 1))
+	w := e.StartProcess(t, bin)
+	id := e.StartImport(t, "c1", deps, from, until, false)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, running, _ := jobCounts(t, e, id); running > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no job started:\n%s", w.Output())
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline
+	}
+	if code := w.Terminate(20 * time.Second); code != 0 {
+		t.Fatalf("worker exited %d after SIGTERM:\n%s", code, w.Output())
+	}
+	var leased int
+	if err := e.Pool.QueryRow(context.Background(), "SELECT count(*) FROM jobs WHERE import_id = $1 AND state = 'RUNNING'", id).Scan(&leased); err != nil {
+		t.Fatal(err)
+	}
+	if leased != 0 {
+		t.Errorf("%d jobs still leased by the stopped worker", leased)
+	}
+	e.StartProcess(t, bin)
+	imp := e.WaitImport(t, "c1", id, 3*time.Minute)
+	if imp.GetState() != posimportv1.ImportState_IMPORT_STATE_SUCCEEDED {
+		t.Fatalf("import ended %s: %v", imp.GetState(), firstErrors(imp, 3))
+	}
+	if diffs := e.Mismatches(t, "c1", 0, deps, from, until, 10); len(diffs) > 0 {
+		t.Errorf("balance differs from the oracle:\n%v", diffs)
+	}
+}

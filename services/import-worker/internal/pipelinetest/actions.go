@@ -49,3 +49,13 @@ func (e *Env) Approve(t testing.TB, client, dep string, from, until civil.Date) 
 		t.Fatalf("approve: %d %s", r.Status, r.Body)
 	}
 }
+
+// ConfigClient and AuthClient call the config and auth services as a posimport service.
+func (e *Env) ConfigClient(t testing.TB) posimportv1.ConfigServiceClient {
+	return posimportv1.NewConfigServiceClient(e.dial(t, e.Config.GRPCAddr))
+}
+
+// AuthClient calls the auth service as a posimport service.
+func (e *Env) AuthClient(t testing.TB) posimportv1.AuthServiceClient {
+	return posimportv1.NewAuthServiceClient(e.dial(t, e.Auth.GRPCAddr))
+}

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -109,3 +110,19 @@ func (p *Process) Exited() bool {
 
 // Output is what the process wrote.
 func (p *Process) Output() string { return p.out.String() }
+
+// Terminate sends SIGTERM and waits up to timeout for the process to exit; it reports the exit
+// code, or -1 when the process did not exit in time (it is killed then).
+func (p *Process) Terminate(timeout time.Duration) int {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState.ExitCode()
+	case <-time.After(timeout):
+		p.Kill()
+		return -1
+	}
+}
+
+// PID is the process id.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
