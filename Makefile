@@ -60,8 +60,9 @@ verify: generate ## Fail if generated code is stale or not committed
 .PHONY: lint
 lint: ## gofmt, go vet and buf lint over every module
 	@test -n "$(MODULES)" || { echo "no modules found (go.work broken?)"; exit 1; }
-	@out=$$(gofmt -l $(MODULES)); test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }
+	@out=$$(gofmt -l $(MODULES) deploy); test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }
 	@for d in $(MODULES); do (cd $$d && if [ -n "$$(go list ./... 2>/dev/null)" ]; then go vet ./...; fi) || exit 1; done
+	cd deploy && GOWORK=off go vet ./...
 	buf lint
 
 .PHONY: build
@@ -77,6 +78,10 @@ test: ## Run every module's tests against real PostgreSQL and NATS (DATABASE_URL
 .PHONY: test/race
 test/race: ## Run the tests with the race detector
 	@for d in $(MODULES); do echo "== $$d"; (cd $$d && if [ -n "$$(go list ./... 2>/dev/null)" ]; then go test -race $(TEST_FLAGS) ./...; fi) || exit 1; done
+
+.PHONY: deploy-check
+deploy-check: ## Render every kustomize overlay and check it against the repository (deploy/)
+	cd deploy && GOWORK=off go test $(TEST_FLAGS) ./...
 
 .PHONY: tidy
 tidy: ## go mod tidy in every module
