@@ -22,23 +22,38 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) error
 type globals struct {
 	stdout, stderr io.Writer
 	logLevel       slog.Level
+	// dataDir is posimport up's data directory: its keys, PostgreSQL cluster and JetStream store.
+	dataDir string
 }
 
-func (g *globals) logger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(g.stderr, &slog.HandlerOptions{Level: g.logLevel}))
+func (g *globals) logger() *slog.Logger { return g.loggerTo(g.stderr) }
+
+// loggerTo is the JSON logger at the --log-level, writing to w.
+func (g *globals) loggerTo(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: g.logLevel}))
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	g := &globals{stdout: stdout, stderr: stderr}
 	root := &cobra.Command{
-		Use:           "posimport",
-		Short:         "Import point-of-sale sales into the weekly balance",
+		Use:   "posimport",
+		Short: "Import point-of-sale sales into the weekly balance",
+		Long: `posimport imports point-of-sale sales from Lightspeed into the weekly balance: hourly gross
+sales, net sales, discounts, returns, transactions, goods sold, goods returned and visitors per
+department and local day.
+
+Start everything on this machine with "posimport up" (add --simulate for the Lightspeed
+simulator), or see it all work with "posimport demo". The other commands drive and watch
+posimport through its gRPC API: "import", "balance", "config", "auth" and "token".`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().TextVar(&g.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
-	root.AddCommand(newSimCommand(g))
+	root.PersistentFlags().StringVar(&g.dataDir, "data-dir", envOr("POSIMPORT_DATA_DIR", ".posimport"),
+		"data directory of posimport up: keys, PostgreSQL cluster, JetStream store [$POSIMPORT_DATA_DIR]")
+	root.AddCommand(newSimCommand(g), newUpCommand(g), newDemoCommand(g), newTokenCommand(g),
+		newImportCommand(g), newBalanceCommand(g), newConfigCommand(g), newAuthCommand(g))
 	return root
 }
