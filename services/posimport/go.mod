@@ -3,6 +3,7 @@ module github.com/posimport/posimport/services/posimport
 go 1.26.8
 
 require (
+	github.com/google/go-cmp v0.7.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/posimport/posimport/pkg v0.0.0
 	github.com/posimport/posimport/proto v0.0.0
