@@ -29,9 +29,9 @@ func TestWeek(t *testing.T) {
 	}
 	notImported := &posimportv1.FieldDay{FieldId: 8, PosDataType: vt, SplitIntoIntervals: true}
 	for _, tc := range []struct {
-		name                string
-		wb                  *posimportv1.WeeklyBalance
-		expected            map[string][]sim.ExpectedHour
+		name                 string
+		wb                   *posimportv1.WeeklyBalance
+		expected             map[string][]sim.ExpectedHour
 		diffs, totals, hours int
 	}{
 		{"equal, trailing zeros aside", week(gross("3.500", "1.5", "2.00"), notImported, "3.5"), expected, 0, 2, 2},

@@ -13,7 +13,7 @@ func TestValue(t *testing.T) {
 	t.Parallel()
 	gross, tx := posimportv1.PosDataType_POS_DATA_TYPE_GROSS_SALES, posimportv1.PosDataType_POS_DATA_TYPE_TRANSACTIONS
 	for _, tc := range []struct {
-		typ       posimportv1.PosDataType
+		typ      posimportv1.PosDataType
 		in, want string
 	}{
 		{gross, "1234567.125", "1,234,567.13"},
