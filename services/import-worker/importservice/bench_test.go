@@ -35,11 +35,7 @@ func BenchmarkEightWorkersOneAccount(b *testing.B) {
 		for i := 1; i < 8; i++ {
 			e.StartImportWorker(b, fmt.Sprintf("w%d", i), nil)
 		}
-		deps := e.Departments(0, false)
-		e.Configure(b, "c1", deps)
-		e.Connect(b, "c1", e.AccountID(0), true)
-		until := yesterday().AddDays(-1)
-		from := until.AddDays(-(days - 1))
+		deps, from, until := connectClient(b, e, days)
 		e.Sim.ResetCounts()
 		b.StartTimer()
 		start := time.Now()

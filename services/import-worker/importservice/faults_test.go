@@ -38,11 +38,7 @@ func TestWorkerKilledRepeatedly(t *testing.T) {
 			c.ReconcileGrace = 3 * time.Second
 		},
 	})
-	deps := e.Departments(0, false)
-	e.Configure(t, "c1", deps)
-	e.Connect(t, "c1", e.AccountID(0), true)
-	until := yesterday().AddDays(-1)
-	from := until.AddDays(-(days - 1))
+	deps, from, until := connectClient(t, e, days)
 	survivor := e.StartProcess(t, bin) // a second worker process that is never killed
 	id := e.StartImport(t, "c1", deps, from, until, false)
 	rng := rand.New(rand.NewPCG(4, uint64(time.Now().UnixNano())))
@@ -89,11 +85,7 @@ func TestNATSAndPostgresRestartMidImport(t *testing.T) {
 			c.ReconcileGrace = 3 * time.Second
 		},
 	})
-	deps := e.Departments(0, false)
-	e.Configure(t, "c1", deps)
-	e.Connect(t, "c1", e.AccountID(0), true)
-	until := yesterday().AddDays(-1)
-	from := until.AddDays(-(days - 1))
+	deps, from, until := connectClient(t, e, days)
 	id := e.StartImport(t, "c1", deps, from, until, false)
 
 	waitProgress := func(min int) {
@@ -140,11 +132,7 @@ func TestWorkerSIGTERMSettlesInFlightJobs(t *testing.T) {
 		OwnNATS: true, TimeScale: 5,
 		WorkerConfig: func(c *importservice.Config) { c.Worker = false; c.MaxAttempts = 100 },
 	})
-	deps := e.Departments(0, false)
-	e.Configure(t, "c1", deps)
-	e.Connect(t, "c1", e.AccountID(0), true)
-	until := yesterday().AddDays(-1)
-	from := until.AddDays(-(days - 1))
+	deps, from, until := connectClient(t, e, days)
 	w := e.StartProcess(t, bin)
 	id := e.StartImport(t, "c1", deps, from, until, false)
 	deadline := time.Now().Add(time.Minute)

@@ -15,6 +15,7 @@ import (
 	"github.com/posimport/posimport/pkg/platform/pgtest"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/import-worker/importservice"
+	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
 	"github.com/posimport/posimport/services/import-worker/internal/pipelinetest"
 )
 
@@ -39,15 +40,11 @@ func apiOnly(t *testing.T) *pipelinetest.Env {
 // streamMessages counts the messages in the pipeline's job stream.
 func streamMessages(t *testing.T, e *pipelinetest.Env) uint64 {
 	t.Helper()
-	s, err := e.NATS.JS.Stream(context.Background(), e.Prefix+"POSIMPORT_JOBS")
+	n, err := jobqueue.New(e.NATS.JS, jobqueue.Config{Prefix: e.Prefix}).Messages(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := s.Info(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info.State.Msgs
+	return n
 }
 
 // TestStartImportRefusals checks every refusal of StartImport: the status, the field named for

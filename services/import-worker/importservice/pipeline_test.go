@@ -43,6 +43,18 @@ func firstErrors(imp *posimportv1.Import, n int) []string {
 
 func yesterday() civil.Date { return civil.Today(time.Now(), time.Local).AddDays(-1) }
 
+// connectClient configures client c1 with every shop of the simulator's first account as a
+// department, connects and enables it, and returns the departments and the last days full
+// days that every zone has finished.
+func connectClient(t testing.TB, e *pipelinetest.Env, days int) (deps []pipelinetest.Department, from, until civil.Date) {
+	t.Helper()
+	deps = e.Departments(0, false)
+	e.Configure(t, "c1", deps)
+	e.Connect(t, "c1", e.AccountID(0), true)
+	until = yesterday().AddDays(-1)
+	return deps, until.AddDays(-(days - 1)), until
+}
+
 // TestImportMatchesOracle imports a year of 5 departments × 3 registers (in zones with both
 // DST changes) through the whole pipeline and compares every department, register, day, hour
 // and field with the simulator's oracle.
@@ -53,12 +65,7 @@ func TestImportMatchesOracle(t *testing.T) {
 		ShopsPerAccount: 5, RegistersPerShop: 3, SalesPerDay: envInt("PIPELINE_SALES_PER_DAY", 6), Days: days + 2,
 		TimeScale: 50, Seed: 1, Zones: lowScaleZones,
 	})
-	deps := e.Departments(0, false)
-	e.Configure(t, "c1", deps)
-	e.Connect(t, "c1", e.AccountID(0), true)
-
-	until := yesterday().AddDays(-1) // every zone has finished this day
-	from := until.AddDays(-(days - 1))
+	deps, from, until := connectClient(t, e, days)
 	ic := e.ImportClient(t, "c1")
 	start := time.Now()
 	resp, err := ic.StartImport(context.Background(), &posimportv1.StartImportRequest{

@@ -27,11 +27,7 @@ func TestDuplicatePublishes(t *testing.T) {
 		ShopsPerAccount: 2, RegistersPerShop: 2, SalesPerDay: 6, Days: days + 2, Zones: lowScaleZones, Seed: 2, NoWorker: true,
 	})
 	e.Imports = append(e.Imports, e.StartImportWorker(t, "api", func(c *importservice.Config) { c.API, c.Worker = true, false }))
-	deps := e.Departments(0, false)
-	e.Configure(t, "c1", deps)
-	e.Connect(t, "c1", e.AccountID(0), true)
-	until := yesterday().AddDays(-1)
-	from := until.AddDays(-(days - 1))
+	deps, from, until := connectClient(t, e, days)
 	id := e.StartImport(t, "c1", deps, from, until, false)
 	q := jobqueue.New(e.NATS.JS, jobqueue.Config{Prefix: e.Prefix})
 	rows, err := e.Pool.Query(context.Background(), "SELECT job_id FROM jobs WHERE import_id = $1", id)
@@ -85,11 +81,7 @@ func TestOverwriteApproved(t *testing.T) {
 	e := pipelinetest.Start(t, pipelinetest.Options{
 		ShopsPerAccount: 1, RegistersPerShop: 2, SalesPerDay: 8, Days: days + 2, Zones: lowScaleZones, Seed: 3,
 	})
-	deps := e.Departments(0, false)
-	e.Configure(t, "c1", deps)
-	e.Connect(t, "c1", e.AccountID(0), true)
-	until := yesterday().AddDays(-1)
-	from := until.AddDays(-(days - 1))
+	deps, from, until := connectClient(t, e, days)
 	first := e.WaitImport(t, "c1", e.StartImport(t, "c1", deps, from, until, false), 2*time.Minute)
 	if first.GetState() != posimportv1.ImportState_IMPORT_STATE_SUCCEEDED {
 		t.Fatalf("first import ended %s: %v", first.GetState(), firstErrors(first, 3))

@@ -156,3 +156,16 @@ func JobID(data []byte) (uuid.UUID, error) {
 	}
 	return id, nil
 }
+
+// Messages counts the messages in the stream: jobs queued and not yet acked or terminated.
+func (q *Queue) Messages(ctx context.Context) (uint64, error) {
+	s, err := q.js.Stream(ctx, q.stream)
+	if err != nil {
+		return 0, fmt.Errorf("stream %s: %w", q.stream, err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("stream info %s: %w", q.stream, err)
+	}
+	return info.State.Msgs, nil
+}

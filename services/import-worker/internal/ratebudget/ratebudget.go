@@ -112,23 +112,32 @@ func (l *Limiter) ensure(ctx context.Context) error {
 	return nil
 }
 
-// Reserve books the send time of a request costing cost drips and returns the wait until it.
-func (l *Limiter) Reserve(ctx context.Context, cost float64) (time.Duration, error) {
+// Reservation is a request's booked send time.
+type Reservation struct {
+	// SendAt is the send time on the database's clock.
+	SendAt time.Time
+	// Wait is how long from the reservation until SendAt.
+	Wait time.Duration
+}
+
+// Reserve books the send time of a request costing cost drips.
+func (l *Limiter) Reserve(ctx context.Context, cost float64) (Reservation, error) {
 	if err := l.ensure(ctx); err != nil {
-		return 0, err
+		return Reservation{}, err
 	}
-	secs, err := l.b.q.RateBudgetReserve(ctx, l.b.pool, dbsqlc.RateBudgetReserveParams{
+	r, err := l.b.q.RateBudgetReserve(ctx, l.b.pool, dbsqlc.RateBudgetReserveParams{
 		Headroom: l.b.cfg.Headroom, Cost: cost, BurstWindowSeconds: l.b.cfg.BurstWindow.Seconds(), AccountKey: l.key,
 	})
 	if err != nil {
-		return 0, fmt.Errorf("reserve rate budget: %w", err)
+		return Reservation{}, fmt.Errorf("reserve rate budget: %w", err)
 	}
-	return time.Duration(secs * float64(time.Second)), nil
+	return Reservation{SendAt: r.SendAt.Time, Wait: time.Duration(r.WaitSeconds * float64(time.Second))}, nil
 }
 
 // Wait implements retail.Limiter: it reserves a send time and sleeps until it.
 func (l *Limiter) Wait(ctx context.Context, cost float64) error {
-	d, err := l.Reserve(ctx, cost)
+	r, err := l.Reserve(ctx, cost)
+	d := r.Wait
 	if err != nil {
 		return err
 	}

@@ -109,7 +109,8 @@ UPDATE rate_budgets SET
           + make_interval(secs => $2::float8 / drip_rate),
     update_time = now()
 WHERE account_key = $4
-RETURNING (extract(epoch FROM next_send - now())
+RETURNING (next_send - make_interval(secs => $3::float8 / greatest(burst_max - 1, 1)))::timestamptz AS send_at,
+          (extract(epoch FROM next_send - now())
            - $3::float8 / greatest(burst_max - 1, 1))::float8 AS wait_seconds
 `
 
@@ -120,18 +121,23 @@ type RateBudgetReserveParams struct {
 	AccountKey         string
 }
 
+type RateBudgetReserveRow struct {
+	SendAt      pgtype.Timestamptz
+	WaitSeconds float64
+}
+
 // Reserves the send time of one request (GCRA): not before the pause, not closer than the
 // burst gap to the previous request, and not before the modelled level leaves room for cost
 // below the bucket size minus headroom. Every SET expression reads the old row, so the
 // statement is atomic under concurrent callers. Returns how long the caller waits.
-func (q *Queries) RateBudgetReserve(ctx context.Context, db DBTX, arg RateBudgetReserveParams) (float64, error) {
+func (q *Queries) RateBudgetReserve(ctx context.Context, db DBTX, arg RateBudgetReserveParams) (RateBudgetReserveRow, error) {
 	row := db.QueryRow(ctx, rateBudgetReserve,
 		arg.Headroom,
 		arg.Cost,
 		arg.BurstWindowSeconds,
 		arg.AccountKey,
 	)
-	var wait_seconds float64
-	err := row.Scan(&wait_seconds)
-	return wait_seconds, err
+	var i RateBudgetReserveRow
+	err := row.Scan(&i.SendAt, &i.WaitSeconds)
+	return i, err
 }

@@ -17,7 +17,8 @@ UPDATE rate_budgets SET
           + make_interval(secs => sqlc.arg(cost)::float8 / drip_rate),
     update_time = now()
 WHERE account_key = @account_key
-RETURNING (extract(epoch FROM next_send - now())
+RETURNING (next_send - make_interval(secs => sqlc.arg(burst_window_seconds)::float8 / greatest(burst_max - 1, 1)))::timestamptz AS send_at,
+          (extract(epoch FROM next_send - now())
            - sqlc.arg(burst_window_seconds)::float8 / greatest(burst_max - 1, 1))::float8 AS wait_seconds;
 
 -- name: RateBudgetObserve :exec
