@@ -49,7 +49,7 @@ type BalanceRangeRow struct {
 // The read path: each day's status with its per-field sums and the period's total per field,
 // in one statement so that status and values come from one snapshot. A day without values
 // has one row with a NULL field_id. The hours come as one comma-separated text (decimals hold
-// no commas): decoding a text[] cost an allocation per hour, a third of the statement's Go CPU.
+// no commas): a text[] cost one allocation per hour to decode, 1,000 of a week's 1,700.
 func (q *Queries) BalanceRange(ctx context.Context, db DBTX, arg BalanceRangeParams) ([]BalanceRangeRow, error) {
 	rows, err := db.Query(ctx, balanceRange,
 		arg.ClientID,
