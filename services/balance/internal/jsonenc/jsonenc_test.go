@@ -64,7 +64,9 @@ func BenchmarkWeeklyBalance(b *testing.B) {
 		name string
 		enc  server.JSONEncoder
 	}{
-		{"protojson", func(dst []byte, m proto.Message) ([]byte, error) { return server.GatewayJSONOptions().MarshalAppend(dst, m) }},
+		{"protojson", func(dst []byte, m proto.Message) ([]byte, error) {
+			return server.GatewayJSONOptions().MarshalAppend(dst, m)
+		}},
 		{"jsonenc", jsonenc.WeeklyBalance},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
