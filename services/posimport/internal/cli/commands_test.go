@@ -165,11 +165,7 @@ func TestCLIAgainstUp(t *testing.T) {
 		if err := protojson.Unmarshal([]byte(out), &wb); err != nil {
 			t.Fatalf("balance json: %v", err)
 		}
-		od := oraclecheck.Department{ID: dep, Zone: acct.Shops[i].TimeZone}
-		for _, r := range acct.Shops[i].Registers {
-			od.Registers = append(od.Registers, r.ID)
-		}
-		exp, err := o.Days(context.Background(), od, from, until)
+		exp, err := o.Days(context.Background(), oraclecheck.ShopDepartment(dep, acct.Shops[i]), from, until)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -325,11 +325,7 @@ func (d *demo) check(ctx context.Context, weeks map[string]map[civil.Week]*posim
 	o := &oraclecheck.Oracle{SimURL: d.stack.SimURL, Account: d.stack.Sim.Accounts()[0].ID}
 	var r oraclecheck.Result
 	for _, dep := range d.deps {
-		od := oraclecheck.Department{ID: dep.id, Zone: dep.shop.TimeZone}
-		for _, reg := range dep.shop.Registers {
-			od.Registers = append(od.Registers, reg.ID)
-		}
-		expected, err := o.Days(ctx, od, d.from, d.until)
+		expected, err := o.Days(ctx, oraclecheck.ShopDepartment(dep.id, dep.shop), d.from, d.until)
 		if err != nil {
 			return err
 		}

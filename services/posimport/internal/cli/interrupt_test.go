@@ -171,11 +171,7 @@ func TestUpInterruptedMidImport(t *testing.T) {
 	o := &oraclecheck.Oracle{SimURL: hs.URL, Account: acct.ID}
 	var res oraclecheck.Result
 	for i, dep := range []string{"d1", "d2"} {
-		od := oraclecheck.Department{ID: dep, Zone: acct.Shops[i].TimeZone}
-		for _, r := range acct.Shops[i].Registers {
-			od.Registers = append(od.Registers, r.ID)
-		}
-		exp, err := o.Days(context.Background(), od, from, until)
+		exp, err := o.Days(context.Background(), oraclecheck.ShopDepartment(dep, acct.Shops[i]), from, until)
 		if err != nil {
 			t.Fatal(err)
 		}

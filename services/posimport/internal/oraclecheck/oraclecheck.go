@@ -29,6 +29,16 @@ type Department struct {
 	Registers []int64
 }
 
+// ShopDepartment is a department receiving all of shop's sales: register by register, or the
+// shop as one unit.
+func ShopDepartment(id string, shop sim.Shop) Department {
+	d := Department{ID: id, Zone: shop.TimeZone}
+	for _, r := range shop.Registers {
+		d.Registers = append(d.Registers, r.ID)
+	}
+	return d
+}
+
 // Oracle asks the simulator's admin API (GET /admin/oracle) for expected figures.
 type Oracle struct {
 	// SimURL is the simulator's base URL.
