@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -246,17 +247,19 @@ func (rest *restaurant) sales(r *http.Request, b *Business) (int, any) {
 	if ld == nil {
 		return status, body
 	}
+	// The first receipt at or after from, and after the cursor: both by binary search.
+	first := sort.Search(len(ld.receipts), func(i int) bool { return !ld.receipts[i].TimeClosed.Before(from) })
+	if after != nil {
+		first = max(first, sort.Search(len(ld.receipts), func(i int) bool {
+			rc := ld.receipts[i]
+			return rc.TimeClosed.After(after.t) || (rc.TimeClosed.Equal(after.t) && rc.Seq > after.seq)
+		}))
+	}
 	var page []*Receipt
 	more := false
-	for _, rc := range ld.receipts {
-		if rc.TimeClosed.Before(from) {
-			continue
-		}
+	for _, rc := range ld.receipts[first:] {
 		if !rc.TimeClosed.Before(to) {
 			break
-		}
-		if after != nil && !(rc.TimeClosed.After(after.t) || (rc.TimeClosed.Equal(after.t) && rc.Seq > after.seq)) {
-			continue
 		}
 		if len(page) == size {
 			more = true // looked ahead: a further sale matches

@@ -1,0 +1,500 @@
+package restaurant_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/oauth2"
+
+	"github.com/posimport/posimport/pkg/lightspeed/restaurant"
+	"github.com/posimport/posimport/pkg/lightspeed/retail"
+	"github.com/posimport/posimport/pkg/lightspeed/sim"
+	"github.com/posimport/posimport/pkg/lightspeed/sim/simtest"
+	"github.com/posimport/posimport/pkg/pos"
+)
+
+const (
+	businessID = 300001
+	location   = "300001001"
+	device1    = "30000100101"
+	device2    = "30000100102"
+	salesEP    = "GET /f/v2/business-location/{id}/sales"
+)
+
+type testBundle struct {
+	env    *simtest.Env
+	client *restaurant.Client
+	tokens *retail.TokenSource
+
+	mu     sync.Mutex
+	slept  time.Duration
+	events []restaurant.ResponseEvent
+}
+
+// setup serves a simulator on a manual clock (opts.Clock if it is one) and builds a client for business 300001 that
+// shares the clock: its waits advance the simulator's time instead of sleeping.
+func setup(t testing.TB, opts sim.Options, configure func(*restaurant.Config)) *testBundle {
+	t.Helper()
+	opts.AutoConsent = true
+	clock, _ := opts.Clock.(*sim.ManualClock)
+	b := &testBundle{env: simtest.Start(t, opts)}
+	if b.env.Clock == nil {
+		b.env.Clock = clock
+	}
+	b.tokens = retail.NewTokenSource(b.env.Context(context.Background()), b.env.Restaurant, b.env.RestaurantToken(t, businessID))
+	cfg := restaurant.Config{
+		BaseURL:     b.env.URL,
+		BusinessID:  businessID,
+		TokenSource: b.tokens,
+		HTTPClient:  b.env.Server.Client(),
+		NowFunc:     b.env.Clock.Now,
+		SleepFunc: func(ctx context.Context, d time.Duration) error {
+			b.mu.Lock()
+			b.slept += d
+			b.mu.Unlock()
+			return b.env.Clock.Sleep(ctx, d)
+		},
+		OnResponse: func(e restaurant.ResponseEvent) {
+			b.mu.Lock()
+			b.events = append(b.events, e)
+			b.mu.Unlock()
+		},
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	c, err := restaurant.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.client = c
+	return b
+}
+
+func (b *testBundle) statuses() []int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []int
+	for _, e := range b.events {
+		out = append(out, e.Status)
+	}
+	return out
+}
+
+// twoWeeks is two devices of two locations in London and Copenhagen over the autumn change.
+var twoWeeks = sim.RestaurantDataOptions{LocationsPerBusiness: 2, DevicesPerLocation: 2, SalesPerDay: 30,
+	Zones: []string{"Europe/London", "Europe/Copenhagen"},
+	From:  time.Date(2025, 10, 20, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 11, 2, 0, 0, 0, 0, time.UTC)}
+
+func TestBusinessLocationsAndDevices(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sim.Options{Seed: 2, Restaurant: sim.RestaurantOptions{Data: twoWeeks}}, nil)
+	ctx := context.Background()
+	locs, err := b.client.Locations(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []pos.Location{{ID: "300001001", Name: "Restaurant 1", TimeZone: "Europe/London"}, {ID: "300001002", Name: "Restaurant 2", TimeZone: "Europe/Copenhagen"}}
+	if diff := cmp.Diff(want, locs); diff != "" {
+		t.Errorf("locations (-want +got):\n%s", diff)
+	}
+	// The simulator's clock stands at 2026-01-01: move it to the end of the data, so that
+	// the last 30 days hold sales.
+	b.env.Clock.Advance(-b.env.Clock.Now().Sub(time.Date(2025, 11, 3, 0, 0, 0, 0, time.UTC)))
+	regs, err := b.client.Registers(ctx, location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRegs := []pos.Register{{ID: device1, LocationID: location, Name: "iPad 1"}, {ID: device2, LocationID: location, Name: "iPad 2"}}
+	if diff := cmp.Diff(wantRegs, regs); diff != "" {
+		t.Errorf("devices (-want +got):\n%s", diff)
+	}
+	if got := b.client.DataTypes(); len(got) != 8 || got[7] != pos.Visitors {
+		t.Errorf("DataTypes %v: K-Series has visitors", got)
+	}
+	other, _ := restaurant.New(restaurant.Config{BaseURL: b.env.URL, BusinessID: 300002, TokenSource: b.tokens, HTTPClient: b.env.Server.Client()})
+	if _, err := other.Locations(ctx); err == nil || !strings.Contains(err.Error(), "300002") {
+		t.Errorf("a business the token does not see: %v", err)
+	}
+}
+
+func counted(r sim.Receipt) bool {
+	return !r.Cancelled && (r.Type == sim.ReceiptSale || r.Type == sim.ReceiptRefund)
+}
+
+func TestSalesSelection(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sim.Options{Seed: 3, Restaurant: sim.RestaurantOptions{Data: twoWeeks}}, func(c *restaurant.Config) { c.PageSize = 40 })
+	from := time.Date(2025, 10, 22, 0, 0, 0, 0, time.UTC)
+	until := time.Date(2025, 10, 29, 0, 0, 0, 0, time.UTC)
+	stored, err := b.env.Sim.Receipts(businessID, sim.ReceiptFilter{LocationID: 300001001, From: from, Until: until})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		devices []string
+		keep    func(sim.Receipt) bool
+	}{
+		{name: "one device", devices: []string{device2}, keep: func(r sim.Receipt) bool { return r.DeviceID == 30000100102 }},
+		{name: "both devices", devices: []string{device1, device2}, keep: func(sim.Receipt) bool { return true }},
+		{name: "the location", keep: func(sim.Receipt) bool { return true }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var want, got []string
+			for _, r := range stored {
+				if counted(r) && tc.keep(r) {
+					want = append(want, r.AccountFiscID)
+				}
+			}
+			q := pos.SalesQuery{LocationID: location, RegisterIDs: tc.devices, From: from, Until: until}
+			err := b.client.Sales(context.Background(), q, func(f pos.SaleFigures) error {
+				if f.CompletedAt.Before(from) || !f.CompletedAt.Before(until) || f.LocationID != location {
+					t.Errorf("sale %s at %v of %s is outside the query", f.SaleID, f.CompletedAt, f.LocationID)
+				}
+				got = append(got, f.SaleID)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" || len(want) < 100 {
+				t.Errorf("%d sales (-want +got):\n%s", len(want), diff)
+			}
+		})
+	}
+	bad := []struct {
+		name string
+		q    pos.SalesQuery
+	}{
+		{"inverted range", pos.SalesQuery{LocationID: location, From: until, Until: from}},
+		{"no location", pos.SalesQuery{From: from, Until: until}},
+		{"bad device", pos.SalesQuery{LocationID: location, RegisterIDs: []string{"ipad"}, From: from, Until: until}},
+	}
+	for _, tc := range bad {
+		if err := b.client.Sales(context.Background(), tc.q, nil); err == nil {
+			t.Errorf("%s: want an error", tc.name)
+		}
+	}
+	stop := errors.New("stop")
+	if err := b.client.Sales(context.Background(), pos.SalesQuery{LocationID: location, From: from, Until: until}, func(pos.SaleFigures) error { return stop }); !errors.Is(err, stop) {
+		t.Errorf("callback error: got %v", err)
+	}
+}
+
+// TestPageRequests pulls a busy location's 364 days: one window, whose page requests are
+// exactly ceil(sales/100), all receipt types included (the API has no device or type filter).
+func TestPageRequests(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sim.Options{Seed: 11, Restaurant: sim.RestaurantOptions{Data: sim.RestaurantDataOptions{SalesPerDay: 30,
+		From: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)}}}, nil)
+	from := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	until := time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
+	all, _ := b.env.Sim.Receipts(businessID, sim.ReceiptFilter{From: from.Add(-time.Millisecond), Until: until.Add(time.Millisecond)})
+	want := 0
+	for _, r := range all {
+		if counted(r) && !r.TimeClosed.Before(from) && r.TimeClosed.Before(until) {
+			want++
+		}
+	}
+	b.env.Sim.ResetCounts()
+	got := 0
+	if err := b.client.Sales(context.Background(), pos.SalesQuery{LocationID: location, From: from, Until: until}, func(pos.SaleFigures) error {
+		got++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pages := b.env.Sim.Requests(salesEP)
+	if wantPages := int64((len(all) + 99) / 100); got != want || pages.Requests != wantPages || b.client.Stats().Requests != wantPages {
+		t.Errorf("%d of %d sales in %d pages (client %+v), want %d pages for %d receipts", got, want, pages.Requests, b.client.Stats(), wantPages, len(all))
+	}
+	t.Logf("%d counted sales of %d receipts in %d pages", got, len(all), pages.Requests)
+}
+
+// TestOverAYear splits a 400-day range into windows the API takes; each sale comes once.
+func TestOverAYear(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sim.Options{Seed: 12, Restaurant: sim.RestaurantOptions{Data: sim.RestaurantDataOptions{SalesPerDay: 3,
+		From: time.Date(2024, 11, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)}}}, nil)
+	from := time.Date(2024, 11, 20, 0, 0, 0, 0, time.UTC)
+	until := from.AddDate(0, 0, 400)
+	stored, _ := b.env.Sim.Receipts(businessID, sim.ReceiptFilter{From: from, Until: until})
+	var want, got []string
+	for _, r := range stored {
+		if counted(r) {
+			want = append(want, r.AccountFiscID)
+		}
+	}
+	b.env.Sim.ResetCounts()
+	if err := b.client.Sales(context.Background(), pos.SalesQuery{LocationID: location, From: from, Until: until}, func(f pos.SaleFigures) error {
+		got = append(got, f.SaleID)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("sales (-want +got):\n%s", diff)
+	}
+	if c := b.env.Sim.Requests(salesEP); c.Requests < 2 {
+		t.Errorf("%d requests: the range was not split", c.Requests)
+	}
+}
+
+func TestRateLimited(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		opts      sim.RestaurantOptions
+		fault     *sim.Fault
+		wantSlept time.Duration
+		wantLimit int64
+	}{
+		{name: "Retry-After in seconds", fault: &sim.Fault{Kind: sim.FaultRateLimit, RetryAfter: 7, Count: 1}, wantSlept: 7 * time.Second, wantLimit: 1},
+		{name: "Retry-After as a date", fault: &sim.Fault{Kind: sim.FaultRateLimit, RetryAfter: 9, RetryAfterDate: true, Count: 1}, wantSlept: 9 * time.Second, wantLimit: 1},
+		{name: "the simulator's bucket", opts: sim.RestaurantOptions{RateLimit: sim.RestaurantRateLimit{RequestsPerSecond: 0.25, Burst: 1}},
+			wantSlept: 4 * time.Second, wantLimit: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, sim.Options{Restaurant: tc.opts}, nil)
+			if tc.fault != nil {
+				if err := b.env.Sim.InjectFault(*tc.fault); err != nil {
+					t.Fatal(err)
+				}
+			} else if _, err := b.client.Locations(context.Background()); err != nil { // spends the burst
+				t.Fatal(err)
+			}
+			if _, err := b.client.Locations(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if b.slept < tc.wantSlept || b.slept > tc.wantSlept+time.Second {
+				t.Errorf("waited %v, want %v", b.slept, tc.wantSlept)
+			}
+			if st := b.client.Stats(); st.RateLimited != tc.wantLimit {
+				t.Errorf("stats %+v", st)
+			}
+		})
+	}
+	b := setup(t, sim.Options{}, func(c *restaurant.Config) { c.MaxRetryAfter = time.Minute })
+	_ = b.env.Sim.InjectFault(sim.Fault{Kind: sim.FaultRateLimit, RetryAfter: 3600, Count: 1})
+	_, err := b.client.Locations(context.Background())
+	var rl *retail.RateLimitError
+	if !errors.As(err, &rl) || rl.RetryAfter != time.Hour {
+		t.Errorf("got %v, want a RateLimitError of an hour", err)
+	}
+}
+
+func TestRetries(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		faults []sim.Fault
+		cfg    func(*restaurant.Config)
+		want   []int
+	}{
+		{name: "5xx", faults: []sim.Fault{{Kind: sim.FaultStatus, Status: 503, Count: 2}}, want: []int{503, 503, 200}},
+		{name: "connection reset", faults: []sim.Fault{{Kind: sim.FaultReset, Count: 1}}, want: []int{0, 200}},
+		{name: "truncated body", faults: []sim.Fault{{Kind: sim.FaultMalformed, Count: 1}}, want: []int{200, 200}},
+		{name: "slow response", faults: []sim.Fault{{Kind: sim.FaultSlow, Delay: sim.Duration(5 * time.Second), Count: 1}},
+			cfg: func(c *restaurant.Config) { c.RequestTimeout = 100 * time.Millisecond }, want: []int{0, 200}},
+		{name: "a mix", faults: []sim.Fault{{Kind: sim.FaultStatus, Status: 500, Count: 1}, {Kind: sim.FaultRateLimit, Count: 1}, {Kind: sim.FaultStatus, Status: 502, Count: 1}},
+			want: []int{500, 429, 502, 200}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, sim.Options{}, func(c *restaurant.Config) {
+				// A transport of the client's own, whose first connection is fresh: net/http
+				// silently retries a GET on a reused connection that dies, hiding the reset.
+				c.HTTPClient = nil
+				if tc.cfg != nil {
+					tc.cfg(c)
+				}
+			})
+			for _, f := range tc.faults {
+				f.Endpoint = "/f/"
+				if err := b.env.Sim.InjectFault(f); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := b.client.Locations(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, b.statuses()); diff != "" {
+				t.Errorf("attempts (-want +got):\n%s", diff)
+			}
+			if st := b.client.Stats(); st.Retries != int64(len(tc.want)-1) {
+				t.Errorf("stats %+v", st)
+			}
+		})
+	}
+}
+
+func TestGivesUp(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sim.Options{Restaurant: sim.RestaurantOptions{Data: sim.RestaurantDataOptions{Businesses: 2}}}, func(c *restaurant.Config) { c.MaxAttempts = 3 })
+	ctx := context.Background()
+	_ = b.env.Sim.InjectFault(sim.Fault{Kind: sim.FaultStatus, Status: 500, Count: 5})
+	var se *retail.StatusError
+	if _, err := b.client.Locations(ctx); !errors.As(err, &se) || se.Status != 500 || len(b.statuses()) != 3 {
+		t.Errorf("5xx until the attempts run out: %v after %d attempts", err, len(b.statuses()))
+	}
+	b.env.Sim.ClearFaults()
+	// A 4xx is not retried, and its message is the API's.
+	q := pos.SalesQuery{LocationID: "300002001", From: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC)}
+	before := len(b.statuses())
+	err := b.client.Sales(ctx, q, func(pos.SaleFigures) error { return nil })
+	if !errors.As(err, &se) || se.Status != 403 || !strings.Contains(se.Message, "Access denied to business location 300002001") || len(b.statuses()) != before+1 {
+		t.Errorf("another business's location: %v", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := b.client.Locations(cctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled context: %v", err)
+	}
+}
+
+func TestUnauthorizedRefreshesOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sim.Options{}, nil)
+	var persisted []*oauth2.Token
+	b.tokens.OnToken = func(tok *oauth2.Token) { persisted = append(persisted, tok) }
+	first, _ := b.tokens.Token()
+	// The simulator's token expires while oauth2, on the real clock, still trusts it.
+	b.env.Clock.Advance(61 * time.Minute)
+	if _, err := b.client.Locations(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]int{401, 200}, b.statuses()); diff != "" {
+		t.Errorf("attempts (-want +got):\n%s", diff)
+	}
+	if len(persisted) != 1 || persisted[0].AccessToken == first.AccessToken || persisted[0].RefreshToken == first.RefreshToken {
+		t.Fatalf("refresh did not hand over a rotated token: %d tokens", len(persisted))
+	}
+	// The single-use refresh token is spent: presenting it again is refused.
+	if _, err := b.env.Restaurant.TokenSource(b.env.Context(context.Background()), &oauth2.Token{RefreshToken: first.RefreshToken}).Token(); err == nil {
+		t.Error("the spent refresh token was accepted again")
+	}
+	// Once the grant is revoked, the error says re-authorize and names no token.
+	tok, _ := b.tokens.Token()
+	form := strings.NewReader("client_id=" + sim.DefaultClientID + "&client_secret=" + sim.DefaultClientSecret + "&token=" + tok.RefreshToken)
+	resp, err := b.env.Server.Client().Post(b.env.URL+"/oauth/revoke", "application/x-www-form-urlencoded", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	_, err = b.client.Locations(context.Background())
+	if !errors.Is(err, pos.ErrUnauthorized) {
+		t.Fatalf("after revoke: %v, want ErrUnauthorized", err)
+	}
+	for _, secret := range []string{tok.AccessToken, tok.RefreshToken, first.AccessToken, first.RefreshToken} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("error %q contains a token", err)
+		}
+	}
+}
+
+// TestMalformedSales: a sale the client cannot read is an error naming the sale, line and
+// field; nothing of the page is handed on.
+func TestMalformedSales(t *testing.T) {
+	t.Parallel()
+	sale := func(fields string) string {
+		return `{"sales":[{"accountFiscId":"A1.1","type":"SALE","cancelled":false,"timeClosed":"2025-06-01T10:00:00.000Z","deviceId":7,"nbCovers":2.0,` +
+			`"salesLines":[{"id":"S1.1","quantity":"1.000","totalNetAmountWithTax":"11.00","totalNetAmountWithoutTax":"8.33","totalDiscountAmount":"0.00"}]` + fields + `}]}`
+	}
+	tests := []struct {
+		name, body, want string
+	}{
+		{"money with an exponent", strings.Replace(sale(""), `"11.00"`, `"1e9"`, 1), `Sale A1.1 line S1.1: field totalNetAmountWithTax: not a plain decimal number (got "1e9")`},
+		{"money in words", strings.Replace(sale(""), `"8.33"`, `"eight"`, 1), `Sale A1.1 line S1.1: field totalNetAmountWithoutTax: not a plain decimal number`},
+		{"quantity missing", strings.Replace(sale(""), `"quantity":"1.000",`, ``, 1), `Sale A1.1 line S1.1: field quantity: missing`},
+		{"time without zone", strings.Replace(sale(""), `10:00:00.000Z`, `10:00:00`, 1), `Sale A1.1: field timeClosed: not an ISO 8601 UTC time`},
+		{"device not a number", strings.Replace(sale(""), `"deviceId":7`, `"deviceId":"ipad"`, 1), `Sale A1.1: field deviceId: not an integer`},
+		{"cancelled as text", strings.Replace(sale(""), `"cancelled":false`, `"cancelled":"no"`, 1), `Sale A1.1: field cancelled: not a boolean`},
+		{"negative covers", strings.Replace(sale(""), `"nbCovers":2.0`, `"nbCovers":-1`, 1), `Sale A1.1: field nbCovers: negative`},
+		{"lines not an array", `{"sales":[{"accountFiscId":"A1.1","type":"SALE","cancelled":false,"timeClosed":"2025-06-01T10:00:00.000Z","deviceId":7,"salesLines":{"x":1}}]}`,
+			`Sale A1.1: field salesLines: not an array`},
+		{"no type", strings.Replace(sale(""), `"type":"SALE",`, ``, 1), `Sale A1.1: field type: missing`},
+		{"a sale not an object", `{"sales":[42]}`, `Sale #0: field sale:`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write([]byte(tc.body))
+			}))
+			t.Cleanup(srv.Close)
+			c, err := restaurant.New(restaurant.Config{BaseURL: srv.URL, BusinessID: 1, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"}),
+				BackoffBase: time.Millisecond, BackoffMax: time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			err = c.Sales(context.Background(), pos.SalesQuery{LocationID: "1", From: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)},
+				func(pos.SaleFigures) error { n++; return nil })
+			var de *retail.DataError
+			if !errors.As(err, &de) || !strings.Contains(err.Error(), tc.want) || n != 0 {
+				t.Errorf("got %v (%d sales handed on), want a DataError %q", err, n, tc.want)
+			}
+			if c.Stats().Requests != 1 {
+				t.Errorf("%d requests: malformed data is not retried", c.Stats().Requests)
+			}
+		})
+	}
+	// The well-formed sale decodes, with a number for covers and strings for money.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(sale(""))) }))
+	t.Cleanup(srv.Close)
+	c, _ := restaurant.New(restaurant.Config{BaseURL: srv.URL, BusinessID: 1, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})})
+	var got []pos.SaleFigures
+	if err := c.Sales(context.Background(), pos.SalesQuery{LocationID: "1", From: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)},
+		func(f pos.SaleFigures) error { got = append(got, f); return nil }); err != nil || len(got) != 1 {
+		t.Fatalf("well-formed sale: %v %v", got, err)
+	}
+	if m := got[0].Metrics; m.Visitors.String() != "2" || m.GrossSales.String() != "11" || got[0].RegisterID != "7" {
+		t.Errorf("figures %+v", got[0])
+	}
+}
+
+func TestRepeatedToken(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"sales":[],"nextPageToken":"same"}`))
+	}))
+	t.Cleanup(srv.Close)
+	c, _ := restaurant.New(restaurant.Config{BaseURL: srv.URL, BusinessID: 1, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})})
+	err := c.Sales(context.Background(), pos.SalesQuery{LocationID: "1", From: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)},
+		func(pos.SaleFigures) error { return nil })
+	if err == nil || c.Stats().Requests != 2 {
+		t.Errorf("a repeated token: %v after %d requests, want an error after 2", err, c.Stats().Requests)
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	t.Parallel()
+	ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})
+	for name, cfg := range map[string]restaurant.Config{
+		"no token source": {BusinessID: 1},
+		"no business":     {TokenSource: ts},
+		"bad base URL":    {TokenSource: ts, BusinessID: 1, BaseURL: "ftp://x"},
+		"page size":       {TokenSource: ts, BusinessID: 1, PageSize: 101},
+	} {
+		if _, err := restaurant.New(cfg); err == nil {
+			t.Errorf("%s: want an error", name)
+		}
+	}
+}
+
+func itoa(i int64) string { return strconv.FormatInt(i, 10) }

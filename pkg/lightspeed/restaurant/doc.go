@@ -1,0 +1,60 @@
+// Package restaurant is the production client for Lightspeed Restaurant (K-Series) Financial
+// API v2, and its [pos.Source] implementation.
+//
+// A [Client] reads one business (the connected account): its locations and their time zones
+// from GET /f/data/businesses, and a location's sales from
+// GET /f/v2/business-location/{id}/sales, filtered on timeClosed and paged by nextPageToken
+// (one page of at most 100 sales in memory at a time). A range longer than the API's 365 days
+// is fetched in windows. The API has no device filter, so the devices of a query are picked
+// client-side. Money arrives as fixed-decimal strings and is kept exact; malformed data gets a
+// [*retail.DataError] naming the sale, line and field.
+//
+// In posimport's terms the department's POS client number is the business location id and
+// its terminal numbers are device ids.
+//
+// # Requests
+//
+// Every request goes through one retry layer, as in the R-Series client (whose error types,
+// Retry-After parsing and token invalidation it shares):
+//
+//   - Before sending, it waits on a [Limiter]. K-Series documents no rate limit; the default
+//     [PauseLimiter] only holds requests while a 429's Retry-After runs, and a Limiter shared
+//     by several processes (one budget per business) can be plugged in. [PaceRate] and
+//     [PaceBurst] are the pace posimport's shared budget keeps for this API.
+//   - A 429 pauses the Limiter until Retry-After (seconds or an HTTP date) and retries; a wait
+//     longer than Config.MaxRetryAfter returns a [*retail.RateLimitError].
+//   - 5xx responses, network errors, timeouts and truncated bodies are retried with full-jitter
+//     exponential backoff, up to Config.MaxAttempts sends in all.
+//   - A 401 asks the token source once for a fresh token (if it implements
+//     [retail.TokenInvalidator]); a second 401 wraps [pos.ErrUnauthorized].
+//   - Other 4xx answers are a [*retail.StatusError] with the API's {"error"} message.
+//
+// Tokens never appear in logs or errors.
+//
+// # Metrics
+//
+// [Figures] turns a sale into [pos.SaleFigures] by the K-Series definitions of DESIGN.md §4:
+//
+//	Counted receipts  type SALE or REFUND, and not cancelled; VOID, RECALL, SPLIT, UPDATE,
+//	                  TRANSFER, FLOAT, TRANSITORY, CROSS_BL and CANCEL receipts never count
+//	                  (a voided sale is cancelled and its VOID receipt ignored)
+//	Return lines      every line of a REFUND receipt, and a line with a negative quantity on
+//	                  a SALE (an exchange); their amounts and quantities count as absolute
+//	                  values, whatever sign the API gives them
+//	Sold lines        the other lines of a SALE receipt
+//	Gross sales       Σ totalNetAmountWithTax of sold lines
+//	Net sales         Σ totalNetAmountWithoutTax of sold lines − Σ |totalNetAmountWithoutTax|
+//	                  of return lines (so Net = (Gross − Returns) without VAT)
+//	Discounts         Σ totalDiscountAmount of sold lines (line and account discounts)
+//	Returns           Σ |totalNetAmountWithTax| of return lines
+//	Transactions      1 per counted SALE receipt (refunds are not transactions)
+//	Goods sold        Σ quantity of sold lines (fractional for goods sold by weight)
+//	Goods returned    Σ |quantity| of return lines
+//	Visitors          Σ nbCovers of counted SALE receipts (a refund's covers do not count)
+//
+// A sale's time is its timeClosed and its register is the receipt's deviceId.
+//
+// The business day (a location's day may start at e.g. 05:30, see the sales-daily endpoint) is
+// not used: like every provider, sales are bucketed by the local calendar day and clock hour
+// of timeClosed in the location's zone, which is what the weekly balance counts.
+package restaurant

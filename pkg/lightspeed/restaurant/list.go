@@ -1,0 +1,208 @@
+package restaurant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/posimport/posimport/pkg/pos"
+)
+
+// Businesses lists the businesses the token gives access to (GET /f/data/businesses), every
+// page of them.
+func (c *Client) Businesses(ctx context.Context) ([]Business, error) {
+	var out []Business
+	for page := 0; ; page++ {
+		var more bool
+		u := c.url("/f/data/businesses", url.Values{"page": {strconv.Itoa(page)}, "size": {"1000"}})
+		err := c.get(ctx, "Business", u, func(body []byte) error {
+			bs, m, err := decodeBusinesses(body)
+			out, more = append(out, bs...), m
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if !more {
+			return out, nil
+		}
+	}
+}
+
+// Business returns the configured business, as the token sees it.
+func (c *Client) Business(ctx context.Context) (Business, error) {
+	bs, err := c.Businesses(ctx)
+	if err != nil {
+		return Business{}, err
+	}
+	for _, b := range bs {
+		if b.ID == c.cfg.BusinessID {
+			return b, nil
+		}
+	}
+	return Business{}, fmt.Errorf("business %d is not among the token's businesses", c.cfg.BusinessID)
+}
+
+// Locations implements [pos.Source]: the business's locations.
+func (c *Client) Locations(ctx context.Context) ([]pos.Location, error) {
+	b, err := c.Business(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]pos.Location, len(b.Locations))
+	for i, l := range b.Locations {
+		out[i] = pos.Location{ID: strconv.FormatInt(l.ID, 10), Name: l.Name, TimeZone: l.TimeZone}
+	}
+	return out, nil
+}
+
+// DeviceWindow is how far back [Client.Registers] looks for devices.
+const DeviceWindow = 30 * 24 * time.Hour
+
+// Registers implements [pos.Source]: the Financial API lists no devices, so these are the
+// devices seen on the location's sales of the last DeviceWindow, in id order.
+func (c *Client) Registers(ctx context.Context, locationID string) ([]pos.Register, error) {
+	now := c.cfg.NowFunc()
+	seen := map[int64]string{}
+	err := c.ListSales(ctx, SaleQuery{LocationID: locationID, From: now.Add(-DeviceWindow), Until: now, IncludeUncounted: true}, func(s Sale) error {
+		seen[s.DeviceID] = s.DeviceName
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, 0, len(seen))
+	for id := range seen {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	out := make([]pos.Register, len(ids))
+	for i, id := range ids {
+		out[i] = pos.Register{ID: strconv.FormatInt(id, 10), LocationID: locationID, Name: seen[id]}
+	}
+	return out, nil
+}
+
+// SaleQuery selects sales for [Client.ListSales].
+type SaleQuery struct {
+	// LocationID is the business location; required.
+	LocationID string
+	// DeviceIDs narrow the sales to these devices; empty takes all.
+	DeviceIDs []string
+	// From and Until bound timeClosed: From <= timeClosed < Until.
+	From, Until time.Time
+	// IncludeUncounted also returns sales that do not count (cancelled, VOID, SPLIT, …).
+	IncludeUncounted bool
+}
+
+// maxWindow is the longest from..to the API takes (365 days), less the two milliseconds by
+// which each window is widened.
+const maxWindow = 365*24*time.Hour - 2*time.Millisecond
+
+const apiTime = "2006-01-02T15:04:05.000Z07:00"
+
+// ListSales calls fn for each sale of q, one page at a time, in timeClosed order. Ranges
+// over 365 days are fetched in windows. Each window's from is sent a millisecond early and its
+// to a millisecond late, and the exact bounds applied here, so that neither reading of the
+// bounds' inclusiveness loses or doubles a sale.
+func (c *Client) ListSales(ctx context.Context, q SaleQuery, fn func(Sale) error) error {
+	if !q.From.Before(q.Until) {
+		return fmt.Errorf("list sales: range [%v, %v) is empty", q.From, q.Until)
+	}
+	if _, err := parseID("location", q.LocationID); err != nil {
+		return err
+	}
+	devices := map[int64]bool{}
+	for _, d := range q.DeviceIDs {
+		id, err := parseID("device", d)
+		if err != nil {
+			return err
+		}
+		devices[id] = true
+	}
+	path := "/f/v2/business-location/" + q.LocationID + "/sales"
+	// No sale closes in the future, and the API refuses a from after now.
+	now := c.cfg.NowFunc()
+	for from := q.From; from.Before(q.Until) && from.Before(now); from = from.Add(maxWindow) {
+		until := from.Add(maxWindow)
+		if until.After(q.Until) {
+			until = q.Until
+		}
+		err := c.pages(ctx, path, from.Add(-time.Millisecond), until.Add(time.Millisecond), func(s Sale) error {
+			// A sale belongs to the window it closed in: each is seen once across windows.
+			if s.TimeClosed.Before(from) || !s.TimeClosed.Before(until) {
+				return nil
+			}
+			if len(devices) > 0 && !devices[s.DeviceID] {
+				return nil
+			}
+			if !q.IncludeUncounted && !Counts(s) {
+				return nil
+			}
+			return fn(s)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pages follows one window's pages by nextPageToken.
+func (c *Client) pages(ctx context.Context, path string, from, to time.Time, fn func(Sale) error) error {
+	v := url.Values{
+		"from":     {from.UTC().Format(apiTime)},
+		"to":       {to.UTC().Format(apiTime)},
+		"pageSize": {strconv.Itoa(c.cfg.PageSize)},
+	}
+	prev := ""
+	for {
+		var sales []Sale
+		var token string
+		err := c.get(ctx, "Sale", c.url(path, v), func(body []byte) error {
+			var err error
+			sales, token, err = decodeSalesPage(body)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, s := range sales {
+			if err := fn(s); err != nil {
+				return err
+			}
+		}
+		switch {
+		case token == "":
+			return nil
+		case token == prev:
+			return errors.New("list sales: the API repeated a nextPageToken")
+		}
+		prev = token
+		v.Set("nextPageToken", token)
+	}
+}
+
+// Sales implements [pos.Source]: it streams the counted sales of q as [pos.SaleFigures]. q
+// must name a location; its RegisterIDs are device ids.
+func (c *Client) Sales(ctx context.Context, q pos.SalesQuery, fn func(pos.SaleFigures) error) error {
+	if err := q.Validate(); err != nil {
+		return err
+	}
+	sq := SaleQuery{LocationID: q.LocationID, DeviceIDs: q.RegisterIDs, From: q.From, Until: q.Until}
+	return c.ListSales(ctx, sq, func(s Sale) error { return fn(Figures(s, q.LocationID)) })
+}
+
+func parseID(what, s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("%s id %q: %w", what, s, errNotAnID)
+	}
+	return id, nil
+}
+
+var errNotAnID = errors.New("not a Lightspeed id")
