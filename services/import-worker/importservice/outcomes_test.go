@@ -1,0 +1,105 @@
+package importservice_test
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/posimport/posimport/pkg/platform/authn"
+	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+	"github.com/posimport/posimport/services/import-worker/importservice"
+	"github.com/posimport/posimport/services/import-worker/internal/pipelinetest"
+)
+
+// TestUnmappedTypesAndMetrics: a client without fields for returns and returned goods gets
+// its import done with those types reported as unmapped (not silently dropped), and the
+// worker's /metrics shows the jobs, the POS requests per account and the departments'
+// freshness.
+func TestUnmappedTypesAndMetrics(t *testing.T) {
+	t.Parallel()
+	days := 3
+	e := pipelinetest.Start(t, pipelinetest.Options{ShopsPerAccount: 1, RegistersPerShop: 2, SalesPerDay: 5, Days: days + 2,
+		Zones: lowScaleZones, Seed: 9, WorkerConfig: func(c *importservice.Config) { c.API = true }})
+	deps, from, until := connectClient(t, e, days)
+	sup := e.Keys.Token(t, authn.RoleSupervisor, "c1")
+	for _, f := range []string{"5004", "5007"} {
+		if r := e.Config.Do(t, "DELETE", "/v1/clients/c1/fields/"+f, sup, nil); r.Status != http.StatusOK {
+			t.Fatalf("delete field %s: %d %s", f, r.Status, r.Body)
+		}
+	}
+	imp := e.WaitImport(t, "c1", e.StartImport(t, "c1", deps, from, until, false), 2*time.Minute)
+	if imp.GetState() != posimportv1.ImportState_IMPORT_STATE_SUCCEEDED {
+		t.Fatalf("import ended %s: %v", imp.GetState(), firstErrors(imp, 3))
+	}
+	want := []posimportv1.PosDataType{posimportv1.PosDataType_POS_DATA_TYPE_RETURNS, posimportv1.PosDataType_POS_DATA_TYPE_GOODS_RETURNED}
+	if diff := cmp.Diff(want, imp.GetProgress().GetUnmappedTypes()); diff != "" {
+		t.Errorf("unmapped types (-want +got):\n%s", diff)
+	}
+	resp, err := http.Get(e.Imports[0].HTTPBase + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	for _, line := range []string{
+		`posimport_import_jobs_total{outcome="done"} 2`,
+		`posimport_pos_requests_total{account="lightspeed_retail:` + strconv.FormatInt(e.AccountID(0), 10) + `",status="200"}`,
+	} {
+		if !strings.Contains(string(body), line) {
+			t.Errorf("/metrics lacks %s", line)
+		}
+	}
+	fresh := metricValue(t, string(body), `posimport_department_last_imported_date_seconds{client_id="c1",department_id="d1"}`)
+	if want := float64(time.Date(until.Year, until.Month, until.Day, 0, 0, 0, 0, time.UTC).Unix()); fresh != want {
+		t.Errorf("freshness = %v, want %v (%s)", fresh, want, until)
+	}
+}
+
+// metricValue reads one sample's value from Prometheus text.
+func metricValue(t *testing.T, text, series string) float64 {
+	t.Helper()
+	for _, l := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(l, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("/metrics lacks %s", series)
+	return 0
+}
+
+// TestDisconnectedClientFailsJobsWithReason: jobs of a client whose connection was revoked
+// after the import was queued end FAILED with a reason a person can act on, once, without
+// retrying in a loop.
+func TestDisconnectedClientFailsJobsWithReason(t *testing.T) {
+	t.Parallel()
+	e := pipelinetest.Start(t, pipelinetest.Options{ShopsPerAccount: 1, RegistersPerShop: 2, SalesPerDay: 5, Days: 4,
+		Zones: lowScaleZones, Seed: 10, NoWorker: true})
+	e.Imports = append(e.Imports, e.StartImportWorker(t, "api", func(c *importservice.Config) { c.API, c.Worker = true, false }))
+	deps, from, until := connectClient(t, e, 2)
+	id := e.StartImport(t, "c1", deps, from, until, false)
+	if r := e.Auth.Do(t, "POST", "/v1/clients/c1/connection:disconnect", e.Keys.Token(t, authn.RoleSupervisor, "c1"), map[string]any{}); r.Status != http.StatusOK {
+		t.Fatalf("disconnect: %d %s", r.Status, r.Body)
+	}
+	e.StartImportWorker(t, "w1", nil)
+	imp := e.WaitImport(t, "c1", id, time.Minute)
+	if imp.GetState() != posimportv1.ImportState_IMPORT_STATE_FAILED || imp.GetProgress().GetJobsFailed() != 2 {
+		t.Fatalf("import = %s %v", imp.GetState(), imp.GetProgress())
+	}
+	for _, e := range imp.GetErrors() {
+		if !e.GetPermanent() || !strings.Contains(e.GetMessage(), "re-authorize") || e.GetRegisterId() == "" || e.GetFromDate() != from.String() {
+			t.Errorf("error = %v, want a permanent one naming the register, the dates and re-authorization", e)
+		}
+	}
+	if len(imp.GetErrors()) != 2 {
+		t.Errorf("%d errors recorded, want one per job", len(imp.GetErrors()))
+	}
+}
