@@ -33,14 +33,17 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	defer func() { _ = configConn.Close() }()
 	authConn, err := p.Dial(cfg.AuthAddr)
 	if err != nil {
 		return err
 	}
+	defer func() { _ = authConn.Close() }()
 	balanceConn, err := p.Dial(cfg.BalanceAddr)
 	if err != nil {
 		return err
 	}
+	defer func() { _ = balanceConn.Close() }()
 	srv, err := p.Server(importservice.Policy)
 	if err != nil {
 		return err

@@ -103,3 +103,55 @@ func TestDisconnectedClientFailsJobsWithReason(t *testing.T) {
 		t.Errorf("%d errors recorded, want one per job", len(imp.GetErrors()))
 	}
 }
+
+// TestDepartmentWithoutRegisters: a department without register ids is imported as one unit
+// (register ""), one job per chunk, and equals the oracle over all its shop's registers.
+func TestDepartmentWithoutRegisters(t *testing.T) {
+	t.Parallel()
+	days := 40
+	e := pipelinetest.Start(t, pipelinetest.Options{ShopsPerAccount: 1, RegistersPerShop: 3, SalesPerDay: 5, Days: days + 2,
+		Zones: lowScaleZones, Seed: 11})
+	deps := e.Departments(0, true)
+	e.Configure(t, "c1", deps)
+	e.Connect(t, "c1", e.AccountID(0), true)
+	until := yesterday().AddDays(-1)
+	from := until.AddDays(-(days - 1))
+	imp := e.WaitImport(t, "c1", e.StartImport(t, "c1", deps, from, until, false), 2*time.Minute)
+	if imp.GetState() != posimportv1.ImportState_IMPORT_STATE_SUCCEEDED || imp.GetProgress().GetJobsPlanned() != 2 {
+		t.Fatalf("import = %s %v %v", imp.GetState(), imp.GetProgress(), firstErrors(imp, 3))
+	}
+	// The oracle's register 0 is the whole account, which has this one shop.
+	if diffs := e.Mismatches(t, "c1", 0, deps, from, until, 10); len(diffs) > 0 {
+		t.Errorf("balance differs from the oracle:\n%v", diffs)
+	}
+}
+
+// TestCancelStopsRunningJobs cancels an import while its first job runs: pending jobs are
+// cancelled at once, the running one stops between days, and nothing is left open.
+func TestCancelStopsRunningJobs(t *testing.T) {
+	t.Parallel()
+	days := 93
+	e := pipelinetest.Start(t, pipelinetest.Options{ShopsPerAccount: 2, RegistersPerShop: 2, SalesPerDay: 5, Days: days + 2,
+		Zones: lowScaleZones, Seed: 12, WorkerConfig: func(c *importservice.Config) { c.API, c.WorkerSlots = true, 1 }})
+	deps, from, until := connectClient(t, e, days)
+	id := e.StartImport(t, "c1", deps, from, until, false)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, running, _ := jobCounts(t, e, id); running > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no job started")
+		}
+		time.Sleep(10 * time.Millisecond) // polling with a deadline
+	}
+	if r := e.Imports[0].Do(t, "POST", "/v1/clients/c1/imports/"+id+":cancel", e.Keys.Token(t, authn.RoleSupervisor, "c1"), map[string]any{}); r.Status != http.StatusOK {
+		t.Fatalf("cancel: %d %s", r.Status, r.Body)
+	}
+	imp := e.WaitImport(t, "c1", id, time.Minute)
+	p := imp.GetProgress()
+	if imp.GetState() != posimportv1.ImportState_IMPORT_STATE_CANCELLED || p.GetJobsPending()+p.GetJobsRunning() != 0 ||
+		p.GetJobsDone() > 1 || p.GetJobsCancelled() < p.GetJobsPlanned()-1 {
+		t.Errorf("after cancel: %s %v", imp.GetState(), p)
+	}
+}
