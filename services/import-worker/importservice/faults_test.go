@@ -21,6 +21,21 @@ func jobCounts(t *testing.T, e *pipelinetest.Env, id string) (ended, running, to
 	return ended, running, total
 }
 
+// waitRunning waits until one of the import's jobs runs.
+func waitRunning(t *testing.T, e *pipelinetest.Env, id string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, running, _ := jobCounts(t, e, id); running > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no job started")
+		}
+		time.Sleep(10 * time.Millisecond) // polling with a deadline
+	}
+}
+
 // TestWorkerKilledRepeatedly runs the workers as OS processes and kills one with SIGKILL ten
 // times at random moments of an import, restarting it each time: the import still finishes with
 // exactly the oracle's values, every job DONE and none left running.
@@ -135,16 +150,7 @@ func TestWorkerSIGTERMSettlesInFlightJobs(t *testing.T) {
 	deps, from, until := connectClient(t, e, days)
 	w := e.StartProcess(t, bin)
 	id := e.StartImport(t, "c1", deps, from, until, false)
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if _, running, _ := jobCounts(t, e, id); running > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no job started:\n%s", w.Output())
-		}
-		time.Sleep(20 * time.Millisecond) // polling with a deadline
-	}
+	waitRunning(t, e, id)
 	if code := w.Terminate(20 * time.Second); code != 0 {
 		t.Fatalf("worker exited %d after SIGTERM:\n%s", code, w.Output())
 	}

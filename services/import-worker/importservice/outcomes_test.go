@@ -135,16 +135,7 @@ func TestCancelStopsRunningJobs(t *testing.T) {
 		Zones: lowScaleZones, Seed: 12, WorkerConfig: func(c *importservice.Config) { c.API, c.WorkerSlots = true, 1 }})
 	deps, from, until := connectClient(t, e, days)
 	id := e.StartImport(t, "c1", deps, from, until, false)
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if _, running, _ := jobCounts(t, e, id); running > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no job started")
-		}
-		time.Sleep(10 * time.Millisecond) // polling with a deadline
-	}
+	waitRunning(t, e, id)
 	if r := e.Imports[0].Do(t, "POST", "/v1/clients/c1/imports/"+id+":cancel", e.Keys.Token(t, authn.RoleSupervisor, "c1"), map[string]any{}); r.Status != http.StatusOK {
 		t.Fatalf("cancel: %d %s", r.Status, r.Body)
 	}
