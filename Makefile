@@ -19,6 +19,12 @@ TEST_FLAGS ?= -shuffle=on -count=1 -timeout=25m
 help: ## Show this help
 	@grep -hE '^[a-zA-Z/_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
+.PHONY: demo
+demo: ## Build posimport and run the demo: up --simulate, a client, an 8-week import, the balance checked against the simulator's oracle
+	@mkdir -p $(BIN)
+	cd services/posimport && go build -o $(BIN)/posimport .
+	$(BIN)/posimport demo
+
 .PHONY: tools
 tools: ## Install the pinned code generators into ./bin
 	@mkdir -p $(BIN)
