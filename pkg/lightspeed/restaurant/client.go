@@ -89,11 +89,12 @@ func (l *PauseLimiter) PauseUntil(t time.Time) {
 	}
 }
 
-// Config configures a [Client]. BusinessID and TokenSource are required.
+// Config configures a [Client]. TokenSource is required.
 type Config struct {
 	// BaseURL is the API host; default DefaultBaseURL.
 	BaseURL string
 	// BusinessID is the business the token was granted for: the connection's account id.
+	// Only [Client.Business] and [Client.Locations] need it; [Client.Businesses] finds it.
 	BusinessID int64
 	// TokenSource supplies access tokens; it may implement [retail.TokenInvalidator].
 	TokenSource oauth2.TokenSource
@@ -148,8 +149,8 @@ func New(cfg Config) (*Client, error) {
 	if cfg.TokenSource == nil {
 		return nil, errors.New("restaurant client: a token source is required")
 	}
-	if cfg.BusinessID <= 0 {
-		return nil, errors.New("restaurant client: a business id is required")
+	if cfg.BusinessID < 0 {
+		return nil, errors.New("restaurant client: a business id is positive")
 	}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultBaseURL

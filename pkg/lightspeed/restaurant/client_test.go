@@ -486,10 +486,10 @@ func TestNewValidates(t *testing.T) {
 	t.Parallel()
 	ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})
 	for name, cfg := range map[string]restaurant.Config{
-		"no token source": {BusinessID: 1},
-		"no business":     {TokenSource: ts},
-		"bad base URL":    {TokenSource: ts, BusinessID: 1, BaseURL: "ftp://x"},
-		"page size":       {TokenSource: ts, BusinessID: 1, PageSize: 101},
+		"no token source":   {BusinessID: 1},
+		"negative business": {TokenSource: ts, BusinessID: -1},
+		"bad base URL":      {TokenSource: ts, BusinessID: 1, BaseURL: "ftp://x"},
+		"page size":         {TokenSource: ts, BusinessID: 1, PageSize: 101},
 	} {
 		if _, err := restaurant.New(cfg); err == nil {
 			t.Errorf("%s: want an error", name)

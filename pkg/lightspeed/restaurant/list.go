@@ -35,6 +35,9 @@ func (c *Client) Businesses(ctx context.Context) ([]Business, error) {
 
 // Business returns the configured business, as the token sees it.
 func (c *Client) Business(ctx context.Context) (Business, error) {
+	if c.cfg.BusinessID == 0 {
+		return Business{}, errors.New("restaurant client: no business id configured")
+	}
 	bs, err := c.Businesses(ctx)
 	if err != nil {
 		return Business{}, err

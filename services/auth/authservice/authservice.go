@@ -27,6 +27,7 @@ import (
 	"github.com/posimport/posimport/services/auth/internal/connection"
 	"github.com/posimport/posimport/services/auth/internal/keyring"
 	"github.com/posimport/posimport/services/auth/internal/provider"
+	"github.com/posimport/posimport/services/auth/internal/provider/lsrestaurant"
 	"github.com/posimport/posimport/services/auth/internal/provider/lsretail"
 	"github.com/posimport/posimport/services/auth/internal/store"
 )
@@ -49,6 +50,9 @@ type Config struct {
 	// ConfigAddr is the config service's gRPC address (client settings and departments).
 	ConfigAddr string `env:"CONFIG_ADDR" envDefault:"config:9090"`
 	Lightspeed LightspeedConfig
+	// Restaurant is the OAuth client registered with Lightspeed Restaurant (K-Series); without
+	// a client id, clients cannot connect to it.
+	Restaurant RestaurantConfig
 	// CallbackURL is the OAuth redirect URI registered with the POS; the service serves its
 	// path on the HTTP port.
 	CallbackURL string `env:"OAUTH_CALLBACK_URL"`
@@ -80,6 +84,20 @@ type LightspeedConfig struct {
 	APIBaseURL   string        `env:"LIGHTSPEED_API_BASE_URL" envDefault:"https://api.lightspeedapp.com"`
 	// Scopes are space-separated.
 	Scopes []string `env:"LIGHTSPEED_SCOPES" envSeparator:" " envDefault:"employee:register"`
+}
+
+// RestaurantConfig is the OAuth client registered with Lightspeed Restaurant (K-Series), and its
+// endpoints. K-Series documents no revocation endpoint: RevokeURL is empty by default, and then
+// a disconnect deletes the tokens without revoking them (the refresh token lapses after 14 days).
+type RestaurantConfig struct {
+	ClientID     string        `env:"LIGHTSPEED_RESTAURANT_CLIENT_ID"`
+	ClientSecret secret.Secret `env:"LIGHTSPEED_RESTAURANT_CLIENT_SECRET"`
+	AuthorizeURL string        `env:"LIGHTSPEED_RESTAURANT_AUTHORIZE_URL" envDefault:"https://api.lsk.lightspeed.app/oauth/authorize"`
+	TokenURL     string        `env:"LIGHTSPEED_RESTAURANT_TOKEN_URL" envDefault:"https://api.lsk.lightspeed.app/oauth/token"`
+	RevokeURL    string        `env:"LIGHTSPEED_RESTAURANT_REVOKE_URL"`
+	APIBaseURL   string        `env:"LIGHTSPEED_RESTAURANT_API_BASE_URL" envDefault:"https://api.lsk.lightspeed.app"`
+	// Scopes are space-separated and must include financial-api.
+	Scopes []string `env:"LIGHTSPEED_RESTAURANT_SCOPES" envSeparator:" " envDefault:"financial-api"`
 }
 
 // Deps are what the service runs on.
@@ -132,8 +150,13 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Lightspeed.ClientID == "" {
-		return nil, errors.New("LIGHTSPEED_CLIENT_ID: required")
+	if cfg.Lightspeed.ClientID == "" && cfg.Restaurant.ClientID == "" {
+		return nil, errors.New("LIGHTSPEED_CLIENT_ID or LIGHTSPEED_RESTAURANT_CLIENT_ID: at least one POS provider is required")
+	}
+	if cfg.Restaurant.ClientID != "" {
+		if err := lsrestaurant.CheckScopes(cfg.Restaurant.Scopes); err != nil {
+			return nil, fmt.Errorf("LIGHTSPEED_RESTAURANT_SCOPES: %w", err)
+		}
 	}
 	if cfg.RefreshMargin <= 0 || cfg.RefreshMargin > 10*time.Minute {
 		return nil, fmt.Errorf("REFRESH_MARGIN: %v is outside (0, 10m]", cfg.RefreshMargin)
@@ -141,12 +164,21 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if cfg.ProviderTimeout <= 0 {
 		return nil, errors.New("PROVIDER_TIMEOUT: must be positive")
 	}
-	ls := cfg.Lightspeed
-	providers := []provider.Provider{lsretail.New(lsretail.Config{
-		ClientID: ls.ClientID, ClientSecret: ls.ClientSecret,
-		AuthorizeURL: ls.AuthorizeURL, TokenURL: ls.TokenURL, RevokeURL: ls.RevokeURL, APIBaseURL: ls.APIBaseURL,
-		Scopes: ls.Scopes, RedirectURL: cb.String(), HTTPClient: d.HTTPClient, Timeout: cfg.ProviderTimeout, NowFunc: d.NowFunc,
-	})}
+	var providers []provider.Provider
+	if ls := cfg.Lightspeed; ls.ClientID != "" {
+		providers = append(providers, lsretail.New(lsretail.Config{
+			ClientID: ls.ClientID, ClientSecret: ls.ClientSecret,
+			AuthorizeURL: ls.AuthorizeURL, TokenURL: ls.TokenURL, RevokeURL: ls.RevokeURL, APIBaseURL: ls.APIBaseURL,
+			Scopes: ls.Scopes, RedirectURL: cb.String(), HTTPClient: d.HTTPClient, Timeout: cfg.ProviderTimeout, NowFunc: d.NowFunc,
+		}))
+	}
+	if rs := cfg.Restaurant; rs.ClientID != "" {
+		providers = append(providers, lsrestaurant.New(lsrestaurant.Config{
+			ClientID: rs.ClientID, ClientSecret: rs.ClientSecret,
+			AuthorizeURL: rs.AuthorizeURL, TokenURL: rs.TokenURL, RevokeURL: rs.RevokeURL, APIBaseURL: rs.APIBaseURL,
+			Scopes: rs.Scopes, RedirectURL: cb.String(), HTTPClient: d.HTTPClient, Timeout: cfg.ProviderTimeout, NowFunc: d.NowFunc,
+		}))
+	}
 	logger := d.Logger.With("component", "auth")
 	m := connection.New(connection.Options{
 		Store: store.New(d.Pool), Keys: keys, Providers: providers, Config: d.Config, Logger: logger,

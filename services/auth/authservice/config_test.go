@@ -51,6 +51,13 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{name: "callback at the root", change: func(c *authservice.Config) { c.CallbackURL = "https://auth.example/" }, wantErr: "OAUTH_CALLBACK_URL"},
 		{name: "no return URL", change: func(c *authservice.Config) { c.ReturnURL = "" }, wantErr: "OAUTH_RETURN_URL"},
 		{name: "no client id", change: func(c *authservice.Config) { c.Lightspeed.ClientID = "" }, wantErr: "LIGHTSPEED_CLIENT_ID"},
+		{name: "only Lightspeed Restaurant", change: func(c *authservice.Config) {
+			c.Lightspeed.ClientID = ""
+			c.Restaurant = authservice.RestaurantConfig{ClientID: "posimport", Scopes: []string{"financial-api", "orders-api"}}
+		}},
+		{name: "Restaurant without financial-api", change: func(c *authservice.Config) {
+			c.Restaurant = authservice.RestaurantConfig{ClientID: "posimport", Scopes: []string{"orders-api"}}
+		}, wantErr: "LIGHTSPEED_RESTAURANT_SCOPES"},
 		{name: "no margin", change: func(c *authservice.Config) { c.RefreshMargin = 0 }, wantErr: "REFRESH_MARGIN"},
 		{name: "margin too long", change: func(c *authservice.Config) { c.RefreshMargin = time.Hour }, wantErr: "REFRESH_MARGIN"},
 		{name: "no timeout", change: func(c *authservice.Config) { c.ProviderTimeout = 0 }, wantErr: "PROVIDER_TIMEOUT"},

@@ -59,12 +59,19 @@ type recorder struct {
 
 	mu      sync.Mutex
 	calls   []tokenCall
-	revokes []string
+	revokes []revokeCall
+}
+
+// revokeCall is one request to a revocation endpoint.
+type revokeCall struct {
+	Path  string
+	Token string
 }
 
 func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	isToken := req.Method == http.MethodPost && req.URL.Path == "/auth/oauth/token"
-	isRevoke := req.Method == http.MethodPost && req.URL.Path == "/auth/oauth/revoke"
+	// Both products' endpoints: R-Series under /auth/oauth/, K-Series under /oauth/.
+	isToken := req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/oauth/token")
+	isRevoke := req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/oauth/revoke")
 	if !isToken && !isRevoke {
 		r.next.ServeHTTP(w, req)
 		return
@@ -74,7 +81,7 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	form, _ := url.ParseQuery(string(body))
 	if isRevoke {
 		r.mu.Lock()
-		r.revokes = append(r.revokes, form.Get("refresh_token")+form.Get("token"))
+		r.revokes = append(r.revokes, revokeCall{Path: req.URL.Path, Token: form.Get("refresh_token") + form.Get("token")})
 		r.mu.Unlock()
 		r.next.ServeHTTP(w, req)
 		return
@@ -116,10 +123,19 @@ func (r *recorder) tokenCalls() []tokenCall {
 	return append([]tokenCall(nil), r.calls...)
 }
 
+// revoked lists the tokens presented for revocation, at either product's endpoint.
 func (r *recorder) revoked() []string {
+	var out []string
+	for _, c := range r.revokeCalls() {
+		out = append(out, c.Token)
+	}
+	return out
+}
+
+func (r *recorder) revokeCalls() []revokeCall {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]string(nil), r.revokes...)
+	return append([]revokeCall(nil), r.revokes...)
 }
 
 // refreshes returns the refresh requests.
@@ -208,6 +224,8 @@ type options struct {
 	margin       time.Duration
 	clientSecret string
 	tokenKeys    string
+	// retailOnly leaves Lightspeed Restaurant unconfigured.
+	retailOnly bool
 	// logs, when set, receives the auth service's logs at debug level.
 	logs *syncBuffer
 }
@@ -248,6 +266,8 @@ func setup(t *testing.T, opts options) *testBundle {
 		Clients:   []sim.Client{{ID: sim.DefaultClientID, Secret: opts.clientSecret}},
 		Data:      sim.DataOptions{Accounts: 2, ShopsPerAccount: 2},
 		RateLimit: sim.RateLimitOptions{Disabled: true},
+		Restaurant: sim.RestaurantOptions{AccessTokenTTL: opts.accessTTL,
+			Data: sim.RestaurantDataOptions{Businesses: 2, LocationsPerBusiness: 2}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -285,12 +305,17 @@ func (b *testBundle) connect(t *testing.T, schema string, migrations fs.FS) *pgx
 // authConfig is the auth service's configuration against the simulator, for a server whose
 // HTTP port is httpAddr.
 func (b *testBundle) authConfig(httpAddr, tokenKeys string) authservice.Config {
-	return authservice.Config{
+	cfg := authservice.Config{
 		Lightspeed: authservice.LightspeedConfig{
 			ClientID: sim.DefaultClientID, ClientSecret: secret.New(b.opts.clientSecret),
 			AuthorizeURL: b.simURL + "/auth/oauth/authorize", TokenURL: b.simURL + "/auth/oauth/token",
 			RevokeURL: b.simURL + "/auth/oauth/revoke", APIBaseURL: b.simURL,
 			Scopes: []string{"employee:register"},
+		},
+		Restaurant: authservice.RestaurantConfig{
+			ClientID: sim.DefaultClientID, ClientSecret: secret.New(b.opts.clientSecret),
+			AuthorizeURL: b.simURL + "/oauth/authorize", TokenURL: b.simURL + "/oauth/token",
+			RevokeURL: b.simURL + "/oauth/revoke", APIBaseURL: b.simURL, Scopes: []string{sim.FinancialScope},
 		},
 		CallbackURL:        "http://" + httpAddr + callbackPath,
 		ReturnURL:          returnURL,
@@ -300,6 +325,10 @@ func (b *testBundle) authConfig(httpAddr, tokenKeys string) authservice.Config {
 		ProviderTimeout:    5 * time.Second,
 		DepartmentCheckTTL: time.Minute,
 	}
+	if b.opts.retailOnly {
+		cfg.Restaurant = authservice.RestaurantConfig{}
+	}
+	return cfg
 }
 
 // startAuth starts an auth service on pool (a second one shares the database).
@@ -335,9 +364,15 @@ func (b *testBundle) account(i int) (string, []string) {
 // config service, as a supervisor would.
 func (b *testBundle) configure(t *testing.T, client string, departments map[string]string) {
 	t.Helper()
+	b.configureProvider(t, client, "POS_PROVIDER_LIGHTSPEED_RETAIL", departments)
+}
+
+// configureProvider is configure with another provider.
+func (b *testBundle) configureProvider(t *testing.T, client, provider string, departments map[string]string) {
+	t.Helper()
 	sup := b.keys.Token(t, authn.RoleSupervisor, client)
 	r := b.configSvc.Do(t, "PUT", "/v1/clients/"+client+"/settings", sup, map[string]any{
-		"multi_cash_registers": true, "pos_import_enabled": true, "pos_provider": "POS_PROVIDER_LIGHTSPEED_RETAIL",
+		"multi_cash_registers": true, "pos_import_enabled": true, "pos_provider": provider,
 	})
 	if r.Status != http.StatusOK {
 		t.Fatalf("configure %s: %d %s", client, r.Status, r.Body)
@@ -454,11 +489,23 @@ func (b *testBundle) enable(t *testing.T, client string, on bool) {
 	}
 }
 
-// apiStatus uses an access token on the simulator's API (Account.json) and returns the status.
+// apiStatus uses an access token on the simulator's R-Series API (Account.json) and returns
+// the status.
 func (b *testBundle) apiStatus(t testing.TB, token string) int {
 	t.Helper()
+	return b.apiGet(t, "/API/V3/Account.json", token)
+}
+
+// restaurantAPIStatus uses an access token on the simulator's K-Series API (/f/data/businesses).
+func (b *testBundle) restaurantAPIStatus(t testing.TB, token string) int {
+	t.Helper()
+	return b.apiGet(t, "/f/data/businesses", token)
+}
+
+func (b *testBundle) apiGet(t testing.TB, path, token string) int {
+	t.Helper()
 	// Errorf, not Fatal: callers run in goroutines too.
-	req, err := http.NewRequest("GET", b.simURL+"/API/V3/Account.json", nil)
+	req, err := http.NewRequest("GET", b.simURL+path, nil)
 	if err != nil {
 		t.Errorf("build the API request: %v", err)
 		return 0
@@ -574,6 +621,19 @@ func (b *testBundle) tokenUntilError(t *testing.T, client string) error {
 func (b *testBundle) connected(t *testing.T, client string, enable bool) {
 	t.Helper()
 	b.configure(t, client, nil)
+	if got := b.consent(t, client, ""); got.Get("result") != "connected" {
+		t.Fatalf("consent %s: %v", client, got)
+	}
+	if enable {
+		b.enable(t, client, true)
+	}
+}
+
+// connectedRestaurant configures client for Lightspeed Restaurant, gives consent to the first
+// business and, with enable, enables the integration.
+func (b *testBundle) connectedRestaurant(t *testing.T, client string, enable bool) {
+	t.Helper()
+	b.configureProvider(t, client, "POS_PROVIDER_LIGHTSPEED_RESTAURANT", nil)
 	if got := b.consent(t, client, ""); got.Get("result") != "connected" {
 		t.Fatalf("consent %s: %v", client, got)
 	}

@@ -20,7 +20,8 @@ import (
 // that the auth schema is unchanged afterwards.
 func TestRefusals(t *testing.T) {
 	t.Parallel()
-	b := setup(t, options{})
+	// Without Lightspeed Restaurant configured, BeginConnect refuses it.
+	b := setup(t, options{retailOnly: true})
 	b.configure(t, "c1", nil)
 	// c3 has 20 consents in progress: the most a client may have.
 	b.configure(t, "c3", nil)
@@ -46,7 +47,7 @@ func TestRefusals(t *testing.T) {
 			token: b.keys.Token(t, authn.RoleViewer, "c1"), body: map[string]any{}, wantStatus: 403},
 		{name: "unknown provider", method: "POST", path: "/v1/clients/c1/connection:begin", token: sup,
 			body: map[string]any{"provider": 99}, wantStatus: 400, wantField: "provider"},
-		{name: "unsupported provider", method: "POST", path: "/v1/clients/c1/connection:begin", token: sup,
+		{name: "provider not configured", method: "POST", path: "/v1/clients/c1/connection:begin", token: sup,
 			body: map[string]any{"provider": "POS_PROVIDER_LIGHTSPEED_RESTAURANT"}, wantStatus: 400, wantField: "provider"},
 		{name: "no provider configured", method: "POST", path: "/v1/clients/c2/connection:begin",
 			token: b.keys.Token(t, authn.RoleSupervisor, "c2"), body: map[string]any{}, wantStatus: 400, wantField: "provider"},

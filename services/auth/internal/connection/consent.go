@@ -67,7 +67,7 @@ func (m *Manager) Begin(ctx context.Context, clientID, subject string, want posi
 	}
 	p, ok := m.providers[want]
 	if !ok {
-		return "", time.Time{}, apierr.Invalid("provider", "%s is not supported yet", want)
+		return "", time.Time{}, apierr.Invalid("provider", "%s is not configured in this installation", want)
 	}
 	id, sec := randomString(12), randomString(32)
 	verifier := oauth2.GenerateVerifier()
@@ -163,21 +163,32 @@ func (m *Manager) Complete(ctx context.Context, q url.Values) Result {
 		res.Reason = ReasonInternal
 		return m.callbackDone(ctx, res, err)
 	}
-	if !replaced.IsZero() {
+	if !replaced.refresh.IsZero() {
 		// The previous grant is of no use any more; leaving it alive would leave a valid
-		// refresh token behind at the POS.
-		m.revoke(ctx, p, st.ClientID, replaced)
+		// refresh token behind at the POS. It is revoked where it was granted: after a switch
+		// of provider, that is the previous provider.
+		if old, err := m.provider(replaced.provider); err != nil {
+			m.log.WarnContext(ctx, "revoke replaced grant", "client_id", st.ClientID, "error", err)
+		} else {
+			m.revoke(ctx, old, st.ClientID, replaced.refresh)
+		}
 	}
 	m.invalidateCheck(st.ClientID)
 	res.Status = c.Status
 	return m.callbackDone(ctx, res, nil)
 }
 
-// connect stores the tokens of a new consent and moves the status; it returns the refresh
-// token of the grant it replaced, if any.
-func (m *Manager) connect(ctx context.Context, st store.State, p provider.Provider, account string, tok provider.Token) (store.Connection, secret.Secret, error) {
+// replacedGrant is the grant a new consent replaced: its refresh token and provider.
+type replacedGrant struct {
+	refresh  secret.Secret
+	provider posimportv1.PosProvider
+}
+
+// connect stores the tokens of a new consent and moves the status; it returns the grant it
+// replaced, if any.
+func (m *Manager) connect(ctx context.Context, st store.State, p provider.Provider, account string, tok provider.Token) (store.Connection, replacedGrant, error) {
 	var out store.Connection
-	var replaced secret.Secret
+	var replaced replacedGrant
 	err := m.store.Locked(ctx, st.ClientID, func(cur *store.Connection) (*store.Connection, error) {
 		next := store.Connection{
 			ClientID: st.ClientID, Provider: p.ID(), AccountID: account,
@@ -187,7 +198,7 @@ func (m *Manager) connect(ctx context.Context, st store.State, p provider.Provid
 			next.Generation = cur.Generation
 			if cur.Refresh != nil {
 				if _, r, err := m.openTokens(*cur); err == nil {
-					replaced = r
+					replaced = replacedGrant{refresh: r, provider: cur.Provider}
 				}
 			}
 		}

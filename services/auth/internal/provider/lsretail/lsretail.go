@@ -105,7 +105,7 @@ func (p *Provider) Account(ctx context.Context, access secret.Secret) (string, e
 	defer cancel()
 	a, err := c.Account(ctx)
 	if err != nil {
-		return "", &provider.Error{Op: "confirm the account with Account.json", Code: apiCode(err)}
+		return "", &provider.Error{Op: "confirm the account with Account.json", Code: APICode(err)}
 	}
 	return strconv.FormatInt(a.ID, 10), nil
 }
@@ -124,7 +124,7 @@ func (p *Provider) Locations(ctx context.Context, accountID string, access secre
 	defer cancel()
 	locs, err := c.Locations(ctx)
 	if err != nil {
-		return nil, &provider.Error{Op: "list the shops", Code: apiCode(err)}
+		return nil, &provider.Error{Op: "list the shops", Code: APICode(err)}
 	}
 	return locs, nil
 }
@@ -144,8 +144,9 @@ func (p *Provider) client(acct int64, access secret.Secret) (*retail.Client, err
 	return c, nil
 }
 
-// apiCode names an API failure without its details.
-func apiCode(err error) string {
+// APICode names a Lightspeed API failure without its details. The Restaurant provider uses it
+// too: both Lightspeed clients report failures with the retail error types.
+func APICode(err error) string {
 	var se *retail.StatusError
 	var rl *retail.RateLimitError
 	switch {
