@@ -33,15 +33,38 @@ type simFlags struct {
 	dripRate    float64
 	burst       int
 	timeScale   float64
+	products    []string
+	restaurant  restaurantFlags
 }
+
+// restaurantFlags are the K-Series (Lightspeed Restaurant) flags of "posimport sim".
+type restaurantFlags struct {
+	businesses  int
+	locations   int
+	devices     int
+	salesPerDay int
+	zones       []string
+	dayStart    time.Duration
+	tokenTTL    time.Duration
+	rate        float64
+	burst       int
+}
+
+// The products "posimport sim" can generate data for.
+const (
+	productRetail     = "retail"
+	productRestaurant = "restaurant"
+)
 
 func newSimCommand(g *globals) *cobra.Command {
 	f := &simFlags{}
 	cmd := &cobra.Command{
 		Use:   "sim",
-		Short: "Serve the Lightspeed Retail (R-Series) simulator",
-		Long: `Serve the Lightspeed Retail (R-Series) simulator: OAuth2, API V3 with its quirks and rate
-limits, the admin API (/admin/...) and the oracle, over seeded generated data.`,
+		Short: "Serve the Lightspeed Retail (R-Series) and Restaurant (K-Series) simulator",
+		Long: `Serve the Lightspeed simulator: for Retail (R-Series) OAuth2 and API V3 with its quirks and
+rate limits, for Restaurant (K-Series) OAuth2 with single-use refresh tokens and the Financial
+API (businesses, sales, sales-daily), the admin API (/admin/...) and the oracles, over seeded
+generated data. Both products are served on one address; --products chooses which get data.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSim(cmd.Context(), g, f) },
 	}
@@ -65,6 +88,17 @@ limits, the admin API (/admin/...) and the oracle, over seeded generated data.`,
 	fl.Float64Var(&f.dripRate, "drip-rate", 1, "drips per second of a one-register account (+0.5 per further register)")
 	fl.IntVar(&f.burst, "burst", 0, "requests per second the burst limiter allows (default 2/9 of the bucket)")
 	fl.Float64Var(&f.timeScale, "time-scale", 1, "run the rate limiters' clock this many times faster")
+	fl.StringSliceVar(&f.products, "products", []string{productRetail, productRestaurant}, "products to generate sales for: retail, restaurant")
+	r := &f.restaurant
+	fl.IntVar(&r.businesses, "restaurant-businesses", 1, "K-Series businesses to generate (ids from 300001)")
+	fl.IntVar(&r.locations, "restaurant-locations", 2, "business locations per business")
+	fl.IntVar(&r.devices, "restaurant-devices", 2, "devices per business location")
+	fl.IntVar(&r.salesPerDay, "restaurant-sales-per-day", 80, "mean receipts per device and day (0: none)")
+	fl.StringSliceVar(&r.zones, "restaurant-zones", nil, "business location time zones, used in turn (default London, Copenhagen, New York, Sydney)")
+	fl.DurationVar(&r.dayStart, "restaurant-day-start", 5*time.Hour+30*time.Minute, "local time after midnight when a business day starts (sales-daily)")
+	fl.DurationVar(&r.tokenTTL, "restaurant-token-ttl", time.Hour, "K-Series access token lifetime")
+	fl.Float64Var(&r.rate, "restaurant-rate", 0, "K-Series requests per second per business before 429s (0: no limit)")
+	fl.IntVar(&r.burst, "restaurant-burst", 0, "K-Series requests allowed at once (default the rate)")
 	return cmd
 }
 
@@ -89,6 +123,23 @@ func runSim(ctx context.Context, g *globals, f *simFlags) error {
 	if err != nil {
 		return err
 	}
+	generate := map[string]bool{}
+	for _, p := range f.products {
+		if p != productRetail && p != productRestaurant {
+			return fmt.Errorf("--products: unknown product %q (retail, restaurant)", p)
+		}
+		generate[p] = true
+	}
+	if f.restaurant.dayStart < 0 || f.restaurant.dayStart >= 24*time.Hour {
+		return fmt.Errorf("--restaurant-day-start: %v is outside [0, 24h)", f.restaurant.dayStart)
+	}
+	salesPerDay, restaurantSales := f.salesPerDay, f.restaurant.salesPerDay
+	if !generate[productRetail] {
+		salesPerDay = 0
+	}
+	if !generate[productRestaurant] {
+		restaurantSales = 0
+	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -101,7 +152,14 @@ func runSim(ctx context.Context, g *globals, f *simFlags) error {
 	s, err := sim.New(sim.Options{
 		Seed: f.seed,
 		Data: sim.DataOptions{Accounts: f.accounts, ShopsPerAccount: f.shops, RegistersPerShop: f.registers,
-			SalesPerDay: f.salesPerDay, Zones: f.zones, From: from, Until: until},
+			SalesPerDay: salesPerDay, Zones: f.zones, From: from, Until: until},
+		Restaurant: sim.RestaurantOptions{
+			Data: sim.RestaurantDataOptions{Businesses: f.restaurant.businesses, LocationsPerBusiness: f.restaurant.locations,
+				DevicesPerLocation: f.restaurant.devices, SalesPerDay: restaurantSales, Zones: f.restaurant.zones,
+				From: from, Until: until, DayStart: f.restaurant.dayStart},
+			AccessTokenTTL: f.restaurant.tokenTTL,
+			RateLimit:      sim.RestaurantRateLimit{RequestsPerSecond: f.restaurant.rate, Burst: f.restaurant.burst},
+		},
 		Clients:        []sim.Client{{ID: f.clientID, Secret: f.secret}},
 		AccessTokenTTL: f.tokenTTL,
 		AutoConsent:    f.autoConsent,
@@ -115,15 +173,29 @@ func runSim(ctx context.Context, g *globals, f *simFlags) error {
 		return fmt.Errorf("build simulator: %w", err)
 	}
 	log.InfoContext(ctx, "simulator ready", "generated_in", time.Since(start).Round(time.Millisecond))
-	accounts := s.Accounts()
-	fmt.Fprintf(g.stdout, "Lightspeed R-Series simulator on %s\n", base)
-	fmt.Fprintf(g.stdout, "  authorize  %s/auth/oauth/authorize  (client %s)\n", base, f.clientID)
-	fmt.Fprintf(g.stdout, "  token      %s/auth/oauth/token\n", base)
-	fmt.Fprintf(g.stdout, "  API        %s/API/V3/Account.json\n", base)
-	for _, a := range accounts {
-		fmt.Fprintf(g.stdout, "  account    %d: %s/API/V3/Account/%d/Sale.json (%d shops, %d registers)\n", a.ID, base, a.ID, len(a.Shops), a.Registers())
+	fmt.Fprintf(g.stdout, "Lightspeed simulator on %s\n", base)
+	if generate[productRetail] {
+		fmt.Fprintf(g.stdout, "R-Series (Lightspeed Retail)\n")
+		fmt.Fprintf(g.stdout, "  authorize  %s/auth/oauth/authorize  (client %s)\n", base, f.clientID)
+		fmt.Fprintf(g.stdout, "  token      %s/auth/oauth/token\n", base)
+		fmt.Fprintf(g.stdout, "  API        %s/API/V3/Account.json\n", base)
+		for _, a := range s.Accounts() {
+			fmt.Fprintf(g.stdout, "  account    %d: %s/API/V3/Account/%d/Sale.json (%d shops, %d registers)\n", a.ID, base, a.ID, len(a.Shops), a.Registers())
+		}
 	}
-	fmt.Fprintf(g.stdout, "  admin      %s/admin/accounts, /admin/faults, /admin/stats, /admin/oracle\n", base)
+	if generate[productRestaurant] {
+		fmt.Fprintf(g.stdout, "K-Series (Lightspeed Restaurant)\n")
+		fmt.Fprintf(g.stdout, "  authorize  %s/oauth/authorize  (client %s, scope financial-api)\n", base, f.clientID)
+		fmt.Fprintf(g.stdout, "  token      %s/oauth/token\n", base)
+		fmt.Fprintf(g.stdout, "  API        %s/f/data/businesses\n", base)
+		for _, b := range s.Businesses() {
+			for _, l := range b.Locations {
+				fmt.Fprintf(g.stdout, "  location   %d of business %d: %s/f/v2/business-location/%d/sales (%s, %d devices)\n",
+					l.ID, b.ID, base, l.ID, l.TimeZone, len(l.Devices))
+			}
+		}
+	}
+	fmt.Fprintf(g.stdout, "  admin      %s/admin/accounts, /admin/businesses, /admin/faults, /admin/stats, /admin/oracle, /admin/restaurant-oracle\n", base)
 
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
