@@ -68,13 +68,7 @@ func generate(st *store, seed uint64, opts DataOptions, now time.Time) error {
 		}
 		locs[i] = loc
 	}
-	from, until := opts.From, opts.Until
-	if until.IsZero() {
-		until = now.AddDate(0, 0, -1)
-	}
-	if from.IsZero() {
-		from = until.AddDate(-1, 0, 1)
-	}
+	from, until := dataRange(opts.From, opts.Until, now)
 	zi := 0
 	for a := range max(opts.Accounts, 1) {
 		acct := Account{ID: 100001 + int64(a), Name: fmt.Sprintf("Simulated Retail %d", a+1)}
@@ -111,6 +105,17 @@ func generate(st *store, seed uint64, opts DataOptions, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// dataRange fills in the default date range of generated data: the year up to now's yesterday.
+func dataRange(from, until, now time.Time) (time.Time, time.Time) {
+	if until.IsZero() {
+		until = now.AddDate(0, 0, -1)
+	}
+	if from.IsZero() {
+		from = until.AddDate(-1, 0, 1)
+	}
+	return from, until
 }
 
 // pastLine is a sold line a later refund or exchange can return.

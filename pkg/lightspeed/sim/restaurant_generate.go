@@ -48,13 +48,7 @@ func generateRestaurants(k *kstore, seed uint64, opts RestaurantDataOptions, now
 	if dayStart == 0 {
 		dayStart = defaultDayStart
 	}
-	from, until := opts.From, opts.Until
-	if until.IsZero() {
-		until = now.AddDate(0, 0, -1)
-	}
-	if from.IsZero() {
-		from = until.AddDate(-1, 0, 1)
-	}
+	from, until := dataRange(opts.From, opts.Until, now)
 	zi := 0
 	for bi := range max(opts.Businesses, 1) {
 		b := &Business{ID: 300001 + int64(bi), Name: fmt.Sprintf("Simulated Restaurant Group %d", bi+1)}

@@ -86,6 +86,16 @@ type LightspeedConfig struct {
 	Scopes []string `env:"LIGHTSPEED_SCOPES" envSeparator:" " envDefault:"employee:register"`
 }
 
+// settings are the provider settings of c, with the service's callback, HTTP client, timeout
+// and clock.
+func (c LightspeedConfig) settings(callback string, timeout time.Duration, d Deps) provider.Settings {
+	return provider.Settings{
+		ClientID: c.ClientID, ClientSecret: c.ClientSecret,
+		AuthorizeURL: c.AuthorizeURL, TokenURL: c.TokenURL, RevokeURL: c.RevokeURL, APIBaseURL: c.APIBaseURL,
+		Scopes: c.Scopes, RedirectURL: callback, HTTPClient: d.HTTPClient, Timeout: timeout, NowFunc: d.NowFunc,
+	}
+}
+
 // RestaurantConfig is the OAuth client registered with Lightspeed Restaurant (K-Series), and its
 // endpoints. K-Series documents no revocation endpoint: RevokeURL is empty by default, and then
 // a disconnect deletes the tokens without revoking them (the refresh token lapses after 14 days).
@@ -165,19 +175,12 @@ func New(cfg Config, d Deps) (*Service, error) {
 		return nil, errors.New("PROVIDER_TIMEOUT: must be positive")
 	}
 	var providers []provider.Provider
-	if ls := cfg.Lightspeed; ls.ClientID != "" {
-		providers = append(providers, lsretail.New(lsretail.Config{
-			ClientID: ls.ClientID, ClientSecret: ls.ClientSecret,
-			AuthorizeURL: ls.AuthorizeURL, TokenURL: ls.TokenURL, RevokeURL: ls.RevokeURL, APIBaseURL: ls.APIBaseURL,
-			Scopes: ls.Scopes, RedirectURL: cb.String(), HTTPClient: d.HTTPClient, Timeout: cfg.ProviderTimeout, NowFunc: d.NowFunc,
-		}))
+	if cfg.Lightspeed.ClientID != "" {
+		providers = append(providers, lsretail.New(cfg.Lightspeed.settings(cb.String(), cfg.ProviderTimeout, d)))
 	}
-	if rs := cfg.Restaurant; rs.ClientID != "" {
-		providers = append(providers, lsrestaurant.New(lsrestaurant.Config{
-			ClientID: rs.ClientID, ClientSecret: rs.ClientSecret,
-			AuthorizeURL: rs.AuthorizeURL, TokenURL: rs.TokenURL, RevokeURL: rs.RevokeURL, APIBaseURL: rs.APIBaseURL,
-			Scopes: rs.Scopes, RedirectURL: cb.String(), HTTPClient: d.HTTPClient, Timeout: cfg.ProviderTimeout, NowFunc: d.NowFunc,
-		}))
+	if cfg.Restaurant.ClientID != "" {
+		// The two configurations differ in their variables' names only.
+		providers = append(providers, lsrestaurant.New(LightspeedConfig(cfg.Restaurant).settings(cb.String(), cfg.ProviderTimeout, d)))
 	}
 	logger := d.Logger.With("component", "auth")
 	m := connection.New(connection.Options{

@@ -39,6 +39,42 @@ type OAuth struct {
 	NowFunc func() time.Time
 }
 
+// Settings are a provider's OAuth client registration, endpoints and API host, as configured.
+type Settings struct {
+	ClientID     string
+	ClientSecret secret.Secret
+	// AuthorizeURL, TokenURL and RevokeURL are the OAuth endpoints (RevokeURL may be empty
+	// where the provider has none); APIBaseURL is the API host.
+	AuthorizeURL, TokenURL, RevokeURL, APIBaseURL string
+	Scopes                                        []string
+	// RedirectURL is the auth service's callback, registered with the provider.
+	RedirectURL string
+	HTTPClient  *http.Client
+	// Timeout bounds each call.
+	Timeout time.Duration
+	NowFunc func() time.Time
+}
+
+// NewOAuth returns the OAuth mechanics for s. The client credentials go in the request body
+// (stating it saves oauth2's probing request); revokeParam is the revocation form's field for
+// the token.
+func NewOAuth(s Settings, revokeParam string) OAuth {
+	return OAuth{
+		Config: oauth2.Config{
+			ClientID:    s.ClientID,
+			Endpoint:    oauth2.Endpoint{AuthURL: s.AuthorizeURL, TokenURL: s.TokenURL, AuthStyle: oauth2.AuthStyleInParams},
+			RedirectURL: s.RedirectURL,
+			Scopes:      s.Scopes,
+		},
+		ClientSecret: s.ClientSecret,
+		RevokeURL:    s.RevokeURL,
+		RevokeParam:  revokeParam,
+		HTTPClient:   s.HTTPClient,
+		Timeout:      s.Timeout,
+		NowFunc:      s.NowFunc,
+	}
+}
+
 // AuthCodeURL returns the consent page URL for state with the S256 challenge of verifier and
 // any provider-specific parameters.
 func (o *OAuth) AuthCodeURL(state, verifier string, extra ...oauth2.AuthCodeOption) string {

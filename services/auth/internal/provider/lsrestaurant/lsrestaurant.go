@@ -11,7 +11,6 @@ package lsrestaurant
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,21 +27,7 @@ import (
 )
 
 // Config configures the provider.
-type Config struct {
-	ClientID     string
-	ClientSecret secret.Secret
-	// AuthorizeURL and TokenURL are the OAuth endpoints; RevokeURL the RFC 7009 revocation
-	// endpoint, or empty for none; APIBaseURL the Financial API host.
-	AuthorizeURL, TokenURL, RevokeURL, APIBaseURL string
-	// Scopes must include financial-api.
-	Scopes []string
-	// RedirectURL is the auth service's callback, registered with Lightspeed.
-	RedirectURL string
-	HTTPClient  *http.Client
-	// Timeout bounds each call.
-	Timeout time.Duration
-	NowFunc func() time.Time
-}
+type Config = provider.Settings
 
 // CheckScopes refuses scopes without financial-api, which reading sales needs.
 func CheckScopes(scopes []string) error {
@@ -62,23 +47,7 @@ var _ provider.Provider = (*Provider)(nil)
 
 // New returns the provider.
 func New(cfg Config) *Provider {
-	return &Provider{
-		OAuth: provider.OAuth{
-			Config: oauth2.Config{
-				ClientID:    cfg.ClientID,
-				Endpoint:    oauth2.Endpoint{AuthURL: cfg.AuthorizeURL, TokenURL: cfg.TokenURL, AuthStyle: oauth2.AuthStyleInParams},
-				RedirectURL: cfg.RedirectURL,
-				Scopes:      cfg.Scopes,
-			},
-			ClientSecret: cfg.ClientSecret,
-			RevokeURL:    cfg.RevokeURL,
-			RevokeParam:  "token",
-			HTTPClient:   cfg.HTTPClient,
-			Timeout:      cfg.Timeout,
-			NowFunc:      cfg.NowFunc,
-		},
-		apiBase: cfg.APIBaseURL,
-	}
+	return &Provider{OAuth: provider.NewOAuth(cfg, "token"), apiBase: cfg.APIBaseURL}
 }
 
 // ID implements provider.Provider.

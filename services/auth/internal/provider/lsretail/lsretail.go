@@ -12,7 +12,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -27,19 +26,7 @@ import (
 )
 
 // Config configures the provider.
-type Config struct {
-	ClientID     string
-	ClientSecret secret.Secret
-	// AuthorizeURL, TokenURL and RevokeURL are the OAuth endpoints; APIBaseURL is the API host.
-	AuthorizeURL, TokenURL, RevokeURL, APIBaseURL string
-	Scopes                                        []string
-	// RedirectURL is the auth service's callback, registered with Lightspeed.
-	RedirectURL string
-	HTTPClient  *http.Client
-	// Timeout bounds each call.
-	Timeout time.Duration
-	NowFunc func() time.Time
-}
+type Config = provider.Settings
 
 // Provider is Lightspeed Retail.
 type Provider struct {
@@ -51,28 +38,7 @@ var _ provider.Provider = (*Provider)(nil)
 
 // New returns the provider.
 func New(cfg Config) *Provider {
-	return &Provider{
-		OAuth: provider.OAuth{
-			Config: oauth2.Config{
-				ClientID: cfg.ClientID,
-				Endpoint: oauth2.Endpoint{
-					AuthURL: cfg.AuthorizeURL, TokenURL: cfg.TokenURL,
-					// Lightspeed takes the credentials in the body; stating it saves oauth2's
-					// probing request.
-					AuthStyle: oauth2.AuthStyleInParams,
-				},
-				RedirectURL: cfg.RedirectURL,
-				Scopes:      cfg.Scopes,
-			},
-			ClientSecret: cfg.ClientSecret,
-			RevokeURL:    cfg.RevokeURL,
-			RevokeParam:  "refresh_token",
-			HTTPClient:   cfg.HTTPClient,
-			Timeout:      cfg.Timeout,
-			NowFunc:      cfg.NowFunc,
-		},
-		apiBase: cfg.APIBaseURL,
-	}
+	return &Provider{OAuth: provider.NewOAuth(cfg, "refresh_token"), apiBase: cfg.APIBaseURL}
 }
 
 // ID implements provider.Provider.
