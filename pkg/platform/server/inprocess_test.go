@@ -2,8 +2,12 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -231,4 +235,59 @@ func requestsCounted(t *testing.T, reg *prometheus.Registry, method, code string
 		}
 	}
 	return 0
+}
+
+// TestEncodedAnswersUnderConcurrency: answers written with a registered encoder reuse their
+// buffers once written; under concurrent requests each caller still gets its own answer.
+func TestEncodedAnswersUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	b := setupInProcess(t)
+	viewer := b.keys.Token(t, authn.RoleViewer, "c1")
+	const workers, each = 8, 40
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			for i := range each {
+				body := fmt.Sprintf("w%d-%d-%s", w, i, strings.Repeat("x", (w*each+i)%300))
+				status, answer, err := getAs(b.run.HTTPBase+"/v1/test/"+body, viewer)
+				var got struct {
+					Payload struct {
+						Body []byte `json:"body"`
+					} `json:"payload"`
+				}
+				if err == nil {
+					err = json.Unmarshal(answer, &got)
+				}
+				if err != nil || string(got.Payload.Body) != body {
+					errs <- fmt.Errorf("request %s: %d %s %v", body, status, answer, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := b.encoded.Load(); n != workers*each {
+		t.Errorf("encoder wrote %d answers, want %d", n, workers*each)
+	}
+}
+
+// getAs GETs url with a bearer token; it is safe to call from any goroutine.
+func getAs(url, token string) (int, []byte, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, body, err
 }

@@ -182,9 +182,8 @@ func (s *Server) AddReadiness(name string, check func(context.Context) error) {
 func (s *Server) Run(ctx context.Context) error {
 	logger := s.opts.Logger
 	s.mu.Lock()
-	gwMux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, s.gatewayMarshaler()),
-	)
+	gwMarshaler := s.gatewayMarshaler()
+	gwMux := runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, gwMarshaler))
 	conn, err := grpc.NewClient(loopback(s.GRPCAddr()), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		s.mu.Unlock()
@@ -217,7 +216,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.httpMux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	s.httpMux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	s.httpMux.HandleFunc("GET /readyz", s.ready)
-	s.httpMux.Handle("/", gwMux)
+	s.httpMux.Handle("/", recycling(gwMux, gwMarshaler))
 	httpSrv := &http.Server{
 		Handler:           s.httpMux,
 		ReadHeaderTimeout: 10 * time.Second,
