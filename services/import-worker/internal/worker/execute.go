@@ -49,6 +49,11 @@ const rpcTimeout = 30 * time.Second
 func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 	j := l.Job
 	res := Result{}
+	if l.Cancelled {
+		// Cancelled after it was queued: no POS request is worth making.
+		res.Cancelled = true
+		return res, nil
+	}
 	cctx, cancel := context.WithTimeout(ctx, rpcTimeout)
 	cfg, err := w.d.Config.GetClientConfig(cctx, &posimportv1.GetClientConfigRequest{ClientId: j.ClientID})
 	cancel()
