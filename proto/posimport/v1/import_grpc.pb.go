@@ -32,6 +32,12 @@ const (
 //
 // ImportService starts and follows imports of POS sales into the weekly balance (Tools → Import
 // POS in the main app, and the nightly run). Role: supervisor or regional_supervisor of the client.
+//
+// An import is planned into jobs of one department, one register (or the whole department
+// when it has no register ids) and at most 31 local days. Each job writes every day of its
+// range to the balance, days without sales as zeros, so that "no sales" and "not imported"
+// differ. A job ends DONE, SKIPPED (all its days were approved and overwrite_approved was not
+// set), FAILED (with a reason a person can act on) or CANCELLED.
 type ImportServiceClient interface {
 	// StartImport validates, plans and queues an import; it returns at once.
 	StartImport(ctx context.Context, in *StartImportRequest, opts ...grpc.CallOption) (*StartImportResponse, error)
@@ -39,7 +45,8 @@ type ImportServiceClient interface {
 	GetImport(ctx context.Context, in *GetImportRequest, opts ...grpc.CallOption) (*GetImportResponse, error)
 	// ListImports lists a client's imports, newest first.
 	ListImports(ctx context.Context, in *ListImportsRequest, opts ...grpc.CallOption) (*ListImportsResponse, error)
-	// CancelImport cancels the jobs of an import that have not started.
+	// CancelImport cancels the jobs of an import that have not started; running jobs stop
+	// between days. Cancelling an import that has ended changes nothing.
 	CancelImport(ctx context.Context, in *CancelImportRequest, opts ...grpc.CallOption) (*CancelImportResponse, error)
 	// WatchImport streams the import's progress on every change until it ends.
 	WatchImport(ctx context.Context, in *WatchImportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchImportResponse], error)
@@ -118,6 +125,12 @@ type ImportService_WatchImportClient = grpc.ServerStreamingClient[WatchImportRes
 //
 // ImportService starts and follows imports of POS sales into the weekly balance (Tools → Import
 // POS in the main app, and the nightly run). Role: supervisor or regional_supervisor of the client.
+//
+// An import is planned into jobs of one department, one register (or the whole department
+// when it has no register ids) and at most 31 local days. Each job writes every day of its
+// range to the balance, days without sales as zeros, so that "no sales" and "not imported"
+// differ. A job ends DONE, SKIPPED (all its days were approved and overwrite_approved was not
+// set), FAILED (with a reason a person can act on) or CANCELLED.
 type ImportServiceServer interface {
 	// StartImport validates, plans and queues an import; it returns at once.
 	StartImport(context.Context, *StartImportRequest) (*StartImportResponse, error)
@@ -125,7 +138,8 @@ type ImportServiceServer interface {
 	GetImport(context.Context, *GetImportRequest) (*GetImportResponse, error)
 	// ListImports lists a client's imports, newest first.
 	ListImports(context.Context, *ListImportsRequest) (*ListImportsResponse, error)
-	// CancelImport cancels the jobs of an import that have not started.
+	// CancelImport cancels the jobs of an import that have not started; running jobs stop
+	// between days. Cancelling an import that has ended changes nothing.
 	CancelImport(context.Context, *CancelImportRequest) (*CancelImportResponse, error)
 	// WatchImport streams the import's progress on every change until it ends.
 	WatchImport(*WatchImportRequest, grpc.ServerStreamingServer[WatchImportResponse]) error
