@@ -472,7 +472,7 @@ func TestRefusals(t *testing.T) {
 			wantCode: codes.InvalidArgument, wantField: "fields[0].hours[3]"},
 		{name: "comma decimal", req: valid(func(r *posimportv1.WriteDayRequest) { r.Fields[1].Hours[0] = "1,5" }),
 			wantCode: codes.InvalidArgument, wantField: "fields[1].hours[0]"},
-		{name: "too many decimals", req: valid(func(r *posimportv1.WriteDayRequest) { r.Fields[1].Total = "1.1234567" }),
+		{name: "too many decimals", req: valid(func(r *posimportv1.WriteDayRequest) { r.Fields[1].Total = "1.123456789012345678901" }),
 			wantCode: codes.InvalidArgument, wantField: "fields[1].total"},
 		{name: "fractional transactions", req: valid(func(r *posimportv1.WriteDayRequest) { r.Fields[4].Hours[2] = "1.5" }),
 			wantCode: codes.InvalidArgument, wantField: "fields[4].hours[2]"},

@@ -20,8 +20,9 @@ import (
 // maxFields bounds the fields of one WriteDay; a client has one field per POS data type.
 const maxFields = 64
 
-// amountPattern is a plain decimal: no exponent, no grouping, at most 6 decimals.
-var amountPattern = regexp.MustCompile(`^-?[0-9]{1,15}(\.[0-9]{1,6})?$`)
+// amountPattern is a plain decimal: no exponent, no grouping. Lightspeed sends unrounded tax-inclusive
+// amounts (e.g. 51.73875, or more places with US sales tax); they are kept exactly, up to 20 places.
+var amountPattern = regexp.MustCompile(`^-?[0-9]{1,15}(\.[0-9]{1,20})?$`)
 
 // validateWrite checks a WriteDay request on its own and then against the client's
 // configuration. A configuration that changed a moment ago (a new field, register or time
@@ -160,7 +161,7 @@ func checkField(path string, f *posimportv1.FieldValues, def *posimportv1.Balanc
 // numbers, and counts, returns and quantities are never negative.
 func checkAmount(path string, kind posimportv1.PosDataType, v string) (decimal.Decimal, error) {
 	if !amountPattern.MatchString(v) {
-		return decimal.Decimal{}, apierr.Invalid(path, "%q is not a decimal amount (e.g. \"1234.50\", at most 6 decimals)", v)
+		return decimal.Decimal{}, apierr.Invalid(path, "%q is not a decimal amount (e.g. \"1234.50\", at most 20 decimals)", v)
 	}
 	d, err := decimal.NewFromString(v)
 	if err != nil {
