@@ -19,7 +19,7 @@ import (
 
 // TestCanarySecrets runs the whole life of a connection (consent, refused callbacks, enable,
 // refreshes, forced refresh, department check, a failing token endpoint, a withdrawn consent,
-// reconnect, key rotation, disconnect) with a canary client secret and encryption key, logging
+// reconnect to the other Lightspeed product, key rotation, disconnect) with a canary client secret and encryption key, logging
 // at debug level, and then looks for every secret that crossed the wire (client secret, key,
 // states, codes, PKCE verifiers, access and refresh tokens) in the logs, the errors callers
 // saw, the metrics and dumps of the auth schema, raw and hex- and base64-encoded.
@@ -79,13 +79,16 @@ func TestCanarySecrets(t *testing.T) {
 	seen = append(seen, b.tokenUntilError(t, "c1").Error())
 	seen = append(seen, string(b.auth.Do(t, "POST", "/v1/clients/c1/connection:setEnabled", b.keys.Token(t, authn.RoleIntegrationContact, "c1"), map[string]any{"enabled": true}).Body))
 
-	// Reconnect, rotate the key, disconnect.
+	// Reconnect, switching to Lightspeed Restaurant (whose single-use refresh token is used
+	// by a forced refresh), rotate the key, disconnect.
+	b.configureProvider(t, "c1", "POS_PROVIDER_LIGHTSPEED_RESTAURANT", map[string]string{"d1": "300001001", "d2": "999999"})
 	u = b.begin(t, "c1")
 	states = append(states, u.Query().Get("state"))
 	seen = append(seen, b.browse(t, u).Encode())
-	if _, err := b.accessToken(t, "c1", false); err != nil {
+	if _, err := b.accessToken(t, "c1", true); err != nil {
 		t.Fatal(err)
 	}
+	seen = append(seen, string(b.auth.Do(t, "GET", "/v1/clients/c1/connection", b.keys.Token(t, authn.RoleViewer, "c1"), nil).Body))
 	dumps = append(dumps, pgtest.Snapshot(t, b.pool, authservice.Schema))
 	newKey := keyring.NewKey("canary2")
 	rotated := b.startAuth(t, b.pool, newKey+","+keyItem)
@@ -115,7 +118,8 @@ func TestCanarySecrets(t *testing.T) {
 			t.Errorf("the logs lack %q", want)
 		}
 	}
-	for _, want := range []string{`posimport_auth_token_refreshes_total{provider="lightspeed_retail",result="invalid_grant"} 1`, "posimport_auth_callbacks_total"} {
+	for _, want := range []string{`posimport_auth_token_refreshes_total{provider="lightspeed_retail",result="invalid_grant"} 1`,
+		`posimport_auth_token_refreshes_total{provider="lightspeed_restaurant",result="ok"} `, "posimport_auth_callbacks_total"} {
 		if !strings.Contains(strings.Join(metrics, ""), want) {
 			t.Errorf("the metrics lack %q", want)
 		}
