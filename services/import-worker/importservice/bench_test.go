@@ -27,7 +27,7 @@ func BenchmarkEightWorkersOneAccount(b *testing.B) {
 		b.StopTimer()
 		e := pipelinetest.Start(b, pipelinetest.Options{
 			ShopsPerAccount: 5, RegistersPerShop: 3, SalesPerDay: envInt("BENCH_SALES_PER_DAY", 30), Days: days + 2,
-			Zones: lowScaleZones, Seed: 8, TimeScale: scale, NoWorker: true,
+			Zones: oracleZones, Seed: 8, TimeScale: scale, NoWorker: true,
 			WorkerConfig: func(c *importservice.Config) { c.WorkerSlots, c.MaxRunningPerClient = 1, 8 },
 			Logs:         benchLogger(b),
 		})

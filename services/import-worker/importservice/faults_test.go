@@ -45,7 +45,7 @@ func TestWorkerKilledRepeatedly(t *testing.T) {
 	days, kills := envInt("PIPELINE_KILL_DAYS", 60), envInt("PIPELINE_KILLS", 10)
 	bin := pipelinetest.BuildWorker(t)
 	e := pipelinetest.Start(t, pipelinetest.Options{
-		ShopsPerAccount: 5, RegistersPerShop: 3, SalesPerDay: 6, Days: days + 2, Zones: lowScaleZones, Seed: 4,
+		ShopsPerAccount: 5, RegistersPerShop: 3, SalesPerDay: 6, Days: days + 2, Zones: oracleZones, Seed: 4,
 		OwnNATS: true, TimeScale: 5,
 		WorkerConfig: func(c *importservice.Config) {
 			c.Worker = false // the in-process import-worker serves the API only
@@ -93,7 +93,7 @@ func TestNATSAndPostgresRestartMidImport(t *testing.T) {
 	t.Parallel()
 	days := envInt("PIPELINE_RESTART_DAYS", 60)
 	e := pipelinetest.Start(t, pipelinetest.Options{
-		ShopsPerAccount: 3, RegistersPerShop: 3, SalesPerDay: 6, Days: days + 2, Zones: lowScaleZones, Seed: 5,
+		ShopsPerAccount: 3, RegistersPerShop: 3, SalesPerDay: 6, Days: days + 2, Zones: oracleZones, Seed: 5,
 		OwnNATS: true, OwnPostgres: true, TimeScale: 5,
 		WorkerConfig: func(c *importservice.Config) {
 			c.LeaseTTL, c.AckWait, c.MaxAttempts = 3*time.Second, 5*time.Second, 100
@@ -143,7 +143,7 @@ func TestWorkerSIGTERMSettlesInFlightJobs(t *testing.T) {
 	days := 60
 	bin := pipelinetest.BuildWorker(t)
 	e := pipelinetest.Start(t, pipelinetest.Options{
-		ShopsPerAccount: 2, RegistersPerShop: 3, SalesPerDay: 6, Days: days + 2, Zones: lowScaleZones, Seed: 6,
+		ShopsPerAccount: 2, RegistersPerShop: 3, SalesPerDay: 6, Days: days + 2, Zones: oracleZones, Seed: 6,
 		OwnNATS: true, TimeScale: 5,
 		WorkerConfig: func(c *importservice.Config) { c.Worker = false; c.MaxAttempts = 100 },
 	})

@@ -24,7 +24,7 @@ func TestUnmappedTypesAndMetrics(t *testing.T) {
 	t.Parallel()
 	days := 3
 	e := pipelinetest.Start(t, pipelinetest.Options{ShopsPerAccount: 1, RegistersPerShop: 2, SalesPerDay: 5, Days: days + 2,
-		Zones: lowScaleZones, Seed: 9, WorkerConfig: func(c *importservice.Config) { c.API = true }})
+		Zones: oracleZones, Seed: 9, WorkerConfig: func(c *importservice.Config) { c.API = true }})
 	deps, from, until := connectClient(t, e, days)
 	sup := e.Keys.Token(t, authn.RoleSupervisor, "c1")
 	for _, f := range []string{"5004", "5007"} {
@@ -82,7 +82,7 @@ func metricValue(t *testing.T, text, series string) float64 {
 func TestDisconnectedClientFailsJobsWithReason(t *testing.T) {
 	t.Parallel()
 	e := pipelinetest.Start(t, pipelinetest.Options{ShopsPerAccount: 1, RegistersPerShop: 2, SalesPerDay: 5, Days: 4,
-		Zones: lowScaleZones, Seed: 10, NoWorker: true})
+		Zones: oracleZones, Seed: 10, NoWorker: true})
 	e.Imports = append(e.Imports, e.StartImportWorker(t, "api", func(c *importservice.Config) { c.API, c.Worker = true, false }))
 	deps, from, until := connectClient(t, e, 2)
 	id := e.StartImport(t, "c1", deps, from, until, false)
@@ -110,7 +110,7 @@ func TestDepartmentWithoutRegisters(t *testing.T) {
 	t.Parallel()
 	days := 40
 	e := pipelinetest.Start(t, pipelinetest.Options{ShopsPerAccount: 1, RegistersPerShop: 3, SalesPerDay: 5, Days: days + 2,
-		Zones: lowScaleZones, Seed: 11})
+		Zones: oracleZones, Seed: 11})
 	deps := e.Departments(0, true)
 	e.Configure(t, "c1", deps)
 	e.Connect(t, "c1", e.AccountID(0), true)
@@ -132,7 +132,7 @@ func TestCancelStopsRunningJobs(t *testing.T) {
 	t.Parallel()
 	days := 93
 	e := pipelinetest.Start(t, pipelinetest.Options{ShopsPerAccount: 2, RegistersPerShop: 2, SalesPerDay: 5, Days: days + 2,
-		Zones: lowScaleZones, Seed: 12, WorkerConfig: func(c *importservice.Config) { c.API, c.WorkerSlots = true, 1 }})
+		Zones: oracleZones, Seed: 12, WorkerConfig: func(c *importservice.Config) { c.API, c.WorkerSlots = true, 1 }})
 	deps, from, until := connectClient(t, e, days)
 	id := e.StartImport(t, "c1", deps, from, until, false)
 	waitRunning(t, e, id)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/posimport/posimport/pkg/civil"
 	"github.com/posimport/posimport/pkg/platform/pgtest"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
@@ -24,11 +26,11 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// lowScaleZones is a shop zone (with DST) whose simulated taxes keep amounts within the
-// 6 decimals the balance service accepts. NOTE: the simulator's unrounded US sales taxes and
-// Danish tax-inclusive prices give amounts with up to 10 decimals, which the balance refuses
-// (reported to its owners); the pipeline itself keeps every decimal.
-var lowScaleZones = []string{"Europe/London"}
+// oracleZones are the shops' zones in the pipeline tests, used in turn: the default client's
+// zone, whose prices include 25 % VAT, a US zone with unrounded sales taxes on top (amounts
+// with up to 10 decimal places, all kept) and DST changes three weeks apart from Europe's, and
+// London. A test with one shop gets Copenhagen.
+var oracleZones = []string{"Europe/Copenhagen", "America/New_York", "Europe/London"}
 
 func firstErrors(imp *posimportv1.Import, n int) []string {
 	var out []string
@@ -55,15 +57,18 @@ func connectClient(t testing.TB, e *pipelinetest.Env, days int) (deps []pipeline
 	return deps, until.AddDays(-(days - 1)), until
 }
 
-// TestImportMatchesOracle imports a year of 5 departments × 3 registers (in zones with both
-// DST changes) through the whole pipeline and compares every department, register, day, hour
-// and field with the simulator's oracle.
+// TestImportMatchesOracle imports a year of 5 departments × 3 registers in Copenhagen, New
+// York and London through the whole pipeline and compares every department, register, day,
+// hour and field with the simulator's oracle. The range holds both DST changes of every zone
+// (23- and 25-hour days, checked), and amounts with more than 6 decimal places (checked).
 func TestImportMatchesOracle(t *testing.T) {
 	t.Parallel()
-	days := envInt("PIPELINE_DAYS", 365)
+	// 371 days: a DST change falls on a weekday-ruled date, so a year later it moves by 364 or
+	// 371 days; any 371 consecutive days hold both changes of every zone.
+	days := envInt("PIPELINE_DAYS", 371)
 	e := pipelinetest.Start(t, pipelinetest.Options{
 		ShopsPerAccount: 5, RegistersPerShop: 3, SalesPerDay: envInt("PIPELINE_SALES_PER_DAY", 6), Days: days + 2,
-		TimeScale: 50, Seed: 1, Zones: lowScaleZones,
+		TimeScale: 50, Seed: 1, Zones: oracleZones,
 	})
 	deps, from, until := connectClient(t, e, days)
 	ic := e.ImportClient(t, "c1")
@@ -91,7 +96,28 @@ func TestImportMatchesOracle(t *testing.T) {
 			t.Errorf("department %s not marked imported", d.GetDepartmentId())
 		}
 	}
-	if diffs := e.Mismatches(t, "c1", 0, deps, from, until, 20); len(diffs) > 0 {
-		t.Errorf("balance differs from the oracle:\n%v", diffs)
+	c := e.Compare(t, "c1", 0, deps, from, until, 20)
+	if len(c.Diffs) > 0 {
+		t.Errorf("balance differs from the oracle:\n%v", c.Diffs)
+	}
+	if days < 371 {
+		return // a shortened run need not reach both DST changes
+	}
+	for _, zone := range oracleZones {
+		// Each zone's departments' registers: one spring-forward and one fall-back day each.
+		registers := 0
+		for _, d := range deps {
+			if d.Shop.TimeZone == zone {
+				registers += len(d.Registers)
+			}
+		}
+		got := map[int]int{23: c.ClockHours[zone][23], 25: c.ClockHours[zone][25]}
+		if diff := cmp.Diff(map[int]int{23: registers, 25: registers}, got); diff != "" {
+			t.Errorf("%s: register-days matched by clock hours (-want +got):\n%s", zone, diff)
+		}
+	}
+	t.Logf("matched register-days by clock hours: %v; values with up to %d decimal places", c.ClockHours, c.MaxPlaces)
+	if c.MaxPlaces <= 6 {
+		t.Errorf("no matched value has more than 6 decimal places (at most %d): the unrounded amounts went untested", c.MaxPlaces)
 	}
 }

@@ -24,7 +24,7 @@ func TestDuplicatePublishes(t *testing.T) {
 	t.Parallel()
 	days := envInt("PIPELINE_DUP_DAYS", 45)
 	e := pipelinetest.Start(t, pipelinetest.Options{
-		ShopsPerAccount: 2, RegistersPerShop: 2, SalesPerDay: 6, Days: days + 2, Zones: lowScaleZones, Seed: 2, NoWorker: true,
+		ShopsPerAccount: 2, RegistersPerShop: 2, SalesPerDay: 6, Days: days + 2, Zones: oracleZones, Seed: 2, NoWorker: true,
 	})
 	e.Imports = append(e.Imports, e.StartImportWorker(t, "api", func(c *importservice.Config) { c.API, c.Worker = true, false }))
 	deps, from, until := connectClient(t, e, days)
@@ -79,7 +79,7 @@ func TestOverwriteApproved(t *testing.T) {
 	t.Parallel()
 	const days = 10
 	e := pipelinetest.Start(t, pipelinetest.Options{
-		ShopsPerAccount: 1, RegistersPerShop: 2, SalesPerDay: 8, Days: days + 2, Zones: lowScaleZones, Seed: 3,
+		ShopsPerAccount: 1, RegistersPerShop: 2, SalesPerDay: 8, Days: days + 2, Zones: oracleZones, Seed: 3,
 	})
 	deps, from, until := connectClient(t, e, days)
 	first := e.WaitImport(t, "c1", e.StartImport(t, "c1", deps, from, until, false), 2*time.Minute)

@@ -25,7 +25,7 @@ import (
 func TestScheduledImportsThroughServices(t *testing.T) {
 	t.Parallel()
 	e := pipelinetest.Start(t, pipelinetest.Options{
-		ShopsPerAccount: 2, RegistersPerShop: 1, Days: 3, Zones: []string{"Europe/London", "America/New_York"},
+		ShopsPerAccount: 3, RegistersPerShop: 1, Days: 3, Zones: oracleZones,
 		WorkerConfig: func(c *importservice.Config) { c.Worker = false },
 	})
 	deps := e.Departments(0, false)
@@ -77,15 +77,19 @@ func TestScheduledImportsThroughServices(t *testing.T) {
 		}
 		got = append(got, l)
 	}
-	// At 02:00 in Copenhagen it is 01:00 in London (the day before ended an hour ago) and
-	// 20:00 or 21:00 the previous evening in New York (that day is not over).
+	// At 02:00 in Copenhagen (03:00 on 29 March, when 02:00 is skipped) Copenhagen's and
+	// London's yesterday is over, and it is 20:00 or 21:00 the previous evening in New York
+	// (that day is not over).
 	want := []line{
 		{"c1", "scheduler", "2026-03-28", "d1", "2026-03-26", "2026-03-27"},
 		{"c1", "scheduler", "2026-03-28", "d2", "2026-03-25", "2026-03-26"},
+		{"c1", "scheduler", "2026-03-28", "d3", "2026-03-26", "2026-03-27"},
 		{"c1", "scheduler", "2026-03-29", "d1", "2026-03-27", "2026-03-28"},
 		{"c1", "scheduler", "2026-03-29", "d2", "2026-03-26", "2026-03-27"},
+		{"c1", "scheduler", "2026-03-29", "d3", "2026-03-27", "2026-03-28"},
 		{"c1", "scheduler", "2026-03-30", "d1", "2026-03-28", "2026-03-29"},
 		{"c1", "scheduler", "2026-03-30", "d2", "2026-03-27", "2026-03-28"},
+		{"c1", "scheduler", "2026-03-30", "d3", "2026-03-28", "2026-03-29"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("scheduled imports (-want +got):\n%s", diff)

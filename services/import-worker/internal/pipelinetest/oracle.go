@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -34,17 +35,34 @@ func oracleValue(h sim.ExpectedHour, t posimportv1.PosDataType) (decimal.Decimal
 	return decimal.Zero, false // Visitors: R-Series has none
 }
 
+// Comparison is what Compare found: the differences (at most the limit asked for) and what
+// the compared days exercised, so a test can show it covered what it claims to.
+type Comparison struct {
+	Diffs []string
+	// ClockHours counts the register-days that matched the oracle by their number of local
+	// clock hours (23 on a spring-forward day, 25 on a fall-back day) per time zone.
+	ClockHours map[string]map[int]int
+	// MaxPlaces is the most decimal places of a matching value (trailing zeros ignored).
+	MaxPlaces int
+}
+
 // Mismatches compares the balance with the simulator's oracle for every department, register,
 // day, hour and field of the range, and returns a description of each difference (at most
 // limit). Days the balance has not imported count as differences; so do Visitors values,
 // which must stay "not imported".
 func (e *Env) Mismatches(t testing.TB, client string, account int, deps []Department, from, until civil.Date, limit int) []string {
 	t.Helper()
+	return e.Compare(t, client, account, deps, from, until, limit).Diffs
+}
+
+// Compare is Mismatches, also reporting what the matching days exercised.
+func (e *Env) Compare(t testing.TB, client string, account int, deps []Department, from, until civil.Date, limit int) Comparison {
+	t.Helper()
 	ctx := context.Background()
-	var out []string
+	c := Comparison{ClockHours: map[string]map[int]int{}}
 	add := func(format string, args ...any) bool {
-		out = append(out, fmt.Sprintf(format, args...))
-		return len(out) >= limit
+		c.Diffs = append(c.Diffs, fmt.Sprintf(format, args...))
+		return len(c.Diffs) >= limit
 	}
 	acct := e.AccountID(account)
 	for _, d := range deps {
@@ -84,21 +102,45 @@ func (e *Env) Mismatches(t testing.TB, client string, account int, deps []Depart
 				exp := expected[r][day.String()]
 				if !ok {
 					if add("%s/%s %s: not imported", d.ID, r, day) {
-						return out
+						return c
 					}
 					continue
 				}
-				if diffs := compareDay(rd, exp); len(diffs) > 0 {
-					for _, df := range diffs {
-						if add("%s/%s %s: %s", d.ID, r, day, df) {
-							return out
-						}
+				diffs := compareDay(rd, exp)
+				for _, df := range diffs {
+					if add("%s/%s %s: %s", d.ID, r, day, df) {
+						return c
 					}
+				}
+				if len(diffs) == 0 {
+					c.matched(d.Shop.TimeZone, rd, len(exp.Hours))
 				}
 			}
 		}
 	}
-	return out
+	return c
+}
+
+// matched counts a register-day that equals the oracle.
+func (c *Comparison) matched(zone string, rd *posimportv1.RegisterDay, hours int) {
+	if c.ClockHours[zone] == nil {
+		c.ClockHours[zone] = map[int]int{}
+	}
+	c.ClockHours[zone][hours]++
+	for _, f := range rd.GetFields() {
+		for _, v := range append([]string{f.GetTotal()}, f.GetHours()...) {
+			c.MaxPlaces = max(c.MaxPlaces, places(v))
+		}
+	}
+}
+
+// places counts a decimal string's significant decimal places.
+func places(v string) int {
+	_, frac, ok := strings.Cut(v, ".")
+	if !ok {
+		return 0
+	}
+	return len(strings.TrimRight(frac, "0"))
 }
 
 func compareDay(rd *posimportv1.RegisterDay, exp sim.ExpectedDay) []string {

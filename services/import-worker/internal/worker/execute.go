@@ -312,29 +312,52 @@ type Metrics interface {
 	Lag(d time.Duration)
 }
 
+// markMaxDays is the longest range of one MarkDaysImported (the balance refuses longer ones);
+// an import may span years, so a department's range is marked in parts.
+const markMaxDays = 366
+
 // MarkDepartments calls MarkDaysImported for every department of the import (or of any recent
-// import, when importID is NULL) whose jobs all ended DONE or SKIPPED, once.
+// import, when importID is NULL) whose jobs all ended DONE or SKIPPED, once. A department that
+// cannot be marked now does not hold the others back; the reconciler tries it again.
 func MarkDepartments(ctx context.Context, st *store.Store, balance posimportv1.BalanceServiceClient, importID pgtype.UUID, m Metrics) error {
 	q, pool := st.Queries()
 	rows, err := q.DepartmentsToMark(ctx, pool, importID)
 	if err != nil {
 		return fmt.Errorf("list departments to mark: %w", err)
 	}
+	var errs []error
 	for _, r := range rows {
 		from, until := store.CivilDate(r.FromDate), store.CivilDate(r.UntilDate)
+		if err := markDays(ctx, balance, r, from, until); err != nil {
+			errs = append(errs, fmt.Errorf("mark days imported of %s/%s: %w", r.ClientID, r.DepartmentID, err))
+			continue
+		}
+		if err := q.DepartmentMarkInsert(ctx, pool, store.MarkParams(r.ImportID, r.DepartmentID)); err != nil {
+			errs = append(errs, fmt.Errorf("record marked department: %w", err))
+			continue
+		}
+		m.Fresh(r.ClientID, r.DepartmentID, until)
+	}
+	return errors.Join(errs...)
+}
+
+// markDays marks a department's days from..until imported, in parts of at most markMaxDays;
+// marking is idempotent, so parts marked before a failure are harmless when retried.
+func markDays(ctx context.Context, balance posimportv1.BalanceServiceClient, r dbsqlc.DepartmentsToMarkRow, from, until civil.Date) error {
+	for start := from; !start.After(until); start = start.AddDays(markMaxDays) {
+		end := start.AddDays(markMaxDays - 1)
+		if end.After(until) {
+			end = until
+		}
 		cctx, cancel := context.WithTimeout(ctx, rpcTimeout)
 		_, err := balance.MarkDaysImported(cctx, &posimportv1.MarkDaysImportedRequest{
-			ClientId: r.ClientID, DepartmentId: r.DepartmentID, FromDate: from.String(), UntilDate: until.String(),
+			ClientId: r.ClientID, DepartmentId: r.DepartmentID, FromDate: start.String(), UntilDate: end.String(),
 			ImportId: r.ImportID.String(), TimeZone: r.TimeZone,
 		})
 		cancel()
 		if err != nil {
-			return fmt.Errorf("mark days imported: %w", err)
+			return err
 		}
-		if err := q.DepartmentMarkInsert(ctx, pool, store.MarkParams(r.ImportID, r.DepartmentID)); err != nil {
-			return fmt.Errorf("record marked department: %w", err)
-		}
-		m.Fresh(r.ClientID, r.DepartmentID, until)
 	}
 	return nil
 }
