@@ -134,17 +134,29 @@ func (l *Limiter) Reserve(ctx context.Context, cost float64) (Reservation, error
 	return Reservation{SendAt: r.SendAt.Time, Wait: time.Duration(r.WaitSeconds * float64(time.Second))}, nil
 }
 
-// Wait implements retail.Limiter: it reserves a send time and sleeps until it.
+// Wait implements retail.Limiter: it reserves a send time and sleeps until it. A 429 that
+// paused the account while this request slept moves it after the pause: the send time is
+// reserved again, so no request reaches the account before the Retry-After runs out.
 func (l *Limiter) Wait(ctx context.Context, cost float64) error {
-	r, err := l.Reserve(ctx, cost)
-	d := r.Wait
-	if err != nil {
-		return err
+	for {
+		r, err := l.Reserve(ctx, cost)
+		if err != nil {
+			return err
+		}
+		if r.Wait <= 0 {
+			return nil
+		}
+		if err := l.b.sleep(ctx, r.Wait); err != nil {
+			return err
+		}
+		row, err := l.b.q.RateBudgetGet(ctx, l.b.pool, l.key)
+		if err != nil {
+			return fmt.Errorf("read rate budget: %w", err)
+		}
+		if !row.PausedUntil.Time.After(r.SendAt) {
+			return nil
+		}
 	}
-	if d <= 0 {
-		return nil
-	}
-	return l.b.sleep(ctx, d)
 }
 
 // Observe implements retail.Limiter.
