@@ -65,10 +65,25 @@ func (e *Env) startNATS(t testing.TB) *natsjs.Conn {
 // and store directory, as a broker restart does.
 func (e *Env) RestartNATS(t testing.TB, outage time.Duration) {
 	t.Helper()
+	e.StopNATS(t)
+	time.Sleep(outage) // the outage itself, not a synchronisation
+	e.StartNATSAgain(t)
+}
+
+// StopNATS shuts the test's NATS server down (StartNATSAgain brings it back).
+func (e *Env) StopNATS(t testing.TB) {
+	t.Helper()
 	e.own.nats.Shutdown()
 	e.own.nats.WaitForShutdown()
 	e.own.nats = nil
-	time.Sleep(outage) // the outage itself, not a synchronisation
+}
+
+// NATSStoreDir is the test's NATS server's store directory.
+func (e *Env) NATSStoreDir() string { return e.own.natsDir }
+
+// StartNATSAgain starts the test's NATS server again on the same port and store directory.
+func (e *Env) StartNATSAgain(t testing.TB) {
+	t.Helper()
 	ns, err := natsjs.StartEmbedded(e.own.natsDir, e.own.natsAddr)
 	if err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/posimport/posimport/pkg/lightspeed/sim"
+	"github.com/posimport/posimport/pkg/lightspeed/sim/simtest"
 	"github.com/posimport/posimport/pkg/platform/app"
 	"github.com/posimport/posimport/pkg/platform/authn"
 	"github.com/posimport/posimport/pkg/platform/logging"
@@ -68,6 +69,12 @@ type Options struct {
 	OwnNATS bool
 	// OwnPostgres runs a PostgreSQL cluster of the test's own (RestartPostgres can crash it).
 	OwnPostgres bool
+	// AccessTokenTTL is the simulator's access-token lifetime (default its own, 30 min);
+	// shorter makes the auth service refresh during a test.
+	AccessTokenTTL time.Duration
+	// BalanceDBURL, when set, rewrites the database URL of the balance service's pool (e.g.
+	// through a fault-injecting proxy).
+	BalanceDBURL func(dbURL string) string
 }
 
 // Env is a running pipeline.
@@ -88,7 +95,11 @@ type Env struct {
 	Pool *pgxpool.Pool
 	// NATSURL is where worker processes connect.
 	NATSURL string
-	own     ownServers
+	// Recorder stands in front of the simulator: token calls, API requests, poison data.
+	Recorder *simtest.Recorder
+	// TokenKey is the auth service's token encryption key (a canary for log checks).
+	TokenKey string
+	own      ownServers
 	// BalanceClient and ImportClient call as a posimport service.
 	BalanceClient posimportv1.BalanceServiceClient
 	logger        *slog.Logger
@@ -124,13 +135,15 @@ func Start(t testing.TB, o Options) *Env {
 			Accounts: o.Accounts, ShopsPerAccount: o.ShopsPerAccount, RegistersPerShop: o.RegistersPerShop,
 			Zones: o.Zones, SalesPerDay: o.SalesPerDay, From: yesterday.AddDate(0, 0, -(o.Days - 1)), Until: yesterday,
 		},
-		RateLimit: sim.RateLimitOptions{Disabled: o.TimeScale == 0, TimeScale: o.TimeScale},
+		RateLimit:      sim.RateLimitOptions{Disabled: o.TimeScale == 0, TimeScale: o.TimeScale},
+		AccessTokenTTL: o.AccessTokenTTL,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.Sim = s
-	hs := httptest.NewServer(s)
+	e.Recorder = simtest.NewRecorder(s)
+	hs := httptest.NewServer(e.Recorder)
 	t.Cleanup(hs.Close)
 	e.SimURL = hs.URL
 
@@ -139,6 +152,7 @@ func Start(t testing.TB, o Options) *Env {
 		return configservice.New(configPool, e.logger).Register(s)
 	})
 	authPool := e.connect(t, authservice.Schema, authservice.Migrations())
+	e.TokenKey = newTokenKey()
 	e.Auth = servicetest.Start(t, e.Keys, authservice.Policy, e.logger, func(s *server.Server) error {
 		svc, err := authservice.New(authservice.Config{
 			Lightspeed: authservice.LightspeedConfig{
@@ -147,7 +161,7 @@ func Start(t testing.TB, o Options) *Env {
 				RevokeURL: e.SimURL + "/auth/oauth/revoke", APIBaseURL: e.SimURL, Scopes: []string{"employee:register"},
 			},
 			CallbackURL: "http://" + s.HTTPAddr() + callbackPath, ReturnURL: "https://" + returnHost + "/pos",
-			TokenKeys: secret.New(newTokenKey()), RefreshMargin: 30 * time.Second, ProviderTimeout: 10 * time.Second,
+			TokenKeys: secret.New(e.TokenKey), RefreshMargin: 30 * time.Second, ProviderTimeout: 10 * time.Second,
 			DepartmentCheckTTL: time.Minute,
 		}, authservice.Deps{Pool: authPool, Config: posimportv1.NewConfigServiceClient(e.dial(t, e.Config.GRPCAddr)), Logger: e.logger})
 		if err != nil {
@@ -155,7 +169,11 @@ func Start(t testing.TB, o Options) *Env {
 		}
 		return svc.Register(s)
 	})
-	balancePool := e.connect(t, balanceservice.Schema, balanceservice.Migrations())
+	balanceURL := e.DBURL
+	if o.BalanceDBURL != nil {
+		balanceURL = o.BalanceDBURL(e.DBURL)
+	}
+	balancePool := e.connectURL(t, balanceURL, balanceservice.Schema, balanceservice.Migrations())
 	e.Balance = servicetest.Start(t, e.Keys, balanceservice.Policy, e.logger, func(s *server.Server) error {
 		return balanceservice.New(balancePool, e.dial(t, e.Config.GRPCAddr), e.logger, balanceservice.Options{ConfigCacheTTL: time.Second}).Register(s)
 	})
@@ -182,8 +200,13 @@ func newTokenKey() string {
 
 func (e *Env) connect(t testing.TB, schema string, migrations fs.FS) *pgxpool.Pool {
 	t.Helper()
+	return e.connectURL(t, e.DBURL, schema, migrations)
+}
+
+func (e *Env) connectURL(t testing.TB, dbURL, schema string, migrations fs.FS) *pgxpool.Pool {
+	t.Helper()
 	ctx := context.Background()
-	pool, err := postgres.Connect(ctx, e.DBURL, postgres.Options{Schema: schema, MaxConns: 16})
+	pool, err := postgres.Connect(ctx, dbURL, postgres.Options{Schema: schema, MaxConns: 16})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,8 +76,15 @@ func (l *lockedBuffer) String() string {
 // test ends if still running.
 func (e *Env) StartProcess(t testing.TB, bin string) *Process {
 	t.Helper()
+	return StartProcessEnv(t, bin, e.WorkerEnv())
+}
+
+// StartProcessEnv runs the worker binary with env (e.g. WorkerEnv with some addresses
+// rewritten); it is killed when the test ends if still running.
+func StartProcessEnv(t testing.TB, bin string, env []string) *Process {
+	t.Helper()
 	p := &Process{cmd: exec.Command(bin), out: &lockedBuffer{}, done: make(chan struct{})}
-	p.cmd.Env = e.WorkerEnv()
+	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -126,3 +133,6 @@ func (p *Process) Terminate(timeout time.Duration) int {
 
 // PID is the process id.
 func (p *Process) PID() int { return p.cmd.Process.Pid }
+
+// Signal sends sig to the process (e.g. SIGSTOP and SIGCONT to pause it).
+func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
