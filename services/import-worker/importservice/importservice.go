@@ -87,6 +87,13 @@ type Config struct {
 	RetryBase           time.Duration `env:"JOB_RETRY_BASE" envDefault:"2s"`
 	ReconcileInterval   time.Duration `env:"RECONCILE_INTERVAL" envDefault:"30s"`
 	ReconcileGrace      time.Duration `env:"RECONCILE_GRACE" envDefault:"60s"`
+	// JobsReplicas is the job stream's replicas: 1 on a single NATS server, 3 on a cluster
+	// (0: 1).
+	JobsReplicas int `env:"JOBS_REPLICAS" envDefault:"1"`
+	// TokenReuseMargin: a job reuses its POS access token while it stays valid for longer than
+	// this (0: provider.DefaultTokenMargin). Keep it at most the auth service's REFRESH_MARGIN
+	// (see the README).
+	TokenReuseMargin time.Duration `env:"TOKEN_REUSE_MARGIN" envDefault:"10s"`
 }
 
 // Deps are what the process provides.
@@ -128,13 +135,30 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if _, _, _, err := schedule.Due(time.Now(), zone, cfg.ScheduleTime); err != nil {
 		return nil, fmt.Errorf("SCHEDULE_TIME: %w", err)
 	}
+	// Zero values (a Config built in code) take the defaults.
+	if cfg.JobsReplicas == 0 {
+		cfg.JobsReplicas = 1
+	}
+	if cfg.TokenReuseMargin == 0 {
+		cfg.TokenReuseMargin = provider.DefaultTokenMargin
+	}
+	if cfg.JobsReplicas < 1 || cfg.JobsReplicas > 5 {
+		return nil, fmt.Errorf("JOBS_REPLICAS: %d is outside 1..5 (JetStream's limit)", cfg.JobsReplicas)
+	}
+	if cfg.TokenReuseMargin < 0 || cfg.TokenReuseMargin > 10*time.Minute {
+		return nil, fmt.Errorf("TOKEN_REUSE_MARGIN: %v is outside (0, 10m]", cfg.TokenReuseMargin)
+	}
 	if d.Owner == "" {
 		host, _ := os.Hostname()
 		d.Owner = host + ":" + strconv.Itoa(os.Getpid())
 	}
 	logger := d.Logger.With("component", "import-worker")
 	s := &Service{cfg: cfg, d: d, logger: logger, store: store.New(d.Pool), metrics: metrics.New(d.Registry)}
-	s.queue = jobqueue.New(d.JS, jobqueue.Config{Prefix: cfg.StreamPrefix, AckWait: cfg.AckWait, MaxAckPending: cfg.MaxAckPending})
+	if d.Registry != nil {
+		d.Registry.MustRegister(metrics.NewStoreGauges(s.store, logger))
+	}
+	s.queue = jobqueue.New(d.JS, jobqueue.Config{Prefix: cfg.StreamPrefix, AckWait: cfg.AckWait, MaxAckPending: cfg.MaxAckPending,
+		Replicas: cfg.JobsReplicas})
 	configClient := posimportv1.NewConfigServiceClient(d.ConfigConn)
 	authClient := posimportv1.NewAuthServiceClient(d.AuthConn)
 	s.starter = &starter.Starter{Store: s.store, Queue: s.queue, Config: configClient, Auth: authClient,
@@ -143,6 +167,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	s.worker = worker.New(worker.Config{
 		Owner: d.Owner, Slots: cfg.WorkerSlots, LeaseTTL: cfg.LeaseTTL, MaxRunningPerClient: cfg.MaxRunningPerClient,
 		MaxAttempts: cfg.MaxAttempts, ShutdownTimeout: cfg.Server.ShutdownTimeout, RetryBase: cfg.RetryBase,
+		TokenMargin: cfg.TokenReuseMargin,
 	}, worker.Deps{
 		Store: s.store, Queue: s.queue, Config: configClient, Auth: authClient,
 		Balance:   posimportv1.NewBalanceServiceClient(d.BalanceConn),
@@ -180,6 +205,18 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	if s.cfg.Worker {
+		g.Go(func() error {
+			// The freshness a restarted worker reports before its next import; Fresh only
+			// moves forward, so imports marked meanwhile are not undone.
+			_ = retry(gctx, s.logger, "read the departments' last imported dates", func(ctx context.Context) error {
+				dates, err := s.store.LastImported(ctx)
+				for _, d := range dates {
+					s.metrics.Fresh(d.ClientID, d.DepartmentID, d.Date)
+				}
+				return err
+			})
+			return nil
+		})
 		g.Go(func() error { return s.worker.Run(gctx) })
 		rec := &reconcile.Reconciler{Store: s.store, Queue: s.queue, Balance: posimportv1.NewBalanceServiceClient(s.d.BalanceConn),
 			Metrics: s.metrics, Logger: s.logger.With("component", "reconciler"),
@@ -203,12 +240,20 @@ func (s *Service) Run(ctx context.Context) error {
 
 // setup creates the stream and consumer, retrying while NATS is not reachable yet.
 func (s *Service) setup(ctx context.Context) error {
-	for delay := 200 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
+	return retry(ctx, s.logger, "jetstream setup", func(ctx context.Context) error {
 		_, err := s.queue.Setup(ctx)
+		return err
+	})
+}
+
+// retry calls f until it succeeds or ctx ends, with a growing pause, logging each failure.
+func retry(ctx context.Context, logger *slog.Logger, what string, f func(context.Context) error) error {
+	for delay := 200 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
+		err := f(ctx)
 		if err == nil {
 			return nil
 		}
-		s.logger.WarnContext(ctx, "jetstream setup; retrying", "error", err)
+		logger.WarnContext(ctx, "retrying", "what", what, "error", err)
 		select {
 		case <-ctx.Done():
 			return errors.Join(ctx.Err(), err)

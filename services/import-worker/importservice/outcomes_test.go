@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/posimport/posimport/pkg/platform/authn"
+	"github.com/posimport/posimport/pkg/platform/servicetest"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/import-worker/importservice"
 	"github.com/posimport/posimport/services/import-worker/internal/pipelinetest"
@@ -18,8 +19,8 @@ import (
 
 // TestUnmappedTypesAndMetrics: a client without fields for returns and returned goods gets
 // its import done with those types reported as unmapped (not silently dropped), and the
-// worker's /metrics shows the jobs, the POS requests per account and the departments'
-// freshness.
+// worker's /metrics shows the jobs, the POS requests per account, the departments' freshness
+// (also from a worker started afterwards) and no open job.
 func TestUnmappedTypesAndMetrics(t *testing.T) {
 	t.Parallel()
 	days := 3
@@ -40,24 +41,53 @@ func TestUnmappedTypesAndMetrics(t *testing.T) {
 	if diff := cmp.Diff(want, imp.GetProgress().GetUnmappedTypes()); diff != "" {
 		t.Errorf("unmapped types (-want +got):\n%s", diff)
 	}
-	resp, err := http.Get(e.Imports[0].HTTPBase + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
+	body := scrape(t, e.Imports[0])
 	for _, line := range []string{
 		`posimport_import_jobs_total{outcome="done"} 2`,
 		`posimport_pos_requests_total{account="lightspeed_retail:` + strconv.FormatInt(e.AccountID(0), 10) + `",status="200"}`,
+		"\nposimport_import_oldest_pending_job_age_seconds 0\n",
 	} {
-		if !strings.Contains(string(body), line) {
+		if !strings.Contains(body, line) {
 			t.Errorf("/metrics lacks %s", line)
 		}
 	}
-	fresh := metricValue(t, string(body), `posimport_department_last_imported_date_seconds{client_id="c1",department_id="d1"}`)
-	if want := float64(time.Date(until.Year, until.Month, until.Day, 0, 0, 0, 0, time.UTC).Unix()); fresh != want {
-		t.Errorf("freshness = %v, want %v (%s)", fresh, want, until)
+	if strings.Contains(body, "\nposimport_schedule_last_run_timestamp_seconds ") {
+		t.Error("/metrics has a nightly run's time, and none ran")
 	}
+	freshness := `posimport_department_last_imported_date_seconds{client_id="c1",department_id="d1"}`
+	wantFresh := float64(time.Date(until.Year, until.Month, until.Day, 0, 0, 0, 0, time.UTC).Unix())
+	if fresh := metricValue(t, body, freshness); fresh != wantFresh {
+		t.Errorf("freshness = %v, want %v (%s)", fresh, wantFresh, until)
+	}
+
+	// A worker started now (as after a restart) reports the freshness from Postgres before
+	// it imports anything.
+	restarted := e.StartImportWorker(t, "restarted", nil)
+	deadline := time.Now().Add(30 * time.Second)
+	for body = scrape(t, restarted); !strings.Contains(body, freshness); body = scrape(t, restarted) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the restarted worker reports no freshness:\n%s", body)
+		}
+		time.Sleep(50 * time.Millisecond) // polling with a deadline
+	}
+	if fresh := metricValue(t, body, freshness); fresh != wantFresh {
+		t.Errorf("restarted worker's freshness = %v, want %v (%s)", fresh, wantFresh, until)
+	}
+}
+
+// scrape returns a server's /metrics text.
+func scrape(t *testing.T, r *servicetest.Running) string {
+	t.Helper()
+	resp, err := http.Get(r.HTTPBase + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
 }
 
 // metricValue reads one sample's value from Prometheus text.

@@ -1,5 +1,6 @@
 // Package metrics holds the import-worker's Prometheus metrics: jobs by outcome, POS requests
-// and 429s per account, the nightly run's import lag and each department's data freshness.
+// and 429s per account, the nightly run's import lag and each department's data freshness, and
+// the gauges every replica reads from Postgres (the latest nightly run, the oldest open job).
 package metrics
 
 import (

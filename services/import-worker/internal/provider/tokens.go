@@ -21,12 +21,34 @@ var ErrNeedsReauth = errors.New("client must re-authorize the POS connection")
 // ErrNotEnabled says the integration is not enabled (any more).
 var ErrNotEnabled = errors.New("POS integration is not enabled")
 
+// DefaultTokenMargin is how long a cached access token must still be valid to be used for
+// one more POS request. A source takes the token right before it sends a request (after any
+// rate-limit wait) and the POS checks it when the request arrives, so the margin covers the
+// request's way there and clock skew, not its whole duration.
+//
+// NOTE: it must not exceed the auth service's REFRESH_MARGIN (30 s by default). Asked for a
+// token within its margin, auth refreshes; Lightspeed renews only after expiry, so auth waits
+// until then (at most this margin) and hands out the new token. Asked earlier, auth returns
+// the same token, and a larger margin here would only cost one call to auth per request.
+const DefaultTokenMargin = 10 * time.Second
+
+// TokenOptions shape an AuthTokens.
+type TokenOptions struct {
+	// Margin: a cached token is reused while it stays valid for longer than this (default
+	// DefaultTokenMargin).
+	Margin time.Duration
+	// NowFunc is the clock; nil is time.Now.
+	NowFunc func() time.Time
+}
+
 // AuthTokens is an oauth2.TokenSource backed by the auth service, which alone refreshes POS
-// tokens. It caches the token until shortly before it expires, and after the POS refused one
-// (InvalidateToken) asks auth for a forced refresh, once per refused token.
+// tokens. It reuses a token while it is valid for more than the margin, and after the POS
+// refused one (InvalidateToken) asks auth for a forced refresh, once per refused token.
 type AuthTokens struct {
 	auth    posimportv1.AuthServiceClient
 	client  string
+	margin  time.Duration
+	now     func() time.Time
 	timeout time.Duration
 
 	mu      sync.Mutex
@@ -42,8 +64,15 @@ var (
 )
 
 // NewAuthTokens returns the token source of one client.
-func NewAuthTokens(auth posimportv1.AuthServiceClient, client string) *AuthTokens {
-	return &AuthTokens{auth: auth, client: client, timeout: 30 * time.Second}
+func NewAuthTokens(auth posimportv1.AuthServiceClient, client string, o TokenOptions) *AuthTokens {
+	if o.Margin <= 0 {
+		o.Margin = DefaultTokenMargin
+	}
+	if o.NowFunc == nil {
+		o.NowFunc = time.Now
+	}
+	// Auth may wait out the rest of the old token's life (at most the margin) before it refreshes.
+	return &AuthTokens{auth: auth, client: client, margin: o.Margin, now: o.NowFunc, timeout: 30*time.Second + o.Margin}
 }
 
 // Account fetches a token and returns the account it is for. Errors wrap ErrNeedsReauth or
@@ -63,8 +92,7 @@ func (a *AuthTokens) Token() (*oauth2.Token, error) { return a.token(context.Bac
 func (a *AuthTokens) token(ctx context.Context) (*oauth2.Token, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	// A minute's margin: a request started with the token must not meet its expiry.
-	if a.tok != nil && !a.force && time.Until(a.tok.Expiry) > time.Minute {
+	if a.tok != nil && !a.force && a.tok.Expiry.Sub(a.now()) > a.margin {
 		return a.tok, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)

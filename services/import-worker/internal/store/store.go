@@ -308,3 +308,41 @@ func (s *Store) Cancel(ctx context.Context, client string, id uuid.UUID) error {
 func MarkParams(importID [16]byte, department string) dbsqlc.DepartmentMarkInsertParams {
 	return dbsqlc.DepartmentMarkInsertParams{ImportID: importID, DepartmentID: department}
 }
+
+// LatestScheduledRun returns the scheduled start of the latest nightly run; false before the
+// first.
+func (s *Store) LatestScheduledRun(ctx context.Context) (time.Time, bool, error) {
+	t, err := s.q.ScheduleRunLatest(ctx, s.pool)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("read the latest nightly run: %w", err)
+	}
+	return t.Time, t.Valid, nil
+}
+
+// OldestOpenJobAge returns how long the oldest job not ended has existed; 0 when none.
+func (s *Store) OldestOpenJobAge(ctx context.Context) (time.Duration, error) {
+	sec, err := s.q.JobOldestOpenAge(ctx, s.pool)
+	if err != nil {
+		return 0, fmt.Errorf("read the oldest open job: %w", err)
+	}
+	return time.Duration(sec * float64(time.Second)), nil
+}
+
+// DepartmentDate is a department's date.
+type DepartmentDate struct {
+	ClientID, DepartmentID string
+	Date                   civil.Date
+}
+
+// LastImported returns each department's last date marked imported in the balance.
+func (s *Store) LastImported(ctx context.Context) ([]DepartmentDate, error) {
+	rows, err := s.q.DepartmentLastImported(ctx, s.pool)
+	if err != nil {
+		return nil, fmt.Errorf("read the departments' last imported dates: %w", err)
+	}
+	out := make([]DepartmentDate, len(rows))
+	for i, r := range rows {
+		out[i] = DepartmentDate{ClientID: r.ClientID, DepartmentID: r.DepartmentID, Date: CivilDate(r.UntilDate)}
+	}
+	return out, nil
+}

@@ -73,7 +73,7 @@ func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 	}
 	from, until := store.CivilDate(j.FromDate), store.CivilDate(j.UntilDate)
 
-	tokens := provider.NewAuthTokens(w.d.Auth, j.ClientID)
+	tokens := provider.NewAuthTokens(w.d.Auth, j.ClientID, provider.TokenOptions{Margin: w.cfg.TokenMargin})
 	acct, err := tokens.Account(ctx)
 	if err != nil {
 		return res, tokenError(err)

@@ -47,6 +47,9 @@ type Config struct {
 	DeferDelay time.Duration
 	// WritesInFlight is how many days of one job are written to the balance at once.
 	WritesInFlight int
+	// TokenMargin: a job reuses its access token while it stays valid for longer than this
+	// (provider.DefaultTokenMargin by default; at most the auth service's REFRESH_MARGIN).
+	TokenMargin time.Duration
 }
 
 func (c *Config) defaults() {

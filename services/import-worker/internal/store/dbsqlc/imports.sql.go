@@ -12,6 +12,41 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const departmentLastImported = `-- name: DepartmentLastImported :many
+SELECT i.client_id, m.department_id, max(j.until_date)::date AS until_date
+FROM import_departments_marked m
+JOIN imports i USING (import_id)
+JOIN jobs j ON j.import_id = m.import_id AND j.department_id = m.department_id
+GROUP BY i.client_id, m.department_id
+`
+
+type DepartmentLastImportedRow struct {
+	ClientID     string
+	DepartmentID string
+	UntilDate    pgtype.Date
+}
+
+// Each department's last date marked imported in the balance (what MarkDepartments reports).
+func (q *Queries) DepartmentLastImported(ctx context.Context, db DBTX) ([]DepartmentLastImportedRow, error) {
+	rows, err := db.Query(ctx, departmentLastImported)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []DepartmentLastImportedRow{}
+	for rows.Next() {
+		var i DepartmentLastImportedRow
+		if err := rows.Scan(&i.ClientID, &i.DepartmentID, &i.UntilDate); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const departmentMarkInsert = `-- name: DepartmentMarkInsert :exec
 INSERT INTO import_departments_marked (import_id, department_id) VALUES ($1, $2)
 ON CONFLICT DO NOTHING

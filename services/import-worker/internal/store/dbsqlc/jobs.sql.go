@@ -327,6 +327,20 @@ func (q *Queries) JobMarkPublished(ctx context.Context, db DBTX, jobID uuid.UUID
 	return err
 }
 
+const jobOldestOpenAge = `-- name: JobOldestOpenAge :one
+SELECT coalesce(extract(epoch FROM now() - min(create_time)), 0)::float8 AS age_seconds
+FROM jobs WHERE state IN ('PENDING', 'RUNNING')
+`
+
+// Seconds since the oldest job not ended (pending or running) was created, on the database's
+// clock, which stamped it; 0 when every job ended.
+func (q *Queries) JobOldestOpenAge(ctx context.Context, db DBTX) (float64, error) {
+	row := db.QueryRow(ctx, jobOldestOpenAge)
+	var age_seconds float64
+	err := row.Scan(&age_seconds)
+	return age_seconds, err
+}
+
 const jobProgress = `-- name: JobProgress :execrows
 UPDATE jobs SET days_written = $1, days_unchanged = $2,
     days_skipped_approved = $3, sales_counted = $4,

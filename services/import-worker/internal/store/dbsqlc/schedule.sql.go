@@ -139,6 +139,18 @@ func (q *Queries) ScheduleRunDone(ctx context.Context, db DBTX, arg ScheduleRunD
 	return err
 }
 
+const scheduleRunLatest = `-- name: ScheduleRunLatest :one
+SELECT max(scheduled_for)::timestamptz AS scheduled_for FROM schedule_runs
+`
+
+// The scheduled start of the latest nightly run; NULL before the first.
+func (q *Queries) ScheduleRunLatest(ctx context.Context, db DBTX) (pgtype.Timestamptz, error) {
+	row := db.QueryRow(ctx, scheduleRunLatest)
+	var scheduled_for pgtype.Timestamptz
+	err := row.Scan(&scheduled_for)
+	return scheduled_for, err
+}
+
 const scheduleRunList = `-- name: ScheduleRunList :many
 SELECT run_date, scheduled_for, claimed_by, claim_until, claim_time, done_time FROM schedule_runs ORDER BY run_date
 `

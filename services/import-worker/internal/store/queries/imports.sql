@@ -88,3 +88,11 @@ HAVING bool_and(j.state IN ('DONE', 'SKIPPED')) AND max(j.update_time) > now() -
 -- name: DepartmentMarkInsert :exec
 INSERT INTO import_departments_marked (import_id, department_id) VALUES (@import_id, @department_id)
 ON CONFLICT DO NOTHING;
+
+-- name: DepartmentLastImported :many
+-- Each department's last date marked imported in the balance (what MarkDepartments reports).
+SELECT i.client_id, m.department_id, max(j.until_date)::date AS until_date
+FROM import_departments_marked m
+JOIN imports i USING (import_id)
+JOIN jobs j ON j.import_id = m.import_id AND j.department_id = m.department_id
+GROUP BY i.client_id, m.department_id;

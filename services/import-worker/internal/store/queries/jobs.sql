@@ -95,3 +95,9 @@ RETURNING republish_count;
 
 -- name: JobGet :one
 SELECT * FROM jobs WHERE job_id = @job_id;
+
+-- name: JobOldestOpenAge :one
+-- Seconds since the oldest job not ended (pending or running) was created, on the database's
+-- clock, which stamped it; 0 when every job ended.
+SELECT coalesce(extract(epoch FROM now() - min(create_time)), 0)::float8 AS age_seconds
+FROM jobs WHERE state IN ('PENDING', 'RUNNING');

@@ -22,3 +22,7 @@ SELECT * FROM schedule_runs ORDER BY run_date;
 
 -- name: ScheduleRunClientList :many
 SELECT * FROM schedule_run_clients WHERE run_date = @run_date ORDER BY client_id;
+
+-- name: ScheduleRunLatest :one
+-- The scheduled start of the latest nightly run; NULL before the first.
+SELECT max(scheduled_for)::timestamptz AS scheduled_for FROM schedule_runs;

@@ -1,0 +1,107 @@
+package importservice_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/posimport/posimport/pkg/platform/envconfig"
+	"github.com/posimport/posimport/pkg/platform/logging"
+	"github.com/posimport/posimport/pkg/platform/natstest"
+	"github.com/posimport/posimport/services/import-worker/importservice"
+	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
+)
+
+// TestConfigFromEnvironment: JOBS_REPLICAS and TOKEN_REUSE_MARGIN are read, with their defaults.
+func TestConfigFromEnvironment(t *testing.T) {
+	t.Parallel()
+	type got struct {
+		Replicas int
+		Margin   time.Duration
+	}
+	for _, tc := range []struct {
+		name    string
+		environ map[string]string
+		want    got
+	}{
+		{name: "defaults", environ: map[string]string{}, want: got{Replicas: 1, Margin: 10 * time.Second}},
+		{name: "set", environ: map[string]string{"JOBS_REPLICAS": "3", "TOKEN_REUSE_MARGIN": "20s"}, want: got{Replicas: 3, Margin: 20 * time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var cfg importservice.Config
+			if err := envconfig.LoadFrom(&cfg, tc.environ); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got{Replicas: cfg.JobsReplicas, Margin: cfg.TokenReuseMargin}); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// validConfig is a configuration New accepts, for a process running no loop.
+func validConfig(prefix string) importservice.Config {
+	return importservice.Config{StreamPrefix: prefix, ScheduleTime: "02:00", ScheduleZone: "Europe/Copenhagen"}
+}
+
+// TestNewRefusesBadConfig: each out-of-range setting is refused, naming its variable.
+func TestNewRefusesBadConfig(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		adjust func(*importservice.Config)
+		want   string
+	}{
+		{name: "no replicas", adjust: func(c *importservice.Config) { c.JobsReplicas = -1 }, want: "JOBS_REPLICAS"},
+		{name: "too many replicas", adjust: func(c *importservice.Config) { c.JobsReplicas = 6 }, want: "JOBS_REPLICAS"},
+		{name: "negative margin", adjust: func(c *importservice.Config) { c.TokenReuseMargin = -time.Second }, want: "TOKEN_REUSE_MARGIN"},
+		{name: "margin too long", adjust: func(c *importservice.Config) { c.TokenReuseMargin = 11 * time.Minute }, want: "TOKEN_REUSE_MARGIN"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := validConfig("")
+			tc.adjust(&cfg)
+			_, err := importservice.New(cfg, importservice.Deps{Logger: logging.Discard()})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("New: %v, want an error naming %s", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestJobsReplicasReachTheStream: the stream is created with JOBS_REPLICAS replicas (a single
+// NATS server refuses more than one, which shows the setting reached it too).
+func TestJobsReplicasReachTheStream(t *testing.T) {
+	t.Parallel()
+	for _, replicas := range []int{1, 3} {
+		t.Run(fmt.Sprintf("R%d", replicas), func(t *testing.T) {
+			t.Parallel()
+			nc := natstest.Conn(t)
+			cfg := validConfig(natstest.Prefix(t))
+			cfg.JobsReplicas = replicas
+			svc, err := importservice.New(cfg, importservice.Deps{JS: nc.JS, Logger: logging.Discard()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			runErr := svc.Run(ctx) // no loop enabled: returns once the stream is set up
+			s, err := nc.JS.Stream(context.Background(), cfg.StreamPrefix+jobqueue.StreamName)
+			if err == nil {
+				t.Cleanup(func() { _ = nc.JS.DeleteStream(context.Background(), cfg.StreamPrefix+jobqueue.StreamName) })
+				if got := s.CachedInfo().Config.Replicas; got != replicas {
+					t.Errorf("stream replicas = %d, want %d", got, replicas)
+				}
+				return
+			}
+			if replicas == 1 || runErr == nil || !strings.Contains(runErr.Error(), "replicas") {
+				t.Errorf("no stream (%v); run: %v", err, runErr)
+			}
+		})
+	}
+}
