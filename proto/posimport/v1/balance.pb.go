@@ -390,6 +390,225 @@ func (x *WriteDayResponse) GetVersion() int64 {
 	return 0
 }
 
+// DayValues are one local day's values in a WriteDays request.
+type DayValues struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The local business date, YYYY-MM-DD.
+	Date string `protobuf:"bytes,1,opt,name=date,proto3" json:"date,omitempty"`
+	// The values of every field that receives POS data; fields absent here are removed for this register-day.
+	Fields        []*FieldValues `protobuf:"bytes,2,rep,name=fields,proto3" json:"fields,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DayValues) Reset() {
+	*x = DayValues{}
+	mi := &file_posimport_v1_balance_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DayValues) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DayValues) ProtoMessage() {}
+
+func (x *DayValues) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_balance_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DayValues.ProtoReflect.Descriptor instead.
+func (*DayValues) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DayValues) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+func (x *DayValues) GetFields() []*FieldValues {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+// WriteDaysRequest replaces one register's values for several local days of one job.
+type WriteDaysRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client.
+	ClientId string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// The department.
+	DepartmentId string `protobuf:"bytes,2,opt,name=department_id,json=departmentId,proto3" json:"department_id,omitempty"`
+	// The POS register (terminal number); empty when the department is one unit.
+	RegisterId string `protobuf:"bytes,3,opt,name=register_id,json=registerId,proto3" json:"register_id,omitempty"`
+	// The IANA time zone the hours are local to.
+	TimeZone string `protobuf:"bytes,4,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// The days: at most 31, each date once.
+	Days []*DayValues `protobuf:"bytes,5,rep,name=days,proto3" json:"days,omitempty"`
+	// The import that computed the values.
+	ImportId string `protobuf:"bytes,6,opt,name=import_id,json=importId,proto3" json:"import_id,omitempty"`
+	// The job that computed the values.
+	JobId string `protobuf:"bytes,7,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	// The job's attempt number: a write with a lower one than already seen for the job is refused.
+	FencingToken int64 `protobuf:"varint,8,opt,name=fencing_token,json=fencingToken,proto3" json:"fencing_token,omitempty"`
+	// Replace the values of approved days too.
+	OverwriteApproved bool `protobuf:"varint,9,opt,name=overwrite_approved,json=overwriteApproved,proto3" json:"overwrite_approved,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *WriteDaysRequest) Reset() {
+	*x = WriteDaysRequest{}
+	mi := &file_posimport_v1_balance_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteDaysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteDaysRequest) ProtoMessage() {}
+
+func (x *WriteDaysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_balance_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteDaysRequest.ProtoReflect.Descriptor instead.
+func (*WriteDaysRequest) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *WriteDaysRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *WriteDaysRequest) GetDepartmentId() string {
+	if x != nil {
+		return x.DepartmentId
+	}
+	return ""
+}
+
+func (x *WriteDaysRequest) GetRegisterId() string {
+	if x != nil {
+		return x.RegisterId
+	}
+	return ""
+}
+
+func (x *WriteDaysRequest) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *WriteDaysRequest) GetDays() []*DayValues {
+	if x != nil {
+		return x.Days
+	}
+	return nil
+}
+
+func (x *WriteDaysRequest) GetImportId() string {
+	if x != nil {
+		return x.ImportId
+	}
+	return ""
+}
+
+func (x *WriteDaysRequest) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *WriteDaysRequest) GetFencingToken() int64 {
+	if x != nil {
+		return x.FencingToken
+	}
+	return 0
+}
+
+func (x *WriteDaysRequest) GetOverwriteApproved() bool {
+	if x != nil {
+		return x.OverwriteApproved
+	}
+	return false
+}
+
+// WriteDaysResponse says what WriteDays did to each day.
+type WriteDaysResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per requested day, in the request's order.
+	Days          []*WriteDayResponse `protobuf:"bytes,1,rep,name=days,proto3" json:"days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteDaysResponse) Reset() {
+	*x = WriteDaysResponse{}
+	mi := &file_posimport_v1_balance_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteDaysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteDaysResponse) ProtoMessage() {}
+
+func (x *WriteDaysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_balance_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteDaysResponse.ProtoReflect.Descriptor instead.
+func (*WriteDaysResponse) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *WriteDaysResponse) GetDays() []*WriteDayResponse {
+	if x != nil {
+		return x.Days
+	}
+	return nil
+}
+
 // MarkDaysImportedRequest records that an import finished a department's days.
 type MarkDaysImportedRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -411,7 +630,7 @@ type MarkDaysImportedRequest struct {
 
 func (x *MarkDaysImportedRequest) Reset() {
 	*x = MarkDaysImportedRequest{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[3]
+	mi := &file_posimport_v1_balance_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -423,7 +642,7 @@ func (x *MarkDaysImportedRequest) String() string {
 func (*MarkDaysImportedRequest) ProtoMessage() {}
 
 func (x *MarkDaysImportedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[3]
+	mi := &file_posimport_v1_balance_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -436,7 +655,7 @@ func (x *MarkDaysImportedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkDaysImportedRequest.ProtoReflect.Descriptor instead.
 func (*MarkDaysImportedRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{3}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *MarkDaysImportedRequest) GetClientId() string {
@@ -492,7 +711,7 @@ type MarkDaysImportedResponse struct {
 
 func (x *MarkDaysImportedResponse) Reset() {
 	*x = MarkDaysImportedResponse{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[4]
+	mi := &file_posimport_v1_balance_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -504,7 +723,7 @@ func (x *MarkDaysImportedResponse) String() string {
 func (*MarkDaysImportedResponse) ProtoMessage() {}
 
 func (x *MarkDaysImportedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[4]
+	mi := &file_posimport_v1_balance_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -517,7 +736,7 @@ func (x *MarkDaysImportedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkDaysImportedResponse.ProtoReflect.Descriptor instead.
 func (*MarkDaysImportedResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{4}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *MarkDaysImportedResponse) GetDays() int32 {
@@ -543,7 +762,7 @@ type Interval struct {
 
 func (x *Interval) Reset() {
 	*x = Interval{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[5]
+	mi := &file_posimport_v1_balance_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -555,7 +774,7 @@ func (x *Interval) String() string {
 func (*Interval) ProtoMessage() {}
 
 func (x *Interval) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[5]
+	mi := &file_posimport_v1_balance_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -568,7 +787,7 @@ func (x *Interval) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interval.ProtoReflect.Descriptor instead.
 func (*Interval) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{5}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Interval) GetIndex() int32 {
@@ -616,7 +835,7 @@ type FieldDay struct {
 
 func (x *FieldDay) Reset() {
 	*x = FieldDay{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[6]
+	mi := &file_posimport_v1_balance_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -628,7 +847,7 @@ func (x *FieldDay) String() string {
 func (*FieldDay) ProtoMessage() {}
 
 func (x *FieldDay) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[6]
+	mi := &file_posimport_v1_balance_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -641,7 +860,7 @@ func (x *FieldDay) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldDay.ProtoReflect.Descriptor instead.
 func (*FieldDay) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{6}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *FieldDay) GetFieldId() int64 {
@@ -714,7 +933,7 @@ type RegisterDay struct {
 
 func (x *RegisterDay) Reset() {
 	*x = RegisterDay{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[7]
+	mi := &file_posimport_v1_balance_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -726,7 +945,7 @@ func (x *RegisterDay) String() string {
 func (*RegisterDay) ProtoMessage() {}
 
 func (x *RegisterDay) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[7]
+	mi := &file_posimport_v1_balance_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -739,7 +958,7 @@ func (x *RegisterDay) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterDay.ProtoReflect.Descriptor instead.
 func (*RegisterDay) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{7}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RegisterDay) GetRegisterId() string {
@@ -812,7 +1031,7 @@ type BalanceDay struct {
 
 func (x *BalanceDay) Reset() {
 	*x = BalanceDay{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[8]
+	mi := &file_posimport_v1_balance_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -824,7 +1043,7 @@ func (x *BalanceDay) String() string {
 func (*BalanceDay) ProtoMessage() {}
 
 func (x *BalanceDay) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[8]
+	mi := &file_posimport_v1_balance_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -837,7 +1056,7 @@ func (x *BalanceDay) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BalanceDay.ProtoReflect.Descriptor instead.
 func (*BalanceDay) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{8}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *BalanceDay) GetDate() string {
@@ -918,7 +1137,7 @@ type FieldTotal struct {
 
 func (x *FieldTotal) Reset() {
 	*x = FieldTotal{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[9]
+	mi := &file_posimport_v1_balance_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -930,7 +1149,7 @@ func (x *FieldTotal) String() string {
 func (*FieldTotal) ProtoMessage() {}
 
 func (x *FieldTotal) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[9]
+	mi := &file_posimport_v1_balance_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -943,7 +1162,7 @@ func (x *FieldTotal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldTotal.ProtoReflect.Descriptor instead.
 func (*FieldTotal) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{9}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *FieldTotal) GetFieldId() int64 {
@@ -988,7 +1207,7 @@ type WeeklyBalance struct {
 
 func (x *WeeklyBalance) Reset() {
 	*x = WeeklyBalance{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[10]
+	mi := &file_posimport_v1_balance_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1000,7 +1219,7 @@ func (x *WeeklyBalance) String() string {
 func (*WeeklyBalance) ProtoMessage() {}
 
 func (x *WeeklyBalance) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[10]
+	mi := &file_posimport_v1_balance_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1013,7 +1232,7 @@ func (x *WeeklyBalance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WeeklyBalance.ProtoReflect.Descriptor instead.
 func (*WeeklyBalance) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{10}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *WeeklyBalance) GetClientId() string {
@@ -1073,7 +1292,7 @@ type GetWeeklyBalanceRequest struct {
 
 func (x *GetWeeklyBalanceRequest) Reset() {
 	*x = GetWeeklyBalanceRequest{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[11]
+	mi := &file_posimport_v1_balance_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1085,7 +1304,7 @@ func (x *GetWeeklyBalanceRequest) String() string {
 func (*GetWeeklyBalanceRequest) ProtoMessage() {}
 
 func (x *GetWeeklyBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[11]
+	mi := &file_posimport_v1_balance_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1098,7 +1317,7 @@ func (x *GetWeeklyBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWeeklyBalanceRequest.ProtoReflect.Descriptor instead.
 func (*GetWeeklyBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{11}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetWeeklyBalanceRequest) GetClientId() string {
@@ -1133,7 +1352,7 @@ type GetWeeklyBalanceResponse struct {
 
 func (x *GetWeeklyBalanceResponse) Reset() {
 	*x = GetWeeklyBalanceResponse{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[12]
+	mi := &file_posimport_v1_balance_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1145,7 +1364,7 @@ func (x *GetWeeklyBalanceResponse) String() string {
 func (*GetWeeklyBalanceResponse) ProtoMessage() {}
 
 func (x *GetWeeklyBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[12]
+	mi := &file_posimport_v1_balance_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1158,7 +1377,7 @@ func (x *GetWeeklyBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWeeklyBalanceResponse.ProtoReflect.Descriptor instead.
 func (*GetWeeklyBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{12}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetWeeklyBalanceResponse) GetBalance() *WeeklyBalance {
@@ -1183,7 +1402,7 @@ type GetDayRequest struct {
 
 func (x *GetDayRequest) Reset() {
 	*x = GetDayRequest{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[13]
+	mi := &file_posimport_v1_balance_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1195,7 +1414,7 @@ func (x *GetDayRequest) String() string {
 func (*GetDayRequest) ProtoMessage() {}
 
 func (x *GetDayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[13]
+	mi := &file_posimport_v1_balance_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1208,7 +1427,7 @@ func (x *GetDayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDayRequest.ProtoReflect.Descriptor instead.
 func (*GetDayRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{13}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetDayRequest) GetClientId() string {
@@ -1247,7 +1466,7 @@ type GetDayResponse struct {
 
 func (x *GetDayResponse) Reset() {
 	*x = GetDayResponse{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[14]
+	mi := &file_posimport_v1_balance_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1259,7 +1478,7 @@ func (x *GetDayResponse) String() string {
 func (*GetDayResponse) ProtoMessage() {}
 
 func (x *GetDayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[14]
+	mi := &file_posimport_v1_balance_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1272,7 +1491,7 @@ func (x *GetDayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDayResponse.ProtoReflect.Descriptor instead.
 func (*GetDayResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{14}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetDayResponse) GetDay() *BalanceDay {
@@ -1314,7 +1533,7 @@ type ApproveDaysRequest struct {
 
 func (x *ApproveDaysRequest) Reset() {
 	*x = ApproveDaysRequest{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[15]
+	mi := &file_posimport_v1_balance_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1326,7 +1545,7 @@ func (x *ApproveDaysRequest) String() string {
 func (*ApproveDaysRequest) ProtoMessage() {}
 
 func (x *ApproveDaysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[15]
+	mi := &file_posimport_v1_balance_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1339,7 +1558,7 @@ func (x *ApproveDaysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveDaysRequest.ProtoReflect.Descriptor instead.
 func (*ApproveDaysRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{15}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ApproveDaysRequest) GetClientId() string {
@@ -1381,7 +1600,7 @@ type ApproveDaysResponse struct {
 
 func (x *ApproveDaysResponse) Reset() {
 	*x = ApproveDaysResponse{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[16]
+	mi := &file_posimport_v1_balance_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1393,7 +1612,7 @@ func (x *ApproveDaysResponse) String() string {
 func (*ApproveDaysResponse) ProtoMessage() {}
 
 func (x *ApproveDaysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[16]
+	mi := &file_posimport_v1_balance_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1406,7 +1625,7 @@ func (x *ApproveDaysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveDaysResponse.ProtoReflect.Descriptor instead.
 func (*ApproveDaysResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{16}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ApproveDaysResponse) GetApproved() int32 {
@@ -1434,7 +1653,7 @@ type ReopenDaysRequest struct {
 
 func (x *ReopenDaysRequest) Reset() {
 	*x = ReopenDaysRequest{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[17]
+	mi := &file_posimport_v1_balance_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1446,7 +1665,7 @@ func (x *ReopenDaysRequest) String() string {
 func (*ReopenDaysRequest) ProtoMessage() {}
 
 func (x *ReopenDaysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[17]
+	mi := &file_posimport_v1_balance_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1459,7 +1678,7 @@ func (x *ReopenDaysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenDaysRequest.ProtoReflect.Descriptor instead.
 func (*ReopenDaysRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{17}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ReopenDaysRequest) GetClientId() string {
@@ -1501,7 +1720,7 @@ type ReopenDaysResponse struct {
 
 func (x *ReopenDaysResponse) Reset() {
 	*x = ReopenDaysResponse{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[18]
+	mi := &file_posimport_v1_balance_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1513,7 +1732,7 @@ func (x *ReopenDaysResponse) String() string {
 func (*ReopenDaysResponse) ProtoMessage() {}
 
 func (x *ReopenDaysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[18]
+	mi := &file_posimport_v1_balance_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1526,7 +1745,7 @@ func (x *ReopenDaysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenDaysResponse.ProtoReflect.Descriptor instead.
 func (*ReopenDaysResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{18}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ReopenDaysResponse) GetReopened() int32 {
@@ -1561,7 +1780,23 @@ const file_posimport_v1_balance_proto_rawDesc = "" +
 	"\x10WriteDayResponse\x124\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2\x1a.posimport.v1.WriteOutcomeR\aoutcome\x12/\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x17.posimport.v1.DayStatusR\x06status\x12\x18\n" +
-	"\aversion\x18\x03 \x01(\x03R\aversion\"\xef\x01\n" +
+	"\aversion\x18\x03 \x01(\x03R\aversion\"W\n" +
+	"\tDayValues\x12\x17\n" +
+	"\x04date\x18\x01 \x01(\tB\x03\xe0A\x02R\x04date\x121\n" +
+	"\x06fields\x18\x02 \x03(\v2\x19.posimport.v1.FieldValuesR\x06fields\"\xea\x02\n" +
+	"\x10WriteDaysRequest\x12 \n" +
+	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\x12(\n" +
+	"\rdepartment_id\x18\x02 \x01(\tB\x03\xe0A\x02R\fdepartmentId\x12\x1f\n" +
+	"\vregister_id\x18\x03 \x01(\tR\n" +
+	"registerId\x12 \n" +
+	"\ttime_zone\x18\x04 \x01(\tB\x03\xe0A\x02R\btimeZone\x120\n" +
+	"\x04days\x18\x05 \x03(\v2\x17.posimport.v1.DayValuesB\x03\xe0A\x02R\x04days\x12 \n" +
+	"\timport_id\x18\x06 \x01(\tB\x03\xe0A\x02R\bimportId\x12\x1a\n" +
+	"\x06job_id\x18\a \x01(\tB\x03\xe0A\x02R\x05jobId\x12(\n" +
+	"\rfencing_token\x18\b \x01(\x03B\x03\xe0A\x02R\ffencingToken\x12-\n" +
+	"\x12overwrite_approved\x18\t \x01(\bR\x11overwriteApproved\"G\n" +
+	"\x11WriteDaysResponse\x122\n" +
+	"\x04days\x18\x01 \x03(\v2\x1e.posimport.v1.WriteDayResponseR\x04days\"\xef\x01\n" +
 	"\x17MarkDaysImportedRequest\x12 \n" +
 	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\x12(\n" +
 	"\rdepartment_id\x18\x02 \x01(\tB\x03\xe0A\x02R\fdepartmentId\x12 \n" +
@@ -1657,9 +1892,10 @@ const file_posimport_v1_balance_proto_rawDesc = "" +
 	"\x19WRITE_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15WRITE_OUTCOME_WRITTEN\x10\x01\x12\x1b\n" +
 	"\x17WRITE_OUTCOME_UNCHANGED\x10\x02\x12\"\n" +
-	"\x1eWRITE_OUTCOME_SKIPPED_APPROVED\x10\x032\xbb\x06\n" +
+	"\x1eWRITE_OUTCOME_SKIPPED_APPROVED\x10\x032\x89\a\n" +
 	"\x0eBalanceService\x12I\n" +
-	"\bWriteDay\x12\x1d.posimport.v1.WriteDayRequest\x1a\x1e.posimport.v1.WriteDayResponse\x12a\n" +
+	"\bWriteDay\x12\x1d.posimport.v1.WriteDayRequest\x1a\x1e.posimport.v1.WriteDayResponse\x12L\n" +
+	"\tWriteDays\x12\x1e.posimport.v1.WriteDaysRequest\x1a\x1f.posimport.v1.WriteDaysResponse\x12a\n" +
 	"\x10MarkDaysImported\x12%.posimport.v1.MarkDaysImportedRequest\x1a&.posimport.v1.MarkDaysImportedResponse\x12\xab\x01\n" +
 	"\x10GetWeeklyBalance\x12%.posimport.v1.GetWeeklyBalanceRequest\x1a&.posimport.v1.GetWeeklyBalanceResponse\"H\x82\xd3\xe4\x93\x02B\x12@/v1/clients/{client_id}/departments/{department_id}/weeks/{week}\x12\x8c\x01\n" +
 	"\x06GetDay\x12\x1b.posimport.v1.GetDayRequest\x1a\x1c.posimport.v1.GetDayResponse\"G\x82\xd3\xe4\x93\x02A\x12?/v1/clients/{client_id}/departments/{department_id}/days/{date}\x12\x9f\x01\n" +
@@ -1680,65 +1916,73 @@ func file_posimport_v1_balance_proto_rawDescGZIP() []byte {
 }
 
 var file_posimport_v1_balance_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_posimport_v1_balance_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_posimport_v1_balance_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_posimport_v1_balance_proto_goTypes = []any{
 	(DayStatus)(0),                   // 0: posimport.v1.DayStatus
 	(WriteOutcome)(0),                // 1: posimport.v1.WriteOutcome
 	(*FieldValues)(nil),              // 2: posimport.v1.FieldValues
 	(*WriteDayRequest)(nil),          // 3: posimport.v1.WriteDayRequest
 	(*WriteDayResponse)(nil),         // 4: posimport.v1.WriteDayResponse
-	(*MarkDaysImportedRequest)(nil),  // 5: posimport.v1.MarkDaysImportedRequest
-	(*MarkDaysImportedResponse)(nil), // 6: posimport.v1.MarkDaysImportedResponse
-	(*Interval)(nil),                 // 7: posimport.v1.Interval
-	(*FieldDay)(nil),                 // 8: posimport.v1.FieldDay
-	(*RegisterDay)(nil),              // 9: posimport.v1.RegisterDay
-	(*BalanceDay)(nil),               // 10: posimport.v1.BalanceDay
-	(*FieldTotal)(nil),               // 11: posimport.v1.FieldTotal
-	(*WeeklyBalance)(nil),            // 12: posimport.v1.WeeklyBalance
-	(*GetWeeklyBalanceRequest)(nil),  // 13: posimport.v1.GetWeeklyBalanceRequest
-	(*GetWeeklyBalanceResponse)(nil), // 14: posimport.v1.GetWeeklyBalanceResponse
-	(*GetDayRequest)(nil),            // 15: posimport.v1.GetDayRequest
-	(*GetDayResponse)(nil),           // 16: posimport.v1.GetDayResponse
-	(*ApproveDaysRequest)(nil),       // 17: posimport.v1.ApproveDaysRequest
-	(*ApproveDaysResponse)(nil),      // 18: posimport.v1.ApproveDaysResponse
-	(*ReopenDaysRequest)(nil),        // 19: posimport.v1.ReopenDaysRequest
-	(*ReopenDaysResponse)(nil),       // 20: posimport.v1.ReopenDaysResponse
-	(PosDataType)(0),                 // 21: posimport.v1.PosDataType
-	(*timestamppb.Timestamp)(nil),    // 22: google.protobuf.Timestamp
+	(*DayValues)(nil),                // 5: posimport.v1.DayValues
+	(*WriteDaysRequest)(nil),         // 6: posimport.v1.WriteDaysRequest
+	(*WriteDaysResponse)(nil),        // 7: posimport.v1.WriteDaysResponse
+	(*MarkDaysImportedRequest)(nil),  // 8: posimport.v1.MarkDaysImportedRequest
+	(*MarkDaysImportedResponse)(nil), // 9: posimport.v1.MarkDaysImportedResponse
+	(*Interval)(nil),                 // 10: posimport.v1.Interval
+	(*FieldDay)(nil),                 // 11: posimport.v1.FieldDay
+	(*RegisterDay)(nil),              // 12: posimport.v1.RegisterDay
+	(*BalanceDay)(nil),               // 13: posimport.v1.BalanceDay
+	(*FieldTotal)(nil),               // 14: posimport.v1.FieldTotal
+	(*WeeklyBalance)(nil),            // 15: posimport.v1.WeeklyBalance
+	(*GetWeeklyBalanceRequest)(nil),  // 16: posimport.v1.GetWeeklyBalanceRequest
+	(*GetWeeklyBalanceResponse)(nil), // 17: posimport.v1.GetWeeklyBalanceResponse
+	(*GetDayRequest)(nil),            // 18: posimport.v1.GetDayRequest
+	(*GetDayResponse)(nil),           // 19: posimport.v1.GetDayResponse
+	(*ApproveDaysRequest)(nil),       // 20: posimport.v1.ApproveDaysRequest
+	(*ApproveDaysResponse)(nil),      // 21: posimport.v1.ApproveDaysResponse
+	(*ReopenDaysRequest)(nil),        // 22: posimport.v1.ReopenDaysRequest
+	(*ReopenDaysResponse)(nil),       // 23: posimport.v1.ReopenDaysResponse
+	(PosDataType)(0),                 // 24: posimport.v1.PosDataType
+	(*timestamppb.Timestamp)(nil),    // 25: google.protobuf.Timestamp
 }
 var file_posimport_v1_balance_proto_depIdxs = []int32{
 	2,  // 0: posimport.v1.WriteDayRequest.fields:type_name -> posimport.v1.FieldValues
 	1,  // 1: posimport.v1.WriteDayResponse.outcome:type_name -> posimport.v1.WriteOutcome
 	0,  // 2: posimport.v1.WriteDayResponse.status:type_name -> posimport.v1.DayStatus
-	21, // 3: posimport.v1.FieldDay.pos_data_type:type_name -> posimport.v1.PosDataType
-	8,  // 4: posimport.v1.RegisterDay.fields:type_name -> posimport.v1.FieldDay
-	22, // 5: posimport.v1.RegisterDay.write_time:type_name -> google.protobuf.Timestamp
-	0,  // 6: posimport.v1.BalanceDay.status:type_name -> posimport.v1.DayStatus
-	22, // 7: posimport.v1.BalanceDay.approve_time:type_name -> google.protobuf.Timestamp
-	7,  // 8: posimport.v1.BalanceDay.intervals:type_name -> posimport.v1.Interval
-	8,  // 9: posimport.v1.BalanceDay.fields:type_name -> posimport.v1.FieldDay
-	10, // 10: posimport.v1.WeeklyBalance.days:type_name -> posimport.v1.BalanceDay
-	11, // 11: posimport.v1.WeeklyBalance.totals:type_name -> posimport.v1.FieldTotal
-	12, // 12: posimport.v1.GetWeeklyBalanceResponse.balance:type_name -> posimport.v1.WeeklyBalance
-	10, // 13: posimport.v1.GetDayResponse.day:type_name -> posimport.v1.BalanceDay
-	9,  // 14: posimport.v1.GetDayResponse.registers:type_name -> posimport.v1.RegisterDay
-	3,  // 15: posimport.v1.BalanceService.WriteDay:input_type -> posimport.v1.WriteDayRequest
-	5,  // 16: posimport.v1.BalanceService.MarkDaysImported:input_type -> posimport.v1.MarkDaysImportedRequest
-	13, // 17: posimport.v1.BalanceService.GetWeeklyBalance:input_type -> posimport.v1.GetWeeklyBalanceRequest
-	15, // 18: posimport.v1.BalanceService.GetDay:input_type -> posimport.v1.GetDayRequest
-	17, // 19: posimport.v1.BalanceService.ApproveDays:input_type -> posimport.v1.ApproveDaysRequest
-	19, // 20: posimport.v1.BalanceService.ReopenDays:input_type -> posimport.v1.ReopenDaysRequest
-	4,  // 21: posimport.v1.BalanceService.WriteDay:output_type -> posimport.v1.WriteDayResponse
-	6,  // 22: posimport.v1.BalanceService.MarkDaysImported:output_type -> posimport.v1.MarkDaysImportedResponse
-	14, // 23: posimport.v1.BalanceService.GetWeeklyBalance:output_type -> posimport.v1.GetWeeklyBalanceResponse
-	16, // 24: posimport.v1.BalanceService.GetDay:output_type -> posimport.v1.GetDayResponse
-	18, // 25: posimport.v1.BalanceService.ApproveDays:output_type -> posimport.v1.ApproveDaysResponse
-	20, // 26: posimport.v1.BalanceService.ReopenDays:output_type -> posimport.v1.ReopenDaysResponse
-	21, // [21:27] is the sub-list for method output_type
-	15, // [15:21] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	2,  // 3: posimport.v1.DayValues.fields:type_name -> posimport.v1.FieldValues
+	5,  // 4: posimport.v1.WriteDaysRequest.days:type_name -> posimport.v1.DayValues
+	4,  // 5: posimport.v1.WriteDaysResponse.days:type_name -> posimport.v1.WriteDayResponse
+	24, // 6: posimport.v1.FieldDay.pos_data_type:type_name -> posimport.v1.PosDataType
+	11, // 7: posimport.v1.RegisterDay.fields:type_name -> posimport.v1.FieldDay
+	25, // 8: posimport.v1.RegisterDay.write_time:type_name -> google.protobuf.Timestamp
+	0,  // 9: posimport.v1.BalanceDay.status:type_name -> posimport.v1.DayStatus
+	25, // 10: posimport.v1.BalanceDay.approve_time:type_name -> google.protobuf.Timestamp
+	10, // 11: posimport.v1.BalanceDay.intervals:type_name -> posimport.v1.Interval
+	11, // 12: posimport.v1.BalanceDay.fields:type_name -> posimport.v1.FieldDay
+	13, // 13: posimport.v1.WeeklyBalance.days:type_name -> posimport.v1.BalanceDay
+	14, // 14: posimport.v1.WeeklyBalance.totals:type_name -> posimport.v1.FieldTotal
+	15, // 15: posimport.v1.GetWeeklyBalanceResponse.balance:type_name -> posimport.v1.WeeklyBalance
+	13, // 16: posimport.v1.GetDayResponse.day:type_name -> posimport.v1.BalanceDay
+	12, // 17: posimport.v1.GetDayResponse.registers:type_name -> posimport.v1.RegisterDay
+	3,  // 18: posimport.v1.BalanceService.WriteDay:input_type -> posimport.v1.WriteDayRequest
+	6,  // 19: posimport.v1.BalanceService.WriteDays:input_type -> posimport.v1.WriteDaysRequest
+	8,  // 20: posimport.v1.BalanceService.MarkDaysImported:input_type -> posimport.v1.MarkDaysImportedRequest
+	16, // 21: posimport.v1.BalanceService.GetWeeklyBalance:input_type -> posimport.v1.GetWeeklyBalanceRequest
+	18, // 22: posimport.v1.BalanceService.GetDay:input_type -> posimport.v1.GetDayRequest
+	20, // 23: posimport.v1.BalanceService.ApproveDays:input_type -> posimport.v1.ApproveDaysRequest
+	22, // 24: posimport.v1.BalanceService.ReopenDays:input_type -> posimport.v1.ReopenDaysRequest
+	4,  // 25: posimport.v1.BalanceService.WriteDay:output_type -> posimport.v1.WriteDayResponse
+	7,  // 26: posimport.v1.BalanceService.WriteDays:output_type -> posimport.v1.WriteDaysResponse
+	9,  // 27: posimport.v1.BalanceService.MarkDaysImported:output_type -> posimport.v1.MarkDaysImportedResponse
+	17, // 28: posimport.v1.BalanceService.GetWeeklyBalance:output_type -> posimport.v1.GetWeeklyBalanceResponse
+	19, // 29: posimport.v1.BalanceService.GetDay:output_type -> posimport.v1.GetDayResponse
+	21, // 30: posimport.v1.BalanceService.ApproveDays:output_type -> posimport.v1.ApproveDaysResponse
+	23, // 31: posimport.v1.BalanceService.ReopenDays:output_type -> posimport.v1.ReopenDaysResponse
+	25, // [25:32] is the sub-list for method output_type
+	18, // [18:25] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_posimport_v1_balance_proto_init() }
@@ -1753,7 +1997,7 @@ func file_posimport_v1_balance_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_posimport_v1_balance_proto_rawDesc), len(file_posimport_v1_balance_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   19,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -20,6 +20,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	BalanceService_WriteDay_FullMethodName         = "/posimport.v1.BalanceService/WriteDay"
+	BalanceService_WriteDays_FullMethodName        = "/posimport.v1.BalanceService/WriteDays"
 	BalanceService_MarkDaysImported_FullMethodName = "/posimport.v1.BalanceService/MarkDaysImported"
 	BalanceService_GetWeeklyBalance_FullMethodName = "/posimport.v1.BalanceService/GetWeeklyBalance"
 	BalanceService_GetDay_FullMethodName           = "/posimport.v1.BalanceService/GetDay"
@@ -40,6 +41,11 @@ type BalanceServiceClient interface {
 	// fencing token lower than the highest one seen for the job is refused with
 	// FAILED_PRECONDITION and changes nothing. Services only.
 	WriteDay(ctx context.Context, in *WriteDayRequest, opts ...grpc.CallOption) (*WriteDayResponse, error)
+	// WriteDays writes several local days of one register for one import job, in one
+	// transaction: each day as WriteDay writes it, with one fencing check for all. A stale token
+	// or an invalid day (the error names it: days[i]....) refuses the whole request and changes
+	// nothing. Services only.
+	WriteDays(ctx context.Context, in *WriteDaysRequest, opts ...grpc.CallOption) (*WriteDaysResponse, error)
 	// MarkDaysImported records that an import finished a department's days, which makes them
 	// eligible for auto-confirm. Marking a day again changes nothing. Services only.
 	MarkDaysImported(ctx context.Context, in *MarkDaysImportedRequest, opts ...grpc.CallOption) (*MarkDaysImportedResponse, error)
@@ -65,6 +71,16 @@ func (c *balanceServiceClient) WriteDay(ctx context.Context, in *WriteDayRequest
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(WriteDayResponse)
 	err := c.cc.Invoke(ctx, BalanceService_WriteDay_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *balanceServiceClient) WriteDays(ctx context.Context, in *WriteDaysRequest, opts ...grpc.CallOption) (*WriteDaysResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WriteDaysResponse)
+	err := c.cc.Invoke(ctx, BalanceService_WriteDays_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +150,11 @@ type BalanceServiceServer interface {
 	// fencing token lower than the highest one seen for the job is refused with
 	// FAILED_PRECONDITION and changes nothing. Services only.
 	WriteDay(context.Context, *WriteDayRequest) (*WriteDayResponse, error)
+	// WriteDays writes several local days of one register for one import job, in one
+	// transaction: each day as WriteDay writes it, with one fencing check for all. A stale token
+	// or an invalid day (the error names it: days[i]....) refuses the whole request and changes
+	// nothing. Services only.
+	WriteDays(context.Context, *WriteDaysRequest) (*WriteDaysResponse, error)
 	// MarkDaysImported records that an import finished a department's days, which makes them
 	// eligible for auto-confirm. Marking a day again changes nothing. Services only.
 	MarkDaysImported(context.Context, *MarkDaysImportedRequest) (*MarkDaysImportedResponse, error)
@@ -157,6 +178,9 @@ type UnimplementedBalanceServiceServer struct{}
 
 func (UnimplementedBalanceServiceServer) WriteDay(context.Context, *WriteDayRequest) (*WriteDayResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method WriteDay not implemented")
+}
+func (UnimplementedBalanceServiceServer) WriteDays(context.Context, *WriteDaysRequest) (*WriteDaysResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method WriteDays not implemented")
 }
 func (UnimplementedBalanceServiceServer) MarkDaysImported(context.Context, *MarkDaysImportedRequest) (*MarkDaysImportedResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method MarkDaysImported not implemented")
@@ -208,6 +232,24 @@ func _BalanceService_WriteDay_Handler(srv interface{}, ctx context.Context, dec 
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(BalanceServiceServer).WriteDay(ctx, req.(*WriteDayRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _BalanceService_WriteDays_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WriteDaysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BalanceServiceServer).WriteDays(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BalanceService_WriteDays_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BalanceServiceServer).WriteDays(ctx, req.(*WriteDaysRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -312,6 +354,10 @@ var BalanceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "WriteDay",
 			Handler:    _BalanceService_WriteDay_Handler,
+		},
+		{
+			MethodName: "WriteDays",
+			Handler:    _BalanceService_WriteDays_Handler,
 		},
 		{
 			MethodName: "MarkDaysImported",

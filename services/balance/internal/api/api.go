@@ -25,6 +25,7 @@ const maxRangeDays = 366
 // to the client read, supervisors approve and reopen.
 var Policy = authn.Policy{
 	posimportv1.BalanceService_WriteDay_FullMethodName:         {Roles: authn.Services},
+	posimportv1.BalanceService_WriteDays_FullMethodName:        {Roles: authn.Services},
 	posimportv1.BalanceService_MarkDaysImported_FullMethodName: {Roles: authn.Services},
 	posimportv1.BalanceService_GetWeeklyBalance_FullMethodName: {Roles: authn.Readers},
 	posimportv1.BalanceService_GetDay_FullMethodName:           {Roles: authn.Readers},

@@ -1,0 +1,66 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/posimport/posimport/pkg/platform/apierr"
+	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+	"github.com/posimport/posimport/services/balance/internal/store"
+)
+
+// maxWriteDays bounds the days of one WriteDays: a job's longest range.
+const maxWriteDays = 31
+
+// WriteDays implements posimportv1.BalanceServiceServer: every day is checked as WriteDay
+// checks it, and the days must follow each other; then all are written in one transaction.
+func (s *Server) WriteDays(ctx context.Context, req *posimportv1.WriteDaysRequest) (*posimportv1.WriteDaysResponse, error) {
+	if n := len(req.GetDays()); n == 0 || n > maxWriteDays {
+		return nil, apierr.Invalid("days", "want 1 to %d days, got %d", maxWriteDays, n)
+	}
+	ws := make([]store.Write, len(req.GetDays()))
+	for i, d := range req.GetDays() {
+		w, err := s.validateWrite(ctx, &posimportv1.WriteDayRequest{
+			ClientId: req.GetClientId(), DepartmentId: req.GetDepartmentId(), RegisterId: req.GetRegisterId(),
+			Date: d.GetDate(), TimeZone: req.GetTimeZone(), Fields: d.GetFields(), ImportId: req.GetImportId(),
+			JobId: req.GetJobId(), FencingToken: req.GetFencingToken(), OverwriteApproved: req.GetOverwriteApproved(),
+		})
+		if err != nil {
+			return nil, inDay(i, err)
+		}
+		if i > 0 && w.Date != ws[0].Date.AddDays(i) {
+			return nil, apierr.Invalid(dayPath(i)+".date", "%s does not follow %s: the days of one request are consecutive",
+				d.GetDate(), ws[i-1].Date)
+		}
+		ws[i] = w
+	}
+	results, err := s.store.WriteDays(ctx, ws)
+	var stale *store.StaleFenceError
+	if errors.As(err, &stale) {
+		return nil, apierr.FailedPrecondition("%v", stale)
+	}
+	if err != nil {
+		return nil, err
+	}
+	resp := &posimportv1.WriteDaysResponse{Days: make([]*posimportv1.WriteDayResponse, len(results))}
+	for i, r := range results {
+		resp.Days[i] = &posimportv1.WriteDayResponse{
+			Outcome: posimportv1.WriteOutcome(r.Outcome), Status: posimportv1.DayStatus(r.Status), Version: r.Version,
+		}
+	}
+	return resp, nil
+}
+
+func dayPath(i int) string { return "days[" + strconv.Itoa(i) + "]" }
+
+// inDay names the day in an error about one of its own fields (date, fields[...]); errors
+// about the request's common fields keep their names.
+func inDay(i int, err error) error {
+	var ae *apierr.Error
+	if !errors.As(err, &ae) || (ae.Field != "date" && !strings.HasPrefix(ae.Field, "fields")) {
+		return err
+	}
+	return apierr.Invalid(dayPath(i)+"."+ae.Field, "%s", ae.Message)
+}
