@@ -107,6 +107,20 @@ func TestObserveAndPause(t *testing.T) {
 			want: 300 * time.Millisecond,
 		},
 		{
+			name: "a faster drip from the headers shortens the debt of requests reserved at the guess",
+			act: func(l *ratebudget.Limiter) {
+				// 8 requests at the initial 10/s hold the schedule 100 ms past the bucket's
+				// tolerance; at the real 1000/s they are 8 ms of level.
+				for range 8 {
+					if _, err := l.Reserve(context.Background(), 1); err != nil {
+						panic(err)
+					}
+				}
+				l.Observe(retail.BucketState{Level: 0, Size: 10, DripRate: 1000})
+			},
+			want: 0,
+		},
+		{
 			name: "a bigger bucket from the headers is used",
 			act: func(l *ratebudget.Limiter) {
 				// Size 100 at 1/s, level 95: room for cost 1 under 98 at once.

@@ -58,7 +58,9 @@ const rateBudgetObserve = `-- name: RateBudgetObserve :exec
 UPDATE rate_budgets SET
     bucket_size = $1, drip_rate = $2,
     burst_max = CASE WHEN $3::int > 0 THEN $3::int ELSE burst_max END,
-    tat = greatest(tat, now() + make_interval(secs => $4::float8 / $2::float8)),
+    tat = greatest(now() + (greatest(tat, now()) - now()) * (drip_rate / $2::float8),
+                   now() + make_interval(secs => $4::float8 / $2::float8)),
+    next_send = now() + (greatest(next_send, now()) - now()) * least(drip_rate / $2::float8, 1),
     update_time = now()
 WHERE account_key = $5
 `
@@ -72,7 +74,10 @@ type RateBudgetObserveParams struct {
 }
 
 // Takes the bucket's real size and rate from a response, and pushes the schedule out when
-// the reported level is above the modelled one (requests the model did not see).
+// the reported level is above the modelled one (requests the model did not see). The modelled
+// level, (tat − now) × drip in drips, is kept across a change of drip rate: requests reserved
+// at the initial guess (1 drip/s) must not hold the schedule seconds ahead once the real rate
+// (8/s for 15 registers, or a time-scaled simulator's) is known. next_send moves likewise.
 func (q *Queries) RateBudgetObserve(ctx context.Context, db DBTX, arg RateBudgetObserveParams) error {
 	_, err := db.Exec(ctx, rateBudgetObserve,
 		arg.BucketSize,

@@ -23,11 +23,16 @@ RETURNING (next_send - make_interval(secs => sqlc.arg(burst_window_seconds)::flo
 
 -- name: RateBudgetObserve :exec
 -- Takes the bucket's real size and rate from a response, and pushes the schedule out when
--- the reported level is above the modelled one (requests the model did not see).
+-- the reported level is above the modelled one (requests the model did not see). The modelled
+-- level, (tat − now) × drip in drips, is kept across a change of drip rate: requests reserved
+-- at the initial guess (1 drip/s) must not hold the schedule seconds ahead once the real rate
+-- (8/s for 15 registers, or a time-scaled simulator's) is known. next_send moves likewise.
 UPDATE rate_budgets SET
     bucket_size = @bucket_size, drip_rate = @drip_rate,
     burst_max = CASE WHEN sqlc.arg(burst_max)::int > 0 THEN sqlc.arg(burst_max)::int ELSE burst_max END,
-    tat = greatest(tat, now() + make_interval(secs => sqlc.arg(level)::float8 / sqlc.arg(drip_rate)::float8)),
+    tat = greatest(now() + (greatest(tat, now()) - now()) * (drip_rate / sqlc.arg(drip_rate)::float8),
+                   now() + make_interval(secs => sqlc.arg(level)::float8 / sqlc.arg(drip_rate)::float8)),
+    next_send = now() + (greatest(next_send, now()) - now()) * least(drip_rate / sqlc.arg(drip_rate)::float8, 1),
     update_time = now()
 WHERE account_key = @account_key;
 
