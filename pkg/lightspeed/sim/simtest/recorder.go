@@ -414,9 +414,10 @@ func (r *Recorder) BudgetViolations() []string {
 }
 
 // EarlyRequests describes every request that reached an account before an earlier 429's
-// Retry-After let it: a request arriving after a 429 was answered, yet before its retry time.
-// Requests already on their way when the 429 was answered are not early.
-func (r *Recorder) EarlyRequests() []string {
+// Retry-After let it: one arriving more than inFlight after the 429 was answered, yet before
+// its retry time. Requests sent before the refused client could tell the others (inFlight
+// covers its recording the pause) are on their way already, and not early.
+func (r *Recorder) EarlyRequests(inFlight time.Duration) []string {
 	var out []string
 	reqs := r.Requests()
 	for i, q := range reqs {
@@ -425,7 +426,7 @@ func (r *Recorder) EarlyRequests() []string {
 			continue
 		}
 		for _, next := range reqs[i+1:] {
-			if next.Account == q.Account && next.Arrived.After(q.Done) && next.Arrived.Before(until) {
+			if next.Account == q.Account && next.Arrived.After(q.Done.Add(inFlight)) && next.Arrived.Before(until) {
 				out = append(out, "account "+q.Account+": request at "+next.Arrived.Format(time.RFC3339Nano)+
 					" before "+until.Format(time.RFC3339Nano)+" (Retry-After "+q.RetryAfter+" at "+q.Arrived.Format(time.RFC3339Nano)+")")
 			}
