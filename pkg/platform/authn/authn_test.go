@@ -161,3 +161,32 @@ func TestPolicyMissing(t *testing.T) {
 		t.Errorf("missing = %v", missing)
 	}
 }
+
+// TestVerifyCacheHonoursExpiry: a cached token stops verifying when it expires, exactly as a
+// fresh verification would, and a refused token is never cached.
+func TestVerifyCacheHonoursExpiry(t *testing.T) {
+	t.Parallel()
+	_, s, v := keys(t)
+	now := time.Now()
+	authn.SetVerifierClock(v, func() time.Time { return now })
+	tok, err := s.Sign("u1", authn.RoleSupervisor, []string{"c1"}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // second call is served from the cache
+		if p, err := v.Verify(tok); err != nil || p.Subject != "u1" {
+			t.Fatalf("Verify = %+v, %v", p, err)
+		}
+	}
+	now = now.Add(time.Minute + 29*time.Second)
+	if _, err := v.Verify(tok); err != nil {
+		t.Fatalf("within leeway: %v", err)
+	}
+	now = now.Add(2 * time.Second)
+	if _, err := v.Verify(tok); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("after expiry: %v", err)
+	}
+	if _, err := v.Verify(tok + "x"); err == nil {
+		t.Fatal("tampered token verified")
+	}
+}
