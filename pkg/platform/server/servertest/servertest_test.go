@@ -1,6 +1,8 @@
 package servertest_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"testing"
@@ -47,7 +49,15 @@ func check(t *testing.T, enc server.JSONEncoder) []string {
 func withOptions(opts protojson.MarshalOptions) server.JSONEncoder {
 	return func(dst []byte, m proto.Message) ([]byte, error) {
 		b, err := opts.Marshal(m)
-		return append(dst, b...), err
+		if err != nil {
+			return dst, err
+		}
+		// protojson inserts random spaces on purpose; an encoder writes the compact form.
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, b); err != nil {
+			return dst, err
+		}
+		return append(dst, buf.Bytes()...), nil
 	}
 }
 
