@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -168,4 +169,34 @@ func (q *Queue) Messages(ctx context.Context) (uint64, error) {
 		return 0, fmt.Errorf("stream info %s: %w", q.stream, err)
 	}
 	return info.State.Msgs, nil
+}
+
+// TermReasons reports whether the connected server keeps a termination's reason. A server
+// before 2.10.4 ignores a +TERM that carries one, so the message would be redelivered: to such
+// a server (Debian's nats-server, for one) a message is terminated without a reason.
+func (q *Queue) TermReasons() bool {
+	nc := q.js.Conn()
+	if nc == nil {
+		return true
+	}
+	return versionAtLeast(nc.ConnectedServerVersion(), 2, 10, 4)
+}
+
+// versionAtLeast reports whether the server version v ("2.9.10", "2.11.0-RC.1") is at least
+// major.minor.patch; an unknown version counts as recent.
+func versionAtLeast(v string, want ...int) bool {
+	parts := strings.SplitN(strings.SplitN(v, "-", 2)[0], ".", 3)
+	if len(parts) != 3 {
+		return true
+	}
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return true
+		}
+		if n != want[i] {
+			return n > want[i]
+		}
+	}
+	return true
 }

@@ -2,7 +2,8 @@
 // a time, leases the job in Postgres (the attempt number is the fencing token), keeps the
 // message and the lease alive while it works, and ends every delivery with one explicit ack
 // outcome: DoubleAck when the job's end is committed, NakWithDelay for a retry, TermWithReason
-// for a permanent failure recorded as FAILED.
+// for a permanent failure recorded as FAILED (Term, without the reason, on a NATS server older
+// than 2.10.4, which would ignore it).
 package worker
 
 import (
@@ -45,8 +46,11 @@ type Config struct {
 	RetryBase, RetryMax time.Duration
 	// DeferDelay is the delay of a job deferred by the fairness cap.
 	DeferDelay time.Duration
-	// WritesInFlight is how many days of one job are written to the balance at once.
+	// WritesInFlight is how many batches of days of one job are written to the balance at once.
 	WritesInFlight int
+	// WriteBatchDays is how many days one WriteDays call carries (and how often the job looks
+	// for a cancellation); default 7.
+	WriteBatchDays int
 	// TokenMargin: a job reuses its access token while it stays valid for longer than this
 	// (provider.DefaultTokenMargin by default; at most the auth service's REFRESH_MARGIN).
 	TokenMargin time.Duration
@@ -79,6 +83,9 @@ func (c *Config) defaults() {
 	}
 	if c.WritesInFlight <= 0 {
 		c.WritesInFlight = 1
+	}
+	if c.WriteBatchDays <= 0 {
+		c.WriteBatchDays = 7
 	}
 }
 
@@ -186,6 +193,7 @@ type Msg interface {
 	Nak() error
 	NakWithDelay(d time.Duration) error
 	InProgress() error
+	Term() error
 	TermWithReason(reason string) error
 }
 
@@ -366,7 +374,13 @@ func (w *Worker) nak(msg Msg, d time.Duration) {
 }
 
 func (w *Worker) term(msg Msg, reason string) {
-	if err := msg.TermWithReason(reason); err != nil {
+	var err error
+	if w.d.Queue.TermReasons() {
+		err = msg.TermWithReason(reason)
+	} else {
+		err = msg.Term()
+	}
+	if err != nil {
 		w.log.Debug("term", "error", err)
 	}
 }

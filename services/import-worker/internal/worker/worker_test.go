@@ -50,8 +50,12 @@ func (m *spyMsg) NakWithDelay(d time.Duration) error {
 	m.record("NakWithDelay")
 	return m.Msg.NakWithDelay(d)
 }
+
+// Term and TermWithReason are one outcome: the worker keeps the reason only where the server
+// does (jobqueue.Queue.TermReasons).
+func (m *spyMsg) Term() error { m.record("Term"); return m.Msg.Term() }
 func (m *spyMsg) TermWithReason(r string) error {
-	m.record("TermWithReason")
+	m.record("Term")
 	return m.Msg.TermWithReason(r)
 }
 func (m *spyMsg) InProgress() error {
@@ -150,6 +154,21 @@ func (b *testBundle) streamMsgs(t *testing.T) uint64 {
 	return n
 }
 
+// streamGone reports whether the stream is empty. A terminated message leaves the stream
+// shortly after the Term (which, unlike DoubleAck, is not confirmed), so when wait is set it
+// polls with a deadline.
+func (b *testBundle) streamGone(t *testing.T, wait bool) bool {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		gone := b.streamMsgs(t) == 0
+		if gone || !wait || time.Now().After(deadline) {
+			return gone
+		}
+		time.Sleep(10 * time.Millisecond) // polling with a deadline
+	}
+}
+
 // TestHandleAckBranches drives every way a delivery can end, with real Postgres and NATS.
 func TestHandleAckBranches(t *testing.T) {
 	t.Parallel()
@@ -182,7 +201,7 @@ func TestHandleAckBranches(t *testing.T) {
 		{name: "all days approved ends skipped and is double-acked", run: skipped, wantCall: "DoubleAck", wantState: store.StateSkipped, wantRun: true, wantGone: true},
 		{name: "retryable error is released and naked with delay", run: retryable, wantCall: "NakWithDelay", wantState: store.StatePending,
 			wantRun: true, wantError: "balance unavailable"},
-		{name: "permanent error fails the job and terms the message", run: permanent, wantCall: "TermWithReason", wantState: store.StateFailed,
+		{name: "permanent error fails the job and terms the message", run: permanent, wantCall: "Term", wantState: store.StateFailed,
 			wantRun: true, wantGone: true, wantError: "sale 123: field calcTotal malformed"},
 		{
 			name: "ended job is acked without running", run: written, wantCall: "DoubleAck", wantState: store.StateCancelled, wantGone: true,
@@ -206,7 +225,7 @@ func TestHandleAckBranches(t *testing.T) {
 		},
 		{
 			name: "attempts exhausted fails the job and terms the message", cfg: worker.Config{MaxAttempts: 3}, run: written,
-			wantCall: "TermWithReason", wantState: store.StateFailed, wantGone: true, wantError: "gave up after 3 attempts: timeout",
+			wantCall: "Term", wantState: store.StateFailed, wantGone: true, wantError: "gave up after 3 attempts: timeout",
 			prepare: func(t *testing.T, b *testBundle, job uuid.UUID) {
 				exec(t, b.pool, "UPDATE jobs SET attempt = 3, last_error = 'timeout' WHERE job_id = $1", job)
 			},
@@ -251,7 +270,7 @@ func TestHandleAckBranches(t *testing.T) {
 			if j.LastError != tc.wantError {
 				t.Errorf("last_error = %q, want %q", j.LastError, tc.wantError)
 			}
-			if gone := b.streamMsgs(t) == 0; gone != tc.wantGone {
+			if gone := b.streamGone(t, tc.wantGone); gone != tc.wantGone {
 				t.Errorf("message gone = %v, want %v", gone, tc.wantGone)
 			}
 			if tc.wantState == store.StateDone && (j.DaysWritten != 3 || j.SalesCounted != 7) {
@@ -274,7 +293,7 @@ func TestHandlePoisonMessageIsTermed(t *testing.T) {
 	})
 	msg := b.fetch(t)
 	w.Handle(context.Background(), msg)
-	if diff := cmp.Diff([]string{"TermWithReason"}, msg.settled()); diff != "" {
+	if diff := cmp.Diff([]string{"Term"}, msg.settled()); diff != "" {
 		t.Errorf("ack calls (-want +got):\n%s", diff)
 	}
 }
