@@ -17,6 +17,7 @@ import (
 	"sort"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
@@ -183,7 +184,8 @@ func (s *Server) Run(ctx context.Context) error {
 	logger := s.opts.Logger
 	s.mu.Lock()
 	gwMarshaler := s.gatewayMarshaler()
-	gwMux := runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, gwMarshaler))
+	gwMux := runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, gwMarshaler),
+		runtime.WithRoutingErrorHandler(routingError))
 	conn, err := grpc.NewClient(loopback(s.GRPCAddr()), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		s.mu.Unlock()
@@ -216,7 +218,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.httpMux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	s.httpMux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	s.httpMux.HandleFunc("GET /readyz", s.ready)
-	s.httpMux.Handle("/", recycling(gwMux, gwMarshaler))
+	s.httpMux.Handle("/", validUTF8(recycling(gwMux, gwMarshaler)))
 	httpSrv := &http.Server{
 		Handler:           s.httpMux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -308,4 +310,38 @@ func loopback(addr string) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// routingError answers a known path asked with a method it does not serve 405 Method Not
+// Allowed; grpc-gateway's default says 501, a server error, for a client's mistake. Other
+// routing errors keep the default.
+func routingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, status int) {
+	if status != http.StatusMethodNotAllowed {
+		runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, status)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusMethodNotAllowed)
+	_, _ = w.Write([]byte(`{"code":12,"message":"Method Not Allowed","details":[]}`))
+}
+
+// validUTF8 refuses a request whose path or query, once unescaped, is not UTF-8 with 400: the
+// gateway would copy it into a proto string, which gRPC then cannot marshal (a 500).
+func validUTF8(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ok := utf8.ValidString(r.URL.Path)
+		for k, vs := range r.URL.Query() {
+			ok = ok && utf8.ValidString(k)
+			for _, v := range vs {
+				ok = ok && utf8.ValidString(v)
+			}
+		}
+		if !ok {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"code":3,"message":"the request path or query is not valid UTF-8","details":[]}`))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
