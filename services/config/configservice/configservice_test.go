@@ -33,7 +33,7 @@ type testBundle struct {
 	keys *servicetest.Keys
 }
 
-func setup(t *testing.T) *testBundle {
+func setup(t testing.TB) *testBundle {
 	t.Helper()
 	ctx := context.Background()
 	pool, err := postgres.Connect(ctx, pgtest.NewDatabase(t), postgres.Options{Schema: configservice.Schema, MaxConns: 4})

@@ -144,6 +144,11 @@ func (s *Server) ListDepartments(ctx context.Context, req *posimportv1.ListDepar
 
 // GetDepartment implements posimportv1.ConfigServiceServer.
 func (s *Server) GetDepartment(ctx context.Context, req *posimportv1.GetDepartmentRequest) (*posimportv1.GetDepartmentResponse, error) {
+	// Every stored id passed validate.ID; any other (a NUL byte, say) cannot exist and must
+	// not reach Postgres, which refuses it with an internal error.
+	if err := validate.ID("department_id", req.GetDepartmentId()); err != nil {
+		return nil, err
+	}
 	row, err := s.store.Department(ctx, req.GetClientId(), req.GetDepartmentId())
 	if err != nil {
 		return nil, err
@@ -215,6 +220,11 @@ func (s *Server) PutDepartment(ctx context.Context, req *posimportv1.PutDepartme
 
 // DeleteDepartment implements posimportv1.ConfigServiceServer.
 func (s *Server) DeleteDepartment(ctx context.Context, req *posimportv1.DeleteDepartmentRequest) (*posimportv1.DeleteDepartmentResponse, error) {
+	// Every stored id passed validate.ID; any other (a NUL byte, say) cannot exist and must
+	// not reach Postgres, which refuses it with an internal error.
+	if err := validate.ID("department_id", req.GetDepartmentId()); err != nil {
+		return nil, err
+	}
 	if err := s.store.DeleteDepartment(ctx, req.GetClientId(), req.GetDepartmentId()); err != nil {
 		return nil, err
 	}
