@@ -307,7 +307,7 @@ func newMetrics() *metrics {
 
 // Collectors returns the manager's metrics, for the server's registry.
 func (m *Manager) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.metrics.refreshes, m.metrics.callbacks}
+	return []prometheus.Collector{m.metrics.refreshes, m.metrics.callbacks, newConnectionsGauge(m.store, m.log)}
 }
 
 func providerLabel(p provider.Provider) string {

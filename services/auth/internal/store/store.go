@@ -147,6 +147,20 @@ func (s *Store) Locked(ctx context.Context, clientID string, fn func(cur *Connec
 	return fnErr
 }
 
+// CountByStatus returns the number of connections per status; NOT_CONNECTED counts the
+// clients with a consent in progress that never connected.
+func (s *Store) CountByStatus(ctx context.Context) (map[posimportv1.ConnectionStatus]int64, error) {
+	rows, err := s.q.ConnectionCountByStatus(ctx, s.pool)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[posimportv1.ConnectionStatus]int64, len(rows))
+	for _, r := range rows {
+		out[posimportv1.ConnectionStatus(r.Status)] += r.Connections
+	}
+	return out, nil
+}
+
 // StaleConnections lists the clients whose tokens are not sealed under keyID.
 func (s *Store) StaleConnections(ctx context.Context, keyID string) ([]string, error) {
 	return s.q.ConnectionListStale(ctx, s.pool, keyID)

@@ -11,6 +11,41 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const connectionCountByStatus = `-- name: ConnectionCountByStatus :many
+SELECT status, count(*)::bigint AS connections FROM connections GROUP BY status
+UNION ALL
+SELECT 1::smallint, count(DISTINCT s.client_id)::bigint FROM connect_states s
+WHERE s.expire_time > now() AND NOT EXISTS (SELECT 1 FROM connections c WHERE c.client_id = s.client_id)
+`
+
+type ConnectionCountByStatusRow struct {
+	Status      int16
+	Connections int64
+}
+
+// ConnectionCountByStatus counts the connections per status for the metrics. NOT_CONNECTED (1)
+// counts the clients with a consent in progress that never connected: a client unknown to the
+// auth service is not counted anywhere.
+func (q *Queries) ConnectionCountByStatus(ctx context.Context, db DBTX) ([]ConnectionCountByStatusRow, error) {
+	rows, err := db.Query(ctx, connectionCountByStatus)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ConnectionCountByStatusRow{}
+	for rows.Next() {
+		var i ConnectionCountByStatusRow
+		if err := rows.Scan(&i.Status, &i.Connections); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const connectionGet = `-- name: ConnectionGet :one
 SELECT client_id, status, provider, account_id, enabled, consent_subject, consent_time, enable_time, last_refresh_time, last_error, last_error_time, generation, access_token_enc, access_token_kid, refresh_token_enc, refresh_token_kid, access_expire_time, update_time FROM connections WHERE client_id = $1
 `

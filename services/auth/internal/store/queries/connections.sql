@@ -38,3 +38,12 @@ LIMIT @max_rows;
 SELECT client_id FROM connections
 WHERE access_token_enc IS NOT NULL AND (access_token_kid <> @key_id::text OR refresh_token_kid <> @key_id::text)
 ORDER BY client_id;
+
+-- ConnectionCountByStatus counts the connections per status for the metrics. NOT_CONNECTED (1)
+-- counts the clients with a consent in progress that never connected: a client unknown to the
+-- auth service is not counted anywhere.
+-- name: ConnectionCountByStatus :many
+SELECT status, count(*)::bigint AS connections FROM connections GROUP BY status
+UNION ALL
+SELECT 1::smallint, count(DISTINCT s.client_id)::bigint FROM connect_states s
+WHERE s.expire_time > now() AND NOT EXISTS (SELECT 1 FROM connections c WHERE c.client_id = s.client_id);
