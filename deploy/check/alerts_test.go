@@ -14,12 +14,8 @@ import (
 
 // requestedMetrics are metrics the alerts use that no service exports yet; each is asked of
 // its owners with this name, type and labels (deploy/README.md, "Open requests"). Remove an
-// entry when the service registers it.
-var requestedMetrics = map[string]string{
-	"posimport_schedule_last_run_timestamp_seconds":   "import-worker gauge: scheduled start (Unix) of the latest nightly run, from Postgres",
-	"posimport_import_oldest_pending_job_age_seconds": "import-worker gauge: age of the oldest job not ended (pending or running), from Postgres",
-	"posimport_auth_connections":                      "auth gauge {status}: connections per status (not_connected, connected, enabled, needs_reauth, disconnected)",
-}
+// entry when the service registers it. None is open now.
+var requestedMetrics = map[string]string{}
 
 // externalMetrics come from the NATS exporter (chart promExporter, -jsz=all, prefix nats),
 // kube-state-metrics and Prometheus itself.

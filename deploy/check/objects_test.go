@@ -252,11 +252,8 @@ var runtimeEnv = map[string]bool{"GOMEMLIMIT": true, "PGUSER": true, "PGPASSWORD
 
 // requestedEnv are variables the manifests set that a service does not read yet; each is asked
 // of its owners (deploy/README.md, "Open requests"). Remove an entry when the service reads it.
-var requestedEnv = map[string]map[string]bool{
-	// The JOBS stream's replicas: jobqueue.Config.Replicas exists but is not wired to the
-	// environment, so a clustered NATS would hold the stream on one server only.
-	"import-worker": {"JOBS_REPLICAS": true},
-}
+// None is open now.
+var requestedEnv = map[string]map[string]bool{}
 
 // TestEnvironmentIsRead: every variable a Deployment sets is one its service reads (a typo
 // here would silently leave the default), and the required ones are set.
