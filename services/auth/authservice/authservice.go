@@ -1,6 +1,16 @@
 // Package authservice builds the auth service: each client's POS connection from consent to
 // refreshed tokens, the integration status, and the OAuth callback route. main.go wires it from
 // the environment; `posimport up` wires it in-process.
+//
+// Token margins: every access token the service hands out is valid for at least
+// REFRESH_MARGIN (30 s). Asked while the stored token has less left, it refreshes; Lightspeed
+// returns the same access token while it is valid, so the caller waits (without the row lock)
+// until the token expires and then gets the refreshed one. A forced refresh (the caller's
+// token met a 401) is done at once, unless another caller refreshed since the request began.
+// The import-worker reuses a token while it stays valid for longer than its own
+// TOKEN_REUSE_MARGIN (10 s), which must not exceed REFRESH_MARGIN: otherwise it would ask
+// before every POS request and get the same token back (services/import-worker/README.md,
+// "Access tokens").
 package authservice
 
 import (
@@ -66,7 +76,8 @@ type Config struct {
 	// The first encrypts; all decrypt. Rotate by prepending a key, calling ReencryptTokens,
 	// then removing the old key.
 	TokenKeys secret.Secret `env:"TOKEN_KEYS"`
-	// RefreshMargin is how long a handed-out access token stays valid at least.
+	// RefreshMargin is how long a handed-out access token stays valid at least; at least the
+	// import-worker's TOKEN_REUSE_MARGIN (see the package doc).
 	RefreshMargin time.Duration `env:"REFRESH_MARGIN" envDefault:"30s"`
 	// ProviderTimeout bounds each call to the POS.
 	ProviderTimeout time.Duration `env:"PROVIDER_TIMEOUT" envDefault:"10s"`
