@@ -241,6 +241,10 @@ type Expect struct {
 	Reason   []string
 	// RetryAfter429s is the least number of injected 429s the run must have seen (429 storms).
 	RetryAfter429s int
+	// InFlight is how long after a 429 a request may still arrive because it was sent before
+	// the refused worker had recorded the pause in Postgres (default 100 ms; longer where the
+	// test slows the network down).
+	InFlight time.Duration
 }
 
 // Verdict waits for the imports to end and checks the whole outcome (see the package doc).
@@ -383,7 +387,11 @@ func (b *Bundle) checkBudget(t testing.TB, want Expect) {
 	// NOTE: a request another worker sent just before the refused one recorded the pause in
 	// Postgres cannot be called back; 100 ms covers that on a busy 2-core machine, while a
 	// worker ignoring the pause would call within the 2 s Retry-After.
-	if early := b.Recorder.EarlyRequests(100 * time.Millisecond); len(early) > 0 {
+	inFlight := want.InFlight
+	if inFlight == 0 {
+		inFlight = 100 * time.Millisecond
+	}
+	if early := b.Recorder.EarlyRequests(inFlight); len(early) > 0 {
 		t.Errorf("G5: %d requests before a Retry-After ran out, e.g.:\n%s", len(early), strings.Join(early[:min(len(early), 5)], "\n"))
 	}
 }
