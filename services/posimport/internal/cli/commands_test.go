@@ -61,9 +61,9 @@ func configureClient(t *testing.T, b *upBundle, client string, acct sim.Account)
 	for _, r := range acct.Shops[0].Registers {
 		regs = append(regs, strconv.FormatInt(r.ID, 10))
 	}
-	b.must(t, "config", "departments", "set", "d1", "--client", client, "--name", "Soho", "--pos-client-number",
+	b.must(t, "config", "departments", "set", "d1", "--client", client, "--name", "Vesterbro", "--pos-client-number",
 		strconv.FormatInt(acct.Shops[0].ID, 10), "--terminals", strings.Join(regs, ","), "--time-zone", acct.Shops[0].TimeZone)
-	b.must(t, "config", "departments", "set", "d2", "--client", client, "--name", "Camden", "--pos-client-number",
+	b.must(t, "config", "departments", "set", "d2", "--client", client, "--name", "Brooklyn", "--pos-client-number",
 		strconv.FormatInt(acct.Shops[1].ID, 10), "--time-zone", acct.Shops[1].TimeZone)
 	for _, f := range testFields {
 		args := []string{"config", "fields", "set", f.id, "--client", client, "--name", f.typ, "--type", f.typ}
@@ -98,7 +98,7 @@ func TestCLIAgainstUp(t *testing.T) {
 		t.Errorf("settings = %v", got)
 	}
 	out = b.must(t, "config", "departments", "list", "--client", "acme")
-	if !regexp.MustCompile(`d1\s+Soho\s+1\s+1,2\s+Europe/London`).MatchString(out) || !regexp.MustCompile(`d2\s+Camden\s+2\s+Europe/London`).MatchString(out) {
+	if !regexp.MustCompile(`d1\s+Vesterbro\s+1\s+1,2\s+Europe/Copenhagen`).MatchString(out) || !regexp.MustCompile(`d2\s+Brooklyn\s+2\s+America/New_York`).MatchString(out) {
 		t.Errorf("departments list:\n%s", out)
 	}
 	out = b.must(t, "config", "fields", "list", "--client", "acme")

@@ -61,7 +61,8 @@ func newDemoCommand(g *globals) *cobra.Command {
 		Short: "Show posimport at work, start to finish, against the Lightspeed simulator",
 		Long: `Run posimport up --simulate in this process (fresh ports, a private PostgreSQL and JetStream in a
 temporary directory), then do what a supervisor and an integration contact do in the main
-app: set up client "demo" with three departments and the eight weekly-balance fields, connect
+app: set up client "demo" (Europe/Copenhagen) with three departments, two in Copenhagen and
+one in New York, and the eight weekly-balance fields, connect
 it through the simulator's OAuth consent, enable it, import the last --weeks weeks with a
 progress bar, and print last week's balance of each department (days × fields) and the hourly
 curve of one day.
@@ -77,11 +78,10 @@ server packages (initdb, pg_ctl) unless --database-url is given.`,
 	fl.IntVar(&f.weeks, "weeks", 8, "weeks to import, until yesterday")
 	fl.BoolVar(&f.keep, "keep", false, "keep the temporary data directory (logs, database, keys)")
 	fl.StringVar(&f.databaseURL, "database-url", "", "PostgreSQL to use instead of a private cluster")
-	// NOTE: the shops are in Europe/London because the balance service accepts amounts of at
-	// most 6 decimals, and the simulator's Copenhagen (25 % VAT included) and US (sales tax)
-	// prices give up to 11; the client itself is in Copenhagen.
+	// Two shops in the client's zone and one in another, whose DST changes fall on other days
+	// and whose US sales taxes give amounts of up to 10 decimal places, kept exactly.
 	addSimDataFlags(cmd, &f.sim, simData{addr: "127.0.0.1:0", shops: 3, registers: 3, salesPerDay: 60,
-		zones: []string{"Europe/London"}, timeScale: 20})
+		zones: []string{demoZone, demoZone, "America/New_York"}, timeScale: 20})
 	return cmd
 }
 

@@ -111,7 +111,7 @@ func TestUpInterruptedMidImport(t *testing.T) {
 	t.Parallel()
 	yesterday := time.Now().AddDate(0, 0, -1)
 	s, err := sim.New(sim.Options{Seed: 7, AutoConsent: true,
-		Data:      sim.DataOptions{ShopsPerAccount: 2, RegistersPerShop: 2, SalesPerDay: 20, Zones: []string{"Europe/London"}, From: yesterday.AddDate(0, 0, -100), Until: yesterday},
+		Data:      sim.DataOptions{ShopsPerAccount: 2, RegistersPerShop: 2, SalesPerDay: 20, Zones: []string{"Europe/Copenhagen", "America/New_York"}, From: yesterday.AddDate(0, 0, -100), Until: yesterday},
 		RateLimit: sim.RateLimitOptions{Disabled: true},
 	})
 	if err != nil {

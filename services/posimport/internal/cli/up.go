@@ -92,10 +92,8 @@ stops. Queued jobs stay in the JetStream store and in PostgreSQL, and resume at 
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "bound of each stage of a clean stop (in-flight jobs, then requests)")
 	fl.BoolVar(&f.simulate, "simulate", false, "run the Lightspeed simulator in this process and point the services at it")
 	fl.StringVar(&f.simulatorURL, "simulator-url", "", "point the services at a Lightspeed simulator running there (posimport sim)")
-	// NOTE: Europe/London shops by default, as in the demo: the balance accepts amounts of at
-	// most 6 decimals, which the simulator's Copenhagen and US prices exceed.
 	addSimDataFlags(cmd, &f.sim, simData{addr: "127.0.0.1:8089", shops: 3, registers: 3, salesPerDay: 80, days: 365, timeScale: 1,
-		zones: []string{"Europe/London"}})
+		zones: append([]string(nil), sim.DefaultZones...)})
 	cmd.MarkFlagsMutuallyExclusive("simulate", "simulator-url")
 	return cmd
 }

@@ -53,10 +53,10 @@ type upBundle struct {
 	out      *lineWriter
 }
 
-// simArgs shape the simulated account of the tests: two London shops of two registers, a
-// month of sales (London prices keep to the balance's 6 decimals).
+// simArgs shape the simulated account of the tests: two shops of two registers in the
+// simulator's first default zones (Copenhagen and New York), a month of sales.
 var simArgs = []string{"--sim-addr", "127.0.0.1:0", "--sim-shops", "2", "--sim-registers", "2", "--sim-sales-per-day", "8",
-	"--sim-days", "40", "--sim-zones", "Europe/London", "--sim-no-rate-limit"}
+	"--sim-days", "40", "--sim-no-rate-limit"}
 
 // startUp runs "posimport up --simulate" on fresh ports, a database of the test's own and
 // NATS_URL's server (or an embedded one), and stops it when the test ends, checking that it
