@@ -171,12 +171,24 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}, worker.Deps{
 		Store: s.store, Queue: s.queue, Config: configClient, Auth: authClient,
 		Balance:   posimportv1.NewBalanceServiceClient(d.BalanceConn),
-		Providers: provider.Default(provider.Options{LightspeedAPIURL: cfg.LightspeedAPIURL, HTTPClient: d.HTTPClient}),
+		Providers: provider.Default(provider.Options{LightspeedAPIURL: cfg.LightspeedAPIURL, HTTPClient: posClient(d.HTTPClient, cfg.WorkerSlots)}),
 		Budget: ratebudget.New(d.Pool, ratebudget.Config{Headroom: cfg.RateHeadroom, BurstWindow: cfg.LightspeedBurstWindow},
 			logger),
 		Metrics: s.metrics, Logger: logger,
 	})
 	return s, nil
+}
+
+// posClient is the client of POS requests: hc, or one keeping a connection per worker slot
+// alive (the default transport keeps 2 per host, so the other slots would open a connection
+// per request and leave it in TIME_WAIT).
+func posClient(hc *http.Client, slots int) *http.Client {
+	if hc != nil {
+		return hc
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = max(slots, 2)
+	return &http.Client{Transport: t}
 }
 
 // Register adds the ImportService's gRPC and REST handlers and its OpenAPI document to srv,

@@ -124,43 +124,46 @@ func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 	writeStart := time.Now()
 	days := series.Days()
 	res.Days = len(days)
-	// Days are independent sets and may be written a few at once (WritesInFlight). NOTE: the
-	// balance serialises the writes of one job on its fence row, so more than one in flight
-	// only adds lock waits today; the default is 1.
+	// Days go to the balance WriteBatchDays at a time, each batch one WriteDays transaction,
+	// and the job checks for a cancellation before each. Batches are independent sets and may
+	// be written a few at once (WritesInFlight). NOTE: the balance serialises the writes of one
+	// job on its fence row, so more than one in flight only adds lock waits today; the
+	// default is 1.
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(w.cfg.WritesInFlight)
 	var mu sync.Mutex
-	for i, day := range days {
-		if i%7 == 0 {
-			cancelled, err := w.d.Store.Cancelled(gctx, j.JobID, l.Attempt)
-			if err != nil {
-				_ = g.Wait()
-				return res, err
-			}
-			if cancelled {
-				err := g.Wait()
-				res.Cancelled = err == nil
-				return res, err
-			}
+	for start := 0; start < len(days); start += w.cfg.WriteBatchDays {
+		batch := days[start:min(start+w.cfg.WriteBatchDays, len(days))]
+		cancelled, err := w.d.Store.Cancelled(gctx, j.JobID, l.Attempt)
+		if err != nil {
+			_ = g.Wait()
+			return res, err
+		}
+		if cancelled {
+			err := g.Wait()
+			res.Cancelled = err == nil
+			return res, err
 		}
 		if gctx.Err() != nil {
 			break
 		}
 		g.Go(func() error {
-			outcome, err := w.writeDay(gctx, l, loc, day, fields)
+			outcomes, err := w.writeDays(gctx, l, loc, batch, fields)
 			if err != nil {
 				return err
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			switch outcome {
-			case posimportv1.WriteOutcome_WRITE_OUTCOME_WRITTEN:
-				res.Counters.DaysWritten++
-			case posimportv1.WriteOutcome_WRITE_OUTCOME_UNCHANGED:
-				res.Counters.DaysWritten++
-				res.Counters.DaysUnchanged++
-			case posimportv1.WriteOutcome_WRITE_OUTCOME_SKIPPED_APPROVED:
-				res.Counters.DaysSkippedApproved++
+			for _, outcome := range outcomes {
+				switch outcome {
+				case posimportv1.WriteOutcome_WRITE_OUTCOME_WRITTEN:
+					res.Counters.DaysWritten++
+				case posimportv1.WriteOutcome_WRITE_OUTCOME_UNCHANGED:
+					res.Counters.DaysWritten++
+					res.Counters.DaysUnchanged++
+				case posimportv1.WriteOutcome_WRITE_OUTCOME_SKIPPED_APPROVED:
+					res.Counters.DaysSkippedApproved++
+				}
 			}
 			return w.d.Store.Progress(gctx, j.JobID, l.Attempt, res.Counters)
 		})
@@ -220,27 +223,64 @@ func fieldValues(day aggregate.Day, fields []field) []*posimportv1.FieldValues {
 	return out
 }
 
-func (w *Worker) writeDay(ctx context.Context, l store.Lease, loc *time.Location, day aggregate.Day, fields []field) (posimportv1.WriteOutcome, error) {
+// writeDays writes consecutive days of the job in one WriteDays call and returns their
+// outcomes. A balance that does not know WriteDays yet (an older deployment) gets them one
+// WriteDay at a time.
+func (w *Worker) writeDays(ctx context.Context, l store.Lease, loc *time.Location, days []aggregate.Day, fields []field) ([]posimportv1.WriteOutcome, error) {
 	j := l.Job
-	d := day.Date
-	if n := len(d.Hours(loc)); n != len(day.Hours) {
-		return 0, Permanent("%s in %s: %d clock hours aggregated, the balance expects %d", d, loc, len(day.Hours), n)
+	req := &posimportv1.WriteDaysRequest{
+		ClientId: j.ClientID, DepartmentId: j.DepartmentID, RegisterId: j.RegisterID, TimeZone: j.TimeZone,
+		ImportId: j.ImportID.String(), JobId: j.JobID.String(), FencingToken: int64(l.Attempt), OverwriteApproved: l.Overwrite,
+		Days: make([]*posimportv1.DayValues, len(days)),
 	}
+	for i, day := range days {
+		if n := len(day.Date.Hours(loc)); n != len(day.Hours) {
+			return nil, Permanent("%s in %s: %d clock hours aggregated, the balance expects %d", day.Date, loc, len(day.Hours), n)
+		}
+		req.Days[i] = &posimportv1.DayValues{Date: day.Date.String(), Fields: fieldValues(day, fields)}
+	}
+	what := fmt.Sprintf("write %s to %s to the balance", days[0].Date, days[len(days)-1].Date)
 	cctx, cancel := context.WithTimeout(ctx, rpcTimeout)
 	defer cancel()
-	resp, err := w.d.Balance.WriteDay(cctx, &posimportv1.WriteDayRequest{
-		ClientId: j.ClientID, DepartmentId: j.DepartmentID, RegisterId: j.RegisterID, Date: d.String(),
-		TimeZone: j.TimeZone, Fields: fieldValues(day, fields), ImportId: j.ImportID.String(),
-		JobId: j.JobID.String(), FencingToken: int64(l.Attempt), OverwriteApproved: l.Overwrite,
-	})
-	if err != nil {
-		if status.Code(err) == codes.FailedPrecondition {
-			// A newer attempt of this job wrote already: this one is a zombie.
-			return 0, store.ErrLeaseLost
-		}
-		return 0, rpcError("write "+d.String()+" to the balance", err)
+	resp, err := w.d.Balance.WriteDays(cctx, req)
+	switch {
+	case status.Code(err) == codes.Unimplemented:
+		return w.writeEachDay(ctx, req)
+	case status.Code(err) == codes.FailedPrecondition:
+		// A newer attempt of this job wrote already: this one is a zombie.
+		return nil, store.ErrLeaseLost
+	case err != nil:
+		return nil, rpcError(what, err)
+	case len(resp.GetDays()) != len(days):
+		return nil, fmt.Errorf("%s: %d outcomes for %d days", what, len(resp.GetDays()), len(days))
 	}
-	return resp.GetOutcome(), nil
+	out := make([]posimportv1.WriteOutcome, len(days))
+	for i, d := range resp.GetDays() {
+		out[i] = d.GetOutcome()
+	}
+	return out, nil
+}
+
+// writeEachDay writes a WriteDays request's days with one WriteDay each.
+func (w *Worker) writeEachDay(ctx context.Context, req *posimportv1.WriteDaysRequest) ([]posimportv1.WriteOutcome, error) {
+	out := make([]posimportv1.WriteOutcome, 0, len(req.GetDays()))
+	for _, d := range req.GetDays() {
+		cctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+		resp, err := w.d.Balance.WriteDay(cctx, &posimportv1.WriteDayRequest{
+			ClientId: req.GetClientId(), DepartmentId: req.GetDepartmentId(), RegisterId: req.GetRegisterId(), Date: d.GetDate(),
+			TimeZone: req.GetTimeZone(), Fields: d.GetFields(), ImportId: req.GetImportId(), JobId: req.GetJobId(),
+			FencingToken: req.GetFencingToken(), OverwriteApproved: req.GetOverwriteApproved(),
+		})
+		cancel()
+		if status.Code(err) == codes.FailedPrecondition {
+			return nil, store.ErrLeaseLost
+		}
+		if err != nil {
+			return nil, rpcError("write "+d.GetDate()+" to the balance", err)
+		}
+		out = append(out, resp.GetOutcome())
+	}
+	return out, nil
 }
 
 // rpcError classifies an error from another posimport service.
