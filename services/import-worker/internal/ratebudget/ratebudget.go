@@ -92,9 +92,55 @@ type Limiter struct {
 
 	mu      sync.Mutex
 	ensured bool
+
+	// model is what this process last learnt of the account's row from a reservation, so
+	// that Observe can skip an UPDATE that would change nothing (most responses).
+	model struct {
+		sync.Mutex
+		known      bool
+		size, drip float64
+		burst      int32
+		tat        time.Time     // the database's clock
+		offset     time.Duration // the database's clock minus ours, at the reservation
+	}
 }
 
 var _ retail.Limiter = (*Limiter)(nil)
+
+// learn records the row after a reservation. The theoretical arrival time only grows while
+// the bucket's settings stay; a change of settings (another Observe) may have moved it back.
+func (l *Limiter) learn(r dbsqlc.RateBudgetReserveRow) {
+	m := &l.model
+	m.Lock()
+	defer m.Unlock()
+	same := m.known && m.size == r.BucketSize && m.drip == r.DripRate && m.burst == r.BurstMax
+	if !same || r.Tat.Time.After(m.tat) {
+		m.tat = r.Tat.Time
+	}
+	m.known, m.size, m.drip, m.burst = true, r.BucketSize, r.DripRate, r.BurstMax
+	m.offset = r.DbNow.Time.Sub(time.Now())
+}
+
+// covered reports whether the row already holds what s reports: the same bucket, and a level
+// no higher than the modelled one (within half a drip, well inside the headroom). The row's
+// model is at least the one learnt here, as reservations only push it further.
+func (l *Limiter) covered(s retail.BucketState) bool {
+	m := &l.model
+	m.Lock()
+	defer m.Unlock()
+	if !m.known || s.Size != m.size || s.DripRate != m.drip || (s.BurstMax > 0 && int32(s.BurstMax) != m.burst) {
+		return false
+	}
+	level := max(m.tat.Sub(time.Now().Add(m.offset)).Seconds()*m.drip, 0) // an empty bucket's level is 0
+	return s.Level <= level+0.5
+}
+
+// forget drops the learnt model after the row was changed otherwise.
+func (l *Limiter) forget() {
+	l.model.Lock()
+	defer l.model.Unlock()
+	l.model.known = false
+}
 
 func (l *Limiter) ensure(ctx context.Context) error {
 	l.mu.Lock()
@@ -131,6 +177,7 @@ func (l *Limiter) Reserve(ctx context.Context, cost float64) (Reservation, error
 	if err != nil {
 		return Reservation{}, fmt.Errorf("reserve rate budget: %w", err)
 	}
+	l.learn(r)
 	return Reservation{SendAt: r.SendAt.Time, Wait: time.Duration(r.WaitSeconds * float64(time.Second))}, nil
 }
 
@@ -161,7 +208,7 @@ func (l *Limiter) Wait(ctx context.Context, cost float64) error {
 
 // Observe implements retail.Limiter.
 func (l *Limiter) Observe(s retail.BucketState) {
-	if s.Size <= 0 || s.DripRate <= 0 {
+	if s.Size <= 0 || s.DripRate <= 0 || l.covered(s) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -170,6 +217,7 @@ func (l *Limiter) Observe(s retail.BucketState) {
 		l.b.logger.Warn("rate budget observe", "account_key", l.key, "error", err)
 		return
 	}
+	l.forget()
 	if err := l.b.q.RateBudgetObserve(ctx, l.b.pool, dbsqlc.RateBudgetObserveParams{
 		BucketSize: s.Size, DripRate: s.DripRate, BurstMax: int32(s.BurstMax), Level: s.Level, AccountKey: l.key,
 	}); err != nil {

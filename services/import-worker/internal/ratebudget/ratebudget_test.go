@@ -9,6 +9,7 @@ import (
 	"github.com/posimport/posimport/pkg/platform/logging"
 	"github.com/posimport/posimport/pkg/platform/pgtest"
 	"github.com/posimport/posimport/services/import-worker/internal/ratebudget"
+	"github.com/posimport/posimport/services/import-worker/internal/store"
 	"github.com/posimport/posimport/services/import-worker/internal/storetest"
 )
 
@@ -86,8 +87,9 @@ func TestObserveAndPause(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		act  func(l *ratebudget.Limiter)
-		want time.Duration
+		// prepare runs before the clock starts, act after.
+		prepare, act func(l *ratebudget.Limiter)
+		want         time.Duration
 	}{
 		{name: "nothing known: send now", act: func(*ratebudget.Limiter) {}, want: 0},
 		{
@@ -108,16 +110,16 @@ func TestObserveAndPause(t *testing.T) {
 		},
 		{
 			name: "a faster drip from the headers shortens the debt of requests reserved at the guess",
-			act: func(l *ratebudget.Limiter) {
-				// 8 requests at the initial 10/s hold the schedule 100 ms past the bucket's
-				// tolerance; at the real 1000/s they are 8 ms of level.
+			// 8 requests at the initial 10/s hold the schedule 100 ms past the bucket's
+			// tolerance; at the real 1000/s they are 8 ms of level.
+			prepare: func(l *ratebudget.Limiter) {
 				for range 8 {
 					if _, err := l.Reserve(context.Background(), 1); err != nil {
 						panic(err)
 					}
 				}
-				l.Observe(retail.BucketState{Level: 0, Size: 10, DripRate: 1000})
 			},
+			act:  func(l *ratebudget.Limiter) { l.Observe(retail.BucketState{Level: 0, Size: 10, DripRate: 1000}) },
 			want: 0,
 		},
 		{
@@ -133,6 +135,9 @@ func TestObserveAndPause(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
+			if tc.prepare != nil {
+				tc.prepare(b.a.For("acct"))
+			}
 			start := time.Now()
 			tc.act(b.a.For("acct"))
 			r, err := b.b.For("acct").Reserve(context.Background(), 1)
@@ -156,5 +161,41 @@ func TestWaitHonoursContext(t *testing.T) {
 	defer cancel()
 	if err := l.Wait(ctx, 1); err == nil {
 		t.Error("Wait returned nil while paused for an hour")
+	}
+}
+
+// TestObserveWritesOnlyWhatIsNew: a response whose bucket the row already knows, at a level
+// no higher than the modelled one, changes nothing in the database; a higher level or other
+// settings are written.
+func TestObserveWritesOnlyWhatIsNew(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		state   retail.BucketState
+		changes bool
+	}{
+		{"level below the model", retail.BucketState{Level: 0.2, Size: 10, DripRate: 10, BurstMax: 1000}, false},
+		{"no burst header", retail.BucketState{Level: 0, Size: 10, DripRate: 10}, false},
+		{"level above the model", retail.BucketState{Level: 6, Size: 10, DripRate: 10}, true},
+		{"another drip rate", retail.BucketState{Level: 0, Size: 10, DripRate: 20}, true},
+		{"another bucket size", retail.BucketState{Level: 0, Size: 20, DripRate: 10}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			pool := storetest.Pool(t)
+			l := ratebudget.New(pool, cfg, logging.Discard()).For("acct")
+			// Two requests: the model's level is about 2 until the drip takes it away.
+			for range 2 {
+				if _, err := l.Reserve(context.Background(), 1); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := pgtest.Snapshot(t, pool, store.Schema)
+			l.Observe(tc.state)
+			if changed := before != pgtest.Snapshot(t, pool, store.Schema); changed != tc.changes {
+				t.Errorf("database changed = %v, want %v", changed, tc.changes)
+			}
+		})
 	}
 }

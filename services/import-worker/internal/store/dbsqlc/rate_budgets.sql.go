@@ -116,7 +116,8 @@ UPDATE rate_budgets SET
 WHERE account_key = $4
 RETURNING (next_send - make_interval(secs => $3::float8 / greatest(burst_max - 1, 1)))::timestamptz AS send_at,
           (extract(epoch FROM next_send - now())
-           - $3::float8 / greatest(burst_max - 1, 1))::float8 AS wait_seconds
+           - $3::float8 / greatest(burst_max - 1, 1))::float8 AS wait_seconds,
+          tat, bucket_size, drip_rate, burst_max, now()::timestamptz AS db_now
 `
 
 type RateBudgetReserveParams struct {
@@ -129,12 +130,18 @@ type RateBudgetReserveParams struct {
 type RateBudgetReserveRow struct {
 	SendAt      pgtype.Timestamptz
 	WaitSeconds float64
+	Tat         pgtype.Timestamptz
+	BucketSize  float64
+	DripRate    float64
+	BurstMax    int32
+	DbNow       pgtype.Timestamptz
 }
 
 // Reserves the send time of one request (GCRA): not before the pause, not closer than the
 // burst gap to the previous request, and not before the modelled level leaves room for cost
 // below the bucket size minus headroom. Every SET expression reads the old row, so the
-// statement is atomic under concurrent callers. Returns how long the caller waits.
+// statement is atomic under concurrent callers. Returns how long the caller waits, and the
+// model after the reservation (which spares Observe an UPDATE that would change nothing).
 func (q *Queries) RateBudgetReserve(ctx context.Context, db DBTX, arg RateBudgetReserveParams) (RateBudgetReserveRow, error) {
 	row := db.QueryRow(ctx, rateBudgetReserve,
 		arg.Headroom,
@@ -143,6 +150,14 @@ func (q *Queries) RateBudgetReserve(ctx context.Context, db DBTX, arg RateBudget
 		arg.AccountKey,
 	)
 	var i RateBudgetReserveRow
-	err := row.Scan(&i.SendAt, &i.WaitSeconds)
+	err := row.Scan(
+		&i.SendAt,
+		&i.WaitSeconds,
+		&i.Tat,
+		&i.BucketSize,
+		&i.DripRate,
+		&i.BurstMax,
+		&i.DbNow,
+	)
 	return i, err
 }

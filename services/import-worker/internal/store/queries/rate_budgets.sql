@@ -7,7 +7,8 @@ ON CONFLICT (account_key) DO NOTHING;
 -- Reserves the send time of one request (GCRA): not before the pause, not closer than the
 -- burst gap to the previous request, and not before the modelled level leaves room for cost
 -- below the bucket size minus headroom. Every SET expression reads the old row, so the
--- statement is atomic under concurrent callers. Returns how long the caller waits.
+-- statement is atomic under concurrent callers. Returns how long the caller waits, and the
+-- model after the reservation (which spares Observe an UPDATE that would change nothing).
 UPDATE rate_budgets SET
     next_send = greatest(now(), next_send, paused_until,
                          tat - make_interval(secs => greatest(bucket_size - sqlc.arg(headroom)::float8 - sqlc.arg(cost)::float8, 0) / drip_rate))
@@ -19,7 +20,8 @@ UPDATE rate_budgets SET
 WHERE account_key = @account_key
 RETURNING (next_send - make_interval(secs => sqlc.arg(burst_window_seconds)::float8 / greatest(burst_max - 1, 1)))::timestamptz AS send_at,
           (extract(epoch FROM next_send - now())
-           - sqlc.arg(burst_window_seconds)::float8 / greatest(burst_max - 1, 1))::float8 AS wait_seconds;
+           - sqlc.arg(burst_window_seconds)::float8 / greatest(burst_max - 1, 1))::float8 AS wait_seconds,
+          tat, bucket_size, drip_rate, burst_max, now()::timestamptz AS db_now;
 
 -- name: RateBudgetObserve :exec
 -- Takes the bucket's real size and rate from a response, and pushes the schedule out when
