@@ -69,6 +69,8 @@ type Config struct {
 	WorkerSlots int `env:"WORKER_SLOTS" envDefault:"4"`
 	// LightspeedAPIURL is the R-Series API (the simulator's URL in tests and demos).
 	LightspeedAPIURL string `env:"LIGHTSPEED_API_URL" envDefault:"https://api.lightspeedapp.com"`
+	// LightspeedRestaurantAPIURL is the K-Series API (the trial host, or the simulator's URL).
+	LightspeedRestaurantAPIURL string `env:"LIGHTSPEED_RESTAURANT_API_URL" envDefault:"https://api.lsk.lightspeed.app"`
 	// LightspeedBurstWindow is the burst limiter's window (shorter against a time-scaled simulator).
 	LightspeedBurstWindow time.Duration `env:"LIGHTSPEED_BURST_WINDOW" envDefault:"1s"`
 	// RateHeadroom keeps the shared budget this many drips below the bucket size.
@@ -171,7 +173,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}, worker.Deps{
 		Store: s.store, Queue: s.queue, Config: configClient, Auth: authClient,
 		Balance:   posimportv1.NewBalanceServiceClient(d.BalanceConn),
-		Providers: provider.Default(provider.Options{LightspeedAPIURL: cfg.LightspeedAPIURL, HTTPClient: posClient(d.HTTPClient, cfg.WorkerSlots)}),
+		Providers: provider.Default(provider.Options{LightspeedAPIURL: cfg.LightspeedAPIURL, RestaurantAPIURL: cfg.LightspeedRestaurantAPIURL, HTTPClient: posClient(d.HTTPClient, cfg.WorkerSlots)}),
 		Budget: ratebudget.New(d.Pool, ratebudget.Config{Headroom: cfg.RateHeadroom, BurstWindow: cfg.LightspeedBurstWindow},
 			logger),
 		Metrics: s.metrics, Logger: logger,

@@ -1,7 +1,7 @@
 // Package provider is the one place that names point-of-sale products: a registry from
 // posimport.v1.PosProvider to what builds that product's pos.Source for a connected account
-// and tells its permanent errors from its transient ones. Only Lightspeed Retail (R-Series)
-// is registered now; Lightspeed Restaurant adds an entry here and nowhere else.
+// and tells its permanent errors from its transient ones: Lightspeed Retail (R-Series) and
+// Lightspeed Restaurant (K-Series).
 package provider
 
 import (
@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/posimport/posimport/pkg/lightspeed/restaurant"
 	"github.com/posimport/posimport/pkg/lightspeed/retail"
 	"github.com/posimport/posimport/pkg/pos"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
@@ -69,6 +70,8 @@ type Registry map[posimportv1.PosProvider]Provider
 type Options struct {
 	// LightspeedAPIURL is the R-Series API base URL (the simulator's in tests).
 	LightspeedAPIURL string
+	// RestaurantAPIURL is the K-Series API base URL; default the production host.
+	RestaurantAPIURL string
 	// HTTPClient sends the requests; nil uses a default transport.
 	HTTPClient *http.Client
 	// RequestTimeout bounds one upstream request; 0 takes the client's default.
@@ -78,7 +81,8 @@ type Options struct {
 // Default returns the registry of the products posimport supports.
 func Default(o Options) Registry {
 	return Registry{
-		posimportv1.PosProvider_POS_PROVIDER_LIGHTSPEED_RETAIL: lightspeedRetail(o),
+		posimportv1.PosProvider_POS_PROVIDER_LIGHTSPEED_RETAIL:     lightspeedRetail(o),
+		posimportv1.PosProvider_POS_PROVIDER_LIGHTSPEED_RESTAURANT: lightspeedRestaurant(o),
 	}
 }
 
@@ -130,5 +134,36 @@ func lightspeedRetail(o Options) Provider {
 			}
 			return 0, false
 		},
+	}
+}
+
+// lightspeedRestaurant builds K-Series sources. Its client reports failures with the R-Series
+// error types, so they are told apart the same way.
+func lightspeedRestaurant(o Options) Provider {
+	ls := lightspeedRetail(o)
+	return Provider{
+		New: func(a Account, h Hooks) (pos.Source, error) {
+			id, err := strconv.ParseInt(a.ID, 10, 64)
+			if err != nil || id <= 0 {
+				return nil, fmt.Errorf("lightspeed restaurant business id %q is not a number", a.ID)
+			}
+			var limiter restaurant.Limiter
+			if h.Limiter != nil {
+				// K-Series sends no rate-limit headers: the shared budget keeps the pace set here.
+				h.Limiter.Observe(retail.BucketState{Size: restaurant.PaceBurst, DripRate: restaurant.PaceRate, BurstMax: restaurant.PaceBurst, At: time.Now()})
+				limiter = h.Limiter
+			}
+			return restaurant.New(restaurant.Config{
+				BaseURL: o.RestaurantAPIURL, BusinessID: id, TokenSource: a.Tokens, HTTPClient: o.HTTPClient,
+				Limiter: limiter, RequestTimeout: o.RequestTimeout, Logger: h.Logger,
+				OnResponse: func(e restaurant.ResponseEvent) {
+					if h.OnResponse != nil {
+						h.OnResponse(e.Status)
+					}
+				},
+			})
+		},
+		Permanent:  ls.Permanent,
+		RetryAfter: ls.RetryAfter,
 	}
 }

@@ -1,0 +1,348 @@
+package importservice_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/posimport/posimport/pkg/civil"
+	"github.com/posimport/posimport/pkg/lightspeed/sim"
+	"github.com/posimport/posimport/pkg/platform/app"
+	"github.com/posimport/posimport/pkg/platform/authn"
+	"github.com/posimport/posimport/pkg/platform/logging"
+	"github.com/posimport/posimport/pkg/platform/postgres"
+	"github.com/posimport/posimport/pkg/platform/secret"
+	"github.com/posimport/posimport/pkg/platform/server"
+	"github.com/posimport/posimport/pkg/platform/servicetest"
+	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+	"github.com/posimport/posimport/services/auth/authservice"
+	"github.com/posimport/posimport/services/import-worker/importservice"
+	"github.com/posimport/posimport/services/import-worker/internal/pipelinetest"
+)
+
+// restaurantPipeline is the pipeline of pipelinetest.Start whose simulator also has Lightspeed
+// Restaurant (K-Series) businesses, and whose auth service connects both Lightspeed products.
+type restaurantPipeline struct {
+	*pipelinetest.Env
+}
+
+// startRestaurantPipeline starts the pipeline without workers, swaps in a simulator with both
+// products' data (R-Series shops in London, K-Series locations in London and Sydney, each
+// with two devices) and an auth service configured for both, then starts one import-worker.
+func startRestaurantPipeline(t *testing.T, days int) *restaurantPipeline {
+	t.Helper()
+	e := pipelinetest.Start(t, pipelinetest.Options{NoWorker: true, Days: 1})
+	yesterday := time.Now().AddDate(0, 0, -1)
+	s, err := sim.New(sim.Options{
+		Seed: 3, AutoConsent: true, RateLimit: sim.RateLimitOptions{Disabled: true},
+		Data: sim.DataOptions{ShopsPerAccount: 2, RegistersPerShop: 2, SalesPerDay: 6, Zones: []string{"Europe/London"},
+			From: yesterday.AddDate(0, 0, -(days + 1)), Until: yesterday},
+		Restaurant: sim.RestaurantOptions{Data: sim.RestaurantDataOptions{LocationsPerBusiness: 2, DevicesPerLocation: 2, SalesPerDay: 12,
+			Zones: []string{"Europe/London", "Australia/Sydney"}, From: yesterday.AddDate(0, 0, -(days + 1)), Until: yesterday}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s)
+	t.Cleanup(hs.Close)
+	e.Sim, e.SimURL = s, hs.URL
+	e.Auth = startBothProductsAuth(t, e)
+	r := e.StartImportWorker(t, "worker-k", func(c *importservice.Config) {
+		c.API = true
+		c.LightspeedRestaurantAPIURL = e.SimURL
+	})
+	e.Imports = append(e.Imports, r)
+	return &restaurantPipeline{Env: e}
+}
+
+// startBothProductsAuth starts an auth service on the pipeline's database that connects
+// Lightspeed Retail and Lightspeed Restaurant, both at the pipeline's simulator.
+func startBothProductsAuth(t *testing.T, e *pipelinetest.Env) *servicetest.Running {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := postgres.Connect(ctx, e.DBURL, postgres.Options{Schema: authservice.Schema, MaxConns: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := postgres.Migrate(ctx, pool, authservice.Schema, authservice.Migrations(), logging.Discard()); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := app.Dial(e.Config.GRPCAddr, e.Keys.Signer, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return servicetest.Start(t, e.Keys, authservice.Policy, nil, func(srv *server.Server) error {
+		svc, err := authservice.New(authservice.Config{
+			Lightspeed: authservice.LightspeedConfig{
+				ClientID: sim.DefaultClientID, ClientSecret: secret.New(sim.DefaultClientSecret),
+				AuthorizeURL: e.SimURL + "/auth/oauth/authorize", TokenURL: e.SimURL + "/auth/oauth/token",
+				RevokeURL: e.SimURL + "/auth/oauth/revoke", APIBaseURL: e.SimURL, Scopes: []string{"employee:register"},
+			},
+			Restaurant: authservice.RestaurantConfig{
+				ClientID: sim.DefaultClientID, ClientSecret: secret.New(sim.DefaultClientSecret),
+				AuthorizeURL: e.SimURL + "/oauth/authorize", TokenURL: e.SimURL + "/oauth/token",
+				RevokeURL: e.SimURL + "/oauth/revoke", APIBaseURL: e.SimURL, Scopes: []string{sim.FinancialScope},
+			},
+			CallbackURL: "http://" + srv.HTTPAddr() + "/oauth/callback", ReturnURL: "https://app.example/pos",
+			TokenKeys: secret.New(newTokenKey(t)), RefreshMargin: 30 * time.Second, ProviderTimeout: 10 * time.Second,
+			DepartmentCheckTTL: time.Minute,
+		}, authservice.Deps{Pool: pool, Config: posimportv1.NewConfigServiceClient(conn)})
+		if err != nil {
+			return err
+		}
+		return svc.Register(srv)
+	})
+}
+
+// newTokenKey is a fresh key (kid=base64 of 32 bytes) for the auth service's token encryption.
+func newTokenKey(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return "k1=" + base64.StdEncoding.EncodeToString(b)
+}
+
+// restaurantDepartment maps a department to a K-Series business location and its devices.
+type restaurantDepartment struct {
+	ID       string
+	Location sim.BusinessLocation
+}
+
+func (d restaurantDepartment) devices() []string {
+	var out []string
+	for _, dev := range d.Location.Devices {
+		out = append(out, strconv.FormatInt(dev.ID, 10))
+	}
+	return out
+}
+
+// restaurantDepartments maps the locations of business 300001 to departments k1, k2, …
+func (p *restaurantPipeline) restaurantDepartments() []restaurantDepartment {
+	var out []restaurantDepartment
+	for i, l := range p.Sim.Businesses()[0].Locations {
+		out = append(out, restaurantDepartment{ID: "k" + strconv.Itoa(i+1), Location: l})
+	}
+	return out
+}
+
+// configureRestaurant stores a client's settings (provider Lightspeed Restaurant), its
+// departments (POS client number = business location, terminals = devices) and the fields,
+// through config's REST API as a supervisor would.
+func (p *restaurantPipeline) configureRestaurant(t *testing.T, client string, deps []restaurantDepartment) {
+	t.Helper()
+	sup := p.Keys.Token(t, authn.RoleSupervisor, client)
+	put := func(path string, body map[string]any) {
+		t.Helper()
+		if r := p.Config.Do(t, "PUT", path, sup, body); r.Status != http.StatusOK {
+			t.Fatalf("PUT %s: %d %s", path, r.Status, r.Body)
+		}
+	}
+	put("/v1/clients/"+client+"/settings", map[string]any{"multi_cash_registers": true, "pos_import_enabled": true,
+		"pos_provider": "POS_PROVIDER_LIGHTSPEED_RESTAURANT", "time_zone": "Europe/London"})
+	for _, d := range deps {
+		put("/v1/clients/"+client+"/departments/"+d.ID, map[string]any{"name": d.ID,
+			"pos_client_number": strconv.FormatInt(d.Location.ID, 10), "pos_terminal_numbers": d.devices(), "time_zone": d.Location.TimeZone})
+	}
+	for _, f := range pipelinetest.Fields {
+		put("/v1/clients/"+client+"/fields/"+strconv.FormatInt(f.ID, 10), map[string]any{
+			"name": f.Type.String(), "pos_data_type": f.Type.String(), "split_into_intervals": f.Split})
+	}
+}
+
+// oracleValue picks a data type's value from the oracle's hour; K-Series has all eight.
+func oracleValue(h sim.ExpectedHour, t posimportv1.PosDataType) decimal.Decimal {
+	return map[posimportv1.PosDataType]decimal.Decimal{
+		posimportv1.PosDataType_POS_DATA_TYPE_GROSS_SALES: h.GrossSales, posimportv1.PosDataType_POS_DATA_TYPE_NET_SALES: h.NetSales,
+		posimportv1.PosDataType_POS_DATA_TYPE_DISCOUNTS: h.Discounts, posimportv1.PosDataType_POS_DATA_TYPE_RETURNS: h.Returns,
+		posimportv1.PosDataType_POS_DATA_TYPE_TRANSACTIONS: h.Transactions, posimportv1.PosDataType_POS_DATA_TYPE_GOODS_SOLD: h.GoodsSold,
+		posimportv1.PosDataType_POS_DATA_TYPE_GOODS_RETURNED: h.GoodsReturned, posimportv1.PosDataType_POS_DATA_TYPE_VISITORS: h.Visitors,
+	}[t]
+}
+
+// restaurantMismatches compares the balance with the simulator's K-Series oracle for every
+// department, device, day, hour and field (Visitors included), and describes each difference.
+func (p *restaurantPipeline) restaurantMismatches(t *testing.T, client string, deps []restaurantDepartment, from, until civil.Date) []string {
+	t.Helper()
+	var out []string
+	visitors := decimal.Zero
+	for _, d := range deps {
+		for _, dev := range d.Location.Devices {
+			exp, err := p.Sim.ExpectedRestaurant(sim.RestaurantOracleQuery{BusinessID: 300001, LocationID: d.Location.ID, DeviceID: dev.ID,
+				From: from.String(), Until: until.String()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, day := range p.Days(t, client, d.ID, from, until) {
+				out = append(out, compareRegisterDay(day, strconv.FormatInt(dev.ID, 10), exp, &visitors)...)
+			}
+		}
+	}
+	if visitors.IsZero() {
+		out = append(out, "no visitors anywhere: the check would not see them missing")
+	}
+	return out
+}
+
+func compareRegisterDay(day *posimportv1.GetDayResponse, register string, exp []sim.ExpectedDay, visitors *decimal.Decimal) []string {
+	date := day.GetDay().GetDate()
+	var want sim.ExpectedDay
+	for _, e := range exp {
+		if e.Date == date {
+			want = e
+		}
+	}
+	var rd *posimportv1.RegisterDay
+	for _, r := range day.GetRegisters() {
+		if r.GetRegisterId() == register {
+			rd = r
+		}
+	}
+	if rd == nil {
+		return []string{fmt.Sprintf("%s/%s: not imported", register, date)}
+	}
+	var out []string
+	byID := map[int64]*posimportv1.FieldDay{}
+	for _, f := range rd.GetFields() {
+		byID[f.GetFieldId()] = f
+	}
+	for _, f := range pipelinetest.Fields {
+		fd := byID[f.ID]
+		if fd == nil || !fd.GetImported() {
+			out = append(out, fmt.Sprintf("%s/%s field %s not imported", register, date, f.Type))
+			continue
+		}
+		sum := decimal.Zero
+		for _, h := range want.Hours {
+			sum = sum.Add(oracleValue(h, f.Type))
+		}
+		if f.Type == posimportv1.PosDataType_POS_DATA_TYPE_VISITORS {
+			*visitors = visitors.Add(sum)
+		}
+		if tot, err := decimal.NewFromString(fd.GetTotal()); err != nil || !tot.Equal(sum) {
+			out = append(out, fmt.Sprintf("%s/%s field %s total %q, want %s", register, date, f.Type, fd.GetTotal(), sum))
+		}
+		if !f.Split {
+			continue
+		}
+		if len(fd.GetHours()) != len(want.Hours) {
+			out = append(out, fmt.Sprintf("%s/%s field %s: %d hours, want %d", register, date, f.Type, len(fd.GetHours()), len(want.Hours)))
+			continue
+		}
+		for i, h := range fd.GetHours() {
+			if v, err := decimal.NewFromString(h); err != nil || !v.Equal(oracleValue(want.Hours[i], f.Type)) {
+				out = append(out, fmt.Sprintf("%s/%s field %s hour %s = %q, want %s", register, date, f.Type, want.Hours[i].Clock, h, oracleValue(want.Hours[i], f.Type)))
+			}
+		}
+	}
+	return out
+}
+
+// TestRestaurantImportMatchesOracle is the end-to-end import of the pipeline for a Lightspeed
+// Restaurant client: two business locations (London and Sydney, each over its autumn or spring
+// DST change) with two devices each, imported through the whole pipeline and compared with the
+// simulator's K-Series oracle for every department, device, day, hour and field, Visitors
+// included.
+func TestRestaurantImportMatchesOracle(t *testing.T) {
+	t.Parallel()
+	days := envInt("PIPELINE_RESTAURANT_DAYS", 62)
+	p := startRestaurantPipeline(t, days)
+	deps := p.restaurantDepartments()
+	p.configureRestaurant(t, "c1", deps)
+	p.Connect(t, "c1", 300001, true)
+
+	until := yesterday().AddDays(-1)
+	from := until.AddDays(-(days - 1))
+	ids := []string{deps[0].ID, deps[1].ID}
+	resp, err := p.ImportClient(t, "c1").StartImport(context.Background(), &posimportv1.StartImportRequest{
+		ClientId: "c1", DepartmentIds: ids, FromDate: from.String(), UntilDate: until.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp := p.WaitImport(t, "c1", resp.GetImport().GetImportId(), 3*time.Minute)
+	if imp.GetState() != posimportv1.ImportState_IMPORT_STATE_SUCCEEDED {
+		t.Fatalf("import ended %s: %v", imp.GetState(), firstErrors(imp, 3))
+	}
+	pr := imp.GetProgress()
+	if want := int64(2 * 2 * days); pr.GetDaysWritten() != want || len(pr.GetUnmappedTypes()) != 0 {
+		t.Errorf("days written %d (want %d), unmapped types %v", pr.GetDaysWritten(), want, pr.GetUnmappedTypes())
+	}
+	t.Logf("%d days of 2 locations × 2 devices: %+v", days, pr)
+	if diffs := p.restaurantMismatches(t, "c1", deps, from, until); len(diffs) > 0 {
+		t.Errorf("balance differs from the oracle (%d differences):\n%v", len(diffs), diffs[:min(len(diffs), 20)])
+	}
+}
+
+// TestSwitchProviderByReconnect: a client importing from Lightspeed Retail switches to
+// Lightspeed Restaurant. Changing the setting alone makes StartImport refuse (the connection is
+// still Retail's) and writes nothing; after a new consent with Lightspeed Restaurant and the
+// integration contact's enable, imports use Restaurant, and Visitors appear.
+func TestSwitchProviderByReconnect(t *testing.T) {
+	t.Parallel()
+	p := startRestaurantPipeline(t, 3)
+	until := yesterday().AddDays(-1)
+	from := until.AddDays(-1)
+
+	// Retail first: departments mapped to the shops.
+	retailDeps := p.Departments(0, false)[:1]
+	p.Configure(t, "c1", retailDeps)
+	p.Connect(t, "c1", p.AccountID(0), true)
+	id := p.StartImport(t, "c1", retailDeps, from, until, false)
+	if imp := p.WaitImport(t, "c1", id, time.Minute); imp.GetState() != posimportv1.ImportState_IMPORT_STATE_SUCCEEDED {
+		t.Fatalf("Retail import ended %s: %v", imp.GetState(), firstErrors(imp, 3))
+	}
+	if diffs := p.Mismatches(t, "c1", 0, retailDeps, from, until, 5); len(diffs) > 0 {
+		t.Fatalf("Retail import differs from the oracle: %v", diffs)
+	}
+
+	// The supervisor switches the setting (and maps a department to a K-Series location):
+	// the connection is still Retail's, so the import is refused and nothing is written.
+	deps := p.restaurantDepartments()[:1]
+	p.configureRestaurant(t, "c1", deps)
+	var before int
+	if err := p.Pool.QueryRow(context.Background(), "SELECT count(*) FROM imports").Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	_, err := p.ImportClient(t, "c1").StartImport(context.Background(), &posimportv1.StartImportRequest{
+		ClientId: "c1", DepartmentIds: []string{deps[0].ID}, FromDate: from.String(), UntilDate: until.String()})
+	if status.Code(err) != codes.FailedPrecondition || !containsAll(status.Convert(err).Message(), "reconnect", "LIGHTSPEED_RESTAURANT") {
+		t.Fatalf("StartImport after the setting changed: %v, want FailedPrecondition asking to reconnect", err)
+	}
+	var after int
+	if err := p.Pool.QueryRow(context.Background(), "SELECT count(*) FROM imports").Scan(&after); err != nil || after != before {
+		t.Errorf("the refused import wrote %d imports (%v)", after-before, err)
+	}
+
+	// Reconnect with Lightspeed Restaurant consent: imports now use it.
+	p.Connect(t, "c1", 300001, true)
+	id = p.StartImport(t, "c1", []pipelinetest.Department{{ID: deps[0].ID}}, from, until, false)
+	if imp := p.WaitImport(t, "c1", id, time.Minute); imp.GetState() != posimportv1.ImportState_IMPORT_STATE_SUCCEEDED {
+		t.Fatalf("Restaurant import ended %s: %v", imp.GetState(), firstErrors(imp, 3))
+	}
+	if diffs := p.restaurantMismatches(t, "c1", deps, from, until); len(diffs) > 0 {
+		t.Errorf("Restaurant import differs from the oracle: %v", diffs[:min(len(diffs), 20)])
+	}
+}
+
+func containsAll(s string, parts ...string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
+}

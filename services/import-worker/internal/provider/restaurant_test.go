@@ -1,0 +1,79 @@
+package provider_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/posimport/posimport/pkg/lightspeed/restaurant"
+	"github.com/posimport/posimport/pkg/lightspeed/retail"
+	"github.com/posimport/posimport/pkg/pos"
+	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+	"github.com/posimport/posimport/services/import-worker/internal/provider"
+)
+
+// pacer records what the registry tells the shared budget.
+type pacer struct{ observed []retail.BucketState }
+
+func (p *pacer) Wait(context.Context, float64) error { return nil }
+func (p *pacer) Observe(s retail.BucketState)        { p.observed = append(p.observed, s) }
+func (p *pacer) PauseUntil(time.Time)                {}
+
+// TestRestaurantProvider: Lightspeed Restaurant is registered; its sources fill Visitors, pace
+// the shared budget at the K-Series pace, call the configured host, and its failures are told
+// apart like Lightspeed Retail's.
+func TestRestaurantProvider(t *testing.T) {
+	t.Parallel()
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths = append(paths, r.URL.Path)
+		if r.URL.Path == "/f/v2/business-location/300001001/sales" {
+			_, _ = w.Write([]byte(`{"sales":[]}`))
+			return
+		}
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"error":"Access denied to business location 7"}`))
+	}))
+	t.Cleanup(srv.Close)
+	reg := provider.Default(provider.Options{LightspeedAPIURL: "https://retail.invalid", RestaurantAPIURL: srv.URL})
+	p, err := reg.Get(posimportv1.PosProvider_POS_PROVIDER_LIGHTSPEED_RESTAURANT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	budget := &pacer{}
+	acct := provider.Account{Provider: posimportv1.PosProvider_POS_PROVIDER_LIGHTSPEED_RESTAURANT, ID: "300001",
+		Tokens: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})}
+	src, err := p.New(acct, provider.Hooks{Limiter: budget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(src.DataTypes(), pos.Visitors) {
+		t.Errorf("DataTypes %v lack Visitors", src.DataTypes())
+	}
+	if len(budget.observed) != 1 || budget.observed[0].DripRate != restaurant.PaceRate || budget.observed[0].Size != restaurant.PaceBurst {
+		t.Errorf("the shared budget was told %+v, want the K-Series pace", budget.observed)
+	}
+	day := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := src.Sales(context.Background(), pos.SalesQuery{LocationID: "300001001", From: day, Until: day.Add(time.Hour)}, func(pos.SaleFigures) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	err = src.Sales(context.Background(), pos.SalesQuery{LocationID: "7", From: day, Until: day.Add(time.Hour)}, func(pos.SaleFigures) error { return nil })
+	if reason, ok := p.Permanent(err); !ok || reason != "Lightspeed refused the request (403): Access denied to business location 7" {
+		t.Errorf("Permanent(%v) = %q, %v", err, reason, ok)
+	}
+	if d, ok := p.RetryAfter(&retail.RateLimitError{RetryAfter: 9 * time.Second}); !ok || d != 9*time.Second {
+		t.Errorf("RetryAfter = %v, %v", d, ok)
+	}
+	if _, err := p.New(provider.Account{ID: "business"}, provider.Hooks{}); err == nil {
+		t.Error("a business id that is not a number: want an error")
+	}
+	if want := []string{"/f/v2/business-location/300001001/sales", "/f/v2/business-location/7/sales"}; !slices.Equal(paths, want) {
+		t.Errorf("requests %v, want %v", paths, want)
+	}
+
+}
