@@ -62,6 +62,8 @@ type Options struct {
 	Scale float64
 	// Quick shrinks every scenario to a few seconds, for smoke tests.
 	Quick bool
+	// Clients is P5's number of clients; 0 takes the default (1,000; 5 when Quick).
+	Clients int
 	// DatabaseURL is a PostgreSQL server to create the scenarios' databases on; empty starts a
 	// private cluster under Dir.
 	DatabaseURL string
@@ -231,6 +233,9 @@ func (o *Options) check() error {
 		if !slices.Contains(All, s) {
 			return fmt.Errorf("unknown scenario %q (P1, P2, P3, P5, P6)", s)
 		}
+	}
+	if o.Clients < 0 {
+		return fmt.Errorf("clients %d: must be positive", o.Clients)
 	}
 	if o.Scale < 0 {
 		return fmt.Errorf("scale %v: must be positive", o.Scale)

@@ -113,7 +113,7 @@ func (b *bench) newRig(ctx context.Context, name string, o *sim.Options) (_ *rig
 // close stops everything the rig started and drops its database.
 func (r *rig) close() {
 	for _, w := range r.workers {
-		w.stop(3 * time.Second) // its jobs are over; a slot waiting on an empty queue may not notice at once
+		w.stop(8 * time.Second) // its jobs are over; a slot waiting on an empty queue notices within its 5 s fetch wait
 	}
 	for _, c := range []*grpc.ClientConn{r.conn, r.svcConn} {
 		if c != nil {

@@ -24,6 +24,10 @@ const (
 // slots are the worker slots of every scenario: the 8 workers.
 const slots = 8
 
+// salesPerDay is the mean number of sales per register and day of every scenario: a small
+// shop's (the simulator holds every sale in memory: P3's year of 60 registers is 650,000).
+const salesPerDay = 30
+
 // scale is the time scale of the rate limits: --scale, or def.
 func (b *bench) scale(def float64) float64 {
 	if b.o.Scale > 0 {
@@ -54,7 +58,7 @@ func (b *bench) rateLimited(ctx context.Context) ([]Row, error) {
 		// A bucket the few requests of a quick run overflow, so the bound is not zero.
 		limits.BucketSize, limits.PerRegisterSize = 4, 1
 	}
-	r, err := b.newRig(ctx, "p1", &sim.Options{Seed: 8, Data: simData(1, shops, registers, b.size(30, 10), days), RateLimit: limits})
+	r, err := b.newRig(ctx, "p1", &sim.Options{Seed: 8, Data: simData(1, shops, registers, b.size(salesPerDay, 10), days), RateLimit: limits})
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +113,7 @@ func (b *bench) engineOverhead(ctx context.Context) ([]Row, error) {
 	// NOTE: "off" is a huge time scale rather than Disabled alone: the headers still report
 	// the bucket, and the workers pace themselves by them.
 	const off = 1e6
-	r, err := b.newRig(ctx, "p3", &sim.Options{Seed: 3, Data: simData(1, shops, registers, b.size(60, 10), days),
+	r, err := b.newRig(ctx, "p3", &sim.Options{Seed: 3, Data: simData(1, shops, registers, salesPerDay, days),
 		RateLimit: sim.RateLimitOptions{Disabled: true, TimeScale: off}})
 	if err != nil {
 		return nil, err
@@ -171,10 +175,13 @@ func (b *bench) engineOverhead(ctx context.Context) ([]Row, error) {
 func (b *bench) nightly(ctx context.Context) ([]Row, error) {
 	scale := b.scale(10)
 	accounts := b.size(1000, 5)
+	if b.o.Clients > 0 {
+		accounts = b.o.Clients
+	}
 	const shops, registers = 5, 2
 	b.say("P5: nightly run of %d clients × %d shops × %d registers, limits at time scale %g, %d slots", accounts, shops, registers, scale, slots)
 	limits := sim.RateLimitOptions{TimeScale: scale}
-	r, err := b.newRig(ctx, "p5", &sim.Options{Seed: 5, Data: simData(accounts, shops, registers, 80, 4), RateLimit: limits})
+	r, err := b.newRig(ctx, "p5", &sim.Options{Seed: 5, Data: simData(accounts, shops, registers, salesPerDay, 2), RateLimit: limits})
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"testing"
@@ -20,11 +22,13 @@ type benchFlags struct {
 	scenario    string
 	scale       float64
 	quick       bool
+	clients     int
 	output      string
 	strict      bool
 	databaseURL string
 	workerBin   string
 	keep        bool
+	profile     string
 }
 
 // errTargetMissed is bench --strict's error when a scenario missed its target.
@@ -66,6 +70,7 @@ non-zero only with --strict.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.scenario, "scenario", "all", "scenarios: P1, P2, P3, P5, P6, a comma-separated list, or all")
 	fl.Float64Var(&f.scale, "scale", 0, "run the simulator's rate limits this many times faster (P1, P5; default 10, --quick 50)")
+	fl.IntVar(&f.clients, "clients", 0, "P5's number of clients (default 1000, --quick 5)")
 	fl.BoolVar(&f.quick, "quick", false, "tiny sizes, for a smoke test: the figures are not the targets' ones")
 	fl.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 	fl.BoolVar(&f.strict, "strict", false, "exit non-zero when a scenario misses its target")
@@ -73,6 +78,7 @@ non-zero only with --strict.`,
 		"PostgreSQL server to create the scenarios' databases on [$DATABASE_URL]; empty runs a private cluster")
 	fl.StringVar(&f.workerBin, "worker-bin", "", "import-worker binary to run as the worker process (default: this binary)")
 	fl.BoolVar(&f.keep, "keep", false, "keep the run's directory (logs, data directories)")
+	fl.StringVar(&f.profile, "profile", "", "write CPU profiles of this process and of the worker processes into this directory")
 	cmd.AddCommand(newBenchWorkerCommand())
 	return cmd
 }
@@ -85,7 +91,14 @@ func newBenchWorkerCommand() *cobra.Command {
 		Short:  "Run the import-worker service from the environment (bench's worker process)",
 		Hidden: true,
 		Args:   cobra.NoArgs,
-		RunE:   func(*cobra.Command, []string) error { return importservice.Main() },
+		RunE: func(*cobra.Command, []string) error {
+			stop, err := startProfile(os.Getenv(profileEnv))
+			if err != nil {
+				return err
+			}
+			defer stop()
+			return importservice.Main()
+		},
 	}
 }
 
@@ -102,7 +115,7 @@ func runBench(ctx context.Context, g *globals, f *benchFlags) error {
 		return fmt.Errorf("find this binary: %w", err)
 	}
 	o := bench.Options{
-		Scenarios: scenarios, Scale: f.scale, Quick: f.quick, DatabaseURL: f.databaseURL,
+		Scenarios: scenarios, Scale: f.scale, Quick: f.quick, Clients: f.clients, DatabaseURL: f.databaseURL,
 		Posimport: bench.Command{Path: self, Env: selfEnv()},
 		Worker:    bench.Command{Path: self, Args: []string{"bench", "worker"}, Env: selfEnv()},
 		Progress:  g.stderr,
@@ -115,6 +128,17 @@ func runBench(ctx context.Context, g *globals, f *benchFlags) error {
 			return err
 		}
 		fmt.Fprintf(g.stderr, "posimport bench: keeping %s\n", o.Dir)
+	}
+	if f.profile != "" {
+		if err := os.MkdirAll(f.profile, 0o755); err != nil {
+			return err
+		}
+		o.Worker.Env = append(o.Worker.Env, profileEnv+"="+filepath.Join(f.profile, "worker-%d.cpu"))
+		stop, err := startProfile(filepath.Join(f.profile, "bench.cpu"))
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	rep, err := bench.Run(ctx, o)
 	if err != nil {
@@ -133,6 +157,32 @@ func runBench(ctx context.Context, g *globals, f *benchFlags) error {
 		return errTargetMissed
 	}
 	return nil
+}
+
+// profileEnv names the file the worker process writes its CPU profile to (%d: its pid).
+const profileEnv = "POSIMPORT_BENCH_CPUPROFILE"
+
+// startProfile writes a CPU profile to path (with %d replaced by the pid) until stop; an
+// empty path profiles nothing.
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	if strings.Contains(path, "%d") {
+		path = fmt.Sprintf(path, os.Getpid())
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }
 
 // selfEnv makes this binary act as posimport when it is the package's test binary.
@@ -168,6 +218,9 @@ func benchCommandLine(f *benchFlags) string {
 	parts := []string{"posimport bench --scenario " + f.scenario}
 	if f.scale > 0 {
 		parts = append(parts, fmt.Sprintf("--scale %g", f.scale))
+	}
+	if f.clients > 0 {
+		parts = append(parts, fmt.Sprintf("--clients %d", f.clients))
 	}
 	if f.quick {
 		parts = append(parts, "--quick")
