@@ -75,10 +75,10 @@ func NewOAuth(s Settings, revokeParam string) OAuth {
 	}
 }
 
-// AuthCodeURL returns the consent page URL for state with the S256 challenge of verifier and
-// any provider-specific parameters.
-func (o *OAuth) AuthCodeURL(state, verifier string, extra ...oauth2.AuthCodeOption) string {
-	return o.Config.AuthCodeURL(state, append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}, extra...)...)
+// AuthCodeURL returns the consent page URL for state with the S256 challenge of verifier; it
+// implements Provider.AuthCodeURL for the providers that embed OAuth.
+func (o *OAuth) AuthCodeURL(state, verifier string) string {
+	return o.Config.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))
 }
 
 // call returns a context for one call: the HTTP client for oauth2 and the timeout.

@@ -58,11 +58,6 @@ func (p *Provider) ID() posimportv1.PosProvider {
 // Name implements provider.Provider.
 func (p *Provider) Name() string { return "Lightspeed Restaurant" }
 
-// AuthCodeURL implements provider.Provider.
-func (p *Provider) AuthCodeURL(state, verifier string) string {
-	return p.OAuth.AuthCodeURL(state, verifier)
-}
-
 // RenewsOnlyAfterExpiry implements provider.Provider: every refresh returns a new access token.
 func (p *Provider) RenewsOnlyAfterExpiry() bool { return false }
 

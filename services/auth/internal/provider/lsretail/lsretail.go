@@ -49,11 +49,6 @@ func (p *Provider) ID() posimportv1.PosProvider {
 // Name implements provider.Provider.
 func (p *Provider) Name() string { return "Lightspeed Retail" }
 
-// AuthCodeURL implements provider.Provider.
-func (p *Provider) AuthCodeURL(state, verifier string) string {
-	return p.OAuth.AuthCodeURL(state, verifier)
-}
-
 // RenewsOnlyAfterExpiry implements provider.Provider: see the package comment.
 func (p *Provider) RenewsOnlyAfterExpiry() bool { return true }
 
