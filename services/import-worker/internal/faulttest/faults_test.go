@@ -184,7 +184,7 @@ func zombieWriter(t *testing.T, bin string) {
 	t.Logf("the zombie's write of %s/%s %s (job %s) was refused", job.dep, job.reg, day, job.id)
 }
 
-// staleWrites reads the balance's count of WriteDay calls refused as stale (FailedPrecondition).
+// staleWrites reads the balance's count of WriteDay(s) calls refused as stale (FailedPrecondition).
 func staleWrites(t *testing.T, b *faulttest.Bundle) int {
 	t.Helper()
 	resp, err := http.Get(b.Balance.HTTPBase + "/metrics")
@@ -192,21 +192,22 @@ func staleWrites(t *testing.T, b *faulttest.Bundle) int {
 		t.Fatal(err)
 	}
 	defer func() { _ = resp.Body.Close() }()
+	total := 0
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, l := range strings.Split(string(body), "\n") {
 		if strings.HasPrefix(l, "posimport_grpc_requests_total{") && strings.Contains(l, `code="FailedPrecondition"`) &&
-			strings.Contains(l, `method="WriteDay"`) {
+			(strings.Contains(l, `method="WriteDay"`) || strings.Contains(l, `method="WriteDays"`)) {
 			n, err := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
 			if err != nil {
 				t.Fatal(err)
 			}
-			return int(n)
+			total += int(n)
 		}
 	}
-	return 0
+	return total
 }
 
 func shopOf(t *testing.T, b *faulttest.Bundle, dep, reg string) (sim.Shop, int) {
