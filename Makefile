@@ -85,6 +85,23 @@ test: ## Run every module's tests against real PostgreSQL and NATS (DATABASE_URL
 test/race: ## Run the tests with the race detector
 	@for d in $(MODULES); do echo "== $$d"; (cd $$d && if [ -n "$$(go list ./... 2>/dev/null)" ]; then go test -race $(TEST_FLAGS) ./...; fi) || exit 1; done
 
+FUZZTIME ?= 60s
+# Every fuzz target, as package directory:FuzzName. `make fuzz` runs each for FUZZTIME.
+FUZZ_TARGETS = \
+	pkg/lightspeed/retail:FuzzDecodeSales \
+	pkg/lightspeed/retail:FuzzParseNext \
+	pkg/lightspeed/retail:FuzzParseRetryAfter \
+	pkg/lightspeed/restaurant:FuzzDecodeSalesPage \
+	pkg/aggregate:FuzzBucketing \
+	services/import-worker/internal/plan:FuzzPlan \
+	services/config/configservice:FuzzREST
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME (default 60s) each; a finding fails and is written to the package's testdata/fuzz
+	@for t in $(FUZZ_TARGETS); do dir=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$dir $$name ($(FUZZTIME))"; \
+		(cd $$dir && go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) .) || exit 1; done
+
 .PHONY: deploy-check
 deploy-check: ## Render every kustomize overlay and check it against the repository (deploy/)
 	cd deploy && GOWORK=off go test $(TEST_FLAGS) ./...
