@@ -34,7 +34,7 @@ var Policy authn.Policy = api.Policy
 type Config struct {
 	app.Config
 	// ConfigAddr is the config service's gRPC target, e.g. "config:9090".
-	ConfigAddr string `env:"CONFIG_ADDR,required"`
+	ConfigAddr string `env:"CONFIG_ADDR" envDefault:"config:9090"`
 	// ConfigCacheTTL is how long a client's configuration is reused.
 	ConfigCacheTTL time.Duration `env:"CONFIG_CACHE_TTL" envDefault:"30s"`
 	// AutoConfirmInterval is how often auto-confirm looks for clients whose confirm time came.
