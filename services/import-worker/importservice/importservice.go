@@ -53,9 +53,9 @@ func Migrations() fs.FS { return store.Migrations() }
 type Config struct {
 	app.Config
 	// Addresses of the other services' gRPC ports.
-	ConfigAddr  string `env:"CONFIG_ADDR" envDefault:"localhost:9091"`
-	AuthAddr    string `env:"AUTH_ADDR" envDefault:"localhost:9092"`
-	BalanceAddr string `env:"BALANCE_ADDR" envDefault:"localhost:9093"`
+	ConfigAddr  string `env:"CONFIG_ADDR" envDefault:"config:9090"`
+	AuthAddr    string `env:"AUTH_ADDR" envDefault:"auth:9090"`
+	BalanceAddr string `env:"BALANCE_ADDR" envDefault:"balance:9090"`
 	// NATSURL is the NATS server; empty embeds one storing in NATSStoreDir.
 	NATSURL      string `env:"NATS_URL"`
 	NATSStoreDir string `env:"NATS_STORE_DIR" envDefault:"/var/lib/posimport/nats"`
