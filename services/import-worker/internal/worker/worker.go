@@ -49,7 +49,8 @@ type Config struct {
 	// WritesInFlight is how many batches of days of one job are written to the balance at once.
 	WritesInFlight int
 	// WriteBatchDays is how many days one WriteDays call carries (and how often the job looks
-	// for a cancellation); default 7.
+	// for a cancellation); default 31, a whole job: one transaction per job costs the balance
+	// a fifth of a week's batches, and a cancellation still stops the job before it writes.
 	WriteBatchDays int
 	// TokenMargin: a job reuses its access token while it stays valid for longer than this
 	// (provider.DefaultTokenMargin by default; at most the auth service's REFRESH_MARGIN).
@@ -85,7 +86,7 @@ func (c *Config) defaults() {
 		c.WritesInFlight = 1
 	}
 	if c.WriteBatchDays <= 0 {
-		c.WriteBatchDays = 7
+		c.WriteBatchDays = 31
 	}
 }
 
