@@ -124,6 +124,36 @@ func (q *Queue) Publish(ctx context.Context, job uuid.UUID, msgID string) error 
 	return nil
 }
 
+// PublishAll sends the jobs' messages (each with its id as Nats-Msg-Id) one after the other
+// without waiting for each PubAck, then waits for them all: an import's jobs cost about one
+// round trip instead of one each. It returns the jobs whose PubAck came and the first error.
+func (q *Queue) PublishAll(ctx context.Context, jobs []uuid.UUID) ([]uuid.UUID, error) {
+	futures := make([]jetstream.PubAckFuture, 0, len(jobs))
+	var first error
+	for _, job := range jobs {
+		f, err := q.js.PublishAsync(q.Subject(job), []byte(job.String()), jetstream.WithMsgID(job.String()))
+		if err != nil {
+			first = fmt.Errorf("publish job %s: %w", job, err)
+			break
+		}
+		futures = append(futures, f)
+	}
+	acked := make([]uuid.UUID, 0, len(futures))
+	for i, f := range futures {
+		select {
+		case <-f.Ok():
+			acked = append(acked, jobs[i])
+		case err := <-f.Err():
+			if first == nil {
+				first = fmt.Errorf("publish job %s: %w", jobs[i], err)
+			}
+		case <-ctx.Done():
+			return acked, errors.Join(first, ctx.Err())
+		}
+	}
+	return acked, first
+}
+
 // Present returns the jobs that have at least one message in the stream, in one request.
 func (q *Queue) Present(ctx context.Context) (map[uuid.UUID]bool, error) {
 	s, err := q.js.Stream(ctx, q.stream)

@@ -5,6 +5,7 @@ package outbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -13,17 +14,16 @@ import (
 	"github.com/posimport/posimport/services/import-worker/internal/store"
 )
 
-// Publish sends the jobs' messages and marks them published, stopping at the first failure
-// (the reconciler publishes the rest).
+// Publish sends the jobs' messages, waiting for their PubAcks together, and marks the
+// acknowledged ones published in one statement (the reconciler publishes the rest).
 func Publish(ctx context.Context, st *store.Store, q *jobqueue.Queue, jobs []uuid.UUID) error {
 	qs, pool := st.Queries()
-	for _, id := range jobs {
-		if err := q.Publish(ctx, id, id.String()); err != nil {
-			return err
-		}
-		if err := qs.JobMarkPublished(ctx, pool, id); err != nil {
-			return fmt.Errorf("mark job %s published: %w", id, err)
-		}
+	acked, err := q.PublishAll(ctx, jobs)
+	if len(acked) == 0 {
+		return err
 	}
-	return nil
+	if merr := qs.JobsMarkPublished(ctx, pool, acked); merr != nil {
+		return errors.Join(err, fmt.Errorf("mark %d jobs published: %w", len(acked), merr))
+	}
+	return err
 }

@@ -414,6 +414,15 @@ func (q *Queries) JobRunningCount(ctx context.Context, db DBTX, arg JobRunningCo
 	return column_1, err
 }
 
+const jobsMarkPublished = `-- name: JobsMarkPublished :exec
+UPDATE jobs SET published_at = now() WHERE job_id = ANY($1::uuid[]) AND published_at IS NULL
+`
+
+func (q *Queries) JobsMarkPublished(ctx context.Context, db DBTX, jobIds []uuid.UUID) error {
+	_, err := db.Exec(ctx, jobsMarkPublished, jobIds)
+	return err
+}
+
 const jobsStale = `-- name: JobsStale :many
 SELECT job_id FROM jobs
 WHERE (state = 'PENDING' AND published_at < now() - make_interval(secs => $1::float8))

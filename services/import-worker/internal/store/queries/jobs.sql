@@ -71,6 +71,9 @@ WHERE import_id = @import_id AND state = 'PENDING';
 -- name: JobMarkPublished :exec
 UPDATE jobs SET published_at = now() WHERE job_id = @job_id AND published_at IS NULL;
 
+-- name: JobsMarkPublished :exec
+UPDATE jobs SET published_at = now() WHERE job_id = ANY(@job_ids::uuid[]) AND published_at IS NULL;
+
 -- name: JobsUnpublished :many
 SELECT job_id FROM jobs
 WHERE state = 'PENDING' AND published_at IS NULL AND create_time < now() - make_interval(secs => @min_age_seconds::float8)
