@@ -12,11 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/posimport/posimport/pkg/civil"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
@@ -146,49 +148,65 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("list clients: %w", err)
 	}
-	started := 0
+	// Clients are started a few at once: each start is a few round trips to config, auth,
+	// Postgres and JetStream, and a thousand clients one by one would hold the last of them
+	// back for minutes.
+	var started atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(launchesAtOnce)
 	for _, c := range clients {
-		_, err := q.ScheduleRunClientGet(ctx, pool, dbsqlc.ScheduleRunClientGetParams{RunDate: store.Date(runDate), ClientID: c.ClientID})
-		if err == nil {
-			continue // done by a replica whose claim lapsed
-		}
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return false, fmt.Errorf("read run client: %w", err)
-		}
-		switch {
-		case c.Enabled:
-			id, err := s.Launcher.Launch(ctx, c.ClientID, now, scheduledFor, func(ctx context.Context, tx pgx.Tx, importID uuid.UUID) error {
-				return q.ScheduleRunClientInsert(ctx, tx, dbsqlc.ScheduleRunClientInsertParams{
-					RunDate: store.Date(runDate), ClientID: c.ClientID, Outcome: OutcomeStarted,
-					ImportID: pgtype.UUID{Bytes: importID, Valid: true},
-				})
-			})
-			if err != nil {
-				log.WarnContext(ctx, "scheduled import not started", "client_id", c.ClientID, "error", err)
-				if rerr := s.record(ctx, runDate, c.ClientID, OutcomeFailed, err.Error()); rerr != nil {
-					return false, rerr
-				}
-				continue
+		g.Go(func() error {
+			ok, err := s.runClient(gctx, log, runDate, scheduledFor, now, c)
+			if ok {
+				started.Add(1)
 			}
-			started++
-			log.InfoContext(ctx, "scheduled import started", "client_id", c.ClientID, "import_id", id)
-		case c.NeedsReauth:
-			s.Reporter.NeedsReauth()
-			log.WarnContext(ctx, "client needs to re-authorize; scheduled import skipped", "client_id", c.ClientID)
-			if err := s.record(ctx, runDate, c.ClientID, OutcomeNeedsReauth, "client must re-authorize Lightspeed"); err != nil {
-				return false, err
-			}
-		default:
-			if err := s.record(ctx, runDate, c.ClientID, OutcomeNotEnabled, c.Status); err != nil {
-				return false, err
-			}
-		}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return false, err
 	}
 	if err := q.ScheduleRunDone(ctx, pool, dbsqlc.ScheduleRunDoneParams{RunDate: store.Date(runDate), Owner: s.Owner}); err != nil {
 		return true, fmt.Errorf("finish run: %w", err)
 	}
-	log.InfoContext(ctx, "scheduled run done", "clients", len(clients), "imports_started", started)
+	log.InfoContext(ctx, "scheduled run done", "clients", len(clients), "imports_started", started.Load())
 	return true, nil
+}
+
+// launchesAtOnce is how many clients a run starts at once.
+const launchesAtOnce = 8
+
+// runClient does one client's part of a run and reports whether it started an import.
+func (s *Scheduler) runClient(ctx context.Context, log *slog.Logger, runDate civil.Date, scheduledFor, now time.Time, c ClientStatus) (bool, error) {
+	q, pool := s.Store.Queries()
+	_, err := q.ScheduleRunClientGet(ctx, pool, dbsqlc.ScheduleRunClientGetParams{RunDate: store.Date(runDate), ClientID: c.ClientID})
+	if err == nil {
+		return false, nil // done by a replica whose claim lapsed
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return false, fmt.Errorf("read run client: %w", err)
+	}
+	switch {
+	case c.Enabled:
+		id, err := s.Launcher.Launch(ctx, c.ClientID, now, scheduledFor, func(ctx context.Context, tx pgx.Tx, importID uuid.UUID) error {
+			return q.ScheduleRunClientInsert(ctx, tx, dbsqlc.ScheduleRunClientInsertParams{
+				RunDate: store.Date(runDate), ClientID: c.ClientID, Outcome: OutcomeStarted,
+				ImportID: pgtype.UUID{Bytes: importID, Valid: true},
+			})
+		})
+		if err != nil {
+			log.WarnContext(ctx, "scheduled import not started", "client_id", c.ClientID, "error", err)
+			return false, s.record(ctx, runDate, c.ClientID, OutcomeFailed, err.Error())
+		}
+		log.InfoContext(ctx, "scheduled import started", "client_id", c.ClientID, "import_id", id)
+		return true, nil
+	case c.NeedsReauth:
+		s.Reporter.NeedsReauth()
+		log.WarnContext(ctx, "client needs to re-authorize; scheduled import skipped", "client_id", c.ClientID)
+		return false, s.record(ctx, runDate, c.ClientID, OutcomeNeedsReauth, "client must re-authorize Lightspeed")
+	default:
+		return false, s.record(ctx, runDate, c.ClientID, OutcomeNotEnabled, c.Status)
+	}
 }
 
 func (s *Scheduler) record(ctx context.Context, runDate civil.Date, client, outcome, detail string) error {
