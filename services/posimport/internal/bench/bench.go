@@ -64,6 +64,9 @@ type Options struct {
 	Quick bool
 	// Clients is P5's number of clients; 0 takes the default (1,000; 5 when Quick).
 	Clients int
+	// POSLatency delays every answer of the simulated Lightspeed API, as a remote one's round
+	// trip would; 0 answers at once.
+	POSLatency time.Duration
 	// DatabaseURL is a PostgreSQL server to create the scenarios' databases on; empty starts a
 	// private cluster under Dir.
 	DatabaseURL string
@@ -125,7 +128,11 @@ type Report struct {
 	Start    time.Time `json:"start"`
 	Duration float64   `json:"duration_seconds"`
 	Quick    bool      `json:"quick"`
-	Rows     []Row     `json:"rows"`
+	// POSLatency is the simulated Lightspeed API's answer delay ("0s": none).
+	POSLatency string `json:"pos_latency"`
+	// SalesPerDay is the simulated sales per register and day.
+	SalesPerDay int   `json:"sales_per_day"`
+	Rows        []Row `json:"rows"`
 }
 
 // Passed reports whether every row met its target.
@@ -160,7 +167,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
-	rep := &Report{Start: time.Now(), Quick: o.Quick, Machine: Machine{
+	rep := &Report{Start: time.Now(), Quick: o.Quick, POSLatency: o.POSLatency.String(), SalesPerDay: salesPerDay, Machine: Machine{
 		CPUs: runtime.NumCPU(), CPU: cpuModel(), MemGiB: memGiB(), Go: runtime.Version(),
 		OS: runtime.GOOS + "/" + runtime.GOARCH, LoadBefore: loadAvg(),
 	}}

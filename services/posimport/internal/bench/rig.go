@@ -54,6 +54,9 @@ type rig struct {
 	dbURL   string
 	dropDB  func()
 	stack   *allinone.Stack
+	sim     *sim.Server
+	simURL  string
+	simSrv  *http.Server
 	stop    context.CancelFunc
 	done    chan error
 	nats    string
@@ -85,11 +88,13 @@ func (b *bench) newRig(ctx context.Context, name string, o *sim.Options) (_ *rig
 	if r.nats, err = freeAddr(); err != nil {
 		return nil, err
 	}
-	o.Logger = b.o.Logger.With("component", "simulator")
 	start := time.Now()
+	if err := r.startSimulator(o); err != nil {
+		return nil, err
+	}
 	r.stack, err = allinone.Start(ctx, allinone.Options{
 		DataDir: r.dir, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", DatabaseURL: r.dbURL,
-		NATSListen: r.nats, Simulate: o, SimAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second,
+		NATSListen: r.nats, SimulatorURL: r.simURL, ShutdownTimeout: 5 * time.Second,
 		// The import-worker runs as separate processes; this one serves the API only.
 		Environ: map[string]string{"IMPORT_WORKER": "false", "IMPORT_SCHEDULER": "false", "DB_MAX_CONNS": "16"},
 		Logger:  b.o.Logger,
@@ -124,9 +129,41 @@ func (r *rig) close() {
 		r.stop()
 		<-r.done
 	}
+	if r.simSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = r.simSrv.Shutdown(ctx)
+		cancel()
+	}
 	if r.dropDB != nil {
 		r.dropDB()
 	}
+}
+
+// startSimulator serves the simulator o on a loopback port. Its Lightspeed API (not OAuth,
+// not the admin API) answers after the options' POS latency, as a remote API would.
+func (r *rig) startSimulator(o *sim.Options) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	r.simURL = "http://" + ln.Addr().String()
+	o.PublicURL, o.AutoConsent, o.Logger = r.simURL, true, r.b.o.Logger.With("component", "simulator")
+	if r.sim, err = sim.New(*o); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("simulator: %w", err)
+	}
+	var h http.Handler = r.sim
+	if d := r.b.o.POSLatency; d > 0 {
+		h = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if strings.HasPrefix(req.URL.Path, "/API/") {
+				time.Sleep(d) // the network and server time of a remote API
+			}
+			r.sim.ServeHTTP(w, req)
+		})
+	}
+	r.simSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = r.simSrv.Serve(ln) }()
+	return nil
 }
 
 // simData is the simulator's data: accounts of shops × registers with sales on the days days
@@ -157,7 +194,7 @@ func (c client) departments() []string {
 
 // clients are the simulator's accounts as clients c1, c2, ….
 func (r *rig) clients() []client {
-	accts := r.stack.Sim.Accounts()
+	accts := r.sim.Accounts()
 	out := make([]client, len(accts))
 	for i, a := range accts {
 		out[i] = client{id: "c" + strconv.Itoa(i+1), account: a}
@@ -275,7 +312,7 @@ func (r *rig) workerEnv(slots int, scale float64, extra map[string]string) (map[
 		"SERVICE_NAME": "import-worker", "GRPC_ADDR": "127.0.0.1:0", "HTTP_ADDR": httpAddr, "SHUTDOWN_TIMEOUT": "5s",
 		"CONFIG_ADDR": r.stack.GRPCAddr, "AUTH_ADDR": r.stack.GRPCAddr, "BALANCE_ADDR": r.stack.GRPCAddr,
 		"NATS_URL": "nats://" + r.nats, "IMPORT_API": "false", "IMPORT_WORKER": "true", "IMPORT_SCHEDULER": "false",
-		"WORKER_SLOTS": strconv.Itoa(slots), "LIGHTSPEED_API_URL": r.stack.SimURL,
+		"WORKER_SLOTS": strconv.Itoa(slots), "LIGHTSPEED_API_URL": r.simURL,
 		"LIGHTSPEED_BURST_WINDOW": time.Duration(float64(time.Second) / scale).String(),
 		"JOB_LEASE_TTL":           "1m", "JOB_ACK_WAIT": "1m",
 	}
@@ -361,7 +398,7 @@ func wall(imp *posimportv1.Import) time.Duration {
 // apiRequests counts the simulator's API requests since its last reset, refused ones included
 // and OAuth's excluded.
 func (r *rig) apiRequests() (requests, limited int64) {
-	for _, c := range r.stack.Sim.RequestCounts() {
+	for _, c := range r.sim.RequestCounts() {
 		if strings.Contains(c.Endpoint, "/oauth/") {
 			continue
 		}

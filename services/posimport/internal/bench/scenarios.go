@@ -44,6 +44,31 @@ func (b *bench) size(full, quick int) int {
 	return full
 }
 
+// backfillRig starts a backfill's system: the rig of o with its clients set up, and a worker
+// process of 8 slots that one client's jobs may all use, pacing itself for a simulator at scale.
+// The caller closes the rig.
+func (b *bench) backfillRig(ctx context.Context, name string, o *sim.Options, scale float64) (*rig, *process, error) {
+	r, err := b.newRig(ctx, name, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	worker, err := func() (*process, error) {
+		if err := r.setUp(ctx, r.clients()); err != nil {
+			return nil, err
+		}
+		env, err := r.workerEnv(slots, scale, map[string]string{"JOB_MAX_RUNNING_PER_CLIENT": strconv.Itoa(slots)})
+		if err != nil {
+			return nil, err
+		}
+		return r.startWorker(ctx, env)
+	}()
+	if err != nil {
+		r.close()
+		return nil, nil, err
+	}
+	return r, worker, nil
+}
+
 // rateLimited is P1 and P2: a backfill of one account's 5 shops × 3 registers with 8 worker
 // slots against the real bucket settings, time-scaled.
 func (b *bench) rateLimited(ctx context.Context) ([]Row, error) {
@@ -58,31 +83,21 @@ func (b *bench) rateLimited(ctx context.Context) ([]Row, error) {
 		// A bucket the few requests of a quick run overflow, so the bound is not zero.
 		limits.BucketSize, limits.PerRegisterSize = 4, 1
 	}
-	r, err := b.newRig(ctx, "p1", &sim.Options{Seed: 8, Data: simData(1, shops, registers, b.size(salesPerDay, 10), days), RateLimit: limits})
+	r, _, err := b.backfillRig(ctx, "p1", &sim.Options{Seed: 8, Data: simData(1, shops, registers, b.size(salesPerDay, 10), days), RateLimit: limits}, scale)
 	if err != nil {
 		return nil, err
 	}
 	defer r.close()
 	clients := r.clients()
-	if err := r.setUp(ctx, clients); err != nil {
-		return nil, err
-	}
-	env, err := r.workerEnv(slots, scale, map[string]string{"JOB_MAX_RUNNING_PER_CLIENT": strconv.Itoa(slots)})
-	if err != nil {
-		return nil, err
-	}
-	if _, err := r.startWorker(ctx, env); err != nil {
-		return nil, err
-	}
 	from := r.until.AddDays(-(days - 1))
-	r.stack.Sim.ResetCounts()
+	r.sim.ResetCounts()
 	imp, err := r.runImport(ctx, clients[0], from, r.until)
 	if err != nil {
 		return nil, err
 	}
 	requests, limited := r.apiRequests()
 	sp := spans(clients, r.loc, from, r.until)
-	floor, sales, _, err := pages(r.stack.Sim, sp)
+	floor, sales, _, err := pages(r.sim, sp)
 	if err != nil {
 		return nil, err
 	}
@@ -113,36 +128,25 @@ func (b *bench) engineOverhead(ctx context.Context) ([]Row, error) {
 	// NOTE: "off" is a huge time scale rather than Disabled alone: the headers still report
 	// the bucket, and the workers pace themselves by them.
 	const off = 1e6
-	r, err := b.newRig(ctx, "p3", &sim.Options{Seed: 3, Data: simData(1, shops, registers, salesPerDay, days),
-		RateLimit: sim.RateLimitOptions{Disabled: true, TimeScale: off}})
+	r, worker, err := b.backfillRig(ctx, "p3", &sim.Options{Seed: 3, Data: simData(1, shops, registers, salesPerDay, days),
+		RateLimit: sim.RateLimitOptions{Disabled: true, TimeScale: off}}, off)
 	if err != nil {
 		return nil, err
 	}
 	defer r.close()
 	clients := r.clients()
-	if err := r.setUp(ctx, clients); err != nil {
-		return nil, err
-	}
-	env, err := r.workerEnv(slots, off, map[string]string{"JOB_MAX_RUNNING_PER_CLIENT": strconv.Itoa(slots)})
-	if err != nil {
-		return nil, err
-	}
-	worker, err := r.startWorker(ctx, env)
-	if err != nil {
-		return nil, err
-	}
 	from := r.until.AddDays(-(days - 1))
 	sp := spans(clients, r.loc, from, r.until)
 	tokens, err := r.tokens(ctx, clients)
 	if err != nil {
 		return nil, err
 	}
-	before, err := fetchOnly(ctx, r.stack.SimURL, tokens, sp, slots, false)
+	before, err := fetchOnly(ctx, r.simURL, tokens, sp, slots, false)
 	if err != nil {
 		return nil, err
 	}
 	b.say("P3: fetch-only %d requests, %d sales in %s", before.requests, before.sales, before.wall.Round(time.Millisecond))
-	r.stack.Sim.ResetCounts()
+	r.sim.ResetCounts()
 	imp, err := r.runImport(ctx, clients[0], from, r.until)
 	if err != nil {
 		return nil, err
@@ -152,7 +156,7 @@ func (b *bench) engineOverhead(ctx context.Context) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	after, err := fetchOnly(ctx, r.stack.SimURL, tokens, sp, slots, false)
+	after, err := fetchOnly(ctx, r.simURL, tokens, sp, slots, false)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +197,7 @@ func (b *bench) nightly(ctx context.Context) ([]Row, error) {
 	// The nightly run imports each department's last two completed local days.
 	from := r.until.AddDays(-1)
 	sp := spans(clients, r.loc, from, r.until)
-	floorPages, sales, byAccount, err := pages(r.stack.Sim, sp)
+	floorPages, sales, byAccount, err := pages(r.sim, sp)
 	if err != nil {
 		return nil, err
 	}
@@ -206,12 +210,12 @@ func (b *bench) nightly(ctx context.Context) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	before, err := fetchOnly(ctx, r.stack.SimURL, tokens, sp, slots, true)
+	before, err := fetchOnly(ctx, r.simURL, tokens, sp, slots, true)
 	if err != nil {
 		return nil, err
 	}
 	b.say("P5: fetch-only %d requests, %d sales in %s", before.requests, before.sales, before.wall.Round(time.Millisecond))
-	r.stack.Sim.ResetCounts()
+	r.sim.ResetCounts()
 	env, err := r.workerEnv(slots, scale, map[string]string{
 		"IMPORT_SCHEDULER": "true", "SCHEDULE_TIME": "00:00", "SCHEDULE_TIME_ZONE": "UTC", "SCHEDULE_CHECK_INTERVAL": "100ms",
 	})
@@ -230,7 +234,7 @@ func (b *bench) nightly(ctx context.Context) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	after, err := fetchOnly(ctx, r.stack.SimURL, tokens, sp, slots, true)
+	after, err := fetchOnly(ctx, r.simURL, tokens, sp, slots, true)
 	if err != nil {
 		return nil, err
 	}

@@ -14,20 +14,28 @@ func (r *Report) WriteTable(w io.Writer) error {
 	m := r.Machine
 	fmt.Fprintf(w, "posimport bench: %s\n", r.Command)
 	fmt.Fprintf(w, "machine: %d CPUs (%s), %.1f GiB, %s, %s; PostgreSQL %s\n", m.CPUs, m.CPU, m.MemGiB, m.OS, m.Go, m.Postgres)
-	fmt.Fprintf(w, "load average (1, 5, 15 min): %s before, %s after; %s in all\n\n", m.LoadBefore, m.LoadAfter, seconds(r.Duration))
+	fmt.Fprintf(w, "load average (1, 5, 15 min): %s before, %s after; %s in all\n", m.LoadBefore, m.LoadAfter, seconds(r.Duration))
+	fmt.Fprintf(w, "simulator: %d sales per register and day; Lightspeed API latency %s\n\n", r.SalesPerDay, r.POSLatency)
 	t := &view.Table{
-		Header: []string{"scenario", "measured", "floor / bound", "ratio", "target", "result", "what", "raw"},
-		Right:  map[int]bool{1: true, 2: true, 3: true, 4: true},
+		Header: []string{"", "scenario", "measured", "floor / bound", "ratio", "target", "result", "raw"},
+		Right:  map[int]bool{2: true, 3: true, 4: true, 5: true},
 	}
-	for _, row := range r.Rows {
+	for i, row := range r.Rows {
 		result := "pass"
 		if !row.Pass {
 			result = "MISS"
 		}
-		t.Rows = append(t.Rows, []string{row.Scenario, figure(row.Measured, row.Unit), figure(row.Floor, row.Unit),
-			strconv.FormatFloat(row.Ratio, 'f', 3, 64), "≤ " + strconv.FormatFloat(row.Target, 'f', -1, 64), result, row.What, row.Raw.String()})
+		t.Rows = append(t.Rows, []string{strconv.Itoa(i + 1), row.Scenario, figure(row.Measured, row.Unit), figure(row.Floor, row.Unit),
+			strconv.FormatFloat(row.Ratio, 'f', 3, 64), "≤ " + strconv.FormatFloat(row.Target, 'f', -1, 64), result, row.Raw.String()})
 	}
-	return t.Render(w)
+	if err := t.Render(w); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	for i, row := range r.Rows {
+		fmt.Fprintf(w, "%d. %s %s\n", i+1, row.Scenario, row.What)
+	}
+	return nil
 }
 
 func figure(v float64, unit string) string {

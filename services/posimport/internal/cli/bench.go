@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -23,6 +24,7 @@ type benchFlags struct {
 	scale       float64
 	quick       bool
 	clients     int
+	posLatency  time.Duration
 	output      string
 	strict      bool
 	databaseURL string
@@ -71,6 +73,7 @@ non-zero only with --strict.`,
 	fl.StringVar(&f.scenario, "scenario", "all", "scenarios: P1, P2, P3, P5, P6, a comma-separated list, or all")
 	fl.Float64Var(&f.scale, "scale", 0, "run the simulator's rate limits this many times faster (P1, P5; default 10, --quick 50)")
 	fl.IntVar(&f.clients, "clients", 0, "P5's number of clients (default 1000, --quick 5)")
+	fl.DurationVar(&f.posLatency, "pos-latency", 0, "delay every answer of the simulated Lightspeed API by this much (a remote API's round trip), for fetch-only and end-to-end runs alike")
 	fl.BoolVar(&f.quick, "quick", false, "tiny sizes, for a smoke test: the figures are not the targets' ones")
 	fl.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 	fl.BoolVar(&f.strict, "strict", false, "exit non-zero when a scenario misses its target")
@@ -115,7 +118,7 @@ func runBench(ctx context.Context, g *globals, f *benchFlags) error {
 		return fmt.Errorf("find this binary: %w", err)
 	}
 	o := bench.Options{
-		Scenarios: scenarios, Scale: f.scale, Quick: f.quick, Clients: f.clients, DatabaseURL: f.databaseURL,
+		Scenarios: scenarios, Scale: f.scale, Quick: f.quick, Clients: f.clients, POSLatency: f.posLatency, DatabaseURL: f.databaseURL,
 		Posimport: bench.Command{Path: self, Env: selfEnv()},
 		Worker:    bench.Command{Path: self, Args: []string{"bench", "worker"}, Env: selfEnv()},
 		Progress:  g.stderr,
@@ -221,6 +224,9 @@ func benchCommandLine(f *benchFlags) string {
 	}
 	if f.clients > 0 {
 		parts = append(parts, fmt.Sprintf("--clients %d", f.clients))
+	}
+	if f.posLatency > 0 {
+		parts = append(parts, "--pos-latency "+f.posLatency.String())
 	}
 	if f.quick {
 		parts = append(parts, "--quick")
