@@ -16,20 +16,23 @@ import (
 	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
 )
 
-// TestConfigFromEnvironment: JOBS_REPLICAS and TOKEN_REUSE_MARGIN are read, with their defaults.
+// TestConfigFromEnvironment: JOBS_REPLICAS, TOKEN_REUSE_MARGIN and BALANCE_WRITE_TIMEOUT are
+// read, with their defaults.
 func TestConfigFromEnvironment(t *testing.T) {
 	t.Parallel()
 	type got struct {
 		Replicas int
 		Margin   time.Duration
+		Write    time.Duration
 	}
 	for _, tc := range []struct {
 		name    string
 		environ map[string]string
 		want    got
 	}{
-		{name: "defaults", environ: map[string]string{}, want: got{Replicas: 1, Margin: 10 * time.Second}},
-		{name: "set", environ: map[string]string{"JOBS_REPLICAS": "3", "TOKEN_REUSE_MARGIN": "20s"}, want: got{Replicas: 3, Margin: 20 * time.Second}},
+		{name: "defaults", environ: map[string]string{}, want: got{Replicas: 1, Margin: 10 * time.Second, Write: 30 * time.Second}},
+		{name: "set", environ: map[string]string{"JOBS_REPLICAS": "3", "TOKEN_REUSE_MARGIN": "20s", "BALANCE_WRITE_TIMEOUT": "2m"},
+			want: got{Replicas: 3, Margin: 20 * time.Second, Write: 2 * time.Minute}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -37,7 +40,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 			if err := envconfig.LoadFrom(&cfg, tc.environ); err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tc.want, got{Replicas: cfg.JobsReplicas, Margin: cfg.TokenReuseMargin}); diff != "" {
+			if diff := cmp.Diff(tc.want, got{Replicas: cfg.JobsReplicas, Margin: cfg.TokenReuseMargin, Write: cfg.BalanceWriteTimeout}); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}
 		})

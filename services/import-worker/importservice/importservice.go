@@ -96,6 +96,8 @@ type Config struct {
 	// this (0: provider.DefaultTokenMargin). Keep it at most the auth service's REFRESH_MARGIN
 	// (see the README).
 	TokenReuseMargin time.Duration `env:"TOKEN_REUSE_MARGIN" envDefault:"10s"`
+	// BalanceWriteTimeout bounds one write of a job's days to the balance.
+	BalanceWriteTimeout time.Duration `env:"BALANCE_WRITE_TIMEOUT" envDefault:"30s"`
 }
 
 // Deps are what the process provides.
@@ -169,7 +171,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	s.worker = worker.New(worker.Config{
 		Owner: d.Owner, Slots: cfg.WorkerSlots, LeaseTTL: cfg.LeaseTTL, MaxRunningPerClient: cfg.MaxRunningPerClient,
 		MaxAttempts: cfg.MaxAttempts, ShutdownTimeout: cfg.Server.ShutdownTimeout, RetryBase: cfg.RetryBase,
-		TokenMargin: cfg.TokenReuseMargin,
+		TokenMargin: cfg.TokenReuseMargin, WriteTimeout: cfg.BalanceWriteTimeout,
 	}, worker.Deps{
 		Store: s.store, Queue: s.queue, Config: configClient, Auth: authClient,
 		Balance:   posimportv1.NewBalanceServiceClient(d.BalanceConn),

@@ -240,7 +240,7 @@ func (w *Worker) writeDays(ctx context.Context, l store.Lease, loc *time.Locatio
 		req.Days[i] = &posimportv1.DayValues{Date: day.Date.String(), Fields: fieldValues(day, fields)}
 	}
 	what := fmt.Sprintf("write %s to %s to the balance", days[0].Date, days[len(days)-1].Date)
-	cctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+	cctx, cancel := context.WithTimeout(ctx, w.cfg.WriteTimeout)
 	defer cancel()
 	resp, err := w.d.Balance.WriteDays(cctx, req)
 	switch {
@@ -265,7 +265,7 @@ func (w *Worker) writeDays(ctx context.Context, l store.Lease, loc *time.Locatio
 func (w *Worker) writeEachDay(ctx context.Context, req *posimportv1.WriteDaysRequest) ([]posimportv1.WriteOutcome, error) {
 	out := make([]posimportv1.WriteOutcome, 0, len(req.GetDays()))
 	for _, d := range req.GetDays() {
-		cctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+		cctx, cancel := context.WithTimeout(ctx, w.cfg.WriteTimeout)
 		resp, err := w.d.Balance.WriteDay(cctx, &posimportv1.WriteDayRequest{
 			ClientId: req.GetClientId(), DepartmentId: req.GetDepartmentId(), RegisterId: req.GetRegisterId(), Date: d.GetDate(),
 			TimeZone: req.GetTimeZone(), Fields: d.GetFields(), ImportId: req.GetImportId(), JobId: req.GetJobId(),

@@ -55,6 +55,8 @@ type Config struct {
 	// TokenMargin: a job reuses its access token while it stays valid for longer than this
 	// (provider.DefaultTokenMargin by default; at most the auth service's REFRESH_MARGIN).
 	TokenMargin time.Duration
+	// WriteTimeout bounds one WriteDays (or WriteDay) call to the balance; default 30s.
+	WriteTimeout time.Duration
 }
 
 func (c *Config) defaults() {
@@ -87,6 +89,9 @@ func (c *Config) defaults() {
 	}
 	if c.WriteBatchDays <= 0 {
 		c.WriteBatchDays = 31
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = rpcTimeout
 	}
 }
 
