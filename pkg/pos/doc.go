@@ -5,7 +5,7 @@
 // registers, and a stream of the counted sales of a location in a UTC time range. The package is
 // product-neutral on purpose: Lightspeed Retail (R-Series) implements it in
 // pkg/lightspeed/retail, and Lightspeed Restaurant (K-Series, business locations and devices)
-// will implement it beside that. How a product's sale becomes [SaleFigures] (which lines count as
-// returns, where discounts come from) is the provider's business and lives in the provider's
+// in pkg/lightspeed/restaurant. How a product's sale becomes [SaleFigures] (which lines count
+// as returns, where discounts come from) is the provider's business and lives in the provider's
 // package, next to the wire format it interprets.
 package pos
