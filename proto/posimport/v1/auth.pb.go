@@ -161,7 +161,8 @@ type Connection struct {
 	Status ConnectionStatus `protobuf:"varint,2,opt,name=status,proto3,enum=posimport.v1.ConnectionStatus" json:"status,omitempty"`
 	// The POS the consent was given for.
 	Provider PosProvider `protobuf:"varint,3,opt,name=provider,proto3,enum=posimport.v1.PosProvider" json:"provider,omitempty"`
-	// The POS account id learnt at consent (Lightspeed Retail accountID).
+	// The POS account id learnt at consent (Lightspeed Retail accountID, or Lightspeed Restaurant
+	// business id).
 	AccountId string `protobuf:"bytes,4,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
 	// When consent was given.
 	ConsentTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=consent_time,json=consentTime,proto3" json:"consent_time,omitempty"`
