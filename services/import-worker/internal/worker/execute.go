@@ -134,6 +134,7 @@ func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 	var mu sync.Mutex
 	for start := 0; start < len(days); start += w.cfg.WriteBatchDays {
 		batch := days[start:min(start+w.cfg.WriteBatchDays, len(days))]
+		last := start+len(batch) == len(days)
 		cancelled, err := w.d.Store.Cancelled(gctx, j.JobID, l.Attempt)
 		if err != nil {
 			_ = g.Wait()
@@ -164,6 +165,9 @@ func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 				case posimportv1.WriteOutcome_WRITE_OUTCOME_SKIPPED_APPROVED:
 					res.Counters.DaysSkippedApproved++
 				}
+			}
+			if last {
+				return nil // the job's end records the final counters, a moment later
 			}
 			return w.d.Store.Progress(gctx, j.JobID, l.Attempt, res.Counters)
 		})
