@@ -86,7 +86,7 @@ func TestFullFlow(t *testing.T) {
 	if err != nil || again.GetAccessToken() != tok.GetAccessToken() {
 		t.Errorf("second AccessToken: %v (same token: %v)", err, again.GetAccessToken() == tok.GetAccessToken())
 	}
-	if n := len(b.rec.refreshes()); n != 0 {
+	if n := len(b.rec.Refreshes()); n != 0 {
 		t.Errorf("%d refreshes for a fresh token", n)
 	}
 

@@ -114,7 +114,7 @@ func TestCallbackWrongVerifier(t *testing.T) {
 	if diff := cmp.Diff(url.Values{"client_id": {"c1"}, "result": {"error"}, "reason": {"exchange_failed"}}, got); diff != "" {
 		t.Errorf("return URL query (-want +got):\n%s", diff)
 	}
-	calls := b.rec.tokenCalls()[requests:]
+	calls := b.rec.TokenCalls()[requests:]
 	if len(calls) != 1 || calls[0].Error != "invalid_grant" {
 		t.Errorf("token requests %+v, want one refused with invalid_grant", calls)
 	}

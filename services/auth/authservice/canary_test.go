@@ -133,7 +133,7 @@ func TestCanarySecrets(t *testing.T) {
 	for i, s := range states {
 		canaries["state "+string(rune('A'+i))] = s
 	}
-	secrets := b.rec.secrets()
+	secrets := b.rec.Secrets()
 	if len(secrets) < 10 {
 		t.Fatalf("only %d secrets crossed the wire", len(secrets))
 	}

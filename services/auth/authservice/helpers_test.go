@@ -3,7 +3,6 @@ package authservice_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -20,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/posimport/posimport/pkg/lightspeed/sim"
+	"github.com/posimport/posimport/pkg/lightspeed/sim/simtest"
 	"github.com/posimport/posimport/pkg/platform/authn"
 	"github.com/posimport/posimport/pkg/platform/logging"
 	"github.com/posimport/posimport/pkg/platform/pgtest"
@@ -38,156 +38,6 @@ const (
 	returnHost   = "app.example"
 	returnURL    = "https://" + returnHost + "/settings/pos"
 )
-
-// tokenCall is one request to the simulator's token endpoint, as the recorder saw it.
-type tokenCall struct {
-	At        time.Time
-	Grant     string // authorization_code or refresh_token
-	Presented string // the code or refresh token presented
-	Verifier  string
-	Status    int
-	Error     string // the OAuth error code of a refusal
-	Access    string // issued
-	Refresh   string // issued
-}
-
-// recorder sits in front of the simulator and records what reaches its OAuth endpoints: the
-// counters the tests assert on (refreshes, invalid_grant, refresh token reuse) and every
-// secret that crossed the wire, for the canary checks.
-type recorder struct {
-	next http.Handler
-
-	mu      sync.Mutex
-	calls   []tokenCall
-	revokes []revokeCall
-}
-
-// revokeCall is one request to a revocation endpoint.
-type revokeCall struct {
-	Path  string
-	Token string
-}
-
-func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	// Both products' endpoints: R-Series under /auth/oauth/, K-Series under /oauth/.
-	isToken := req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/oauth/token")
-	isRevoke := req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/oauth/revoke")
-	if !isToken && !isRevoke {
-		r.next.ServeHTTP(w, req)
-		return
-	}
-	body, _ := io.ReadAll(req.Body)
-	req.Body = io.NopCloser(bytes.NewReader(body))
-	form, _ := url.ParseQuery(string(body))
-	if isRevoke {
-		r.mu.Lock()
-		r.revokes = append(r.revokes, revokeCall{Path: req.URL.Path, Token: form.Get("refresh_token") + form.Get("token")})
-		r.mu.Unlock()
-		r.next.ServeHTTP(w, req)
-		return
-	}
-	cw := &captureWriter{ResponseWriter: w, status: http.StatusOK}
-	r.next.ServeHTTP(cw, req)
-	var resp struct {
-		Error   string `json:"error"`
-		Access  string `json:"access_token"`
-		Refresh string `json:"refresh_token"`
-	}
-	_ = json.Unmarshal(cw.body.Bytes(), &resp)
-	c := tokenCall{At: time.Now(), Grant: form.Get("grant_type"), Verifier: form.Get("code_verifier"),
-		Status: cw.status, Error: resp.Error, Access: resp.Access, Refresh: resp.Refresh}
-	c.Presented = form.Get("code")
-	if c.Grant == "refresh_token" {
-		c.Presented = form.Get("refresh_token")
-	}
-	r.mu.Lock()
-	r.calls = append(r.calls, c)
-	r.mu.Unlock()
-}
-
-type captureWriter struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-}
-
-func (w *captureWriter) WriteHeader(s int) { w.status = s; w.ResponseWriter.WriteHeader(s) }
-func (w *captureWriter) Write(b []byte) (int, error) {
-	w.body.Write(b)
-	return w.ResponseWriter.Write(b)
-}
-
-func (r *recorder) tokenCalls() []tokenCall {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]tokenCall(nil), r.calls...)
-}
-
-// revoked lists the tokens presented for revocation, at either product's endpoint.
-func (r *recorder) revoked() []string {
-	var out []string
-	for _, c := range r.revokeCalls() {
-		out = append(out, c.Token)
-	}
-	return out
-}
-
-func (r *recorder) revokeCalls() []revokeCall {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]revokeCall(nil), r.revokes...)
-}
-
-// refreshes returns the refresh requests.
-func (r *recorder) refreshes() []tokenCall {
-	var out []tokenCall
-	for _, c := range r.tokenCalls() {
-		if c.Grant == "refresh_token" {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// invalidGrants counts the token endpoint's invalid_grant answers.
-func (r *recorder) invalidGrants() int {
-	n := 0
-	for _, c := range r.tokenCalls() {
-		if c.Error == "invalid_grant" {
-			n++
-		}
-	}
-	return n
-}
-
-// reusedRefreshTokens lists the refresh tokens presented again after a refresh with them had
-// succeeded. (Presenting one again after a request the endpoint failed is a retry, not reuse.)
-func (r *recorder) reusedRefreshTokens() []string {
-	spent := map[string]bool{}
-	var out []string
-	for _, c := range r.refreshes() {
-		if spent[c.Presented] {
-			out = append(out, c.Presented)
-		}
-		if c.Status == http.StatusOK {
-			spent[c.Presented] = true
-		}
-	}
-	return out
-}
-
-// secrets lists every code, verifier and token that crossed the token endpoint.
-func (r *recorder) secrets() []string {
-	var out []string
-	for _, c := range r.tokenCalls() {
-		for _, s := range []string{c.Presented, c.Verifier, c.Access, c.Refresh} {
-			if s != "" {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
-}
 
 // testClock is the auth service's clock: real time moved by an offset, so a test can let a
 // consent expire without waiting.
@@ -235,7 +85,7 @@ type testBundle struct {
 	opts      options
 	sim       *sim.Server
 	simURL    string
-	rec       *recorder
+	rec       *simtest.Recorder
 	keys      *servicetest.Keys
 	dbURL     string
 	pool      *pgxpool.Pool // the auth schema
@@ -272,7 +122,7 @@ func setup(t *testing.T, opts options) *testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{next: s}
+	rec := simtest.NewRecorder(s)
 	hs := httptest.NewServer(rec)
 	t.Cleanup(hs.Close)
 
@@ -547,7 +397,7 @@ func (b *testBundle) authorize(t *testing.T, u *url.URL) *url.URL {
 }
 
 // tokenRequests counts the requests that reached the token endpoint.
-func (b *testBundle) tokenRequests() int { return len(b.rec.tokenCalls()) }
+func (b *testBundle) tokenRequests() int { return len(b.rec.TokenCalls()) }
 
 // exec runs SQL on the auth schema, for tests that tamper with stored rows.
 func (b *testBundle) exec(t *testing.T, sql string, args ...any) {

@@ -42,14 +42,14 @@ func TestRevokedConsent(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.revokeConsent(t, tok.GetAccessToken())
-		refreshes, refused := len(b.rec.refreshes()), b.rec.invalidGrants()
+		refreshes, refused := len(b.rec.Refreshes()), b.rec.InvalidGrants()
 		// The stored token is handed out until it expires within the margin; then a call waits
 		// for the expiry and refreshes.
 		err = b.tokenUntilError(t, "c1")
 		if status.Code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), "https://app.example/clients/c1/pos") {
 			t.Fatalf("AccessToken after the revocation: %v", err)
 		}
-		if n, m := len(b.rec.refreshes())-refreshes, b.rec.invalidGrants()-refused; n != 1 || m != 1 {
+		if n, m := len(b.rec.Refreshes())-refreshes, b.rec.InvalidGrants()-refused; n != 1 || m != 1 {
 			t.Errorf("%d refreshes (%d refused), want exactly one, refused", n, m)
 		}
 		got := b.connection(t, "c1", authn.RoleSupervisor)
@@ -64,7 +64,7 @@ func TestRevokedConsent(t *testing.T) {
 		if _, err := b.accessToken(t, "c1", false); status.Code(err) != codes.FailedPrecondition {
 			t.Errorf("AccessToken again: %v", err)
 		}
-		if n := len(b.rec.refreshes()) - refreshes; n != 1 {
+		if n := len(b.rec.Refreshes()) - refreshes; n != 1 {
 			t.Errorf("%d refreshes after asking again", n)
 		}
 	})
@@ -159,12 +159,12 @@ func TestDisconnect(t *testing.T) {
 	}
 	b.sim.ClearFaults()
 
-	revokes := len(b.rec.revoked())
+	revokes := len(b.rec.Revocations())
 	r := b.auth.Do(t, "POST", "/v1/clients/c1/connection:disconnect", b.keys.Token(t, authn.RoleSupervisor, "c1"), map[string]any{})
 	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), "CONNECTION_STATUS_DISCONNECTED") {
 		t.Fatalf("disconnect: %d %s", r.Status, r.Body)
 	}
-	if n := len(b.rec.revoked()) - revokes; n != 1 {
+	if n := len(b.rec.Revocations()) - revokes; n != 1 {
 		t.Errorf("%d revocations, want 1", n)
 	}
 	if st := b.apiStatus(t, tok.GetAccessToken()); st != http.StatusUnauthorized {
@@ -183,7 +183,7 @@ func TestDisconnect(t *testing.T) {
 	if r := b.auth.Do(t, "POST", "/v1/clients/c1/connection:disconnect", ic, map[string]any{}); r.Status != http.StatusOK {
 		t.Errorf("second disconnect: %d %s", r.Status, r.Body)
 	}
-	if n := len(b.rec.revoked()) - revokes; n != 1 {
+	if n := len(b.rec.Revocations()) - revokes; n != 1 {
 		t.Errorf("%d revocations after the second disconnect", n)
 	}
 	if r := b.auth.Do(t, "POST", "/v1/clients/c1/connection:setEnabled", ic, map[string]any{"enabled": true}); r.Status != http.StatusBadRequest {
@@ -229,7 +229,7 @@ func TestTransientRefreshFailure(t *testing.T) {
 	if got := b.connection(t, "c1", authn.RoleViewer); got.LastError != "" || got.LastRefreshTime == nil {
 		t.Errorf("after recovering: %+v", got)
 	}
-	if reused := b.rec.reusedRefreshTokens(); len(reused) != 0 {
+	if reused := b.rec.ReusedRefreshTokens(); len(reused) != 0 {
 		t.Errorf("the failed attempts led to %d refresh token reuses at a working endpoint", len(reused))
 	}
 }
@@ -398,14 +398,14 @@ func TestForcedRefreshesCoalesce(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if n := len(b.rec.refreshes()); n != 1 {
+	if n := len(b.rec.Refreshes()); n != 1 {
 		t.Errorf("%d refreshes for %d simultaneous forced requests, want 1", n, workers)
 	}
 	// A force asked after that refresh refreshes again: the caller may hold the new token.
 	if _, err := b.accessToken(t, "c1", true); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(b.rec.refreshes()); n != 2 {
+	if n := len(b.rec.Refreshes()); n != 2 {
 		t.Errorf("%d refreshes after a later force, want 2", n)
 	}
 }

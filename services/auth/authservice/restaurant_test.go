@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/posimport/posimport/pkg/lightspeed/sim/simtest"
 	"github.com/posimport/posimport/pkg/platform/authn"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 )
@@ -59,14 +60,14 @@ func TestRestaurantFullFlow(t *testing.T) {
 	if err != nil || forced.GetAccessToken() == tok.GetAccessToken() {
 		t.Fatalf("forced refresh: %v (new token: %v)", err, forced.GetAccessToken() != tok.GetAccessToken())
 	}
-	if n, reused := len(b.rec.refreshes()), b.rec.reusedRefreshTokens(); n != 1 || len(reused) != 0 {
+	if n, reused := len(b.rec.Refreshes()), b.rec.ReusedRefreshTokens(); n != 1 || len(reused) != 0 {
 		t.Errorf("%d refreshes, %d reused refresh tokens", n, len(reused))
 	}
 	r := b.auth.Do(t, "POST", "/v1/clients/c1/connection:disconnect", b.keys.Token(t, authn.RoleSupervisor, "c1"), map[string]any{})
 	if r.Status != http.StatusOK {
 		t.Fatalf("disconnect: %d %s", r.Status, r.Body)
 	}
-	calls := b.rec.revokeCalls()
+	calls := b.rec.Revocations()
 	if len(calls) != 1 || calls[0].Path != "/oauth/revoke" {
 		t.Errorf("revocations %+v, want one at the K-Series endpoint", calls)
 	}
@@ -83,7 +84,7 @@ func TestSwitchProvider(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{})
 	b.connected(t, "c1", true)
-	retailRefresh := b.rec.tokenCalls()[0].Refresh
+	retailRefresh := b.rec.TokenCalls()[0].Refresh
 	b.configureProvider(t, "c1", "POS_PROVIDER_LIGHTSPEED_RESTAURANT", nil)
 	// While the connection is Retail's, AccessToken still answers for Retail: the import
 	// refuses the mismatch, not auth.
@@ -97,8 +98,8 @@ func TestSwitchProvider(t *testing.T) {
 	if got.Status != "CONNECTION_STATUS_CONNECTED" || got.Provider != "POS_PROVIDER_LIGHTSPEED_RESTAURANT" || got.AccountID != "300001" || got.EnableTime != nil {
 		t.Errorf("after the switch: %+v", got)
 	}
-	want := []revokeCall{{Path: "/auth/oauth/revoke", Token: retailRefresh}}
-	if diff := cmp.Diff(want, b.rec.revokeCalls()); diff != "" {
+	want := []simtest.Revocation{{Path: "/auth/oauth/revoke", Token: retailRefresh}}
+	if diff := cmp.Diff(want, b.rec.Revocations()); diff != "" {
 		t.Errorf("revocations (-want +got):\n%s", diff)
 	}
 	b.enable(t, "c1", true)

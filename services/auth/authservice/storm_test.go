@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posimport/posimport/pkg/lightspeed/sim/simtest"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/auth/authservice"
 )
@@ -17,7 +18,7 @@ import (
 type stormResult struct {
 	elapsed time.Duration
 	// refreshes are the refresh requests that reached the simulator during the storm.
-	refreshes []tokenCall
+	refreshes []simtest.TokenCall
 }
 
 // storm runs callers, each on its own gRPC connection, spread over two auth service
@@ -80,17 +81,17 @@ func (b *testBundle) storm(t *testing.T, client string, run time.Duration, statu
 	}
 	wg.Wait()
 	res := stormResult{elapsed: time.Since(start)}
-	for _, c := range b.rec.refreshes() {
+	for _, c := range b.rec.Refreshes() {
 		if !c.At.Before(start) {
 			res.refreshes = append(res.refreshes, c)
 		}
 	}
 	t.Logf("%d AccessToken calls, %d distinct tokens, %d refreshes in %v",
 		calls.Load(), len(tokens), len(res.refreshes), res.elapsed.Round(time.Millisecond))
-	if n := b.rec.invalidGrants(); n != 0 {
+	if n := b.rec.InvalidGrants(); n != 0 {
 		t.Errorf("%d invalid_grant answers at the simulator", n)
 	}
-	if reused := b.rec.reusedRefreshTokens(); len(reused) != 0 {
+	if reused := b.rec.ReusedRefreshTokens(); len(reused) != 0 {
 		t.Errorf("%d refresh tokens used twice", len(reused))
 	}
 	minCalls := int64(run/interval) / 12

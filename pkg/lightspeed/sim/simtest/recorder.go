@@ -30,7 +30,7 @@ type Recorder struct {
 
 	mu       sync.Mutex
 	calls    []TokenCall
-	revokes  []string
+	revokes  []Revocation
 	requests []APIRequest
 	poison   map[int64]Poison
 }
@@ -53,6 +53,14 @@ type TokenCall struct {
 	Error string
 	// Access and Refresh are the tokens issued.
 	Access, Refresh string
+}
+
+// Revocation is one request to a revocation endpoint (R-Series /auth/oauth/revoke or K-Series
+// /oauth/revoke).
+type Revocation struct {
+	Path string
+	// Token is the token presented.
+	Token string
 }
 
 // APIRequest is one API request (anything but OAuth and the admin API).
@@ -121,7 +129,7 @@ func (r *Recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	case req.Method == http.MethodPost && strings.HasSuffix(path, "/oauth/revoke"):
 		form := readForm(req)
 		r.mu.Lock()
-		r.revokes = append(r.revokes, form.Get("token")+form.Get("refresh_token"))
+		r.revokes = append(r.revokes, Revocation{Path: path, Token: form.Get("token") + form.Get("refresh_token")})
 		r.mu.Unlock()
 		r.next.ServeHTTP(w, req)
 	case strings.Contains(path, "/oauth/"), path == "/.well-known/jwks":
@@ -329,6 +337,13 @@ func (r *Recorder) TokenCalls() []TokenCall {
 	return append([]TokenCall(nil), r.calls...)
 }
 
+// Revocations returns the revocation requests so far.
+func (r *Recorder) Revocations() []Revocation {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Revocation(nil), r.revokes...)
+}
+
 // Refreshes returns the refresh_token grant requests.
 func (r *Recorder) Refreshes() []TokenCall {
 	var out []TokenCall
@@ -380,9 +395,9 @@ func (r *Recorder) Secrets() []string {
 			}
 		}
 	}
-	for _, s := range r.revokes {
-		if s != "" {
-			out = append(out, s)
+	for _, v := range r.revokes {
+		if v.Token != "" {
+			out = append(out, v.Token)
 		}
 	}
 	return out
