@@ -2,8 +2,8 @@
 // it talks to (the other services' gRPC ports, NATS, PostgreSQL, the POS), for tests. It runs
 // Shopify's toxiproxy as a library: its toxics (latency, reset_peer, timeout, bandwidth,
 // slicer, limit_data) by name, plus a gate of our own that holds a connection's bytes, from
-// the first chunk that contains a pattern on, until it is released: a write held on its way
-// to the balance, or a PostgreSQL COMMIT held on its way to the server.
+// the first chunk that contains a pattern on, until it is released: a gRPC call held on its
+// way to the balance (GRPCMethod), or a PostgreSQL COMMIT held on its way to the server.
 package faultproxy
 
 import (
@@ -21,6 +21,7 @@ import (
 	"github.com/Shopify/toxiproxy/v2/toxics"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	"golang.org/x/net/http2/hpack"
 )
 
 // The directions of a toxic: bytes from the client to the upstream, or back.
@@ -31,6 +32,19 @@ const (
 
 // PGCommit is the PostgreSQL simple-query message pgx sends to commit a transaction.
 const PGCommit = "Q\x00\x00\x00\x0bcommit\x00"
+
+// GRPCMethod is the pattern of a gRPC call of fullMethod (e.g.
+// "/posimport.v1.BalanceService/WriteDays") on the wire: its :path as HPACK writes a literal,
+// Huffman-coded when that is shorter (grpc-go's encoder, like Go's http2 one, does). A gate on
+// it holds the call from its HEADERS on, so the server has not even started the call's
+// deadline. NOTE: only the first call of a method on a connection carries the literal; later
+// ones send an index into the connection's header table.
+func GRPCMethod(fullMethod string) string {
+	if hpack.HuffmanEncodeLength(fullMethod) >= uint64(len(fullMethod)) {
+		return fullMethod
+	}
+	return string(hpack.AppendHuffmanString(nil, fullMethod))
+}
 
 var (
 	registerOnce sync.Once
@@ -110,8 +124,10 @@ type Gate struct {
 // delivered in order on release, none is lost.
 func (p *Proxy) Hold(t testing.TB, name, dir, match string) *Gate {
 	t.Helper()
+	// The pattern goes as bytes (base64 in JSON): as a string, JSON would replace the bytes of
+	// a binary pattern that are not UTF-8.
 	body, err := json.Marshal(map[string]any{"name": name, "type": "gate", "stream": dir, "toxicity": 1,
-		"attributes": map[string]string{"match": match}})
+		"attributes": map[string][]byte{"match": []byte(match)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +151,7 @@ func (g *Gate) Release() { g.p.Remove(g.name) }
 // toxiproxy makes when the chain changes; held chunks go out only in Cleanup, when the gate
 // is removed.
 type gate struct {
-	Match  string `json:"match"`
+	Match  []byte `json:"match"`
 	caught atomic.Int64
 	held   atomic.Int64
 }
@@ -164,7 +180,7 @@ func (g *gate) Pipe(stub *toxics.ToxicStub) {
 				stub.Close()
 				return
 			}
-			if !st.shut && bytes.Contains(c.Data, []byte(g.Match)) {
+			if !st.shut && bytes.Contains(c.Data, g.Match) {
 				st.shut = true
 				g.caught.Add(1)
 			}

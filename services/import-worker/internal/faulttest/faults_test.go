@@ -15,12 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
 	"github.com/posimport/posimport/pkg/civil"
 	"github.com/posimport/posimport/pkg/lightspeed/sim"
 	"github.com/posimport/posimport/pkg/lightspeed/sim/simtest"
 	"github.com/posimport/posimport/pkg/platform/pgtest"
+	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/import-worker/internal/faultproxy"
 	"github.com/posimport/posimport/services/import-worker/internal/faulttest"
 	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
@@ -115,76 +117,112 @@ func waitUntil(timeout time.Duration, cond func() bool) bool {
 	return true
 }
 
-// zombieWriter pauses a worker (SIGSTOP) past its lease in the middle of writing a job, with
-// its next WriteDay held on the way to the balance and its database traffic held too (so that
-// neither its heartbeat nor its progress update can tell it the lease is gone). Meanwhile the
-// day it is writing changes upstream, and another worker takes the job over and finishes it
-// with the new data. Then the zombie is resumed and its write delivered: the balance must
-// refuse it (stale fencing token), and the day must hold the new data.
+// zombieWriter pauses a worker (SIGSTOP) past its lease while its write of a job is on the
+// way to the balance. The worker (one slot, its balance calls through a proxy) leases a job,
+// reads its sales and sends the job's WriteDays; the proxy holds that call before it reaches
+// the balance (from its HEADERS on), and the worker is stopped as a paused process is: its
+// request not delivered, no transaction open anywhere. The job's last day then changes
+// upstream, and another worker takes the job over (attempt 2) and finishes it with the new
+// data, which advances the job's fence. The held call is delivered, still during the pause:
+// the balance must refuse it as stale (one FailedPrecondition WriteDays more at the balance),
+// and the resumed zombie must give the job up and go on. The job stays as the second worker
+// left it, and the verdict finds the new data.
+// NOTE: the zombie's BALANCE_WRITE_TIMEOUT outlasts the pause, so its call is alive when the
+// balance judges it and answers: the refusal is the fence's, not a cancelled call's.
 func zombieWriter(t *testing.T, bin string) {
-	var bal, db *faultproxy.Proxy
+	ctx := context.Background()
 	b := faulttest.Setup(t, bin, faulttest.Options{Shops: 2, Registers: 2, Days: 12, SalesPerDay: 8, Seed: 22})
-	bal = faultproxy.Start(t, "zombie-balance", b.Balance.GRPCAddr)
-	db = faultproxy.Start(t, "zombie-db", faultproxy.HostPort(t, b.DBURL))
-	zombie := b.StartWorker(t, "BALANCE_ADDR="+bal.Addr(), "DATABASE_URL="+db.Via(t, b.DBURL), "WORKER_SLOTS=1")
+	bal := faultproxy.Start(t, "zombie-balance", b.Balance.GRPCAddr)
+	// The zombie's first WriteDays is its first job's (one write per job of up to 31 days).
+	write := bal.Hold(t, "zombie-write", faultproxy.Upstream, faultproxy.GRPCMethod(posimportv1.BalanceService_WriteDays_FullMethodName))
+	zombie := b.StartWorker(t, "BALANCE_ADDR="+bal.Addr(), "WORKER_SLOTS=1", "BALANCE_WRITE_TIMEOUT=9m")
 	id := b.StartImport(t)
-
-	// The zombie's job, once it has written a day.
-	var job struct {
-		id       uuid.UUID
-		dep, reg string
-		from     civil.Date
-		days     int
-	}
-	owner := ":" + strconv.Itoa(zombie.PID())
-	faulttest.WaitFor(t, time.Minute, "the zombie writing a day", func() bool {
-		var from time.Time
-		err := b.Pool.QueryRow(context.Background(), `SELECT job_id, department_id, register_id, from_date,
-			days_written + days_skipped_approved FROM jobs WHERE import_id = $1 AND state = 'RUNNING' AND lease_owner LIKE '%' || $2
-			AND days_written > 0`, id, owner).Scan(&job.id, &job.dep, &job.reg, &from, &job.days)
-		job.from = civil.DateOf(from)
-		return err == nil
-	})
-	write := bal.Hold(t, "zombie-write", faultproxy.Upstream, "")
-	faulttest.WaitFor(t, 30*time.Second, "the zombie's next WriteDay held", func() bool { return write.HeldBytes() >= 200 })
-	dbHold := db.Hold(t, "zombie-db", faultproxy.Upstream, "")
+	faulttest.WaitFor(t, 2*time.Minute, "the zombie's WriteDays held on its way to the balance", func() bool { return write.Caught() > 0 })
 	if err := zombie.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
-	// Its held write is for the day after those its progress counts.
-	if err := b.Pool.QueryRow(context.Background(), `SELECT days_written + days_skipped_approved FROM jobs WHERE job_id = $1`,
-		job.id).Scan(&job.days); err != nil {
-		t.Fatal(err)
+	paused := time.Now()
+
+	// The held write is of the job the zombie leased; nobody else runs jobs yet.
+	var job struct {
+		id       uuid.UUID
+		dep, reg string
+		until    civil.Date
 	}
-	day := job.from.AddDays(job.days)
+	var until time.Time
+	if err := b.Pool.QueryRow(ctx, `SELECT job_id, department_id, register_id, until_date FROM jobs
+		WHERE import_id = $1 AND state = 'RUNNING' AND attempt = 1 AND lease_owner LIKE '%:' || $2`,
+		id, strconv.Itoa(zombie.PID())).Scan(&job.id, &job.dep, &job.reg, &until); err != nil {
+		t.Fatalf("the zombie's job: %v", err)
+	}
+	job.until = civil.DateOf(until)
+	// A late correction on the job's last day (never an approved one): the held write has the
+	// day without it.
 	shop, r := shopOf(t, b, job.dep, job.reg)
-	b.AddSale(t, shop, r, day, mustZone(t, shop.TimeZone), "991.13")
+	b.AddSale(t, shop, r, job.until, mustZone(t, shop.TimeZone), "991.13")
 	refusedBefore := staleWrites(t, b)
 
 	b.StartWorker(t) // the worker that takes the job over
-	faulttest.WaitFor(t, time.Minute, "another worker finishing the zombie's job", func() bool {
-		var state string
-		var attempt int
-		err := b.Pool.QueryRow(context.Background(), `SELECT state, attempt FROM jobs WHERE job_id = $1`, job.id).Scan(&state, &attempt)
-		return err == nil && state == "DONE" && attempt >= 2
+	var left jobEnd
+	faulttest.WaitFor(t, 3*time.Minute, "another worker finishing the zombie's job", func() bool {
+		left = readJobEnd(t, b, job.id)
+		return left.State == "DONE" && left.Attempt >= 2
 	})
+	if n := staleWrites(t, b); n != refusedBefore || write.Caught() != 1 {
+		t.Fatalf("before the release: %d stale writes refused (want %d), the gate caught %d calls (want 1)", n, refusedBefore, write.Caught())
+	}
+	write.Release()
+	faulttest.WaitFor(t, time.Minute, "the balance refusing the zombie's write", func() bool { return staleWrites(t, b) > refusedBefore })
 	if err := zombie.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
-	write.Release()
-	faulttest.WaitFor(t, 30*time.Second, "the balance refusing the zombie's write", func() bool { return staleWrites(t, b) > refusedBefore })
-	dbHold.Release()
-	b.Verdict(t, 2*time.Minute, faulttest.Expect{}, id)
-	faulttest.WaitFor(t, 30*time.Second, "the zombie giving the job up", func() bool {
-		return strings.Contains(zombie.Output(), "import job lease lost; stopping")
+	pause := time.Since(paused)
+	faulttest.WaitFor(t, time.Minute, "the zombie giving the job up", func() bool {
+		for _, l := range strings.Split(zombie.Output(), "\n") {
+			if strings.Contains(l, `"msg":"import job lease lost; stopping"`) && strings.Contains(l, job.id.String()) {
+				return true
+			}
+		}
+		return false
 	})
+	b.Verdict(t, 3*time.Minute, faulttest.Expect{}, id)
+	if n := staleWrites(t, b); n != refusedBefore+1 {
+		t.Errorf("%d stale writes refused by the balance, want %d (the zombie's one)", n, refusedBefore+1)
+	}
+	if diff := cmp.Diff(left, readJobEnd(t, b, job.id)); diff != "" {
+		t.Errorf("the job changed after the second worker finished it (-left +now):\n%s", diff)
+	}
 	if zombie.Exited() {
 		t.Errorf("the zombie exited instead of going on:\n%s", zombie.Output())
 	}
-	t.Logf("the zombie's write of %s/%s %s (job %s) was refused", job.dep, job.reg, day, job.id)
+	t.Logf("the zombie's write of %s/%s up to %s (job %s) was refused after a %v pause", job.dep, job.reg, job.until, job.id, pause.Round(time.Millisecond))
 }
 
-// staleWrites reads the balance's count of WriteDay(s) calls refused as stale (FailedPrecondition).
+// jobEnd is what a job's row says about how it ended.
+type jobEnd struct {
+	State                    string
+	Attempt                  int
+	DaysWritten, DaysSkipped int
+	Sales                    int64
+	FinishTime               time.Time
+}
+
+func readJobEnd(t *testing.T, b *faulttest.Bundle, id uuid.UUID) jobEnd {
+	t.Helper()
+	var e jobEnd
+	var finish *time.Time
+	if err := b.Pool.QueryRow(context.Background(), `SELECT state, attempt, days_written, days_skipped_approved, sales_counted,
+		finish_time FROM jobs WHERE job_id = $1`, id).Scan(&e.State, &e.Attempt, &e.DaysWritten, &e.DaysSkipped, &e.Sales, &finish); err != nil {
+		t.Fatal(err)
+	}
+	if finish != nil {
+		e.FinishTime = *finish
+	}
+	return e
+}
+
+// staleWrites reads the balance's count of WriteDay(s) calls refused as stale
+// (FailedPrecondition, which the balance answers only to a stale fencing token).
 func staleWrites(t *testing.T, b *faulttest.Bundle) int {
 	t.Helper()
 	resp, err := http.Get(b.Balance.HTTPBase + "/metrics")
