@@ -361,7 +361,7 @@ func postgresCrashes(t *testing.T, bin string) {
 func latencyAndResets(t *testing.T, bin string) {
 	cuts := faulttest.EnvInt("FAULTS_CUTS", 10, 40)
 	b := faulttest.Setup(t, bin, faulttest.Options{Shops: faulttest.EnvInt("FAULTS_NET_SHOPS", 2, 5), Registers: 3,
-		Days: faulttest.EnvInt("FAULTS_NET_DAYS", 40, 120), Seed: 25})
+		Days: faulttest.EnvInt("FAULTS_NET_DAYS", 90, 120), Seed: 25})
 	proxies := map[string]*faultproxy.Proxy{
 		"config": faultproxy.Start(t, "config", b.Config.GRPCAddr), "auth": faultproxy.Start(t, "auth", b.Auth.GRPCAddr),
 		"balance": faultproxy.Start(t, "balance", b.Balance.GRPCAddr), "nats": faultproxy.Start(t, "nats", faultproxy.HostPort(t, b.NATSURL)),
