@@ -78,7 +78,7 @@ type Options struct {
 	// StreamPrefix keeps deployments sharing a NATS server apart (JOBS_STREAM_PREFIX).
 	StreamPrefix string
 	// Simulate runs the Lightspeed simulator in-process, listening on SimAddr, and points the
-	// services at it.
+	// services at it, for Lightspeed Retail and Lightspeed Restaurant alike.
 	Simulate *sim.Options
 	SimAddr  string
 	// SimulatorURL points the services at a simulator running elsewhere (posimport sim).
@@ -306,6 +306,15 @@ func (s *Stack) environ(dbURL string) map[string]string {
 		set["LIGHTSPEED_REVOKE_URL"] = s.SimURL + "/auth/oauth/revoke"
 		set["LIGHTSPEED_API_BASE_URL"] = s.SimURL
 		set["LIGHTSPEED_API_URL"] = s.SimURL
+		// The simulator serves Lightspeed Restaurant (K-Series) on the same address, its OAuth
+		// under /oauth/ rather than Retail's /auth/oauth/.
+		set["LIGHTSPEED_RESTAURANT_CLIENT_ID"] = sim.DefaultClientID
+		set["LIGHTSPEED_RESTAURANT_CLIENT_SECRET"] = sim.DefaultClientSecret
+		set["LIGHTSPEED_RESTAURANT_AUTHORIZE_URL"] = s.SimURL + "/oauth/authorize"
+		set["LIGHTSPEED_RESTAURANT_TOKEN_URL"] = s.SimURL + "/oauth/token"
+		set["LIGHTSPEED_RESTAURANT_REVOKE_URL"] = s.SimURL + "/oauth/revoke"
+		set["LIGHTSPEED_RESTAURANT_API_BASE_URL"] = s.SimURL
+		set["LIGHTSPEED_RESTAURANT_API_URL"] = s.SimURL
 		if o := s.opts.Simulate; o != nil && o.RateLimit.TimeScale > 1 {
 			// The simulator's burst window shrinks with its clock.
 			set["LIGHTSPEED_BURST_WINDOW"] = (time.Duration(float64(time.Second) / o.RateLimit.TimeScale)).String()

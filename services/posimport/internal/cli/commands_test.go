@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/posimport/posimport/pkg/civil"
@@ -34,16 +36,37 @@ var testFields = []struct {
 // simShops reads the simulated account's shops from the simulator's admin API.
 func simShops(t *testing.T, simURL string) sim.Account {
 	t.Helper()
-	resp, err := http.Get(simURL + "/admin/accounts")
+	var accounts []sim.Account
+	if getJSON(t, simURL+"/admin/accounts", &accounts); len(accounts) != 1 {
+		t.Fatalf("accounts: %v", accounts)
+	}
+	return accounts[0]
+}
+
+// simBusiness reads the simulated Lightspeed Restaurant business from the simulator's admin API.
+func simBusiness(t *testing.T, simURL string) sim.Business {
+	t.Helper()
+	var businesses []sim.Business
+	if getJSON(t, simURL+"/admin/businesses", &businesses); len(businesses) != 1 || len(businesses[0].Locations) == 0 {
+		t.Fatalf("businesses: %v", businesses)
+	}
+	return businesses[0]
+}
+
+// getJSON decodes the JSON answer of a GET into v.
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var accounts []sim.Account
-	if err := json.NewDecoder(resp.Body).Decode(&accounts); err != nil || len(accounts) != 1 {
-		t.Fatalf("accounts: %v %v", accounts, err)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: HTTP %d", url, resp.StatusCode)
 	}
-	return accounts[0]
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
 }
 
 // configureClient sets a client up through the CLI: settings, a department per shop (the
@@ -191,6 +214,9 @@ func TestCLIAgainstUp(t *testing.T) {
 		t.Errorf("another client's token: %v", err)
 	}
 
+	// A second client on Lightspeed Restaurant, at the same simulator.
+	restaurantStep(t, b)
+
 	// Disabling and disconnecting.
 	if out := b.must(t, "auth", "disable", "--client", "acme"); !strings.Contains(out, "client acme: connected") {
 		t.Errorf("disable:\n%s", out)
@@ -212,6 +238,95 @@ func TestCLIAgainstUp(t *testing.T) {
 	if diff := cmp.Diff([]string{"d1"}, ids); diff != "" {
 		t.Errorf("departments after delete (-want +got):\n%s", diff)
 	}
+}
+
+// restaurantStep connects a second client, set to Lightspeed Restaurant, to the simulator's
+// K-Series business through the CLI and imports three days of a location device by device:
+// the import succeeds, and every field, Visitors included (which only Restaurant provides),
+// equals the simulator's K-Series oracle hour by hour.
+func restaurantStep(t *testing.T, b *upBundle) {
+	t.Helper()
+	biz := simBusiness(t, b.simURL)
+	loc := biz.Locations[0]
+	var devices []string
+	for _, d := range loc.Devices {
+		devices = append(devices, strconv.FormatInt(d.ID, 10))
+	}
+	b.must(t, "config", "settings", "set", "--client", "bistro", "--multi-cash-registers", "--pos-import-enabled",
+		"--provider", "restaurant", "--time-zone", "Europe/Copenhagen")
+	b.must(t, "config", "departments", "set", "k1", "--client", "bistro", "--name", "Kitchen", "--pos-client-number",
+		strconv.FormatInt(loc.ID, 10), "--terminals", strings.Join(devices, ","), "--time-zone", loc.TimeZone)
+	for _, f := range testFields {
+		b.must(t, "config", "fields", "set", f.id, "--client", "bistro", "--name", f.typ, "--type", f.typ, "--hourly="+strconv.FormatBool(f.hourly))
+	}
+	out := b.must(t, "auth", "connect", "--client", "bistro", "--follow")
+	if !regexp.MustCompile(`provider\s+restaurant`).MatchString(out) || !regexp.MustCompile(`POS account\s+`+strconv.FormatInt(biz.ID, 10)).MatchString(out) {
+		t.Errorf("connect to Lightspeed Restaurant:\n%s", out)
+	}
+	b.must(t, "auth", "enable", "--client", "bistro")
+
+	week := civil.WeekOf(civil.Today(time.Now(), time.UTC).AddDays(-8))
+	from, until := week.Monday(), week.Monday().AddDays(2)
+	out = b.must(t, "import", "start", "--client", "bistro", "--from", from.String(), "--until", until.String(), "--watch")
+	registerDays := fmt.Sprintf("100%%  %d / %d register-days", 3*len(devices), 3*len(devices))
+	if !strings.Contains(out, "succeeded") || !strings.Contains(out, registerDays) {
+		t.Errorf("Restaurant import: no succeeded and %q in\n%s", registerDays, out)
+	}
+	var expected []sim.ExpectedDay
+	getJSON(t, fmt.Sprintf("%s/admin/restaurant-oracle?business=%d&location=%d&from=%s&until=%s", b.simURL, biz.ID, loc.ID, from, until), &expected)
+	oracle := map[string][]sim.ExpectedHour{}
+	for _, d := range expected {
+		oracle[d.Date] = d.Hours
+	}
+	out = b.must(t, "balance", "show", "--client", "bistro", "--department", "k1", "--week", week.String(), "-o", "json")
+	var wb posimportv1.GetWeeklyBalanceResponse
+	if err := protojson.Unmarshal([]byte(out), &wb); err != nil {
+		t.Fatalf("balance json: %v", err)
+	}
+	visitors, compared := decimal.Zero, 0
+	for _, day := range wb.GetBalance().GetDays() {
+		exp, ok := oracle[day.GetDate()]
+		for _, f := range day.GetFields() {
+			if !ok {
+				if f.GetImported() {
+					t.Errorf("%s field %d imported, but the import did not cover the day", day.GetDate(), f.GetFieldId())
+				}
+				continue
+			}
+			if !f.GetImported() {
+				t.Errorf("%s field %d (%s) not imported", day.GetDate(), f.GetFieldId(), f.GetName())
+				continue
+			}
+			total := decimal.Zero
+			for i, h := range exp {
+				want := restaurantValue(h, f.GetPosDataType())
+				total = total.Add(want)
+				if f.GetSplitIntoIntervals() && (i >= len(f.GetHours()) || !decimal.RequireFromString(f.GetHours()[i]).Equal(want)) {
+					t.Errorf("%s field %d hour %s: %v, want %s", day.GetDate(), f.GetFieldId(), h.Clock, f.GetHours(), want)
+				}
+			}
+			if got := decimal.RequireFromString(f.GetTotal()); !got.Equal(total) {
+				t.Errorf("%s field %d (%s): total %s, want %s", day.GetDate(), f.GetFieldId(), f.GetName(), got, total)
+			}
+			if f.GetPosDataType() == posimportv1.PosDataType_POS_DATA_TYPE_VISITORS {
+				visitors = visitors.Add(total)
+			}
+			compared++
+		}
+	}
+	if compared != 3*len(testFields) || !visitors.IsPositive() {
+		t.Errorf("%d day fields compared (want %d), %s visitors in all (want some)", compared, 3*len(testFields), visitors)
+	}
+}
+
+// restaurantValue picks a data type's figure from the K-Series oracle's hour: all eight,
+// Visitors included.
+func restaurantValue(h sim.ExpectedHour, t posimportv1.PosDataType) decimal.Decimal {
+	if t == posimportv1.PosDataType_POS_DATA_TYPE_VISITORS {
+		return h.Visitors
+	}
+	v, _ := oraclecheck.Value(h, t)
+	return v
 }
 
 // TestCLIRefusals runs commands that must fail: each exits with an error naming what is

@@ -143,6 +143,7 @@ func runDemo(ctx context.Context, g *globals, f *demoFlags) (err error) {
 	// The simulator's days are the demo client's; noon UTC is the same date in every shop's zone.
 	noon := func(c civil.Date) time.Time { return time.Date(c.Year, c.Month, c.Day, 12, 0, 0, 0, time.UTC) }
 	simOpts.Data.From, simOpts.Data.Until = noon(d.from.AddDays(-1)), noon(d.until)
+	simOpts.Restaurant.Data.From, simOpts.Restaurant.Data.Until = simOpts.Data.From, simOpts.Data.Until
 	environ := allinone.Environ()
 	environ["JOB_MAX_RUNNING_PER_CLIENT"] = "4"
 	d.stack, err = allinone.Start(ctx, allinone.Options{

@@ -42,13 +42,18 @@ type simData struct {
 	noLimits    bool
 }
 
-// options builds the simulator's options: one account, sales until yesterday.
+// options builds the simulator's options: one Lightspeed Retail account and one Lightspeed
+// Restaurant business of the same shape (a business location per shop, a device per
+// register, in the same zones), sales until yesterday.
 func (d simData) options(now time.Time) *sim.Options {
 	until := now.AddDate(0, 0, -1)
+	from := until.AddDate(0, 0, -(d.days - 1))
 	return &sim.Options{
 		Seed: d.seed,
 		Data: sim.DataOptions{Accounts: 1, ShopsPerAccount: d.shops, RegistersPerShop: d.registers,
-			SalesPerDay: d.salesPerDay, Zones: d.zones, From: until.AddDate(0, 0, -(d.days - 1)), Until: until},
+			SalesPerDay: d.salesPerDay, Zones: d.zones, From: from, Until: until},
+		Restaurant: sim.RestaurantOptions{Data: sim.RestaurantDataOptions{Businesses: 1, LocationsPerBusiness: d.shops,
+			DevicesPerLocation: d.registers, SalesPerDay: d.salesPerDay, Zones: d.zones, From: from, Until: until}},
 		RateLimit: sim.RateLimitOptions{Disabled: d.noLimits, TimeScale: d.timeScale},
 	}
 }
@@ -67,7 +72,8 @@ with the PostgreSQL server packages' initdb and pg_ctl, starts, and stops on exi
 the JetStream store (<data-dir>/nats) and the keys (<data-dir>/keys: the JWT signing key and
 the POS token encryption key, made on first run, mode 0600) are kept between runs.
 
-Lightspeed: --simulate runs the simulator in this process and points the services at it;
+Lightspeed: --simulate runs the simulator in this process and points the services at it, for
+Lightspeed Retail (an account, 100001) and Lightspeed Restaurant (a business, 300001) alike;
 --simulator-url points them at one running elsewhere ("posimport sim"); otherwise the
 services read LIGHTSPEED_CLIENT_ID, LIGHTSPEED_CLIENT_SECRET and the other variables of
 their separate deployments from the environment, as they do WORKER_SLOTS, SCHEDULE_TIME and
@@ -103,10 +109,10 @@ func addSimDataFlags(cmd *cobra.Command, d *simData, def simData) {
 	fl := cmd.Flags()
 	fl.StringVar(&d.addr, "sim-addr", def.addr, "address of the in-process simulator")
 	fl.Uint64Var(&d.seed, "sim-seed", 1, "seed of the simulator's generated sales")
-	fl.IntVar(&d.shops, "sim-shops", def.shops, "shops of the simulated account")
-	fl.IntVar(&d.registers, "sim-registers", def.registers, "registers per simulated shop")
-	fl.IntVar(&d.salesPerDay, "sim-sales-per-day", def.salesPerDay, "mean sales per register and day")
-	fl.StringSliceVar(&d.zones, "sim-zones", def.zones, "time zones of the simulated shops, used in turn")
+	fl.IntVar(&d.shops, "sim-shops", def.shops, "shops of the simulated Retail account (and locations of the Restaurant business)")
+	fl.IntVar(&d.registers, "sim-registers", def.registers, "registers per simulated shop (and devices per Restaurant location)")
+	fl.IntVar(&d.salesPerDay, "sim-sales-per-day", def.salesPerDay, "mean sales per register (and receipts per device) and day")
+	fl.StringSliceVar(&d.zones, "sim-zones", def.zones, "time zones of the simulated shops and locations, used in turn")
 	fl.IntVar(&d.days, "sim-days", def.days, "days of simulated sales, until yesterday")
 	fl.Float64Var(&d.timeScale, "sim-time-scale", def.timeScale, "run the simulator's rate limiters this many times faster")
 	fl.BoolVar(&d.noLimits, "sim-no-rate-limit", false, "turn the simulator's rate limits off")
@@ -166,7 +172,7 @@ func printUp(w io.Writer, s *allinone.Stack, o allinone.Options) {
 	fmt.Fprintf(w, "  postgres   %s\n", pg)
 	fmt.Fprintf(w, "  nats       %s\n", s.NATS)
 	if s.SimURL != "" {
-		fmt.Fprintf(w, "  simulator  %s  (Lightspeed R-Series; admin API %s/admin/accounts)\n", s.SimURL, s.SimURL)
+		fmt.Fprintf(w, "  simulator  %s  (Lightspeed Retail and Restaurant; admin API %s/admin/accounts, /admin/businesses)\n", s.SimURL, s.SimURL)
 	}
 	yesterday := civil.Today(time.Now(), time.Local).AddDays(-1)
 	fmt.Fprintf(w, "Try:\n")
