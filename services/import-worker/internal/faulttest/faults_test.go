@@ -357,11 +357,12 @@ func postgresCrashes(t *testing.T, bin string) {
 // latencyAndResets puts a proxy between the worker processes and each of the config, auth and
 // balance services, NATS, PostgreSQL and the simulator, with latency and jitter on every one,
 // 5 % of new connections to the simulator reset, and a connection cut on a random proxy every
-// second or so.
+// second or so, each during an import: when the import ends before the cuts do, the range is
+// imported again (the same values, set again) under the rest of them.
 func latencyAndResets(t *testing.T, bin string) {
 	cuts := faulttest.EnvInt("FAULTS_CUTS", 10, 40)
 	b := faulttest.Setup(t, bin, faulttest.Options{Shops: faulttest.EnvInt("FAULTS_NET_SHOPS", 2, 5), Registers: 3,
-		Days: faulttest.EnvInt("FAULTS_NET_DAYS", 90, 120), Seed: 25})
+		Days: faulttest.EnvInt("FAULTS_NET_DAYS", 40, 120), Seed: 25})
 	proxies := map[string]*faultproxy.Proxy{
 		"config": faultproxy.Start(t, "config", b.Config.GRPCAddr), "auth": faultproxy.Start(t, "auth", b.Auth.GRPCAddr),
 		"balance": faultproxy.Start(t, "balance", b.Balance.GRPCAddr), "nats": faultproxy.Start(t, "nats", faultproxy.HostPort(t, b.NATSURL)),
@@ -377,29 +378,23 @@ func latencyAndResets(t *testing.T, bin string) {
 	env := []string{"CONFIG_ADDR=" + proxies["config"].Addr(), "AUTH_ADDR=" + proxies["auth"].Addr(),
 		"BALANCE_ADDR=" + proxies["balance"].Addr(), "NATS_URL=" + proxies["nats"].Via(t, b.NATSURL),
 		"DATABASE_URL=" + proxies["postgres"].Via(t, b.DBURL), "LIGHTSPEED_API_URL=" + proxies["pos"].Via(t, b.SimURL)}
-	id := b.StartImport(t)
+	ids := []string{b.StartImport(t)}
 	b.StartWorker(t, env...)
 	b.StartWorker(t, env...)
 	rand.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
 	cut := map[string]int{}
 	for i := range cuts {
 		time.Sleep(time.Duration(500+rand.IntN(1000)) * time.Millisecond) // the chaos schedule
-		if _, ended, total := b.Progress(t, id); ended == total {
-			break
+		if _, ended, total := b.Progress(t, ids[len(ids)-1]); ended == total {
+			// How long an import lasts depends on the machine; the cuts must not.
+			ids = append(ids, b.StartImport(t))
 		}
 		name := names[i%len(names)] // every proxy in turn
 		proxies[name].Cut(t)
 		cut[name]++
 	}
-	b.Verdict(t, 5*time.Minute, faulttest.Expect{}, id)
-	n := 0
-	for _, c := range cut {
-		n += c
-	}
-	if n < cuts {
-		t.Errorf("only %d of %d connection cuts happened during the import: make it bigger", n, cuts)
-	}
-	t.Logf("connection cuts: %v", cut)
+	b.Verdict(t, 5*time.Minute, faulttest.Expect{}, ids...)
+	t.Logf("connection cuts: %v during %d imports", cut, len(ids))
 }
 
 // rateLimitStorm answers a run of Sale.json requests with 429 and a Retry-After (seconds, or
