@@ -299,22 +299,18 @@ func (s *Stack) environ(dbURL string) map[string]string {
 		set["RECONNECT_URL"] = "posimport auth connect --client {client_id}"
 	}
 	if s.SimURL != "" {
-		set["LIGHTSPEED_CLIENT_ID"] = sim.DefaultClientID
-		set["LIGHTSPEED_CLIENT_SECRET"] = sim.DefaultClientSecret
-		set["LIGHTSPEED_AUTHORIZE_URL"] = s.SimURL + "/auth/oauth/authorize"
-		set["LIGHTSPEED_TOKEN_URL"] = s.SimURL + "/auth/oauth/token"
-		set["LIGHTSPEED_REVOKE_URL"] = s.SimURL + "/auth/oauth/revoke"
-		set["LIGHTSPEED_API_BASE_URL"] = s.SimURL
-		set["LIGHTSPEED_API_URL"] = s.SimURL
-		// The simulator serves Lightspeed Restaurant (K-Series) on the same address, its OAuth
-		// under /oauth/ rather than Retail's /auth/oauth/.
-		set["LIGHTSPEED_RESTAURANT_CLIENT_ID"] = sim.DefaultClientID
-		set["LIGHTSPEED_RESTAURANT_CLIENT_SECRET"] = sim.DefaultClientSecret
-		set["LIGHTSPEED_RESTAURANT_AUTHORIZE_URL"] = s.SimURL + "/oauth/authorize"
-		set["LIGHTSPEED_RESTAURANT_TOKEN_URL"] = s.SimURL + "/oauth/token"
-		set["LIGHTSPEED_RESTAURANT_REVOKE_URL"] = s.SimURL + "/oauth/revoke"
-		set["LIGHTSPEED_RESTAURANT_API_BASE_URL"] = s.SimURL
-		set["LIGHTSPEED_RESTAURANT_API_URL"] = s.SimURL
+		// The simulator serves both products on one address: Lightspeed Retail (R-Series) with
+		// its OAuth under /auth/oauth/, Lightspeed Restaurant (K-Series) under /oauth/. The
+		// auth service reads the credentials and URLs, the worker the *_API_URL.
+		for _, p := range []struct{ env, oauth string }{{"LIGHTSPEED_", "/auth/oauth/"}, {"LIGHTSPEED_RESTAURANT_", "/oauth/"}} {
+			set[p.env+"CLIENT_ID"] = sim.DefaultClientID
+			set[p.env+"CLIENT_SECRET"] = sim.DefaultClientSecret
+			set[p.env+"AUTHORIZE_URL"] = s.SimURL + p.oauth + "authorize"
+			set[p.env+"TOKEN_URL"] = s.SimURL + p.oauth + "token"
+			set[p.env+"REVOKE_URL"] = s.SimURL + p.oauth + "revoke"
+			set[p.env+"API_BASE_URL"] = s.SimURL
+			set[p.env+"API_URL"] = s.SimURL
+		}
 		if o := s.opts.Simulate; o != nil && o.RateLimit.TimeScale > 1 {
 			// The simulator's burst window shrinks with its clock.
 			set["LIGHTSPEED_BURST_WINDOW"] = (time.Duration(float64(time.Second) / o.RateLimit.TimeScale)).String()
