@@ -449,7 +449,7 @@ func freeAddr() (string, error) {
 // and the register-days written.
 func (r *rig) scheduledWall(ctx context.Context, clients []client) (time.Duration, int64, error) {
 	imports := posimportv1.NewImportServiceClient(r.conn)
-	var first, last time.Time
+	var first, last, lastStart time.Time
 	var days int64
 	for _, c := range clients {
 		resp, err := imports.ListImports(ctx, &posimportv1.ListImportsRequest{ClientId: c.id}, r.token(c.id, authn.RoleSupervisor))
@@ -466,10 +466,14 @@ func (r *rig) scheduledWall(ctx context.Context, clients []client) (time.Duratio
 		if s := imp.GetCreateTime().AsTime(); first.IsZero() || s.Before(first) {
 			first = s
 		}
+		if s := imp.GetCreateTime().AsTime(); s.After(lastStart) {
+			lastStart = s
+		}
 		if e := imp.GetFinishTime().AsTime(); e.After(last) {
 			last = e
 		}
 		days += imp.GetProgress().GetDaysWritten()
 	}
+	r.b.say("%s: %d imports started within %s of the first", r.name, len(clients), lastStart.Sub(first).Round(time.Millisecond))
 	return last.Sub(first), days, nil
 }

@@ -45,8 +45,8 @@ func newBenchCommand(g *globals) *cobra.Command {
 measured figure beside its floor, both measured in the same run:
 
   P1  rate-limited backfill: a year of one account's 5 shops × 3 registers with 8 worker
-      slots against the real bucket settings, time-scaled: wall time ÷ ((requests − bucket) /
-      drip), target ≤ 1.05; and the share of requests that met a 429, target ≤ 0.5 %.
+      slots against the real bucket settings (unscaled unless --scale): wall time ÷ ((requests −
+      bucket) / drip), target ≤ 1.05; and the share of requests that met a 429, target ≤ 0.5 %.
   P2  request economy, on P1's run: requests made ÷ Σ ceil(sales/100) over the jobs'
       register-ranges, target ≤ 1.02.
   P3  engine overhead, rate limit off: a year of 20 shops × 3 registers end to end ÷ fetching the
@@ -71,7 +71,7 @@ non-zero only with --strict.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.scenario, "scenario", "all", "scenarios: P1, P2, P3, P5, P6, a comma-separated list, or all")
-	fl.Float64Var(&f.scale, "scale", 0, "run the simulator's rate limits this many times faster (P1, P5; default 10, --quick 50)")
+	fl.Float64Var(&f.scale, "scale", 0, "run the simulator's rate limits this many times faster (default: P1 1, P5 10; --quick 50)")
 	fl.IntVar(&f.clients, "clients", 0, "P5's number of clients (default 1000, --quick 5)")
 	fl.DurationVar(&f.posLatency, "pos-latency", 0, "delay every answer of the simulated Lightspeed API by this much (a remote API's round trip), for fetch-only and end-to-end runs alike")
 	fl.BoolVar(&f.quick, "quick", false, "tiny sizes, for a smoke test: the figures are not the targets' ones")
