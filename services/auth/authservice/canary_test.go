@@ -11,6 +11,7 @@ import (
 
 	"github.com/posimport/posimport/pkg/lightspeed/sim"
 	"github.com/posimport/posimport/pkg/platform/authn"
+	"github.com/posimport/posimport/pkg/platform/logging"
 	"github.com/posimport/posimport/pkg/platform/pgtest"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/auth/authservice"
@@ -27,7 +28,7 @@ func TestCanarySecrets(t *testing.T) {
 	t.Parallel()
 	const clientSecret = "canary-client-secret-5d1f0c9e"
 	keyItem := keyring.NewKey("canary")
-	logs := &syncBuffer{}
+	logs := &logging.Buffer{}
 	b := setup(t, options{accessTTL: 2 * time.Second, margin: 500 * time.Millisecond, clientSecret: clientSecret, tokenKeys: keyItem, logs: logs})
 	_, shops := b.account(0)
 	b.configure(t, "c1", map[string]string{"d1": shops[0], "d2": "999999"})

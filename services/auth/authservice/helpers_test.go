@@ -1,7 +1,6 @@
 package authservice_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"io/fs"
@@ -11,7 +10,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -51,24 +49,6 @@ type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }
 
-// syncBuffer collects log lines from concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type options struct {
 	accessTTL    time.Duration
 	margin       time.Duration
@@ -77,7 +57,7 @@ type options struct {
 	// retailOnly leaves Lightspeed Restaurant unconfigured.
 	retailOnly bool
 	// logs, when set, receives the auth service's logs at debug level.
-	logs *syncBuffer
+	logs *logging.Buffer
 }
 
 type testBundle struct {

@@ -9,7 +9,6 @@
 package faulttest
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -32,6 +31,7 @@ import (
 	"github.com/posimport/posimport/pkg/civil"
 	"github.com/posimport/posimport/pkg/lightspeed/sim"
 	"github.com/posimport/posimport/pkg/platform/authn"
+	"github.com/posimport/posimport/pkg/platform/logging"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/import-worker/importservice"
 	"github.com/posimport/posimport/services/import-worker/internal/pipelinetest"
@@ -75,7 +75,7 @@ type Bundle struct {
 	ApprovedFrom, ApprovedUntil civil.Date
 
 	bin      string
-	logs     *syncBuffer
+	logs     *logging.Buffer
 	approved map[string]*posimportv1.GetDayResponse
 
 	mu    sync.Mutex
@@ -97,7 +97,7 @@ func Setup(t testing.TB, bin string, o Options) *Bundle {
 	if o.ApprovedDays == 0 {
 		o.ApprovedDays = 3
 	}
-	logs := &syncBuffer{}
+	logs := &logging.Buffer{}
 	b := &Bundle{bin: bin, logs: logs}
 	b.Env = pipelinetest.Start(t, pipelinetest.Options{
 		ShopsPerAccount: o.Shops, RegistersPerShop: o.Registers, SalesPerDay: o.SalesPerDay, Days: o.Days + 2,
@@ -447,24 +447,6 @@ func (b *Bundle) checkCanaries(t testing.TB) {
 			}
 		}
 	}
-}
-
-// syncBuffer collects log lines from concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // EnvInt reads a size from the environment (FAULTS_FULL=1 picks full for every size).

@@ -1,15 +1,15 @@
 package pipelinetest
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/posimport/posimport/pkg/platform/logging"
 )
 
 // BuildWorker builds the import-worker binary into a directory of the test and returns its path.
@@ -51,25 +51,8 @@ func moduleRoot() (string, error) {
 // Process is an import-worker running as its own OS process.
 type Process struct {
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *logging.Buffer
 	done chan struct{}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // StartProcess runs the worker binary with this pipeline's environment; it is killed when the
@@ -83,7 +66,7 @@ func (e *Env) StartProcess(t testing.TB, bin string) *Process {
 // rewritten); it is killed when the test ends if still running.
 func StartProcessEnv(t testing.TB, bin string, env []string) *Process {
 	t.Helper()
-	p := &Process{cmd: exec.Command(bin), out: &lockedBuffer{}, done: make(chan struct{})}
+	p := &Process{cmd: exec.Command(bin), out: &logging.Buffer{}, done: make(chan struct{})}
 	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
