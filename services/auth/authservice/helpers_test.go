@@ -21,7 +21,6 @@ import (
 	"github.com/posimport/posimport/pkg/platform/authn"
 	"github.com/posimport/posimport/pkg/platform/logging"
 	"github.com/posimport/posimport/pkg/platform/pgtest"
-	"github.com/posimport/posimport/pkg/platform/postgres"
 	"github.com/posimport/posimport/pkg/platform/secret"
 	"github.com/posimport/posimport/pkg/platform/server"
 	"github.com/posimport/posimport/pkg/platform/servicetest"
@@ -120,16 +119,7 @@ func setup(t *testing.T, opts options) *testBundle {
 
 func (b *testBundle) connect(t *testing.T, schema string, migrations fs.FS) *pgxpool.Pool {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := postgres.Connect(ctx, b.dbURL, postgres.Options{Schema: schema, MaxConns: 12})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := postgres.Migrate(ctx, pool, schema, migrations, logging.Discard()); err != nil {
-		t.Fatal(err)
-	}
-	return pool
+	return pgtest.MigratedPool(t, b.dbURL, schema, migrations, 12)
 }
 
 // authConfig is the auth service's configuration against the simulator, for a server whose

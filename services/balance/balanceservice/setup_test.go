@@ -16,7 +16,6 @@ import (
 	"github.com/posimport/posimport/pkg/platform/authn"
 	"github.com/posimport/posimport/pkg/platform/logging"
 	"github.com/posimport/posimport/pkg/platform/pgtest"
-	"github.com/posimport/posimport/pkg/platform/postgres"
 	"github.com/posimport/posimport/pkg/platform/server"
 	"github.com/posimport/posimport/pkg/platform/servicetest"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
@@ -79,16 +78,9 @@ type testBundle struct {
 // the clock at 2026-12-01 12:00 UTC.
 func setup(t testing.TB) *testBundle {
 	t.Helper()
-	ctx := context.Background()
 	dbURL := pgtest.NewDatabase(t)
-	configPool := connect(t, dbURL, configservice.Schema, 4)
-	if err := postgres.Migrate(ctx, configPool, configservice.Schema, configservice.Migrations(), logging.Discard()); err != nil {
-		t.Fatal(err)
-	}
-	pool := connect(t, dbURL, balanceservice.Schema, 20)
-	if err := postgres.Migrate(ctx, pool, balanceservice.Schema, balanceservice.Migrations(), logging.Discard()); err != nil {
-		t.Fatal(err)
-	}
+	configPool := pgtest.MigratedPool(t, dbURL, configservice.Schema, configservice.Migrations(), 4)
+	pool := pgtest.MigratedPool(t, dbURL, balanceservice.Schema, balanceservice.Migrations(), 20)
 	b := &testBundle{keys: servicetest.NewKeys(t), pool: pool, clock: &clock{now: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}, dbURL: dbURL}
 	b.config = servicetest.Start(t, b.keys, configservice.Policy, nil, func(s *server.Server) error {
 		return configservice.New(configPool, logging.Discard()).Register(s)
@@ -104,16 +96,6 @@ func (b *testBundle) newService(t testing.TB) *balanceservice.Service {
 	return balanceservice.New(b.pool, b.keys.Dial(t, b.config.GRPCAddr), logging.Discard(), balanceservice.Options{
 		Now: b.clock.Now, ConfigCacheTTL: time.Minute,
 	})
-}
-
-func connect(t testing.TB, url, schema string, conns int32) *pgxpool.Pool {
-	t.Helper()
-	pool, err := postgres.Connect(context.Background(), url, postgres.Options{Schema: schema, MaxConns: conns})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
 }
 
 // department is a department to configure.

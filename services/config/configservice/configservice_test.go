@@ -18,7 +18,6 @@ import (
 	"github.com/posimport/posimport/pkg/platform/authn"
 	"github.com/posimport/posimport/pkg/platform/logging"
 	"github.com/posimport/posimport/pkg/platform/pgtest"
-	"github.com/posimport/posimport/pkg/platform/postgres"
 	"github.com/posimport/posimport/pkg/platform/server"
 	"github.com/posimport/posimport/pkg/platform/servicetest"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
@@ -35,15 +34,7 @@ type testBundle struct {
 
 func setup(t testing.TB) *testBundle {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := postgres.Connect(ctx, pgtest.NewDatabase(t), postgres.Options{Schema: configservice.Schema, MaxConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := postgres.Migrate(ctx, pool, configservice.Schema, configservice.Migrations(), logging.Discard()); err != nil {
-		t.Fatal(err)
-	}
+	pool := pgtest.MigratedPool(t, pgtest.NewDatabase(t), configservice.Schema, configservice.Migrations(), 4)
 	keys := servicetest.NewKeys(t)
 	svc := servicetest.Start(t, keys, configservice.Policy, nil, func(s *server.Server) error {
 		return configservice.New(pool, logging.Discard()).Register(s)

@@ -20,8 +20,7 @@ import (
 	"github.com/posimport/posimport/pkg/lightspeed/sim"
 	"github.com/posimport/posimport/pkg/platform/app"
 	"github.com/posimport/posimport/pkg/platform/authn"
-	"github.com/posimport/posimport/pkg/platform/logging"
-	"github.com/posimport/posimport/pkg/platform/postgres"
+	"github.com/posimport/posimport/pkg/platform/pgtest"
 	"github.com/posimport/posimport/pkg/platform/secret"
 	"github.com/posimport/posimport/pkg/platform/server"
 	"github.com/posimport/posimport/pkg/platform/servicetest"
@@ -70,15 +69,7 @@ func startRestaurantPipeline(t *testing.T, days int) *restaurantPipeline {
 // Lightspeed Retail and Lightspeed Restaurant, both at the pipeline's simulator.
 func startBothProductsAuth(t *testing.T, e *pipelinetest.Env) *servicetest.Running {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := postgres.Connect(ctx, e.DBURL, postgres.Options{Schema: authservice.Schema, MaxConns: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := postgres.Migrate(ctx, pool, authservice.Schema, authservice.Migrations(), logging.Discard()); err != nil {
-		t.Fatal(err)
-	}
+	pool := pgtest.MigratedPool(t, e.DBURL, authservice.Schema, authservice.Migrations(), 8)
 	conn, err := app.Dial(e.Config.GRPCAddr, e.Keys.Signer, "test")
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/posimport/posimport/pkg/platform/logging"
 	"github.com/posimport/posimport/pkg/platform/pgtest"
-	"github.com/posimport/posimport/pkg/platform/postgres"
 	"github.com/posimport/posimport/services/auth/internal/store"
 )
 
@@ -19,16 +18,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // authPool returns a pool on a fresh database with the auth schema.
 func authPool(t *testing.T) *pgxpool.Pool {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := postgres.Connect(ctx, pgtest.NewDatabase(t), postgres.Options{Schema: store.Schema, MaxConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := postgres.Migrate(ctx, pool, store.Schema, store.Migrations(), logging.Discard()); err != nil {
-		t.Fatal(err)
-	}
-	return pool
+	return pgtest.MigratedPool(t, pgtest.NewDatabase(t), store.Schema, store.Migrations(), 4)
 }
 
 // scrapeConnections scrapes the connections gauge alone and returns its value per status; a

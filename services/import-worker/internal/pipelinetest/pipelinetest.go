@@ -31,7 +31,6 @@ import (
 	"github.com/posimport/posimport/pkg/platform/natsjs"
 	"github.com/posimport/posimport/pkg/platform/natstest"
 	"github.com/posimport/posimport/pkg/platform/pgtest"
-	"github.com/posimport/posimport/pkg/platform/postgres"
 	"github.com/posimport/posimport/pkg/platform/secret"
 	"github.com/posimport/posimport/pkg/platform/server"
 	"github.com/posimport/posimport/pkg/platform/servicetest"
@@ -205,16 +204,7 @@ func (e *Env) connect(t testing.TB, schema string, migrations fs.FS) *pgxpool.Po
 
 func (e *Env) connectURL(t testing.TB, dbURL, schema string, migrations fs.FS) *pgxpool.Pool {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := postgres.Connect(ctx, dbURL, postgres.Options{Schema: schema, MaxConns: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := postgres.Migrate(ctx, pool, schema, migrations, logging.Discard()); err != nil {
-		t.Fatal(err)
-	}
-	return pool
+	return pgtest.MigratedPool(t, dbURL, schema, migrations, 16)
 }
 
 // dial connects to a service as a named posimport service.

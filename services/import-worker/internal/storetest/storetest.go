@@ -2,14 +2,11 @@
 package storetest
 
 import (
-	"context"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/posimport/posimport/pkg/platform/logging"
 	"github.com/posimport/posimport/pkg/platform/pgtest"
-	"github.com/posimport/posimport/pkg/platform/postgres"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
 )
 
@@ -23,14 +20,5 @@ func Pool(t testing.TB) *pgxpool.Pool {
 // PoolOn returns a pool on url (a database of the test), migrated, closed at cleanup.
 func PoolOn(t testing.TB, url string) *pgxpool.Pool {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := postgres.Connect(ctx, url, postgres.Options{Schema: store.Schema, MaxConns: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := postgres.Migrate(ctx, pool, store.Schema, store.Migrations(), logging.Discard()); err != nil {
-		t.Fatal(err)
-	}
-	return pool
+	return pgtest.MigratedPool(t, url, store.Schema, store.Migrations(), 8)
 }
