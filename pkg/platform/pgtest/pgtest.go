@@ -11,16 +11,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
-	"net/url"
 	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/posimport/posimport/pkg/platform/pgcluster"
+	"github.com/posimport/posimport/pkg/platform/postgres"
 )
 
 var (
@@ -92,36 +89,22 @@ func ServerURL(t testing.TB) string {
 func NewDatabase(t testing.TB) string {
 	t.Helper()
 	admin := ServerURL(t)
-	u, err := url.Parse(admin)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("pgtest: DATABASE_URL must be a postgres:// URL")
-	}
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	name := "pgtest_" + hex.EncodeToString(b)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := adminExec(ctx, admin, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("pgtest: create database: %v", err)
+	u, err := postgres.CreateDatabase(ctx, admin, name)
+	if err != nil {
+		t.Fatalf("pgtest: DATABASE_URL: %v", err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := adminExec(ctx, admin, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Logf("pgtest: drop database %s: %v", name, err)
+		if err := postgres.DropDatabase(ctx, admin, name); err != nil {
+			t.Logf("pgtest: %v", err)
 		}
 	})
-	u.Path = "/" + name
-	return u.String()
-}
-
-func adminExec(ctx context.Context, url, sql string) error {
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
-	_, err = conn.Exec(ctx, sql)
-	return err
+	return u
 }

@@ -19,7 +19,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
@@ -202,32 +201,12 @@ func (s *Stack) startPostgres(ctx context.Context) (string, error) {
 		return "", err
 	}
 	s.cluster, s.PrivatePostgres = c, true
-	if err := createDatabase(ctx, c.URL(), DatabaseName); err != nil {
-		return "", err
+	u, err := postgres.CreateDatabase(ctx, c.URL(), DatabaseName)
+	if err != nil {
+		return "", fmt.Errorf("private PostgreSQL: %w", err)
 	}
-	u := c.DatabaseURL(DatabaseName)
 	s.PostgresURL = u
 	return u, nil
-}
-
-// createDatabase creates db on the server at adminURL unless it exists.
-func createDatabase(ctx context.Context, adminURL, db string) error {
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return fmt.Errorf("connect to the private PostgreSQL: %w", err)
-	}
-	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", db).Scan(&exists); err != nil {
-		return fmt.Errorf("look up database %s: %w", db, err)
-	}
-	if exists {
-		return nil
-	}
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()); err != nil {
-		return fmt.Errorf("create database %s: %w", db, err)
-	}
-	return nil
 }
 
 // startSimulator starts the in-process simulator, or notes the external one.

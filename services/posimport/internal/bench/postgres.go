@@ -3,13 +3,13 @@ package bench
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"path/filepath"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/posimport/posimport/pkg/platform/pgcluster"
+	"github.com/posimport/posimport/pkg/platform/postgres"
 )
 
 // pgServer is where the scenarios' databases live.
@@ -60,29 +60,15 @@ func (b *bench) stopPostgres(ctx context.Context) {
 
 // createDatabase makes a fresh database and returns its URL and a function that drops it.
 func (b *bench) createDatabase(ctx context.Context, name string) (string, func(), error) {
-	conn, err := pgx.Connect(ctx, b.pg.adminURL)
-	if err != nil {
-		return "", nil, fmt.Errorf("connect to PostgreSQL: %w", err)
-	}
-	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	db := fmt.Sprintf("posimport_bench_%s_%d", name, time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()); err != nil {
-		return "", nil, fmt.Errorf("create database: %w", err)
-	}
-	u, err := url.Parse(b.pg.adminURL)
+	u, err := postgres.CreateDatabase(ctx, b.pg.adminURL, db)
 	if err != nil {
-		return "", nil, fmt.Errorf("database URL: %w", err)
+		return "", nil, err
 	}
-	u.Path = "/" + db
 	drop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		c, err := pgx.Connect(ctx, b.pg.adminURL)
-		if err != nil {
-			return
-		}
-		defer func() { _ = c.Close(ctx) }()
-		_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize()+" WITH (FORCE)")
+		_ = postgres.DropDatabase(ctx, b.pg.adminURL, db)
 	}
-	return u.String(), drop, nil
+	return u, drop, nil
 }
