@@ -15,6 +15,7 @@ func run() error {
 		return err
 	}
 	defer stop()
+	app.SetGCPercent(balanceservice.GCPercent)
 	pool, err := p.Postgres(ctx, balanceservice.Schema, balanceservice.Migrations())
 	if err != nil {
 		return err

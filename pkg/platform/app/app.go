@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 	_ "time/tzdata" // DST rules must hold in bare images without /usr/share/zoneinfo.
@@ -135,6 +136,19 @@ func (p *Process) Run(ctx context.Context, srv *server.Server, background ...fun
 		g.Go(func() error { return f(gctx) })
 	}
 	return g.Wait()
+}
+
+// SetGCPercent sets the garbage collector's target to percent unless the operator set GOGC,
+// which always wins. A service whose requests allocate much on a heap of a few megabytes
+// collects many times a second at Go's default of 100; a higher target trades some of the
+// pod's memory (capped by GOMEMLIMIT in the manifests) for that CPU. restore puts the previous
+// target back (for benchmarks that set it as main does).
+func SetGCPercent(percent int) (restore func()) {
+	if _, set := os.LookupEnv("GOGC"); set || percent <= 0 {
+		return func() {}
+	}
+	prev := debug.SetGCPercent(percent)
+	return func() { debug.SetGCPercent(prev) }
 }
 
 // Exit logs a fatal error and exits non-zero, or exits 0.

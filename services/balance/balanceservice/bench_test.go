@@ -20,7 +20,9 @@ import (
 	"time"
 
 	"github.com/posimport/posimport/pkg/civil"
+	"github.com/posimport/posimport/pkg/platform/app"
 	"github.com/posimport/posimport/pkg/platform/authn"
+	"github.com/posimport/posimport/services/balance/balanceservice"
 	"github.com/posimport/posimport/services/balance/internal/store"
 )
 
@@ -32,6 +34,10 @@ const (
 	benchWeeks       = 52
 	benchFirstDept   = 1001
 	benchConns       = 16
+	// benchPoolConns is the service's own pool, as deployed (DB_MAX_CONNS in the manifests and
+	// app.Config's default): fewer PostgreSQL backends than requests in flight keeps two cores
+	// from switching among 16 of them.
+	benchPoolConns = 10
 )
 
 // BenchmarkGetWeeklyBalance drives GetWeeklyBalance over REST with 16 connections against a
@@ -42,7 +48,9 @@ const (
 //
 //	go test -run '^$' -bench BenchmarkGetWeeklyBalance -benchtime 10s ./balanceservice/
 func BenchmarkGetWeeklyBalance(b *testing.B) {
-	tb := setup(b)
+	// The service runs with the garbage-collection target its main sets.
+	b.Cleanup(app.SetGCPercent(balanceservice.GCPercent))
+	tb := setupPool(b, benchPoolConns)
 	var depts []department
 	for i := range benchDepartments {
 		var regs []string

@@ -78,9 +78,15 @@ type testBundle struct {
 // the clock at 2026-12-01 12:00 UTC.
 func setup(t testing.TB) *testBundle {
 	t.Helper()
+	return setupPool(t, 20)
+}
+
+// setupPool is setup with the balance service's pool of at most maxConns connections.
+func setupPool(t testing.TB, maxConns int32) *testBundle {
+	t.Helper()
 	dbURL := pgtest.NewDatabase(t)
 	configPool := pgtest.MigratedPool(t, dbURL, configservice.Schema, configservice.Migrations(), 4)
-	pool := pgtest.MigratedPool(t, dbURL, balanceservice.Schema, balanceservice.Migrations(), 20)
+	pool := pgtest.MigratedPool(t, dbURL, balanceservice.Schema, balanceservice.Migrations(), maxConns)
 	b := &testBundle{keys: servicetest.NewKeys(t), pool: pool, clock: &clock{now: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}, dbURL: dbURL}
 	b.config = servicetest.Start(t, b.keys, configservice.Policy, nil, func(s *server.Server) error {
 		return configservice.New(configPool, logging.Discard()).Register(s)
