@@ -39,6 +39,7 @@ type DayValue struct {
 	FieldID      int64
 	Hours        []pgtype.Numeric
 	Total        pgtype.Numeric
+	HoursText    string
 }
 
 type JobFence struct {
