@@ -47,10 +47,14 @@ type Directory interface {
 	Clients(ctx context.Context) ([]ClientStatus, error)
 }
 
-// Launcher starts one client's scheduled import. record must run inside the transaction that
+// Launcher stores one client's scheduled import and returns its id and its jobs, which the run
+// publishes (Publish) with other clients' jobs. record must run inside the transaction that
 // stores the import, so a client is started at most once per run date.
 type Launcher interface {
-	Launch(ctx context.Context, client string, now, scheduledFor time.Time, record func(ctx context.Context, tx pgx.Tx, importID uuid.UUID) error) (uuid.UUID, error)
+	Launch(ctx context.Context, client string, now, scheduledFor time.Time, record func(ctx context.Context, tx pgx.Tx, importID uuid.UUID) error) (uuid.UUID, []uuid.UUID, error)
+	// Publish queues stored jobs in the given order; what it fails to queue the reconciler
+	// publishes later.
+	Publish(ctx context.Context, jobs []uuid.UUID)
 }
 
 // Reporter counts clients skipped for want of consent.
@@ -148,47 +152,88 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("list clients: %w", err)
 	}
-	// Clients are started a few at once: each start is a few round trips to config, auth,
-	// Postgres and JetStream, and a thousand clients one by one would hold the last of them
-	// back for minutes.
+	var started int
+	for first := 0; first < len(clients); first += clientsPerWave {
+		n, err := s.runWave(ctx, log, runDate, scheduledFor, now, clients[first:min(first+clientsPerWave, len(clients))])
+		started += n
+		if err != nil {
+			return false, err
+		}
+	}
+	if err := q.ScheduleRunDone(ctx, pool, dbsqlc.ScheduleRunDoneParams{RunDate: store.Date(runDate), Owner: s.Owner}); err != nil {
+		return true, fmt.Errorf("finish run: %w", err)
+	}
+	log.InfoContext(ctx, "scheduled run done", "clients", len(clients), "imports_started", started)
+	return true, nil
+}
+
+const (
+	// launchesAtOnce is how many clients a run starts at once: each start is a few round
+	// trips to config, auth and Postgres, and a thousand clients one by one would hold the
+	// last of them back for minutes.
+	launchesAtOnce = 8
+	// clientsPerWave is how many clients' jobs are published together, interleaved.
+	clientsPerWave = 64
+)
+
+// runWave starts a wave of clients' imports and then publishes their jobs interleaved: the
+// first job of every client, then the second, and so on. Published client by client, the
+// workers' slots would meet one client's jobs in a row, and all but the per-client cap of them
+// would be deferred and delivered again seconds later.
+func (s *Scheduler) runWave(ctx context.Context, log *slog.Logger, runDate civil.Date, scheduledFor, now time.Time, clients []ClientStatus) (int, error) {
+	jobs := make([][]uuid.UUID, len(clients))
 	var started atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(launchesAtOnce)
-	for _, c := range clients {
+	for i, c := range clients {
 		g.Go(func() error {
-			ok, err := s.runClient(gctx, log, runDate, scheduledFor, now, c)
-			if ok {
+			ids, err := s.runClient(gctx, log, runDate, scheduledFor, now, c)
+			if len(ids) > 0 {
+				jobs[i] = ids
 				started.Add(1)
 			}
 			return err
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return false, err
+	err := g.Wait()
+	// Even after a failure, the stored jobs are queued now rather than by the reconciler.
+	if all := Interleave(jobs); len(all) > 0 {
+		s.Launcher.Publish(ctx, all)
 	}
-	if err := q.ScheduleRunDone(ctx, pool, dbsqlc.ScheduleRunDoneParams{RunDate: store.Date(runDate), Owner: s.Owner}); err != nil {
-		return true, fmt.Errorf("finish run: %w", err)
-	}
-	log.InfoContext(ctx, "scheduled run done", "clients", len(clients), "imports_started", started.Load())
-	return true, nil
+	return int(started.Load()), err
 }
 
-// launchesAtOnce is how many clients a run starts at once.
-const launchesAtOnce = 8
+// Interleave deals the lists' elements round-robin: the first of each list, then the second.
+func Interleave[T any](lists [][]T) []T {
+	var out []T
+	for k := 0; ; k++ {
+		dealt := false
+		for _, l := range lists {
+			if k < len(l) {
+				out = append(out, l[k])
+				dealt = true
+			}
+		}
+		if !dealt {
+			return out
+		}
+	}
+}
 
-// runClient does one client's part of a run and reports whether it started an import.
-func (s *Scheduler) runClient(ctx context.Context, log *slog.Logger, runDate civil.Date, scheduledFor, now time.Time, c ClientStatus) (bool, error) {
+// runClient does one client's part of a run and returns the jobs of the import it started, if
+// it started one.
+func (s *Scheduler) runClient(ctx context.Context, log *slog.Logger, runDate civil.Date, scheduledFor, now time.Time, c ClientStatus) ([]uuid.UUID, error) {
 	q, pool := s.Store.Queries()
 	_, err := q.ScheduleRunClientGet(ctx, pool, dbsqlc.ScheduleRunClientGetParams{RunDate: store.Date(runDate), ClientID: c.ClientID})
 	if err == nil {
-		return false, nil // done by a replica whose claim lapsed
+		return nil, nil // done by a replica whose claim lapsed
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
-		return false, fmt.Errorf("read run client: %w", err)
+		return nil, fmt.Errorf("read run client: %w", err)
 	}
 	switch {
 	case c.Enabled:
-		id, err := s.Launcher.Launch(ctx, c.ClientID, now, scheduledFor, func(ctx context.Context, tx pgx.Tx, importID uuid.UUID) error {
+		id, jobs, err := s.Launcher.Launch(ctx, c.ClientID, now, scheduledFor, func(ctx context.Context, tx pgx.Tx, importID uuid.UUID) error {
 			return q.ScheduleRunClientInsert(ctx, tx, dbsqlc.ScheduleRunClientInsertParams{
 				RunDate: store.Date(runDate), ClientID: c.ClientID, Outcome: OutcomeStarted,
 				ImportID: pgtype.UUID{Bytes: importID, Valid: true},
@@ -196,16 +241,16 @@ func (s *Scheduler) runClient(ctx context.Context, log *slog.Logger, runDate civ
 		})
 		if err != nil {
 			log.WarnContext(ctx, "scheduled import not started", "client_id", c.ClientID, "error", err)
-			return false, s.record(ctx, runDate, c.ClientID, OutcomeFailed, err.Error())
+			return nil, s.record(ctx, runDate, c.ClientID, OutcomeFailed, err.Error())
 		}
 		log.InfoContext(ctx, "scheduled import started", "client_id", c.ClientID, "import_id", id)
-		return true, nil
+		return jobs, nil
 	case c.NeedsReauth:
 		s.Reporter.NeedsReauth()
 		log.WarnContext(ctx, "client needs to re-authorize; scheduled import skipped", "client_id", c.ClientID)
-		return false, s.record(ctx, runDate, c.ClientID, OutcomeNeedsReauth, "client must re-authorize Lightspeed")
+		return nil, s.record(ctx, runDate, c.ClientID, OutcomeNeedsReauth, "client must re-authorize Lightspeed")
 	default:
-		return false, s.record(ctx, runDate, c.ClientID, OutcomeNotEnabled, c.Status)
+		return nil, s.record(ctx, runDate, c.ClientID, OutcomeNotEnabled, c.Status)
 	}
 }
 

@@ -2,6 +2,7 @@ package schedule_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -70,20 +71,59 @@ type directory []schedule.ClientStatus
 
 func (d directory) Clients(context.Context) ([]schedule.ClientStatus, error) { return d, nil }
 
-// launcher stores a one-job scheduled import per launch, with the scheduler's record in the
-// same transaction, as the real starter does.
-type launcher struct{ st *store.Store }
+// launcher stores a scheduled import of jobsEach jobs (default 1) per launch, with the
+// scheduler's record in the same transaction, as the real starter does, and records the
+// order in which the run publishes jobs.
+type launcher struct {
+	st       *store.Store
+	jobsEach int
+	mu       *sync.Mutex
+	client   map[uuid.UUID]string // job → client
+	order    *[]uuid.UUID         // published
+}
 
-func (l launcher) Launch(ctx context.Context, client string, now, scheduledFor time.Time, record func(context.Context, pgx.Tx, uuid.UUID) error) (uuid.UUID, error) {
+func newLauncher(st *store.Store, jobsEach int) launcher {
+	return launcher{st: st, jobsEach: jobsEach, mu: &sync.Mutex{}, client: map[uuid.UUID]string{}, order: &[]uuid.UUID{}}
+}
+
+func (l launcher) Launch(ctx context.Context, client string, now, scheduledFor time.Time, record func(context.Context, pgx.Tx, uuid.UUID) error) (uuid.UUID, []uuid.UUID, error) {
 	id := uuid.New()
 	d := store.Date(civil.DateOf(now.In(cph)).AddDays(-1))
-	err := l.st.CreateImport(ctx, store.NewImport{
-		Import: dbsqlc.ImportInsertParams{ImportID: id, ClientID: client, DepartmentIds: []string{"d1"}, FromDate: d, UntilDate: d,
-			Trigger: 2, CreatedBy: "scheduler", ScheduledFor: store.Timestamp(scheduledFor)},
-		Jobs: []dbsqlc.JobInsertParams{{JobID: uuid.New(), ImportID: id, ClientID: client, DepartmentID: "d1", LocationID: "1",
-			TimeZone: "Europe/Copenhagen", FromDate: d, UntilDate: d}},
-	}, func(ctx context.Context, tx pgx.Tx) error { return record(ctx, tx, id) })
-	return id, err
+	ni := store.NewImport{Import: dbsqlc.ImportInsertParams{ImportID: id, ClientID: client, DepartmentIds: []string{"d1"}, FromDate: d, UntilDate: d,
+		Trigger: 2, CreatedBy: "scheduler", ScheduledFor: store.Timestamp(scheduledFor)}}
+	var jobs []uuid.UUID
+	for range max(l.jobsEach, 1) {
+		j := uuid.New()
+		jobs = append(jobs, j)
+		ni.Jobs = append(ni.Jobs, dbsqlc.JobInsertParams{JobID: j, ImportID: id, ClientID: client, DepartmentID: "d1", LocationID: "1",
+			TimeZone: "Europe/Copenhagen", FromDate: d, UntilDate: d})
+	}
+	if err := l.st.CreateImport(ctx, ni, func(ctx context.Context, tx pgx.Tx) error { return record(ctx, tx, id) }); err != nil {
+		return uuid.Nil, nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, j := range jobs {
+		l.client[j] = client
+	}
+	return id, jobs, nil
+}
+
+func (l launcher) Publish(_ context.Context, jobs []uuid.UUID) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	*l.order = append(*l.order, jobs...)
+}
+
+// publishedClients returns the client of each published job, in publication order.
+func (l launcher) publishedClients() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, j := range *l.order {
+		out = append(out, l.client[j])
+	}
+	return out
 }
 
 type reporter struct{ n atomic.Int64 }
@@ -103,7 +143,7 @@ func TestOneRunPerDayAcrossReplicasOverAYear(t *testing.T) {
 	dir := directory{{ClientID: "c1", Enabled: true}, {ClientID: "c2", NeedsReauth: true}, {ClientID: "c3", Status: "CONNECTED"}}
 	replicas := make([]*schedule.Scheduler, 2)
 	for i := range replicas {
-		replicas[i] = &schedule.Scheduler{Store: st, Directory: dir, Launcher: launcher{st}, Reporter: rep, Logger: logging.Discard(),
+		replicas[i] = &schedule.Scheduler{Store: st, Directory: dir, Launcher: newLauncher(st, 1), Reporter: rep, Logger: logging.Discard(),
 			Zone: cph, At: "02:00", Owner: []string{"a", "b"}[i], ClaimTTL: time.Minute}
 	}
 	ctx := context.Background()
@@ -207,8 +247,9 @@ func TestLapsedClaimIsTakenOverWithoutRestartingClients(t *testing.T) {
 	if _, err := pool.Exec(ctx, `INSERT INTO schedule_run_clients (run_date, client_id, outcome) VALUES ('2026-06-02', 'c1', 'STARTED')`); err != nil {
 		t.Fatal(err)
 	}
+	l := newLauncher(st, 1)
 	s := &schedule.Scheduler{Store: st, Directory: directory{{ClientID: "c1", Enabled: true}, {ClientID: "c2", Enabled: true}},
-		Launcher: launcher{st}, Reporter: &reporter{}, Logger: logging.Discard(), Zone: cph, At: "02:00", Owner: "b", ClaimTTL: time.Minute}
+		Launcher: l, Reporter: &reporter{}, Logger: logging.Discard(), Zone: cph, At: "02:00", Owner: "b", ClaimTTL: time.Minute}
 	ok, err := s.Tick(ctx, now)
 	if err != nil || !ok {
 		t.Fatalf("tick = %v, %v; want the lapsed run taken over", ok, err)
@@ -223,7 +264,71 @@ func TestLapsedClaimIsTakenOverWithoutRestartingClients(t *testing.T) {
 	if diff := cmp.Diff([]string{"c2"}, clients); diff != "" {
 		t.Errorf("imports started (-want +got):\n%s", diff)
 	}
+	if diff := cmp.Diff([]string{"c2"}, l.publishedClients()); diff != "" {
+		t.Errorf("jobs published for (-want +got):\n%s", diff)
+	}
 	if ok, _ := s.Tick(ctx, now.Add(time.Hour)); ok {
 		t.Error("a finished run ran again")
+	}
+}
+
+// TestRunPublishesClientsInterleaved: a run over more clients than one wave publishes every
+// stored job once, and within a wave the clients' jobs are dealt round-robin, so workers
+// taking consecutive messages meet different clients instead of one client's jobs in a row.
+func TestRunPublishesClientsInterleaved(t *testing.T) {
+	t.Parallel()
+	pool := storetest.Pool(t)
+	st := store.New(pool)
+	const clients, jobsEach = 70, 3 // 70 > one wave of 64
+	var dir directory
+	for i := range clients {
+		dir = append(dir, schedule.ClientStatus{ClientID: fmt.Sprintf("c%02d", i), Enabled: true})
+	}
+	l := newLauncher(st, jobsEach)
+	s := &schedule.Scheduler{Store: st, Directory: dir, Launcher: l, Reporter: &reporter{}, Logger: logging.Discard(),
+		Zone: cph, At: "02:00", Owner: "a", ClaimTTL: time.Minute}
+	if ok, err := s.Tick(context.Background(), time.Date(2026, 6, 2, 2, 0, 0, 0, cph)); err != nil || !ok {
+		t.Fatalf("tick = %v, %v", ok, err)
+	}
+	got := l.publishedClients()
+	var stored int
+	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM jobs").Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != clients*jobsEach || stored != clients*jobsEach {
+		t.Fatalf("%d jobs published, %d stored; want %d each", len(got), stored, clients*jobsEach)
+	}
+	seen := map[uuid.UUID]bool{}
+	for _, j := range *l.order {
+		if seen[j] {
+			t.Fatalf("job %s published twice", j)
+		}
+		seen[j] = true
+	}
+	// The first wave's 64 clients: three rounds of 64 different clients each.
+	for round := range jobsEach {
+		part := got[round*64 : (round+1)*64]
+		distinct := map[string]bool{}
+		for _, c := range part {
+			distinct[c] = true
+		}
+		if len(distinct) != 64 {
+			t.Errorf("round %d of the first wave has %d distinct clients in 64 jobs: %v", round, len(distinct), part)
+		}
+	}
+	// The second wave (6 clients) follows the first and is dealt the same way.
+	rest := got[64*jobsEach:]
+	for i := 6; i < len(rest); i++ {
+		if rest[i] != rest[i-6] {
+			t.Fatalf("second wave not dealt round-robin: %v", rest)
+		}
+	}
+}
+
+func TestInterleave(t *testing.T) {
+	t.Parallel()
+	got := schedule.Interleave([][]int{{1, 2, 3}, nil, {4}, {5, 6}})
+	if diff := cmp.Diff([]int{1, 4, 5, 2, 6, 3}, got); diff != "" {
+		t.Errorf("Interleave (-want +got):\n%s", diff)
 	}
 }

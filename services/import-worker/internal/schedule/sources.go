@@ -60,9 +60,12 @@ func (d ServiceDirectory) Clients(ctx context.Context) ([]ClientStatus, error) {
 type StarterLauncher struct{ Starter *starter.Starter }
 
 // Launch implements Launcher.
-func (l StarterLauncher) Launch(ctx context.Context, client string, now, scheduledFor time.Time, record func(context.Context, pgx.Tx, uuid.UUID) error) (uuid.UUID, error) {
-	return l.Starter.Start(ctx, starter.Request{
+func (l StarterLauncher) Launch(ctx context.Context, client string, now, scheduledFor time.Time, record func(context.Context, pgx.Tx, uuid.UUID) error) (uuid.UUID, []uuid.UUID, error) {
+	return l.Starter.Create(ctx, starter.Request{
 		ClientID: client, Trigger: posimportv1.ImportTrigger_IMPORT_TRIGGER_SCHEDULED, CreatedBy: "scheduler",
 		Scheduled: true, ScheduledFor: scheduledFor, Now: now, Also: record,
 	})
 }
+
+// Publish implements Launcher.
+func (l StarterLauncher) Publish(ctx context.Context, jobs []uuid.UUID) { l.Starter.Publish(ctx, jobs) }

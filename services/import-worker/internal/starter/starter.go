@@ -71,9 +71,29 @@ func (s *Starter) now() time.Time {
 // Start validates r, writes the import and its jobs, publishes them and returns the import id.
 // Refusals are apierr errors naming the field or the state to fix; nothing is written then.
 func (s *Starter) Start(ctx context.Context, r Request) (uuid.UUID, error) {
-	deps, err := s.check(ctx, r)
+	id, jobs, err := s.Create(ctx, r)
 	if err != nil {
 		return uuid.Nil, err
+	}
+	s.Publish(ctx, jobs)
+	return id, nil
+}
+
+// Publish publishes stored jobs. The jobs are stored: a failure only delays them until the
+// reconciler's next pass, so it is logged, not returned.
+func (s *Starter) Publish(ctx context.Context, jobs []uuid.UUID) {
+	if err := outbox.Publish(ctx, s.Store, s.Queue, jobs); err != nil {
+		s.Logger.WarnContext(ctx, "publish jobs; the reconciler will", "jobs", len(jobs), "error", err)
+	}
+}
+
+// Create is Start without the publication: it validates r, writes the import and its jobs and
+// returns the import id and the job ids, for a caller that publishes many imports' jobs in an
+// order of its own (the nightly run interleaves its clients).
+func (s *Starter) Create(ctx context.Context, r Request) (uuid.UUID, []uuid.UUID, error) {
+	deps, err := s.check(ctx, r)
+	if err != nil {
+		return uuid.Nil, nil, err
 	}
 	id := uuid.New()
 	jobs := plan.Plan(deps, s.MaxDays, uuid.New)
@@ -105,15 +125,11 @@ func (s *Starter) Start(ctx context.Context, r Request) (uuid.UUID, error) {
 		also = func(ctx context.Context, tx pgx.Tx) error { return r.Also(ctx, tx, id) }
 	}
 	if err := s.Store.CreateImport(ctx, ni, also); err != nil {
-		return uuid.Nil, err
+		return uuid.Nil, nil, err
 	}
 	s.Logger.InfoContext(ctx, "import started", "import_id", id, "client_id", r.ClientID, "jobs", len(jobs),
 		"from", from.String(), "until", until.String(), "trigger", r.Trigger.String())
-	// The import is stored: a publish failure only delays it until the reconciler's next pass.
-	if err := outbox.Publish(ctx, s.Store, s.Queue, ids); err != nil {
-		s.Logger.WarnContext(ctx, "publish jobs; the reconciler will", "import_id", id, "error", err)
-	}
-	return id, nil
+	return id, ids, nil
 }
 
 // check validates the request against the client's configuration and connection and returns
