@@ -12,6 +12,8 @@ import (
 	"github.com/posimport/posimport/services/balance/internal/store"
 )
 
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
 // TestHoursTextBackfill upgrades a database holding day sums written before the hours were
 // also stored as text: the migration fills the text from the numeric hours, so reads of
 // existing weeks answer what they answered before.
