@@ -6,6 +6,9 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+
 	"github.com/posimport/posimport/pkg/platform/logging"
 	"github.com/posimport/posimport/pkg/platform/pgtest"
 	"github.com/posimport/posimport/pkg/platform/postgres"
@@ -35,23 +38,15 @@ func TestHoursTextBackfill(t *testing.T) {
 	if err := postgres.Migrate(ctx, pool, store.Schema, store.Migrations(), logging.Discard()); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := pool.Query(ctx, `SELECT field_id, hours_text FROM day_values ORDER BY field_id`)
+	rows, err := pool.Query(ctx, `SELECT hours_text FROM day_values ORDER BY field_id`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[int64]string{}
-	for rows.Next() {
-		var id int64
-		var text string
-		if err := rows.Scan(&id, &text); err != nil {
-			t.Fatal(err)
-		}
-		got[id] = text
-	}
-	if err := rows.Err(); err != nil {
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got[1] != "0,1.50,-2.25" || got[2] != "" || len(got) != 2 {
-		t.Fatalf("hours_text after the upgrade = %v, want 1: \"0,1.50,-2.25\", 2: \"\"", got)
+	if diff := cmp.Diff([]string{"0,1.50,-2.25", ""}, got); diff != "" {
+		t.Errorf("hours_text after the upgrade, fields 1 and 2 (-want +got):\n%s", diff)
 	}
 }

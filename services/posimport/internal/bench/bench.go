@@ -2,8 +2,8 @@
 // simulator and reports each measured figure beside its floor, measured in the same run:
 //
 //   - P1 rate-limited backfill: 8 worker slots on one account with the simulator's real bucket
-//     settings (unscaled by default); wall time ÷ ((requests − bucket) / drip), and the share of requests
-//     that met a 429.
+//     settings (unscaled by default); wall time ÷ ((requests − bucket) / drip), and the share of
+//     requests that met a 429.
 //   - P2 request economy: requests made ÷ Σ ceil(sales/100) over the jobs' register-ranges, on
 //     P1's run.
 //   - P3 engine overhead, rate limit off: the end-to-end backfill ÷ the fetch-only time of the

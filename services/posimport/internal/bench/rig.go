@@ -463,11 +463,12 @@ func (r *rig) scheduledWall(ctx context.Context, clients []client) (time.Duratio
 		if err := checkSucceeded(imp); err != nil {
 			return 0, 0, err
 		}
-		if s := imp.GetCreateTime().AsTime(); first.IsZero() || s.Before(first) {
-			first = s
+		start := imp.GetCreateTime().AsTime()
+		if first.IsZero() || start.Before(first) {
+			first = start
 		}
-		if s := imp.GetCreateTime().AsTime(); s.After(lastStart) {
-			lastStart = s
+		if start.After(lastStart) {
+			lastStart = start
 		}
 		if e := imp.GetFinishTime().AsTime(); e.After(last) {
 			last = e
