@@ -17,7 +17,8 @@
 // Everything runs on this machine: the simulator, config, auth, balance and the ImportService
 // API in this process (allinone, worker off) with JetStream embedded and listening on loopback,
 // the import-worker as a separate OS process, and PostgreSQL from a URL (a fresh database per
-// scenario) or a private cluster.
+// scenario) or a private cluster. Because they share the cores, P3 and P5 also report CPU time
+// beside wall time.
 package bench
 
 import (
@@ -118,7 +119,9 @@ type Raw struct {
 	// RSS figures in MB (10⁶ bytes): peak (VmHWM) and current (VmRSS).
 	PeakMB    float64 `json:"peak_rss_mb,omitempty"`
 	CurrentMB float64 `json:"rss_mb,omitempty"`
-	Note      string  `json:"note,omitempty"`
+	// CPU is the CPU time of an end-to-end run beside its fetch-only runs'.
+	CPU  *CPUUse `json:"cpu,omitempty"`
+	Note string  `json:"note,omitempty"`
 }
 
 // Report is a run's result.

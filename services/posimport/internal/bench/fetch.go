@@ -81,6 +81,9 @@ type fetchResult struct {
 	wall     time.Duration
 	sales    int64
 	requests int64
+	// cpu is the CPU time the run took, and busy the share of the cores it kept busy.
+	cpu  cpuClock
+	busy float64
 }
 
 // fetchOnly fetches the spans' sales with the import-worker's POS client and slots at once,
@@ -112,7 +115,7 @@ func fetchOnly(ctx context.Context, simURL string, tokens map[int64]string, span
 	var sales atomic.Int64
 	work := make(chan span)
 	g, gctx := errgroup.WithContext(ctx)
-	start := time.Now()
+	cpu0 := readCPU(nil)
 	for range slots {
 		g.Go(func() error {
 			for sp := range work {
@@ -145,7 +148,9 @@ func fetchOnly(ctx context.Context, simURL string, tokens map[int64]string, span
 	if err := g.Wait(); err != nil {
 		return fetchResult{}, err
 	}
-	res := fetchResult{wall: time.Since(start), sales: sales.Load()}
+	cpu1 := readCPU(nil)
+	res := fetchResult{wall: cpu1.at.Sub(cpu0.at), sales: sales.Load(), cpu: cpu1.since(cpu0)}
+	res.busy = res.cpu.busyShare(cpu1.at)
 	for _, c := range sources {
 		res.requests += c.Stats().Requests
 	}

@@ -150,10 +150,12 @@ func (b *bench) engineOverhead(ctx context.Context) ([]Row, error) {
 	}
 	b.say("P3: fetch-only %d requests, %d sales in %s", before.requests, before.sales, before.wall.Round(time.Millisecond))
 	r.sim.ResetCounts()
+	cpu0 := readCPU(worker)
 	imp, err := r.runImport(ctx, clients[0], from, r.until)
 	if err != nil {
 		return nil, err
 	}
+	cpu1 := readCPU(worker)
 	requests, _ := r.apiRequests()
 	rss, err := worker.rss()
 	if err != nil {
@@ -171,7 +173,8 @@ func (b *bench) engineOverhead(ctx context.Context) ([]Row, error) {
 		return nil, fmt.Errorf("the import counted %d sales, the fetch-only run %d", imp.GetProgress().GetSalesCounted(), before.sales)
 	}
 	raw := Raw{Requests: requests, Sales: before.sales, Jobs: len(sp), Days: imp.GetProgress().GetDaysWritten(),
-		WallSeconds: w.Seconds(), FetchSeconds: []float64{before.wall.Seconds(), after.wall.Seconds()}, Slots: slots}
+		WallSeconds: w.Seconds(), FetchSeconds: []float64{before.wall.Seconds(), after.wall.Seconds()}, Slots: slots,
+		CPU: cpuUse(cpu1.since(cpu0), len(sp), before, after)}
 	p3 := ratioRow(P3, "backfill wall time ÷ fetch-only time (mean of before and after), same register-ranges, same concurrency", "s",
 		w.Seconds(), fetch.Seconds(), targetP3, raw)
 	return []Row{p3, memRow("import-worker process peak RSS during P3", rss, targetWorkerMB, Raw{Note: "VmHWM of the worker process"})}, nil
@@ -225,6 +228,7 @@ func (b *bench) nightly(ctx context.Context) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
+	cpu0 := readCPU(nil)
 	worker, err := r.startWorker(ctx, env)
 	if err != nil {
 		return nil, err
@@ -232,6 +236,8 @@ func (b *bench) nightly(ctx context.Context) ([]Row, error) {
 	if err := worker.waitJobs(ctx, env["HTTP_ADDR"], int64(len(sp)), 2*time.Hour); err != nil {
 		return nil, err
 	}
+	// The worker's clock starts at zero: the run's share is all of it so far.
+	cpu1 := readCPU(worker)
 	requests, limited := r.apiRequests()
 	w, days, err := r.scheduledWall(ctx, clients)
 	if err != nil {
@@ -247,7 +253,7 @@ func (b *bench) nightly(ctx context.Context) ([]Row, error) {
 		w.Round(time.Millisecond), before.wall.Round(time.Millisecond), after.wall.Round(time.Millisecond), rate.Round(time.Millisecond))
 	raw := Raw{Requests: requests, RateLimited: limited, Sales: sales, Jobs: len(sp), Days: days, WallSeconds: w.Seconds(),
 		FetchSeconds: []float64{before.wall.Seconds(), after.wall.Seconds()}, RateFloorSeconds: rate.Seconds(),
-		Bucket: size, Drip: drip, Slots: slots, Scale: scale,
+		Bucket: size, Drip: drip, Slots: slots, Scale: scale, CPU: cpuUse(cpu1.since(cpu0), len(sp), before, after),
 		Note: fmt.Sprintf("%d clients; Σ ceil(sales/100) = %d", len(clients), floorPages)}
 	return []Row{ratioRow(P5, "nightly run wall time ÷ max(fetch-only time with limits, slowest account's (requests − bucket) / drip)", "s",
 		w.Seconds(), bound.Seconds(), targetP5, raw)}, nil

@@ -72,6 +72,7 @@ func (r Raw) String() string {
 	add(r.Slots > 0, "%d slots", r.Slots)
 	add(r.Scale > 0, "time scale %g", r.Scale)
 	add(r.PeakMB > 0, "peak %.1f MB, now %.1f MB", r.PeakMB, r.CurrentMB)
+	add(r.CPU != nil, "%s", r.CPU)
 	add(r.Note != "", "%s", r.Note)
 	return strings.Join(p, ", ")
 }

@@ -57,6 +57,10 @@ measured figure beside its floor, both measured in the same run:
   P6  memory: peak RSS of the import-worker process during P3 (≤ 200 MB) and of an idle
       "posimport up" (≤ 100 MB).
 
+P3 and P5 also report CPU time: the machine's busy time during the fetch-only runs and during
+the end-to-end run, and the import-worker's and this process's shares of it. When the fetch-only
+run keeps every core busy, the wall-time ratio cannot be below the CPU-time ratio.
+
 Everything runs on this machine: the simulator, config, auth, balance and the ImportService
 API in this process with JetStream embedded, the import-worker as a separate process (this
 binary, or --worker-bin), and PostgreSQL from --database-url (a fresh database per scenario,

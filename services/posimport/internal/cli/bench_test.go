@@ -78,6 +78,7 @@ func TestBenchQuick(t *testing.T) {
 			if mean := (r.Raw.FetchSeconds[0] + r.Raw.FetchSeconds[1]) / 2; math.Abs(r.Floor-mean) > 1e-3 {
 				t.Errorf("floor %v, want the fetch-only mean %v", r.Floor, mean)
 			}
+			checkCPU(t, r.Raw)
 		}},
 		{bench.P5, 1, func(t *testing.T, rows []bench.Row) {
 			r := rows[0]
@@ -88,6 +89,7 @@ func TestBenchQuick(t *testing.T) {
 			if len(r.Raw.FetchSeconds) != 2 || r.Floor < (r.Raw.FetchSeconds[0]+r.Raw.FetchSeconds[1])/2-1e-3 || r.Floor < r.Raw.RateFloorSeconds {
 				t.Errorf("bound %v below its parts %+v", r.Floor, r.Raw)
 			}
+			checkCPU(t, r.Raw)
 		}},
 		{bench.P6, 2, func(t *testing.T, rows []bench.Row) {
 			for _, r := range rows {
@@ -106,5 +108,25 @@ func TestBenchQuick(t *testing.T) {
 			}
 			tc.check(t, got)
 		})
+	}
+}
+
+// checkCPU checks a run's CPU figures against each other: the processes' shares fit in the
+// machine's time, and the ratio and the time per job follow from the totals.
+func checkCPU(t *testing.T, raw bench.Raw) {
+	t.Helper()
+	c := raw.CPU
+	if c == nil {
+		t.Fatalf("raw %+v: no CPU figures", raw)
+	}
+	// Readings are in 10 ms ticks per core, which a quick run's fractions of a second feel.
+	if c.Fetch <= 0 || c.Worker <= 0 || c.Bench <= 0 || c.FetchBusy <= 0 || c.FetchBusy > 1.5 {
+		t.Errorf("CPU %+v: want fetch-only, worker and bench process time, and a busy share of about 1 at most", *c)
+	}
+	if c.Worker+c.Bench > c.Run+0.1 {
+		t.Errorf("CPU %+v: the processes took more than the machine", *c)
+	}
+	if math.Abs(c.Ratio-c.Run/c.Fetch) > 0.01 || math.Abs(c.PerJobMs-(c.Run-c.Fetch)*1000/float64(raw.Jobs)) > 0.01 {
+		t.Errorf("CPU %+v over %d jobs: ratio or time a job does not follow from the totals", *c, raw.Jobs)
 	}
 }
