@@ -421,6 +421,7 @@ func TestMalformedSales(t *testing.T) {
 		{"money in words", strings.Replace(sale(""), `"8.33"`, `"eight"`, 1), `Sale A1.1 line S1.1: field totalNetAmountWithoutTax: not a plain decimal number`},
 		{"quantity missing", strings.Replace(sale(""), `"quantity":"1.000",`, ``, 1), `Sale A1.1 line S1.1: field quantity: missing`},
 		{"time without zone", strings.Replace(sale(""), `10:00:00.000Z`, `10:00:00`, 1), `Sale A1.1: field timeClosed: not an ISO 8601 UTC time`},
+		{"the zero time", strings.Replace(sale(""), `2025-06-01T10:00:00.000Z`, `0001-01-01T0:00:00Z`, 1), `Sale A1.1: field timeClosed: the zero time`},
 		{"device not a number", strings.Replace(sale(""), `"deviceId":7`, `"deviceId":"ipad"`, 1), `Sale A1.1: field deviceId: not an integer`},
 		{"cancelled as text", strings.Replace(sale(""), `"cancelled":false`, `"cancelled":"no"`, 1), `Sale A1.1: field cancelled: not a boolean`},
 		{"negative covers", strings.Replace(sale(""), `"nbCovers":2.0`, `"nbCovers":-1`, 1), `Sale A1.1: field nbCovers: negative`},

@@ -84,7 +84,9 @@ var (
 	errID      = errors.New("not a positive id")
 	errBoolean = errors.New("not a boolean")
 	errTime    = errors.New("not an ISO 8601 UTC time")
-	errArray   = errors.New("not an array")
+	// A default value some systems send for "no time"; it is also what absent decodes to.
+	errZeroTime = errors.New("the zero time, not a time a sale closed")
+	errArray    = errors.New("not an array")
 )
 
 // reader converts one record's raw fields and keeps the first error.
@@ -214,8 +216,11 @@ func (r *reader) time(field string, raw json.RawMessage) time.Time {
 		return time.Time{}
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
+	switch {
+	case err != nil:
 		r.fail(field, raw, errTime)
+	case t.IsZero():
+		r.fail(field, raw, errZeroTime)
 	}
 	return t.UTC()
 }

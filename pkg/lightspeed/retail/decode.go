@@ -116,12 +116,15 @@ func (v scalar) shown() string {
 }
 
 var (
-	errMissing  = errors.New("missing")
-	errNotText  = errors.New("not a scalar")
-	errDecimal  = errors.New("not a decimal number")
-	errInteger  = errors.New("not an integer")
-	errBoolean  = errors.New("not a boolean")
-	errTime     = errors.New("not an RFC 3339 time")
+	errMissing = errors.New("missing")
+	errNotText = errors.New("not a scalar")
+	errDecimal = errors.New("not a decimal number")
+	errInteger = errors.New("not an integer")
+	errBoolean = errors.New("not a boolean")
+	errTime    = errors.New("not an RFC 3339 time")
+	// A default value some systems send for "no time"; it is also what absent decodes to, so
+	// a required time may not be it.
+	errZeroTime = errors.New("the zero time, where a time is required")
 	errShape    = errors.New("neither an object nor an array")
 	maxDecimals = 40
 )
@@ -223,8 +226,11 @@ func (r *fieldReader) time(field string, v scalar, optional bool) time.Time {
 		return time.Time{}
 	}
 	t, err := time.Parse(time.RFC3339, v.s)
-	if err != nil {
+	switch {
+	case err != nil:
 		r.fail(field, v, errTime)
+	case t.IsZero() && !optional:
+		r.fail(field, v, errZeroTime)
 	}
 	return t.UTC()
 }

@@ -49,6 +49,9 @@ func TestDecodeSales(t *testing.T) {
 		{name: "empty SaleLines", body: `{"Sale":` + saleJSON("7", `,"SaleLines":""`) + `}`, want: []Sale{wantSale(7)}},
 		{name: "open sale without completeTime", body: `{"Sale":{"saleID":"9","shopID":"1","registerID":"2","completed":"false","voided":"false","archived":"false","timeStamp":"2021-06-06T15:19:18+00:00"}}`,
 			want: []Sale{{ID: 9, ShopID: 1, RegisterID: 2, TimeStamp: time.Date(2021, 6, 6, 15, 19, 18, 0, time.UTC)}}},
+		// An open sale's completeTime is optional: the zero time stands for none.
+		{name: "open sale at the zero completeTime", body: `{"Sale":{"saleID":"9","shopID":"1","registerID":"2","completed":"false","voided":"false","archived":"false","completeTime":"0001-01-01T00:00:00Z","timeStamp":"2021-06-06T15:19:18+00:00"}}`,
+			want: []Sale{{ID: 9, ShopID: 1, RegisterID: 2, TimeStamp: time.Date(2021, 6, 6, 15, 19, 18, 0, time.UTC)}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,6 +89,8 @@ func TestDecodeErrorsNameSaleAndField(t *testing.T) {
 			want: DataError{Resource: "Sale", ID: "7", Field: "registerID", Value: `{"x":1}`}},
 		{name: "bad time", body: `{"Sale":` + strings.Replace(saleJSON("7", ""), `"completeTime":"2021-06-06T15:19:18+00:00"`, `"completeTime":"2021-06-06 15:19"`, 1) + `}`,
 			want: DataError{Resource: "Sale", ID: "7", Field: "completeTime", Value: `"2021-06-06 15:19"`}},
+		{name: "completed sale at the zero time", body: `{"Sale":` + strings.Replace(saleJSON("7", ""), `"completeTime":"2021-06-06T15:19:18+00:00"`, `"completeTime":"0001-01-01T00:00:00Z"`, 1) + `}`,
+			want: DataError{Resource: "Sale", ID: "7", Field: "completeTime", Value: `"0001-01-01T00:00:00Z"`}},
 		{name: "completed sale without completeTime", body: `{"Sale":` + strings.Replace(saleJSON("7", ""), `"completeTime":"2021-06-06T15:19:18+00:00",`, ``, 1) + `}`,
 			want: DataError{Resource: "Sale", ID: "7", Field: "completeTime", Value: "nothing"}},
 		{name: "bad boolean", body: `{"Sale":` + strings.Replace(saleJSON("7", ""), `"voided":"false"`, `"voided":"nope"`, 1) + `}`,
