@@ -42,15 +42,21 @@ func readCPU(worker *process) cpuClock {
 	return c
 }
 
+// cpuSpan is the CPU time used between two readings, and the wall time between them.
+type cpuSpan struct {
+	wall, machine, self, worker time.Duration
+	ok                          bool
+}
+
 // since is the CPU time used between start and c.
-func (c cpuClock) since(start cpuClock) cpuClock {
-	return cpuClock{at: start.at, machine: c.machine - start.machine, self: c.self - start.self, worker: c.worker - start.worker,
-		ok: c.ok && start.ok}
+func (c cpuClock) since(start cpuClock) cpuSpan {
+	return cpuSpan{wall: c.at.Sub(start.at), machine: c.machine - start.machine, self: c.self - start.self,
+		worker: c.worker - start.worker, ok: c.ok && start.ok}
 }
 
 // busyShare is the share of the machine's cores the span kept busy.
-func (c cpuClock) busyShare(end time.Time) float64 {
-	return c.machine.Seconds() / (end.Sub(c.at).Seconds() * float64(runtime.NumCPU()))
+func (s cpuSpan) busyShare() float64 {
+	return s.machine.Seconds() / (s.wall.Seconds() * float64(runtime.NumCPU()))
 }
 
 // machineBusy is the machine's CPU time spent on anything but idling and waiting for I/O, from
@@ -129,7 +135,7 @@ type CPUUse struct {
 
 // cpuUse sums up the CPU time of a run of jobs beside the fetch-only runs around it; nil when
 // a clock could not be read.
-func cpuUse(run cpuClock, jobs int, fetches ...fetchResult) *CPUUse {
+func cpuUse(run cpuSpan, jobs int, fetches ...fetchResult) *CPUUse {
 	if !run.ok {
 		return nil
 	}
@@ -139,16 +145,16 @@ func cpuUse(run cpuClock, jobs int, fetches ...fetchResult) *CPUUse {
 			return nil
 		}
 		fetch += f.cpu.machine.Seconds() / float64(len(fetches))
-		busy += f.busy / float64(len(fetches))
+		busy += f.cpu.busyShare() / float64(len(fetches))
 	}
-	u := &CPUUse{Fetch: round2(fetch), FetchBusy: round2(busy), Run: round2(run.machine.Seconds()),
-		Worker: round2(run.worker.Seconds()), Bench: round2(run.self.Seconds())}
+	u := &CPUUse{Fetch: round(fetch, 2), FetchBusy: round(busy, 2), Run: round(run.machine.Seconds(), 2),
+		Worker: round(run.worker.Seconds(), 2), Bench: round(run.self.Seconds(), 2)}
 	// From the rounded totals, so that the figures agree with each other as printed.
 	if u.Fetch > 0 {
-		u.Ratio = round2(u.Run / u.Fetch)
+		u.Ratio = round(u.Run/u.Fetch, 2)
 	}
 	if jobs > 0 {
-		u.PerJobMs = round2((u.Run - u.Fetch) * 1000 / float64(jobs))
+		u.PerJobMs = round((u.Run-u.Fetch)*1000/float64(jobs), 2)
 	}
 	return u
 }
@@ -158,4 +164,8 @@ func (u *CPUUse) String() string {
 		u.Fetch, u.FetchBusy*100, u.Run, u.Worker, u.Bench, max(0, u.Run-u.Worker-u.Bench), u.Ratio, u.PerJobMs)
 }
 
-func round2(f float64) float64 { return math.Round(f*100) / 100 }
+// round rounds f to digits decimal places.
+func round(f float64, digits int) float64 {
+	p := math.Pow10(digits)
+	return math.Round(f*p) / p
+}

@@ -3,6 +3,7 @@ package bench
 import (
 	"math"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -38,7 +39,7 @@ func TestCPUClocks(t *testing.T) {
 		t.Errorf("machine busy %v, below this process's %v", used.machine, used.self)
 	}
 	// 10 ms ticks per core over a window of a few hundred milliseconds.
-	if s := used.busyShare(now.at); s <= 0 || s > 1.5 {
+	if s := used.busyShare(); s <= 0 || s > 1.5 {
 		t.Errorf("busy share %v, want about 1 at most", s)
 	}
 	if _, err := processCPU(os.Getpid() + 1<<22); err == nil {
@@ -47,10 +48,12 @@ func TestCPUClocks(t *testing.T) {
 }
 
 func TestCPUUse(t *testing.T) {
+	// A fetch-only run that kept busy that share of this machine's cores.
 	fetch := func(cpu time.Duration, busy float64) fetchResult {
-		return fetchResult{cpu: cpuClock{machine: cpu, ok: true}, busy: busy}
+		wall := time.Duration(float64(cpu) / (busy * float64(runtime.NumCPU())))
+		return fetchResult{cpu: cpuSpan{wall: wall, machine: cpu, ok: true}}
 	}
-	run := cpuClock{machine: 35 * time.Second, self: 12 * time.Second, worker: 14 * time.Second, ok: true}
+	run := cpuSpan{machine: 35 * time.Second, self: 12 * time.Second, worker: 14 * time.Second, ok: true}
 	got := cpuUse(run, 2000, fetch(11*time.Second, 0.96), fetch(12*time.Second, 0.98))
 	want := CPUUse{Fetch: 11.5, FetchBusy: 0.97, Run: 35, Worker: 14, Bench: 12, Ratio: 3.04, PerJobMs: 11.75}
 	if *got != want {
@@ -60,7 +63,7 @@ func TestCPUUse(t *testing.T) {
 		t.Errorf("String() = %q", s)
 	}
 	// Without /proc there are no figures, rather than wrong ones.
-	if u := cpuUse(cpuClock{machine: time.Second}, 10, fetch(time.Second, 1)); u != nil {
+	if u := cpuUse(cpuSpan{machine: time.Second}, 10, fetch(time.Second, 1)); u != nil {
 		t.Errorf("cpuUse of an unread clock = %+v, want nil", *u)
 	}
 	if u := cpuUse(run, 10, fetchResult{}); u != nil {

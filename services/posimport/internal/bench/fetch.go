@@ -81,9 +81,8 @@ type fetchResult struct {
 	wall     time.Duration
 	sales    int64
 	requests int64
-	// cpu is the CPU time the run took, and busy the share of the cores it kept busy.
-	cpu  cpuClock
-	busy float64
+	// cpu is the CPU time the run took.
+	cpu cpuSpan
 }
 
 // fetchOnly fetches the spans' sales with the import-worker's POS client and slots at once,
@@ -149,8 +148,8 @@ func fetchOnly(ctx context.Context, simURL string, tokens map[int64]string, span
 		return fetchResult{}, err
 	}
 	cpu1 := readCPU(nil)
-	res := fetchResult{wall: cpu1.at.Sub(cpu0.at), sales: sales.Load(), cpu: cpu1.since(cpu0)}
-	res.busy = res.cpu.busyShare(cpu1.at)
+	res := fetchResult{sales: sales.Load(), cpu: cpu1.since(cpu0)}
+	res.wall = res.cpu.wall
 	for _, c := range sources {
 		res.requests += c.Stats().Requests
 	}

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 
@@ -300,9 +299,7 @@ func (b *bench) idleUp(ctx context.Context) ([]Row, error) {
 
 // memRow is a P6 row: the peak RSS against its budget.
 func memRow(what string, rss RSS, budget float64, raw Raw) Row {
-	raw.PeakMB, raw.CurrentMB = round1(rss.PeakMB), round1(rss.CurrentMB)
-	r := ratioRow(P6, what, "MB", round1(rss.PeakMB), budget, 1, raw)
+	raw.PeakMB, raw.CurrentMB = round(rss.PeakMB, 1), round(rss.CurrentMB, 1)
+	r := ratioRow(P6, what, "MB", round(rss.PeakMB, 1), budget, 1, raw)
 	return r
 }
-
-func round1(f float64) float64 { return math.Round(f*10) / 10 }
