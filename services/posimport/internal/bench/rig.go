@@ -109,7 +109,8 @@ func (b *bench) newRig(ctx context.Context, name string, o *sim.Options) (_ *rig
 	if r.conn, err = grpc.NewClient(r.stack.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
 		return nil, err
 	}
-	if r.svcConn, err = app.Dial(r.stack.GRPCAddr, r.stack.Keys.Signer(), "bench"); err != nil {
+	// The access tokens are the import-worker's to take: the bench asks as the import-worker.
+	if r.svcConn, err = app.Dial(r.stack.GRPCAddr, r.stack.Keys.Service(authn.ServiceImportWorker)); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -308,8 +309,8 @@ func (r *rig) workerEnv(slots int, scale float64, extra map[string]string) (map[
 	}
 	env := map[string]string{
 		"LOG_LEVEL": "info", "DATABASE_URL": r.dbURL, "DB_MAX_CONNS": strconv.Itoa(slots + 4),
-		"JWT_SIGNING_KEY": r.stack.Keys.SigningKey.Reveal(), "JWT_AUDIENCE": "posimport", "JWT_ISSUERS": "posimport",
-		"SERVICE_NAME": "import-worker", "GRPC_ADDR": "127.0.0.1:0", "HTTP_ADDR": httpAddr, "SHUTDOWN_TIMEOUT": "5s",
+		"JWT_SIGNING_KEY": r.stack.Keys.ServiceSigningKey(authn.ServiceImportWorker).Reveal(), "JWT_AUDIENCE": "posimport",
+		"SERVICE_NAME": authn.ServiceImportWorker, "GRPC_ADDR": "127.0.0.1:0", "HTTP_ADDR": httpAddr, "SHUTDOWN_TIMEOUT": "5s",
 		"CONFIG_ADDR": r.stack.GRPCAddr, "AUTH_ADDR": r.stack.GRPCAddr, "BALANCE_ADDR": r.stack.GRPCAddr,
 		"NATS_URL": "nats://" + r.nats, "IMPORT_API": "false", "IMPORT_WORKER": "true", "IMPORT_SCHEDULER": "false",
 		"WORKER_SLOTS": strconv.Itoa(slots), "LIGHTSPEED_API_URL": r.simURL,

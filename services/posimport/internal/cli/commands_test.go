@@ -397,6 +397,9 @@ func TestCLIRefusals(t *testing.T) {
 		{"unreachable", []string{"config", "settings", "get", "--client", "acme", "--addr", "127.0.0.1:1", "--timeout", "3s"}, "is not reachable"},
 		{"token of a service role", []string{"token", "--client", "acme", "--role", "service"}, `--role: "service"`},
 		{"token without client", []string{"token"}, "--client is required"},
+		{"token for all clients", []string{"token", "--client", "*"}, `--client: "*"`},
+		{"token for all clients among others", []string{"token", "--client", "acme,*"}, `--client: "*"`},
+		{"token longer than the services accept", []string{"token", "--client", "acme", "--ttl", "25h"}, "--ttl: 25h0m0s is outside"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := b.run(t, tc.args...)
