@@ -102,6 +102,12 @@ func Invalid(field, format string, args ...any) error {
 	return &Error{Code: codes.InvalidArgument, Field: field, Message: sprintf(format, args...)}
 }
 
+// InvalidMessage is Invalid with a message already worded, whose quotes of the input are
+// already cut short; only its length is capped.
+func InvalidMessage(field, message string) error {
+	return &Error{Code: codes.InvalidArgument, Field: field, Message: Clip(message, MaxMessage)}
+}
+
 // NotFound reports a missing resource.
 func NotFound(format string, args ...any) error {
 	return &Error{Code: codes.NotFound, Message: sprintf(format, args...)}

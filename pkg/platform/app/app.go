@@ -64,6 +64,8 @@ func Start(name string, cfg Configurable) (*Process, context.Context, context.Ca
 		return nil, nil, nil, err
 	}
 	logger = logger.With("service", name)
+	// gRPC's and the gateway's own error lines go to the same JSON log.
+	logging.RouteGRPCLog(logger)
 	if base.JWT.ServiceName == "" {
 		base.JWT.ServiceName = name
 	}

@@ -41,6 +41,15 @@ type Config struct {
 	HTTPAddr string `env:"HTTP_ADDR" envDefault:":8080"`
 	// ShutdownTimeout bounds the graceful stop; in-flight RPCs are cut after it.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
+	// MaxBodyBytes caps an HTTP request's body: larger ones get 413 (default
+	// DefaultMaxBodyBytes, 1 MiB).
+	MaxBodyBytes int64 `env:"HTTP_MAX_BODY_BYTES"`
+	// ReadHeaderTimeout, ReadTimeout and IdleTimeout bound the wait for a request's headers,
+	// for the whole request, and for a kept-alive connection's next request (defaults
+	// DefaultReadHeaderTimeout 10s, DefaultReadTimeout 30s, DefaultIdleTimeout 2m).
+	ReadHeaderTimeout time.Duration `env:"HTTP_READ_HEADER_TIMEOUT"`
+	ReadTimeout       time.Duration `env:"HTTP_READ_TIMEOUT"`
+	IdleTimeout       time.Duration `env:"HTTP_IDLE_TIMEOUT"`
 }
 
 // Options are the server's dependencies.
@@ -100,7 +109,7 @@ func New(cfg Config, opts Options) (*Server, error) {
 	}
 	m := newRPCMetrics(reg)
 	s := &Server{
-		cfg: cfg, opts: opts, registry: reg,
+		cfg: cfg.WithDefaults(), opts: opts, registry: reg,
 		health:       health.NewServer(),
 		httpMux:      http.NewServeMux(),
 		readiness:    map[string]func(context.Context) error{},
@@ -185,7 +194,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Lock()
 	gwMarshaler := s.gatewayMarshaler()
 	gwMux := runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, gwMarshaler),
-		runtime.WithRoutingErrorHandler(routingError))
+		runtime.WithRoutingErrorHandler(routingError), runtime.WithErrorHandler(gatewayError))
 	conn, err := grpc.NewClient(loopback(s.GRPCAddr()), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		s.mu.Unlock()
@@ -218,13 +227,8 @@ func (s *Server) Run(ctx context.Context) error {
 	s.httpMux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	s.httpMux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	s.httpMux.HandleFunc("GET /readyz", s.ready)
-	s.httpMux.Handle("/", validUTF8(recycling(gwMux, gwMarshaler)))
-	httpSrv := &http.Server{
-		Handler:           s.httpMux,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	s.httpMux.Handle("/", validUTF8(s.restFront(recycling(gwMux, gwMarshaler))))
+	httpSrv := NewHTTPServer(s.httpMux, s.cfg, logger)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {

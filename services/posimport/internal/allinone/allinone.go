@@ -233,7 +233,7 @@ func (s *Stack) startSimulator() error {
 		return fmt.Errorf("simulator: %w", err)
 	}
 	s.SimURL = o.PublicURL
-	s.simSrv = &http.Server{Handler: s.Sim, ReadHeaderTimeout: 10 * time.Second}
+	s.simSrv = server.NewHTTPServer(s.Sim, server.Config{}, o.Logger)
 	go func() { _ = s.simSrv.Serve(ln) }()
 	return nil
 }

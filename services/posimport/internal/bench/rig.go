@@ -20,6 +20,7 @@ import (
 	"github.com/posimport/posimport/pkg/lightspeed/sim"
 	"github.com/posimport/posimport/pkg/platform/app"
 	"github.com/posimport/posimport/pkg/platform/authn"
+	"github.com/posimport/posimport/pkg/platform/server"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/posimport/internal/allinone"
 )
@@ -162,7 +163,7 @@ func (r *rig) startSimulator(o *sim.Options) error {
 			r.sim.ServeHTTP(w, req)
 		})
 	}
-	r.simSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	r.simSrv = server.NewHTTPServer(h, server.Config{}, nil)
 	go func() { _ = r.simSrv.Serve(ln) }()
 	return nil
 }
