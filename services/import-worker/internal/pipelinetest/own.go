@@ -135,7 +135,7 @@ func (e *Env) RestartPostgres(t testing.TB, outage time.Duration) {
 func (e *Env) WorkerEnv() []string {
 	c := e.WorkerConfig()
 	d := func(v time.Duration) string { return v.String() }
-	return append(e.Keys.Env(authn.ServiceImportWorker),
+	return append([]string{
 		"LOG_LEVEL=warn", "DATABASE_URL=" + e.DBURL, "DB_MAX_CONNS=8",
 		"GRPC_ADDR=127.0.0.1:0", "HTTP_ADDR=127.0.0.1:0", "SHUTDOWN_TIMEOUT=5s",
 		"CONFIG_ADDR=" + e.Config.GRPCAddr, "AUTH_ADDR=" + e.Auth.GRPCAddr, "BALANCE_ADDR=" + e.Balance.GRPCAddr,
@@ -147,5 +147,5 @@ func (e *Env) WorkerEnv() []string {
 		"JOB_MAX_RUNNING_PER_CLIENT=" + strconv.Itoa(c.MaxRunningPerClient), "JOB_RETRY_BASE=" + d(c.RetryBase),
 		"RECONCILE_INTERVAL=" + d(c.ReconcileInterval), "RECONCILE_GRACE=" + d(c.ReconcileGrace),
 		fmt.Sprintf("PATH=%s", os.Getenv("PATH")),
-	)
+	}, e.Keys.Env(authn.ServiceImportWorker)...)
 }

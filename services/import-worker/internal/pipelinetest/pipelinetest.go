@@ -245,8 +245,7 @@ func (e *Env) StartImportWorker(t testing.TB, owner string, adjust func(*imports
 		var err error
 		svc, err = importservice.New(cfg, importservice.Deps{
 			Pool: e.Pool, JS: e.NATS.JS,
-			ConfigConn: e.dial(t, e.Config.GRPCAddr, authn.ServiceImportWorker), AuthConn: e.dial(t, e.Auth.GRPCAddr, authn.ServiceImportWorker),
-			BalanceConn: e.dial(t, e.Balance.GRPCAddr, authn.ServiceImportWorker),
+			ConfigConn: e.dial(t, e.Config.GRPCAddr, authn.ServiceImportWorker), AuthConn: e.dial(t, e.Auth.GRPCAddr, authn.ServiceImportWorker), BalanceConn: e.dial(t, e.Balance.GRPCAddr, authn.ServiceImportWorker),
 			Logger: e.logger.With("owner", owner), Registry: s.Registry(), Owner: owner,
 		})
 		if err != nil {
