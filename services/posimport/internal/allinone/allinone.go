@@ -96,7 +96,8 @@ type Options struct {
 type Stack struct {
 	// GRPCAddr and HTTPAddr are the bound addresses.
 	GRPCAddr, HTTPAddr string
-	// PostgresURL is the database's URL without its password.
+	// PostgresURL is the database's URL without its password (the private cluster's is in
+	// DataDir/pg/password).
 	PostgresURL string
 	// PrivatePostgres says the cluster under DataDir/pg is ours (started and stopped with us).
 	PrivatePostgres bool
@@ -205,7 +206,7 @@ func (s *Stack) startPostgres(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("private PostgreSQL: %w", err)
 	}
-	s.PostgresURL = u
+	s.PostgresURL = withoutPassword(u)
 	return u, nil
 }
 
