@@ -4,7 +4,8 @@
 // internal text, so database or upstream details never reach a caller.
 //
 // A message echoes at most MaxEcho bytes of any one string argument and is at most
-// MaxMessage bytes in all, so a caller who sends megabytes of input does not get them back.
+// MaxMessage bytes in all, so a caller who sends megabytes of input does not get them back;
+// invalid UTF-8 in it is replaced, so it can always be sent.
 package apierr
 
 import (
@@ -12,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -85,8 +87,10 @@ func sprintf(format string, args ...any) string {
 	return Clip(fmt.Sprintf(format, args...), MaxMessage)
 }
 
-// Clip returns s cut to at most n bytes on a character boundary, with "…" appended when cut.
+// Clip returns s cut to at most n bytes on a character boundary, with "…" appended when cut,
+// and its invalid UTF-8 replaced (a status message must be UTF-8, or it cannot be sent).
 func Clip(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	if len(s) <= n {
 		return s
 	}

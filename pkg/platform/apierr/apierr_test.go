@@ -41,6 +41,11 @@ func TestMessagesCapWhatTheyEcho(t *testing.T) {
 			}
 		})
 	}
+	// Invalid UTF-8 from the input cannot break the status (it must marshal).
+	bad, _ := apierr.ToStatus(apierr.InvalidMessage("field", "not JSON: \x81"+huge))
+	if _, err := proto.Marshal(bad.Proto()); err != nil || !utf8.ValidString(bad.Message()) {
+		t.Errorf("status with invalid UTF-8: %v", err)
+	}
 	st, _ := apierr.ToStatus(apierr.Invalid("from_date", "%q is not a date", huge))
 	if st.Code() != codes.InvalidArgument || len(st.Details()) != 1 {
 		t.Fatalf("status = %v", st)
@@ -62,6 +67,7 @@ func TestClip(t *testing.T) {
 		{in: "exactly10!", n: 10, want: "exactly10!"},
 		{in: "abcdefghijk", n: 10, want: "abcdefghij…"},
 		{in: "æøåæøå", n: 5, want: "æø…"}, // never half a character
+		{in: "a\x81b", n: 10, want: "a\uFFFDb"},
 	}
 	for _, tc := range tests {
 		if got := apierr.Clip(tc.in, tc.n); got != tc.want || !utf8.ValidString(got) {

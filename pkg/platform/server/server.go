@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -30,6 +31,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/posimport/posimport/pkg/platform/apierr"
 	"github.com/posimport/posimport/pkg/platform/authn"
 )
 
@@ -333,18 +335,15 @@ func routingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 // gateway would copy it into a proto string, which gRPC then cannot marshal (a 500).
 func validUTF8(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ok := utf8.ValidString(r.URL.Path)
-		for k, vs := range r.URL.Query() {
-			ok = ok && utf8.ValidString(k)
-			for _, v := range vs {
-				ok = ok && utf8.ValidString(v)
-			}
-		}
-		if !ok {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = w.Write([]byte(`{"code":3,"message":"the request path or query is not valid UTF-8","details":[]}`))
+		if !utf8.ValidString(r.URL.Path) {
+			refuse(w, r, http.StatusBadRequest, apierr.Invalid("path", "the request path is not valid UTF-8"))
 			return
+		}
+		for k, vs := range r.URL.Query() {
+			if !utf8.ValidString(k) || slices.ContainsFunc(vs, func(v string) bool { return !utf8.ValidString(v) }) {
+				refuse(w, r, http.StatusBadRequest, apierr.Invalid("query", "the query string is not valid UTF-8"))
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
