@@ -2,6 +2,7 @@ package allinone_test
 
 import (
 	"context"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -201,4 +202,74 @@ func (s *stream) Context() context.Context { return s.ctx }
 func (s *stream) RecvMsg(m any) error {
 	proto.Merge(m.(proto.Message), s.req)
 	return nil
+}
+
+// TestREADMERoleTableIsThePolicy: the role table in the README says what the code enforces,
+// row for row.
+func TestREADMERoleTableIsThePolicy(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	services := map[string]string{"config": "ConfigService", "auth": "AuthService", "balance": "BalanceService", "import-worker": "ImportService"}
+	list := func(cell string) []string {
+		if cell == "—" {
+			return nil
+		}
+		var out []string
+		for _, v := range strings.Split(cell, ",") {
+			out = append(out, strings.TrimSpace(v))
+		}
+		slices.Sort(out)
+		return out
+	}
+	roles := func(cell string) []string {
+		switch cell {
+		case "readers":
+			cell = "supervisor, regional_supervisor, integration_contact, viewer"
+		case "supervisors":
+			cell = "supervisor, regional_supervisor"
+		}
+		return list(cell)
+	}
+	inTable, rows := false, 0
+	for _, line := range strings.Split(string(raw), "\n") {
+		if line == "| service | RPC | people | posimport services |" {
+			inTable = true
+			continue
+		}
+		if !inTable || strings.HasPrefix(line, "|---") {
+			continue
+		}
+		if !strings.HasPrefix(line, "|") {
+			break
+		}
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		if len(cells) != 4 || services[cells[0]] == "" {
+			t.Fatalf("README role table row %q", line)
+		}
+		rows++
+		method := "/posimport.v1." + services[cells[0]] + "/" + cells[1]
+		rule, ok := allinone.Policy[method]
+		if !ok {
+			t.Errorf("README names %s, which has no rule", method)
+			continue
+		}
+		var codeRoles []string
+		for _, r := range rule.Roles {
+			codeRoles = append(codeRoles, string(r))
+		}
+		slices.Sort(codeRoles)
+		codeServices := slices.Sorted(slices.Values(rule.Services))
+		if !slices.Equal(roles(cells[2]), codeRoles) || !slices.Equal(list(cells[3]), codeServices) {
+			t.Errorf("%s: README says people %v, services %v; the code %v, %v", method, roles(cells[2]), list(cells[3]), codeRoles, codeServices)
+		}
+	}
+	if rows != len(allinone.Policy) {
+		t.Errorf("README's role table has %d rows, the policy %d rules", rows, len(allinone.Policy))
+	}
 }
