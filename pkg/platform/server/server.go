@@ -4,6 +4,10 @@
 // gRPC listener, so REST passes the same interceptors, plus /openapi.json, /metrics, /healthz
 // and /readyz). Run stops both gracefully when its context ends, and stops everything when
 // either fails.
+//
+// The HTTP port is bounded (Config's limits): REST verifies the bearer token before it reads
+// a body, reads at most MaxBodyBytes within ReadTimeout, and answers its own refusals with the
+// services' error contract (rest.go, gatewayerr.go).
 package server
 
 import (
