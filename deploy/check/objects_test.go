@@ -271,9 +271,16 @@ func TestEnvironmentIsRead(t *testing.T) {
 					}
 				}
 				e := env(t, r, d.Spec.Template.Spec.Containers[0])
-				for _, k := range []string{"DATABASE_URL", "JWT_SIGNING_KEY", "JWT_PUBLIC_KEYS", "PGUSER", "PGPASSWORD"} {
+				for _, k := range []string{"DATABASE_URL", "JWT_SIGNING_KEY", "JWT_APP_ISSUER", "JWT_APP_KEYS", "JWT_SERVICE_KEYS", "PGUSER", "PGPASSWORD"} {
 					if _, ok := e[k]; !ok {
 						t.Errorf("%s is not set", k)
+					}
+				}
+				// The retired variables trusted any key for any identity; a service refuses to
+				// start with them.
+				for _, k := range []string{"JWT_PUBLIC_KEYS", "JWT_ISSUERS"} {
+					if _, ok := e[k]; ok {
+						t.Errorf("%s is retired: set JWT_APP_ISSUER, JWT_APP_KEYS and JWT_SERVICE_KEYS", k)
 					}
 				}
 			})

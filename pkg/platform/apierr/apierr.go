@@ -2,12 +2,19 @@
 // grpc-gateway, HTTP statuses). Service code returns the errors built here; the server's
 // interceptor calls ToStatus once. Anything else is logged and answered as Internal with no
 // internal text, so database or upstream details never reach a caller.
+//
+// A message echoes at most MaxEcho bytes of any one string argument and is at most
+// MaxMessage bytes in all, so a caller who sends megabytes of input does not get them back;
+// invalid UTF-8 in it is replaced, so it can always be sent.
 package apierr
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -54,44 +61,90 @@ var (
 	ErrUnavailable        = &Error{Code: codes.Unavailable}
 )
 
+// Bounds of what a message echoes.
+const (
+	// MaxEcho is how many bytes of one string argument a message quotes; longer ones are cut
+	// and marked with "…".
+	MaxEcho = 64
+	// MaxMessage is the longest message, in bytes.
+	MaxMessage = 1024
+)
+
+// sprintf formats a message, cutting long string arguments and the message itself.
+func sprintf(format string, args ...any) string {
+	var clipped []any
+	for i, a := range args {
+		if s, ok := a.(string); ok && len(s) > MaxEcho {
+			if clipped == nil {
+				clipped = slices.Clone(args)
+			}
+			clipped[i] = Clip(s, MaxEcho)
+		}
+	}
+	if clipped != nil {
+		args = clipped
+	}
+	return Clip(fmt.Sprintf(format, args...), MaxMessage)
+}
+
+// Clip returns s cut to at most n bytes on a character boundary, with "…" appended when cut,
+// and its invalid UTF-8 replaced (a status message must be UTF-8, or it cannot be sent).
+func Clip(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
 // Invalid reports bad input in one request field, e.g. Invalid("settings.time_zone", "unknown time zone %q", tz).
 func Invalid(field, format string, args ...any) error {
-	return &Error{Code: codes.InvalidArgument, Field: field, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: codes.InvalidArgument, Field: field, Message: sprintf(format, args...)}
+}
+
+// InvalidMessage is Invalid with a message already worded, whose quotes of the input are
+// already cut short; only its length is capped.
+func InvalidMessage(field, message string) error {
+	return &Error{Code: codes.InvalidArgument, Field: field, Message: Clip(message, MaxMessage)}
 }
 
 // NotFound reports a missing resource.
 func NotFound(format string, args ...any) error {
-	return &Error{Code: codes.NotFound, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: codes.NotFound, Message: sprintf(format, args...)}
 }
 
 // AlreadyExists reports a resource that exists already.
 func AlreadyExists(format string, args ...any) error {
-	return &Error{Code: codes.AlreadyExists, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: codes.AlreadyExists, Message: sprintf(format, args...)}
 }
 
 // PermissionDenied reports an authenticated caller that may not do this.
 func PermissionDenied(format string, args ...any) error {
-	return &Error{Code: codes.PermissionDenied, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: codes.PermissionDenied, Message: sprintf(format, args...)}
 }
 
 // Unauthenticated reports a missing or invalid credential.
 func Unauthenticated(format string, args ...any) error {
-	return &Error{Code: codes.Unauthenticated, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: codes.Unauthenticated, Message: sprintf(format, args...)}
 }
 
 // FailedPrecondition reports a request the system's state does not allow now.
 func FailedPrecondition(format string, args ...any) error {
-	return &Error{Code: codes.FailedPrecondition, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: codes.FailedPrecondition, Message: sprintf(format, args...)}
 }
 
 // Aborted reports a conflict the caller may retry, e.g. a stale fencing token.
 func Aborted(format string, args ...any) error {
-	return &Error{Code: codes.Aborted, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: codes.Aborted, Message: sprintf(format, args...)}
 }
 
 // Unavailable reports a transient failure the caller may retry, keeping the cause for logs.
 func Unavailable(cause error, format string, args ...any) error {
-	return &Error{Code: codes.Unavailable, Message: fmt.Sprintf(format, args...), cause: cause}
+	return &Error{Code: codes.Unavailable, Message: sprintf(format, args...), cause: cause}
 }
 
 // ToStatus converts err into a gRPC status. Errors built by this package keep their code and
@@ -105,10 +158,10 @@ func ToStatus(err error) (st *status.Status, internal bool) {
 	}
 	var ae *Error
 	if errors.As(err, &ae) {
-		st := status.New(ae.Code, ae.Error())
+		st := status.New(ae.Code, Clip(ae.Error(), MaxMessage))
 		if ae.Code == codes.InvalidArgument && ae.Field != "" {
 			br := &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
-				{Field: ae.Field, Description: ae.Message},
+				{Field: Clip(ae.Field, MaxEcho), Description: ae.Message},
 			}}
 			if withDetails, derr := st.WithDetails(br); derr == nil {
 				st = withDetails

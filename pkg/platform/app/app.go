@@ -64,6 +64,8 @@ func Start(name string, cfg Configurable) (*Process, context.Context, context.Ca
 		return nil, nil, nil, err
 	}
 	logger = logger.With("service", name)
+	// gRPC's and the gateway's own error lines go to the same JSON log.
+	logging.RouteGRPCLog(logger)
 	if base.JWT.ServiceName == "" {
 		base.JWT.ServiceName = name
 	}
@@ -112,14 +114,19 @@ func (p *Process) Signer() *authn.Signer { return p.signer }
 
 // Dial connects to another service's gRPC address with this service's identity.
 func (p *Process) Dial(target string) (*grpc.ClientConn, error) {
-	return Dial(target, p.signer, p.Name)
+	return Dial(target, p.signer)
 }
 
-// Dial connects to a service's gRPC address, authenticating as the service named subject.
-func Dial(target string, signer *authn.Signer, subject string) (*grpc.ClientConn, error) {
+// Dial connects to a service's gRPC address, authenticating as the service whose signer
+// (authn.NewSigner) signer is: its tokens carry the identity its key is bound to.
+func Dial(target string, signer *authn.Signer) (*grpc.ClientConn, error) {
+	creds, err := authn.NewServiceCredentials(signer)
+	if err != nil {
+		return nil, err
+	}
 	conn, err := grpc.NewClient(target,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(authn.NewServiceCredentials(signer, subject)),
+		grpc.WithPerRPCCredentials(creds),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", target, err)

@@ -1,8 +1,15 @@
-// Package authn authenticates and authorises every RPC: it verifies bearer JWTs (issuer,
-// audience, expiry, keys from configuration), checks the caller's role against one explicit
-// per-RPC table (deny by default), and checks the request's client_id against the clients the
-// token may act for. One interceptor serves gRPC and REST, because grpc-gateway forwards the
+// Package authn authenticates and authorises every RPC: it verifies bearer JWTs (audience,
+// expiry, lifetime, keys from configuration), checks the caller against one explicit per-RPC
+// table (deny by default), and checks the request's client_id against the clients the token
+// may act for. One interceptor serves gRPC and REST, because grpc-gateway forwards the
 // Authorization header to the gRPC server.
+//
+// Every verification key is bound to an issuer. The main app's keys (JWT_APP_KEYS) vouch for
+// people: a person's role, for named clients. Each posimport service's key (JWT_SERVICE_KEYS,
+// and a service's own JWT_SIGNING_KEY) vouches for that one service only: the role service,
+// the subject "service:<name>", and possibly all clients. A key claiming anything else is
+// refused, so no key can mint another's identity, and a service-only RPC names the services
+// that may call it.
 package authn
 
 import (
@@ -28,10 +35,8 @@ const (
 var (
 	// Supervisors may change a client's configuration and balance.
 	Supervisors = []Role{RoleSupervisor, RoleRegionalSupervisor}
-	// Readers may read a client's data.
-	Readers = []Role{RoleSupervisor, RoleRegionalSupervisor, RoleIntegrationContact, RoleViewer, RoleService}
-	// Services are posimport's own components.
-	Services = []Role{RoleService}
+	// Readers may read a client's data: every person with access to the client.
+	Readers = []Role{RoleSupervisor, RoleRegionalSupervisor, RoleIntegrationContact, RoleViewer}
 )
 
 // AllClients in a token's clients claim lets a service act for every client.
@@ -42,6 +47,9 @@ type Principal struct {
 	Subject string
 	Role    Role
 	Clients []string
+	// Service is the identity of a posimport service, set only for tokens a service key
+	// verified (the key is bound to it); empty for people.
+	Service string
 }
 
 // CanActFor reports whether the caller may act for client.
@@ -49,11 +57,11 @@ func (p Principal) CanActFor(client string) bool {
 	if client == "" {
 		return false
 	}
-	return slices.Contains(p.Clients, client) || (p.Role == RoleService && slices.Contains(p.Clients, AllClients))
+	return slices.Contains(p.Clients, client) || (p.IsService() && slices.Contains(p.Clients, AllClients))
 }
 
-// IsService reports whether the caller is a posimport service.
-func (p Principal) IsService() bool { return p.Role == RoleService }
+// IsService reports whether the caller is a posimport service, as its key says.
+func (p Principal) IsService() bool { return p.Service != "" && p.Role == RoleService }
 
 type ctxKey struct{}
 

@@ -8,16 +8,14 @@ import (
 // maxCachedTokens bounds the verified-token cache; at 32-byte keys it stays well under 2 MB.
 const maxCachedTokens = 10000
 
-// cacheLeeway matches the parser's leeway, so a cached token expires exactly when a fresh
-// verification would refuse it.
-const cacheLeeway = 30 * time.Second
-
 type cachedToken struct {
 	p   Principal
 	exp time.Time
 }
 
-// verifiedCache remembers tokens that verified, by their SHA-256, until they expire. Only
+// verifiedCache remembers tokens that verified, by their SHA-256, until they expire (with
+// ClockSkew, the parser's leeway, so a cached token expires exactly when a fresh verification
+// would refuse it). Only
 // successes are kept: a refused token is verified again each time, so nothing an attacker
 // sends can fill the cache.
 type verifiedCache struct {
@@ -32,7 +30,7 @@ func (c *verifiedCache) get(key [32]byte, now time.Time) (Principal, bool) {
 	if !ok {
 		return Principal{}, false
 	}
-	if !now.Before(e.exp.Add(cacheLeeway)) {
+	if !now.Before(e.exp.Add(ClockSkew)) {
 		delete(c.m, key)
 		return Principal{}, false
 	}

@@ -2,17 +2,17 @@ package authn
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc/credentials"
 )
 
-// ServiceCredentials attach this service's own token to outgoing RPCs, re-signing it before
+// ServiceCredentials attach a service's own token to outgoing RPCs, re-signing it before
 // it expires. Use with grpc.WithPerRPCCredentials.
 type ServiceCredentials struct {
-	signer  *Signer
-	subject string
+	signer *Signer
 
 	mu      sync.Mutex
 	token   string
@@ -21,11 +21,16 @@ type ServiceCredentials struct {
 
 var _ credentials.PerRPCCredentials = (*ServiceCredentials)(nil)
 
+// serviceTokenTTL is the lifetime of a service's own tokens, well inside MaxTokenLifetime.
 const serviceTokenTTL = 10 * time.Minute
 
-// NewServiceCredentials returns credentials for the service named subject (e.g. "import-worker").
-func NewServiceCredentials(s *Signer, subject string) *ServiceCredentials {
-	return &ServiceCredentials{signer: s, subject: "service:" + subject}
+// NewServiceCredentials returns credentials for the service whose signer s is (NewSigner): its
+// tokens carry the identity its key is bound to.
+func NewServiceCredentials(s *Signer) (*ServiceCredentials, error) {
+	if s.Service() == "" {
+		return nil, errors.New("service credentials need a service's signer")
+	}
+	return &ServiceCredentials{signer: s}, nil
 }
 
 // GetRequestMetadata implements credentials.PerRPCCredentials.
@@ -34,7 +39,7 @@ func (c *ServiceCredentials) GetRequestMetadata(context.Context, ...string) (map
 	defer c.mu.Unlock()
 	now := c.signer.now()
 	if c.token == "" || now.After(c.expires.Add(-2*time.Minute)) {
-		t, err := c.signer.Sign(c.subject, RoleService, []string{AllClients}, serviceTokenTTL)
+		t, err := c.signer.SignService(serviceTokenTTL)
 		if err != nil {
 			return nil, err
 		}

@@ -15,12 +15,24 @@ import (
 	"github.com/posimport/posimport/pkg/platform/apierr"
 )
 
-// Rule says who may call one RPC.
+// Rule says who may call one RPC: people by role, posimport's services by identity. Anyone
+// else gets PermissionDenied.
 type Rule struct {
 	// Public RPCs need no token (health checks, reflection).
 	Public bool
-	// Roles allowed; a caller with another role gets PermissionDenied.
+	// Roles are the people's roles allowed (tokens of the main app's keys).
 	Roles []Role
+	// Services are the service identities allowed (tokens of those services' own keys), e.g.
+	// ServiceImportWorker.
+	Services []string
+}
+
+// allows reports whether the rule lets p call.
+func (r Rule) allows(p Principal) bool {
+	if p.IsService() {
+		return slices.Contains(r.Services, p.Service)
+	}
+	return p.Service == "" && p.Role != RoleService && slices.Contains(r.Roles, p.Role)
 }
 
 // Policy maps full method names ("/posimport.v1.ConfigService/GetClientSettings") to rules.
@@ -90,18 +102,36 @@ func (a *Authorizer) authenticate(ctx context.Context, method string) (context.C
 	if rule.Public {
 		return ctx, &rule, nil
 	}
-	token, err := bearer(ctx)
+	md, _ := metadata.FromIncomingContext(ctx)
+	var header string
+	if vals := md.Get("authorization"); len(vals) > 0 {
+		header = vals[0]
+	}
+	p, err := a.AuthenticateHeader(header)
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := a.verifier.Verify(token)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !slices.Contains(rule.Roles, p.Role) {
+	if !rule.allows(p) {
+		if p.IsService() {
+			return nil, nil, apierr.PermissionDenied("service %q may not call %s", p.Service, shortMethod(method))
+		}
 		return nil, nil, apierr.PermissionDenied("role %q may not call %s", p.Role, shortMethod(method))
 	}
 	return WithPrincipal(ctx, p), &rule, nil
+}
+
+// AuthenticateHeader verifies an Authorization header's value ("Bearer <token>") as every
+// RPC does, and returns the caller. REST checks it before reading a request's body, so an
+// unauthenticated caller cannot make the server read or parse one.
+func (a *Authorizer) AuthenticateHeader(value string) (Principal, error) {
+	if value == "" {
+		return Principal{}, apierr.Unauthenticated("missing bearer token")
+	}
+	scheme, token, ok := strings.Cut(value, " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") || token == "" {
+		return Principal{}, apierr.Unauthenticated("authorization must be \"Bearer <token>\"")
+	}
+	return a.verifier.Verify(token)
 }
 
 // CheckClient refuses a request whose client_id field the caller may not act for. Requests
@@ -175,19 +205,6 @@ func (s *checkedStream) RecvMsg(m any) error {
 	return nil
 }
 
-func bearer(ctx context.Context) (string, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	vals := md.Get("authorization")
-	if len(vals) == 0 {
-		return "", apierr.Unauthenticated("missing bearer token")
-	}
-	scheme, token, ok := strings.Cut(vals[0], " ")
-	if !ok || !strings.EqualFold(scheme, "bearer") || token == "" {
-		return "", apierr.Unauthenticated("authorization must be \"Bearer <token>\"")
-	}
-	return token, nil
-}
-
 func shortMethod(full string) string {
 	if i := strings.LastIndex(full, "/"); i >= 0 {
 		return full[i+1:]
@@ -200,5 +217,5 @@ func (r Rule) String() string {
 	if r.Public {
 		return "public"
 	}
-	return fmt.Sprint(r.Roles)
+	return fmt.Sprintf("roles %v, services %v", r.Roles, r.Services)
 }

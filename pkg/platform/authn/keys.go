@@ -3,198 +3,167 @@ package authn
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"slices"
+	"regexp"
 	"strings"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-	"github.com/google/uuid"
-
-	"github.com/posimport/posimport/pkg/platform/apierr"
 	"github.com/posimport/posimport/pkg/platform/secret"
 )
 
-// Claims are the JWT claims posimport reads.
-type Claims struct {
-	jwt.RegisteredClaims
-	// Clients the caller may act for; "*" (services only) means all.
-	Clients []string `json:"clients"`
-	// Role of the caller.
-	Role Role `json:"role"`
+// ServiceIssuer is the iss of every token posimport's services sign for themselves. A service
+// key verifies tokens of this issuer only, and the main app's issuer must be another.
+const ServiceIssuer = "posimport"
+
+// Token lifetime bounds, for every signer.
+const (
+	// MaxTokenLifetime bounds exp − iat. A token is a bearer credential: one that leaks stops
+	// working within a day. The services' own tokens live 10 minutes, the CLI's 10 minutes by
+	// default; the main app's access tokens must fit too.
+	MaxTokenLifetime = 24 * time.Hour
+	// ClockSkew is how far the signer's clock may be from ours: exp, nbf and iat are checked
+	// with this leeway, so an iat more than 30 s in the future is refused.
+	ClockSkew = 30 * time.Second
+)
+
+// The service identities: each posimport service signs with a key of its own, bound to its
+// name, and its tokens carry the subject ServiceSubject(name).
+const (
+	ServiceConfig       = "config"
+	ServiceAuth         = "auth"
+	ServiceBalance      = "balance"
+	ServiceImportWorker = "import-worker"
+)
+
+// ServiceSubject is the sub claim of the tokens of the service named name.
+func ServiceSubject(name string) string { return "service:" + name }
+
+// Key verifies tokens. It is bound to the issuer its tokens must carry and, for a key of one
+// of posimport's services, to that service's identity: only such a key verifies tokens with
+// role service or clients ["*"], and only with the subject of its service.
+type Key struct {
+	// ID is the kid that selects the key.
+	ID string
+	// Public is the Ed25519 public key.
+	Public ed25519.PublicKey
+	// Issuer is the iss its tokens must carry: ServiceIssuer for a service key, the main
+	// app's issuer for an app key.
+	Issuer string
+	// Service is the service identity of a service key ("import-worker"); empty for an app key.
+	Service string
+}
+
+// String formats the key as its configuration entry: "kid=base64" for an app key (an item of
+// JWT_APP_KEYS), "service:kid=base64" for a service key (an item of JWT_SERVICE_KEYS).
+func (k Key) String() string {
+	s := k.ID + "=" + base64.StdEncoding.EncodeToString(k.Public)
+	if k.Service != "" {
+		return k.Service + ":" + s
+	}
+	return s
 }
 
 // Config is the JWT part of a service's configuration.
 type Config struct {
-	// Issuers accepted (the main app's and posimport's own).
-	Issuers []string `env:"JWT_ISSUERS" envSeparator:"," envDefault:"posimport"`
 	// Audience required in every token.
 	Audience string `env:"JWT_AUDIENCE" envDefault:"posimport"`
-	// PublicKeys verify tokens: comma-separated kid=base64(Ed25519 public key).
-	PublicKeys string `env:"JWT_PUBLIC_KEYS"`
-	// SigningKey signs this service's own tokens: kid=base64(Ed25519 seed, 32 bytes).
+	// AppIssuer is the main app's issuer: the iss of the people's tokens its keys sign.
+	AppIssuer string `env:"JWT_APP_ISSUER"`
+	// AppKeys verify the main app's tokens (people's roles only): comma-separated
+	// kid=base64(Ed25519 public key).
+	AppKeys string `env:"JWT_APP_KEYS"`
+	// ServiceKeys verify posimport's services' tokens, each bound to its service: comma-separated
+	// service:kid=base64(Ed25519 public key), e.g. "import-worker:iw1=…,auth:auth1=…".
+	ServiceKeys string `env:"JWT_SERVICE_KEYS"`
+	// SigningKey signs this service's own tokens: kid=base64(Ed25519 seed, 32 bytes). Its public
+	// half verifies too, bound to ServiceName.
 	SigningKey secret.Secret `env:"JWT_SIGNING_KEY"`
-	// ServiceName is the subject of this service's own tokens.
+	// ServiceName is this service's identity (default: the service's name).
 	ServiceName string `env:"SERVICE_NAME"`
+	// Keys are further verification keys given in code, not in the environment (the
+	// all-in-one process's own).
+	Keys []Key `env:"-"`
+
+	// RetiredPublicKeys and RetiredIssuers are the variables that trusted any key for any
+	// issuer and identity; a process that still sets them refuses to start.
+	RetiredPublicKeys string `env:"JWT_PUBLIC_KEYS"`
+	RetiredIssuers    string `env:"JWT_ISSUERS"`
 }
 
-// Verifier checks bearer tokens.
-type Verifier struct {
-	keys     map[string]ed25519.PublicKey
-	issuers  []string
-	audience string
-	now      func() time.Time
-	cache    verifiedCache
-}
+var serviceNamePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
 
-// NewVerifier builds a verifier from cfg. The signing key's public half is trusted too, so a
-// service always accepts its own tokens.
-func NewVerifier(cfg Config) (*Verifier, error) {
-	v := &Verifier{keys: map[string]ed25519.PublicKey{}, issuers: cfg.Issuers, audience: cfg.Audience, now: time.Now}
-	if cfg.Audience == "" {
-		return nil, errors.New("JWT_AUDIENCE: required")
+// TrustedKeys returns every verification key of cfg, each bound to its issuer (and service),
+// or an error naming the variable at fault.
+func (cfg Config) TrustedKeys() ([]Key, error) {
+	if cfg.RetiredPublicKeys != "" || cfg.RetiredIssuers != "" {
+		return nil, errors.New("JWT_PUBLIC_KEYS and JWT_ISSUERS are retired: set JWT_APP_ISSUER and JWT_APP_KEYS " +
+			"(the main app's issuer and keys) and JWT_SERVICE_KEYS (service:kid=key for each posimport service); see the README")
 	}
-	for _, item := range splitList(cfg.PublicKeys) {
-		kid, raw, err := parseKeyItem(item)
+	var keys []Key
+	if cfg.AppKeys != "" && cfg.AppIssuer == "" {
+		return nil, errors.New("JWT_APP_ISSUER: required with JWT_APP_KEYS")
+	}
+	if cfg.AppIssuer == ServiceIssuer {
+		return nil, fmt.Errorf("JWT_APP_ISSUER: %q is posimport's own services' issuer; the main app needs another", ServiceIssuer)
+	}
+	for _, item := range splitList(cfg.AppKeys) {
+		kid, pub, err := parsePublicKey(item)
 		if err != nil {
-			return nil, fmt.Errorf("JWT_PUBLIC_KEYS: %w", err)
+			return nil, fmt.Errorf("JWT_APP_KEYS: %w", err)
 		}
-		if len(raw) != ed25519.PublicKeySize {
-			return nil, fmt.Errorf("JWT_PUBLIC_KEYS: key %q: want %d bytes, got %d", kid, ed25519.PublicKeySize, len(raw))
+		keys = append(keys, Key{ID: kid, Public: pub, Issuer: cfg.AppIssuer})
+	}
+	for _, item := range splitList(cfg.ServiceKeys) {
+		service, rest, ok := strings.Cut(item, ":")
+		if !ok || !serviceNamePattern.MatchString(service) {
+			return nil, errors.New("JWT_SERVICE_KEYS: want service:kid=base64(Ed25519 public key), e.g. import-worker:iw1=…")
 		}
-		v.keys[kid] = ed25519.PublicKey(raw)
+		kid, pub, err := parsePublicKey(rest)
+		if err != nil {
+			return nil, fmt.Errorf("JWT_SERVICE_KEYS: %w", err)
+		}
+		keys = append(keys, Key{ID: kid, Public: pub, Issuer: ServiceIssuer, Service: service})
 	}
 	if !cfg.SigningKey.IsZero() {
 		s, err := NewSigner(cfg)
 		if err != nil {
 			return nil, err
 		}
-		v.keys[s.kid] = s.key.Public().(ed25519.PublicKey)
+		keys = append(keys, s.Key())
 	}
-	if len(v.keys) == 0 {
-		return nil, errors.New("JWT_PUBLIC_KEYS: at least one verification key is required")
-	}
-	return v, nil
+	keys = append(keys, cfg.Keys...)
+	return dedupe(keys)
 }
 
-// Verify checks a token's signature, algorithm, issuer, audience and expiry and returns the
-// caller. Errors are Unauthenticated and never echo the token.
-func (v *Verifier) Verify(token string) (Principal, error) {
-	// The main app sends the same token with every request of a session; an Ed25519
-	// verification per request was the largest single cost of a REST read.
-	key := sha256.Sum256([]byte(token))
-	if p, ok := v.cache.get(key, v.now()); ok {
-		return p, nil
-	}
-	p, exp, err := v.verify(token)
-	if err != nil {
-		return Principal{}, err
-	}
-	v.cache.put(key, p, exp)
-	return p, nil
-}
-
-func (v *Verifier) verify(token string) (Principal, time.Time, error) {
-	var c Claims
-	_, err := jwt.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		k, ok := v.keys[kid]
-		if !ok {
-			return nil, fmt.Errorf("unknown key id %q", kid)
+// dedupe drops repeated keys and refuses one kid for two different keys: a kid selects one key.
+func dedupe(keys []Key) ([]Key, error) {
+	byID := map[string]Key{}
+	var out []Key
+	for _, k := range keys {
+		if k.ID == "" || len(k.Public) != ed25519.PublicKeySize || k.Issuer == "" {
+			return nil, fmt.Errorf("verification key %q: a kid, an Ed25519 public key and an issuer are required", k.ID)
 		}
-		return k, nil
-	},
-		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
-		jwt.WithAudience(v.audience),
-		jwt.WithExpirationRequired(),
-		jwt.WithLeeway(30*time.Second),
-		jwt.WithTimeFunc(v.now),
-	)
-	if err != nil {
-		return Principal{}, time.Time{}, apierr.Unauthenticated("invalid bearer token: %s", describeJWTError(err))
+		if (k.Issuer == ServiceIssuer) != (k.Service != "") {
+			return nil, fmt.Errorf("verification key %q: a service key has issuer %q and a service, an app key neither", k.ID, ServiceIssuer)
+		}
+		if prev, ok := byID[k.ID]; ok {
+			if !prev.Public.Equal(k.Public) || prev.Issuer != k.Issuer || prev.Service != k.Service {
+				return nil, fmt.Errorf("key id %q names two different keys", k.ID)
+			}
+			continue
+		}
+		byID[k.ID] = k
+		out = append(out, k)
 	}
-	if !slices.Contains(v.issuers, c.Issuer) {
-		return Principal{}, time.Time{}, apierr.Unauthenticated("invalid bearer token: issuer not accepted")
-	}
-	if c.Subject == "" || c.Role == "" {
-		return Principal{}, time.Time{}, apierr.Unauthenticated("invalid bearer token: subject and role are required")
-	}
-	if slices.Contains(c.Clients, AllClients) && c.Role != RoleService {
-		return Principal{}, time.Time{}, apierr.Unauthenticated("invalid bearer token: only services may act for all clients")
-	}
-	// Expiry is required by the parser options, so ExpiresAt is set here.
-	return Principal{Subject: c.Subject, Role: c.Role, Clients: c.Clients}, c.ExpiresAt.Time, nil
+	return out, nil
 }
 
-func describeJWTError(err error) string {
-	switch {
-	case errors.Is(err, jwt.ErrTokenExpired):
-		return "expired"
-	case errors.Is(err, jwt.ErrTokenInvalidAudience):
-		return "wrong audience"
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
-		return "signature not verifiable"
-	case errors.Is(err, jwt.ErrTokenMalformed):
-		return "malformed"
-	case errors.Is(err, jwt.ErrTokenNotValidYet):
-		return "not valid yet"
-	default:
-		return "rejected"
-	}
-}
-
-// Signer issues tokens: a service's own, and in tests and the demo, people's.
-type Signer struct {
-	kid    string
-	key    ed25519.PrivateKey
-	issuer string
-	aud    string
-	now    func() time.Time
-}
-
-// NewSigner builds a signer from cfg.SigningKey.
-func NewSigner(cfg Config) (*Signer, error) {
-	kid, raw, err := parseKeyItem(cfg.SigningKey.Reveal())
-	if err != nil {
-		return nil, errors.New("JWT_SIGNING_KEY: want kid=base64(32-byte Ed25519 seed)")
-	}
-	if len(raw) != ed25519.SeedSize {
-		return nil, fmt.Errorf("JWT_SIGNING_KEY: want a %d-byte Ed25519 seed", ed25519.SeedSize)
-	}
-	issuer := "posimport"
-	if len(cfg.Issuers) > 0 {
-		issuer = cfg.Issuers[0]
-	}
-	return &Signer{kid: kid, key: ed25519.NewKeyFromSeed(raw), issuer: issuer, aud: cfg.Audience, now: time.Now}, nil
-}
-
-// Sign issues a token for subject with role and clients, valid for ttl.
-func (s *Signer) Sign(subject string, role Role, clients []string, ttl time.Duration) (string, error) {
-	now := s.now()
-	c := Claims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    s.issuer,
-			Subject:   subject,
-			Audience:  jwt.ClaimStrings{s.aud},
-			IssuedAt:  jwt.NewNumericDate(now),
-			NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)),
-			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
-			ID:        uuid.NewString(),
-		},
-		Clients: clients,
-		Role:    role,
-	}
-	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
-	t.Header["kid"] = s.kid
-	return t.SignedString(s.key)
-}
-
-// NewDevKeys generates a key pair and returns the configuration values for it:
-// JWT_SIGNING_KEY and JWT_PUBLIC_KEYS. For the all-in-one binary, tests and the demo.
-func NewDevKeys(kid string) (signingKey secret.Secret, publicKeys string) {
+// NewDevKeys generates a key pair and returns its configuration values: the seed (a
+// JWT_SIGNING_KEY) and the public key as "kid=base64" (an item of JWT_APP_KEYS, or of
+// JWT_SERVICE_KEYS after "service:"). For the all-in-one binary, tests and the demo.
+func NewDevKeys(kid string) (signingKey secret.Secret, publicKey string) {
 	seed := make([]byte, ed25519.SeedSize)
 	_, _ = rand.Read(seed)
 	pub := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
@@ -212,9 +181,20 @@ func splitList(s string) []string {
 	return out
 }
 
+func parsePublicKey(item string) (string, ed25519.PublicKey, error) {
+	kid, raw, err := parseKeyItem(item)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(raw) != ed25519.PublicKeySize {
+		return "", nil, fmt.Errorf("key %q: want %d bytes, got %d", kid, ed25519.PublicKeySize, len(raw))
+	}
+	return kid, ed25519.PublicKey(raw), nil
+}
+
 func parseKeyItem(item string) (kid string, raw []byte, err error) {
 	kid, b64, ok := strings.Cut(strings.TrimSpace(item), "=")
-	if !ok || kid == "" {
+	if !ok || kid == "" || strings.ContainsAny(kid, ":,") {
 		return "", nil, errors.New("want kid=base64")
 	}
 	raw, err = base64.StdEncoding.DecodeString(b64)

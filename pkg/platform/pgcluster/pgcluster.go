@@ -2,13 +2,23 @@
 // server packages' initdb and pg_ctl. Tests use it when DATABASE_URL is unset, and
 // `posimport up` uses it for a laptop or small install. PostgreSQL refuses to run as root, so
 // as root the commands run as the postgres user through runuser.
+//
+// The cluster trusts no one: its superuser has a random password, kept in the cluster's
+// directory (mode 0600), and both its socket and its TCP port (127.0.0.1 only) require it
+// (SCRAM). pg_hba.conf is written at every start, so a cluster made by an earlier version,
+// which trusted every local user, gets a password (set in single-user mode, with the server
+// down) and loses its trust lines.
 package pgcluster
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -36,11 +46,22 @@ type Options struct {
 
 // Cluster is a running PostgreSQL cluster owned by this process.
 type Cluster struct {
-	opts   Options
-	binDir string
-	port   int
-	runAs  string // "postgres" when running as root, else ""
+	opts     Options
+	binDir   string
+	port     int
+	runAs    string // "postgres" when running as root, else ""
+	password string // the postgres role's
 }
+
+// passwordFile holds the postgres role's password, under Options.Dir.
+const passwordFile = "password"
+
+// hba is the cluster's pg_hba.conf: a password on the socket and on 127.0.0.1, nothing else.
+const hba = `# posimport's private cluster, written at each start: the superuser's password (SCRAM) on
+# the socket and on 127.0.0.1, and nothing else.
+local   all   all                  scram-sha-256
+host    all   all   127.0.0.1/32   scram-sha-256
+`
 
 // Start initialises the cluster in opts.Dir if it has no data yet, then starts it and waits
 // until it accepts connections. Data is kept between runs.
@@ -59,17 +80,35 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := os.MkdirAll(filepath.Join(opts.Dir, "run"), 0o700); err != nil {
 		return nil, err
 	}
+	_, err = os.Stat(filepath.Join(c.dataDir(), "PG_VERSION"))
+	fresh := errors.Is(err, os.ErrNotExist)
+	set, err := c.loadPassword()
+	if err != nil {
+		return nil, err
+	}
 	if err := c.chown(opts.Dir); err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(filepath.Join(c.dataDir(), "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
-		args := []string{"-D", c.dataDir(), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C"}
+	switch {
+	case fresh:
+		args := []string{"-D", c.dataDir(), "-U", "postgres", "-A", "scram-sha-256",
+			"--pwfile", filepath.Join(opts.Dir, passwordFile), "-E", "UTF8", "--locale=C"}
 		if opts.Fast {
 			args = append(args, "--no-sync")
 		}
 		if out, err := c.run(ctx, "initdb", args...); err != nil {
 			return nil, fmt.Errorf("initdb: %w: %s", err, out)
 		}
+	case set:
+		// A cluster of an earlier version: give the superuser the new password while the
+		// server is down, before it ever starts without trust.
+		if out, err := c.runInput(ctx, "ALTER ROLE postgres PASSWORD '"+c.password+"'\n",
+			"postgres", "--single", "-D", c.dataDir(), "postgres"); err != nil {
+			return nil, fmt.Errorf("set the postgres role's password: %w: %s", err, out)
+		}
+	}
+	if err := c.writeHBA(); err != nil {
+		return nil, err
 	}
 	if c.port == 0 {
 		if c.port, err = freePort(); err != nil {
@@ -92,12 +131,46 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	return c, nil
 }
 
-// URL is the connection string of the cluster's postgres database.
+// URL is the connection string of the cluster's postgres database, with the password.
 func (c *Cluster) URL() string { return c.DatabaseURL("postgres") }
 
-// DatabaseURL is the connection string of one database of the cluster.
+// DatabaseURL is the connection string of one database of the cluster, with the password.
 func (c *Cluster) DatabaseURL(db string) string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.port, db)
+	u := url.URL{Scheme: "postgres", User: url.UserPassword("postgres", c.password),
+		Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(c.port)), Path: "/" + db, RawQuery: "sslmode=disable"}
+	return u.String()
+}
+
+// loadPassword reads the cluster's password, making one when there is none; set reports
+// that it was made now.
+func (c *Cluster) loadPassword() (set bool, err error) {
+	path := filepath.Join(c.opts.Dir, passwordFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if c.password = strings.TrimSpace(string(b)); c.password == "" {
+			return false, fmt.Errorf("%s: empty", path)
+		}
+		return false, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	raw := make([]byte, 24)
+	_, _ = rand.Read(raw) // crypto/rand never fails on supported platforms
+	c.password = hex.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(c.password+"\n"), 0o600); err != nil {
+		return false, fmt.Errorf("write the cluster's password: %w", err)
+	}
+	return true, nil
+}
+
+// writeHBA replaces the cluster's pg_hba.conf with hba.
+func (c *Cluster) writeHBA() error {
+	path := filepath.Join(c.dataDir(), "pg_hba.conf")
+	if err := os.WriteFile(path, []byte(hba), 0o600); err != nil {
+		return fmt.Errorf("write pg_hba.conf: %w", err)
+	}
+	return c.chown(path)
 }
 
 // Port is the TCP port the cluster listens on.
@@ -120,6 +193,11 @@ func (c *Cluster) Restart(ctx context.Context) error {
 func (c *Cluster) dataDir() string { return filepath.Join(c.opts.Dir, "data") }
 
 func (c *Cluster) run(ctx context.Context, tool string, args ...string) (string, error) {
+	return c.runInput(ctx, "", tool, args...)
+}
+
+// runInput runs tool with input on its standard input.
+func (c *Cluster) runInput(ctx context.Context, input, tool string, args ...string) (string, error) {
 	bin := filepath.Join(c.binDir, tool)
 	var cmd *exec.Cmd
 	if c.runAs != "" {
@@ -129,6 +207,9 @@ func (c *Cluster) run(ctx context.Context, tool string, args ...string) (string,
 	}
 	// The server must outlive a cancelled start context only via pg_ctl's own daemonising.
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	if input != "" {
+		cmd.Stdin = strings.NewReader(input)
+	}
 	out, err := cmd.CombinedOutput()
 	return strings.TrimSpace(string(out)), err
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"io"
 	"net/http"
 	"reflect"
 	"sync"
@@ -39,7 +40,7 @@ type jsonEncoder struct {
 }
 
 // marshaler is the gateway's marshaler: protojson, except for the types with a registered
-// encoder.
+// encoder, and REST bodies decoded by decodeBody.
 type marshaler struct {
 	*runtime.JSONPb
 	encoders map[reflect.Type]*jsonEncoder
@@ -52,14 +53,17 @@ func (s *Server) gatewayMarshaler() runtime.Marshaler {
 		MarshalOptions:   GatewayJSONOptions(),
 		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 	}
-	if len(s.jsonEncoders) == 0 {
-		return jsonPb
-	}
 	encoders := make(map[reflect.Type]*jsonEncoder, len(s.jsonEncoders))
 	for t, e := range s.jsonEncoders {
 		encoders[t] = e
 	}
 	return &marshaler{JSONPb: jsonPb, encoders: encoders}
+}
+
+// NewDecoder implements runtime.Marshaler: REST bodies are decoded by decodeBody, which
+// refuses an empty body as gRPC refuses a missing required message.
+func (m *marshaler) NewDecoder(r io.Reader) runtime.Decoder {
+	return runtime.DecoderFunc(func(v any) error { return decodeBody(r, m.UnmarshalOptions, v) })
 }
 
 // Marshal implements runtime.Marshaler.
@@ -153,7 +157,7 @@ func (w *recyclingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter
 // their buffers; without encoders it is the gateway itself.
 func recycling(gw http.Handler, m runtime.Marshaler) http.Handler {
 	mm, ok := m.(*marshaler)
-	if !ok {
+	if !ok || len(mm.encoders) == 0 {
 		return gw
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,10 @@
 // gRPC listener, so REST passes the same interceptors, plus /openapi.json, /metrics, /healthz
 // and /readyz). Run stops both gracefully when its context ends, and stops everything when
 // either fails.
+//
+// The HTTP port is bounded (Config's limits): REST verifies the bearer token before it reads
+// a body, reads at most MaxBodyBytes within ReadTimeout, and answers its own refusals with the
+// services' error contract (rest.go, gatewayerr.go).
 package server
 
 import (
@@ -14,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -30,6 +35,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/posimport/posimport/pkg/platform/apierr"
 	"github.com/posimport/posimport/pkg/platform/authn"
 )
 
@@ -41,6 +47,15 @@ type Config struct {
 	HTTPAddr string `env:"HTTP_ADDR" envDefault:":8080"`
 	// ShutdownTimeout bounds the graceful stop; in-flight RPCs are cut after it.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
+	// MaxBodyBytes caps an HTTP request's body: larger ones get 413 (default
+	// DefaultMaxBodyBytes, 1 MiB).
+	MaxBodyBytes int64 `env:"HTTP_MAX_BODY_BYTES"`
+	// ReadHeaderTimeout, ReadTimeout and IdleTimeout bound the wait for a request's headers,
+	// for the whole request, and for a kept-alive connection's next request (defaults
+	// DefaultReadHeaderTimeout 10s, DefaultReadTimeout 30s, DefaultIdleTimeout 2m).
+	ReadHeaderTimeout time.Duration `env:"HTTP_READ_HEADER_TIMEOUT"`
+	ReadTimeout       time.Duration `env:"HTTP_READ_TIMEOUT"`
+	IdleTimeout       time.Duration `env:"HTTP_IDLE_TIMEOUT"`
 }
 
 // Options are the server's dependencies.
@@ -100,7 +115,7 @@ func New(cfg Config, opts Options) (*Server, error) {
 	}
 	m := newRPCMetrics(reg)
 	s := &Server{
-		cfg: cfg, opts: opts, registry: reg,
+		cfg: cfg.WithDefaults(), opts: opts, registry: reg,
 		health:       health.NewServer(),
 		httpMux:      http.NewServeMux(),
 		readiness:    map[string]func(context.Context) error{},
@@ -185,7 +200,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Lock()
 	gwMarshaler := s.gatewayMarshaler()
 	gwMux := runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, gwMarshaler),
-		runtime.WithRoutingErrorHandler(routingError))
+		runtime.WithRoutingErrorHandler(routingError), runtime.WithErrorHandler(gatewayError))
 	conn, err := grpc.NewClient(loopback(s.GRPCAddr()), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		s.mu.Unlock()
@@ -218,13 +233,8 @@ func (s *Server) Run(ctx context.Context) error {
 	s.httpMux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	s.httpMux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	s.httpMux.HandleFunc("GET /readyz", s.ready)
-	s.httpMux.Handle("/", validUTF8(recycling(gwMux, gwMarshaler)))
-	httpSrv := &http.Server{
-		Handler:           s.httpMux,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	s.httpMux.Handle("/", validUTF8(s.restFront(recycling(gwMux, gwMarshaler))))
+	httpSrv := NewHTTPServer(s.httpMux, s.cfg, logger)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -329,18 +339,15 @@ func routingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 // gateway would copy it into a proto string, which gRPC then cannot marshal (a 500).
 func validUTF8(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ok := utf8.ValidString(r.URL.Path)
-		for k, vs := range r.URL.Query() {
-			ok = ok && utf8.ValidString(k)
-			for _, v := range vs {
-				ok = ok && utf8.ValidString(v)
-			}
-		}
-		if !ok {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = w.Write([]byte(`{"code":3,"message":"the request path or query is not valid UTF-8","details":[]}`))
+		if !utf8.ValidString(r.URL.Path) {
+			refuse(w, r, http.StatusBadRequest, apierr.Invalid("path", "the request path is not valid UTF-8"))
 			return
+		}
+		for k, vs := range r.URL.Query() {
+			if !utf8.ValidString(k) || slices.ContainsFunc(vs, func(v string) bool { return !utf8.ValidString(v) }) {
+				refuse(w, r, http.StatusBadRequest, apierr.Invalid("query", "the query string is not valid UTF-8"))
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -17,7 +17,7 @@ import (
 func newServer(t *testing.T) *server.Server {
 	t.Helper()
 	_, pub := authn.NewDevKeys("k")
-	v, err := authn.NewVerifier(authn.Config{Audience: "posimport", Issuers: []string{"posimport"}, PublicKeys: pub})
+	v, err := authn.NewVerifier(authn.Config{Audience: "posimport", AppIssuer: "app", AppKeys: pub})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestNewFailsOnBusyPort(t *testing.T) {
 	a := newServer(t)
 	defer func() { _ = a.Close() }()
 	_, pub := authn.NewDevKeys("k")
-	v, _ := authn.NewVerifier(authn.Config{Audience: "posimport", Issuers: []string{"posimport"}, PublicKeys: pub})
+	v, _ := authn.NewVerifier(authn.Config{Audience: "posimport", AppIssuer: "app", AppKeys: pub})
 	_, err := server.New(server.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: a.HTTPAddr()}, server.Options{Authorizer: authn.NewAuthorizer(v, nil)})
 	if err == nil {
 		t.Fatal("New on a busy port succeeded")

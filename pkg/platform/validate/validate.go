@@ -4,6 +4,7 @@ package validate
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,12 +51,23 @@ func Name(field, v string) error {
 	return nil
 }
 
-// TimeZone loads an IANA zone name. "Local" is refused: it means whatever the server runs in.
+// notZones are names time.LoadLocation may load that are no place's time: "Local" (whatever
+// the server runs in), "Factory" (tzdata's placeholder, "-00"), "posixrules" and "localtime"
+// (a system's default rules and zone), and the "posix/" and "right/" copies of the database
+// some systems install (the right/ ones count leap seconds, which civil time does not).
+var (
+	notZones        = []string{"Local", "Factory", "posixrules", "localtime"}
+	notZonePrefixes = []string{"/", "posix/", "right/"}
+)
+
+// TimeZone loads an IANA zone name of a place (see notZones for what is refused).
 func TimeZone(field, v string) (*time.Location, error) {
 	if v == "" {
 		return nil, apierr.Invalid(field, "required")
 	}
-	if v == "Local" || strings.HasPrefix(v, "/") || strings.Contains(v, "..") {
+	notZone := slices.Contains(notZones, v) || strings.Contains(v, "..") ||
+		slices.ContainsFunc(notZonePrefixes, func(p string) bool { return strings.HasPrefix(v, p) })
+	if notZone {
 		return nil, apierr.Invalid(field, "%q is not an IANA time zone name (e.g. Europe/Copenhagen)", v)
 	}
 	loc, err := time.LoadLocation(v)
@@ -65,16 +77,46 @@ func TimeZone(field, v string) (*time.Location, error) {
 	return loc, nil
 }
 
-// Date parses YYYY-MM-DD.
+// The dates posimport accepts from its callers: 2000-01-01 to 2099-12-31. Lightspeed's data
+// begins in the 2000s, and a date outside this century is a mistake (0001-01-01, 9999-12-31)
+// that would otherwise run an import, or a query, over centuries.
+var (
+	MinDate = civil.Date{Year: 2000, Month: time.January, Day: 1}
+	MaxDate = civil.Date{Year: 2099, Month: time.December, Day: 31}
+)
+
+// Date parses YYYY-MM-DD between MinDate and MaxDate.
 func Date(field, v string) (civil.Date, error) {
 	if v == "" {
 		return civil.Date{}, apierr.Invalid(field, "required")
 	}
 	d, err := civil.ParseDate(v)
 	if err != nil {
-		return civil.Date{}, apierr.Invalid(field, "%v", err)
+		return civil.Date{}, apierr.Invalid(field, "%q is not a date (want YYYY-MM-DD)", v)
+	}
+	if d.Before(MinDate) || d.After(MaxDate) {
+		return civil.Date{}, apierr.Invalid(field, "%s is outside the dates posimport accepts (%s to %s)", d, MinDate, MaxDate)
 	}
 	return d, nil
+}
+
+// Week parses an ISO week YYYY-Www whose days are all between MinDate and MaxDate.
+func Week(field, v string) (civil.Week, error) {
+	if v == "" {
+		return civil.Week{}, apierr.Invalid(field, "required")
+	}
+	w, err := civil.ParseWeek(v)
+	if err != nil {
+		if len(v) == len("2026-W13") {
+			return civil.Week{}, apierr.Invalid(field, "%v", err)
+		}
+		return civil.Week{}, apierr.Invalid(field, "%q is not an ISO week (want YYYY-Www, e.g. 2026-W13)", v)
+	}
+	days := w.Days()
+	if days[0].Before(MinDate) || days[len(days)-1].After(MaxDate) {
+		return civil.Week{}, apierr.Invalid(field, "%s is outside the dates posimport accepts (%s to %s)", w, MinDate, MaxDate)
+	}
+	return w, nil
 }
 
 // DateRange parses from and until and checks from ≤ until.

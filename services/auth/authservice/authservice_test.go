@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -137,29 +138,27 @@ func TestRoleTable(t *testing.T) {
 	if len(calls) != len(authservice.Policy) {
 		t.Fatalf("the test calls %d RPCs, the policy has %d", len(calls), len(authservice.Policy))
 	}
-	// A token with the service role but a person's subject and no '*': what a misconfigured
-	// main app could sign. It passes the role table, and AccessToken still refuses it.
-	personAsService, err := b.keys.Signer.Sign("user-42", authn.RoleService, []string{"c1"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
+	type caller struct {
+		token   string
+		role    authn.Role
+		service string
 	}
-	callers := map[string]string{
-		"supervisor":          b.keys.Token(t, authn.RoleSupervisor, "c1"),
-		"regional_supervisor": b.keys.Token(t, authn.RoleRegionalSupervisor, "c1"),
-		"integration_contact": b.keys.Token(t, authn.RoleIntegrationContact, "c1"),
-		"viewer":              b.keys.Token(t, authn.RoleViewer, "c1"),
-		"service":             b.keys.ServiceToken(t),
+	callers := map[string]caller{
+		"supervisor":          {token: b.keys.Token(t, authn.RoleSupervisor, "c1"), role: authn.RoleSupervisor},
+		"regional_supervisor": {token: b.keys.Token(t, authn.RoleRegionalSupervisor, "c1"), role: authn.RoleRegionalSupervisor},
+		"integration_contact": {token: b.keys.Token(t, authn.RoleIntegrationContact, "c1"), role: authn.RoleIntegrationContact},
+		"viewer":              {token: b.keys.Token(t, authn.RoleViewer, "c1"), role: authn.RoleViewer},
+	}
+	for _, name := range servicetest.Services {
+		callers["service:"+name] = caller{token: b.keys.ServiceToken(t, name), service: name}
 	}
 	for method, rule := range authservice.Policy {
-		for name, tok := range callers {
+		for name, c := range callers {
 			t.Run(method[strings.LastIndex(method, "/")+1:]+"/"+name, func(t *testing.T) {
 				t.Parallel()
-				c := posimportv1.NewAuthServiceClient(servicetest.DialAs(t, b.auth.GRPCAddr, tok))
-				err := calls[method](context.Background(), c)
-				allowed := false
-				for _, r := range rule.Roles {
-					allowed = allowed || string(r) == name
-				}
+				client := posimportv1.NewAuthServiceClient(servicetest.DialAs(t, b.auth.GRPCAddr, c.token))
+				err := calls[method](context.Background(), client)
+				allowed := slices.Contains(rule.Roles, c.role) || (c.service != "" && slices.Contains(rule.Services, c.service))
 				switch code := status.Code(err); {
 				case !allowed && code != codes.PermissionDenied:
 					t.Errorf("%s may not call it, got %v", name, err)
@@ -169,18 +168,33 @@ func TestRoleTable(t *testing.T) {
 			})
 		}
 	}
+	// The reproduction of the probe: the main app's key claiming the service role, a service
+	// subject and every client. It is no service's key, so it is refused before any RPC runs;
+	// so are a service's key claiming another service, and keys nobody trusts.
+	forged := map[string]servicetest.Forgery{
+		"main app as service:anything":    {Key: "app", Issuer: servicetest.MainAppIssuer, Subject: "service:anything", Role: authn.RoleService, Clients: []string{"*"}},
+		"main app as the import-worker":   {Key: "app", Issuer: servicetest.MainAppIssuer, Subject: "service:import-worker", Role: authn.RoleService, Clients: []string{"*"}},
+		"main app, posimport's issuer":    {Key: "app", Issuer: authn.ServiceIssuer, Subject: "service:import-worker", Role: authn.RoleService, Clients: []string{"*"}},
+		"a person with the service role":  {Key: "app", Issuer: servicetest.MainAppIssuer, Subject: "user-42", Role: authn.RoleService, Clients: []string{"c1"}},
+		"balance as the import-worker":    {Key: authn.ServiceBalance, Issuer: authn.ServiceIssuer, Subject: "service:import-worker", Role: authn.RoleService, Clients: []string{"*"}},
+		"import-worker, the app's issuer": {Key: authn.ServiceImportWorker, Issuer: servicetest.MainAppIssuer, Subject: "service:import-worker", Role: authn.RoleService, Clients: []string{"*"}},
+		"unknown key":                     {Issuer: authn.ServiceIssuer, Subject: "service:import-worker", Role: authn.RoleService, Clients: []string{"*"}},
+	}
 	for _, method := range []string{
 		posimportv1.AuthService_AccessToken_FullMethodName,
 		posimportv1.AuthService_ListConnections_FullMethodName,
 		posimportv1.AuthService_ReencryptTokens_FullMethodName,
+		posimportv1.AuthService_GetConnection_FullMethodName,
 	} {
-		t.Run(method[strings.LastIndex(method, "/")+1:]+"/person with the service role", func(t *testing.T) {
-			t.Parallel()
-			c := posimportv1.NewAuthServiceClient(servicetest.DialAs(t, b.auth.GRPCAddr, personAsService))
-			if err := calls[method](context.Background(), c); status.Code(err) != codes.PermissionDenied {
-				t.Errorf("got %v, want PermissionDenied", err)
-			}
-		})
+		for name, f := range forged {
+			t.Run(method[strings.LastIndex(method, "/")+1:]+"/"+name, func(t *testing.T) {
+				t.Parallel()
+				c := posimportv1.NewAuthServiceClient(servicetest.DialAs(t, b.auth.GRPCAddr, b.keys.Forge(t, f)))
+				if err := calls[method](context.Background(), c); status.Code(err) != codes.Unauthenticated {
+					t.Errorf("got %v, want Unauthenticated", err)
+				}
+			})
+		}
 	}
 	t.Run("AccessToken/no token", func(t *testing.T) {
 		t.Parallel()

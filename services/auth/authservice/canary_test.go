@@ -93,7 +93,7 @@ func TestCanarySecrets(t *testing.T) {
 	dumps = append(dumps, pgtest.Snapshot(t, b.pool, authservice.Schema))
 	newKey := keyring.NewKey("canary2")
 	rotated := b.startAuth(t, b.pool, newKey+","+keyItem)
-	if _, err := posimportv1.NewAuthServiceClient(b.keys.Dial(t, rotated.GRPCAddr)).ReencryptTokens(t.Context(), &posimportv1.ReencryptTokensRequest{}); err != nil {
+	if _, err := posimportv1.NewAuthServiceClient(b.keys.Dial(t, rotated.GRPCAddr, authn.ServiceAuth)).ReencryptTokens(t.Context(), &posimportv1.ReencryptTokensRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	dumps = append(dumps, pgtest.Snapshot(t, b.pool, authservice.Schema))

@@ -113,7 +113,7 @@ func setup(t *testing.T, opts options) *testBundle {
 	})
 	b.pool = b.connect(t, authservice.Schema, authservice.Migrations())
 	b.auth = b.startAuth(t, b.pool, opts.tokenKeys)
-	b.svcAuth = posimportv1.NewAuthServiceClient(b.keys.Dial(t, b.auth.GRPCAddr))
+	b.svcAuth = posimportv1.NewAuthServiceClient(b.keys.Dial(t, b.auth.GRPCAddr, authn.ServiceImportWorker))
 	return b
 }
 
@@ -158,7 +158,7 @@ func (b *testBundle) startAuth(t *testing.T, pool *pgxpool.Pool, tokenKeys strin
 	if b.opts.logs != nil {
 		logger = slog.New(slog.NewJSONHandler(b.opts.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	cfgClient := posimportv1.NewConfigServiceClient(b.keys.Dial(t, b.configSvc.GRPCAddr))
+	cfgClient := posimportv1.NewConfigServiceClient(b.keys.Dial(t, b.configSvc.GRPCAddr, authn.ServiceAuth))
 	return servicetest.Start(t, b.keys, authservice.Policy, logger, func(s *server.Server) error {
 		svc, err := authservice.New(b.authConfig(s.HTTPAddr(), tokenKeys), authservice.Deps{
 			Pool: pool, Config: cfgClient, Logger: logger, NowFunc: b.clock.Now,

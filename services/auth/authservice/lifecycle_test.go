@@ -288,7 +288,7 @@ func TestReencryptTokens(t *testing.T) {
 	}
 
 	rotated := b.startAuth(t, b.connect(t, authservice.Schema, authservice.Migrations()), k2+","+k1)
-	admin := posimportv1.NewAuthServiceClient(b.keys.Dial(t, rotated.GRPCAddr))
+	admin := posimportv1.NewAuthServiceClient(b.keys.Dial(t, rotated.GRPCAddr, authn.ServiceAuth))
 	ctx := context.Background()
 	resp, err := admin.ReencryptTokens(ctx, &posimportv1.ReencryptTokensRequest{})
 	if err != nil {
@@ -309,7 +309,7 @@ func TestReencryptTokens(t *testing.T) {
 	// The old key can go: a service holding only k2 hands out the same token and finishes the
 	// consent that was in progress.
 	onlyNew := b.startAuth(t, b.connect(t, authservice.Schema, authservice.Migrations()), k2)
-	c := posimportv1.NewAuthServiceClient(b.keys.Dial(t, onlyNew.GRPCAddr))
+	c := posimportv1.NewAuthServiceClient(b.keys.Dial(t, onlyNew.GRPCAddr, authn.ServiceImportWorker))
 	after, err := c.AccessToken(ctx, &posimportv1.AccessTokenRequest{ClientId: "c1"})
 	if err != nil || after.GetAccessToken() != before.GetAccessToken() {
 		t.Errorf("AccessToken under k2 only: %v (same token: %v)", err, after.GetAccessToken() == before.GetAccessToken())

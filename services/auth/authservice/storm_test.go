@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/posimport/posimport/pkg/lightspeed/sim/simtest"
+	"github.com/posimport/posimport/pkg/platform/authn"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/auth/authservice"
 )
@@ -43,7 +44,7 @@ func (b *testBundle) storm(t *testing.T, client string, run time.Duration, statu
 	defer cancel()
 	var wg sync.WaitGroup
 	for i := range callers {
-		c := posimportv1.NewAuthServiceClient(b.keys.Dial(t, instances[i%2]))
+		c := posimportv1.NewAuthServiceClient(b.keys.Dial(t, instances[i%2], authn.ServiceImportWorker))
 		wg.Go(func() {
 			tick := time.NewTicker(interval)
 			defer tick.Stop()

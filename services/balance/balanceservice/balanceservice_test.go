@@ -443,6 +443,21 @@ func TestRefusals(t *testing.T) {
 		wantField string
 	}{
 		{name: "person writes", req: valid(func(*posimportv1.WriteDayRequest) {}), client: supConn, wantCode: codes.PermissionDenied},
+		{name: "the main app's key as service:anything", req: valid(func(*posimportv1.WriteDayRequest) {}),
+			client: posimportv1.NewBalanceServiceClient(servicetest.DialAs(t, b.svc.GRPCAddr, b.keys.Forge(t, servicetest.Forgery{
+				Key: "app", Issuer: servicetest.MainAppIssuer, Subject: "service:anything", Role: authn.RoleService, Clients: []string{"*"}}))),
+			wantCode: codes.Unauthenticated},
+		{name: "the main app's key as the import-worker", req: valid(func(*posimportv1.WriteDayRequest) {}),
+			client: posimportv1.NewBalanceServiceClient(servicetest.DialAs(t, b.svc.GRPCAddr, b.keys.Forge(t, servicetest.Forgery{
+				Key: "app", Issuer: authn.ServiceIssuer, Subject: "service:import-worker", Role: authn.RoleService, Clients: []string{"*"}}))),
+			wantCode: codes.Unauthenticated},
+		{name: "the auth service writes", req: valid(func(*posimportv1.WriteDayRequest) {}),
+			client: posimportv1.NewBalanceServiceClient(b.keys.Dial(t, b.svc.GRPCAddr, authn.ServiceAuth)), wantCode: codes.PermissionDenied},
+		{name: "the config service writes", req: valid(func(*posimportv1.WriteDayRequest) {}),
+			client: posimportv1.NewBalanceServiceClient(b.keys.Dial(t, b.svc.GRPCAddr, authn.ServiceConfig)), wantCode: codes.PermissionDenied},
+		{name: "date in year 0001", req: valid(func(r *posimportv1.WriteDayRequest) { r.Date = "0001-01-01" }), wantCode: codes.InvalidArgument, wantField: "date"},
+		{name: "date in year 9999", req: valid(func(r *posimportv1.WriteDayRequest) { r.Date = "9999-12-31" }), wantCode: codes.InvalidArgument, wantField: "date"},
+		{name: "time zone Factory", req: valid(func(r *posimportv1.WriteDayRequest) { r.TimeZone = "Factory" }), wantCode: codes.InvalidArgument, wantField: "time_zone"},
 		{name: "client without configuration", req: valid(func(r *posimportv1.WriteDayRequest) { r.ClientId = "c3" }), wantCode: codes.NotFound},
 		{name: "no client", req: valid(func(r *posimportv1.WriteDayRequest) { r.ClientId = "" }), wantCode: codes.InvalidArgument, wantField: "client_id"},
 		{name: "no department", req: valid(func(r *posimportv1.WriteDayRequest) { r.DepartmentId = "" }), wantCode: codes.InvalidArgument, wantField: "department_id"},
@@ -538,7 +553,17 @@ func TestRefusals(t *testing.T) {
 		{name: "bad day", method: "GET", path: "/v1/clients/c1/departments/d1/days/2026-02-30", token: viewer, wantStatus: 400, wantField: "date"},
 		{name: "bad department id", method: "GET", path: "/v1/clients/c1/departments/d%20x/days/2026-11-10", token: viewer, wantStatus: 400, wantField: "department_id"},
 		{name: "unknown json field", method: "POST", path: "/v1/clients/c1/departments/d1/days:approve", token: sup,
-			body: map[string]any{"from_date": "2026-11-10", "until_date": "2026-11-10", "force": true}, wantStatus: 400},
+			body: map[string]any{"from_date": "2026-11-10", "until_date": "2026-11-10", "force": true}, wantStatus: 400, wantField: "force"},
+		{name: "approve without a body", method: "POST", path: "/v1/clients/c1/departments/d1/days:approve", token: sup,
+			body: "", wantStatus: 400, wantField: "body"},
+		{name: "approve a 20 MB date", method: "POST", path: "/v1/clients/c1/departments/d1/days:approve", token: sup,
+			body: map[string]any{"from_date": strings.Repeat("2", 20<<20), "until_date": "2026-11-10"}, wantStatus: 413, wantField: "body"},
+		{name: "approve a 100 KB date", method: "POST", path: "/v1/clients/c1/departments/d1/days:approve", token: sup,
+			body: map[string]any{"from_date": strings.Repeat("2", 100<<10), "until_date": "2026-11-10"}, wantStatus: 400, wantField: "from_date"},
+		{name: "approve from year 0001", method: "POST", path: "/v1/clients/c1/departments/d1/days:approve", token: sup,
+			body: map[string]any{"from_date": "0001-01-01", "until_date": "2026-11-10"}, wantStatus: 400, wantField: "from_date"},
+		{name: "week of year 9999", method: "GET", path: "/v1/clients/c1/departments/d1/weeks/9999-W01", token: viewer, wantStatus: 400, wantField: "week"},
+		{name: "day of year 0000", method: "GET", path: "/v1/clients/c1/departments/d1/days/0000-01-01", token: viewer, wantStatus: 400, wantField: "date"},
 	}
 	for _, tc := range rests {
 		t.Run("REST/"+tc.name, func(t *testing.T) {
@@ -548,7 +573,10 @@ func TestRefusals(t *testing.T) {
 				t.Errorf("status = %d, want %d: %s", r.Status, tc.wantStatus, r.Body)
 			}
 			if r.Field() != tc.wantField {
-				t.Errorf("field = %q, want %q: %s", r.Field(), tc.wantField, r.Body)
+				t.Errorf("field = %q, want %q: %.500s", r.Field(), tc.wantField, r.Body)
+			}
+			if len(r.Body) > 2<<10 {
+				t.Errorf("the answer is %d bytes long: the input is echoed", len(r.Body))
 			}
 			if tc.wantStatus == 200 {
 				return // the control case: the zone in force is New York's, where it is still 1 December

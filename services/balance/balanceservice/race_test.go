@@ -91,7 +91,7 @@ func TestApprovalRace(t *testing.T) {
 		default:
 			t.Fatalf("round %d: outcome %v", round, wrote.GetOutcome())
 		}
-		day, err := b.balance.GetDay(ctx, &posimportv1.GetDayRequest{ClientId: "c1", DepartmentId: "d1", Date: date.String()})
+		day, err := supervisor.GetDay(ctx, &posimportv1.GetDayRequest{ClientId: "c1", DepartmentId: "d1", Date: date.String()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -93,13 +93,13 @@ func setupPool(t testing.TB, maxConns int32) *testBundle {
 	})
 	b.service = b.newService(t)
 	b.svc = servicetest.Start(t, b.keys, balanceservice.Policy, nil, b.service.Register)
-	b.balance = posimportv1.NewBalanceServiceClient(b.keys.Dial(t, b.svc.GRPCAddr))
+	b.balance = posimportv1.NewBalanceServiceClient(b.keys.Dial(t, b.svc.GRPCAddr, authn.ServiceImportWorker))
 	return b
 }
 
 // newService builds a balance service (a replica) on the bundle's database and clock.
 func (b *testBundle) newService(t testing.TB) *balanceservice.Service {
-	return balanceservice.New(b.pool, b.keys.Dial(t, b.config.GRPCAddr), logging.Discard(), balanceservice.Options{
+	return balanceservice.New(b.pool, b.keys.Dial(t, b.config.GRPCAddr, authn.ServiceBalance), logging.Discard(), balanceservice.Options{
 		Now: b.clock.Now, ConfigCacheTTL: time.Minute,
 	})
 }

@@ -177,7 +177,7 @@ func TestRefusals(t *testing.T) {
 			t.Fatalf("setup %s: %d %s", step.path, r.Status, r.Body)
 		}
 	}
-	expired, err := b.keys.Signer.Sign("u", authn.RoleSupervisor, []string{"c1"}, -time.Hour)
+	expired, err := b.keys.App.Sign("u", authn.RoleSupervisor, []string{"c1"}, -time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,8 +205,9 @@ func TestRefusals(t *testing.T) {
 		{name: "other client reads config", method: "GET", path: "/v1/clients/c2/config", token: sup, wantStatus: 403},
 		{name: "other client writes", method: "PUT", path: "/v1/clients/c2/settings", token: sup, body: map[string]any{"time_zone": "UTC"}, wantStatus: 403},
 		{name: "other client deletes", method: "DELETE", path: "/v1/clients/c2/departments/d1", token: sup, wantStatus: 403},
-		{name: "service role for a person", method: "GET", path: "/v1/clients/c1/settings",
-			token: mustSign(t, b.keys, "u", authn.RoleViewer, []string{authn.AllClients}), wantStatus: 401},
+		{name: "all clients for a person", method: "GET", path: "/v1/clients/c1/settings",
+			token: b.keys.Forge(t, servicetest.Forgery{Key: "app", Issuer: servicetest.MainAppIssuer, Subject: "u", Role: authn.RoleViewer,
+				Clients: []string{authn.AllClients}}), wantStatus: 401},
 
 		{name: "bad time zone", method: "PUT", path: "/v1/clients/c1/settings", token: sup,
 			body: map[string]any{"time_zone": "Europe/Atlantis"}, wantStatus: 400, wantField: "settings.time_zone"},
@@ -271,15 +272,6 @@ func TestRefusals(t *testing.T) {
 	}
 }
 
-func mustSign(t *testing.T, k *servicetest.Keys, sub string, role authn.Role, clients []string) string {
-	t.Helper()
-	tok, err := k.Signer.Sign(sub, role, clients, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
 // TestListClientsScoping: a person lists only their clients; a service lists all.
 func TestListClientsScoping(t *testing.T) {
 	t.Parallel()
@@ -300,7 +292,7 @@ func TestListClientsScoping(t *testing.T) {
 	if ids := clientIDs(got); !slices.Equal(ids, []string{"a", "b"}) {
 		t.Errorf("person sees %v", ids)
 	}
-	svc := posimportv1.NewConfigServiceClient(b.keys.Dial(t, b.svc.GRPCAddr))
+	svc := posimportv1.NewConfigServiceClient(b.keys.Dial(t, b.svc.GRPCAddr, authn.ServiceImportWorker))
 	page1, err := svc.ListClients(ctx, &posimportv1.ListClientsRequest{PosImportEnabledOnly: true, PageSize: 1})
 	if err != nil {
 		t.Fatal(err)

@@ -45,6 +45,9 @@ func FuzzREST(f *testing.F) {
 		if r.Status >= 500 {
 			t.Fatalf("%s %s %q: %d %s", m, path, body, r.Status, r.Body)
 		}
+		if r.Status == http.StatusBadRequest && (r.Field() == "" || r.Message() == "") {
+			t.Fatalf("%s %s %q: a 400 without the field at fault: %s", m, path, body, r.Body)
+		}
 		if r.Status != http.StatusOK || m == http.MethodGet {
 			if after := pgtest.Snapshot(t, b.pool, configservice.Schema); after != before {
 				t.Fatalf("%s %s %q answered %d and changed the database", m, path, body, r.Status)

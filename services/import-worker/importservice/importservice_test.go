@@ -114,7 +114,10 @@ func TestStartImportRefusals(t *testing.T) {
 		{name: "never connected", client: "c4", body: ok, wantStatus: 400, wantText: "not connected"},
 		{name: "POS import off", client: "c3", body: ok, wantStatus: 400, wantText: "POS import is not enabled"},
 		{name: "provider switched without reconnect", client: "c5", body: ok, wantStatus: 400, wantText: "reconnect to switch provider"},
-		{name: "malformed json", client: "c1", body: `{"department_ids": [`, wantStatus: 400},
+		{name: "malformed json", client: "c1", body: `{"department_ids": [`, wantStatus: 400, wantField: "body", wantText: "ends before"},
+		{name: "empty body", client: "c1", body: "", wantStatus: 400, wantField: "body", wantText: "required"},
+		{name: "from in year 0001", client: "c1", body: with("from_date", "0001-01-01"), wantStatus: 400, wantField: "from_date"},
+		{name: "date of the wrong type", client: "c1", body: with("from_date", 20260101), wantStatus: 400, wantField: "from_date"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -191,6 +194,16 @@ func TestImportLifecycleAPI(t *testing.T) {
 	}
 	if r := e.Imports[0].Do(t, "GET", "/v1/clients/c2/imports/"+imp.GetImportId(), e.Keys.Token(t, authn.RoleSupervisor, "c2"), nil); r.Status != http.StatusNotFound {
 		t.Errorf("another client's import: %d %s", r.Status, r.Body)
+	}
+	// Viewers follow the client's imports (its data) and change nothing.
+	viewer := e.Keys.Token(t, authn.RoleViewer, "c1")
+	for _, path := range []string{"/v1/clients/c1/imports/" + imp.GetImportId(), "/v1/clients/c1/imports"} {
+		if r := e.Imports[0].Do(t, "GET", path, viewer, nil); r.Status != http.StatusOK || !strings.Contains(string(r.Body), imp.GetImportId()) {
+			t.Errorf("viewer GET %s: %d %s", path, r.Status, r.Body)
+		}
+	}
+	if r := e.Imports[0].Do(t, "POST", "/v1/clients/c1/imports/"+imp.GetImportId()+":cancel", viewer, map[string]any{}); r.Status != http.StatusForbidden {
+		t.Errorf("viewer cancels: %d %s", r.Status, r.Body)
 	}
 	second, err := ic.StartImport(ctx, &posimportv1.StartImportRequest{ClientId: "c1", DepartmentIds: []string{"d1"},
 		FromDate: until.String(), UntilDate: until.String()})

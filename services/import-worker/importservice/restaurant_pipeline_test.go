@@ -18,7 +18,6 @@ import (
 
 	"github.com/posimport/posimport/pkg/civil"
 	"github.com/posimport/posimport/pkg/lightspeed/sim"
-	"github.com/posimport/posimport/pkg/platform/app"
 	"github.com/posimport/posimport/pkg/platform/authn"
 	"github.com/posimport/posimport/pkg/platform/pgtest"
 	"github.com/posimport/posimport/pkg/platform/secret"
@@ -70,11 +69,7 @@ func startRestaurantPipeline(t *testing.T, days int) *restaurantPipeline {
 func startBothProductsAuth(t *testing.T, e *pipelinetest.Env) *servicetest.Running {
 	t.Helper()
 	pool := pgtest.MigratedPool(t, e.DBURL, authservice.Schema, authservice.Migrations(), 8)
-	conn, err := app.Dial(e.Config.GRPCAddr, e.Keys.Signer, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
+	conn := e.Keys.Dial(t, e.Config.GRPCAddr, authn.ServiceAuth)
 	return servicetest.Start(t, e.Keys, authservice.Policy, nil, func(srv *server.Server) error {
 		svc, err := authservice.New(authservice.Config{
 			Lightspeed: authservice.LightspeedConfig{

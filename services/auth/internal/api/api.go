@@ -6,7 +6,6 @@ package api
 import (
 	"context"
 	"slices"
-	"strings"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -20,19 +19,23 @@ import (
 )
 
 // Policy is the AuthService role table. Supervisors start consents; the integration contact
-// enables; both may disconnect; every role of the client reads the status; tokens, listings
-// and re-encryption are for posimport's services only.
+// enables; both may disconnect; every role of the client reads the status. The import-worker
+// reads a client's connection (StartImport's check), lists the enabled ones (the nightly
+// schedule) and takes access tokens (its jobs); re-encryption is the auth service's own
+// maintenance, run with its identity when TOKEN_KEYS rotate.
 var Policy = authn.Policy{
 	posimportv1.AuthService_BeginConnect_FullMethodName:    {Roles: authn.Supervisors},
-	posimportv1.AuthService_GetConnection_FullMethodName:   {Roles: authn.Readers},
-	posimportv1.AuthService_ListConnections_FullMethodName: {Roles: authn.Services},
+	posimportv1.AuthService_GetConnection_FullMethodName:   {Roles: authn.Readers, Services: importWorker},
+	posimportv1.AuthService_ListConnections_FullMethodName: {Services: importWorker},
 	posimportv1.AuthService_SetEnabled_FullMethodName:      {Roles: []authn.Role{authn.RoleIntegrationContact}},
 	posimportv1.AuthService_Disconnect_FullMethodName: {Roles: []authn.Role{
 		authn.RoleSupervisor, authn.RoleRegionalSupervisor, authn.RoleIntegrationContact,
 	}},
-	posimportv1.AuthService_AccessToken_FullMethodName:     {Roles: authn.Services},
-	posimportv1.AuthService_ReencryptTokens_FullMethodName: {Roles: authn.Services},
+	posimportv1.AuthService_AccessToken_FullMethodName:     {Services: importWorker},
+	posimportv1.AuthService_ReencryptTokens_FullMethodName: {Services: []string{authn.ServiceAuth}},
 }
+
+var importWorker = []string{authn.ServiceImportWorker}
 
 // Server implements posimportv1.AuthServiceServer.
 type Server struct {
@@ -76,7 +79,7 @@ func (s *Server) GetConnection(ctx context.Context, req *posimportv1.GetConnecti
 
 // ListConnections implements posimportv1.AuthServiceServer.
 func (s *Server) ListConnections(ctx context.Context, req *posimportv1.ListConnectionsRequest) (*posimportv1.ListConnectionsResponse, error) {
-	if err := requireService(ctx, true); err != nil {
+	if err := requireService(ctx, authn.ServiceImportWorker, true); err != nil {
 		return nil, err
 	}
 	st := req.GetStatus()
@@ -130,12 +133,12 @@ func (s *Server) Disconnect(ctx context.Context, req *posimportv1.DisconnectRequ
 }
 
 // requireService is a second line behind the policy for the services-only RPCs: the caller
-// must be one of posimport's services (which sign "service:<name>" subjects), and, for RPCs
-// that span every client, act for all clients.
-func requireService(ctx context.Context, allClients bool) error {
+// must be the service named service, as its key says (authn binds a service's identity to its
+// key), and, for RPCs that span every client, act for all clients.
+func requireService(ctx context.Context, service string, allClients bool) error {
 	p, _ := authn.FromContext(ctx)
-	if !p.IsService() || !strings.HasPrefix(p.Subject, "service:") {
-		return apierr.PermissionDenied("only posimport's services may call this")
+	if !p.IsService() || p.Service != service || p.Subject != authn.ServiceSubject(service) {
+		return apierr.PermissionDenied("only posimport's %s service may call this", service)
 	}
 	if allClients && !slices.Contains(p.Clients, authn.AllClients) {
 		return apierr.PermissionDenied("this spans every client: the caller must act for all clients")
@@ -145,7 +148,7 @@ func requireService(ctx context.Context, allClients bool) error {
 
 // AccessToken implements posimportv1.AuthServiceServer.
 func (s *Server) AccessToken(ctx context.Context, req *posimportv1.AccessTokenRequest) (*posimportv1.AccessTokenResponse, error) {
-	if err := requireService(ctx, false); err != nil {
+	if err := requireService(ctx, authn.ServiceImportWorker, false); err != nil {
 		return nil, err
 	}
 	tok, err := s.m.AccessToken(ctx, req.GetClientId(), req.GetForceRefresh())
@@ -160,7 +163,7 @@ func (s *Server) AccessToken(ctx context.Context, req *posimportv1.AccessTokenRe
 
 // ReencryptTokens implements posimportv1.AuthServiceServer.
 func (s *Server) ReencryptTokens(ctx context.Context, _ *posimportv1.ReencryptTokensRequest) (*posimportv1.ReencryptTokensResponse, error) {
-	if err := requireService(ctx, true); err != nil {
+	if err := requireService(ctx, authn.ServiceAuth, true); err != nil {
 		return nil, err
 	}
 	conns, states, kid, err := s.m.Reencrypt(ctx)

@@ -21,17 +21,21 @@ import (
 // maxRangeDays bounds the ranges of MarkDaysImported, ApproveDays and ReopenDays.
 const maxRangeDays = 366
 
-// Policy is the BalanceService role table: imports write (services only), people with access
-// to the client read, supervisors approve and reopen.
+// Policy is the BalanceService role table: the import-worker writes imported days, people with
+// access to the client read, supervisors approve and reopen.
 var Policy = authn.Policy{
-	posimportv1.BalanceService_WriteDay_FullMethodName:         {Roles: authn.Services},
-	posimportv1.BalanceService_WriteDays_FullMethodName:        {Roles: authn.Services},
-	posimportv1.BalanceService_MarkDaysImported_FullMethodName: {Roles: authn.Services},
+	posimportv1.BalanceService_WriteDay_FullMethodName:         {Services: importWorker},
+	posimportv1.BalanceService_WriteDays_FullMethodName:        {Services: importWorker},
+	posimportv1.BalanceService_MarkDaysImported_FullMethodName: {Services: importWorker},
 	posimportv1.BalanceService_GetWeeklyBalance_FullMethodName: {Roles: authn.Readers},
 	posimportv1.BalanceService_GetDay_FullMethodName:           {Roles: authn.Readers},
 	posimportv1.BalanceService_ApproveDays_FullMethodName:      {Roles: authn.Supervisors},
 	posimportv1.BalanceService_ReopenDays_FullMethodName:       {Roles: authn.Supervisors},
 }
+
+// importWorker is the one service that writes balances: the import-worker's jobs (WriteDay,
+// WriteDays) and its import completion (MarkDaysImported).
+var importWorker = []string{authn.ServiceImportWorker}
 
 // Server implements posimportv1.BalanceServiceServer.
 type Server struct {
@@ -126,9 +130,9 @@ func (s *Server) GetWeeklyBalance(ctx context.Context, req *posimportv1.GetWeekl
 	if err := validate.ID("department_id", req.GetDepartmentId()); err != nil {
 		return nil, err
 	}
-	week, err := civil.ParseWeek(req.GetWeek())
+	week, err := validate.Week("week", req.GetWeek())
 	if err != nil {
-		return nil, apierr.Invalid("week", "%v", err)
+		return nil, err
 	}
 	cl, dept, err := s.config.Department(ctx, req.GetClientId(), req.GetDepartmentId())
 	if err != nil {

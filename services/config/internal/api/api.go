@@ -27,20 +27,25 @@ const (
 )
 
 // Policy is the ConfigService role table: writes need a supervisor of the client, reads any
-// role with access to the client.
+// role with access to the client. The services read what they use: auth a client's settings
+// (its provider, at consent) and departments (the department check), balance and the
+// import-worker the whole configuration and the list of clients (auto-confirm, the nightly
+// schedule).
 var Policy = authn.Policy{
-	posimportv1.ConfigService_GetClientSettings_FullMethodName:    {Roles: authn.Readers},
+	posimportv1.ConfigService_GetClientSettings_FullMethodName:    {Roles: authn.Readers, Services: []string{authn.ServiceAuth}},
 	posimportv1.ConfigService_UpdateClientSettings_FullMethodName: {Roles: authn.Supervisors},
-	posimportv1.ConfigService_ListClients_FullMethodName:          {Roles: authn.Readers},
-	posimportv1.ConfigService_ListDepartments_FullMethodName:      {Roles: authn.Readers},
+	posimportv1.ConfigService_ListClients_FullMethodName:          {Roles: authn.Readers, Services: balanceAndImportWorker},
+	posimportv1.ConfigService_ListDepartments_FullMethodName:      {Roles: authn.Readers, Services: []string{authn.ServiceAuth}},
 	posimportv1.ConfigService_GetDepartment_FullMethodName:        {Roles: authn.Readers},
 	posimportv1.ConfigService_PutDepartment_FullMethodName:        {Roles: authn.Supervisors},
 	posimportv1.ConfigService_DeleteDepartment_FullMethodName:     {Roles: authn.Supervisors},
 	posimportv1.ConfigService_ListFields_FullMethodName:           {Roles: authn.Readers},
 	posimportv1.ConfigService_PutField_FullMethodName:             {Roles: authn.Supervisors},
 	posimportv1.ConfigService_DeleteField_FullMethodName:          {Roles: authn.Supervisors},
-	posimportv1.ConfigService_GetClientConfig_FullMethodName:      {Roles: authn.Readers},
+	posimportv1.ConfigService_GetClientConfig_FullMethodName:      {Roles: authn.Readers, Services: balanceAndImportWorker},
 }
+
+var balanceAndImportWorker = []string{authn.ServiceBalance, authn.ServiceImportWorker}
 
 // Server implements posimportv1.ConfigServiceServer.
 type Server struct {

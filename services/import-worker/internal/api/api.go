@@ -26,13 +26,15 @@ import (
 	"github.com/posimport/posimport/services/import-worker/internal/store/dbsqlc"
 )
 
-// Policy is the ImportService role table: a supervisor or regional supervisor of the client.
+// Policy is the ImportService role table: a supervisor or regional supervisor of the client
+// starts and cancels imports; every role with access to the client follows them (an import's
+// progress is the client's data, which viewers read). No service calls it.
 var Policy = authn.Policy{
 	posimportv1.ImportService_StartImport_FullMethodName:  {Roles: authn.Supervisors},
-	posimportv1.ImportService_GetImport_FullMethodName:    {Roles: authn.Supervisors},
-	posimportv1.ImportService_ListImports_FullMethodName:  {Roles: authn.Supervisors},
+	posimportv1.ImportService_GetImport_FullMethodName:    {Roles: authn.Readers},
+	posimportv1.ImportService_ListImports_FullMethodName:  {Roles: authn.Readers},
 	posimportv1.ImportService_CancelImport_FullMethodName: {Roles: authn.Supervisors},
-	posimportv1.ImportService_WatchImport_FullMethodName:  {Roles: authn.Supervisors},
+	posimportv1.ImportService_WatchImport_FullMethodName:  {Roles: authn.Readers},
 }
 
 // maxErrors is how many of an import's errors are shown.

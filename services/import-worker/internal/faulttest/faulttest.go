@@ -399,8 +399,10 @@ func (b *Bundle) checkBudget(t testing.TB, want Expect) {
 // Canaries are the secrets no log may contain, by name.
 func (b *Bundle) Canaries() map[string]string {
 	out := map[string]string{"client secret": sim.DefaultClientSecret}
-	if _, key, ok := strings.Cut(b.Keys.Config.SigningKey.Reveal(), "="); ok {
-		out["JWT signing key"] = key
+	for owner, seed := range b.Keys.Secrets() {
+		if _, key, ok := strings.Cut(seed.Reveal(), "="); ok {
+			out["JWT signing key of "+owner] = key
+		}
 	}
 	if _, key, ok := strings.Cut(b.TokenKey, "="); ok {
 		out["token encryption key"] = key

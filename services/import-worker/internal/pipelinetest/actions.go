@@ -50,12 +50,12 @@ func (e *Env) Approve(t testing.TB, client, dep string, from, until civil.Date) 
 	}
 }
 
-// ConfigClient and AuthClient call the config and auth services as a posimport service.
+// ConfigClient and AuthClient call the config and auth services as the import-worker does.
 func (e *Env) ConfigClient(t testing.TB) posimportv1.ConfigServiceClient {
-	return posimportv1.NewConfigServiceClient(e.dial(t, e.Config.GRPCAddr))
+	return posimportv1.NewConfigServiceClient(e.dial(t, e.Config.GRPCAddr, authn.ServiceImportWorker))
 }
 
-// AuthClient calls the auth service as a posimport service.
+// AuthClient calls the auth service as the import-worker does.
 func (e *Env) AuthClient(t testing.TB) posimportv1.AuthServiceClient {
-	return posimportv1.NewAuthServiceClient(e.dial(t, e.Auth.GRPCAddr))
+	return posimportv1.NewAuthServiceClient(e.dial(t, e.Auth.GRPCAddr, authn.ServiceImportWorker))
 }

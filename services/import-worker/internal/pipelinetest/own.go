@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
+	"github.com/posimport/posimport/pkg/platform/authn"
 	"github.com/posimport/posimport/pkg/platform/natsjs"
 	"github.com/posimport/posimport/pkg/platform/pgcluster"
 )
@@ -134,10 +135,8 @@ func (e *Env) RestartPostgres(t testing.TB, outage time.Duration) {
 func (e *Env) WorkerEnv() []string {
 	c := e.WorkerConfig()
 	d := func(v time.Duration) string { return v.String() }
-	return []string{
+	return append([]string{
 		"LOG_LEVEL=warn", "DATABASE_URL=" + e.DBURL, "DB_MAX_CONNS=8",
-		"JWT_SIGNING_KEY=" + e.Keys.Config.SigningKey.Reveal(), "JWT_PUBLIC_KEYS=" + e.Keys.Config.PublicKeys,
-		"JWT_ISSUERS=posimport,main-app", "JWT_AUDIENCE=posimport", "SERVICE_NAME=import-worker",
 		"GRPC_ADDR=127.0.0.1:0", "HTTP_ADDR=127.0.0.1:0", "SHUTDOWN_TIMEOUT=5s",
 		"CONFIG_ADDR=" + e.Config.GRPCAddr, "AUTH_ADDR=" + e.Auth.GRPCAddr, "BALANCE_ADDR=" + e.Balance.GRPCAddr,
 		"NATS_URL=" + e.NATSURL, "JOBS_STREAM_PREFIX=" + e.Prefix,
@@ -148,5 +147,5 @@ func (e *Env) WorkerEnv() []string {
 		"JOB_MAX_RUNNING_PER_CLIENT=" + strconv.Itoa(c.MaxRunningPerClient), "JOB_RETRY_BASE=" + d(c.RetryBase),
 		"RECONCILE_INTERVAL=" + d(c.ReconcileInterval), "RECONCILE_GRACE=" + d(c.ReconcileGrace),
 		fmt.Sprintf("PATH=%s", os.Getenv("PATH")),
-	}
+	}, e.Keys.Env(authn.ServiceImportWorker)...)
 }

@@ -25,7 +25,6 @@ import (
 
 	"github.com/posimport/posimport/pkg/lightspeed/sim"
 	"github.com/posimport/posimport/pkg/lightspeed/sim/simtest"
-	"github.com/posimport/posimport/pkg/platform/app"
 	"github.com/posimport/posimport/pkg/platform/authn"
 	"github.com/posimport/posimport/pkg/platform/logging"
 	"github.com/posimport/posimport/pkg/platform/natsjs"
@@ -99,7 +98,7 @@ type Env struct {
 	// TokenKey is the auth service's token encryption key (a canary for log checks).
 	TokenKey string
 	own      ownServers
-	// BalanceClient and ImportClient call as a posimport service.
+	// BalanceClient reads the balance as a viewer of the request's client.
 	BalanceClient posimportv1.BalanceServiceClient
 	logger        *slog.Logger
 }
@@ -162,7 +161,7 @@ func Start(t testing.TB, o Options) *Env {
 			CallbackURL: "http://" + s.HTTPAddr() + callbackPath, ReturnURL: "https://" + returnHost + "/pos",
 			TokenKeys: secret.New(e.TokenKey), RefreshMargin: 30 * time.Second, ProviderTimeout: 10 * time.Second,
 			DepartmentCheckTTL: time.Minute,
-		}, authservice.Deps{Pool: authPool, Config: posimportv1.NewConfigServiceClient(e.dial(t, e.Config.GRPCAddr)), Logger: e.logger})
+		}, authservice.Deps{Pool: authPool, Config: posimportv1.NewConfigServiceClient(e.dial(t, e.Config.GRPCAddr, authn.ServiceAuth)), Logger: e.logger})
 		if err != nil {
 			return err
 		}
@@ -174,9 +173,9 @@ func Start(t testing.TB, o Options) *Env {
 	}
 	balancePool := e.connectURL(t, balanceURL, balanceservice.Schema, balanceservice.Migrations())
 	e.Balance = servicetest.Start(t, e.Keys, balanceservice.Policy, e.logger, func(s *server.Server) error {
-		return balanceservice.New(balancePool, e.dial(t, e.Config.GRPCAddr), e.logger, balanceservice.Options{ConfigCacheTTL: time.Second}).Register(s)
+		return balanceservice.New(balancePool, e.dial(t, e.Config.GRPCAddr, authn.ServiceBalance), e.logger, balanceservice.Options{ConfigCacheTTL: time.Second}).Register(s)
 	})
-	e.BalanceClient = posimportv1.NewBalanceServiceClient(e.dial(t, e.Balance.GRPCAddr))
+	e.BalanceClient = posimportv1.NewBalanceServiceClient(e.Keys.DialPerson(t, e.Balance.GRPCAddr, authn.RoleViewer))
 	e.Pool = e.connect(t, importservice.Schema, importservice.Migrations())
 	if o.OwnNATS {
 		e.NATS = e.startNATS(t)
@@ -207,15 +206,10 @@ func (e *Env) connectURL(t testing.TB, dbURL, schema string, migrations fs.FS) *
 	return pgtest.MigratedPool(t, dbURL, schema, migrations, 16)
 }
 
-// dial connects to a service as a named posimport service.
-func (e *Env) dial(t testing.TB, addr string) *grpc.ClientConn {
+// dial connects to a service as the posimport service named service.
+func (e *Env) dial(t testing.TB, addr, service string) *grpc.ClientConn {
 	t.Helper()
-	conn, err := app.Dial(addr, e.Keys.Signer, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	return conn
+	return e.Keys.Dial(t, addr, service)
 }
 
 // WorkerConfig is the import-worker configuration of this pipeline (with fast test timings).
@@ -251,7 +245,7 @@ func (e *Env) StartImportWorker(t testing.TB, owner string, adjust func(*imports
 		var err error
 		svc, err = importservice.New(cfg, importservice.Deps{
 			Pool: e.Pool, JS: e.NATS.JS,
-			ConfigConn: e.dial(t, e.Config.GRPCAddr), AuthConn: e.dial(t, e.Auth.GRPCAddr), BalanceConn: e.dial(t, e.Balance.GRPCAddr),
+			ConfigConn: e.dial(t, e.Config.GRPCAddr, authn.ServiceImportWorker), AuthConn: e.dial(t, e.Auth.GRPCAddr, authn.ServiceImportWorker), BalanceConn: e.dial(t, e.Balance.GRPCAddr, authn.ServiceImportWorker),
 			Logger: e.logger.With("owner", owner), Registry: s.Registry(), Owner: owner,
 		})
 		if err != nil {

@@ -96,7 +96,8 @@ type Options struct {
 type Stack struct {
 	// GRPCAddr and HTTPAddr are the bound addresses.
 	GRPCAddr, HTTPAddr string
-	// PostgresURL is the database's URL without its password.
+	// PostgresURL is the database's URL without its password (the private cluster's is in
+	// DataDir/pg/password).
 	PostgresURL string
 	// PrivatePostgres says the cluster under DataDir/pg is ours (started and stopped with us).
 	PrivatePostgres bool
@@ -205,7 +206,7 @@ func (s *Stack) startPostgres(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("private PostgreSQL: %w", err)
 	}
-	s.PostgresURL = u
+	s.PostgresURL = withoutPassword(u)
 	return u, nil
 }
 
@@ -233,19 +234,25 @@ func (s *Stack) startSimulator() error {
 		return fmt.Errorf("simulator: %w", err)
 	}
 	s.SimURL = o.PublicURL
-	s.simSrv = &http.Server{Handler: s.Sim, ReadHeaderTimeout: 10 * time.Second}
+	s.simSrv = server.NewHTTPServer(s.Sim, server.Config{}, o.Logger)
 	go func() { _ = s.simSrv.Serve(ln) }()
 	return nil
 }
 
+// jwtConfig is what the process trusts: each service's own key (bound to it) and the
+// operators' key, from the data directory; the main app's issuer and keys, and the keys of
+// services running elsewhere, when the environment names them as a deployment's would.
 func (s *Stack) jwtConfig() authn.Config {
-	cfg := localkeys.JWTConfig(s.Keys.SigningKey)
-	// Tokens of the main app verify too when the environment names its keys and issuer.
-	cfg.PublicKeys = s.opts.Environ["JWT_PUBLIC_KEYS"]
-	if iss := s.opts.Environ["JWT_ISSUERS"]; iss != "" {
-		cfg.Issuers = append(cfg.Issuers, splitComma(iss)...)
+	env := s.opts.Environ
+	return authn.Config{
+		Audience:          localkeys.Audience,
+		AppIssuer:         env["JWT_APP_ISSUER"],
+		AppKeys:           env["JWT_APP_KEYS"],
+		ServiceKeys:       env["JWT_SERVICE_KEYS"],
+		Keys:              s.Keys.VerificationKeys(),
+		RetiredPublicKeys: env["JWT_PUBLIC_KEYS"],
+		RetiredIssuers:    env["JWT_ISSUERS"],
 	}
-	return cfg
 }
 
 // environ is the services' environment: the operator's, with what this process decides.
@@ -257,8 +264,6 @@ func (s *Stack) environ(dbURL string) map[string]string {
 	base := "http://" + s.HTTPAddr
 	set := map[string]string{
 		"DATABASE_URL":       dbURL,
-		"JWT_SIGNING_KEY":    s.Keys.SigningKey.Reveal(),
-		"JWT_AUDIENCE":       localkeys.Audience,
 		"GRPC_ADDR":          s.GRPCAddr,
 		"HTTP_ADDR":          s.HTTPAddr,
 		"SHUTDOWN_TIMEOUT":   s.shutdown.String(),
@@ -304,9 +309,9 @@ func (s *Stack) environ(dbURL string) map[string]string {
 // startServices builds the four services from their public packages, each reading its own
 // configuration from env and dialling the others at the shared gRPC port with its own identity.
 func (s *Stack) startServices(ctx context.Context, env map[string]string) error {
-	signer := s.Keys.Signer()
+	// Each service dials with its own key, so its calls carry its identity.
 	dial := func(name string) (*grpc.ClientConn, error) {
-		conn, err := app.Dial(s.GRPCAddr, signer, name)
+		conn, err := app.Dial(s.GRPCAddr, s.Keys.Service(name))
 		if err == nil {
 			s.conns = append(s.conns, conn)
 		}
@@ -329,7 +334,7 @@ func (s *Stack) startServices(ctx context.Context, env map[string]string) error 
 	if pool, err = s.connect(ctx, env, &authCfg, "auth", authservice.Schema, authservice.Migrations); err != nil {
 		return err
 	}
-	conn, err := dial("auth")
+	conn, err := dial(authn.ServiceAuth)
 	if err != nil {
 		return err
 	}
@@ -346,7 +351,7 @@ func (s *Stack) startServices(ctx context.Context, env map[string]string) error 
 	if pool, err = s.connect(ctx, env, &balanceCfg, "balance", balanceservice.Schema, balanceservice.Migrations); err != nil {
 		return err
 	}
-	if conn, err = dial("balance"); err != nil {
+	if conn, err = dial(authn.ServiceBalance); err != nil {
 		return err
 	}
 	s.balance = balanceservice.New(pool, conn, logger("balance"), balanceservice.Options{
@@ -374,7 +379,7 @@ func (s *Stack) startServices(ctx context.Context, env map[string]string) error 
 	default:
 		s.NATS = "embedded JetStream in " + storeDir + " (no listener)"
 	}
-	if conn, err = dial("import-worker"); err != nil {
+	if conn, err = dial(authn.ServiceImportWorker); err != nil {
 		return err
 	}
 	// One connection reaches config, auth and balance: they share the port.
@@ -520,14 +525,4 @@ func Environ() map[string]string {
 		}
 	}
 	return m
-}
-
-func splitComma(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/posimport/posimport/pkg/lightspeed/sim"
 	"github.com/posimport/posimport/pkg/platform/app"
 	"github.com/posimport/posimport/pkg/platform/authn"
+	"github.com/posimport/posimport/pkg/platform/server"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/posimport/internal/allinone"
 )
@@ -109,7 +110,8 @@ func (b *bench) newRig(ctx context.Context, name string, o *sim.Options) (_ *rig
 	if r.conn, err = grpc.NewClient(r.stack.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
 		return nil, err
 	}
-	if r.svcConn, err = app.Dial(r.stack.GRPCAddr, r.stack.Keys.Signer(), "bench"); err != nil {
+	// The access tokens are the import-worker's to take: the bench asks as the import-worker.
+	if r.svcConn, err = app.Dial(r.stack.GRPCAddr, r.stack.Keys.Service(authn.ServiceImportWorker)); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -161,7 +163,7 @@ func (r *rig) startSimulator(o *sim.Options) error {
 			r.sim.ServeHTTP(w, req)
 		})
 	}
-	r.simSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	r.simSrv = server.NewHTTPServer(h, server.Config{}, nil)
 	go func() { _ = r.simSrv.Serve(ln) }()
 	return nil
 }
@@ -308,8 +310,8 @@ func (r *rig) workerEnv(slots int, scale float64, extra map[string]string) (map[
 	}
 	env := map[string]string{
 		"LOG_LEVEL": "info", "DATABASE_URL": r.dbURL, "DB_MAX_CONNS": strconv.Itoa(slots + 4),
-		"JWT_SIGNING_KEY": r.stack.Keys.SigningKey.Reveal(), "JWT_AUDIENCE": "posimport", "JWT_ISSUERS": "posimport",
-		"SERVICE_NAME": "import-worker", "GRPC_ADDR": "127.0.0.1:0", "HTTP_ADDR": httpAddr, "SHUTDOWN_TIMEOUT": "5s",
+		"JWT_SIGNING_KEY": r.stack.Keys.ServiceSigningKey(authn.ServiceImportWorker).Reveal(), "JWT_AUDIENCE": "posimport",
+		"SERVICE_NAME": authn.ServiceImportWorker, "GRPC_ADDR": "127.0.0.1:0", "HTTP_ADDR": httpAddr, "SHUTDOWN_TIMEOUT": "5s",
 		"CONFIG_ADDR": r.stack.GRPCAddr, "AUTH_ADDR": r.stack.GRPCAddr, "BALANCE_ADDR": r.stack.GRPCAddr,
 		"NATS_URL": "nats://" + r.nats, "IMPORT_API": "false", "IMPORT_WORKER": "true", "IMPORT_SCHEDULER": "false",
 		"WORKER_SLOTS": strconv.Itoa(slots), "LIGHTSPEED_API_URL": r.simURL,

@@ -12,14 +12,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/posimport/posimport/pkg/civil"
 	"github.com/posimport/posimport/pkg/lightspeed/sim"
-	"github.com/posimport/posimport/pkg/platform/pgtest"
-	"github.com/posimport/posimport/pkg/platform/postgres"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/posimport/internal/oraclecheck"
 )
@@ -342,24 +339,7 @@ func TestCLIRefusals(t *testing.T) {
 	viewer := strings.TrimSpace(b.must(t, "token", "--client", "acme", "--role", "viewer"))
 	yesterday := civil.Today(time.Now(), time.UTC).AddDays(-1)
 
-	ctx := context.Background()
-	var pools []*pgxpool.Pool
-	schemas := []string{"config", "auth", "balance", "imports"}
-	for _, s := range schemas {
-		pool, err := postgres.Connect(ctx, b.dbURL, postgres.Options{Schema: s, MaxConns: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(pool.Close)
-		pools = append(pools, pool)
-	}
-	snapshot := func() string {
-		var s strings.Builder
-		for i, p := range pools {
-			s.WriteString(pgtest.Snapshot(t, p, schemas[i]))
-		}
-		return s.String()
-	}
+	snapshot := b.snapshotter(t)
 	before := snapshot()
 
 	for _, tc := range []struct {
@@ -397,6 +377,9 @@ func TestCLIRefusals(t *testing.T) {
 		{"unreachable", []string{"config", "settings", "get", "--client", "acme", "--addr", "127.0.0.1:1", "--timeout", "3s"}, "is not reachable"},
 		{"token of a service role", []string{"token", "--client", "acme", "--role", "service"}, `--role: "service"`},
 		{"token without client", []string{"token"}, "--client is required"},
+		{"token for all clients", []string{"token", "--client", "*"}, `--client: "*"`},
+		{"token for all clients among others", []string{"token", "--client", "acme,*"}, `--client: "*"`},
+		{"token longer than the services accept", []string{"token", "--client", "acme", "--ttl", "25h"}, "--ttl: 25h0m0s is outside"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := b.run(t, tc.args...)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/posimport/posimport/pkg/lightspeed/sim"
+	"github.com/posimport/posimport/pkg/platform/server"
 )
 
 // simFlags are the flags of "posimport sim".
@@ -197,7 +198,7 @@ func runSim(ctx context.Context, g *globals, f *simFlags) error {
 	}
 	fmt.Fprintf(g.stdout, "  admin      %s/admin/accounts, /admin/businesses, /admin/faults, /admin/stats, /admin/oracle, /admin/restaurant-oracle\n", base)
 
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	srv := server.NewHTTPServer(s, server.Config{}, log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -29,8 +29,9 @@ func newTokenCommand(g *globals) *cobra.Command {
 in <data-dir>/keys. Use it with curl against the REST API, or with --token/POSIMPORT_TOKEN.
 
 A token names its clients: there is no token for "all clients" (only the services' own tokens
-are). The API commands mint a 10-minute token like this one by themselves when --token is not
-given and --data-dir holds the key.`,
+are), and it lives at most 24h (the longest lifetime the services accept). The API commands
+mint a 10-minute token like this one by themselves when --token is not given and --data-dir
+holds the key.`,
 		Example: `  posimport token --client acme --role supervisor
   curl -H "Authorization: Bearer $(posimport token --client acme)" http://127.0.0.1:8080/v1/clients/acme/settings`,
 		Args: cobra.NoArgs,
@@ -38,12 +39,15 @@ given and --data-dir holds the key.`,
 			if len(clients) == 0 {
 				return errors.New("--client is required")
 			}
+			if slices.Contains(clients, authn.AllClients) {
+				return errors.New(`--client: "*" (all clients) is for the services' own tokens; name the clients`)
+			}
 			r := authn.Role(role)
 			if !slices.Contains(personRoles, r) {
 				return fmt.Errorf("--role: %q is not one of %v", role, personRoles)
 			}
-			if ttl <= 0 || ttl > 30*24*time.Hour {
-				return fmt.Errorf("--ttl: %v is outside (0, 720h]", ttl)
+			if ttl <= 0 || ttl > authn.MaxTokenLifetime {
+				return fmt.Errorf("--ttl: %v is outside (0, %v], the lifetime every service accepts", ttl, authn.MaxTokenLifetime)
 			}
 			keys, err := localkeys.Load(g.dataDir)
 			if err != nil {

@@ -68,9 +68,11 @@ deployments use, on one gRPC port and one HTTP port (REST, /openapi.json, /metri
 /readyz), with JetStream embedded (no network listener unless --nats-listen).
 
 PostgreSQL: DATABASE_URL, or else a private cluster that up initialises under <data-dir>/pg
-with the PostgreSQL server packages' initdb and pg_ctl, starts, and stops on exit. Its data,
-the JetStream store (<data-dir>/nats) and the keys (<data-dir>/keys: the JWT signing key and
-the POS token encryption key, made on first run, mode 0600) are kept between runs.
+with the PostgreSQL server packages' initdb and pg_ctl, starts, and stops on exit; it takes
+its superuser's password only (in <data-dir>/pg/password, mode 0600), on its socket and on
+127.0.0.1. Its data, the JetStream store (<data-dir>/nats) and the keys (<data-dir>/keys: the
+root of the services' and operators' JWT keys and the POS token encryption key, made on first
+run, mode 0600) are kept between runs.
 
 Lightspeed: --simulate runs the simulator in this process and points the services at it, for
 Lightspeed Retail (an account, 100001) and Lightspeed Restaurant (a business, 300001) alike;

@@ -13,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/posimport/posimport/pkg/platform/natstest"
 	"github.com/posimport/posimport/pkg/platform/pgtest"
+	"github.com/posimport/posimport/pkg/platform/postgres"
 	"github.com/posimport/posimport/services/posimport/internal/allinone"
 )
 
@@ -125,6 +128,29 @@ func (b *upBundle) run(t *testing.T, args ...string) (string, error) {
 	defer cancel()
 	err := Execute(ctx, full, &out, io.Discard)
 	return out.String(), err
+}
+
+// snapshotter returns a function that dumps every table of the four services' schemas, to
+// show a refused request wrote nothing.
+func (b *upBundle) snapshotter(t *testing.T) func() string {
+	t.Helper()
+	var pools []*pgxpool.Pool
+	schemas := []string{"config", "auth", "balance", "imports"}
+	for _, s := range schemas {
+		pool, err := postgres.Connect(context.Background(), b.dbURL, postgres.Options{Schema: s, MaxConns: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		pools = append(pools, pool)
+	}
+	return func() string {
+		var s strings.Builder
+		for i, p := range pools {
+			s.WriteString(pgtest.Snapshot(t, p, schemas[i]))
+		}
+		return s.String()
+	}
 }
 
 // must runs a command that must succeed and returns its output.

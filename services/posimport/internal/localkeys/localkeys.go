@@ -1,12 +1,18 @@
 // Package localkeys keeps the secrets of a laptop or small install in posimport's data
-// directory: the Ed25519 key that signs the all-in-one process's own service tokens and the
-// operators' tokens, and the AES key that encrypts POS tokens at rest. They are made on first
-// use, in files only their owner may read (0600), and never printed.
+// directory: the root of the JWT keys and the AES key that encrypts POS tokens at rest. They
+// are made on first use, in files only their owner may read (0600), and never printed.
+//
+// From the root, one Ed25519 key per service (config, auth, balance, import-worker) and one
+// for the operators' tokens are derived (HKDF-SHA256, the name as info): each service of the
+// all-in-one process signs with its own key, bound to its identity, as its separate
+// deployment would, and the operators' tokens come from a key that vouches for people only.
 package localkeys
 
 import (
 	"crypto/ed25519"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -20,11 +26,15 @@ import (
 	"github.com/posimport/posimport/pkg/platform/secret"
 )
 
-// Issuer and Audience are what the all-in-one process signs and accepts.
-const (
-	Issuer   = "posimport"
-	Audience = "posimport"
-)
+// Audience is what the all-in-one process's tokens are for, and what it requires.
+const Audience = "posimport"
+
+// OperatorIssuer is the issuer of the operators' tokens (posimport token and the CLI's own):
+// people's roles for named clients, never a service's.
+const OperatorIssuer = "posimport-operator"
+
+// Services are the service identities the keys are derived for.
+var Services = []string{authn.ServiceConfig, authn.ServiceAuth, authn.ServiceBalance, authn.ServiceImportWorker}
 
 // File names under the data directory.
 const (
@@ -38,11 +48,13 @@ var ErrNoKeys = errors.New("no keys in the data directory")
 
 // Keys are the data directory's secrets.
 type Keys struct {
-	// SigningKey is JWT_SIGNING_KEY: kid=base64(Ed25519 seed).
+	// SigningKey is the root of the JWT keys: kid=base64(32 random bytes).
 	SigningKey secret.Secret
 	// TokenKeys is TOKEN_KEYS: kid=base64(32-byte AES key).
 	TokenKeys secret.Secret
-	signer    *authn.Signer
+	services  map[string]*authn.Signer
+	seeds     map[string]secret.Secret
+	operator  *authn.Signer
 }
 
 // LoadOrCreate reads the keys of dataDir, making the missing ones.
@@ -80,27 +92,71 @@ func Load(dataDir string) (*Keys, error) {
 }
 
 func build(sk, tk secret.Secret) (*Keys, error) {
-	s, err := authn.NewSigner(JWTConfig(sk))
+	_, b64, ok := strings.Cut(sk.Reveal(), "=")
+	root, err := base64.StdEncoding.DecodeString(b64)
+	if !ok || err != nil || len(root) < 32 {
+		return nil, fmt.Errorf("%s: want kid=base64(32 random bytes)", signingKeyFile)
+	}
+	k := &Keys{SigningKey: sk, TokenKeys: tk, services: map[string]*authn.Signer{}, seeds: map[string]secret.Secret{}}
+	for _, name := range Services {
+		seed, err := derive(root, name)
+		if err != nil {
+			return nil, err
+		}
+		s, err := authn.NewSigner(authn.Config{SigningKey: seed, ServiceName: name, Audience: Audience})
+		if err != nil {
+			return nil, err
+		}
+		k.services[name], k.seeds[name] = s, seed
+	}
+	seed, err := derive(root, "operator")
 	if err != nil {
 		return nil, err
 	}
-	return &Keys{SigningKey: sk, TokenKeys: tk, signer: s}, nil
+	if k.operator, err = authn.NewAppSigner(seed, OperatorIssuer, Audience); err != nil {
+		return nil, err
+	}
+	return k, nil
 }
 
-// JWTConfig is the JWT configuration of a process signing with signingKey.
-func JWTConfig(signingKey secret.Secret) authn.Config {
-	return authn.Config{Issuers: []string{Issuer}, Audience: Audience, SigningKey: signingKey}
+// derive returns the signing key named name, "local-<name>=base64(seed)", from the root.
+func derive(root []byte, name string) (secret.Secret, error) {
+	seed, err := hkdf.Key(sha256.New, root, nil, "posimport jwt key "+name, ed25519.SeedSize)
+	if err != nil {
+		return secret.Secret{}, fmt.Errorf("derive the %s key: %w", name, err)
+	}
+	return secret.New("local-" + name + "=" + base64.StdEncoding.EncodeToString(seed)), nil
 }
 
-// Signer signs tokens with the signing key.
-func (k *Keys) Signer() *authn.Signer { return k.signer }
+// Service returns the signer of the service named name (one of Services), or nil.
+func (k *Keys) Service(name string) *authn.Signer { return k.services[name] }
 
-// Mint signs a token for a person (subject) with role acting for clients, valid for ttl.
+// ServiceSigningKey is the JWT_SIGNING_KEY of the service named name, for a process of its own
+// joining the all-in-one one (posimport bench's workers).
+func (k *Keys) ServiceSigningKey(name string) secret.Secret { return k.seeds[name] }
+
+// VerificationKeys are the keys the all-in-one process trusts: each service's, bound to it,
+// and the operators', which vouch for people only.
+func (k *Keys) VerificationKeys() []authn.Key {
+	out := []authn.Key{k.operator.Key()}
+	for _, name := range Services {
+		out = append(out, k.services[name].Key())
+	}
+	return out
+}
+
+// Mint signs a token for a person (subject) with role acting for clients, valid for ttl (at
+// most authn.MaxTokenLifetime): a people's role for named clients only.
 func (k *Keys) Mint(subject string, role authn.Role, clients []string, ttl time.Duration) (string, error) {
 	if role == authn.RoleService {
 		return "", errors.New("service tokens are the services' own; mint a person's role")
 	}
-	return k.signer.Sign(subject, role, clients, ttl)
+	for _, c := range clients {
+		if c == authn.AllClients {
+			return "", errors.New(`a person's token names its clients: "*" (all clients) is for the services' own tokens`)
+		}
+	}
+	return k.operator.Sign(subject, role, clients, ttl)
 }
 
 func random(n int) string {

@@ -40,7 +40,7 @@ func TestLoadOrCreateKeepsKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := authn.NewVerifier(JWTConfig(k1.SigningKey))
+	v, err := authn.NewVerifier(authn.Config{Audience: Audience, Keys: k1.VerificationKeys()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,6 +50,32 @@ func TestLoadOrCreateKeepsKeys(t *testing.T) {
 	}
 	if _, err := k2.Mint("x", authn.RoleService, []string{"*"}, time.Minute); err == nil {
 		t.Error("minted a service token")
+	}
+	if _, err := k2.Mint("x", authn.RoleSupervisor, []string{"*"}, time.Minute); err == nil {
+		t.Error("minted a token for all clients")
+	}
+	if _, err := k2.Mint("x", authn.RoleSupervisor, []string{"acme"}, authn.MaxTokenLifetime+time.Minute); err == nil {
+		t.Error("minted a token longer than the maximum lifetime")
+	}
+	// Each service signs as itself, with a key of its own that verifies only its identity.
+	seen := map[string]bool{}
+	for _, name := range Services {
+		s := k2.Service(name)
+		tok, err := s.SignService(time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := v.Verify(tok)
+		if err != nil || p.Service != name || p.Subject != authn.ServiceSubject(name) {
+			t.Errorf("%s: verify its token: %+v %v", name, p, err)
+		}
+		if seen[s.Key().ID] || seen[string(s.Key().Public)] {
+			t.Errorf("%s shares a key", name)
+		}
+		seen[s.Key().ID], seen[string(s.Key().Public)] = true, true
+		if k1.Service(name).Key().ID != s.Key().ID || !k1.Service(name).Key().Public.Equal(s.Key().Public) {
+			t.Errorf("%s: the derived key changed between runs", name)
+		}
 	}
 	if strings.Contains(k1.SigningKey.String(), "=") {
 		t.Error("the signing key prints itself")
