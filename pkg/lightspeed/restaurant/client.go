@@ -42,17 +42,9 @@ func Endpoint(baseURL string) oauth2.Endpoint {
 	return oauth2.Endpoint{AuthURL: b + "/oauth/authorize", TokenURL: b + "/oauth/token", AuthStyle: oauth2.AuthStyleInParams}
 }
 
-// Limiter paces requests to one business. [PauseLimiter] is the default; a Limiter shared by
-// several processes plugs in here (the R-Series retail.Limiter satisfies it).
-type Limiter interface {
-	// Wait blocks until a request costing cost may be sent, or ctx ends.
-	Wait(ctx context.Context, cost float64) error
-	// PauseUntil holds every request until t, after a 429.
-	PauseUntil(t time.Time)
-}
-
-// PauseLimiter lets requests through at once, except while a pause set after a 429 runs. It
-// is safe for concurrent use.
+// PauseLimiter is the default [pos.Limiter]: it lets requests through at once, except while a
+// pause set after a 429 runs, and ignores Observe (K-Series reports no budget). It is safe for
+// concurrent use.
 type PauseLimiter struct {
 	// NowFunc and SleepFunc replace the clock in tests.
 	NowFunc   func() time.Time
@@ -62,7 +54,9 @@ type PauseLimiter struct {
 	paused time.Time
 }
 
-// Wait implements [Limiter].
+var _ pos.Limiter = (*PauseLimiter)(nil)
+
+// Wait implements [pos.Limiter].
 func (l *PauseLimiter) Wait(ctx context.Context, _ float64) error {
 	l.mu.Lock()
 	now := time.Now()
@@ -80,7 +74,10 @@ func (l *PauseLimiter) Wait(ctx context.Context, _ float64) error {
 	return sleepCtx(ctx, wait)
 }
 
-// PauseUntil implements [Limiter].
+// Observe implements [pos.Limiter]; there is nothing to learn.
+func (l *PauseLimiter) Observe(pos.BucketState) {}
+
+// PauseUntil implements [pos.Limiter].
 func (l *PauseLimiter) PauseUntil(t time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -96,13 +93,13 @@ type Config struct {
 	// BusinessID is the business the token was granted for: the connection's account id.
 	// Only [Client.Business] and [Client.Locations] need it; [Client.Businesses] finds it.
 	BusinessID int64
-	// TokenSource supplies access tokens; it may implement [retail.TokenInvalidator].
+	// TokenSource supplies access tokens; it may implement [pos.TokenInvalidator].
 	TokenSource oauth2.TokenSource
 	// HTTPClient sends the requests; default a client on http.DefaultTransport. Its Timeout
 	// should be zero: RequestTimeout bounds each attempt.
 	HTTPClient *http.Client
 	// Limiter paces the requests; default a new [PauseLimiter].
-	Limiter Limiter
+	Limiter pos.Limiter
 	// RequestTimeout bounds one attempt, reading the body included; default 60 s.
 	RequestTimeout time.Duration
 	// MaxAttempts is the most sends of one request, retries included; default 8.
@@ -213,7 +210,7 @@ func (c *Client) url(path string, q url.Values) *url.URL {
 }
 
 // get sends one GET through the retry layer and hands the body to decode. decode errors of
-// type [*retail.SyntaxError] are retried like truncated bodies; others end the call.
+// type [*pos.SyntaxError] are retried like truncated bodies; others end the call.
 func (c *Client) get(ctx context.Context, resource string, u *url.URL, decode func([]byte) error) error {
 	refreshed := false
 	var lastErr error
@@ -229,7 +226,7 @@ func (c *Client) get(ctx context.Context, resource string, u *url.URL, decode fu
 			return nil
 		}
 		lastErr = err
-		var rl *retail.RateLimitError
+		var rl *pos.RateLimitError
 		switch {
 		case wait == noRetry:
 			return err
@@ -316,18 +313,18 @@ func (c *Client) attempt(ctx context.Context, resource string, u *url.URL, n int
 			d = time.Second
 		}
 		c.cfg.Limiter.PauseUntil(now.Add(d))
-		return retryLater, &retail.RateLimitError{RetryAfter: d}
+		return retryLater, &pos.RateLimitError{RetryAfter: d}
 	case status == http.StatusUnauthorized:
-		if inv, ok := c.cfg.TokenSource.(retail.TokenInvalidator); ok && !*refreshed {
+		if inv, ok := c.cfg.TokenSource.(pos.TokenInvalidator); ok && !*refreshed {
 			*refreshed = true
 			inv.InvalidateToken(tok.AccessToken)
 			return retryNow, fmt.Errorf("lightspeed refused the access token: %w", pos.ErrUnauthorized)
 		}
 		return noRetry, fmt.Errorf("lightspeed refused the access token: %w", pos.ErrUnauthorized)
 	case status >= 500:
-		return retryLater, &retail.StatusError{Status: status, Message: errorMessage(body)}
+		return retryLater, &pos.StatusError{Status: status, Message: errorMessage(body)}
 	case status != http.StatusOK:
-		return noRetry, &retail.StatusError{Status: status, Message: errorMessage(body)}
+		return noRetry, &pos.StatusError{Status: status, Message: errorMessage(body)}
 	case readErr != nil:
 		if ctx.Err() != nil {
 			return noRetry, ctx.Err()
@@ -335,7 +332,7 @@ func (c *Client) attempt(ctx context.Context, resource string, u *url.URL, n int
 		return retryLater, fmt.Errorf("read body: %w", readErr)
 	}
 	if err := decode(body); err != nil {
-		if errors.As(err, new(*retail.SyntaxError)) {
+		if errors.As(err, new(*pos.SyntaxError)) {
 			return retryLater, err
 		}
 		return noRetry, err

@@ -290,7 +290,7 @@ func TestRateLimited(t *testing.T) {
 	b := setup(t, sim.Options{}, func(c *restaurant.Config) { c.MaxRetryAfter = time.Minute })
 	_ = b.env.Sim.InjectFault(sim.Fault{Kind: sim.FaultRateLimit, RetryAfter: 3600, Count: 1})
 	_, err := b.client.Locations(context.Background())
-	var rl *retail.RateLimitError
+	var rl *pos.RateLimitError
 	if !errors.As(err, &rl) || rl.RetryAfter != time.Hour {
 		t.Errorf("got %v, want a RateLimitError of an hour", err)
 	}
@@ -347,7 +347,7 @@ func TestGivesUp(t *testing.T) {
 	b := setup(t, sim.Options{Restaurant: sim.RestaurantOptions{Data: sim.RestaurantDataOptions{Businesses: 2}}}, func(c *restaurant.Config) { c.MaxAttempts = 3 })
 	ctx := context.Background()
 	_ = b.env.Sim.InjectFault(sim.Fault{Kind: sim.FaultStatus, Status: 500, Count: 5})
-	var se *retail.StatusError
+	var se *pos.StatusError
 	if _, err := b.client.Locations(ctx); !errors.As(err, &se) || se.Status != 500 || len(b.statuses()) != 3 {
 		t.Errorf("5xx until the attempts run out: %v after %d attempts", err, len(b.statuses()))
 	}
@@ -446,7 +446,7 @@ func TestMalformedSales(t *testing.T) {
 			n := 0
 			err = c.Sales(context.Background(), pos.SalesQuery{LocationID: "1", From: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)},
 				func(pos.SaleFigures) error { n++; return nil })
-			var de *retail.DataError
+			var de *pos.DataError
 			if !errors.As(err, &de) || !strings.Contains(err.Error(), tc.want) || n != 0 {
 				t.Errorf("got %v (%d sales handed on), want a DataError %q", err, n, tc.want)
 			}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/posimport/posimport/pkg/lightspeed/retail"
+	"github.com/posimport/posimport/pkg/pos"
 )
 
 // Sale is a K-Series sale (an "account") as the client reads it: the fields posimport uses,
@@ -97,7 +97,7 @@ type reader struct {
 
 func (r *reader) fail(field string, raw json.RawMessage, err error) {
 	if r.err == nil {
-		r.err = &retail.DataError{Resource: "Sale", ID: r.id, LineID: r.line, Field: field, Value: shown(raw), Err: err}
+		r.err = &pos.DataError{Resource: "Sale", ID: r.id, LineID: r.line, Field: field, Value: shown(raw), Err: err}
 	}
 }
 
@@ -226,8 +226,8 @@ func (r *reader) time(field string, raw json.RawMessage) time.Time {
 }
 
 // decodeSalesPage decodes a sales page: the sales and the next page token ("" on the last
-// page). A body that is not JSON (truncated) is a [*retail.SyntaxError]; a sale of the wrong
-// shape a [*retail.DataError] naming it.
+// page). A body that is not JSON (truncated) is a [*pos.SyntaxError]; a sale of the wrong
+// shape a [*pos.DataError] naming it.
 func decodeSalesPage(body []byte) ([]Sale, string, error) {
 	if sales, token, ok := decodeSalesPageFast(body); ok {
 		return sales, token, nil
@@ -240,9 +240,9 @@ func decodeSalesPageSlowly(body []byte) ([]Sale, string, error) {
 	var p salesPage
 	if err := json.Unmarshal(body, &p); err != nil {
 		if !json.Valid(body) {
-			return nil, "", &retail.SyntaxError{Err: err}
+			return nil, "", &pos.SyntaxError{Err: err}
 		}
-		return nil, "", &retail.DataError{Resource: "Sale", ID: "page", Field: "sales", Value: shown(body), Err: err}
+		return nil, "", &pos.DataError{Resource: "Sale", ID: "page", Field: "sales", Value: shown(body), Err: err}
 	}
 	r := reader{id: "page"}
 	token := r.str("nextPageToken", p.NextPageToken)
@@ -292,18 +292,18 @@ func decodeSalesPageFast(body []byte) ([]Sale, string, bool) {
 func decodeSale(raw json.RawMessage, i int) (Sale, error) {
 	var w saleWire
 	if err := json.Unmarshal(raw, &w); err != nil {
-		return Sale{}, &retail.DataError{Resource: "Sale", ID: "#" + strconv.Itoa(i), Field: "sale", Value: shown(raw), Err: err}
+		return Sale{}, &pos.DataError{Resource: "Sale", ID: "#" + strconv.Itoa(i), Field: "sale", Value: shown(raw), Err: err}
 	}
 	var lines []lineWire
 	if len(w.SalesLines) > 0 && string(w.SalesLines) != "null" {
 		var raws []json.RawMessage
 		if w.SalesLines[0] != '[' || json.Unmarshal(w.SalesLines, &raws) != nil {
-			return Sale{}, &retail.DataError{Resource: "Sale", ID: saleLabel(&w, i), Field: "salesLines", Value: shown(w.SalesLines), Err: errArray}
+			return Sale{}, &pos.DataError{Resource: "Sale", ID: saleLabel(&w, i), Field: "salesLines", Value: shown(w.SalesLines), Err: errArray}
 		}
 		lines = make([]lineWire, len(raws))
 		for j, lraw := range raws {
 			if err := json.Unmarshal(lraw, &lines[j]); err != nil {
-				return Sale{}, &retail.DataError{Resource: "Sale", ID: saleLabel(&w, i), LineID: "#" + strconv.Itoa(j), Field: "salesLine", Value: shown(lraw), Err: err}
+				return Sale{}, &pos.DataError{Resource: "Sale", ID: saleLabel(&w, i), LineID: "#" + strconv.Itoa(j), Field: "salesLine", Value: shown(lraw), Err: err}
 			}
 		}
 	}
@@ -412,16 +412,16 @@ func decodeBusinesses(body []byte) ([]Business, bool, error) {
 	var p businessesPage
 	if err := json.Unmarshal(body, &p); err != nil {
 		if !json.Valid(body) {
-			return nil, false, &retail.SyntaxError{Err: err}
+			return nil, false, &pos.SyntaxError{Err: err}
 		}
-		return nil, false, &retail.DataError{Resource: "Business", ID: "page", Field: "businessList", Value: shown(body), Err: err}
+		return nil, false, &pos.DataError{Resource: "Business", ID: "page", Field: "businessList", Value: shown(body), Err: err}
 	}
 	var out []Business
 	for _, b := range p.Embedded.BusinessList {
 		bb := Business{ID: b.BusinessID, Name: b.BusinessName, Currency: b.CurrencyCode}
 		for _, l := range b.BusinessLocations {
 			if l.BLID <= 0 {
-				return nil, false, &retail.DataError{Resource: "Business", ID: strconv.FormatInt(b.BusinessID, 10), Field: "businessLocations.blID", Value: strconv.FormatInt(l.BLID, 10), Err: errInteger}
+				return nil, false, &pos.DataError{Resource: "Business", ID: strconv.FormatInt(b.BusinessID, 10), Field: "businessLocations.blID", Value: strconv.FormatInt(l.BLID, 10), Err: errInteger}
 			}
 			bb.Locations = append(bb.Locations, Location{ID: l.BLID, Name: l.BLName, Country: l.Country, TimeZone: l.Timezone})
 		}

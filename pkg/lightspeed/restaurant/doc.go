@@ -7,27 +7,28 @@
 // (one page of at most 100 sales in memory at a time). A range longer than the API's 365 days
 // is fetched in windows. The API has no device filter, so the devices of a query are picked
 // client-side. Money arrives as fixed-decimal strings and is kept exact; malformed data gets a
-// [*retail.DataError] naming the sale, line and field.
+// [*pos.DataError] naming the sale, line and field.
 //
 // In posimport's terms the department's POS client number is the business location id and
 // its terminal numbers are device ids.
 //
 // # Requests
 //
-// Every request goes through one retry layer, as in the R-Series client (whose error types,
-// Retry-After parsing and token invalidation it shares):
+// Every request goes through one retry layer, as in the R-Series client. Both return the
+// error types of package pos, so that their callers classify failures once; the Retry-After
+// parsing is the R-Series client's.
 //
-//   - Before sending, it waits on a [Limiter]. K-Series documents no rate limit; the default
+//   - Before sending, it waits on a [pos.Limiter]. K-Series documents no rate limit; the default
 //     [PauseLimiter] only holds requests while a 429's Retry-After runs, and a Limiter shared
 //     by several processes (one budget per business) can be plugged in. [PaceRate] and
 //     [PaceBurst] are the pace posimport's shared budget keeps for this API.
 //   - A 429 pauses the Limiter until Retry-After (seconds or an HTTP date) and retries; a wait
-//     longer than Config.MaxRetryAfter returns a [*retail.RateLimitError].
+//     longer than Config.MaxRetryAfter returns a [*pos.RateLimitError].
 //   - 5xx responses, network errors, timeouts and truncated bodies are retried with full-jitter
 //     exponential backoff, up to Config.MaxAttempts sends in all.
 //   - A 401 asks the token source once for a fresh token (if it implements
-//     [retail.TokenInvalidator]); a second 401 wraps [pos.ErrUnauthorized].
-//   - Other 4xx answers are a [*retail.StatusError] with the API's {"error"} message.
+//     [pos.TokenInvalidator]); a second 401 wraps [pos.ErrUnauthorized].
+//   - Other 4xx answers are a [*pos.StatusError] with the API's {"error"} message.
 //
 // Tokens never appear in logs or errors.
 //

@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/posimport/posimport/pkg/lightspeed/retail"
+	"github.com/posimport/posimport/pkg/pos"
 )
 
 func FuzzDecodeSalesPage(f *testing.F) {
@@ -27,8 +27,8 @@ func FuzzDecodeSalesPage(f *testing.F) {
 			t.Fatalf("fast and slow decoding differ on %q:\n fast %v %q %v\n slow %v %q %v", body, sales, token, err, slow, slowToken, slowErr)
 		}
 		if err != nil {
-			var de *retail.DataError
-			var se *retail.SyntaxError
+			var de *pos.DataError
+			var se *pos.SyntaxError
 			switch {
 			case errors.As(err, &de):
 				if !strings.Contains(err.Error(), "field") {

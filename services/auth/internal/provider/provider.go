@@ -12,6 +12,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/posimport/posimport/pkg/platform/secret"
@@ -76,3 +77,23 @@ func (e *Error) Error() string {
 // Unwrap returns ErrInvalidGrant for refused grants, else nil: the underlying error may hold a
 // response body and is not kept.
 func (e *Error) Unwrap() error { return e.err }
+
+// APICode names a POS API failure (the shared error types of package pos) without its details,
+// for an [Error]'s Code.
+func APICode(err error) string {
+	var se *pos.StatusError
+	var rl *pos.RateLimitError
+	switch {
+	case errors.Is(err, pos.ErrUnauthorized):
+		return "token refused"
+	case errors.As(err, &rl):
+		return "rate limited"
+	case errors.As(err, &se):
+		return "HTTP " + strconv.Itoa(se.Status)
+	case errors.As(err, new(*pos.DataError)), errors.As(err, new(*pos.SyntaxError)):
+		return "malformed response"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	}
+	return "unreachable"
+}

@@ -23,7 +23,6 @@ import (
 	"github.com/posimport/posimport/pkg/pos"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/auth/internal/provider"
-	"github.com/posimport/posimport/services/auth/internal/provider/lsretail"
 )
 
 // Config configures the provider.
@@ -79,7 +78,7 @@ func (p *Provider) Account(ctx context.Context, access secret.Secret) (string, e
 	defer cancel()
 	bs, err := c.Businesses(ctx)
 	if err != nil {
-		return "", &provider.Error{Op: "learn the business from /f/data/businesses", Code: lsretail.APICode(err)}
+		return "", &provider.Error{Op: "learn the business from /f/data/businesses", Code: provider.APICode(err)}
 	}
 	switch len(bs) {
 	case 0:
@@ -109,7 +108,7 @@ func (p *Provider) Locations(ctx context.Context, accountID string, access secre
 	defer cancel()
 	locs, err := c.Locations(ctx)
 	if err != nil {
-		return nil, &provider.Error{Op: "list the business locations", Code: lsretail.APICode(err)}
+		return nil, &provider.Error{Op: "list the business locations", Code: provider.APICode(err)}
 	}
 	return locs, nil
 }

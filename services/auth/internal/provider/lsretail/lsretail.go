@@ -11,7 +11,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -66,7 +65,7 @@ func (p *Provider) Account(ctx context.Context, access secret.Secret) (string, e
 	defer cancel()
 	a, err := c.Account(ctx)
 	if err != nil {
-		return "", &provider.Error{Op: "confirm the account with Account.json", Code: APICode(err)}
+		return "", &provider.Error{Op: "confirm the account with Account.json", Code: provider.APICode(err)}
 	}
 	return strconv.FormatInt(a.ID, 10), nil
 }
@@ -85,7 +84,7 @@ func (p *Provider) Locations(ctx context.Context, accountID string, access secre
 	defer cancel()
 	locs, err := c.Locations(ctx)
 	if err != nil {
-		return nil, &provider.Error{Op: "list the shops", Code: APICode(err)}
+		return nil, &provider.Error{Op: "list the shops", Code: provider.APICode(err)}
 	}
 	return locs, nil
 }
@@ -103,24 +102,6 @@ func (p *Provider) client(acct int64, access secret.Secret) (*retail.Client, err
 		return nil, &provider.Error{Op: "build the Lightspeed client", Code: "configuration"}
 	}
 	return c, nil
-}
-
-// APICode names a Lightspeed API failure without its details. The Restaurant provider uses it
-// too: both Lightspeed clients report failures with the retail error types.
-func APICode(err error) string {
-	var se *retail.StatusError
-	var rl *retail.RateLimitError
-	switch {
-	case errors.Is(err, pos.ErrUnauthorized):
-		return "token refused"
-	case errors.As(err, &rl):
-		return "rate limited"
-	case errors.As(err, &se):
-		return "HTTP " + strconv.Itoa(se.Status)
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
-	}
-	return "unreachable"
 }
 
 // accountClaim reads the acct claim of a Lightspeed access token (a JWT). The signature is not
