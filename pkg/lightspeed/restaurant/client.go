@@ -36,10 +36,12 @@ const (
 )
 
 // Endpoint returns the OAuth2 endpoints under baseURL (DefaultBaseURL in production, the
-// simulator's URL in tests).
+// simulator's URL in tests). The client authenticates with HTTP Basic, as the K-Series
+// Authorization Overview requires ("the client ID and client secret must be base64 encoded and
+// passed as the authorization header").
 func Endpoint(baseURL string) oauth2.Endpoint {
 	b := strings.TrimSuffix(baseURL, "/")
-	return oauth2.Endpoint{AuthURL: b + "/oauth/authorize", TokenURL: b + "/oauth/token", AuthStyle: oauth2.AuthStyleInParams}
+	return oauth2.Endpoint{AuthURL: b + "/oauth/authorize", TokenURL: b + "/oauth/token", AuthStyle: oauth2.AuthStyleInHeader}
 }
 
 // PauseLimiter is the default [pos.Limiter]: it lets requests through at once, except while a

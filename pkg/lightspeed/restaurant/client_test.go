@@ -389,12 +389,20 @@ func TestUnauthorizedRefreshesOnce(t *testing.T) {
 	}
 	// Once the grant is revoked, the error says re-authorize and names no token.
 	tok, _ := b.tokens.Token()
-	form := strings.NewReader("client_id=" + sim.DefaultClientID + "&client_secret=" + sim.DefaultClientSecret + "&token=" + tok.RefreshToken)
-	resp, err := b.env.Server.Client().Post(b.env.URL+"/oauth/revoke", "application/x-www-form-urlencoded", form)
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, b.env.URL+"/oauth/revoke", strings.NewReader("token="+tok.RefreshToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(sim.DefaultClientID, sim.DefaultClientSecret)
+	resp, err := b.env.Server.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("revoke: %d", resp.StatusCode)
+	}
 	_, err = b.client.Locations(context.Background())
 	if !errors.Is(err, pos.ErrUnauthorized) {
 		t.Fatalf("after revoke: %v, want ErrUnauthorized", err)

@@ -29,10 +29,11 @@ const (
 )
 
 // Endpoint returns the OAuth2 endpoints under authBaseURL (DefaultAuthBaseURL in production,
-// the simulator's URL in tests).
+// the simulator's URL in tests). The client authenticates with client_id and client_secret in
+// the form body, as the R-Series token requests are documented.
 func Endpoint(authBaseURL string) oauth2.Endpoint {
 	b := strings.TrimSuffix(authBaseURL, "/")
-	return oauth2.Endpoint{AuthURL: b + "/auth/oauth/authorize", TokenURL: b + "/auth/oauth/token"}
+	return oauth2.Endpoint{AuthURL: b + "/auth/oauth/authorize", TokenURL: b + "/auth/oauth/token", AuthStyle: oauth2.AuthStyleInParams}
 }
 
 // Config configures a [Client]. AccountID and TokenSource are required.

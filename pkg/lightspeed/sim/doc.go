@@ -6,7 +6,8 @@
 //
 //   - OAuth2 under /auth/oauth/: authorize (GET shows a consent page, POST is its form; or
 //     auto-consent), token (authorization_code, refresh_token; form or JSON body; client
-//     credentials in the body or HTTP Basic), revoke; and /.well-known/jwks.
+//     credentials in the body, as R-Series documents its token requests), revoke; and
+//     /.well-known/jwks.
 //   - API V3 under /API/V3/: Account.json, Account/{id}/Shop.json, Register.json, Sale.json
 //     and Sale/{id}.json, with filters, sort, limit, count=1, load_relations and cursor paging.
 //   - K-Series OAuth2 under /oauth/ (authorize, token, revoke) and the Financial API:
@@ -65,7 +66,11 @@
 //     and a revoked one the hint "Access token has been revoked". 401s carry no bucket
 //     headers (without a valid token there is no bucket); every other API response carries
 //     all X-LS-* headers, written with the docs' mixed casing.
-//   - OAuth: codes are single-use (spent by any exchange attempt) and live 60 s; PKCE is
+//   - OAuth: each product's token and revoke endpoints take the client's credentials only the
+//     way it documents them and answer the other style with 401 invalid_client (with a Basic
+//     challenge at K-Series), before looking at the grant; credentials both in the body and as
+//     HTTP Basic are a 400 invalid_request (RFC 6749 §2.3). Codes are single-use (spent by any
+//     exchange attempt that passed client authentication) and live 60 s; PKCE is
 //     verified when a challenge was sent (S256 only), and required for a client without a
 //     secret. Refresh rotates the refresh token every time; the rotated-out refresh tokens
 //     stay valid until the grant's access token is next used on the API, then die (a later
@@ -110,7 +115,9 @@
 // reference is silent:
 //
 //   - OAuth: /oauth/authorize, /oauth/token and /oauth/revoke (RFC 7009; K-Series documents
-//     no revocation endpoint, so this one is an assumption). Refresh tokens are single use:
+//     no revocation endpoint, so this one is an assumption). The client authenticates with
+//     HTTP Basic only: the Authorization Overview says the client id and secret "must be
+//     base64 encoded and passed as the authorization header". Refresh tokens are single use:
 //     the presented one dies at once and every refresh returns a new access token; the
 //     previous access token stays valid until its own expiry, as a stateless JWT does.
 //     Access tokens live 60 minutes and refresh tokens 14 days (RestaurantOptions).

@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"math/big"
@@ -49,6 +50,10 @@ type oauthRules struct {
 	// refresh tokens live until the new access token is used, and a refresh while the access
 	// token is valid returns that same access token.
 	singleUse bool
+	// basicAuth is the K-Series client authentication: the token and revoke endpoints take the
+	// client id and secret only as HTTP Basic. Without it, the R-Series rule holds: only in the
+	// request body. Either refuses the other style with 401 invalid_client.
+	basicAuth bool
 }
 
 // consentAccount is an account (R-Series) or business (K-Series) a person can grant access to.
@@ -294,41 +299,61 @@ func oauthError(w http.ResponseWriter, status int, code, desc, hint string) {
 	writeJSON(w, status, body)
 }
 
+// credentials says where a token or revoke request carried the client's credentials.
+type credentials int
+
+const (
+	credentialsInBody  credentials = iota // client_id (and client_secret) in the body, or none
+	credentialsInBasic                    // HTTP Basic authentication
+)
+
 // tokenParams reads a token or revoke request's parameters from a form or JSON body, as the
 // Lightspeed token endpoint accepts both, and the client credentials from the body or HTTP
-// Basic authentication.
-func tokenParams(r *http.Request) (url.Values, error) {
+// Basic authentication, saying which.
+func tokenParams(r *http.Request) (url.Values, credentials, error) {
 	v := url.Values{}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "application/json" {
 		var m map[string]any
 		if err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<16)).Decode(&m); err != nil {
-			return nil, fmt.Errorf("decode JSON body: %w", err)
+			return nil, 0, fmt.Errorf("decode JSON body: %w", err)
 		}
 		for k, x := range m {
 			v.Set(k, fmt.Sprint(x))
 		}
 	} else {
 		if err := r.ParseForm(); err != nil {
-			return nil, fmt.Errorf("parse form: %w", err)
+			return nil, 0, fmt.Errorf("parse form: %w", err)
 		}
 		v = r.PostForm
 	}
-	if id, secret, ok := r.BasicAuth(); ok {
-		// RFC 6749 §2.3.1: Basic credentials are form-urlencoded first.
-		if u, err := url.QueryUnescape(id); err == nil {
-			id = u
-		}
-		if u, err := url.QueryUnescape(secret); err == nil {
-			secret = u
-		}
-		v.Set("client_id", id)
-		v.Set("client_secret", secret)
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		return v, credentialsInBody, nil
 	}
-	return v, nil
+	if v.Has("client_secret") {
+		// RFC 6749 §2.3: a client must not use more than one authentication method.
+		return nil, 0, errors.New("client credentials both in the body and as HTTP Basic")
+	}
+	// RFC 6749 §2.3.1: Basic credentials are form-urlencoded first.
+	if u, err := url.QueryUnescape(id); err == nil {
+		id = u
+	}
+	if u, err := url.QueryUnescape(secret); err == nil {
+		secret = u
+	}
+	v.Set("client_id", id)
+	v.Set("client_secret", secret)
+	return v, credentialsInBasic, nil
 }
 
-func (o *oauthServer) authenticateClient(v url.Values) (Client, bool) {
+// authenticateClient checks the client's credentials, and that they came the way the product
+// documents (HTTP Basic at K-Series, the body at R-Series): a server that follows its own
+// documentation answers the other style with invalid_client.
+func (o *oauthServer) authenticateClient(v url.Values, how credentials) (Client, bool) {
+	if (how == credentialsInBasic) != o.rules.basicAuth {
+		return Client{}, false
+	}
 	c, ok := o.clients[v.Get("client_id")]
 	if !ok {
 		return Client{}, false
@@ -337,6 +362,15 @@ func (o *oauthServer) authenticateClient(v url.Values) (Client, bool) {
 		return Client{}, false
 	}
 	return c, true
+}
+
+// invalidClient refuses a client's authentication (RFC 6749 §5.2): 401, with the Basic
+// challenge where the product takes HTTP Basic.
+func (o *oauthServer) invalidClient(w http.ResponseWriter) {
+	if o.rules.basicAuth {
+		w.Header().Set("WWW-Authenticate", `Basic realm="`+o.rules.product+`"`)
+	}
+	oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed", "")
 }
 
 type tokenResponse struct {
@@ -348,14 +382,14 @@ type tokenResponse struct {
 }
 
 func (o *oauthServer) token(w http.ResponseWriter, r *http.Request) {
-	v, err := tokenParams(r)
+	v, how, err := tokenParams(r)
 	if err != nil {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "The request is missing a required parameter, includes an invalid parameter value, includes a parameter more than once, or is otherwise malformed.", "")
 		return
 	}
-	c, ok := o.authenticateClient(v)
+	c, ok := o.authenticateClient(v, how)
 	if !ok {
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed", "")
+		o.invalidClient(w)
 		return
 	}
 	now := o.clock.Now()
@@ -487,13 +521,13 @@ func (o *oauthServer) retire(g *grant) {
 }
 
 func (o *oauthServer) revoke(w http.ResponseWriter, r *http.Request) {
-	v, err := tokenParams(r)
+	v, how, err := tokenParams(r)
 	if err != nil {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "The request is malformed.", "")
 		return
 	}
-	if _, ok := o.authenticateClient(v); !ok {
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed", "")
+	if _, ok := o.authenticateClient(v, how); !ok {
+		o.invalidClient(w)
 		return
 	}
 	tok := v.Get("refresh_token")

@@ -45,7 +45,7 @@ func newRestaurant(opts Options, clock Clock) (*restaurant, error) {
 	rest := &restaurant{clock: clock, store: k, limits: newKLimiter(ro.RateLimit, clock)}
 	rest.oauth = newOAuthServer(oauthRules{
 		product: "Lightspeed Restaurant", issuer: "https://api.lsk.lightspeed.app",
-		accessTTL: ro.AccessTokenTTL, refreshTTL: ro.RefreshTokenTTL, singleUse: true,
+		accessTTL: ro.AccessTokenTTL, refreshTTL: ro.RefreshTokenTTL, singleUse: true, basicAuth: true,
 	}, clock, opts.Clients, k.consentAccounts, opts.AutoConsent)
 	return rest, nil
 }

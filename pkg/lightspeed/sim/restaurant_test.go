@@ -39,8 +39,10 @@ func restaurantEnv(t *testing.T, ro sim.RestaurantOptions) (*simtest.Env, *oauth
 	return env, env.RestaurantToken(t, 0)
 }
 
-func krefreshForm(env *simtest.Env, rt string) url.Values {
-	return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {env.Restaurant.ClientID}, "client_secret": {env.Restaurant.ClientSecret}}
+// krefreshForm is a refresh request's form; the client authenticates with HTTP Basic
+// (postBasic), as K-Series requires.
+func krefreshForm(rt string) url.Values {
+	return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}
 }
 
 func salesQuery(from, to string, extra ...string) string {
@@ -67,12 +69,12 @@ func TestRestaurantTokens(t *testing.T) {
 
 	// Single use: the refresh token dies when used; the new pair works; the old access token
 	// stays valid until its own expiry.
-	r1 := postForm(t, env, ktokenPath, krefreshForm(env, tok.RefreshToken))
+	r1 := postBasic(t, env, ktokenPath, krefreshForm(tok.RefreshToken))
 	if r1.status != 200 || r1.body["refresh_token"] == tok.RefreshToken || r1.body["access_token"] == tok.AccessToken ||
 		r1.body["expires_in"] != 3600.0 || r1.body["scope"] != sim.FinancialScope {
 		t.Fatalf("refresh: %d %s", r1.status, r1.raw)
 	}
-	if r := postForm(t, env, ktokenPath, krefreshForm(env, tok.RefreshToken)); r.status != 400 || r.body["error"] != "invalid_grant" {
+	if r := postBasic(t, env, ktokenPath, krefreshForm(tok.RefreshToken)); r.status != 400 || r.body["error"] != "invalid_grant" {
 		t.Errorf("reused refresh token: %d %s, want 400 invalid_grant", r.status, r.raw)
 	}
 	if st := ok(tok.AccessToken); st != 200 {
@@ -91,12 +93,12 @@ func TestRestaurantTokens(t *testing.T) {
 
 	// A refresh token unused for 14 days is refused; one day less is fine.
 	env.Clock.Advance(13*24*time.Hour + 22*time.Hour)
-	r2 := postForm(t, env, ktokenPath, krefreshForm(env, newRefresh))
+	r2 := postBasic(t, env, ktokenPath, krefreshForm(newRefresh))
 	if r2.status != 200 {
 		t.Fatalf("refresh after 13 days 23 h: %d %s", r2.status, r2.raw)
 	}
 	env.Clock.Advance(14 * 24 * time.Hour)
-	if r := postForm(t, env, ktokenPath, krefreshForm(env, r2.body["refresh_token"].(string))); r.status != 400 || r.body["error"] != "invalid_grant" {
+	if r := postBasic(t, env, ktokenPath, krefreshForm(r2.body["refresh_token"].(string))); r.status != 400 || r.body["error"] != "invalid_grant" {
 		t.Errorf("refresh token unused for 14 days: %d %s", r.status, r.raw)
 	}
 
@@ -111,7 +113,7 @@ func TestRestaurantTokens(t *testing.T) {
 		t.Errorf("K-Series token on the R-Series API: %d", r.status)
 	}
 	// Revocation kills the grant.
-	if r := postForm(t, env, "/oauth/revoke", url.Values{"client_id": {sim.DefaultClientID}, "client_secret": {sim.DefaultClientSecret}, "token": {k.RefreshToken}}); r.status != 200 {
+	if r := postBasic(t, env, "/oauth/revoke", url.Values{"token": {k.RefreshToken}}); r.status != 200 {
 		t.Fatalf("revoke: %d", r.status)
 	}
 	if st := ok(k.AccessToken); st != 401 {

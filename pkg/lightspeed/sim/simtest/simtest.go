@@ -26,9 +26,11 @@ type Env struct {
 	// Clock is the simulator's clock, when Start was given none (a ManualClock at
 	// 2026-01-01T00:00:00Z); nil otherwise.
 	Clock *sim.ManualClock
-	// OAuth is a config for the default client with the simulator's R-Series endpoints.
+	// OAuth is a config for the default client with the simulator's R-Series endpoints
+	// (client credentials in the form body).
 	OAuth *oauth2.Config
-	// Restaurant is the same client's config for the K-Series endpoints (scope financial-api).
+	// Restaurant is the same client's config for the K-Series endpoints (scope financial-api;
+	// client credentials as HTTP Basic).
 	Restaurant *oauth2.Config
 }
 
@@ -66,7 +68,7 @@ func Start(tb testing.TB, opts sim.Options) *Env {
 		ClientID: id, ClientSecret: secret,
 		Endpoint: oauth2.Endpoint{
 			AuthURL: env.URL + "/oauth/authorize", TokenURL: env.URL + "/oauth/token",
-			AuthStyle: oauth2.AuthStyleInParams,
+			AuthStyle: oauth2.AuthStyleInHeader,
 		},
 		RedirectURL: "http://127.0.0.1:1/callback",
 		Scopes:      []string{sim.FinancialScope},
@@ -83,10 +85,12 @@ func (e *Env) Context(ctx context.Context) context.Context {
 // simulator must have AutoConsent set.
 func (e *Env) Code(tb testing.TB, account int64, verifier string) string {
 	tb.Helper()
-	return e.code(tb, e.OAuth, account, verifier)
+	return e.CodeFor(tb, e.OAuth, account, verifier)
 }
 
-func (e *Env) code(tb testing.TB, conf *oauth2.Config, account int64, verifier string) string {
+// CodeFor runs the authorize step of conf (e.OAuth or e.Restaurant) for account (0: the
+// first) with PKCE and returns the code.
+func (e *Env) CodeFor(tb testing.TB, conf *oauth2.Config, account int64, verifier string) string {
 	tb.Helper()
 	opts := []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("account_id", strconv.FormatInt(account, 10))}
 	if verifier != "" {
@@ -137,7 +141,7 @@ func (e *Env) RestaurantToken(tb testing.TB, business int64) *oauth2.Token {
 func (e *Env) token(tb testing.TB, conf *oauth2.Config, account int64) *oauth2.Token {
 	tb.Helper()
 	verifier := oauth2.GenerateVerifier()
-	tok, err := conf.Exchange(e.Context(context.Background()), e.code(tb, conf, account, verifier), oauth2.VerifierOption(verifier))
+	tok, err := conf.Exchange(e.Context(context.Background()), e.CodeFor(tb, conf, account, verifier), oauth2.VerifierOption(verifier))
 	if err != nil {
 		tb.Fatalf("exchange code: %v", err)
 	}

@@ -44,9 +44,11 @@ type Provider struct {
 
 var _ provider.Provider = (*Provider)(nil)
 
-// New returns the provider.
+// New returns the provider. The client authenticates with HTTP Basic at the token (and revoke)
+// endpoint: the K-Series Authorization Overview says the client id and secret "must be base64
+// encoded and passed as the authorization header" (client_id:client_secret).
 func New(cfg Config) *Provider {
-	return &Provider{OAuth: provider.NewOAuth(cfg, "token"), apiBase: cfg.APIBaseURL}
+	return &Provider{OAuth: provider.NewOAuth(cfg, oauth2.AuthStyleInHeader, "token"), apiBase: cfg.APIBaseURL}
 }
 
 // ID implements provider.Provider.

@@ -35,9 +35,11 @@ type Provider struct {
 
 var _ provider.Provider = (*Provider)(nil)
 
-// New returns the provider.
+// New returns the provider. The client authenticates with client_id and client_secret in the
+// form body of the token and revoke requests, as the R-Series docs show them (Access Token,
+// Refresh Token and Revoke pages of developers.lightspeedhq.com/retail/authentication/).
 func New(cfg Config) *Provider {
-	return &Provider{OAuth: provider.NewOAuth(cfg, "refresh_token"), apiBase: cfg.APIBaseURL}
+	return &Provider{OAuth: provider.NewOAuth(cfg, oauth2.AuthStyleInParams, "refresh_token"), apiBase: cfg.APIBaseURL}
 }
 
 // ID implements provider.Provider.
