@@ -20,7 +20,7 @@ import (
 type pacer struct{ observed []pos.BucketState }
 
 func (p *pacer) Wait(context.Context, float64) error { return nil }
-func (p *pacer) Observe(s pos.BucketState)        { p.observed = append(p.observed, s) }
+func (p *pacer) Observe(s pos.BucketState)           { p.observed = append(p.observed, s) }
 func (p *pacer) PauseUntil(time.Time)                {}
 
 // TestRestaurantProvider: Lightspeed Restaurant is registered; its sources fill Visitors, pace
