@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shopspring/decimal"
 	"golang.org/x/oauth2"
 
 	"github.com/posimport/posimport/pkg/lightspeed/restaurant"
@@ -415,7 +416,8 @@ func TestUnauthorizedRefreshesOnce(t *testing.T) {
 }
 
 // TestMalformedSales: a sale the client cannot read is an error naming the sale, line and
-// field; nothing of the page is handed on.
+// field; nothing of the page is handed on. Where its device and timeClosed are readable, the
+// error is a *pos.SaleError naming them, around the *pos.DataError.
 func TestMalformedSales(t *testing.T) {
 	t.Parallel()
 	sale := func(fields string) string {
@@ -425,6 +427,14 @@ func TestMalformedSales(t *testing.T) {
 	tests := []struct {
 		name, body, want string
 	}{
+		{"tax-exclusive line without its tax", strings.Replace(sale(""), `"totalDiscountAmount":"0.00"`, `"totalDiscountAmount":"0.00","taxLines":[{"taxIncluded":false}]`, 1),
+			`Sale A1.1 line S1.1: field taxAmount: missing`},
+		{"tax both included and not", strings.Replace(sale(""), `"totalDiscountAmount":"0.00"`, `"taxAmount":"1","taxLines":[{"taxIncluded":false},{"taxIncluded":true}]`, 1),
+			`Sale A1.1 line S1.1: field taxLines.taxIncluded: both true and false on one line`},
+		{"taxIncluded as text", strings.Replace(sale(""), `"totalDiscountAmount":"0.00"`, `"taxLines":[{"taxIncluded":"yes"}]`, 1),
+			`Sale A1.1 line S1.1: field taxLines.taxIncluded: not a boolean`},
+		{"taxLines not an array", strings.Replace(sale(""), `"totalDiscountAmount":"0.00"`, `"taxLines":{}`, 1),
+			`Sale A1.1 line S1.1: field taxLines: not an array`},
 		{"money with an exponent", strings.Replace(sale(""), `"11.00"`, `"1e9"`, 1), `Sale A1.1 line S1.1: field totalNetAmountWithTax: not a plain decimal number (got "1e9")`},
 		{"money in words", strings.Replace(sale(""), `"8.33"`, `"eight"`, 1), `Sale A1.1 line S1.1: field totalNetAmountWithoutTax: not a plain decimal number`},
 		{"quantity missing", strings.Replace(sale(""), `"quantity":"1.000",`, ``, 1), `Sale A1.1 line S1.1: field quantity: missing`},
@@ -458,6 +468,15 @@ func TestMalformedSales(t *testing.T) {
 			if !errors.As(err, &de) || !strings.Contains(err.Error(), tc.want) || n != 0 {
 				t.Errorf("got %v (%d sales handed on), want a DataError %q", err, n, tc.want)
 			}
+			// Only a broken device or time (or a sale that is no object) hides whose it is.
+			unattributable := strings.Contains(tc.want, "timeClosed") || strings.Contains(tc.want, "deviceId") || strings.Contains(tc.want, "#0")
+			var se *pos.SaleError
+			switch {
+			case errors.As(err, &se) == unattributable:
+				t.Errorf("got %v, attributed to a register: %v, want %v", err, !unattributable, unattributable)
+			case se != nil && (se.RegisterID != "7" || se.LocationID != "1" || !se.CompletedAt.Equal(time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC))):
+				t.Errorf("sale error attributed to %+v, want device 7 at 10:00", se)
+			}
 			if c.Stats().Requests != 1 {
 				t.Errorf("%d requests: malformed data is not retried", c.Stats().Requests)
 			}
@@ -474,6 +493,102 @@ func TestMalformedSales(t *testing.T) {
 	}
 	if m := got[0].Metrics; m.Visitors.String() != "2" || m.GrossSales.String() != "11" || got[0].RegisterID != "7" {
 		t.Errorf("figures %+v", got[0])
+	}
+}
+
+// TestTaxExclusiveLines: at a tax-exclusive business (taxLines say taxIncluded: false) the
+// gross of a line is totalNetAmountWithoutTax + taxAmount, whatever totalNetAmountWithTax
+// holds; lines whose taxLines are empty, absent or say true keep totalNetAmountWithTax.
+func TestTaxExclusiveLines(t *testing.T) {
+	t.Parallel()
+	ln := func(with, without, tax, taxLines string) string {
+		return `{"quantity":"1.000","totalNetAmountWithTax":"` + with + `","totalNetAmountWithoutTax":"` + without + `","taxAmount":"` + tax + `"` + taxLines + `}`
+	}
+	body := `{"sales":[{"accountFiscId":"A1.1","type":"SALE","cancelled":false,"timeClosed":"2025-06-01T10:00:00.000Z","deviceId":7,"salesLines":[` +
+		ln("10.00", "10.00", "0.8875", `,"taxLines":[{"taxId":"1","taxRate":"1.08875","taxAmount":"0.8875","taxIncluded":false}]`) + `,` +
+		ln("12.00", "10.00", "2.0000", `,"taxLines":[]`) + `,` +
+		ln("6.00", "5.00", "1.0000", ``) + `,` +
+		ln("2.40", "2.00", "0.4000", `,"taxLines":[{"taxIncluded":true}]`) + `]},` +
+		`{"accountFiscId":"A1.2","type":"REFUND","cancelled":false,"timeClosed":"2025-06-01T11:00:00.000Z","deviceId":7,"salesLines":[` +
+		`{"quantity":"-1.000","totalNetAmountWithTax":"-4.00","totalNetAmountWithoutTax":"-4.00","taxAmount":"-0.3550","taxLines":[{"taxIncluded":false}]}]}]}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(body)) }))
+	t.Cleanup(srv.Close)
+	c, err := restaurant.New(restaurant.Config{BaseURL: srv.URL, BusinessID: 1, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got pos.Metrics
+	err = c.Sales(context.Background(), pos.SalesQuery{LocationID: "1", From: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)},
+		func(f pos.SaleFigures) error { got.Add(f.Metrics); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := func(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+	want := pos.Metrics{GrossSales: d("10.8875").Add(d("12")).Add(d("6")).Add(d("2.40")), NetSales: d("27").Sub(d("4")),
+		Returns: d("4.3550"), Transactions: d("1"), GoodsSold: d("4"), GoodsReturned: d("1")}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("metrics (-want +got):\n%s", diff)
+	}
+}
+
+// TestPoisonSaleAttributed: a location-wide query yields every sale with its device and hands a
+// malformed sale of a device, attributed to it and its time, to OnSaleError and goes on; a
+// query of another device never sees it; without OnSaleError the query of its device ends with
+// it; a malformed sale outside the range concerns nobody.
+func TestPoisonSaleAttributed(t *testing.T) {
+	t.Parallel()
+	good := func(fisc, at string, device int) string {
+		return `{"accountFiscId":"` + fisc + `","type":"SALE","cancelled":false,"timeClosed":"` + at + `","deviceId":` + strconv.Itoa(device) +
+			`,"salesLines":[{"quantity":"1.000","totalNetAmountWithTax":"5.00","totalNetAmountWithoutTax":"4.00"}]}`
+	}
+	poison := `{"accountFiscId":"A1.3","type":"SALE","cancelled":false,"timeClosed":"2025-06-01T12:30:00.000Z","deviceId":8,` +
+		`"salesLines":[{"id":"S1.9","quantity":"lots","totalNetAmountWithTax":"5.00","totalNetAmountWithoutTax":"4.00"}]}`
+	late := strings.Replace(strings.Replace(poison, "12:30", "23:59", 1), "A1.3", "A1.5", 1) // outside [00:00, 12:00+) of the second query
+	body := `{"sales":[` + good("A1.1", "2025-06-01T10:00:00.000Z", 7) + `,` + poison + `,` + good("A1.4", "2025-06-01T13:00:00.000Z", 8) + `,` + late + `]}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(body)) }))
+	t.Cleanup(srv.Close)
+	c, err := restaurant.New(restaurant.Config{BaseURL: srv.URL, BusinessID: 1, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	run := func(q pos.SalesQuery) ([]string, error) {
+		var got []string
+		err := c.Sales(context.Background(), q, func(f pos.SaleFigures) error {
+			got = append(got, f.SaleID+"@"+f.RegisterID)
+			return nil
+		})
+		return got, err
+	}
+
+	var poisoned []string
+	got, err := run(pos.SalesQuery{LocationID: "1", From: day, Until: day.AddDate(0, 0, 1), OnSaleError: func(e *pos.SaleError) error {
+		poisoned = append(poisoned, e.RegisterID+"@"+e.CompletedAt.Format(time.TimeOnly))
+		if !errors.As(e, new(*pos.DataError)) || !strings.Contains(e.Error(), "Sale A1.3 line S1.9: field quantity") && !strings.Contains(e.Error(), "Sale A1.5") {
+			t.Errorf("sale error %v does not carry the data error", e)
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"A1.1@7", "A1.4@8"}, got); diff != "" {
+		t.Errorf("location-wide sales (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"8@12:30:00", "8@23:59:00"}, poisoned); diff != "" {
+		t.Errorf("poisoned register-times (-want +got):\n%s", diff)
+	}
+
+	if got, err := run(pos.SalesQuery{LocationID: "1", RegisterIDs: []string{"7"}, From: day, Until: day.AddDate(0, 0, 1)}); err != nil || len(got) != 1 {
+		t.Errorf("device 7: %v %v, want its one sale and no error", got, err)
+	}
+	_, err = run(pos.SalesQuery{LocationID: "1", RegisterIDs: []string{"8"}, From: day, Until: day.AddDate(0, 0, 1)})
+	var se *pos.SaleError
+	if !errors.As(err, &se) || se.RegisterID != "8" {
+		t.Errorf("device 8 without OnSaleError: %v, want its SaleError", err)
+	}
+	if got, err := run(pos.SalesQuery{LocationID: "1", From: day.Add(13 * time.Hour), Until: day.Add(14 * time.Hour)}); err != nil || len(got) != 1 {
+		t.Errorf("13:00-14:00: %v %v, want one sale; the poison sales closed outside it", got, err)
 	}
 }
 

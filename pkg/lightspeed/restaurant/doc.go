@@ -43,17 +43,36 @@
 //	                  a SALE (an exchange); their amounts and quantities count as absolute
 //	                  values, whatever sign the API gives them
 //	Sold lines        the other lines of a SALE receipt
-//	Gross sales       Σ totalNetAmountWithTax of sold lines
+//	Gross sales       Σ gross of sold lines, the line's amount including tax:
+//	                  totalNetAmountWithTax at a tax-inclusive business; at a tax-exclusive
+//	                  one (taxLines say taxIncluded: false, e.g. in the US)
+//	                  totalNetAmountWithoutTax + taxAmount
 //	Net sales         Σ totalNetAmountWithoutTax of sold lines − Σ |totalNetAmountWithoutTax|
-//	                  of return lines (so Net = (Gross − Returns) without VAT)
-//	Discounts         Σ totalDiscountAmount of sold lines (line and account discounts)
-//	Returns           Σ |totalNetAmountWithTax| of return lines
+//	                  of return lines (so Net = (Gross − Returns) without tax)
+//	Discounts         Σ totalDiscountAmount of sold lines (line and account discounts), as
+//	                  K-Series reports them: in the prices' terms, so without the sales tax
+//	                  at a tax-exclusive business
+//	Returns           Σ |gross| of return lines
 //	Transactions      1 per counted SALE receipt (refunds are not transactions)
 //	Goods sold        Σ quantity of sold lines (fractional for goods sold by weight)
 //	Goods returned    Σ |quantity| of return lines
 //	Visitors          Σ nbCovers of counted SALE receipts (a refund's covers do not count)
 //
 // A sale's time is its timeClosed and its register is the receipt's deviceId.
+//
+// Why the gross depends on taxLines: the financial API's line schema says totalNetAmountWithTax
+// "is for use with tax inclusive businesses. For tax exclusive businesses, see taxAmount and
+// taxLines for tax calculations", and taxLines[].taxIncluded is "whether or not the business is
+// tax inclusive". Lines whose taxLines are empty (as in the docs' VAT example) or absent are
+// read as tax-inclusive.
+//
+// # Malformed sales
+//
+// A sale that cannot be read does not end the page: where its deviceId and timeClosed can still
+// be read, it is a [*pos.SaleError] of that device and time, which concerns only that device's
+// day (handed to [pos.SalesQuery.OnSaleError] when set, else it ends the query); sales of other
+// devices and outside the range are not affected. One whose device or time is unreadable is a
+// [*pos.DataError] that ends the query, since nothing tells whose day it is.
 //
 // The business day (a location's day may start at e.g. 05:30, see the sales-daily endpoint) is
 // not used: like every provider, sales are bucketed by the local calendar day and clock hour

@@ -137,11 +137,17 @@
 //   - sales-daily?date= returns one business day, from the location's DayStart local time
 //     (default 05:30) to the next day's, unpaged, with nextStartOfDayAsIso8601 (local offset)
 //     and dataComplete (the simulator's now is past that start).
-//   - Money is a fixed-decimal string: 2 places, taxAmount 4, quantity 3; ids and nbCovers
-//     are JSON numbers (nbCovers with a decimal, 2.0); timestamps are UTC with milliseconds
-//     and a Z. Prices include VAT: a line's totalNetAmountWithTax is quantity × price less the
-//     line discount and its share of the account discount, to the cent; without tax is that
-//     divided by 1 + rate, to the cent. Refund and void lines have negative quantities and
+//   - Money is a fixed-decimal string: 2 places, taxAmount 4, taxLines[].taxAmount 6,
+//     quantity 3; ids and nbCovers are JSON numbers (nbCovers with a decimal, 2.0); timestamps
+//     are UTC with milliseconds and a Z. A line's menu amount is quantity × price less the line
+//     discount and its share of the account discount, to the cent. At a tax-inclusive
+//     location (VAT: the European and Australian ones) that is totalNetAmountWithTax, and
+//     without tax is it divided by 1 + rate, to the cent. At a tax-exclusive location (the US,
+//     BusinessLocation.TaxExclusive) the menu amount is totalNetAmountWithoutTax and the tax,
+//     rate × it to four decimals, comes on top; the docs reserve totalNetAmountWithTax for
+//     tax-inclusive businesses and say nothing of its value elsewhere, so the simulator sends
+//     the menu amount there (a client reading it as the gross misses the tax). Every line has
+//     one taxLines entry (taxRate a multiplier, taxIncluded false at a tax-exclusive location). Refund and void lines have negative quantities and
 //     amounts (the reference's assumption), with source.initialAccountId naming the sale.
 //   - Rate limit (undocumented, an assumption): a token bucket per business and OAuth client
 //     (RestaurantRateLimit, off by default); a refused request gets 429 {"error"} with
@@ -163,5 +169,6 @@
 // a time zone, the metrics of every local clock hour from the simulator's own store, by
 // DESIGN.md's R-Series definitions. [Server.ExpectedRestaurant] does the same for a K-Series
 // location (its zone; a device or all) by the K-Series rules, Visitors included, over calendar
-// days (not business days). Neither shares code with pkg/pos, pkg/aggregate or the clients.
+// days (not business days); its Gross sales and Returns include the tax at tax-exclusive
+// locations too. Neither shares code with pkg/pos, pkg/aggregate or the clients.
 package sim

@@ -345,22 +345,33 @@ type kSourceJSON struct {
 }
 
 type kLineJSON struct {
-	ID                       string `json:"id"`
-	TotalNetAmountWithTax    string `json:"totalNetAmountWithTax"`
-	TotalNetAmountWithoutTax string `json:"totalNetAmountWithoutTax"`
-	TaxAmount                string `json:"taxAmount"`
-	TaxRatePercentage        string `json:"taxRatePercentage"`
-	DiscountAmount           string `json:"discountAmount"`
-	AccountDiscountAmount    string `json:"accountDiscountAmount"`
-	TotalDiscountAmount      string `json:"totalDiscountAmount"`
-	Quantity                 string `json:"quantity"`
-	MenuListPrice            string `json:"menuListPrice"`
-	UnitCostPrice            string `json:"unitCostPrice"`
-	SKU                      string `json:"sku"`
-	Name                     string `json:"name"`
-	DeviceID                 int64  `json:"deviceId"`
-	TimeOfSale               string `json:"timeOfSale"`
-	Currency                 string `json:"currency"`
+	ID                       string         `json:"id"`
+	TotalNetAmountWithTax    string         `json:"totalNetAmountWithTax"`
+	TotalNetAmountWithoutTax string         `json:"totalNetAmountWithoutTax"`
+	TaxAmount                string         `json:"taxAmount"`
+	TaxRatePercentage        string         `json:"taxRatePercentage"`
+	TaxLines                 []kTaxLineJSON `json:"taxLines"`
+	DiscountAmount           string         `json:"discountAmount"`
+	AccountDiscountAmount    string         `json:"accountDiscountAmount"`
+	TotalDiscountAmount      string         `json:"totalDiscountAmount"`
+	Quantity                 string         `json:"quantity"`
+	MenuListPrice            string         `json:"menuListPrice"`
+	UnitCostPrice            string         `json:"unitCostPrice"`
+	SKU                      string         `json:"sku"`
+	Name                     string         `json:"name"`
+	DeviceID                 int64          `json:"deviceId"`
+	TimeOfSale               string         `json:"timeOfSale"`
+	Currency                 string         `json:"currency"`
+}
+
+// kTaxLineJSON is a line's tax: taxRate is a multiplier ("1.2"), taxIncluded whether the
+// business is tax inclusive.
+type kTaxLineJSON struct {
+	TaxID       string `json:"taxId"`
+	TaxCode     string `json:"taxCode"`
+	TaxRate     string `json:"taxRate"`
+	TaxAmount   string `json:"taxAmount"`
+	TaxIncluded bool   `json:"taxIncluded"`
 }
 
 type kPaymentJSON struct {
@@ -400,7 +411,13 @@ func renderReceipts(rs []*Receipt, ld *locationData) []kSaleJSON {
 		}
 		total := decimal.Zero
 		for _, l := range r.Lines {
-			total = total.Add(l.TotalNetAmountWithTax)
+			taxLines := []kTaxLineJSON{{TaxID: "41910290874374", TaxCode: taxCode(l), TaxRate: one.Add(l.TaxRate).String(),
+				TaxAmount: l.TaxAmount.StringFixed(6), TaxIncluded: !l.TaxExclusive}}
+			if l.TaxExclusive {
+				total = total.Add(l.TotalNetAmountWithoutTax).Add(l.TaxAmount.Round(2))
+			} else {
+				total = total.Add(l.TotalNetAmountWithTax)
+			}
 			s.SalesLines = append(s.SalesLines, kLineJSON{
 				ID: l.ID, TotalNetAmountWithTax: l.TotalNetAmountWithTax.StringFixed(2),
 				TotalNetAmountWithoutTax: l.TotalNetAmountWithoutTax.StringFixed(2), TaxAmount: l.TaxAmount.StringFixed(4),
@@ -408,6 +425,7 @@ func renderReceipts(rs []*Receipt, ld *locationData) []kSaleJSON {
 				AccountDiscountAmount: l.AccountDiscountAmount.StringFixed(2), TotalDiscountAmount: l.TotalDiscountAmount.StringFixed(2),
 				Quantity: l.Quantity.StringFixed(3), MenuListPrice: l.MenuListPrice.StringFixed(2), UnitCostPrice: "0.00",
 				SKU: l.SKU, Name: l.Name, DeviceID: r.DeviceID, TimeOfSale: r.TimeOfOpening.UTC().Format(kTime), Currency: ld.business.Currency,
+				TaxLines: taxLines,
 			})
 		}
 		if len(r.Lines) > 0 {
@@ -417,6 +435,14 @@ func renderReceipts(rs []*Receipt, ld *locationData) []kSaleJSON {
 		out[i] = s
 	}
 	return out
+}
+
+// taxCode names a line's tax rate as the system code does, e.g. VAT20 or TAX8.875.
+func taxCode(l ReceiptLine) string {
+	if l.TaxExclusive {
+		return "TAX" + l.TaxRate.Mul(hundredPercent).String()
+	}
+	return "VAT" + l.TaxRate.Mul(hundredPercent).String()
 }
 
 // kLimiter is the K-Series token bucket per business and OAuth client.

@@ -603,3 +603,50 @@ func TestRestaurantAdmin(t *testing.T) {
 }
 
 func regexpMatch(pattern, s string) bool { return regexp.MustCompile(pattern).MatchString(s) }
+
+// TestRestaurantTaxExclusive: a US location is tax-exclusive. Its lines' taxLines say
+// taxIncluded: false and the tax (rate × the amount before tax, to four decimals) comes on top;
+// totalNetAmountWithTax, which the docs reserve for tax-inclusive businesses, holds the amount
+// before tax. A VAT location's lines say taxIncluded: true, with the tax inside the amount.
+func TestRestaurantTaxExclusive(t *testing.T) {
+	t.Parallel()
+	env := start(t, sim.Options{Restaurant: sim.RestaurantOptions{Data: sim.RestaurantDataOptions{LocationsPerBusiness: 2,
+		Zones: []string{"America/New_York", "Europe/London"}}}})
+	tok := env.RestaurantToken(t, 0)
+	bs := env.Sim.Businesses()
+	if ny, ldn := bs[0].Locations[0], bs[0].Locations[1]; !ny.TaxExclusive || ldn.TaxExclusive {
+		t.Fatalf("tax-exclusive: New York %v, London %v", ny.TaxExclusive, ldn.TaxExclusive)
+	}
+	at := time.Date(2025, 12, 1, 15, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		location                      int64
+		with, without, tax, taxLineAm string
+		included                      bool
+	}{
+		{location: 300001001, with: "25.50", without: "25.50", tax: "2.2631", taxLineAm: "2.263100", included: false},
+		{location: 300001002, with: "25.50", without: "21.25", tax: "4.2500", taxLineAm: "4.250000", included: true},
+	} {
+		// 3 × 9.00, less a 1.50 line discount.
+		if _, err := env.Sim.AddReceipt(300001, sim.ReceiptInput{LocationID: tc.location, DeviceID: tc.location*100 + 1, TimeClosed: at,
+			Lines: []sim.ReceiptLineInput{{Quantity: decimal.NewFromInt(3), UnitPrice: decimal.RequireFromString("9.00"), DiscountAmount: decimal.RequireFromString("1.50")}}}); err != nil {
+			t.Fatal(err)
+		}
+		path := "/f/v2/business-location/" + strconv.FormatInt(tc.location, 10) + "/sales?" +
+			url.Values{"from": {"2025-12-01T00:00:00Z"}, "to": {"2025-12-02T00:00:00Z"}}.Encode()
+		r := get(t, env, path, tok.AccessToken)
+		sales, _ := r.body["sales"].([]any)
+		if r.status != 200 || len(sales) != 1 {
+			t.Fatalf("%d %s", r.status, r.raw)
+		}
+		line := sales[0].(map[string]any)["salesLines"].([]any)[0].(map[string]any)
+		taxLines, _ := line["taxLines"].([]any)
+		if len(taxLines) != 1 {
+			t.Fatalf("taxLines %v", line["taxLines"])
+		}
+		tl := taxLines[0].(map[string]any)
+		got := []any{line["totalNetAmountWithTax"], line["totalNetAmountWithoutTax"], line["taxAmount"], tl["taxAmount"], tl["taxIncluded"]}
+		if diff := cmp.Diff([]any{tc.with, tc.without, tc.tax, tc.taxLineAm, tc.included}, got); diff != "" {
+			t.Errorf("location %d line (-want +got):\n%s", tc.location, diff)
+		}
+	}
+}
