@@ -28,7 +28,7 @@ const DefaultBaseURL = "https://api.lsk.lightspeed.app"
 // Scope is the OAuth scope the Financial API needs.
 const Scope = "financial-api"
 
-// The pace posimport keeps per business: K-Series documents no limit; 7shifts asks its
+// The pace posimport keeps per consent (token): K-Series documents no limit; 7shifts asks its
 // partners for at most 10 requests a second per token, and this stays well below.
 const (
 	PaceRate  = 5.0 // requests per second, sustained
@@ -92,9 +92,11 @@ func (l *PauseLimiter) PauseUntil(t time.Time) {
 type Config struct {
 	// BaseURL is the API host; default DefaultBaseURL.
 	BaseURL string
-	// BusinessID is the business the token was granted for: the connection's account id.
-	// Only [Client.Business] and [Client.Locations] need it; [Client.Businesses] finds it.
-	BusinessID int64
+	// BusinessIDs are the businesses the consent covers (the connection's account id, see
+	// [ParseAccountID]). Only [Client.Locations] needs them, to list the locations of these
+	// businesses alone; empty takes every business the token sees. Sales need none: a location
+	// id names its business.
+	BusinessIDs []int64
 	// TokenSource supplies access tokens; it may implement [pos.TokenInvalidator].
 	TokenSource oauth2.TokenSource
 	// HTTPClient sends the requests; default a client on http.DefaultTransport. Its Timeout
@@ -133,7 +135,8 @@ type ResponseEvent struct {
 	Err      error
 }
 
-// Client is a K-Series Financial API client for one business. It is safe for concurrent use.
+// Client is a K-Series Financial API client for one consent (one token, one or more
+// businesses). It is safe for concurrent use.
 type Client struct {
 	cfg   Config
 	base  *url.URL
@@ -148,8 +151,10 @@ func New(cfg Config) (*Client, error) {
 	if cfg.TokenSource == nil {
 		return nil, errors.New("restaurant client: a token source is required")
 	}
-	if cfg.BusinessID < 0 {
-		return nil, errors.New("restaurant client: a business id is positive")
+	for _, id := range cfg.BusinessIDs {
+		if id <= 0 {
+			return nil, errors.New("restaurant client: a business id is positive")
+		}
 	}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultBaseURL
@@ -187,7 +192,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Client{cfg: cfg, base: base,
-		log: cfg.Logger.With("component", "lightspeed-restaurant", "business_id", cfg.BusinessID)}, nil
+		log: cfg.Logger.With("component", "lightspeed-restaurant", "business_ids", AccountID(cfg.BusinessIDs))}, nil
 }
 
 func setDefault(d *time.Duration, v time.Duration) {

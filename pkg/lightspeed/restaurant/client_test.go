@@ -53,7 +53,7 @@ func setup(t testing.TB, opts sim.Options, configure func(*restaurant.Config)) *
 	b.tokens = retail.NewTokenSource(b.env.Context(context.Background()), b.env.Restaurant, b.env.RestaurantToken(t, businessID))
 	cfg := restaurant.Config{
 		BaseURL:     b.env.URL,
-		BusinessID:  businessID,
+		BusinessIDs: []int64{businessID},
 		TokenSource: b.tokens,
 		HTTPClient:  b.env.Server.Client(),
 		NowFunc:     b.env.Clock.Now,
@@ -121,9 +121,76 @@ func TestBusinessLocationsAndDevices(t *testing.T) {
 	if got := b.client.DataTypes(); len(got) != 8 || got[7] != pos.Visitors {
 		t.Errorf("DataTypes %v: K-Series has visitors", got)
 	}
-	other, _ := restaurant.New(restaurant.Config{BaseURL: b.env.URL, BusinessID: 300002, TokenSource: b.tokens, HTTPClient: b.env.Server.Client()})
-	if _, err := other.Locations(ctx); err == nil || !strings.Contains(err.Error(), "300002") {
-		t.Errorf("a business the token does not see: %v", err)
+	other, _ := restaurant.New(restaurant.Config{BaseURL: b.env.URL, BusinessIDs: []int64{300002}, TokenSource: b.tokens, HTTPClient: b.env.Server.Client()})
+	if locs, err := other.Locations(ctx); err != nil || len(locs) != 0 {
+		t.Errorf("a business the token does not see: %v, %v; want no locations", locs, err)
+	}
+}
+
+// TestSeveralBusinesses: a consent covering several businesses lists the locations of those it
+// covers, and of no other the token sees; their sales are read by location alike.
+func TestSeveralBusinesses(t *testing.T) {
+	t.Parallel()
+	env := simtest.Start(t, sim.Options{AutoConsent: true, Restaurant: sim.RestaurantOptions{Data: sim.RestaurantDataOptions{Businesses: 3, SalesPerDay: 4,
+		From: time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 12, 2, 0, 0, 0, 0, time.UTC)}}})
+	tok := env.RestaurantTokenOf(t, 300001, 300003)
+	client := func(ids ...int64) *restaurant.Client {
+		c, err := restaurant.New(restaurant.Config{BaseURL: env.URL, BusinessIDs: ids, TokenSource: oauth2.StaticTokenSource(tok), HTTPClient: env.Server.Client()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	ids := func(locs []pos.Location) []string {
+		var out []string
+		for _, l := range locs {
+			out = append(out, l.ID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		businesses []int64
+		want       []string
+	}{
+		{[]int64{300003, 300001}, []string{"300001001", "300003001"}},
+		{nil, []string{"300001001", "300003001"}},
+		{[]int64{300003}, []string{"300003001"}},
+		{[]int64{300002}, nil},
+	} {
+		locs, err := client(tc.businesses...).Locations(context.Background())
+		if err != nil || !cmp.Equal(tc.want, ids(locs)) {
+			t.Errorf("businesses %v: locations %v, %v; want %v", tc.businesses, ids(locs), err, tc.want)
+		}
+	}
+	c := client(300001, 300003)
+	day := time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC)
+	for _, loc := range []string{"300001001", "300003001"} {
+		n := 0
+		if err := c.Sales(context.Background(), pos.SalesQuery{LocationID: loc, From: day, Until: day.AddDate(0, 0, 2)}, func(pos.SaleFigures) error { n++; return nil }); err != nil || n == 0 {
+			t.Errorf("sales of %s: %d, %v", loc, n, err)
+		}
+	}
+}
+
+// TestAccountID: a consent's account id lists its businesses ascending, and parses back; other
+// forms are refused.
+func TestAccountID(t *testing.T) {
+	t.Parallel()
+	if got := restaurant.AccountID([]int64{300003, 300001, 300003}); got != "300001,300003" {
+		t.Errorf("AccountID = %q", got)
+	}
+	if got := restaurant.AccountID([]int64{300001}); got != "300001" {
+		t.Errorf("AccountID of one business = %q", got)
+	}
+	for s, want := range map[string][]int64{"300001": {300001}, "300001,300002": {300001, 300002}} {
+		if got, err := restaurant.ParseAccountID(s); err != nil || !cmp.Equal(want, got) {
+			t.Errorf("ParseAccountID(%q) = %v, %v", s, got, err)
+		}
+	}
+	for _, s := range []string{"", "x", "0", "-1", "300002,300001", "300001,300001", "300001,", "300001, 300002"} {
+		if _, err := restaurant.ParseAccountID(s); err == nil {
+			t.Errorf("ParseAccountID(%q): want an error", s)
+		}
 	}
 }
 
@@ -456,7 +523,7 @@ func TestMalformedSales(t *testing.T) {
 				_, _ = w.Write([]byte(tc.body))
 			}))
 			t.Cleanup(srv.Close)
-			c, err := restaurant.New(restaurant.Config{BaseURL: srv.URL, BusinessID: 1, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"}),
+			c, err := restaurant.New(restaurant.Config{BaseURL: srv.URL, BusinessIDs: []int64{1}, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"}),
 				BackoffBase: time.Millisecond, BackoffMax: time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
@@ -485,7 +552,7 @@ func TestMalformedSales(t *testing.T) {
 	// The well-formed sale decodes, with a number for covers and strings for money.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(sale(""))) }))
 	t.Cleanup(srv.Close)
-	c, _ := restaurant.New(restaurant.Config{BaseURL: srv.URL, BusinessID: 1, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})})
+	c, _ := restaurant.New(restaurant.Config{BaseURL: srv.URL, BusinessIDs: []int64{1}, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})})
 	var got []pos.SaleFigures
 	if err := c.Sales(context.Background(), pos.SalesQuery{LocationID: "1", From: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)},
 		func(f pos.SaleFigures) error { got = append(got, f); return nil }); err != nil || len(got) != 1 {
@@ -513,7 +580,7 @@ func TestTaxExclusiveLines(t *testing.T) {
 		`{"quantity":"-1.000","totalNetAmountWithTax":"-4.00","totalNetAmountWithoutTax":"-4.00","taxAmount":"-0.3550","taxLines":[{"taxIncluded":false}]}]}]}`
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(body)) }))
 	t.Cleanup(srv.Close)
-	c, err := restaurant.New(restaurant.Config{BaseURL: srv.URL, BusinessID: 1, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})})
+	c, err := restaurant.New(restaurant.Config{BaseURL: srv.URL, BusinessIDs: []int64{1}, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -547,7 +614,7 @@ func TestPoisonSaleAttributed(t *testing.T) {
 	body := `{"sales":[` + good("A1.1", "2025-06-01T10:00:00.000Z", 7) + `,` + poison + `,` + good("A1.4", "2025-06-01T13:00:00.000Z", 8) + `,` + late + `]}`
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(body)) }))
 	t.Cleanup(srv.Close)
-	c, err := restaurant.New(restaurant.Config{BaseURL: srv.URL, BusinessID: 1, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})})
+	c, err := restaurant.New(restaurant.Config{BaseURL: srv.URL, BusinessIDs: []int64{1}, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -598,7 +665,7 @@ func TestRepeatedToken(t *testing.T) {
 		_, _ = w.Write([]byte(`{"sales":[],"nextPageToken":"same"}`))
 	}))
 	t.Cleanup(srv.Close)
-	c, _ := restaurant.New(restaurant.Config{BaseURL: srv.URL, BusinessID: 1, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})})
+	c, _ := restaurant.New(restaurant.Config{BaseURL: srv.URL, BusinessIDs: []int64{1}, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})})
 	err := c.Sales(context.Background(), pos.SalesQuery{LocationID: "1", From: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)},
 		func(pos.SaleFigures) error { return nil })
 	if err == nil || c.Stats().Requests != 2 {
@@ -610,10 +677,10 @@ func TestNewValidates(t *testing.T) {
 	t.Parallel()
 	ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})
 	for name, cfg := range map[string]restaurant.Config{
-		"no token source":   {BusinessID: 1},
-		"negative business": {TokenSource: ts, BusinessID: -1},
-		"bad base URL":      {TokenSource: ts, BusinessID: 1, BaseURL: "ftp://x"},
-		"page size":         {TokenSource: ts, BusinessID: 1, PageSize: 101},
+		"no token source":   {BusinessIDs: []int64{1}},
+		"negative business": {TokenSource: ts, BusinessIDs: []int64{-1}},
+		"bad base URL":      {TokenSource: ts, BusinessIDs: []int64{1}, BaseURL: "ftp://x"},
+		"page size":         {TokenSource: ts, BusinessIDs: []int64{1}, PageSize: 101},
 	} {
 		if _, err := restaurant.New(cfg); err == nil {
 			t.Errorf("%s: want an error", name)

@@ -1,7 +1,7 @@
 // Package restaurant is the production client for Lightspeed Restaurant (K-Series) Financial
 // API v2, and its [pos.Source] implementation.
 //
-// A [Client] reads one business (the connected account): its locations and their time zones
+// A [Client] reads what one consent covers: its businesses' locations and their time zones
 // from GET /f/data/businesses, and a location's sales from
 // GET /f/v2/business-location/{id}/sales, filtered on timeClosed and paged by nextPageToken
 // (one page of at most 100 sales in memory at a time). A range longer than the API's 365 days
@@ -12,6 +12,15 @@
 // In posimport's terms the department's POS client number is the business location id and
 // its terminal numbers are device ids.
 //
+// # Consents of several businesses
+//
+// GET /f/data/businesses "returns all businesses the token has access to", and a token has the
+// access of the user who consented: a user of a restaurant group sees several businesses. Such
+// a consent covers all of them, and its account id is their ids, ascending and comma-separated
+// ([AccountID]: "300001,300002"; one business's is its id alone). One token is one budget, so
+// the account id keys the consent's shared rate budget too. A location id names its business,
+// so sales need only the location.
+//
 // # Requests
 //
 // Every request goes through one retry layer, as in the R-Series client. Both return the
@@ -20,7 +29,7 @@
 //
 //   - Before sending, it waits on a [pos.Limiter]. K-Series documents no rate limit; the default
 //     [PauseLimiter] only holds requests while a 429's Retry-After runs, and a Limiter shared
-//     by several processes (one budget per business) can be plugged in. [PaceRate] and
+//     by several processes (one budget per consent) can be plugged in. [PaceRate] and
 //     [PaceBurst] are the pace posimport's shared budget keeps for this API.
 //   - A 429 pauses the Limiter until Retry-After (seconds or an HTTP date) and retries; a wait
 //     longer than Config.MaxRetryAfter returns a [*pos.RateLimitError].

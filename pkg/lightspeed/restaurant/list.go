@@ -1,12 +1,14 @@
 package restaurant
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/posimport/posimport/pkg/pos"
@@ -33,32 +35,64 @@ func (c *Client) Businesses(ctx context.Context) ([]Business, error) {
 	}
 }
 
-// Business returns the configured business, as the token sees it.
-func (c *Client) Business(ctx context.Context) (Business, error) {
-	if c.cfg.BusinessID == 0 {
-		return Business{}, errors.New("restaurant client: no business id configured")
-	}
+// Consented returns the configured businesses as the token sees them, in id order (every
+// business it sees when none is configured). A configured business the token no longer sees
+// is left out: its locations are gone for this consent.
+func (c *Client) Consented(ctx context.Context) ([]Business, error) {
 	bs, err := c.Businesses(ctx)
-	if err != nil {
-		return Business{}, err
-	}
-	for _, b := range bs {
-		if b.ID == c.cfg.BusinessID {
-			return b, nil
-		}
-	}
-	return Business{}, fmt.Errorf("business %d is not among the token's businesses", c.cfg.BusinessID)
-}
-
-// Locations implements [pos.Source]: the business's locations.
-func (c *Client) Locations(ctx context.Context) ([]pos.Location, error) {
-	b, err := c.Business(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]pos.Location, len(b.Locations))
-	for i, l := range b.Locations {
-		out[i] = pos.Location{ID: strconv.FormatInt(l.ID, 10), Name: l.Name, TimeZone: l.TimeZone}
+	out := make([]Business, 0, len(bs))
+	for _, b := range bs {
+		if len(c.cfg.BusinessIDs) == 0 || slices.Contains(c.cfg.BusinessIDs, b.ID) {
+			out = append(out, b)
+		}
+	}
+	slices.SortFunc(out, func(a, b Business) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// Locations implements [pos.Source]: the locations of the consent's businesses.
+func (c *Client) Locations(ctx context.Context) ([]pos.Location, error) {
+	bs, err := c.Consented(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []pos.Location
+	for _, b := range bs {
+		for _, l := range b.Locations {
+			out = append(out, pos.Location{ID: strconv.FormatInt(l.ID, 10), Name: l.Name, TimeZone: l.TimeZone})
+		}
+	}
+	return out, nil
+}
+
+// AccountID is the account id of a consent covering businesses: their ids, ascending and
+// comma-separated ("300001,300002"), one business's id alone. posimport keys a connection, its
+// shared rate budget and its status by it; see the package documentation.
+func AccountID(businesses []int64) string {
+	ids := slices.Sorted(slices.Values(businesses))
+	parts := make([]string, 0, len(ids))
+	for i, id := range ids {
+		if i > 0 && id == ids[i-1] {
+			continue
+		}
+		parts = append(parts, strconv.FormatInt(id, 10))
+	}
+	return strings.Join(parts, ",")
+}
+
+// ParseAccountID is the inverse of [AccountID]: the business ids of an account id, which must
+// be in its canonical form (positive, ascending, no repeats).
+func ParseAccountID(s string) ([]int64, error) {
+	var out []int64
+	for _, part := range strings.Split(s, ",") {
+		id, err := strconv.ParseInt(part, 10, 64)
+		if err != nil || id <= 0 || (len(out) > 0 && id <= out[len(out)-1]) {
+			return nil, fmt.Errorf("account id %q is not a list of business ids in ascending order", s)
+		}
+		out = append(out, id)
 	}
 	return out, nil
 }

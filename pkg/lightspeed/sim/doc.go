@@ -79,7 +79,10 @@
 //     is not an error (RFC 7009). Access tokens are RS256 JWTs with iss, aud, sub, acct,
 //     scope, iat, nbf, exp and jti; the signing key is generated once per process.
 //   - Auto-consent grants the account named by the non-standard account_id parameter, or the
-//     first account.
+//     first account. At K-Series it may name several businesses (repeated, or comma-separated:
+//     account_id=300001,300002), as a user who sees several businesses consents for all of
+//     them; the consent page shows them as checkboxes. An R-Series consent naming several
+//     accounts is refused (access_denied). A K-Series token's acct claim lists its businesses.
 //   - Rate limits: one bucket per account and OAuth client; size 90 + 10 and drip
 //     1/s + 0.5/s per register beyond the first (the account's register count stands for the
 //     subscription's register limit). A request is allowed while the level is below the size,
@@ -124,8 +127,9 @@
 //     The Financial API requires the financial-api scope (else 403 {"error"}); a missing,
 //     expired or revoked token gets 401 with WWW-Authenticate and the Spring error body
 //     {"timestamp","path","status","error","requestId"}, which 5xx answers also use.
-//   - /f/data/businesses lists the token's business (one per grant) in the Spring HATEOAS
-//     shape, paged by page (from 0) and size (default and maximum 1000).
+//   - /f/data/businesses lists the token's businesses (those its consent covers, in id order)
+//     in the Spring HATEOAS shape, paged by page (from 0) and size (default and maximum 1000).
+//     A location of any of them is the token's; one of another business is 403.
 //   - Sales: from <= timeClosed < to (from required; a missing or future to is now); from
 //     after to, more than 365 days, a bad date, pageSize outside 1..100 (default 50), a bad
 //     token or an unknown include are 400 {"error": ...}; another business's location is
@@ -149,8 +153,9 @@
 //     the menu amount there (a client reading it as the gross misses the tax). Every line has
 //     one taxLines entry (taxRate a multiplier, taxIncluded false at a tax-exclusive location). Refund and void lines have negative quantities and
 //     amounts (the reference's assumption), with source.initialAccountId naming the sale.
-//   - Rate limit (undocumented, an assumption): a token bucket per business and OAuth client
-//     (RestaurantRateLimit, off by default); a refused request gets 429 {"error"} with
+//   - Rate limit (undocumented, an assumption): a token bucket per consent, which is per OAuth
+//     client and covers all its businesses (RestaurantRateLimit, off by default; partners are
+//     asked for at most a pace per token, not per business); a refused request gets 429 {"error"} with
 //     Retry-After in whole seconds.
 //
 // The K-Series generator ([RestaurantDataOptions]) makes businesses (ids from 300001), each

@@ -15,6 +15,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,6 +51,10 @@ type oauthRules struct {
 	// refresh tokens live until the new access token is used, and a refresh while the access
 	// token is valid returns that same access token.
 	singleUse bool
+	// multiAccount lets one consent cover several accounts: a K-Series user who sees several
+	// businesses grants access to all of them ("Access tokens have the same level of access as
+	// the user who authorizes them"). An R-Series consent is for one account.
+	multiAccount bool
 	// basicAuth is the K-Series client authentication: the token and revoke endpoints take the
 	// client id and secret only as HTTP Basic. Without it, the R-Series rule holds: only in the
 	// request body. Either refuses the other style with 401 invalid_client.
@@ -91,15 +96,16 @@ type accessToken struct {
 type authCode struct {
 	clientID, redirectURI, scope string
 	challenge                    string
-	accountID                    int64
+	accountIDs                   []int64
 	expires                      time.Time
 }
 
-// grant is one consent: an account, a client and the tokens currently valid for it.
+// grant is one consent: its accounts (one at R-Series, one or more at K-Series), a client and
+// the tokens currently valid for it.
 type grant struct {
 	id         int
 	clientID   string
-	accountID  int64
+	accountIDs []int64
 	scope      string
 	access     string
 	accessExp  time.Time
@@ -114,9 +120,12 @@ type grant struct {
 
 // tokenInfo is what an API request learns from a valid access token.
 type tokenInfo struct {
-	accountID int64
-	clientID  string
-	scope     string
+	// accountID is the grant's first account, the one account of an R-Series grant.
+	accountID  int64
+	accountIDs []int64
+	grantID    int
+	clientID   string
+	scope      string
 }
 
 // signingKey is generated once per process: RSA key generation is slow, and a simulator's key
@@ -207,7 +216,8 @@ var consentPage = template.Must(template.New("consent").Parse(`<!doctype html>
 <p>{{.Client}} asks for access to your {{.Product}} account ({{.Scope}}).</p>
 <form method="post">
 {{range $k, $v := .Hidden}}<input type="hidden" name="{{$k}}" value="{{$v}}">
-{{end}}<label>Account <select name="account_id">{{range .Accounts}}<option value="{{.ID}}">{{.Name}} ({{.ID}})</option>{{end}}</select></label>
+{{end}}{{if .Multi}}<fieldset><legend>Businesses</legend>{{range .Accounts}}<label><input type="checkbox" name="account_id" value="{{.ID}}" checked> {{.Name}} ({{.ID}})</label>
+{{end}}</fieldset>{{else}}<label>Account <select name="account_id">{{range .Accounts}}<option value="{{.ID}}">{{.Name}} ({{.ID}})</option>{{end}}</select></label>{{end}}
 <button name="decision" value="approve">Approve</button>
 <button name="decision" value="deny">Deny</button>
 </form></body></html>`))
@@ -228,8 +238,7 @@ func (o *oauthServer) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if o.auto {
-		acct, _ := strconv.ParseInt(v.Get("account_id"), 10, 64)
-		o.issueCode(w, r, ar, acct)
+		o.issueCode(w, r, ar, v["account_id"])
 		return
 	}
 	hidden := map[string]string{}
@@ -239,7 +248,7 @@ func (o *oauthServer) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = consentPage.Execute(w, map[string]any{"Client": ar.client.ID, "Product": o.rules.product, "Scope": ar.scope, "Hidden": hidden, "Accounts": o.accounts()})
+	_ = consentPage.Execute(w, map[string]any{"Client": ar.client.ID, "Product": o.rules.product, "Scope": ar.scope, "Hidden": hidden, "Accounts": o.accounts(), "Multi": o.rules.multiAccount})
 }
 
 // consent is the consent form's POST: the user's decision on an authorization request.
@@ -257,28 +266,48 @@ func (o *oauthServer) consent(w http.ResponseWriter, r *http.Request) {
 		redirectError(w, r, ar, "access_denied", "The resource owner or authorization server denied the request.")
 		return
 	}
-	acct, _ := strconv.ParseInt(r.PostForm.Get("account_id"), 10, 64)
-	o.issueCode(w, r, ar, acct)
+	o.issueCode(w, r, ar, r.PostForm["account_id"])
 }
 
-// issueCode redirects with a fresh code for account acct (0: the first account).
-func (o *oauthServer) issueCode(w http.ResponseWriter, r *http.Request, ar authRequest, acct int64) {
+// issueCode redirects with a fresh code for the accounts named (each value one id or several,
+// comma-separated; none or 0: the first account).
+func (o *oauthServer) issueCode(w http.ResponseWriter, r *http.Request, ar authRequest, values []string) {
 	accounts := o.accounts()
-	found := false
+	known := map[int64]bool{}
 	for _, a := range accounts {
-		if acct == 0 {
-			acct = a.ID
-		}
-		found = found || a.ID == acct
+		known[a.ID] = true
 	}
-	if !found {
+	var accts []int64
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			if part = strings.TrimSpace(part); part == "" || part == "0" {
+				continue
+			}
+			id, err := strconv.ParseInt(part, 10, 64)
+			if err != nil || !known[id] {
+				redirectError(w, r, ar, "access_denied", "no such account")
+				return
+			}
+			if !slices.Contains(accts, id) {
+				accts = append(accts, id)
+			}
+		}
+	}
+	switch {
+	case len(accts) == 0 && len(accounts) > 0:
+		accts = []int64{accounts[0].ID}
+	case len(accts) == 0:
 		redirectError(w, r, ar, "access_denied", "no such account")
 		return
+	case len(accts) > 1 && !o.rules.multiAccount:
+		redirectError(w, r, ar, "access_denied", "a consent is for one account")
+		return
 	}
+	slices.Sort(accts)
 	code := randomToken("code_", 24)
 	o.mu.Lock()
 	o.codes[code] = &authCode{clientID: ar.client.ID, redirectURI: ar.redirectURI, scope: ar.scope,
-		challenge: ar.challenge, accountID: acct, expires: o.clock.Now().Add(codeTTL)}
+		challenge: ar.challenge, accountIDs: accts, expires: o.clock.Now().Add(codeTTL)}
 	o.mu.Unlock()
 	u, _ := url.Parse(ar.redirectURI)
 	q := u.Query()
@@ -428,7 +457,7 @@ func (o *oauthServer) exchangeCode(w http.ResponseWriter, c Client, v url.Values
 		return
 	}
 	o.grantSeq++
-	g := &grant{id: o.grantSeq, clientID: c.ID, accountID: ac.accountID, scope: ac.scope}
+	g := &grant{id: o.grantSeq, clientID: c.ID, accountIDs: ac.accountIDs, scope: ac.scope}
 	o.mintAccess(g, now)
 	o.mintRefresh(g, now)
 	writeJSON(w, http.StatusOK, o.response(g, now))
@@ -492,7 +521,7 @@ func (o *oauthServer) mintRefresh(g *grant, now time.Time) {
 func (o *oauthServer) mintAccess(g *grant, now time.Time) {
 	g.accessExp = now.Add(o.rules.accessTTL)
 	g.access = o.signJWT(map[string]any{
-		"iss": o.rules.issuer, "aud": g.clientID, "sub": strconv.Itoa(g.id), "acct": strconv.FormatInt(g.accountID, 10),
+		"iss": o.rules.issuer, "aud": g.clientID, "sub": strconv.Itoa(g.id), "acct": joinIDs(g.accountIDs),
 		"scope": g.scope, "iat": now.Unix(), "nbf": now.Unix(), "exp": g.accessExp.Unix(),
 		"jti": randomToken("", 12),
 	})
@@ -571,7 +600,16 @@ func (o *oauthServer) authenticate(r *http.Request) (tokenInfo, string, bool) {
 	}
 	g := at.grant
 	o.retire(g)
-	return tokenInfo{accountID: g.accountID, clientID: g.clientID, scope: g.scope}, "", true
+	return tokenInfo{accountID: g.accountIDs[0], accountIDs: g.accountIDs, grantID: g.id, clientID: g.clientID, scope: g.scope}, "", true
+}
+
+// joinIDs writes ids comma-separated.
+func joinIDs(ids []int64) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(parts, ",")
 }
 
 func (o *oauthServer) jwks(w http.ResponseWriter, _ *http.Request) {

@@ -24,8 +24,9 @@ type RestaurantOptions struct {
 	RateLimit RestaurantRateLimit
 }
 
-// RestaurantRateLimit is a token bucket per business and OAuth client. K-Series documents no
-// rate limit; this one exists so that clients meet 429 + Retry-After.
+// RestaurantRateLimit is a token bucket per consent (the OAuth client's grant, whatever
+// businesses it covers). K-Series documents no rate limit; this one exists so that clients
+// meet 429 + Retry-After.
 type RestaurantRateLimit struct {
 	// RequestsPerSecond is the sustained rate; 0 turns the limiter off.
 	RequestsPerSecond float64
@@ -84,7 +85,7 @@ var receiptTypes = map[string]bool{
 	ReceiptCrossBL: true, ReceiptCancel: true,
 }
 
-// Business is a Lightspeed Restaurant business: the unit of consent and rate limiting.
+// Business is a Lightspeed Restaurant business. A consent covers one or more of them.
 type Business struct {
 	ID        int64              `json:"businessId"`
 	Name      string             `json:"businessName"`

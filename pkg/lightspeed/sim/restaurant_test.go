@@ -650,3 +650,62 @@ func TestRestaurantTaxExclusive(t *testing.T) {
 		}
 	}
 }
+
+// TestRestaurantConsentOfSeveralBusinesses: a K-Series consent may cover several businesses
+// (a user of a restaurant group): its token lists them all and opens the locations of each,
+// not those of a business it does not cover; its requests share one budget. An R-Series consent
+// is for one account.
+func TestRestaurantConsentOfSeveralBusinesses(t *testing.T) {
+	t.Parallel()
+	env := start(t, sim.Options{Data: sim.DataOptions{Accounts: 2}, Restaurant: sim.RestaurantOptions{
+		Data:      sim.RestaurantDataOptions{Businesses: 3, LocationsPerBusiness: 1},
+		RateLimit: sim.RestaurantRateLimit{RequestsPerSecond: 1, Burst: 3},
+	}})
+	tok := env.RestaurantTokenOf(t, 300003, 300001)
+	r := get(t, env, "/f/data/businesses", tok.AccessToken)
+	var body struct {
+		Embedded struct {
+			BusinessList []struct {
+				BusinessID        int64 `json:"businessId"`
+				BusinessLocations []struct {
+					BLID int64 `json:"blID"`
+				} `json:"businessLocations"`
+			} `json:"businessList"`
+		} `json:"_embedded"`
+	}
+	if err := json.Unmarshal([]byte(r.raw), &body); r.status != 200 || err != nil {
+		t.Fatalf("%d %s %v", r.status, r.raw, err)
+	}
+	var ids []int64
+	for _, b := range body.Embedded.BusinessList {
+		ids = append(ids, b.BusinessID, b.BusinessLocations[0].BLID)
+	}
+	if diff := cmp.Diff([]int64{300001, 300001001, 300003, 300003001}, ids); diff != "" {
+		t.Errorf("businesses and locations (-want +got):\n%s", diff)
+	}
+	q := "?from=2025-12-01T00:00:00Z&to=2025-12-02T00:00:00Z"
+	// The budget (burst 3) is the consent's: its fourth request is refused, whatever location.
+	for i, tc := range []struct {
+		location string
+		want     int
+	}{{"300003001", 200}, {"300002001", 429}} {
+		if i == 1 {
+			if r := get(t, env, "/f/v2/business-location/300001001/sales"+q, tok.AccessToken); r.status != 200 {
+				t.Fatalf("location of the other business: %d %s", r.status, r.raw)
+			}
+		}
+		if r := get(t, env, "/f/v2/business-location/"+tc.location+"/sales"+q, tok.AccessToken); r.status != tc.want {
+			t.Errorf("location %s: %d %s, want %d", tc.location, r.status, r.raw, tc.want)
+		}
+	}
+	env.Clock.Advance(5 * time.Second)
+	if r := get(t, env, "/f/v2/business-location/300002001/sales"+q, tok.AccessToken); r.status != 403 {
+		t.Errorf("location of a business the consent does not cover: %d %s, want 403", r.status, r.raw)
+	}
+
+	// An R-Series consent names one account.
+	u, err := env.Authorize(env.OAuth.AuthCodeURL("s", oauth2.SetAuthURLParam("account_id", "100001,100002")))
+	if err != nil || u.Query().Get("error") != "access_denied" {
+		t.Errorf("R-Series consent of two accounts: %v %v, want access_denied", u, err)
+	}
+}

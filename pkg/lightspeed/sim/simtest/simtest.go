@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,7 +93,16 @@ func (e *Env) Code(tb testing.TB, account int64, verifier string) string {
 // first) with PKCE and returns the code.
 func (e *Env) CodeFor(tb testing.TB, conf *oauth2.Config, account int64, verifier string) string {
 	tb.Helper()
-	opts := []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("account_id", strconv.FormatInt(account, 10))}
+	return e.codeFor(tb, conf, []int64{account}, verifier)
+}
+
+func (e *Env) codeFor(tb testing.TB, conf *oauth2.Config, accounts []int64, verifier string) string {
+	tb.Helper()
+	ids := make([]string, len(accounts))
+	for i, a := range accounts {
+		ids[i] = strconv.FormatInt(a, 10)
+	}
+	opts := []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("account_id", strings.Join(ids, ","))}
 	if verifier != "" {
 		opts = append(opts, oauth2.S256ChallengeOption(verifier))
 	}
@@ -138,10 +148,17 @@ func (e *Env) RestaurantToken(tb testing.TB, business int64) *oauth2.Token {
 	return e.token(tb, e.Restaurant, business)
 }
 
-func (e *Env) token(tb testing.TB, conf *oauth2.Config, account int64) *oauth2.Token {
+// RestaurantTokenOf runs the K-Series code flow for a consent covering businesses (a user who
+// sees several) and returns the token.
+func (e *Env) RestaurantTokenOf(tb testing.TB, businesses ...int64) *oauth2.Token {
+	tb.Helper()
+	return e.token(tb, e.Restaurant, businesses...)
+}
+
+func (e *Env) token(tb testing.TB, conf *oauth2.Config, accounts ...int64) *oauth2.Token {
 	tb.Helper()
 	verifier := oauth2.GenerateVerifier()
-	tok, err := conf.Exchange(e.Context(context.Background()), e.CodeFor(tb, conf, account, verifier), oauth2.VerifierOption(verifier))
+	tok, err := conf.Exchange(e.Context(context.Background()), e.codeFor(tb, conf, accounts, verifier), oauth2.VerifierOption(verifier))
 	if err != nil {
 		tb.Fatalf("exchange code: %v", err)
 	}
