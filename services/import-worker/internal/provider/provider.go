@@ -24,14 +24,20 @@ import (
 // Account is a connected POS account, as the auth service describes it.
 type Account struct {
 	Provider posimportv1.PosProvider
-	// ID is the provider's account id (Lightspeed Retail accountID).
+	// ID is the provider's account id, as the auth service hands it out: the Lightspeed Retail
+	// accountID, or the Lightspeed Restaurant businesses of the consent ("300001,300002",
+	// restaurant.AccountID).
 	ID string
 	// Tokens supplies access tokens (from the auth service); it may implement
 	// pos.TokenInvalidator.
 	Tokens oauth2.TokenSource
 }
 
-// Key names the account's shared rate budget, e.g. "lightspeed_retail:100001".
+// Key names the account's shared rate budget, e.g. "lightspeed_retail:100001" or
+// "lightspeed_restaurant:300001,300002": one budget per Lightspeed account or token (DESIGN.md
+// §5). A Lightspeed Restaurant consent of several businesses is one token, so its businesses
+// share one budget; a second consent (another client, or other businesses) is another token
+// and another budget.
 func (a Account) Key() string {
 	return providerKey(a.Provider) + ":" + a.ID
 }
@@ -150,9 +156,9 @@ func lightspeedRetail(o Options) Provider {
 func lightspeedRestaurant(o Options) Provider {
 	return Provider{
 		New: func(a Account, h Hooks) (pos.Source, error) {
-			id, err := strconv.ParseInt(a.ID, 10, 64)
-			if err != nil || id <= 0 {
-				return nil, fmt.Errorf("lightspeed restaurant business id %q is not a number", a.ID)
+			ids, err := restaurant.ParseAccountID(a.ID)
+			if err != nil {
+				return nil, fmt.Errorf("lightspeed restaurant: %w", err)
 			}
 			var limiter pos.Limiter
 			if h.Limiter != nil {
@@ -161,7 +167,7 @@ func lightspeedRestaurant(o Options) Provider {
 				limiter = h.Limiter
 			}
 			return restaurant.New(restaurant.Config{
-				BaseURL: o.RestaurantAPIURL, BusinessID: id, TokenSource: a.Tokens, HTTPClient: o.HTTPClient,
+				BaseURL: o.RestaurantAPIURL, BusinessIDs: ids, TokenSource: a.Tokens, HTTPClient: o.HTTPClient,
 				Limiter: limiter, RequestTimeout: o.RequestTimeout, Logger: h.Logger,
 				OnResponse: func(e restaurant.ResponseEvent) {
 					if h.OnResponse != nil {

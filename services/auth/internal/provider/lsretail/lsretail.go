@@ -19,7 +19,6 @@ import (
 
 	"github.com/posimport/posimport/pkg/lightspeed/retail"
 	"github.com/posimport/posimport/pkg/platform/secret"
-	"github.com/posimport/posimport/pkg/pos"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/auth/internal/provider"
 )
@@ -72,8 +71,9 @@ func (p *Provider) Account(ctx context.Context, access secret.Secret) (string, e
 	return strconv.FormatInt(a.ID, 10), nil
 }
 
-// Locations implements provider.Provider: the account's shops.
-func (p *Provider) Locations(ctx context.Context, accountID string, access secret.Secret) ([]pos.Location, error) {
+// Businesses implements provider.Provider: the account, with its name from Account.json, and
+// its shops.
+func (p *Provider) Businesses(ctx context.Context, accountID string, access secret.Secret) ([]provider.Business, error) {
 	acct, err := strconv.ParseInt(accountID, 10, 64)
 	if err != nil {
 		return nil, &provider.Error{Op: "list the shops", Code: "account id is not a number"}
@@ -84,11 +84,15 @@ func (p *Provider) Locations(ctx context.Context, accountID string, access secre
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
 	defer cancel()
+	a, err := c.Account(ctx)
+	if err != nil {
+		return nil, &provider.Error{Op: "read the account", Code: provider.APICode(err)}
+	}
 	locs, err := c.Locations(ctx)
 	if err != nil {
 		return nil, &provider.Error{Op: "list the shops", Code: provider.APICode(err)}
 	}
-	return locs, nil
+	return []provider.Business{{ID: accountID, Name: a.Name, Locations: locs}}, nil
 }
 
 // client is an API client for one call with a fixed token: a refused token is reported, never
