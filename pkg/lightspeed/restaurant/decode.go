@@ -306,8 +306,12 @@ func decodeSalesPageFast(body []byte) (salesPage, bool) {
 	var w struct {
 		Sales []struct {
 			saleWire
-			// SalesLines shadows saleWire's: the lines decode in the same pass.
-			SalesLines []lineWire `json:"salesLines"`
+			// SalesLines shadows saleWire's: the lines, and their taxLines, decode in the same
+			// pass.
+			SalesLines []struct {
+				lineWire
+				TaxLines []taxLineWire `json:"taxLines"`
+			} `json:"salesLines"`
 		} `json:"sales"`
 		NextPageToken *string `json:"nextPageToken"`
 	}
@@ -315,8 +319,15 @@ func decodeSalesPageFast(body []byte) (salesPage, bool) {
 		return salesPage{}, false
 	}
 	p := salesPage{sales: make([]Sale, 0, len(w.Sales))}
+	var lines []lineWire
+	var taxLines [][]taxLineWire
 	for i := range w.Sales {
-		s, bad := convertSale(&w.Sales[i].saleWire, w.Sales[i].SalesLines, i)
+		lines, taxLines = lines[:0], taxLines[:0]
+		for _, l := range w.Sales[i].SalesLines {
+			lines = append(lines, l.lineWire)
+			taxLines = append(taxLines, l.TaxLines)
+		}
+		s, bad := convertSale(&w.Sales[i].saleWire, lines, taxLines, i)
 		if bad != nil {
 			return salesPage{}, false
 		}
@@ -348,7 +359,7 @@ func decodeSale(raw json.RawMessage, i int) (Sale, *badSale) {
 			}
 		}
 	}
-	return convertSale(&w, lines, i)
+	return convertSale(&w, lines, nil, i)
 }
 
 // attribute pairs a sale's data error with its device and close time, where those fields are
@@ -374,7 +385,9 @@ func saleLabel(w *saleWire, i int) string {
 	return "#" + strconv.Itoa(i)
 }
 
-func convertSale(w *saleWire, lines []lineWire, i int) (Sale, *badSale) {
+// convertSale converts a sale's wire form. taxLines holds each line's decoded taxLines when
+// the one-pass decoder read them; nil has convertLine read them from the line's raw field.
+func convertSale(w *saleWire, lines []lineWire, taxLines [][]taxLineWire, i int) (Sale, *badSale) {
 	label := saleLabel(w, i)
 	r := reader{id: label}
 	s := Sale{
@@ -405,7 +418,11 @@ func convertSale(w *saleWire, lines []lineWire, i int) (Sale, *badSale) {
 		return Sale{}, attribute(w, r.err)
 	}
 	for j := range lines {
-		l, err := convertLine(&lines[j], label, j)
+		var tls []taxLineWire
+		if taxLines != nil {
+			tls = taxLines[j]
+		}
+		l, err := convertLine(&lines[j], tls, taxLines != nil, label, j)
 		if err != nil {
 			return Sale{}, attribute(w, err)
 		}
@@ -414,7 +431,7 @@ func convertSale(w *saleWire, lines []lineWire, i int) (Sale, *badSale) {
 	return s, nil
 }
 
-func convertLine(lw *lineWire, label string, j int) (SaleLine, *pos.DataError) {
+func convertLine(lw *lineWire, tls []taxLineWire, decoded bool, label string, j int) (SaleLine, *pos.DataError) {
 	lr := reader{id: label, line: "#" + strconv.Itoa(j)}
 	if id, ok := text(lw.ID); ok && id != "" {
 		lr.line = id
@@ -425,25 +442,33 @@ func convertLine(lw *lineWire, label string, j int) (SaleLine, *pos.DataError) {
 		TotalNetAmountWithTax:    lr.decimal("totalNetAmountWithTax", lw.TotalNetAmountWithTax, false),
 		TotalNetAmountWithoutTax: lr.decimal("totalNetAmountWithoutTax", lw.TotalNetAmountWithoutTax, false),
 		TotalDiscountAmount:      lr.decimal("totalDiscountAmount", lw.TotalDiscountAmount, true),
-		TaxExclusive:             lr.taxExclusive(lw.TaxLines),
 	}
+	if !decoded {
+		tls = lr.taxLines(lw.TaxLines)
+	}
+	l.TaxExclusive = lr.taxExclusive(tls)
 	// A tax-exclusive line's gross needs its tax; elsewhere the tax is informative.
 	l.TaxAmount = lr.decimal("taxAmount", lw.TaxAmount, !l.TaxExclusive)
 	return l, lr.err
 }
 
-// taxExclusive reads a line's taxLines: true when they say taxIncluded: false ("whether or not
-// the business is tax inclusive"), false when they say true, are empty (as in the docs'
-// tax-inclusive example) or absent. Lines that say both are refused: their gross is unknown.
-func (r *reader) taxExclusive(raw json.RawMessage) bool {
+// taxLines reads a line's raw taxLines: an array of objects, or absent.
+func (r *reader) taxLines(raw json.RawMessage) []taxLineWire {
 	if len(raw) == 0 || string(raw) == "null" {
-		return false
+		return nil
 	}
 	var tls []taxLineWire
 	if raw[0] != '[' || json.Unmarshal(raw, &tls) != nil {
 		r.fail("taxLines", raw, errArray)
-		return false
+		return nil
 	}
+	return tls
+}
+
+// taxExclusive reads a line's taxLines: true when they say taxIncluded: false ("whether or not
+// the business is tax inclusive"), false when they say true, are empty (as in the docs'
+// tax-inclusive example) or absent. Lines that say both are refused: their gross is unknown.
+func (r *reader) taxExclusive(tls []taxLineWire) bool {
 	included, excluded := false, false
 	for _, tl := range tls {
 		switch string(tl.TaxIncluded) {
@@ -458,7 +483,7 @@ func (r *reader) taxExclusive(raw json.RawMessage) bool {
 		}
 	}
 	if included && excluded {
-		r.fail("taxLines.taxIncluded", raw, errors.New("both true and false on one line"))
+		r.fail("taxLines.taxIncluded", json.RawMessage("true and false"), errors.New("both true and false on one line"))
 		return false
 	}
 	return excluded
