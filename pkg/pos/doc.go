@@ -8,4 +8,11 @@
 // in pkg/lightspeed/restaurant. How a product's sale becomes [SaleFigures] (which lines count
 // as returns, where discounts come from) is the provider's business and lives in the provider's
 // package, next to the wire format it interprets.
+//
+// Every provider returns the same error types (errors.go), so that callers classify failures
+// once, and paces its requests through a [Limiter] that the caller may share between processes
+// (one budget per POS account or token). A query without RegisterIDs streams a whole location,
+// each sale with its register; a malformed sale that can still be attributed to its register
+// and time is a [*SaleError], which [SalesQuery.OnSaleError] lets a caller confine to that
+// register's day while the rest of the location streams on.
 package pos

@@ -1,6 +1,8 @@
 package pos_test
 
 import (
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -75,5 +77,27 @@ func TestSalesQueryValidate(t *testing.T) {
 				t.Errorf("Validate() = %v, want error %v", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestErrors: a refused request is a 4xx other than 408 and 429; a sale error names its
+// register and time and still unwraps to the data error that names the field.
+func TestErrors(t *testing.T) {
+	t.Parallel()
+	for status, want := range map[int]bool{400: true, 401: true, 403: true, 404: true, 408: false, 429: false, 500: false, 503: false} {
+		if got := (&pos.StatusError{Status: status}).Refused(); got != want {
+			t.Errorf("StatusError{%d}.Refused() = %v, want %v", status, got, want)
+		}
+	}
+	de := &pos.DataError{Resource: "Sale", ID: "A1.2", Field: "quantity", Value: `"x"`, Err: errors.New("not a plain decimal number")}
+	err := fmt.Errorf("list sales: %w", &pos.SaleError{LocationID: "1", RegisterID: "7", CompletedAt: time.Date(2026, 3, 1, 12, 0, 0, 0, time.FixedZone("x", 3600)), Err: de})
+	const want = `list sales: register 7 at 2026-03-01T11:00:00Z: Sale A1.2: field quantity: not a plain decimal number (got "x")`
+	if err.Error() != want {
+		t.Errorf("Error() = %q, want %q", err, want)
+	}
+	var got *pos.DataError
+	var se *pos.SaleError
+	if !errors.As(err, &got) || got != de || !errors.As(err, &se) || se.RegisterID != "7" {
+		t.Errorf("errors.As through the sale error: %v %v", got, se)
 	}
 }

@@ -2,7 +2,6 @@ package pos
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -45,10 +44,19 @@ type SalesQuery struct {
 	// LocationID restricts the sales to one location. Providers that scope everything to a
 	// location (K-Series) require it; R-Series treats "" as every shop of the account.
 	LocationID string
-	// RegisterIDs restricts the sales to these registers; empty means all of the location.
+	// RegisterIDs restricts the sales to these registers; empty means all of the location,
+	// each sale carrying its own RegisterID.
 	RegisterIDs []string
 	// From and Until bound the completion time: From <= CompletedAt < Until.
 	From, Until time.Time
+	// OnSaleError, if set, receives each malformed sale of the query that the provider could
+	// attribute to its register and completion time (a [*SaleError]); returning nil goes on
+	// with the next sale, so that one poison sale fails only its register-day. Unset, the first
+	// such sale ends Sales with its *SaleError. A malformed sale that cannot be attributed, and
+	// a malformed page, always end Sales with a [*DataError]. Sales of registers or times
+	// outside the query never reach it. Providers that cannot tell one sale from another on
+	// the wire treat every malformed sale as unattributable.
+	OnSaleError func(*SaleError) error
 }
 
 // Stats counts a source's upstream requests, for metrics and tests.
@@ -76,10 +84,6 @@ type Source interface {
 	// Stats returns the requests made so far.
 	Stats() Stats
 }
-
-// ErrUnauthorized is wrapped by a [Source] whose credentials the provider refused even after a
-// fresh token: the client must re-authorize the connection. It is not worth retrying.
-var ErrUnauthorized = errors.New("pos: provider refused the credentials")
 
 // Validate reports an unusable query: an empty or inverted time range.
 func (q SalesQuery) Validate() error {

@@ -28,7 +28,7 @@ const DefaultBaseURL = "https://api.lsk.lightspeed.app"
 // Scope is the OAuth scope the Financial API needs.
 const Scope = "financial-api"
 
-// The pace posimport keeps per business: K-Series documents no limit; 7shifts asks its
+// The pace posimport keeps per consent (token): K-Series documents no limit; 7shifts asks its
 // partners for at most 10 requests a second per token, and this stays well below.
 const (
 	PaceRate  = 5.0 // requests per second, sustained
@@ -36,23 +36,17 @@ const (
 )
 
 // Endpoint returns the OAuth2 endpoints under baseURL (DefaultBaseURL in production, the
-// simulator's URL in tests).
+// simulator's URL in tests). The client authenticates with HTTP Basic, as the K-Series
+// Authorization Overview requires ("the client ID and client secret must be base64 encoded and
+// passed as the authorization header").
 func Endpoint(baseURL string) oauth2.Endpoint {
 	b := strings.TrimSuffix(baseURL, "/")
-	return oauth2.Endpoint{AuthURL: b + "/oauth/authorize", TokenURL: b + "/oauth/token", AuthStyle: oauth2.AuthStyleInParams}
+	return oauth2.Endpoint{AuthURL: b + "/oauth/authorize", TokenURL: b + "/oauth/token", AuthStyle: oauth2.AuthStyleInHeader}
 }
 
-// Limiter paces requests to one business. [PauseLimiter] is the default; a Limiter shared by
-// several processes plugs in here (the R-Series retail.Limiter satisfies it).
-type Limiter interface {
-	// Wait blocks until a request costing cost may be sent, or ctx ends.
-	Wait(ctx context.Context, cost float64) error
-	// PauseUntil holds every request until t, after a 429.
-	PauseUntil(t time.Time)
-}
-
-// PauseLimiter lets requests through at once, except while a pause set after a 429 runs. It
-// is safe for concurrent use.
+// PauseLimiter is the default [pos.Limiter]: it lets requests through at once, except while a
+// pause set after a 429 runs, and ignores Observe (K-Series reports no budget). It is safe for
+// concurrent use.
 type PauseLimiter struct {
 	// NowFunc and SleepFunc replace the clock in tests.
 	NowFunc   func() time.Time
@@ -62,7 +56,9 @@ type PauseLimiter struct {
 	paused time.Time
 }
 
-// Wait implements [Limiter].
+var _ pos.Limiter = (*PauseLimiter)(nil)
+
+// Wait implements [pos.Limiter].
 func (l *PauseLimiter) Wait(ctx context.Context, _ float64) error {
 	l.mu.Lock()
 	now := time.Now()
@@ -80,7 +76,10 @@ func (l *PauseLimiter) Wait(ctx context.Context, _ float64) error {
 	return sleepCtx(ctx, wait)
 }
 
-// PauseUntil implements [Limiter].
+// Observe implements [pos.Limiter]; there is nothing to learn.
+func (l *PauseLimiter) Observe(pos.BucketState) {}
+
+// PauseUntil implements [pos.Limiter].
 func (l *PauseLimiter) PauseUntil(t time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -93,16 +92,18 @@ func (l *PauseLimiter) PauseUntil(t time.Time) {
 type Config struct {
 	// BaseURL is the API host; default DefaultBaseURL.
 	BaseURL string
-	// BusinessID is the business the token was granted for: the connection's account id.
-	// Only [Client.Business] and [Client.Locations] need it; [Client.Businesses] finds it.
-	BusinessID int64
-	// TokenSource supplies access tokens; it may implement [retail.TokenInvalidator].
+	// BusinessIDs are the businesses the consent covers (the connection's account id, see
+	// [ParseAccountID]). Only [Client.Locations] needs them, to list the locations of these
+	// businesses alone; empty takes every business the token sees. Sales need none: a location
+	// id names its business.
+	BusinessIDs []int64
+	// TokenSource supplies access tokens; it may implement [pos.TokenInvalidator].
 	TokenSource oauth2.TokenSource
 	// HTTPClient sends the requests; default a client on http.DefaultTransport. Its Timeout
 	// should be zero: RequestTimeout bounds each attempt.
 	HTTPClient *http.Client
 	// Limiter paces the requests; default a new [PauseLimiter].
-	Limiter Limiter
+	Limiter pos.Limiter
 	// RequestTimeout bounds one attempt, reading the body included; default 60 s.
 	RequestTimeout time.Duration
 	// MaxAttempts is the most sends of one request, retries included; default 8.
@@ -134,7 +135,8 @@ type ResponseEvent struct {
 	Err      error
 }
 
-// Client is a K-Series Financial API client for one business. It is safe for concurrent use.
+// Client is a K-Series Financial API client for one consent (one token, one or more
+// businesses). It is safe for concurrent use.
 type Client struct {
 	cfg   Config
 	base  *url.URL
@@ -149,8 +151,10 @@ func New(cfg Config) (*Client, error) {
 	if cfg.TokenSource == nil {
 		return nil, errors.New("restaurant client: a token source is required")
 	}
-	if cfg.BusinessID < 0 {
-		return nil, errors.New("restaurant client: a business id is positive")
+	for _, id := range cfg.BusinessIDs {
+		if id <= 0 {
+			return nil, errors.New("restaurant client: a business id is positive")
+		}
 	}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultBaseURL
@@ -188,7 +192,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Client{cfg: cfg, base: base,
-		log: cfg.Logger.With("component", "lightspeed-restaurant", "business_id", cfg.BusinessID)}, nil
+		log: cfg.Logger.With("component", "lightspeed-restaurant", "business_ids", AccountID(cfg.BusinessIDs))}, nil
 }
 
 func setDefault(d *time.Duration, v time.Duration) {
@@ -213,7 +217,7 @@ func (c *Client) url(path string, q url.Values) *url.URL {
 }
 
 // get sends one GET through the retry layer and hands the body to decode. decode errors of
-// type [*retail.SyntaxError] are retried like truncated bodies; others end the call.
+// type [*pos.SyntaxError] are retried like truncated bodies; others end the call.
 func (c *Client) get(ctx context.Context, resource string, u *url.URL, decode func([]byte) error) error {
 	refreshed := false
 	var lastErr error
@@ -229,7 +233,7 @@ func (c *Client) get(ctx context.Context, resource string, u *url.URL, decode fu
 			return nil
 		}
 		lastErr = err
-		var rl *retail.RateLimitError
+		var rl *pos.RateLimitError
 		switch {
 		case wait == noRetry:
 			return err
@@ -316,18 +320,18 @@ func (c *Client) attempt(ctx context.Context, resource string, u *url.URL, n int
 			d = time.Second
 		}
 		c.cfg.Limiter.PauseUntil(now.Add(d))
-		return retryLater, &retail.RateLimitError{RetryAfter: d}
+		return retryLater, &pos.RateLimitError{RetryAfter: d}
 	case status == http.StatusUnauthorized:
-		if inv, ok := c.cfg.TokenSource.(retail.TokenInvalidator); ok && !*refreshed {
+		if inv, ok := c.cfg.TokenSource.(pos.TokenInvalidator); ok && !*refreshed {
 			*refreshed = true
 			inv.InvalidateToken(tok.AccessToken)
 			return retryNow, fmt.Errorf("lightspeed refused the access token: %w", pos.ErrUnauthorized)
 		}
 		return noRetry, fmt.Errorf("lightspeed refused the access token: %w", pos.ErrUnauthorized)
 	case status >= 500:
-		return retryLater, &retail.StatusError{Status: status, Message: errorMessage(body)}
+		return retryLater, &pos.StatusError{Status: status, Message: errorMessage(body)}
 	case status != http.StatusOK:
-		return noRetry, &retail.StatusError{Status: status, Message: errorMessage(body)}
+		return noRetry, &pos.StatusError{Status: status, Message: errorMessage(body)}
 	case readErr != nil:
 		if ctx.Err() != nil {
 			return noRetry, ctx.Err()
@@ -335,7 +339,7 @@ func (c *Client) attempt(ctx context.Context, resource string, u *url.URL, n int
 		return retryLater, fmt.Errorf("read body: %w", readErr)
 	}
 	if err := decode(body); err != nil {
-		if errors.As(err, new(*retail.SyntaxError)) {
+		if errors.As(err, new(*pos.SyntaxError)) {
 			return retryLater, err
 		}
 		return noRetry, err

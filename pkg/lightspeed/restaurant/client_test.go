@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shopspring/decimal"
 	"golang.org/x/oauth2"
 
 	"github.com/posimport/posimport/pkg/lightspeed/restaurant"
@@ -52,7 +53,7 @@ func setup(t testing.TB, opts sim.Options, configure func(*restaurant.Config)) *
 	b.tokens = retail.NewTokenSource(b.env.Context(context.Background()), b.env.Restaurant, b.env.RestaurantToken(t, businessID))
 	cfg := restaurant.Config{
 		BaseURL:     b.env.URL,
-		BusinessID:  businessID,
+		BusinessIDs: []int64{businessID},
 		TokenSource: b.tokens,
 		HTTPClient:  b.env.Server.Client(),
 		NowFunc:     b.env.Clock.Now,
@@ -120,9 +121,76 @@ func TestBusinessLocationsAndDevices(t *testing.T) {
 	if got := b.client.DataTypes(); len(got) != 8 || got[7] != pos.Visitors {
 		t.Errorf("DataTypes %v: K-Series has visitors", got)
 	}
-	other, _ := restaurant.New(restaurant.Config{BaseURL: b.env.URL, BusinessID: 300002, TokenSource: b.tokens, HTTPClient: b.env.Server.Client()})
-	if _, err := other.Locations(ctx); err == nil || !strings.Contains(err.Error(), "300002") {
-		t.Errorf("a business the token does not see: %v", err)
+	other, _ := restaurant.New(restaurant.Config{BaseURL: b.env.URL, BusinessIDs: []int64{300002}, TokenSource: b.tokens, HTTPClient: b.env.Server.Client()})
+	if locs, err := other.Locations(ctx); err != nil || len(locs) != 0 {
+		t.Errorf("a business the token does not see: %v, %v; want no locations", locs, err)
+	}
+}
+
+// TestSeveralBusinesses: a consent covering several businesses lists the locations of those it
+// covers, and of no other the token sees; their sales are read by location alike.
+func TestSeveralBusinesses(t *testing.T) {
+	t.Parallel()
+	env := simtest.Start(t, sim.Options{AutoConsent: true, Restaurant: sim.RestaurantOptions{Data: sim.RestaurantDataOptions{Businesses: 3, SalesPerDay: 4,
+		From: time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 12, 2, 0, 0, 0, 0, time.UTC)}}})
+	tok := env.RestaurantTokenOf(t, 300001, 300003)
+	client := func(ids ...int64) *restaurant.Client {
+		c, err := restaurant.New(restaurant.Config{BaseURL: env.URL, BusinessIDs: ids, TokenSource: oauth2.StaticTokenSource(tok), HTTPClient: env.Server.Client()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	ids := func(locs []pos.Location) []string {
+		var out []string
+		for _, l := range locs {
+			out = append(out, l.ID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		businesses []int64
+		want       []string
+	}{
+		{[]int64{300003, 300001}, []string{"300001001", "300003001"}},
+		{nil, []string{"300001001", "300003001"}},
+		{[]int64{300003}, []string{"300003001"}},
+		{[]int64{300002}, nil},
+	} {
+		locs, err := client(tc.businesses...).Locations(context.Background())
+		if err != nil || !cmp.Equal(tc.want, ids(locs)) {
+			t.Errorf("businesses %v: locations %v, %v; want %v", tc.businesses, ids(locs), err, tc.want)
+		}
+	}
+	c := client(300001, 300003)
+	day := time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC)
+	for _, loc := range []string{"300001001", "300003001"} {
+		n := 0
+		if err := c.Sales(context.Background(), pos.SalesQuery{LocationID: loc, From: day, Until: day.AddDate(0, 0, 2)}, func(pos.SaleFigures) error { n++; return nil }); err != nil || n == 0 {
+			t.Errorf("sales of %s: %d, %v", loc, n, err)
+		}
+	}
+}
+
+// TestAccountID: a consent's account id lists its businesses ascending, and parses back; other
+// forms are refused.
+func TestAccountID(t *testing.T) {
+	t.Parallel()
+	if got := restaurant.AccountID([]int64{300003, 300001, 300003}); got != "300001,300003" {
+		t.Errorf("AccountID = %q", got)
+	}
+	if got := restaurant.AccountID([]int64{300001}); got != "300001" {
+		t.Errorf("AccountID of one business = %q", got)
+	}
+	for s, want := range map[string][]int64{"300001": {300001}, "300001,300002": {300001, 300002}} {
+		if got, err := restaurant.ParseAccountID(s); err != nil || !cmp.Equal(want, got) {
+			t.Errorf("ParseAccountID(%q) = %v, %v", s, got, err)
+		}
+	}
+	for _, s := range []string{"", "x", "0", "-1", "300002,300001", "300001,300001", "300001,", "300001, 300002"} {
+		if _, err := restaurant.ParseAccountID(s); err == nil {
+			t.Errorf("ParseAccountID(%q): want an error", s)
+		}
 	}
 }
 
@@ -290,7 +358,7 @@ func TestRateLimited(t *testing.T) {
 	b := setup(t, sim.Options{}, func(c *restaurant.Config) { c.MaxRetryAfter = time.Minute })
 	_ = b.env.Sim.InjectFault(sim.Fault{Kind: sim.FaultRateLimit, RetryAfter: 3600, Count: 1})
 	_, err := b.client.Locations(context.Background())
-	var rl *retail.RateLimitError
+	var rl *pos.RateLimitError
 	if !errors.As(err, &rl) || rl.RetryAfter != time.Hour {
 		t.Errorf("got %v, want a RateLimitError of an hour", err)
 	}
@@ -347,7 +415,7 @@ func TestGivesUp(t *testing.T) {
 	b := setup(t, sim.Options{Restaurant: sim.RestaurantOptions{Data: sim.RestaurantDataOptions{Businesses: 2}}}, func(c *restaurant.Config) { c.MaxAttempts = 3 })
 	ctx := context.Background()
 	_ = b.env.Sim.InjectFault(sim.Fault{Kind: sim.FaultStatus, Status: 500, Count: 5})
-	var se *retail.StatusError
+	var se *pos.StatusError
 	if _, err := b.client.Locations(ctx); !errors.As(err, &se) || se.Status != 500 || len(b.statuses()) != 3 {
 		t.Errorf("5xx until the attempts run out: %v after %d attempts", err, len(b.statuses()))
 	}
@@ -389,12 +457,20 @@ func TestUnauthorizedRefreshesOnce(t *testing.T) {
 	}
 	// Once the grant is revoked, the error says re-authorize and names no token.
 	tok, _ := b.tokens.Token()
-	form := strings.NewReader("client_id=" + sim.DefaultClientID + "&client_secret=" + sim.DefaultClientSecret + "&token=" + tok.RefreshToken)
-	resp, err := b.env.Server.Client().Post(b.env.URL+"/oauth/revoke", "application/x-www-form-urlencoded", form)
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, b.env.URL+"/oauth/revoke", strings.NewReader("token="+tok.RefreshToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(sim.DefaultClientID, sim.DefaultClientSecret)
+	resp, err := b.env.Server.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("revoke: %d", resp.StatusCode)
+	}
 	_, err = b.client.Locations(context.Background())
 	if !errors.Is(err, pos.ErrUnauthorized) {
 		t.Fatalf("after revoke: %v, want ErrUnauthorized", err)
@@ -407,7 +483,8 @@ func TestUnauthorizedRefreshesOnce(t *testing.T) {
 }
 
 // TestMalformedSales: a sale the client cannot read is an error naming the sale, line and
-// field; nothing of the page is handed on.
+// field; nothing of the page is handed on. Where its device and timeClosed are readable, the
+// error is a *pos.SaleError naming them, around the *pos.DataError.
 func TestMalformedSales(t *testing.T) {
 	t.Parallel()
 	sale := func(fields string) string {
@@ -417,6 +494,14 @@ func TestMalformedSales(t *testing.T) {
 	tests := []struct {
 		name, body, want string
 	}{
+		{"tax-exclusive line without its tax", strings.Replace(sale(""), `"totalDiscountAmount":"0.00"`, `"totalDiscountAmount":"0.00","taxLines":[{"taxIncluded":false}]`, 1),
+			`Sale A1.1 line S1.1: field taxAmount: missing`},
+		{"tax both included and not", strings.Replace(sale(""), `"totalDiscountAmount":"0.00"`, `"taxAmount":"1","taxLines":[{"taxIncluded":false},{"taxIncluded":true}]`, 1),
+			`Sale A1.1 line S1.1: field taxLines.taxIncluded: both true and false on one line`},
+		{"taxIncluded as text", strings.Replace(sale(""), `"totalDiscountAmount":"0.00"`, `"taxLines":[{"taxIncluded":"yes"}]`, 1),
+			`Sale A1.1 line S1.1: field taxLines.taxIncluded: not a boolean`},
+		{"taxLines not an array", strings.Replace(sale(""), `"totalDiscountAmount":"0.00"`, `"taxLines":{}`, 1),
+			`Sale A1.1 line S1.1: field taxLines: not an array`},
 		{"money with an exponent", strings.Replace(sale(""), `"11.00"`, `"1e9"`, 1), `Sale A1.1 line S1.1: field totalNetAmountWithTax: not a plain decimal number (got "1e9")`},
 		{"money in words", strings.Replace(sale(""), `"8.33"`, `"eight"`, 1), `Sale A1.1 line S1.1: field totalNetAmountWithoutTax: not a plain decimal number`},
 		{"quantity missing", strings.Replace(sale(""), `"quantity":"1.000",`, ``, 1), `Sale A1.1 line S1.1: field quantity: missing`},
@@ -438,7 +523,7 @@ func TestMalformedSales(t *testing.T) {
 				_, _ = w.Write([]byte(tc.body))
 			}))
 			t.Cleanup(srv.Close)
-			c, err := restaurant.New(restaurant.Config{BaseURL: srv.URL, BusinessID: 1, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"}),
+			c, err := restaurant.New(restaurant.Config{BaseURL: srv.URL, BusinessIDs: []int64{1}, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"}),
 				BackoffBase: time.Millisecond, BackoffMax: time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
@@ -446,9 +531,18 @@ func TestMalformedSales(t *testing.T) {
 			n := 0
 			err = c.Sales(context.Background(), pos.SalesQuery{LocationID: "1", From: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)},
 				func(pos.SaleFigures) error { n++; return nil })
-			var de *retail.DataError
+			var de *pos.DataError
 			if !errors.As(err, &de) || !strings.Contains(err.Error(), tc.want) || n != 0 {
 				t.Errorf("got %v (%d sales handed on), want a DataError %q", err, n, tc.want)
+			}
+			// Only a broken device or time (or a sale that is no object) hides whose it is.
+			unattributable := strings.Contains(tc.want, "timeClosed") || strings.Contains(tc.want, "deviceId") || strings.Contains(tc.want, "#0")
+			var se *pos.SaleError
+			switch {
+			case errors.As(err, &se) == unattributable:
+				t.Errorf("got %v, attributed to a register: %v, want %v", err, !unattributable, unattributable)
+			case se != nil && (se.RegisterID != "7" || se.LocationID != "1" || !se.CompletedAt.Equal(time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC))):
+				t.Errorf("sale error attributed to %+v, want device 7 at 10:00", se)
 			}
 			if c.Stats().Requests != 1 {
 				t.Errorf("%d requests: malformed data is not retried", c.Stats().Requests)
@@ -458,7 +552,7 @@ func TestMalformedSales(t *testing.T) {
 	// The well-formed sale decodes, with a number for covers and strings for money.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(sale(""))) }))
 	t.Cleanup(srv.Close)
-	c, _ := restaurant.New(restaurant.Config{BaseURL: srv.URL, BusinessID: 1, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})})
+	c, _ := restaurant.New(restaurant.Config{BaseURL: srv.URL, BusinessIDs: []int64{1}, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})})
 	var got []pos.SaleFigures
 	if err := c.Sales(context.Background(), pos.SalesQuery{LocationID: "1", From: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)},
 		func(f pos.SaleFigures) error { got = append(got, f); return nil }); err != nil || len(got) != 1 {
@@ -469,13 +563,109 @@ func TestMalformedSales(t *testing.T) {
 	}
 }
 
+// TestTaxExclusiveLines: at a tax-exclusive business (taxLines say taxIncluded: false) the
+// gross of a line is totalNetAmountWithoutTax + taxAmount, whatever totalNetAmountWithTax
+// holds; lines whose taxLines are empty, absent or say true keep totalNetAmountWithTax.
+func TestTaxExclusiveLines(t *testing.T) {
+	t.Parallel()
+	ln := func(with, without, tax, taxLines string) string {
+		return `{"quantity":"1.000","totalNetAmountWithTax":"` + with + `","totalNetAmountWithoutTax":"` + without + `","taxAmount":"` + tax + `"` + taxLines + `}`
+	}
+	body := `{"sales":[{"accountFiscId":"A1.1","type":"SALE","cancelled":false,"timeClosed":"2025-06-01T10:00:00.000Z","deviceId":7,"salesLines":[` +
+		ln("10.00", "10.00", "0.8875", `,"taxLines":[{"taxId":"1","taxRate":"1.08875","taxAmount":"0.8875","taxIncluded":false}]`) + `,` +
+		ln("12.00", "10.00", "2.0000", `,"taxLines":[]`) + `,` +
+		ln("6.00", "5.00", "1.0000", ``) + `,` +
+		ln("2.40", "2.00", "0.4000", `,"taxLines":[{"taxIncluded":true}]`) + `]},` +
+		`{"accountFiscId":"A1.2","type":"REFUND","cancelled":false,"timeClosed":"2025-06-01T11:00:00.000Z","deviceId":7,"salesLines":[` +
+		`{"quantity":"-1.000","totalNetAmountWithTax":"-4.00","totalNetAmountWithoutTax":"-4.00","taxAmount":"-0.3550","taxLines":[{"taxIncluded":false}]}]}]}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(body)) }))
+	t.Cleanup(srv.Close)
+	c, err := restaurant.New(restaurant.Config{BaseURL: srv.URL, BusinessIDs: []int64{1}, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got pos.Metrics
+	err = c.Sales(context.Background(), pos.SalesQuery{LocationID: "1", From: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)},
+		func(f pos.SaleFigures) error { got.Add(f.Metrics); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := func(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+	want := pos.Metrics{GrossSales: d("10.8875").Add(d("12")).Add(d("6")).Add(d("2.40")), NetSales: d("27").Sub(d("4")),
+		Returns: d("4.3550"), Transactions: d("1"), GoodsSold: d("4"), GoodsReturned: d("1")}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("metrics (-want +got):\n%s", diff)
+	}
+}
+
+// TestPoisonSaleAttributed: a location-wide query yields every sale with its device and hands a
+// malformed sale of a device, attributed to it and its time, to OnSaleError and goes on; a
+// query of another device never sees it; without OnSaleError the query of its device ends with
+// it; a malformed sale outside the range concerns nobody.
+func TestPoisonSaleAttributed(t *testing.T) {
+	t.Parallel()
+	good := func(fisc, at string, device int) string {
+		return `{"accountFiscId":"` + fisc + `","type":"SALE","cancelled":false,"timeClosed":"` + at + `","deviceId":` + strconv.Itoa(device) +
+			`,"salesLines":[{"quantity":"1.000","totalNetAmountWithTax":"5.00","totalNetAmountWithoutTax":"4.00"}]}`
+	}
+	poison := `{"accountFiscId":"A1.3","type":"SALE","cancelled":false,"timeClosed":"2025-06-01T12:30:00.000Z","deviceId":8,` +
+		`"salesLines":[{"id":"S1.9","quantity":"lots","totalNetAmountWithTax":"5.00","totalNetAmountWithoutTax":"4.00"}]}`
+	late := strings.Replace(strings.Replace(poison, "12:30", "23:59", 1), "A1.3", "A1.5", 1) // outside [00:00, 12:00+) of the second query
+	body := `{"sales":[` + good("A1.1", "2025-06-01T10:00:00.000Z", 7) + `,` + poison + `,` + good("A1.4", "2025-06-01T13:00:00.000Z", 8) + `,` + late + `]}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(body)) }))
+	t.Cleanup(srv.Close)
+	c, err := restaurant.New(restaurant.Config{BaseURL: srv.URL, BusinessIDs: []int64{1}, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	run := func(q pos.SalesQuery) ([]string, error) {
+		var got []string
+		err := c.Sales(context.Background(), q, func(f pos.SaleFigures) error {
+			got = append(got, f.SaleID+"@"+f.RegisterID)
+			return nil
+		})
+		return got, err
+	}
+
+	var poisoned []string
+	got, err := run(pos.SalesQuery{LocationID: "1", From: day, Until: day.AddDate(0, 0, 1), OnSaleError: func(e *pos.SaleError) error {
+		poisoned = append(poisoned, e.RegisterID+"@"+e.CompletedAt.Format(time.TimeOnly))
+		if !errors.As(e, new(*pos.DataError)) || !strings.Contains(e.Error(), "Sale A1.3 line S1.9: field quantity") && !strings.Contains(e.Error(), "Sale A1.5") {
+			t.Errorf("sale error %v does not carry the data error", e)
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"A1.1@7", "A1.4@8"}, got); diff != "" {
+		t.Errorf("location-wide sales (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"8@12:30:00", "8@23:59:00"}, poisoned); diff != "" {
+		t.Errorf("poisoned register-times (-want +got):\n%s", diff)
+	}
+
+	if got, err := run(pos.SalesQuery{LocationID: "1", RegisterIDs: []string{"7"}, From: day, Until: day.AddDate(0, 0, 1)}); err != nil || len(got) != 1 {
+		t.Errorf("device 7: %v %v, want its one sale and no error", got, err)
+	}
+	_, err = run(pos.SalesQuery{LocationID: "1", RegisterIDs: []string{"8"}, From: day, Until: day.AddDate(0, 0, 1)})
+	var se *pos.SaleError
+	if !errors.As(err, &se) || se.RegisterID != "8" {
+		t.Errorf("device 8 without OnSaleError: %v, want its SaleError", err)
+	}
+	if got, err := run(pos.SalesQuery{LocationID: "1", From: day.Add(13 * time.Hour), Until: day.Add(14 * time.Hour)}); err != nil || len(got) != 1 {
+		t.Errorf("13:00-14:00: %v %v, want one sale; the poison sales closed outside it", got, err)
+	}
+}
+
 func TestRepeatedToken(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte(`{"sales":[],"nextPageToken":"same"}`))
 	}))
 	t.Cleanup(srv.Close)
-	c, _ := restaurant.New(restaurant.Config{BaseURL: srv.URL, BusinessID: 1, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})})
+	c, _ := restaurant.New(restaurant.Config{BaseURL: srv.URL, BusinessIDs: []int64{1}, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})})
 	err := c.Sales(context.Background(), pos.SalesQuery{LocationID: "1", From: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)},
 		func(pos.SaleFigures) error { return nil })
 	if err == nil || c.Stats().Requests != 2 {
@@ -487,10 +677,10 @@ func TestNewValidates(t *testing.T) {
 	t.Parallel()
 	ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})
 	for name, cfg := range map[string]restaurant.Config{
-		"no token source":   {BusinessID: 1},
-		"negative business": {TokenSource: ts, BusinessID: -1},
-		"bad base URL":      {TokenSource: ts, BusinessID: 1, BaseURL: "ftp://x"},
-		"page size":         {TokenSource: ts, BusinessID: 1, PageSize: 101},
+		"no token source":   {BusinessIDs: []int64{1}},
+		"negative business": {TokenSource: ts, BusinessIDs: []int64{-1}},
+		"bad base URL":      {TokenSource: ts, BusinessIDs: []int64{1}, BaseURL: "ftp://x"},
+		"page size":         {TokenSource: ts, BusinessIDs: []int64{1}, PageSize: 101},
 	} {
 		if _, err := restaurant.New(cfg); err == nil {
 			t.Errorf("%s: want an error", name)

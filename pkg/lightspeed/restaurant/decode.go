@@ -9,7 +9,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/posimport/posimport/pkg/lightspeed/retail"
+	"github.com/posimport/posimport/pkg/pos"
 )
 
 // Sale is a K-Series sale (an "account") as the client reads it: the fields posimport uses,
@@ -38,6 +38,22 @@ type SaleLine struct {
 	TotalNetAmountWithTax    decimal.Decimal
 	TotalNetAmountWithoutTax decimal.Decimal
 	TotalDiscountAmount      decimal.Decimal
+	// TaxAmount is the line's tax total (taxAmount); zero when the API sends none.
+	TaxAmount decimal.Decimal
+	// TaxExclusive is set when the line's taxLines say taxIncluded: false, the mark of a
+	// tax-exclusive business (e.g. in the US), whose prices do not include the tax. The docs
+	// reserve totalNetAmountWithTax for tax-inclusive businesses and point the others to
+	// taxAmount and taxLines.
+	TaxExclusive bool
+}
+
+// Gross is the line's amount including tax: totalNetAmountWithTax at a tax-inclusive
+// business, totalNetAmountWithoutTax + taxAmount at a tax-exclusive one.
+func (l SaleLine) Gross() decimal.Decimal {
+	if l.TaxExclusive {
+		return l.TotalNetAmountWithoutTax.Add(l.TaxAmount)
+	}
+	return l.TotalNetAmountWithTax
 }
 
 // Label names the sale in logs and errors: its accountFiscId, else its accountReference.
@@ -50,11 +66,6 @@ func (s Sale) Label() string {
 
 // The wire forms keep every field raw, so that a value of the wrong kind becomes an error
 // naming the sale and field rather than failing the page.
-type salesPage struct {
-	Sales         []json.RawMessage `json:"sales"`
-	NextPageToken json.RawMessage   `json:"nextPageToken"`
-}
-
 type saleWire struct {
 	AccountReference json.RawMessage `json:"accountReference"`
 	AccountFiscID    json.RawMessage `json:"accountFiscId"`
@@ -74,6 +85,12 @@ type lineWire struct {
 	TotalNetAmountWithTax    json.RawMessage `json:"totalNetAmountWithTax"`
 	TotalNetAmountWithoutTax json.RawMessage `json:"totalNetAmountWithoutTax"`
 	TotalDiscountAmount      json.RawMessage `json:"totalDiscountAmount"`
+	TaxAmount                json.RawMessage `json:"taxAmount"`
+	TaxLines                 json.RawMessage `json:"taxLines"`
+}
+
+type taxLineWire struct {
+	TaxIncluded json.RawMessage `json:"taxIncluded"`
 }
 
 var (
@@ -92,12 +109,12 @@ var (
 // reader converts one record's raw fields and keeps the first error.
 type reader struct {
 	id, line string
-	err      error
+	err      *pos.DataError
 }
 
 func (r *reader) fail(field string, raw json.RawMessage, err error) {
 	if r.err == nil {
-		r.err = &retail.DataError{Resource: "Sale", ID: r.id, LineID: r.line, Field: field, Value: shown(raw), Err: err}
+		r.err = &pos.DataError{Resource: "Sale", ID: r.id, LineID: r.line, Field: field, Value: shown(raw), Err: err}
 	}
 }
 
@@ -225,89 +242,135 @@ func (r *reader) time(field string, raw json.RawMessage) time.Time {
 	return t.UTC()
 }
 
-// decodeSalesPage decodes a sales page: the sales and the next page token ("" on the last
-// page). A body that is not JSON (truncated) is a [*retail.SyntaxError]; a sale of the wrong
-// shape a [*retail.DataError] naming it.
-func decodeSalesPage(body []byte) ([]Sale, string, error) {
-	if sales, token, ok := decodeSalesPageFast(body); ok {
-		return sales, token, nil
+// salesPage is one decoded page of sales: the well-formed sales, the malformed ones, and the
+// next page token ("" on the last page).
+type salesPage struct {
+	sales []Sale
+	bad   []badSale
+	token string
+}
+
+// badSale is a malformed sale, with its device and close time when those could be read
+// (attributable), so that it concerns one device's day rather than the whole page.
+type badSale struct {
+	deviceID int64
+	closed   time.Time
+	err      *pos.DataError
+}
+
+// attributable reports whether the sale's device and close time are known.
+func (b badSale) attributable() bool { return b.deviceID > 0 && !b.closed.IsZero() }
+
+// decodeSalesPage decodes a sales page. A body that is not JSON (truncated) is a
+// [*pos.SyntaxError], a page of the wrong shape a [*pos.DataError]; a malformed sale does not
+// fail the page but is returned among the bad ones, attributed where the wire allows it.
+func decodeSalesPage(body []byte) (salesPage, error) {
+	if p, ok := decodeSalesPageFast(body); ok {
+		return p, nil
 	}
 	return decodeSalesPageSlowly(body)
 }
 
-// decodeSalesPageSlowly decodes a page sale by sale, to name the one that is malformed.
-func decodeSalesPageSlowly(body []byte) ([]Sale, string, error) {
-	var p salesPage
-	if err := json.Unmarshal(body, &p); err != nil {
+// decodeSalesPageSlowly decodes a page sale by sale, to tell the malformed ones apart.
+func decodeSalesPageSlowly(body []byte) (salesPage, error) {
+	var w struct {
+		Sales         []json.RawMessage `json:"sales"`
+		NextPageToken json.RawMessage   `json:"nextPageToken"`
+	}
+	if err := json.Unmarshal(body, &w); err != nil {
 		if !json.Valid(body) {
-			return nil, "", &retail.SyntaxError{Err: err}
+			return salesPage{}, &pos.SyntaxError{Err: err}
 		}
-		return nil, "", &retail.DataError{Resource: "Sale", ID: "page", Field: "sales", Value: shown(body), Err: err}
+		return salesPage{}, &pos.DataError{Resource: "Sale", ID: "page", Field: "sales", Value: shown(body), Err: err}
 	}
 	r := reader{id: "page"}
-	token := r.str("nextPageToken", p.NextPageToken)
+	p := salesPage{token: r.str("nextPageToken", w.NextPageToken)}
 	if r.err != nil {
-		return nil, "", r.err
+		return salesPage{}, r.err
 	}
-	out := make([]Sale, 0, len(p.Sales))
-	for i, raw := range p.Sales {
-		s, err := decodeSale(raw, i)
-		if err != nil {
-			return nil, "", err
+	p.sales = make([]Sale, 0, len(w.Sales))
+	for i, raw := range w.Sales {
+		s, bad := decodeSale(raw, i)
+		if bad != nil {
+			p.bad = append(p.bad, *bad)
+			continue
 		}
-		out = append(out, s)
+		p.sales = append(p.sales, s)
 	}
-	return out, token, nil
+	return p, nil
 }
 
 // decodeSalesPageFast decodes a well-formed page in one pass; anything it cannot take (a
-// malformed page or sale) is left to the record-by-record path, which also words the error.
-func decodeSalesPageFast(body []byte) ([]Sale, string, bool) {
-	var p struct {
+// malformed page or sale) is left to the sale-by-sale path, which also words the errors.
+func decodeSalesPageFast(body []byte) (salesPage, bool) {
+	var w struct {
 		Sales []struct {
 			saleWire
-			// SalesLines shadows saleWire's: the lines decode in the same pass.
-			SalesLines []lineWire `json:"salesLines"`
+			// SalesLines shadows saleWire's: the lines, and their taxLines, decode in the same
+			// pass.
+			SalesLines []struct {
+				lineWire
+				TaxLines []taxLineWire `json:"taxLines"`
+			} `json:"salesLines"`
 		} `json:"sales"`
 		NextPageToken *string `json:"nextPageToken"`
 	}
-	if json.Unmarshal(body, &p) != nil {
-		return nil, "", false
+	if json.Unmarshal(body, &w) != nil {
+		return salesPage{}, false
 	}
-	out := make([]Sale, 0, len(p.Sales))
-	for i := range p.Sales {
-		s, err := convertSale(&p.Sales[i].saleWire, p.Sales[i].SalesLines, i)
-		if err != nil {
-			return nil, "", false
+	p := salesPage{sales: make([]Sale, 0, len(w.Sales))}
+	var lines []lineWire
+	var taxLines [][]taxLineWire
+	for i := range w.Sales {
+		lines, taxLines = lines[:0], taxLines[:0]
+		for _, l := range w.Sales[i].SalesLines {
+			lines = append(lines, l.lineWire)
+			taxLines = append(taxLines, l.TaxLines)
 		}
-		out = append(out, s)
+		s, bad := convertSale(&w.Sales[i].saleWire, lines, taxLines, i)
+		if bad != nil {
+			return salesPage{}, false
+		}
+		p.sales = append(p.sales, s)
 	}
-	token := ""
-	if p.NextPageToken != nil {
-		token = *p.NextPageToken
+	if w.NextPageToken != nil {
+		p.token = *w.NextPageToken
 	}
-	return out, token, true
+	return p, true
 }
 
-func decodeSale(raw json.RawMessage, i int) (Sale, error) {
+// decodeSale decodes one sale of a page; a malformed one comes back as a badSale.
+func decodeSale(raw json.RawMessage, i int) (Sale, *badSale) {
 	var w saleWire
 	if err := json.Unmarshal(raw, &w); err != nil {
-		return Sale{}, &retail.DataError{Resource: "Sale", ID: "#" + strconv.Itoa(i), Field: "sale", Value: shown(raw), Err: err}
+		// Not even an object: nothing tells whose sale it is.
+		return Sale{}, &badSale{err: &pos.DataError{Resource: "Sale", ID: "#" + strconv.Itoa(i), Field: "sale", Value: shown(raw), Err: err}}
 	}
 	var lines []lineWire
 	if len(w.SalesLines) > 0 && string(w.SalesLines) != "null" {
 		var raws []json.RawMessage
 		if w.SalesLines[0] != '[' || json.Unmarshal(w.SalesLines, &raws) != nil {
-			return Sale{}, &retail.DataError{Resource: "Sale", ID: saleLabel(&w, i), Field: "salesLines", Value: shown(w.SalesLines), Err: errArray}
+			return Sale{}, attribute(&w, &pos.DataError{Resource: "Sale", ID: saleLabel(&w, i), Field: "salesLines", Value: shown(w.SalesLines), Err: errArray})
 		}
 		lines = make([]lineWire, len(raws))
 		for j, lraw := range raws {
 			if err := json.Unmarshal(lraw, &lines[j]); err != nil {
-				return Sale{}, &retail.DataError{Resource: "Sale", ID: saleLabel(&w, i), LineID: "#" + strconv.Itoa(j), Field: "salesLine", Value: shown(lraw), Err: err}
+				return Sale{}, attribute(&w, &pos.DataError{Resource: "Sale", ID: saleLabel(&w, i), LineID: "#" + strconv.Itoa(j), Field: "salesLine", Value: shown(lraw), Err: err})
 			}
 		}
 	}
-	return convertSale(&w, lines, i)
+	return convertSale(&w, lines, nil, i)
+}
+
+// attribute pairs a sale's data error with its device and close time, where those fields are
+// themselves readable.
+func attribute(w *saleWire, err *pos.DataError) *badSale {
+	r := reader{}
+	b := &badSale{err: err, deviceID: r.int("deviceId", w.DeviceID), closed: r.time("timeClosed", w.TimeClosed)}
+	if r.err != nil || b.deviceID <= 0 {
+		b.deviceID, b.closed = 0, time.Time{}
+	}
+	return b
 }
 
 // saleLabel names a sale in errors: its accountFiscId, else its accountReference, else its
@@ -322,7 +385,9 @@ func saleLabel(w *saleWire, i int) string {
 	return "#" + strconv.Itoa(i)
 }
 
-func convertSale(w *saleWire, lines []lineWire, i int) (Sale, error) {
+// convertSale converts a sale's wire form. taxLines holds each line's decoded taxLines when
+// the one-pass decoder read them; nil has convertLine read them from the line's raw field.
+func convertSale(w *saleWire, lines []lineWire, taxLines [][]taxLineWire, i int) (Sale, *badSale) {
 	label := saleLabel(w, i)
 	r := reader{id: label}
 	s := Sale{
@@ -350,26 +415,78 @@ func convertSale(w *saleWire, lines []lineWire, i int) (Sale, error) {
 		r.fail("nbCovers", w.NbCovers, errors.New("negative"))
 	}
 	if r.err != nil {
-		return Sale{}, r.err
+		return Sale{}, attribute(w, r.err)
 	}
 	for j := range lines {
-		lw := &lines[j]
-		lr := reader{id: label, line: "#" + strconv.Itoa(j)}
-		if id, ok := text(lw.ID); ok && id != "" {
-			lr.line = id
+		var tls []taxLineWire
+		if taxLines != nil {
+			tls = taxLines[j]
 		}
-		s.Lines = append(s.Lines, SaleLine{
-			ID:                       lr.str("id", lw.ID),
-			Quantity:                 lr.decimal("quantity", lw.Quantity, false),
-			TotalNetAmountWithTax:    lr.decimal("totalNetAmountWithTax", lw.TotalNetAmountWithTax, false),
-			TotalNetAmountWithoutTax: lr.decimal("totalNetAmountWithoutTax", lw.TotalNetAmountWithoutTax, false),
-			TotalDiscountAmount:      lr.decimal("totalDiscountAmount", lw.TotalDiscountAmount, true),
-		})
-		if lr.err != nil {
-			return Sale{}, lr.err
+		l, err := convertLine(&lines[j], tls, taxLines != nil, label, j)
+		if err != nil {
+			return Sale{}, attribute(w, err)
 		}
+		s.Lines = append(s.Lines, l)
 	}
 	return s, nil
+}
+
+func convertLine(lw *lineWire, tls []taxLineWire, decoded bool, label string, j int) (SaleLine, *pos.DataError) {
+	lr := reader{id: label, line: "#" + strconv.Itoa(j)}
+	if id, ok := text(lw.ID); ok && id != "" {
+		lr.line = id
+	}
+	l := SaleLine{
+		ID:                       lr.str("id", lw.ID),
+		Quantity:                 lr.decimal("quantity", lw.Quantity, false),
+		TotalNetAmountWithTax:    lr.decimal("totalNetAmountWithTax", lw.TotalNetAmountWithTax, false),
+		TotalNetAmountWithoutTax: lr.decimal("totalNetAmountWithoutTax", lw.TotalNetAmountWithoutTax, false),
+		TotalDiscountAmount:      lr.decimal("totalDiscountAmount", lw.TotalDiscountAmount, true),
+	}
+	if !decoded {
+		tls = lr.taxLines(lw.TaxLines)
+	}
+	l.TaxExclusive = lr.taxExclusive(tls)
+	// A tax-exclusive line's gross needs its tax; elsewhere the tax is informative.
+	l.TaxAmount = lr.decimal("taxAmount", lw.TaxAmount, !l.TaxExclusive)
+	return l, lr.err
+}
+
+// taxLines reads a line's raw taxLines: an array of objects, or absent.
+func (r *reader) taxLines(raw json.RawMessage) []taxLineWire {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var tls []taxLineWire
+	if raw[0] != '[' || json.Unmarshal(raw, &tls) != nil {
+		r.fail("taxLines", raw, errArray)
+		return nil
+	}
+	return tls
+}
+
+// taxExclusive reads a line's taxLines: true when they say taxIncluded: false ("whether or not
+// the business is tax inclusive"), false when they say true, are empty (as in the docs'
+// tax-inclusive example) or absent. Lines that say both are refused: their gross is unknown.
+func (r *reader) taxExclusive(tls []taxLineWire) bool {
+	included, excluded := false, false
+	for _, tl := range tls {
+		switch string(tl.TaxIncluded) {
+		case "", "null":
+		case "true":
+			included = true
+		case "false":
+			excluded = true
+		default:
+			r.fail("taxLines.taxIncluded", tl.TaxIncluded, errBoolean)
+			return false
+		}
+	}
+	if included && excluded {
+		r.fail("taxLines.taxIncluded", json.RawMessage("true and false"), errors.New("both true and false on one line"))
+		return false
+	}
+	return excluded
 }
 
 // Business is a business the token gives access to, with its locations.
@@ -412,16 +529,16 @@ func decodeBusinesses(body []byte) ([]Business, bool, error) {
 	var p businessesPage
 	if err := json.Unmarshal(body, &p); err != nil {
 		if !json.Valid(body) {
-			return nil, false, &retail.SyntaxError{Err: err}
+			return nil, false, &pos.SyntaxError{Err: err}
 		}
-		return nil, false, &retail.DataError{Resource: "Business", ID: "page", Field: "businessList", Value: shown(body), Err: err}
+		return nil, false, &pos.DataError{Resource: "Business", ID: "page", Field: "businessList", Value: shown(body), Err: err}
 	}
 	var out []Business
 	for _, b := range p.Embedded.BusinessList {
 		bb := Business{ID: b.BusinessID, Name: b.BusinessName, Currency: b.CurrencyCode}
 		for _, l := range b.BusinessLocations {
 			if l.BLID <= 0 {
-				return nil, false, &retail.DataError{Resource: "Business", ID: strconv.FormatInt(b.BusinessID, 10), Field: "businessLocations.blID", Value: strconv.FormatInt(l.BLID, 10), Err: errInteger}
+				return nil, false, &pos.DataError{Resource: "Business", ID: strconv.FormatInt(b.BusinessID, 10), Field: "businessLocations.blID", Value: strconv.FormatInt(l.BLID, 10), Err: errInteger}
 			}
 			bb.Locations = append(bb.Locations, Location{ID: l.BLID, Name: l.BLName, Country: l.Country, TimeZone: l.Timezone})
 		}

@@ -28,12 +28,12 @@ func Figures(s Sale, locationID string) pos.SaleFigures {
 	refund := s.Type == TypeRefund
 	for _, l := range s.Lines {
 		if refund || l.Quantity.IsNegative() {
-			m.Returns = m.Returns.Add(l.TotalNetAmountWithTax.Abs())
+			m.Returns = m.Returns.Add(l.Gross().Abs())
 			m.GoodsReturned = m.GoodsReturned.Add(l.Quantity.Abs())
 			m.NetSales = m.NetSales.Sub(l.TotalNetAmountWithoutTax.Abs())
 			continue
 		}
-		m.GrossSales = m.GrossSales.Add(l.TotalNetAmountWithTax)
+		m.GrossSales = m.GrossSales.Add(l.Gross())
 		m.NetSales = m.NetSales.Add(l.TotalNetAmountWithoutTax)
 		m.Discounts = m.Discounts.Add(l.TotalDiscountAmount)
 		m.GoodsSold = m.GoodsSold.Add(l.Quantity)

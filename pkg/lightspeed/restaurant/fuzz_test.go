@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/posimport/posimport/pkg/lightspeed/retail"
+	"github.com/posimport/posimport/pkg/pos"
 )
 
 func FuzzDecodeSalesPage(f *testing.F) {
@@ -19,16 +19,20 @@ func FuzzDecodeSalesPage(f *testing.F) {
 	f.Add([]byte(`{"sales":[{"salesLines":{}}]}`))
 	f.Add([]byte(`{"sales":"x","nextPageToken":5}`))
 	f.Add([]byte(`{"sales":[{"nbCovers":"1e9999999"}]`))
+	f.Add([]byte(`{"sales":[{"accountFiscId":"A1.2","type":"SALE","cancelled":false,"timeClosed":"2025-06-01T10:00:00.000Z","deviceId":7,` +
+		`"salesLines":[{"quantity":"1.000","totalNetAmountWithTax":"10.00","totalNetAmountWithoutTax":"10.00","taxAmount":"0.8875","taxLines":[{"taxIncluded":false}]}]}]}`))
+	f.Add([]byte(`{"sales":[{"accountFiscId":"A1.3","type":"SALE","cancelled":false,"timeClosed":"2025-06-01T10:00:00.000Z","deviceId":7,` +
+		`"salesLines":[{"quantity":"x"}]},{"accountFiscId":"A1.4","type":"SALE","cancelled":false,"timeClosed":"2025-06-01T10:01:00.000Z","deviceId":8,"salesLines":[]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		sales, token, err := decodeSalesPage(body)
+		p, err := decodeSalesPage(body)
 		// The one-pass path must agree with the sale-by-sale one.
-		slow, slowToken, slowErr := decodeSalesPageSlowly(body)
-		if (err == nil) != (slowErr == nil) || token != slowToken || !cmp.Equal(sales, slow) {
-			t.Fatalf("fast and slow decoding differ on %q:\n fast %v %q %v\n slow %v %q %v", body, sales, token, err, slow, slowToken, slowErr)
+		slow, slowErr := decodeSalesPageSlowly(body)
+		if (err == nil) != (slowErr == nil) || p.token != slow.token || !cmp.Equal(p.sales, slow.sales) || len(p.bad) != len(slow.bad) {
+			t.Fatalf("fast and slow decoding differ on %q:\n fast %+v %v\n slow %+v %v", body, p, err, slow, slowErr)
 		}
 		if err != nil {
-			var de *retail.DataError
-			var se *retail.SyntaxError
+			var de *pos.DataError
+			var se *pos.SyntaxError
 			switch {
 			case errors.As(err, &de):
 				if !strings.Contains(err.Error(), "field") {
@@ -39,7 +43,15 @@ func FuzzDecodeSalesPage(f *testing.F) {
 			}
 			return
 		}
-		for _, s := range sales {
+		for _, b := range p.bad {
+			if b.err == nil || !strings.Contains(b.err.Error(), "field") {
+				t.Errorf("malformed sale without a data error naming a field: %+v", b)
+			}
+			if (b.deviceID > 0) != !b.closed.IsZero() {
+				t.Errorf("malformed sale half attributed: %+v", b)
+			}
+		}
+		for _, s := range p.sales {
 			if s.TimeClosed.IsZero() || s.Type == "" {
 				t.Errorf("sale %s decoded without a time or type", s.Label())
 			}

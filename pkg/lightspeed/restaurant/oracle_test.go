@@ -157,3 +157,81 @@ func b2i(b bool) int {
 	}
 	return 0
 }
+
+// TestTaxExclusiveLocationEqualsOracle: at a tax-exclusive location (New York: menu prices
+// without the sales tax, taxLines saying taxIncluded: false) Gross sales and Returns include the
+// tax. A month over the autumn change, fetched location-wide (every device from one query) and
+// for one device, equals the oracle hour by hour; the gross is not the sum of the lines'
+// totalNetAmountWithTax, which holds the amount before tax there; and a hand-made receipt gives
+// the gross worked out by hand.
+func TestTaxExclusiveLocationEqualsOracle(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sim.Options{Seed: 8, Restaurant: sim.RestaurantOptions{Data: sim.RestaurantDataOptions{
+		DevicesPerLocation: 2, SalesPerDay: 10, Zones: []string{"America/New_York"},
+		From: time.Date(2025, 10, 15, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 11, 20, 0, 0, 0, 0, time.UTC)}}}, nil)
+	locs, err := b.client.Locations(context.Background())
+	if err != nil || len(locs) != 1 || locs[0].TimeZone != "America/New_York" {
+		t.Fatalf("locations %+v, %v", locs, err)
+	}
+	loc := locs[0]
+	lid, _ := strconv.ParseInt(loc.ID, 10, 64)
+	// A hand-made receipt on a quiet day: 2 × 10.00 before tax, 8.875 % sales tax on top.
+	if _, err := b.env.Sim.AddReceipt(businessID, sim.ReceiptInput{LocationID: lid, DeviceID: lid*100 + 1, TimeClosed: time.Date(2025, 12, 1, 15, 0, 0, 0, time.UTC),
+		Lines: []sim.ReceiptLineInput{{Quantity: d("2"), UnitPrice: d("10.00")}}}); err != nil {
+		t.Fatal(err)
+	}
+	from, until := civil.Date{Year: 2025, Month: 10, Day: 20}, civil.Date{Year: 2025, Month: 12, Day: 1}
+	zone, _ := time.LoadLocation(loc.TimeZone)
+	series, err := aggregate.New(zone, from, until)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, end := series.Range()
+	if err := b.client.Sales(context.Background(), pos.SalesQuery{LocationID: loc.ID, From: start, Until: end}, series.Add); err != nil {
+		t.Fatal(err)
+	}
+	got := series.Days()
+	want, err := b.env.Sim.ExpectedRestaurant(sim.RestaurantOracleQuery{BusinessID: businessID, LocationID: lid, From: from.String(), Until: until.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(oracleRows(want), aggregateRows(got)); diff != "" {
+		t.Errorf("location-wide aggregation differs from the oracle (-oracle +aggregation):\n%.3000s", diff)
+	}
+	dev := loc.ID + "02"
+	did, _ := strconv.ParseInt(dev, 10, 64)
+	wantDev, err := b.env.Sim.ExpectedRestaurant(sim.RestaurantOracleQuery{BusinessID: businessID, LocationID: lid, DeviceID: did, From: from.String(), Until: until.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(oracleRows(wantDev), aggregateRows(importDevice(t, b.client, loc, dev, from, until))); diff != "" {
+		t.Errorf("device %s differs from the oracle (-oracle +aggregation):\n%.3000s", dev, diff)
+	}
+
+	// The amounts labelled "with tax" hold the amounts before tax at this location.
+	receipts, err := b.env.Sim.Receipts(businessID, sim.ReceiptFilter{LocationID: lid, From: start, Until: end})
+	if err != nil {
+		t.Fatal(err)
+	}
+	labelled, gross := decimal.Zero, decimal.Zero
+	for _, rc := range receipts {
+		if rc.Cancelled || rc.Type != sim.ReceiptSale {
+			continue
+		}
+		for _, l := range rc.Lines {
+			if l.Quantity.IsPositive() {
+				labelled = labelled.Add(l.TotalNetAmountWithTax)
+			}
+		}
+	}
+	for _, day := range got {
+		gross = gross.Add(day.Total().GrossSales)
+	}
+	if !gross.GreaterThan(labelled) {
+		t.Errorf("gross %s is not above Σ totalNetAmountWithTax %s: the sales tax is missing", gross, labelled)
+	}
+	last := got[len(got)-1].Total()
+	if !last.GrossSales.Equal(d("21.775")) || !last.NetSales.Equal(d("20")) {
+		t.Errorf("hand-made receipt: gross %s net %s, want 21.775 and 20", last.GrossSales, last.NetSales)
+	}
+}

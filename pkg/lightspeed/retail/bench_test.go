@@ -12,6 +12,7 @@ import (
 	"github.com/posimport/posimport/pkg/civil"
 	"github.com/posimport/posimport/pkg/lightspeed/sim"
 	"github.com/posimport/posimport/pkg/lightspeed/sim/simtest"
+	"github.com/posimport/posimport/pkg/pos"
 )
 
 // busyYear is one busy register's year: about 66,000 sales.
@@ -111,7 +112,7 @@ func BenchmarkFetchYear(b *testing.B) {
 type noLimit struct{}
 
 func (noLimit) Wait(context.Context, float64) error { return nil }
-func (noLimit) Observe(BucketState)                 {}
+func (noLimit) Observe(pos.BucketState)             {}
 func (noLimit) PauseUntil(time.Time)                {}
 
 // BenchmarkFetchYearPaced pulls the same year at the real bucket settings sped up 100 times

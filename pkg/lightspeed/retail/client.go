@@ -29,10 +29,11 @@ const (
 )
 
 // Endpoint returns the OAuth2 endpoints under authBaseURL (DefaultAuthBaseURL in production,
-// the simulator's URL in tests).
+// the simulator's URL in tests). The client authenticates with client_id and client_secret in
+// the form body, as the R-Series token requests are documented.
 func Endpoint(authBaseURL string) oauth2.Endpoint {
 	b := strings.TrimSuffix(authBaseURL, "/")
-	return oauth2.Endpoint{AuthURL: b + "/auth/oauth/authorize", TokenURL: b + "/auth/oauth/token"}
+	return oauth2.Endpoint{AuthURL: b + "/auth/oauth/authorize", TokenURL: b + "/auth/oauth/token", AuthStyle: oauth2.AuthStyleInParams}
 }
 
 // Config configures a [Client]. AccountID and TokenSource are required.
@@ -41,13 +42,13 @@ type Config struct {
 	BaseURL string
 	// AccountID is the Lightspeed account the token was granted for (its acct claim).
 	AccountID int64
-	// TokenSource supplies access tokens; it may implement [TokenInvalidator].
+	// TokenSource supplies access tokens; it may implement [pos.TokenInvalidator].
 	TokenSource oauth2.TokenSource
 	// HTTPClient sends the requests; default a client on http.DefaultTransport. Its Timeout
 	// should be zero: RequestTimeout bounds each attempt.
 	HTTPClient *http.Client
 	// Limiter paces the requests; default a new [BucketLimiter].
-	Limiter Limiter
+	Limiter pos.Limiter
 	// RequestTimeout bounds one attempt, reading the body included; default 60 s.
 	RequestTimeout time.Duration
 	// MaxAttempts is the most sends of one request, retries included; default 8.
@@ -56,7 +57,7 @@ type Config struct {
 	// duration in [0, min(BackoffMax, BackoffBase·2ⁿ⁻¹)); defaults 500 ms and 30 s.
 	BackoffBase, BackoffMax time.Duration
 	// MaxRetryAfter is the longest 429 wait the client sits out itself; a longer one is
-	// returned as a [*RateLimitError]. Default 5 minutes.
+	// returned as a [*pos.RateLimitError]. Default 5 minutes.
 	MaxRetryAfter time.Duration
 	// PageSize is the limit per page, 1..100; default 100.
 	PageSize int
@@ -79,36 +80,6 @@ type ResponseEvent struct {
 	Attempt  int
 	Duration time.Duration
 	Err      error
-}
-
-// TokenInvalidator is implemented by token sources that can be told the API refused a token.
-// After InvalidateToken, the next Token call must return a freshly refreshed token (the auth
-// service's "force refresh").
-type TokenInvalidator interface {
-	InvalidateToken(accessToken string)
-}
-
-// RateLimitError is returned when Lightspeed asks for a wait longer than Config.MaxRetryAfter,
-// or when the attempts ran out on 429s: the caller should retry the work after RetryAfter.
-type RateLimitError struct {
-	RetryAfter time.Duration
-}
-
-// Error names the wait.
-func (e *RateLimitError) Error() string {
-	return fmt.Sprintf("lightspeed rate limit: retry after %v", e.RetryAfter)
-}
-
-// StatusError is an HTTP error response that is not retried.
-type StatusError struct {
-	Status int
-	// Message is the API's error message, if the body had one.
-	Message string
-}
-
-// Error gives the status and the API's message.
-func (e *StatusError) Error() string {
-	return fmt.Sprintf("lightspeed answered %d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
 }
 
 // Client is an R-Series API V3 client for one account. It is safe for concurrent use.
@@ -221,7 +192,7 @@ func (c *Client) parseNext(next string) (*url.URL, error) {
 }
 
 // get sends one GET through the retry layer and hands the body to decode. decode errors of
-// type [*SyntaxError] are retried like truncated bodies; others end the call.
+// type [*pos.SyntaxError] are retried like truncated bodies; others end the call.
 func (c *Client) get(ctx context.Context, resource string, u *url.URL, cost float64, decode func([]byte) error) error {
 	refreshed := false
 	var lastErr error
@@ -240,7 +211,7 @@ func (c *Client) get(ctx context.Context, resource string, u *url.URL, cost floa
 		if !retry {
 			return err
 		}
-		if errors.As(err, new(*RateLimitError)) {
+		if errors.As(err, new(*pos.RateLimitError)) {
 			if wait > c.cfg.MaxRetryAfter {
 				return err
 			}
@@ -319,18 +290,18 @@ func (c *Client) attempt(ctx context.Context, resource string, u *url.URL, n int
 			d = time.Second
 		}
 		c.cfg.Limiter.PauseUntil(now.Add(d))
-		return true, d, &RateLimitError{RetryAfter: d}
+		return true, d, &pos.RateLimitError{RetryAfter: d}
 	case status == http.StatusUnauthorized:
-		if inv, ok := c.cfg.TokenSource.(TokenInvalidator); ok && !*refreshed {
+		if inv, ok := c.cfg.TokenSource.(pos.TokenInvalidator); ok && !*refreshed {
 			*refreshed = true
 			inv.InvalidateToken(tok.AccessToken)
 			return true, -1, fmt.Errorf("lightspeed refused the access token: %w", pos.ErrUnauthorized)
 		}
 		return false, 0, fmt.Errorf("lightspeed refused the access token: %w", pos.ErrUnauthorized)
 	case status >= 500:
-		return true, 0, &StatusError{Status: status, Message: errorMessage(body)}
+		return true, 0, &pos.StatusError{Status: status, Message: errorMessage(body)}
 	case status != http.StatusOK:
-		return false, 0, &StatusError{Status: status, Message: errorMessage(body)}
+		return false, 0, &pos.StatusError{Status: status, Message: errorMessage(body)}
 	case readErr != nil:
 		if ctx.Err() != nil {
 			return false, 0, ctx.Err()
@@ -338,7 +309,7 @@ func (c *Client) attempt(ctx context.Context, resource string, u *url.URL, n int
 		return true, 0, fmt.Errorf("read body: %w", readErr)
 	}
 	if err := decode(body); err != nil {
-		var se *SyntaxError
+		var se *pos.SyntaxError
 		return errors.As(err, &se), 0, err
 	}
 	return false, 0, nil

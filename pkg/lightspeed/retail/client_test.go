@@ -243,7 +243,7 @@ func TestRetryAfterTooLong(t *testing.T) {
 	b := setup(t, sim.Options{}, func(c *retail.Config) { c.MaxRetryAfter = time.Minute })
 	_ = b.env.Sim.InjectFault(sim.Fault{Kind: sim.FaultRateLimit, RetryAfter: 3600, Count: 1})
 	_, err := b.client.Locations(context.Background())
-	var rl *retail.RateLimitError
+	var rl *pos.RateLimitError
 	if !errors.As(err, &rl) || rl.RetryAfter != time.Hour {
 		t.Errorf("got %v, want a RateLimitError of an hour", err)
 	}
@@ -311,7 +311,7 @@ func TestGivesUp(t *testing.T) {
 			b := setup(t, sim.Options{}, func(c *retail.Config) { c.MaxAttempts = 3 })
 			_ = b.env.Sim.InjectFault(tc.fault)
 			_, err := b.client.Locations(context.Background())
-			var se *retail.StatusError
+			var se *pos.StatusError
 			if !errors.As(err, &se) || se.Status != tc.wantStatus {
 				t.Fatalf("got %v, want status %d", err, tc.wantStatus)
 			}

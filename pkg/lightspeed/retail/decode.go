@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/posimport/posimport/pkg/pos"
 )
 
 // Sale is a sale as the client reads it: the fields posimport uses, typed.
@@ -36,33 +37,6 @@ type SaleLine struct {
 	CalcTransactionDiscount decimal.Decimal
 	CalcTotal               decimal.Decimal
 }
-
-// DataError is malformed data in a response, located down to the field.
-type DataError struct {
-	// Resource is "Sale", "Shop", "Register" or "Account".
-	Resource string
-	// ID is the record's id as sent, or "#n" (its position in the page) when the id itself
-	// is unreadable.
-	ID string
-	// LineID is set for a field of a sale line.
-	LineID string
-	Field  string
-	// Value is the offending value, shortened.
-	Value string
-	Err   error
-}
-
-// Error reads like "Sale 7 line 3: field calcTotal: not a decimal number (got \"12,50\")".
-func (e *DataError) Error() string {
-	where := e.Resource + " " + e.ID
-	if e.LineID != "" {
-		where += " line " + e.LineID
-	}
-	return fmt.Sprintf("%s: field %s: %v (got %s)", where, e.Field, e.Err, e.Value)
-}
-
-// Unwrap returns the cause.
-func (e *DataError) Unwrap() error { return e.Err }
 
 // scalar is a JSON value the API sends as a string, but which may come as a number, a boolean or
 // null. Decoding never fails on the kind, so that the error can name the record and field.
@@ -137,7 +111,7 @@ type fieldReader struct {
 
 func (r *fieldReader) fail(field string, v scalar, err error) {
 	if r.err == nil {
-		r.err = &DataError{Resource: r.res, ID: r.id, LineID: r.line, Field: field, Value: v.shown(), Err: err}
+		r.err = &pos.DataError{Resource: r.res, ID: r.id, LineID: r.line, Field: field, Value: v.shown(), Err: err}
 	}
 }
 
@@ -267,16 +241,6 @@ type pageBody struct {
 	Account  json.RawMessage   `json:"Account"`
 }
 
-// SyntaxError is a response body that is not the JSON expected: truncated, or not JSON at all.
-// The client retries it like a network error.
-type SyntaxError struct{ Err error }
-
-// Error describes the body's defect.
-func (e *SyntaxError) Error() string { return "malformed response body: " + e.Err.Error() }
-
-// Unwrap returns the JSON error.
-func (e *SyntaxError) Unwrap() error { return e.Err }
-
 // decodePage decodes a list response. The fast path rewrites single records as one-element
 // arrays and decodes the page in one pass into slices; anything it cannot take (a malformed
 // record, an unusual shape) goes the slow way, record by record, which also words the errors.
@@ -286,7 +250,7 @@ func decodePage(body []byte) (*pageBody, error) {
 	}
 	var p pageBody
 	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, &SyntaxError{Err: err}
+		return nil, &pos.SyntaxError{Err: err}
 	}
 	return &p, nil
 }
@@ -486,13 +450,13 @@ func decodeSales(rec records[saleWire]) ([]Sale, error) {
 func decodeSalesSlowly(raw json.RawMessage) ([]Sale, error) {
 	items, err := oneOrMany(raw)
 	if err != nil {
-		return nil, &DataError{Resource: "Sale", ID: "list", Field: "Sale", Value: shorten(raw), Err: err}
+		return nil, &pos.DataError{Resource: "Sale", ID: "list", Field: "Sale", Value: shorten(raw), Err: err}
 	}
 	out := make([]Sale, 0, len(items))
 	for i, item := range items {
 		var w saleWire
 		if err := json.Unmarshal(item, &w); err != nil {
-			return nil, &DataError{Resource: "Sale", ID: "#" + strconv.Itoa(i), Field: "Sale", Value: shorten(item), Err: err}
+			return nil, &pos.DataError{Resource: "Sale", ID: "#" + strconv.Itoa(i), Field: "Sale", Value: shorten(item), Err: err}
 		}
 		s, err := convertSale(&w, i)
 		if err != nil {
@@ -537,7 +501,7 @@ func convertSale(w *saleWire, i int) (Sale, error) {
 
 func convertLines(sl *saleLines, saleID string) ([]SaleLine, error) {
 	fail := func(field string, value []byte, err error) error {
-		return &DataError{Resource: "Sale", ID: saleID, Field: field, Value: shorten(value), Err: err}
+		return &pos.DataError{Resource: "Sale", ID: saleID, Field: field, Value: shorten(value), Err: err}
 	}
 	if sl.raw != nil {
 		// Not {"SaleLine": ...}: find out what is wrong, for the error.
@@ -616,13 +580,13 @@ type Account struct {
 func decodeEach[W, T any](res string, raw json.RawMessage, convert func(w *W, r *fieldReader) T) ([]T, error) {
 	items, err := oneOrMany(raw)
 	if err != nil {
-		return nil, &DataError{Resource: res, ID: "list", Field: res, Value: shorten(raw), Err: err}
+		return nil, &pos.DataError{Resource: res, ID: "list", Field: res, Value: shorten(raw), Err: err}
 	}
 	out := make([]T, 0, len(items))
 	for i, item := range items {
 		var w W
 		if err := json.Unmarshal(item, &w); err != nil {
-			return nil, &DataError{Resource: res, ID: "#" + strconv.Itoa(i), Field: res, Value: shorten(item), Err: err}
+			return nil, &pos.DataError{Resource: res, ID: "#" + strconv.Itoa(i), Field: res, Value: shorten(item), Err: err}
 		}
 		r := &fieldReader{res: res, id: "#" + strconv.Itoa(i)}
 		v := convert(&w, r)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/shopspring/decimal"
+
+	"github.com/posimport/posimport/pkg/pos"
 )
 
 const lineJSON = `{"saleLineID":"%s","unitQuantity":"2","calcSubtotal":"90","calcLineDiscount":"45","calcTransactionDiscount":"0","calcTotal":"51.73875","parentSaleLineID":"0"}`
@@ -76,31 +78,31 @@ func TestDecodeErrorsNameSaleAndField(t *testing.T) {
 	tests := []struct {
 		name      string
 		body      string
-		want      DataError
+		want      pos.DataError
 		wantInMsg string
 	}{
 		{name: "bad decimal", body: `{"Sale":` + saleJSON("7", `,"SaleLines":{"SaleLine":`+strings.Replace(line("3"), `"calcTotal":"51.73875"`, `"calcTotal":"12,50"`, 1)+`}`) + `}`,
-			want: DataError{Resource: "Sale", ID: "7", LineID: "3", Field: "calcTotal", Value: `"12,50"`}, wantInMsg: "Sale 7 line 3: field calcTotal"},
+			want: pos.DataError{Resource: "Sale", ID: "7", LineID: "3", Field: "calcTotal", Value: `"12,50"`}, wantInMsg: "Sale 7 line 3: field calcTotal"},
 		{name: "exponent refused", body: `{"Sale":` + saleJSON("7", `,"SaleLines":{"SaleLine":`+strings.Replace(line("3"), `"unitQuantity":"2"`, `"unitQuantity":"1e999999"`, 1)+`}`) + `}`,
-			want: DataError{Resource: "Sale", ID: "7", LineID: "3", Field: "unitQuantity", Value: `"1e999999"`}},
+			want: pos.DataError{Resource: "Sale", ID: "7", LineID: "3", Field: "unitQuantity", Value: `"1e999999"`}},
 		{name: "missing field", body: `{"Sale":` + saleJSON("7", `,"SaleLines":{"SaleLine":{"saleLineID":"3","unitQuantity":"1"}}`) + `}`,
-			want: DataError{Resource: "Sale", ID: "7", LineID: "3", Field: "calcSubtotal", Value: "nothing"}},
+			want: pos.DataError{Resource: "Sale", ID: "7", LineID: "3", Field: "calcSubtotal", Value: "nothing"}},
 		{name: "object for a scalar", body: `{"Sale":` + strings.Replace(saleJSON("7", ""), `"registerID":"2"`, `"registerID":{"x":1}`, 1) + `}`,
-			want: DataError{Resource: "Sale", ID: "7", Field: "registerID", Value: `{"x":1}`}},
+			want: pos.DataError{Resource: "Sale", ID: "7", Field: "registerID", Value: `{"x":1}`}},
 		{name: "bad time", body: `{"Sale":` + strings.Replace(saleJSON("7", ""), `"completeTime":"2021-06-06T15:19:18+00:00"`, `"completeTime":"2021-06-06 15:19"`, 1) + `}`,
-			want: DataError{Resource: "Sale", ID: "7", Field: "completeTime", Value: `"2021-06-06 15:19"`}},
+			want: pos.DataError{Resource: "Sale", ID: "7", Field: "completeTime", Value: `"2021-06-06 15:19"`}},
 		{name: "completed sale at the zero time", body: `{"Sale":` + strings.Replace(saleJSON("7", ""), `"completeTime":"2021-06-06T15:19:18+00:00"`, `"completeTime":"0001-01-01T00:00:00Z"`, 1) + `}`,
-			want: DataError{Resource: "Sale", ID: "7", Field: "completeTime", Value: `"0001-01-01T00:00:00Z"`}},
+			want: pos.DataError{Resource: "Sale", ID: "7", Field: "completeTime", Value: `"0001-01-01T00:00:00Z"`}},
 		{name: "completed sale without completeTime", body: `{"Sale":` + strings.Replace(saleJSON("7", ""), `"completeTime":"2021-06-06T15:19:18+00:00",`, ``, 1) + `}`,
-			want: DataError{Resource: "Sale", ID: "7", Field: "completeTime", Value: "nothing"}},
+			want: pos.DataError{Resource: "Sale", ID: "7", Field: "completeTime", Value: "nothing"}},
 		{name: "bad boolean", body: `{"Sale":` + strings.Replace(saleJSON("7", ""), `"voided":"false"`, `"voided":"nope"`, 1) + `}`,
-			want: DataError{Resource: "Sale", ID: "7", Field: "voided", Value: `"nope"`}},
+			want: pos.DataError{Resource: "Sale", ID: "7", Field: "voided", Value: `"nope"`}},
 		{name: "unreadable id", body: `{"Sale":[` + saleJSON("7", "") + `,` + saleJSON("x", "") + `]}`,
-			want: DataError{Resource: "Sale", ID: "x", Field: "saleID", Value: `"x"`}},
+			want: pos.DataError{Resource: "Sale", ID: "x", Field: "saleID", Value: `"x"`}},
 		{name: "Sale is a string", body: `{"Sale":"oops"}`,
-			want: DataError{Resource: "Sale", ID: "list", Field: "Sale", Value: `"oops"`}},
+			want: pos.DataError{Resource: "Sale", ID: "list", Field: "Sale", Value: `"oops"`}},
 		{name: "SaleLine is a number", body: `{"Sale":` + saleJSON("7", `,"SaleLines":{"SaleLine":5}`) + `}`,
-			want: DataError{Resource: "Sale", ID: "7", Field: "SaleLines.SaleLine", Value: `5`}},
+			want: pos.DataError{Resource: "Sale", ID: "7", Field: "SaleLines.SaleLine", Value: `5`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -110,7 +112,7 @@ func TestDecodeErrorsNameSaleAndField(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = decodeSales(p.Sale)
-			var de *DataError
+			var de *pos.DataError
 			if !errors.As(err, &de) {
 				t.Fatalf("got %v, want a DataError", err)
 			}
@@ -124,8 +126,8 @@ func TestDecodeErrorsNameSaleAndField(t *testing.T) {
 			}
 		})
 	}
-	if _, err := decodePage([]byte(`{"Sale":[{"saleID":"1"`)); !errors.As(err, new(*SyntaxError)) {
-		t.Errorf("truncated body: %v, want a SyntaxError", err)
+	if _, err := decodePage([]byte(`{"Sale":[{"saleID":"1"`)); !errors.As(err, new(*pos.SyntaxError)) {
+		t.Errorf("truncated body: %v, want a pos.SyntaxError", err)
 	}
 }
 

@@ -6,24 +6,26 @@
 // 100 sales in memory at a time), follows each page's @attributes.next URL exactly as given
 // (after checking it points at the configured API), and decodes the API's quirks (every scalar a
 // string, one record an object instead of an array, an empty result without its key) into exact
-// decimals. Malformed data gets a [*DataError] naming the sale, line and field.
+// decimals. Malformed data gets a [*pos.DataError] naming the sale, line and field. Errors are the
+// shared ones of package pos, which the Lightspeed Restaurant client returns too.
 //
 // # Requests
 //
 // Every request goes through one retry layer:
 //
-//   - Before sending, it waits on a [Limiter], which paces from the X-LS-API-Bucket-Level,
+//   - Before sending, it waits on a [pos.Limiter], which paces from the X-LS-API-Bucket-Level,
 //     drip-rate and burst headers so that one client alone never meets a 429. The default
 //     [BucketLimiter] works in-process; a Limiter shared by several processes (one budget per
 //     account) can be plugged in.
 //   - A 429 pauses the Limiter until Retry-After (seconds or an HTTP date) and retries; a wait
-//     longer than Config.MaxRetryAfter returns a [*RateLimitError] instead, for the caller to
+//     longer than Config.MaxRetryAfter returns a [*pos.RateLimitError] instead, for the caller to
 //     reschedule.
 //   - 5xx responses, network errors, timeouts and truncated bodies are retried with full-jitter
 //     exponential backoff, up to Config.MaxAttempts sends in all.
-//   - A 401 asks the token source once for a fresh token: if it implements [TokenInvalidator]
+//   - A 401 asks the token source once for a fresh token: if it implements [pos.TokenInvalidator]
 //     it is told which token was refused first. A second 401 is an error wrapping
 //     [pos.ErrUnauthorized].
+//   - Other 4xx answers are a [*pos.StatusError] with the API's message.
 //   - Each attempt has its own timeout (Config.RequestTimeout) through its context.
 //
 // Tokens never appear in logs or errors.

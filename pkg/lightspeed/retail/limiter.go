@@ -8,24 +8,13 @@ import (
 	"strings"
 	"sync"
 	"time"
-)
 
-// BucketState is the rate-limit state one response reported in its X-LS-* headers. Fields the
-// response did not carry are zero.
-type BucketState struct {
-	// Level and Size come from X-LS-API-Bucket-Level ("92.57/90").
-	Level, Size float64
-	// DripRate is X-LS-API-Drip-Rate, in drips per second.
-	DripRate float64
-	// Burst and BurstMax come from X-LS-API-Burst-Level ("3/20").
-	Burst, BurstMax int
-	// At is when the response arrived.
-	At time.Time
-}
+	"github.com/posimport/posimport/pkg/pos"
+)
 
 // ParseBucketState reads the X-LS-* headers; header names match case-insensitively, as the
 // API's casing varies. ok is false when the bucket level is missing or malformed.
-func ParseBucketState(h http.Header, at time.Time) (s BucketState, ok bool) {
+func ParseBucketState(h http.Header, at time.Time) (s pos.BucketState, ok bool) {
 	s.At = at
 	if lvl, size, found := strings.Cut(headerValue(h, "X-LS-API-Bucket-Level"), "/"); found {
 		l, err1 := strconv.ParseFloat(strings.TrimSpace(lvl), 64)
@@ -64,19 +53,7 @@ func headerValue(h http.Header, name string) string {
 
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
-// Limiter paces requests to one Lightspeed account. The default is [BucketLimiter]; workers in
-// several processes sharing one account's budget plug in a shared implementation.
-type Limiter interface {
-	// Wait blocks until a request costing cost drips may be sent, or ctx ends. A nil error
-	// means the caller sends the request now.
-	Wait(ctx context.Context, cost float64) error
-	// Observe feeds the state a response reported.
-	Observe(s BucketState)
-	// PauseUntil holds every request until t, after a 429.
-	PauseUntil(t time.Time)
-}
-
-// BucketLimiter is the in-process [Limiter]: a model of the server's leaky bucket, corrected by
+// BucketLimiter is the in-process [pos.Limiter]: a model of the server's leaky bucket, corrected by
 // every response's headers, plus a sliding one-second window under the burst limit. Until a
 // response reports otherwise it assumes the documented one-register bucket (90, 1/s, burst 20).
 // It is safe for concurrent use.
@@ -121,7 +98,7 @@ func (l *BucketLimiter) leak(now time.Time) {
 	l.at = now
 }
 
-// Wait implements [Limiter].
+// Wait implements [pos.Limiter].
 func (l *BucketLimiter) Wait(ctx context.Context, cost float64) error {
 	for {
 		l.mu.Lock()
@@ -167,9 +144,9 @@ func (l *BucketLimiter) sleep(ctx context.Context, d time.Duration) error {
 	return sleepCtx(ctx, d)
 }
 
-// Observe implements [Limiter]. The reported level replaces the model's when higher: it counts
+// Observe implements [pos.Limiter]. The reported level replaces the model's when higher: it counts
 // requests the model cannot see, while a lower one may predate requests still in flight.
-func (l *BucketLimiter) Observe(s BucketState) {
+func (l *BucketLimiter) Observe(s pos.BucketState) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.leak(l.now())
@@ -185,7 +162,7 @@ func (l *BucketLimiter) Observe(s BucketState) {
 	}
 }
 
-// PauseUntil implements [Limiter].
+// PauseUntil implements [pos.Limiter].
 func (l *BucketLimiter) PauseUntil(t time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/posimport/posimport/pkg/pos"
 )
 
 // fakeClock is a clock whose sleeps advance it.
@@ -39,7 +41,7 @@ func TestBucketLimiter(t *testing.T) {
 		{
 			name: "full bucket paces at the drip rate",
 			prepare: func(l *BucketLimiter, c *fakeClock) {
-				l.Observe(BucketState{Level: 88, Size: 90, DripRate: 1, BurstMax: 20, At: c.now})
+				l.Observe(pos.BucketState{Level: 88, Size: 90, DripRate: 1, BurstMax: 20, At: c.now})
 			},
 			n: 3, sample: []int{0, 1, 2},
 			wantAt: []time.Duration{time.Second, 2 * time.Second, 3 * time.Second},
@@ -47,7 +49,7 @@ func TestBucketLimiter(t *testing.T) {
 		{
 			name: "learned size and drip",
 			prepare: func(l *BucketLimiter, c *fakeClock) {
-				l.Observe(BucketState{Level: 108, Size: 110, DripRate: 2, BurstMax: 24, At: c.now})
+				l.Observe(pos.BucketState{Level: 108, Size: 110, DripRate: 2, BurstMax: 24, At: c.now})
 			},
 			n: 2, sample: []int{0, 1},
 			wantAt: []time.Duration{500 * time.Millisecond, time.Second},

@@ -5,10 +5,12 @@ import (
 	"sync"
 
 	"golang.org/x/oauth2"
+
+	"github.com/posimport/posimport/pkg/pos"
 )
 
 // TokenSource refreshes a Lightspeed token with an oauth2.Config and can be told, through
-// [TokenInvalidator], that the API refused the current access token. Lightspeed refresh tokens
+// [pos.TokenInvalidator], that the API refused the current access token. Lightspeed refresh tokens
 // rotate, so OnToken should persist every new token. It suits one process holding one
 // connection (the CLI, tests); the services get tokens from the auth service instead.
 type TokenSource struct {
@@ -21,7 +23,7 @@ type TokenSource struct {
 	tok  *oauth2.Token
 }
 
-var _ TokenInvalidator = (*TokenSource)(nil)
+var _ pos.TokenInvalidator = (*TokenSource)(nil)
 
 // NewTokenSource returns a source starting from tok. ctx carries the HTTP client for the token
 // endpoint (oauth2.HTTPClient) and must outlive the source.
@@ -47,7 +49,7 @@ func (s *TokenSource) Token() (*oauth2.Token, error) {
 	return tok, nil
 }
 
-// InvalidateToken implements [TokenInvalidator]: if accessToken is still the current one, the
+// InvalidateToken implements [pos.TokenInvalidator]: if accessToken is still the current one, the
 // next Token call refreshes.
 func (s *TokenSource) InvalidateToken(accessToken string) {
 	s.mu.Lock()

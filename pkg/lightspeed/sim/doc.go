@@ -6,7 +6,8 @@
 //
 //   - OAuth2 under /auth/oauth/: authorize (GET shows a consent page, POST is its form; or
 //     auto-consent), token (authorization_code, refresh_token; form or JSON body; client
-//     credentials in the body or HTTP Basic), revoke; and /.well-known/jwks.
+//     credentials in the body, as R-Series documents its token requests), revoke; and
+//     /.well-known/jwks.
 //   - API V3 under /API/V3/: Account.json, Account/{id}/Shop.json, Register.json, Sale.json
 //     and Sale/{id}.json, with filters, sort, limit, count=1, load_relations and cursor paging.
 //   - K-Series OAuth2 under /oauth/ (authorize, token, revoke) and the Financial API:
@@ -65,7 +66,11 @@
 //     and a revoked one the hint "Access token has been revoked". 401s carry no bucket
 //     headers (without a valid token there is no bucket); every other API response carries
 //     all X-LS-* headers, written with the docs' mixed casing.
-//   - OAuth: codes are single-use (spent by any exchange attempt) and live 60 s; PKCE is
+//   - OAuth: each product's token and revoke endpoints take the client's credentials only the
+//     way it documents them and answer the other style with 401 invalid_client (with a Basic
+//     challenge at K-Series), before looking at the grant; credentials both in the body and as
+//     HTTP Basic are a 400 invalid_request (RFC 6749 §2.3). Codes are single-use (spent by any
+//     exchange attempt that passed client authentication) and live 60 s; PKCE is
 //     verified when a challenge was sent (S256 only), and required for a client without a
 //     secret. Refresh rotates the refresh token every time; the rotated-out refresh tokens
 //     stay valid until the grant's access token is next used on the API, then die (a later
@@ -74,7 +79,10 @@
 //     is not an error (RFC 7009). Access tokens are RS256 JWTs with iss, aud, sub, acct,
 //     scope, iat, nbf, exp and jti; the signing key is generated once per process.
 //   - Auto-consent grants the account named by the non-standard account_id parameter, or the
-//     first account.
+//     first account. At K-Series it may name several businesses (repeated, or comma-separated:
+//     account_id=300001,300002), as a user who sees several businesses consents for all of
+//     them; the consent page shows them as checkboxes. An R-Series consent naming several
+//     accounts is refused (access_denied). A K-Series token's acct claim lists its businesses.
 //   - Rate limits: one bucket per account and OAuth client; size 90 + 10 and drip
 //     1/s + 0.5/s per register beyond the first (the account's register count stands for the
 //     subscription's register limit). A request is allowed while the level is below the size,
@@ -110,15 +118,18 @@
 // reference is silent:
 //
 //   - OAuth: /oauth/authorize, /oauth/token and /oauth/revoke (RFC 7009; K-Series documents
-//     no revocation endpoint, so this one is an assumption). Refresh tokens are single use:
+//     no revocation endpoint, so this one is an assumption). The client authenticates with
+//     HTTP Basic only: the Authorization Overview says the client id and secret "must be
+//     base64 encoded and passed as the authorization header". Refresh tokens are single use:
 //     the presented one dies at once and every refresh returns a new access token; the
 //     previous access token stays valid until its own expiry, as a stateless JWT does.
 //     Access tokens live 60 minutes and refresh tokens 14 days (RestaurantOptions).
 //     The Financial API requires the financial-api scope (else 403 {"error"}); a missing,
 //     expired or revoked token gets 401 with WWW-Authenticate and the Spring error body
 //     {"timestamp","path","status","error","requestId"}, which 5xx answers also use.
-//   - /f/data/businesses lists the token's business (one per grant) in the Spring HATEOAS
-//     shape, paged by page (from 0) and size (default and maximum 1000).
+//   - /f/data/businesses lists the token's businesses (those its consent covers, in id order)
+//     in the Spring HATEOAS shape, paged by page (from 0) and size (default and maximum 1000).
+//     A location of any of them is the token's; one of another business is 403.
 //   - Sales: from <= timeClosed < to (from required; a missing or future to is now); from
 //     after to, more than 365 days, a bad date, pageSize outside 1..100 (default 50), a bad
 //     token or an unknown include are 400 {"error": ...}; another business's location is
@@ -130,14 +141,21 @@
 //   - sales-daily?date= returns one business day, from the location's DayStart local time
 //     (default 05:30) to the next day's, unpaged, with nextStartOfDayAsIso8601 (local offset)
 //     and dataComplete (the simulator's now is past that start).
-//   - Money is a fixed-decimal string: 2 places, taxAmount 4, quantity 3; ids and nbCovers
-//     are JSON numbers (nbCovers with a decimal, 2.0); timestamps are UTC with milliseconds
-//     and a Z. Prices include VAT: a line's totalNetAmountWithTax is quantity × price less the
-//     line discount and its share of the account discount, to the cent; without tax is that
-//     divided by 1 + rate, to the cent. Refund and void lines have negative quantities and
+//   - Money is a fixed-decimal string: 2 places, taxAmount 4, taxLines[].taxAmount 6,
+//     quantity 3; ids and nbCovers are JSON numbers (nbCovers with a decimal, 2.0); timestamps
+//     are UTC with milliseconds and a Z. A line's menu amount is quantity × price less the line
+//     discount and its share of the account discount, to the cent. At a tax-inclusive
+//     location (VAT: the European and Australian ones) that is totalNetAmountWithTax, and
+//     without tax is it divided by 1 + rate, to the cent. At a tax-exclusive location (the US,
+//     BusinessLocation.TaxExclusive) the menu amount is totalNetAmountWithoutTax and the tax,
+//     rate × it to four decimals, comes on top; the docs reserve totalNetAmountWithTax for
+//     tax-inclusive businesses and say nothing of its value elsewhere, so the simulator sends
+//     the menu amount there (a client reading it as the gross misses the tax). Every line has
+//     one taxLines entry (taxRate a multiplier, taxIncluded false at a tax-exclusive location). Refund and void lines have negative quantities and
 //     amounts (the reference's assumption), with source.initialAccountId naming the sale.
-//   - Rate limit (undocumented, an assumption): a token bucket per business and OAuth client
-//     (RestaurantRateLimit, off by default); a refused request gets 429 {"error"} with
+//   - Rate limit (undocumented, an assumption): a token bucket per consent, which is per OAuth
+//     client and covers all its businesses (RestaurantRateLimit, off by default; partners are
+//     asked for at most a pace per token, not per business); a refused request gets 429 {"error"} with
 //     Retry-After in whole seconds.
 //
 // The K-Series generator ([RestaurantDataOptions]) makes businesses (ids from 300001), each
@@ -156,5 +174,6 @@
 // a time zone, the metrics of every local clock hour from the simulator's own store, by
 // DESIGN.md's R-Series definitions. [Server.ExpectedRestaurant] does the same for a K-Series
 // location (its zone; a device or all) by the K-Series rules, Visitors included, over calendar
-// days (not business days). Neither shares code with pkg/pos, pkg/aggregate or the clients.
+// days (not business days); its Gross sales and Returns include the tax at tax-exclusive
+// locations too. Neither shares code with pkg/pos, pkg/aggregate or the clients.
 package sim

@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -30,7 +31,9 @@ func do(t *testing.T, env *simtest.Env, method, path, token string, body io.Read
 	if err != nil {
 		t.Fatal(err)
 	}
-	if token != "" {
+	if basic, ok := strings.CutPrefix(token, "Basic "); ok {
+		req.Header.Set("Authorization", "Basic "+basic)
+	} else if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	if contentType != "" {
@@ -59,6 +62,18 @@ func get(t *testing.T, env *simtest.Env, path, token string) response {
 func postForm(t *testing.T, env *simtest.Env, path string, v url.Values) response {
 	t.Helper()
 	return do(t, env, http.MethodPost, path, "", strings.NewReader(v.Encode()), "application/x-www-form-urlencoded")
+}
+
+// postBasic posts a form to the token or revoke endpoint with the default client's credentials
+// as HTTP Basic authentication, as K-Series requires.
+func postBasic(t *testing.T, env *simtest.Env, path string, v url.Values) response {
+	t.Helper()
+	return do(t, env, http.MethodPost, path, basicAuth(sim.DefaultClientID, sim.DefaultClientSecret), strings.NewReader(v.Encode()), "application/x-www-form-urlencoded")
+}
+
+// basicAuth is an Authorization value for do: HTTP Basic of the form-encoded id and secret.
+func basicAuth(id, secret string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
 }
 
 // start runs a simulator with auto-consent and one account.

@@ -8,12 +8,14 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"math/big"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +51,14 @@ type oauthRules struct {
 	// refresh tokens live until the new access token is used, and a refresh while the access
 	// token is valid returns that same access token.
 	singleUse bool
+	// multiAccount lets one consent cover several accounts: a K-Series user who sees several
+	// businesses grants access to all of them ("Access tokens have the same level of access as
+	// the user who authorizes them"). An R-Series consent is for one account.
+	multiAccount bool
+	// basicAuth is the K-Series client authentication: the token and revoke endpoints take the
+	// client id and secret only as HTTP Basic. Without it, the R-Series rule holds: only in the
+	// request body. Either refuses the other style with 401 invalid_client.
+	basicAuth bool
 }
 
 // consentAccount is an account (R-Series) or business (K-Series) a person can grant access to.
@@ -86,15 +96,16 @@ type accessToken struct {
 type authCode struct {
 	clientID, redirectURI, scope string
 	challenge                    string
-	accountID                    int64
+	accountIDs                   []int64
 	expires                      time.Time
 }
 
-// grant is one consent: an account, a client and the tokens currently valid for it.
+// grant is one consent: its accounts (one at R-Series, one or more at K-Series), a client and
+// the tokens currently valid for it.
 type grant struct {
 	id         int
 	clientID   string
-	accountID  int64
+	accountIDs []int64
 	scope      string
 	access     string
 	accessExp  time.Time
@@ -109,9 +120,12 @@ type grant struct {
 
 // tokenInfo is what an API request learns from a valid access token.
 type tokenInfo struct {
-	accountID int64
-	clientID  string
-	scope     string
+	// accountID is the grant's first account, the one account of an R-Series grant.
+	accountID  int64
+	accountIDs []int64
+	grantID    int
+	clientID   string
+	scope      string
 }
 
 // signingKey is generated once per process: RSA key generation is slow, and a simulator's key
@@ -202,7 +216,8 @@ var consentPage = template.Must(template.New("consent").Parse(`<!doctype html>
 <p>{{.Client}} asks for access to your {{.Product}} account ({{.Scope}}).</p>
 <form method="post">
 {{range $k, $v := .Hidden}}<input type="hidden" name="{{$k}}" value="{{$v}}">
-{{end}}<label>Account <select name="account_id">{{range .Accounts}}<option value="{{.ID}}">{{.Name}} ({{.ID}})</option>{{end}}</select></label>
+{{end}}{{if .Multi}}<fieldset><legend>Businesses</legend>{{range .Accounts}}<label><input type="checkbox" name="account_id" value="{{.ID}}" checked> {{.Name}} ({{.ID}})</label>
+{{end}}</fieldset>{{else}}<label>Account <select name="account_id">{{range .Accounts}}<option value="{{.ID}}">{{.Name}} ({{.ID}})</option>{{end}}</select></label>{{end}}
 <button name="decision" value="approve">Approve</button>
 <button name="decision" value="deny">Deny</button>
 </form></body></html>`))
@@ -223,8 +238,7 @@ func (o *oauthServer) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if o.auto {
-		acct, _ := strconv.ParseInt(v.Get("account_id"), 10, 64)
-		o.issueCode(w, r, ar, acct)
+		o.issueCode(w, r, ar, v["account_id"])
 		return
 	}
 	hidden := map[string]string{}
@@ -234,7 +248,7 @@ func (o *oauthServer) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = consentPage.Execute(w, map[string]any{"Client": ar.client.ID, "Product": o.rules.product, "Scope": ar.scope, "Hidden": hidden, "Accounts": o.accounts()})
+	_ = consentPage.Execute(w, map[string]any{"Client": ar.client.ID, "Product": o.rules.product, "Scope": ar.scope, "Hidden": hidden, "Accounts": o.accounts(), "Multi": o.rules.multiAccount})
 }
 
 // consent is the consent form's POST: the user's decision on an authorization request.
@@ -252,28 +266,48 @@ func (o *oauthServer) consent(w http.ResponseWriter, r *http.Request) {
 		redirectError(w, r, ar, "access_denied", "The resource owner or authorization server denied the request.")
 		return
 	}
-	acct, _ := strconv.ParseInt(r.PostForm.Get("account_id"), 10, 64)
-	o.issueCode(w, r, ar, acct)
+	o.issueCode(w, r, ar, r.PostForm["account_id"])
 }
 
-// issueCode redirects with a fresh code for account acct (0: the first account).
-func (o *oauthServer) issueCode(w http.ResponseWriter, r *http.Request, ar authRequest, acct int64) {
+// issueCode redirects with a fresh code for the accounts named (each value one id or several,
+// comma-separated; none or 0: the first account).
+func (o *oauthServer) issueCode(w http.ResponseWriter, r *http.Request, ar authRequest, values []string) {
 	accounts := o.accounts()
-	found := false
+	known := map[int64]bool{}
 	for _, a := range accounts {
-		if acct == 0 {
-			acct = a.ID
-		}
-		found = found || a.ID == acct
+		known[a.ID] = true
 	}
-	if !found {
+	var accts []int64
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			if part = strings.TrimSpace(part); part == "" || part == "0" {
+				continue
+			}
+			id, err := strconv.ParseInt(part, 10, 64)
+			if err != nil || !known[id] {
+				redirectError(w, r, ar, "access_denied", "no such account")
+				return
+			}
+			if !slices.Contains(accts, id) {
+				accts = append(accts, id)
+			}
+		}
+	}
+	switch {
+	case len(accts) == 0 && len(accounts) > 0:
+		accts = []int64{accounts[0].ID}
+	case len(accts) == 0:
 		redirectError(w, r, ar, "access_denied", "no such account")
 		return
+	case len(accts) > 1 && !o.rules.multiAccount:
+		redirectError(w, r, ar, "access_denied", "a consent is for one account")
+		return
 	}
+	slices.Sort(accts)
 	code := randomToken("code_", 24)
 	o.mu.Lock()
 	o.codes[code] = &authCode{clientID: ar.client.ID, redirectURI: ar.redirectURI, scope: ar.scope,
-		challenge: ar.challenge, accountID: acct, expires: o.clock.Now().Add(codeTTL)}
+		challenge: ar.challenge, accountIDs: accts, expires: o.clock.Now().Add(codeTTL)}
 	o.mu.Unlock()
 	u, _ := url.Parse(ar.redirectURI)
 	q := u.Query()
@@ -294,41 +328,61 @@ func oauthError(w http.ResponseWriter, status int, code, desc, hint string) {
 	writeJSON(w, status, body)
 }
 
+// credentials says where a token or revoke request carried the client's credentials.
+type credentials int
+
+const (
+	credentialsInBody  credentials = iota // client_id (and client_secret) in the body, or none
+	credentialsInBasic                    // HTTP Basic authentication
+)
+
 // tokenParams reads a token or revoke request's parameters from a form or JSON body, as the
 // Lightspeed token endpoint accepts both, and the client credentials from the body or HTTP
-// Basic authentication.
-func tokenParams(r *http.Request) (url.Values, error) {
+// Basic authentication, saying which.
+func tokenParams(r *http.Request) (url.Values, credentials, error) {
 	v := url.Values{}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "application/json" {
 		var m map[string]any
 		if err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<16)).Decode(&m); err != nil {
-			return nil, fmt.Errorf("decode JSON body: %w", err)
+			return nil, 0, fmt.Errorf("decode JSON body: %w", err)
 		}
 		for k, x := range m {
 			v.Set(k, fmt.Sprint(x))
 		}
 	} else {
 		if err := r.ParseForm(); err != nil {
-			return nil, fmt.Errorf("parse form: %w", err)
+			return nil, 0, fmt.Errorf("parse form: %w", err)
 		}
 		v = r.PostForm
 	}
-	if id, secret, ok := r.BasicAuth(); ok {
-		// RFC 6749 §2.3.1: Basic credentials are form-urlencoded first.
-		if u, err := url.QueryUnescape(id); err == nil {
-			id = u
-		}
-		if u, err := url.QueryUnescape(secret); err == nil {
-			secret = u
-		}
-		v.Set("client_id", id)
-		v.Set("client_secret", secret)
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		return v, credentialsInBody, nil
 	}
-	return v, nil
+	if v.Has("client_secret") {
+		// RFC 6749 §2.3: a client must not use more than one authentication method.
+		return nil, 0, errors.New("client credentials both in the body and as HTTP Basic")
+	}
+	// RFC 6749 §2.3.1: Basic credentials are form-urlencoded first.
+	if u, err := url.QueryUnescape(id); err == nil {
+		id = u
+	}
+	if u, err := url.QueryUnescape(secret); err == nil {
+		secret = u
+	}
+	v.Set("client_id", id)
+	v.Set("client_secret", secret)
+	return v, credentialsInBasic, nil
 }
 
-func (o *oauthServer) authenticateClient(v url.Values) (Client, bool) {
+// authenticateClient checks the client's credentials, and that they came the way the product
+// documents (HTTP Basic at K-Series, the body at R-Series): a server that follows its own
+// documentation answers the other style with invalid_client.
+func (o *oauthServer) authenticateClient(v url.Values, how credentials) (Client, bool) {
+	if (how == credentialsInBasic) != o.rules.basicAuth {
+		return Client{}, false
+	}
 	c, ok := o.clients[v.Get("client_id")]
 	if !ok {
 		return Client{}, false
@@ -337,6 +391,15 @@ func (o *oauthServer) authenticateClient(v url.Values) (Client, bool) {
 		return Client{}, false
 	}
 	return c, true
+}
+
+// invalidClient refuses a client's authentication (RFC 6749 §5.2): 401, with the Basic
+// challenge where the product takes HTTP Basic.
+func (o *oauthServer) invalidClient(w http.ResponseWriter) {
+	if o.rules.basicAuth {
+		w.Header().Set("WWW-Authenticate", `Basic realm="`+o.rules.product+`"`)
+	}
+	oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed", "")
 }
 
 type tokenResponse struct {
@@ -348,14 +411,14 @@ type tokenResponse struct {
 }
 
 func (o *oauthServer) token(w http.ResponseWriter, r *http.Request) {
-	v, err := tokenParams(r)
+	v, how, err := tokenParams(r)
 	if err != nil {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "The request is missing a required parameter, includes an invalid parameter value, includes a parameter more than once, or is otherwise malformed.", "")
 		return
 	}
-	c, ok := o.authenticateClient(v)
+	c, ok := o.authenticateClient(v, how)
 	if !ok {
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed", "")
+		o.invalidClient(w)
 		return
 	}
 	now := o.clock.Now()
@@ -394,7 +457,7 @@ func (o *oauthServer) exchangeCode(w http.ResponseWriter, c Client, v url.Values
 		return
 	}
 	o.grantSeq++
-	g := &grant{id: o.grantSeq, clientID: c.ID, accountID: ac.accountID, scope: ac.scope}
+	g := &grant{id: o.grantSeq, clientID: c.ID, accountIDs: ac.accountIDs, scope: ac.scope}
 	o.mintAccess(g, now)
 	o.mintRefresh(g, now)
 	writeJSON(w, http.StatusOK, o.response(g, now))
@@ -458,7 +521,7 @@ func (o *oauthServer) mintRefresh(g *grant, now time.Time) {
 func (o *oauthServer) mintAccess(g *grant, now time.Time) {
 	g.accessExp = now.Add(o.rules.accessTTL)
 	g.access = o.signJWT(map[string]any{
-		"iss": o.rules.issuer, "aud": g.clientID, "sub": strconv.Itoa(g.id), "acct": strconv.FormatInt(g.accountID, 10),
+		"iss": o.rules.issuer, "aud": g.clientID, "sub": strconv.Itoa(g.id), "acct": joinIDs(g.accountIDs),
 		"scope": g.scope, "iat": now.Unix(), "nbf": now.Unix(), "exp": g.accessExp.Unix(),
 		"jti": randomToken("", 12),
 	})
@@ -487,13 +550,13 @@ func (o *oauthServer) retire(g *grant) {
 }
 
 func (o *oauthServer) revoke(w http.ResponseWriter, r *http.Request) {
-	v, err := tokenParams(r)
+	v, how, err := tokenParams(r)
 	if err != nil {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "The request is malformed.", "")
 		return
 	}
-	if _, ok := o.authenticateClient(v); !ok {
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed", "")
+	if _, ok := o.authenticateClient(v, how); !ok {
+		o.invalidClient(w)
 		return
 	}
 	tok := v.Get("refresh_token")
@@ -537,7 +600,16 @@ func (o *oauthServer) authenticate(r *http.Request) (tokenInfo, string, bool) {
 	}
 	g := at.grant
 	o.retire(g)
-	return tokenInfo{accountID: g.accountID, clientID: g.clientID, scope: g.scope}, "", true
+	return tokenInfo{accountID: g.accountIDs[0], accountIDs: g.accountIDs, grantID: g.id, clientID: g.clientID, scope: g.scope}, "", true
+}
+
+// joinIDs writes ids comma-separated.
+func joinIDs(ids []int64) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(parts, ",")
 }
 
 func (o *oauthServer) jwks(w http.ResponseWriter, _ *http.Request) {

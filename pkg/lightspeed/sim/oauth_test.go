@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -220,9 +222,8 @@ func TestRefreshWithOAuth2Library(t *testing.T) {
 	env := start(t, sim.Options{AccessTokenTTL: 20 * time.Second})
 	tok := token(t, env)
 	// oauth2 refreshes 10 s before expiry by its own (real) clock: a 20 s token is due at
-	// once. Basic authentication (the library's header style) must work too.
+	// once. The client's credentials go in the body, as R-Series documents.
 	conf := *env.OAuth
-	conf.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
 	env.Clock.Advance(21 * time.Second)
 	tok.Expiry = time.Now().Add(-time.Second)
 	fresh, err := conf.TokenSource(env.Context(context.Background()), tok).Token()
@@ -294,5 +295,100 @@ func TestConsentPage(t *testing.T) {
 	// An unknown client is shown an error, not redirected.
 	if r := get(t, env, "/auth/oauth/authorize?response_type=code&client_id=nobody&redirect_uri=http://x/cb", ""); r.status != 400 {
 		t.Errorf("unknown client: %d", r.status)
+	}
+}
+
+// TestClientAuthenticationStyle: each product's token and revoke endpoints take the client's
+// credentials only the way its documentation says (R-Series in the form body, K-Series as HTTP
+// Basic) and answer the other style with 401 invalid_client, as a server following its own
+// documentation would; the refused exchange does not spend the code, which then works in the
+// documented style. golang.org/x/oauth2 configured with the other style fails the same way.
+func TestClientAuthenticationStyle(t *testing.T) {
+	t.Parallel()
+	verifier := oauth2.GenerateVerifier()
+	type style int
+	const (
+		inBody style = iota
+		inBasic
+		inBoth
+	)
+	tests := []struct {
+		name       string
+		restaurant bool
+		style      style
+		wantStatus int
+		wantError  string
+	}{
+		{name: "R-Series, body (documented)", style: inBody, wantStatus: 200},
+		{name: "R-Series, Basic", style: inBasic, wantStatus: 401, wantError: "invalid_client"},
+		{name: "R-Series, both", style: inBoth, wantStatus: 400, wantError: "invalid_request"},
+		{name: "K-Series, Basic (documented)", restaurant: true, style: inBasic, wantStatus: 200},
+		{name: "K-Series, body", restaurant: true, style: inBody, wantStatus: 401, wantError: "invalid_client"},
+		{name: "K-Series, both", restaurant: true, style: inBoth, wantStatus: 400, wantError: "invalid_request"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := start(t, sim.Options{})
+			conf, prefix := env.OAuth, "/auth/oauth/"
+			if tc.restaurant {
+				conf, prefix = env.Restaurant, "/oauth/"
+			}
+			code := env.CodeFor(t, conf, 0, verifier)
+			post := func(style style, form url.Values) response {
+				t.Helper()
+				v := maps.Clone(form)
+				auth := ""
+				if style != inBasic {
+					v.Set("client_id", conf.ClientID)
+					v.Set("client_secret", conf.ClientSecret)
+				}
+				if style != inBody {
+					auth = basicAuth(conf.ClientID, conf.ClientSecret)
+				}
+				return do(t, env, http.MethodPost, prefix+v.Get("endpoint"), auth, strings.NewReader(v.Encode()), "application/x-www-form-urlencoded")
+			}
+			exchange := url.Values{"endpoint": {"token"}, "grant_type": {"authorization_code"}, "code": {code}, "code_verifier": {verifier}, "redirect_uri": {conf.RedirectURL}}
+			r := post(tc.style, exchange)
+			if r.status != tc.wantStatus || (tc.wantError != "" && r.body["error"] != tc.wantError) {
+				t.Fatalf("exchange: %d %s, want %d %s", r.status, r.raw, tc.wantStatus, tc.wantError)
+			}
+			if wantChallenge := tc.restaurant && r.status == 401; wantChallenge != strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Basic ") {
+				t.Errorf("WWW-Authenticate %q on %d", r.header.Get("WWW-Authenticate"), r.status)
+			}
+			documented := inBody
+			if tc.restaurant {
+				documented = inBasic
+			}
+			if r.status != 200 {
+				// The refusal came before the grant was looked at: the code still works.
+				if r = post(documented, exchange); r.status != 200 {
+					t.Fatalf("exchange in the documented style after a refusal: %d %s", r.status, r.raw)
+				}
+			}
+			refresh := r.body["refresh_token"].(string)
+			revoke := url.Values{"endpoint": {"revoke"}, "token": {refresh}}
+			if r := post(tc.style, revoke); r.status != tc.wantStatus {
+				t.Errorf("revoke: %d %s, want %d", r.status, r.raw, tc.wantStatus)
+			}
+			// Refused, the revocation left the grant alive; accepted, it ended it.
+			r = post(documented, url.Values{"endpoint": {"token"}, "grant_type": {"refresh_token"}, "refresh_token": {refresh}})
+			if alive := r.status == 200; alive != (tc.wantStatus != 200) {
+				t.Errorf("refresh after the revoke: %d %s", r.status, r.raw)
+			}
+
+			// The client library configured with the other style meets the same refusal.
+			other := *conf
+			other.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
+			if tc.restaurant {
+				other.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+			}
+			v := oauth2.GenerateVerifier()
+			_, err := other.Exchange(env.Context(context.Background()), env.CodeFor(t, conf, 0, v), oauth2.VerifierOption(v))
+			var re *oauth2.RetrieveError
+			if !errors.As(err, &re) || re.ErrorCode != "invalid_client" {
+				t.Errorf("oauth2 with the undocumented style: %v, want invalid_client", err)
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,7 +46,7 @@ func newRestaurant(opts Options, clock Clock) (*restaurant, error) {
 	rest := &restaurant{clock: clock, store: k, limits: newKLimiter(ro.RateLimit, clock)}
 	rest.oauth = newOAuthServer(oauthRules{
 		product: "Lightspeed Restaurant", issuer: "https://api.lsk.lightspeed.app",
-		accessTTL: ro.AccessTokenTTL, refreshTTL: ro.RefreshTokenTTL, singleUse: true,
+		accessTTL: ro.AccessTokenTTL, refreshTTL: ro.RefreshTokenTTL, singleUse: true, basicAuth: true, multiAccount: true,
 	}, clock, opts.Clients, k.consentAccounts, opts.AutoConsent)
 	return rest, nil
 }
@@ -67,8 +68,8 @@ func springError(r *http.Request, status int, now time.Time) map[string]any {
 }
 
 // restaurantAPI authenticates the request, checks the scope and the rate limit, and serves it
-// for the token's business.
-func (s *Server) restaurantAPI(h func(r *http.Request, b *Business) (int, any)) http.HandlerFunc {
+// for the token's businesses (in id order).
+func (s *Server) restaurantAPI(h func(r *http.Request, bs []*Business) (int, any)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		now := s.clock.Now()
 		info, _, ok := s.rest.oauth.authenticate(r)
@@ -81,27 +82,32 @@ func (s *Server) restaurantAPI(h func(r *http.Request, b *Business) (int, any)) 
 			writeJSON(w, http.StatusForbidden, kError("insufficient scope: "+FinancialScope+" is required"))
 			return
 		}
-		if wait, limited := s.rest.limits.take(info.accountID, info.clientID); limited {
+		if wait, limited := s.rest.limits.take(info.grantID); limited {
 			s.counts.limited(endpointOf(r))
 			w.Header().Set("Retry-After", strconv.Itoa(wait))
 			writeJSON(w, http.StatusTooManyRequests, kError("Too Many Requests"))
 			return
 		}
+		var bs []*Business
 		s.rest.store.mu.RLock()
-		b, found := s.rest.store.byID[info.accountID]
+		for _, id := range info.accountIDs {
+			if b, ok := s.rest.store.byID[id]; ok {
+				bs = append(bs, b)
+			}
+		}
 		s.rest.store.mu.RUnlock()
-		if !found {
+		if len(bs) == 0 {
 			writeJSON(w, http.StatusUnauthorized, springError(r, http.StatusUnauthorized, now))
 			return
 		}
-		status, body := h(r, b)
+		status, body := h(r, bs)
 		writeJSON(w, status, body)
 	}
 }
 
-// businesses answers GET /f/data/businesses: the token's business, paged by page and size
+// businesses answers GET /f/data/businesses: the token's businesses, paged by page and size
 // (default 1000) in the Spring HATEOAS shape.
-func (rest *restaurant) businesses(r *http.Request, b *Business) (int, any) {
+func (rest *restaurant) businesses(r *http.Request, all []*Business) (int, any) {
 	q := r.URL.Query()
 	page, size := 0, 1000
 	var err error
@@ -117,7 +123,6 @@ func (rest *restaurant) businesses(r *http.Request, b *Business) (int, any) {
 	}
 	rest.store.mu.RLock()
 	defer rest.store.mu.RUnlock()
-	all := []*Business{b}
 	var list []any
 	for i := page * size; i < len(all) && i < (page+1)*size; i++ {
 		bb := all[i]
@@ -174,8 +179,8 @@ func parseKTime(v string) (time.Time, bool) {
 var validIncludes = map[string]bool{"staff": true, "table": true, "consumer": true, "payments": true,
 	"revenue_center": true, "account_profile": true, "payment_authorization": true}
 
-// locationOf finds the path's location among the token's business's.
-func (rest *restaurant) locationOf(r *http.Request, b *Business) (*locationData, int, any) {
+// locationOf finds the path's location among the token's businesses'.
+func (rest *restaurant) locationOf(r *http.Request, bs []*Business) (*locationData, int, any) {
 	id, err := strconv.ParseInt(r.PathValue("locationID"), 10, 64)
 	if err != nil {
 		return nil, http.StatusBadRequest, kError("Invalid business location id: " + r.PathValue("locationID"))
@@ -184,7 +189,7 @@ func (rest *restaurant) locationOf(r *http.Request, b *Business) (*locationData,
 	switch {
 	case !ok:
 		return nil, http.StatusNotFound, kError(fmt.Sprintf("Business location %d not found", id))
-	case ld.business.ID != b.ID:
+	case !slices.Contains(bs, ld.business):
 		return nil, http.StatusForbidden, kError(fmt.Sprintf("Access denied to business location %d", id))
 	}
 	return ld, 0, nil
@@ -192,7 +197,7 @@ func (rest *restaurant) locationOf(r *http.Request, b *Business) (*locationData,
 
 // sales answers GET /f/v2/business-location/{id}/sales: the location's sales with from <=
 // timeClosed < to, sorted by timeClosed, pageSize (default 50, at most 100) at a time.
-func (rest *restaurant) sales(r *http.Request, b *Business) (int, any) {
+func (rest *restaurant) sales(r *http.Request, bs []*Business) (int, any) {
 	q := r.URL.Query()
 	now := rest.clock.Now()
 	fromText := q.Get("from")
@@ -243,7 +248,7 @@ func (rest *restaurant) sales(r *http.Request, b *Business) (int, any) {
 	}
 	rest.store.mu.RLock()
 	defer rest.store.mu.RUnlock()
-	ld, status, body := rest.locationOf(r, b)
+	ld, status, body := rest.locationOf(r, bs)
 	if ld == nil {
 		return status, body
 	}
@@ -277,7 +282,7 @@ func (rest *restaurant) sales(r *http.Request, b *Business) (int, any) {
 
 // salesDaily answers GET /f/v2/business-location/{id}/sales-daily?date=: the sales of one
 // business day, which starts at the location's DayStart local time, unpaged.
-func (rest *restaurant) salesDaily(r *http.Request, b *Business) (int, any) {
+func (rest *restaurant) salesDaily(r *http.Request, bs []*Business) (int, any) {
 	v := r.URL.Query().Get("date")
 	d, err := time.Parse(time.DateOnly, v)
 	if err != nil {
@@ -285,7 +290,7 @@ func (rest *restaurant) salesDaily(r *http.Request, b *Business) (int, any) {
 	}
 	rest.store.mu.RLock()
 	defer rest.store.mu.RUnlock()
-	ld, status, body := rest.locationOf(r, b)
+	ld, status, body := rest.locationOf(r, bs)
 	if ld == nil {
 		return status, body
 	}
@@ -345,22 +350,33 @@ type kSourceJSON struct {
 }
 
 type kLineJSON struct {
-	ID                       string `json:"id"`
-	TotalNetAmountWithTax    string `json:"totalNetAmountWithTax"`
-	TotalNetAmountWithoutTax string `json:"totalNetAmountWithoutTax"`
-	TaxAmount                string `json:"taxAmount"`
-	TaxRatePercentage        string `json:"taxRatePercentage"`
-	DiscountAmount           string `json:"discountAmount"`
-	AccountDiscountAmount    string `json:"accountDiscountAmount"`
-	TotalDiscountAmount      string `json:"totalDiscountAmount"`
-	Quantity                 string `json:"quantity"`
-	MenuListPrice            string `json:"menuListPrice"`
-	UnitCostPrice            string `json:"unitCostPrice"`
-	SKU                      string `json:"sku"`
-	Name                     string `json:"name"`
-	DeviceID                 int64  `json:"deviceId"`
-	TimeOfSale               string `json:"timeOfSale"`
-	Currency                 string `json:"currency"`
+	ID                       string         `json:"id"`
+	TotalNetAmountWithTax    string         `json:"totalNetAmountWithTax"`
+	TotalNetAmountWithoutTax string         `json:"totalNetAmountWithoutTax"`
+	TaxAmount                string         `json:"taxAmount"`
+	TaxRatePercentage        string         `json:"taxRatePercentage"`
+	TaxLines                 []kTaxLineJSON `json:"taxLines"`
+	DiscountAmount           string         `json:"discountAmount"`
+	AccountDiscountAmount    string         `json:"accountDiscountAmount"`
+	TotalDiscountAmount      string         `json:"totalDiscountAmount"`
+	Quantity                 string         `json:"quantity"`
+	MenuListPrice            string         `json:"menuListPrice"`
+	UnitCostPrice            string         `json:"unitCostPrice"`
+	SKU                      string         `json:"sku"`
+	Name                     string         `json:"name"`
+	DeviceID                 int64          `json:"deviceId"`
+	TimeOfSale               string         `json:"timeOfSale"`
+	Currency                 string         `json:"currency"`
+}
+
+// kTaxLineJSON is a line's tax: taxRate is a multiplier ("1.2"), taxIncluded whether the
+// business is tax inclusive.
+type kTaxLineJSON struct {
+	TaxID       string `json:"taxId"`
+	TaxCode     string `json:"taxCode"`
+	TaxRate     string `json:"taxRate"`
+	TaxAmount   string `json:"taxAmount"`
+	TaxIncluded bool   `json:"taxIncluded"`
 }
 
 type kPaymentJSON struct {
@@ -400,7 +416,13 @@ func renderReceipts(rs []*Receipt, ld *locationData) []kSaleJSON {
 		}
 		total := decimal.Zero
 		for _, l := range r.Lines {
-			total = total.Add(l.TotalNetAmountWithTax)
+			taxLines := []kTaxLineJSON{{TaxID: "41910290874374", TaxCode: taxCode(l), TaxRate: one.Add(l.TaxRate).String(),
+				TaxAmount: l.TaxAmount.StringFixed(6), TaxIncluded: !l.TaxExclusive}}
+			if l.TaxExclusive {
+				total = total.Add(l.TotalNetAmountWithoutTax).Add(l.TaxAmount.Round(2))
+			} else {
+				total = total.Add(l.TotalNetAmountWithTax)
+			}
 			s.SalesLines = append(s.SalesLines, kLineJSON{
 				ID: l.ID, TotalNetAmountWithTax: l.TotalNetAmountWithTax.StringFixed(2),
 				TotalNetAmountWithoutTax: l.TotalNetAmountWithoutTax.StringFixed(2), TaxAmount: l.TaxAmount.StringFixed(4),
@@ -408,6 +430,7 @@ func renderReceipts(rs []*Receipt, ld *locationData) []kSaleJSON {
 				AccountDiscountAmount: l.AccountDiscountAmount.StringFixed(2), TotalDiscountAmount: l.TotalDiscountAmount.StringFixed(2),
 				Quantity: l.Quantity.StringFixed(3), MenuListPrice: l.MenuListPrice.StringFixed(2), UnitCostPrice: "0.00",
 				SKU: l.SKU, Name: l.Name, DeviceID: r.DeviceID, TimeOfSale: r.TimeOfOpening.UTC().Format(kTime), Currency: ld.business.Currency,
+				TaxLines: taxLines,
 			})
 		}
 		if len(r.Lines) > 0 {
@@ -419,14 +442,23 @@ func renderReceipts(rs []*Receipt, ld *locationData) []kSaleJSON {
 	return out
 }
 
-// kLimiter is the K-Series token bucket per business and OAuth client.
+// taxCode names a line's tax rate as the system code does, e.g. VAT20 or TAX8.875.
+func taxCode(l ReceiptLine) string {
+	if l.TaxExclusive {
+		return "TAX" + l.TaxRate.Mul(hundredPercent).String()
+	}
+	return "VAT" + l.TaxRate.Mul(hundredPercent).String()
+}
+
+// kLimiter is the K-Series token bucket per consent (grant): its tokens share one budget,
+// whatever businesses they cover.
 type kLimiter struct {
 	rate  float64
 	burst float64
 	clock Clock
 
 	mu      sync.Mutex
-	buckets map[bucketKey]*kBucket
+	buckets map[int]*kBucket
 }
 
 type kBucket struct {
@@ -439,19 +471,19 @@ func newKLimiter(o RestaurantRateLimit, clock Clock) *kLimiter {
 	if burst <= 0 {
 		burst = math.Max(1, o.RequestsPerSecond)
 	}
-	return &kLimiter{rate: o.RequestsPerSecond, burst: burst, clock: clock, buckets: map[bucketKey]*kBucket{}}
+	return &kLimiter{rate: o.RequestsPerSecond, burst: burst, clock: clock, buckets: map[int]*kBucket{}}
 }
 
 // take spends a token; when none is left it reports the whole seconds until one is (at
 // least 1). Refused requests cost nothing.
-func (l *kLimiter) take(business int64, client string) (retryAfter int, limited bool) {
+func (l *kLimiter) take(grant int) (retryAfter int, limited bool) {
 	if l.rate <= 0 {
 		return 0, false
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.clock.Now()
-	k := bucketKey{accountID: business, clientID: client}
+	k := grant
 	b, ok := l.buckets[k]
 	if !ok {
 		b = &kBucket{tokens: l.burst, last: now}

@@ -168,7 +168,8 @@ type RestaurantOracleQuery struct {
 // rules: receipts count when not cancelled and of type SALE or REFUND, by timeClosed; a REFUND
 // line or a line with a negative quantity is a return (its amounts and quantity taken as
 // absolute values), any other line a sale; Transactions and Visitors (Σ nbCovers) come from
-// SALE receipts only.
+// SALE receipts only. Gross sales and Returns include the tax everywhere: at a tax-exclusive
+// location the line's amount without tax plus its tax.
 func (s *Server) ExpectedRestaurant(q RestaurantOracleQuery) ([]ExpectedDay, error) {
 	k := s.rest.store
 	k.mu.RLock()
@@ -191,13 +192,17 @@ func (s *Server) ExpectedRestaurant(q RestaurantOracleQuery) ([]ExpectedDay, err
 			continue // another date
 		}
 		for _, l := range rc.Lines {
+			withTax := l.TotalNetAmountWithTax
+			if l.TaxExclusive { // the tax comes on top of the menu amount
+				withTax = l.TotalNetAmountWithoutTax.Add(l.TaxAmount)
+			}
 			if rc.Type == ReceiptRefund || l.Quantity.IsNegative() {
-				h.Returns = h.Returns.Add(l.TotalNetAmountWithTax.Abs())
+				h.Returns = h.Returns.Add(withTax.Abs())
 				h.GoodsReturned = h.GoodsReturned.Add(l.Quantity.Abs())
 				h.NetSales = h.NetSales.Sub(l.TotalNetAmountWithoutTax.Abs())
 				continue
 			}
-			h.GrossSales = h.GrossSales.Add(l.TotalNetAmountWithTax)
+			h.GrossSales = h.GrossSales.Add(withTax)
 			h.NetSales = h.NetSales.Add(l.TotalNetAmountWithoutTax)
 			h.Discounts = h.Discounts.Add(l.TotalDiscountAmount)
 			h.GoodsSold = h.GoodsSold.Add(l.Quantity)

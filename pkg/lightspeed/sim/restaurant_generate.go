@@ -9,17 +9,21 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// restaurantZones gives each default zone a country, currency and VAT rate (prices include it).
+// restaurantZones gives each default zone a country, currency and tax rate. Prices include
+// the VAT of the European and Australian locations; the US location is tax-exclusive (sales
+// tax comes on top of menu prices).
 var restaurantZones = map[string]struct {
 	country, currency, rate string
+	exclusive               bool
 }{
-	"Europe/London":     {"GB", "GBP", "0.20"},
-	"Europe/Copenhagen": {"DK", "DKK", "0.25"},
-	"America/New_York":  {"US", "USD", "0.08875"},
-	"Australia/Sydney":  {"AU", "AUD", "0.10"},
+	"Europe/London":     {"GB", "GBP", "0.20", false},
+	"Europe/Copenhagen": {"DK", "DKK", "0.25", false},
+	"America/New_York":  {"US", "USD", "0.08875", true},
+	"Australia/Sydney":  {"AU", "AUD", "0.10", false},
 }
 
-// menu is what the generated restaurants sell; prices include tax.
+// menu is what the generated restaurants sell; prices include the tax where the location's
+// prices do (not in the US).
 var menu = []struct {
 	name, sku string
 	cents     int64
@@ -64,7 +68,7 @@ func generateRestaurants(k *kstore, seed uint64, opts RestaurantDataOptions, now
 			}
 			l := BusinessLocation{
 				ID: b.ID*1000 + int64(li) + 1, Name: fmt.Sprintf("Restaurant %d", li+1), Country: info.country,
-				TimeZone: zone, TaxRate: decimal.RequireFromString(info.rate), DayStart: Duration(dayStart),
+				TimeZone: zone, TaxRate: decimal.RequireFromString(info.rate), TaxExclusive: info.exclusive, DayStart: Duration(dayStart),
 			}
 			for di := range max(opts.DevicesPerLocation, 1) {
 				l.Devices = append(l.Devices, Device{ID: l.ID*100 + int64(di) + 1, Name: fmt.Sprintf("iPad %d", di+1)})

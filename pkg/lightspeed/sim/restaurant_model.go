@@ -24,8 +24,9 @@ type RestaurantOptions struct {
 	RateLimit RestaurantRateLimit
 }
 
-// RestaurantRateLimit is a token bucket per business and OAuth client. K-Series documents no
-// rate limit; this one exists so that clients meet 429 + Retry-After.
+// RestaurantRateLimit is a token bucket per consent (the OAuth client's grant, whatever
+// businesses it covers). K-Series documents no rate limit; this one exists so that clients
+// meet 429 + Retry-After.
 type RestaurantRateLimit struct {
 	// RequestsPerSecond is the sustained rate; 0 turns the limiter off.
 	RequestsPerSecond float64
@@ -84,7 +85,7 @@ var receiptTypes = map[string]bool{
 	ReceiptCrossBL: true, ReceiptCancel: true,
 }
 
-// Business is a Lightspeed Restaurant business: the unit of consent and rate limiting.
+// Business is a Lightspeed Restaurant business. A consent covers one or more of them.
 type Business struct {
 	ID        int64              `json:"businessId"`
 	Name      string             `json:"businessName"`
@@ -99,6 +100,9 @@ type BusinessLocation struct {
 	Country  string          `json:"country"`
 	TimeZone string          `json:"timezone"`
 	TaxRate  decimal.Decimal `json:"taxRate"`
+	// TaxExclusive marks a tax-exclusive location (the US): its menu prices exclude the tax,
+	// which is added on top. Otherwise prices include it (VAT).
+	TaxExclusive bool `json:"taxExclusive,omitempty"`
 	// DayStart is when the business day starts after local midnight.
 	DayStart Duration `json:"dayStart"`
 	Devices  []Device `json:"devices"`
@@ -135,8 +139,11 @@ type Receipt struct {
 	Lines            []ReceiptLine `json:"lines"`
 }
 
-// ReceiptLine is one line of a receipt. Amounts include tax unless named otherwise; a refund
-// line has a negative quantity and negative amounts.
+// ReceiptLine is one line of a receipt; a refund line has a negative quantity and negative
+// amounts. At a tax-inclusive location TotalNetAmountWithTax is the amount with tax; at a
+// tax-exclusive one (TaxExclusive) the API documents that field for tax-inclusive businesses
+// only, and the simulator fills it with the line's menu amount, which excludes the tax: the
+// amount with tax is TotalNetAmountWithoutTax + TaxAmount there.
 type ReceiptLine struct {
 	ID                       string          `json:"id"`
 	Name                     string          `json:"name"`
@@ -150,6 +157,7 @@ type ReceiptLine struct {
 	TotalNetAmountWithTax    decimal.Decimal `json:"totalNetAmountWithTax"`
 	TotalNetAmountWithoutTax decimal.Decimal `json:"totalNetAmountWithoutTax"`
 	TaxAmount                decimal.Decimal `json:"taxAmount"`
+	TaxExclusive             bool            `json:"taxExclusive,omitempty"`
 }
 
 // ReceiptLineInput describes a line to add; the simulator computes its amounts.
@@ -215,11 +223,13 @@ func (in *ReceiptInput) validate() error {
 
 var one = decimal.NewFromInt(1)
 
-// computeReceiptLine fills a line's amounts: the gross of quantity × price, less the line
-// discount, less the account discount share, rounded to cents; the amount without tax is the
-// tax-inclusive amount divided by 1 + rate, rounded to cents; the tax is the difference.
-// Discounts carry the sign of the quantity.
-func computeReceiptLine(in ReceiptLineInput, accountPercent, rate decimal.Decimal) ReceiptLine {
+// computeReceiptLine fills a line's amounts from quantity × price, less the line discount,
+// less the account discount share, rounded to cents (the line's menu amount). Discounts carry
+// the sign of the quantity. At a tax-inclusive location the menu amount includes the tax: the
+// amount without tax is it divided by 1 + rate, to the cent, and the tax the difference. At a
+// tax-exclusive location the menu amount is without tax, and the tax, rate × that, kept to four
+// decimals as the API's taxAmount is, comes on top.
+func computeReceiptLine(in ReceiptLineInput, accountPercent, rate decimal.Decimal, exclusive bool) ReceiptLine {
 	qty := in.Quantity.Round(3)
 	gross := qty.Mul(in.UnitPrice)
 	lineDisc := in.DiscountAmount.Abs()
@@ -227,19 +237,25 @@ func computeReceiptLine(in ReceiptLineInput, accountPercent, rate decimal.Decima
 		lineDisc = lineDisc.Neg()
 	}
 	accDisc := gross.Sub(lineDisc).Mul(accountPercent).Round(2)
-	withTax := gross.Sub(lineDisc).Sub(accDisc).Round(2)
-	withoutTax := withTax.DivRound(one.Add(rate), 2)
-	return ReceiptLine{
-		Name:                     in.Name,
-		SKU:                      in.SKU,
-		Quantity:                 qty,
-		MenuListPrice:            in.UnitPrice,
-		TaxRate:                  rate,
-		DiscountAmount:           lineDisc,
-		AccountDiscountAmount:    accDisc,
-		TotalDiscountAmount:      lineDisc.Add(accDisc),
-		TotalNetAmountWithTax:    withTax,
-		TotalNetAmountWithoutTax: withoutTax,
-		TaxAmount:                withTax.Sub(withoutTax),
+	menu := gross.Sub(lineDisc).Sub(accDisc).Round(2)
+	l := ReceiptLine{
+		Name:                  in.Name,
+		SKU:                   in.SKU,
+		Quantity:              qty,
+		MenuListPrice:         in.UnitPrice,
+		TaxRate:               rate,
+		DiscountAmount:        lineDisc,
+		AccountDiscountAmount: accDisc,
+		TotalDiscountAmount:   lineDisc.Add(accDisc),
+		TotalNetAmountWithTax: menu,
+		TaxExclusive:          exclusive,
 	}
+	if exclusive {
+		l.TotalNetAmountWithoutTax = menu
+		l.TaxAmount = menu.Mul(rate).Round(4)
+		return l
+	}
+	l.TotalNetAmountWithoutTax = menu.DivRound(one.Add(rate), 2)
+	l.TaxAmount = menu.Sub(l.TotalNetAmountWithoutTax)
+	return l
 }

@@ -85,7 +85,7 @@ func (ld *locationData) build(in ReceiptInput) (*Receipt, error) {
 		TimeOfOpening: closed.Add(-20 * time.Minute), TimeClosed: closed, InitialAccountID: in.InitialAccountID,
 	}
 	for _, l := range in.Lines {
-		r.Lines = append(r.Lines, computeReceiptLine(l, in.AccountDiscountPercent, rate))
+		r.Lines = append(r.Lines, computeReceiptLine(l, in.AccountDiscountPercent, rate, ld.loc.TaxExclusive))
 	}
 	return r, nil
 }

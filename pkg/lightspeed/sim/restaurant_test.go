@@ -39,8 +39,10 @@ func restaurantEnv(t *testing.T, ro sim.RestaurantOptions) (*simtest.Env, *oauth
 	return env, env.RestaurantToken(t, 0)
 }
 
-func krefreshForm(env *simtest.Env, rt string) url.Values {
-	return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {env.Restaurant.ClientID}, "client_secret": {env.Restaurant.ClientSecret}}
+// krefreshForm is a refresh request's form; the client authenticates with HTTP Basic
+// (postBasic), as K-Series requires.
+func krefreshForm(rt string) url.Values {
+	return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}
 }
 
 func salesQuery(from, to string, extra ...string) string {
@@ -67,12 +69,12 @@ func TestRestaurantTokens(t *testing.T) {
 
 	// Single use: the refresh token dies when used; the new pair works; the old access token
 	// stays valid until its own expiry.
-	r1 := postForm(t, env, ktokenPath, krefreshForm(env, tok.RefreshToken))
+	r1 := postBasic(t, env, ktokenPath, krefreshForm(tok.RefreshToken))
 	if r1.status != 200 || r1.body["refresh_token"] == tok.RefreshToken || r1.body["access_token"] == tok.AccessToken ||
 		r1.body["expires_in"] != 3600.0 || r1.body["scope"] != sim.FinancialScope {
 		t.Fatalf("refresh: %d %s", r1.status, r1.raw)
 	}
-	if r := postForm(t, env, ktokenPath, krefreshForm(env, tok.RefreshToken)); r.status != 400 || r.body["error"] != "invalid_grant" {
+	if r := postBasic(t, env, ktokenPath, krefreshForm(tok.RefreshToken)); r.status != 400 || r.body["error"] != "invalid_grant" {
 		t.Errorf("reused refresh token: %d %s, want 400 invalid_grant", r.status, r.raw)
 	}
 	if st := ok(tok.AccessToken); st != 200 {
@@ -91,12 +93,12 @@ func TestRestaurantTokens(t *testing.T) {
 
 	// A refresh token unused for 14 days is refused; one day less is fine.
 	env.Clock.Advance(13*24*time.Hour + 22*time.Hour)
-	r2 := postForm(t, env, ktokenPath, krefreshForm(env, newRefresh))
+	r2 := postBasic(t, env, ktokenPath, krefreshForm(newRefresh))
 	if r2.status != 200 {
 		t.Fatalf("refresh after 13 days 23 h: %d %s", r2.status, r2.raw)
 	}
 	env.Clock.Advance(14 * 24 * time.Hour)
-	if r := postForm(t, env, ktokenPath, krefreshForm(env, r2.body["refresh_token"].(string))); r.status != 400 || r.body["error"] != "invalid_grant" {
+	if r := postBasic(t, env, ktokenPath, krefreshForm(r2.body["refresh_token"].(string))); r.status != 400 || r.body["error"] != "invalid_grant" {
 		t.Errorf("refresh token unused for 14 days: %d %s", r.status, r.raw)
 	}
 
@@ -111,7 +113,7 @@ func TestRestaurantTokens(t *testing.T) {
 		t.Errorf("K-Series token on the R-Series API: %d", r.status)
 	}
 	// Revocation kills the grant.
-	if r := postForm(t, env, "/oauth/revoke", url.Values{"client_id": {sim.DefaultClientID}, "client_secret": {sim.DefaultClientSecret}, "token": {k.RefreshToken}}); r.status != 200 {
+	if r := postBasic(t, env, "/oauth/revoke", url.Values{"token": {k.RefreshToken}}); r.status != 200 {
 		t.Fatalf("revoke: %d", r.status)
 	}
 	if st := ok(k.AccessToken); st != 401 {
@@ -601,3 +603,109 @@ func TestRestaurantAdmin(t *testing.T) {
 }
 
 func regexpMatch(pattern, s string) bool { return regexp.MustCompile(pattern).MatchString(s) }
+
+// TestRestaurantTaxExclusive: a US location is tax-exclusive. Its lines' taxLines say
+// taxIncluded: false and the tax (rate × the amount before tax, to four decimals) comes on top;
+// totalNetAmountWithTax, which the docs reserve for tax-inclusive businesses, holds the amount
+// before tax. A VAT location's lines say taxIncluded: true, with the tax inside the amount.
+func TestRestaurantTaxExclusive(t *testing.T) {
+	t.Parallel()
+	env := start(t, sim.Options{Restaurant: sim.RestaurantOptions{Data: sim.RestaurantDataOptions{LocationsPerBusiness: 2,
+		Zones: []string{"America/New_York", "Europe/London"}}}})
+	tok := env.RestaurantToken(t, 0)
+	bs := env.Sim.Businesses()
+	if ny, ldn := bs[0].Locations[0], bs[0].Locations[1]; !ny.TaxExclusive || ldn.TaxExclusive {
+		t.Fatalf("tax-exclusive: New York %v, London %v", ny.TaxExclusive, ldn.TaxExclusive)
+	}
+	at := time.Date(2025, 12, 1, 15, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		location                      int64
+		with, without, tax, taxLineAm string
+		included                      bool
+	}{
+		{location: 300001001, with: "25.50", without: "25.50", tax: "2.2631", taxLineAm: "2.263100", included: false},
+		{location: 300001002, with: "25.50", without: "21.25", tax: "4.2500", taxLineAm: "4.250000", included: true},
+	} {
+		// 3 × 9.00, less a 1.50 line discount.
+		if _, err := env.Sim.AddReceipt(300001, sim.ReceiptInput{LocationID: tc.location, DeviceID: tc.location*100 + 1, TimeClosed: at,
+			Lines: []sim.ReceiptLineInput{{Quantity: decimal.NewFromInt(3), UnitPrice: decimal.RequireFromString("9.00"), DiscountAmount: decimal.RequireFromString("1.50")}}}); err != nil {
+			t.Fatal(err)
+		}
+		path := "/f/v2/business-location/" + strconv.FormatInt(tc.location, 10) + "/sales?" +
+			url.Values{"from": {"2025-12-01T00:00:00Z"}, "to": {"2025-12-02T00:00:00Z"}}.Encode()
+		r := get(t, env, path, tok.AccessToken)
+		sales, _ := r.body["sales"].([]any)
+		if r.status != 200 || len(sales) != 1 {
+			t.Fatalf("%d %s", r.status, r.raw)
+		}
+		line := sales[0].(map[string]any)["salesLines"].([]any)[0].(map[string]any)
+		taxLines, _ := line["taxLines"].([]any)
+		if len(taxLines) != 1 {
+			t.Fatalf("taxLines %v", line["taxLines"])
+		}
+		tl := taxLines[0].(map[string]any)
+		got := []any{line["totalNetAmountWithTax"], line["totalNetAmountWithoutTax"], line["taxAmount"], tl["taxAmount"], tl["taxIncluded"]}
+		if diff := cmp.Diff([]any{tc.with, tc.without, tc.tax, tc.taxLineAm, tc.included}, got); diff != "" {
+			t.Errorf("location %d line (-want +got):\n%s", tc.location, diff)
+		}
+	}
+}
+
+// TestRestaurantConsentOfSeveralBusinesses: a K-Series consent may cover several businesses
+// (a user of a restaurant group): its token lists them all and opens the locations of each,
+// not those of a business it does not cover; its requests share one budget. An R-Series consent
+// is for one account.
+func TestRestaurantConsentOfSeveralBusinesses(t *testing.T) {
+	t.Parallel()
+	env := start(t, sim.Options{Data: sim.DataOptions{Accounts: 2}, Restaurant: sim.RestaurantOptions{
+		Data:      sim.RestaurantDataOptions{Businesses: 3, LocationsPerBusiness: 1},
+		RateLimit: sim.RestaurantRateLimit{RequestsPerSecond: 1, Burst: 3},
+	}})
+	tok := env.RestaurantTokenOf(t, 300003, 300001)
+	r := get(t, env, "/f/data/businesses", tok.AccessToken)
+	var body struct {
+		Embedded struct {
+			BusinessList []struct {
+				BusinessID        int64 `json:"businessId"`
+				BusinessLocations []struct {
+					BLID int64 `json:"blID"`
+				} `json:"businessLocations"`
+			} `json:"businessList"`
+		} `json:"_embedded"`
+	}
+	if err := json.Unmarshal([]byte(r.raw), &body); r.status != 200 || err != nil {
+		t.Fatalf("%d %s %v", r.status, r.raw, err)
+	}
+	var ids []int64
+	for _, b := range body.Embedded.BusinessList {
+		ids = append(ids, b.BusinessID, b.BusinessLocations[0].BLID)
+	}
+	if diff := cmp.Diff([]int64{300001, 300001001, 300003, 300003001}, ids); diff != "" {
+		t.Errorf("businesses and locations (-want +got):\n%s", diff)
+	}
+	q := "?from=2025-12-01T00:00:00Z&to=2025-12-02T00:00:00Z"
+	// The budget (burst 3) is the consent's: its fourth request is refused, whatever location.
+	for i, tc := range []struct {
+		location string
+		want     int
+	}{{"300003001", 200}, {"300002001", 429}} {
+		if i == 1 {
+			if r := get(t, env, "/f/v2/business-location/300001001/sales"+q, tok.AccessToken); r.status != 200 {
+				t.Fatalf("location of the other business: %d %s", r.status, r.raw)
+			}
+		}
+		if r := get(t, env, "/f/v2/business-location/"+tc.location+"/sales"+q, tok.AccessToken); r.status != tc.want {
+			t.Errorf("location %s: %d %s, want %d", tc.location, r.status, r.raw, tc.want)
+		}
+	}
+	env.Clock.Advance(5 * time.Second)
+	if r := get(t, env, "/f/v2/business-location/300002001/sales"+q, tok.AccessToken); r.status != 403 {
+		t.Errorf("location of a business the consent does not cover: %d %s, want 403", r.status, r.raw)
+	}
+
+	// An R-Series consent names one account.
+	u, err := env.Authorize(env.OAuth.AuthCodeURL("s", oauth2.SetAuthURLParam("account_id", "100001,100002")))
+	if err != nil || u.Query().Get("error") != "access_denied" {
+		t.Errorf("R-Series consent of two accounts: %v %v, want access_denied", u, err)
+	}
+}

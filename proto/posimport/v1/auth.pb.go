@@ -161,8 +161,10 @@ type Connection struct {
 	Status ConnectionStatus `protobuf:"varint,2,opt,name=status,proto3,enum=posimport.v1.ConnectionStatus" json:"status,omitempty"`
 	// The POS the consent was given for.
 	Provider PosProvider `protobuf:"varint,3,opt,name=provider,proto3,enum=posimport.v1.PosProvider" json:"provider,omitempty"`
-	// The POS account id learnt at consent (Lightspeed Retail accountID, or Lightspeed Restaurant
-	// business id).
+	// The POS account id learnt at consent: the Lightspeed Retail accountID, or the ids of the
+	// Lightspeed Restaurant businesses the consent covers, ascending and comma-separated
+	// ("300001,300002"; one business's id alone). A new consent covering other businesses is
+	// another account.
 	AccountId string `protobuf:"bytes,4,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
 	// When consent was given.
 	ConsentTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=consent_time,json=consentTime,proto3" json:"consent_time,omitempty"`
@@ -182,8 +184,12 @@ type Connection struct {
 	// Why the departments could not be checked against the POS account (e.g. the POS did not
 	// answer); empty when the check ran or does not apply (not connected).
 	DepartmentCheckError string `protobuf:"bytes,12,opt,name=department_check_error,json=departmentCheckError,proto3" json:"department_check_error,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// What the account covers, with its locations, as the POS listed them for the department
+	// check: the Lightspeed Retail account and its shops, or each business of a Lightspeed
+	// Restaurant consent and its locations. Set by GetConnection when the check ran.
+	Businesses    []*PosBusiness `protobuf:"bytes,13,rep,name=businesses,proto3" json:"businesses,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Connection) Reset() {
@@ -300,6 +306,150 @@ func (x *Connection) GetDepartmentCheckError() string {
 	return ""
 }
 
+func (x *Connection) GetBusinesses() []*PosBusiness {
+	if x != nil {
+		return x.Businesses
+	}
+	return nil
+}
+
+// PosBusiness is a business a POS account covers (the account itself at Lightspeed Retail).
+type PosBusiness struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The business id (Lightspeed Retail accountID, Lightspeed Restaurant businessId).
+	BusinessId string `protobuf:"bytes,1,opt,name=business_id,json=businessId,proto3" json:"business_id,omitempty"`
+	// Its name at the POS.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Its locations: the departments' POS client numbers.
+	Locations     []*PosLocation `protobuf:"bytes,3,rep,name=locations,proto3" json:"locations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PosBusiness) Reset() {
+	*x = PosBusiness{}
+	mi := &file_posimport_v1_auth_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PosBusiness) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PosBusiness) ProtoMessage() {}
+
+func (x *PosBusiness) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_auth_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PosBusiness.ProtoReflect.Descriptor instead.
+func (*PosBusiness) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PosBusiness) GetBusinessId() string {
+	if x != nil {
+		return x.BusinessId
+	}
+	return ""
+}
+
+func (x *PosBusiness) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PosBusiness) GetLocations() []*PosLocation {
+	if x != nil {
+		return x.Locations
+	}
+	return nil
+}
+
+// PosLocation is a shop (Lightspeed Retail) or business location (Lightspeed Restaurant).
+type PosLocation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The location id, a department's POS client number.
+	LocationId string `protobuf:"bytes,1,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
+	// Its name at the POS.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Its time zone as the POS reports it.
+	TimeZone string `protobuf:"bytes,3,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Archived at the POS: departments should not map to it.
+	Archived      bool `protobuf:"varint,4,opt,name=archived,proto3" json:"archived,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PosLocation) Reset() {
+	*x = PosLocation{}
+	mi := &file_posimport_v1_auth_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PosLocation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PosLocation) ProtoMessage() {}
+
+func (x *PosLocation) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_auth_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PosLocation.ProtoReflect.Descriptor instead.
+func (*PosLocation) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *PosLocation) GetLocationId() string {
+	if x != nil {
+		return x.LocationId
+	}
+	return ""
+}
+
+func (x *PosLocation) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PosLocation) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *PosLocation) GetArchived() bool {
+	if x != nil {
+		return x.Archived
+	}
+	return false
+}
+
 // BeginConnectRequest starts the consent for a client.
 type BeginConnectRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -314,7 +464,7 @@ type BeginConnectRequest struct {
 
 func (x *BeginConnectRequest) Reset() {
 	*x = BeginConnectRequest{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[2]
+	mi := &file_posimport_v1_auth_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -326,7 +476,7 @@ func (x *BeginConnectRequest) String() string {
 func (*BeginConnectRequest) ProtoMessage() {}
 
 func (x *BeginConnectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[2]
+	mi := &file_posimport_v1_auth_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -339,7 +489,7 @@ func (x *BeginConnectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BeginConnectRequest.ProtoReflect.Descriptor instead.
 func (*BeginConnectRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{2}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *BeginConnectRequest) GetClientId() string {
@@ -369,7 +519,7 @@ type BeginConnectResponse struct {
 
 func (x *BeginConnectResponse) Reset() {
 	*x = BeginConnectResponse{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[3]
+	mi := &file_posimport_v1_auth_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -381,7 +531,7 @@ func (x *BeginConnectResponse) String() string {
 func (*BeginConnectResponse) ProtoMessage() {}
 
 func (x *BeginConnectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[3]
+	mi := &file_posimport_v1_auth_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -394,7 +544,7 @@ func (x *BeginConnectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BeginConnectResponse.ProtoReflect.Descriptor instead.
 func (*BeginConnectResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{3}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *BeginConnectResponse) GetAuthorizeUrl() string {
@@ -422,7 +572,7 @@ type GetConnectionRequest struct {
 
 func (x *GetConnectionRequest) Reset() {
 	*x = GetConnectionRequest{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[4]
+	mi := &file_posimport_v1_auth_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -434,7 +584,7 @@ func (x *GetConnectionRequest) String() string {
 func (*GetConnectionRequest) ProtoMessage() {}
 
 func (x *GetConnectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[4]
+	mi := &file_posimport_v1_auth_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -447,7 +597,7 @@ func (x *GetConnectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConnectionRequest.ProtoReflect.Descriptor instead.
 func (*GetConnectionRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{4}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetConnectionRequest) GetClientId() string {
@@ -468,7 +618,7 @@ type GetConnectionResponse struct {
 
 func (x *GetConnectionResponse) Reset() {
 	*x = GetConnectionResponse{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[5]
+	mi := &file_posimport_v1_auth_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -480,7 +630,7 @@ func (x *GetConnectionResponse) String() string {
 func (*GetConnectionResponse) ProtoMessage() {}
 
 func (x *GetConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[5]
+	mi := &file_posimport_v1_auth_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -493,7 +643,7 @@ func (x *GetConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConnectionResponse.ProtoReflect.Descriptor instead.
 func (*GetConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{5}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetConnectionResponse) GetConnection() *Connection {
@@ -518,7 +668,7 @@ type ListConnectionsRequest struct {
 
 func (x *ListConnectionsRequest) Reset() {
 	*x = ListConnectionsRequest{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[6]
+	mi := &file_posimport_v1_auth_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -530,7 +680,7 @@ func (x *ListConnectionsRequest) String() string {
 func (*ListConnectionsRequest) ProtoMessage() {}
 
 func (x *ListConnectionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[6]
+	mi := &file_posimport_v1_auth_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -543,7 +693,7 @@ func (x *ListConnectionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConnectionsRequest.ProtoReflect.Descriptor instead.
 func (*ListConnectionsRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{6}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListConnectionsRequest) GetStatus() ConnectionStatus {
@@ -580,7 +730,7 @@ type ListConnectionsResponse struct {
 
 func (x *ListConnectionsResponse) Reset() {
 	*x = ListConnectionsResponse{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[7]
+	mi := &file_posimport_v1_auth_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -592,7 +742,7 @@ func (x *ListConnectionsResponse) String() string {
 func (*ListConnectionsResponse) ProtoMessage() {}
 
 func (x *ListConnectionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[7]
+	mi := &file_posimport_v1_auth_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -605,7 +755,7 @@ func (x *ListConnectionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConnectionsResponse.ProtoReflect.Descriptor instead.
 func (*ListConnectionsResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{7}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListConnectionsResponse) GetConnections() []*Connection {
@@ -635,7 +785,7 @@ type SetEnabledRequest struct {
 
 func (x *SetEnabledRequest) Reset() {
 	*x = SetEnabledRequest{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[8]
+	mi := &file_posimport_v1_auth_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -647,7 +797,7 @@ func (x *SetEnabledRequest) String() string {
 func (*SetEnabledRequest) ProtoMessage() {}
 
 func (x *SetEnabledRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[8]
+	mi := &file_posimport_v1_auth_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -660,7 +810,7 @@ func (x *SetEnabledRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetEnabledRequest.ProtoReflect.Descriptor instead.
 func (*SetEnabledRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{8}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SetEnabledRequest) GetClientId() string {
@@ -688,7 +838,7 @@ type SetEnabledResponse struct {
 
 func (x *SetEnabledResponse) Reset() {
 	*x = SetEnabledResponse{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[9]
+	mi := &file_posimport_v1_auth_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -700,7 +850,7 @@ func (x *SetEnabledResponse) String() string {
 func (*SetEnabledResponse) ProtoMessage() {}
 
 func (x *SetEnabledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[9]
+	mi := &file_posimport_v1_auth_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -713,7 +863,7 @@ func (x *SetEnabledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetEnabledResponse.ProtoReflect.Descriptor instead.
 func (*SetEnabledResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{9}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SetEnabledResponse) GetConnection() *Connection {
@@ -734,7 +884,7 @@ type DisconnectRequest struct {
 
 func (x *DisconnectRequest) Reset() {
 	*x = DisconnectRequest{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[10]
+	mi := &file_posimport_v1_auth_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -746,7 +896,7 @@ func (x *DisconnectRequest) String() string {
 func (*DisconnectRequest) ProtoMessage() {}
 
 func (x *DisconnectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[10]
+	mi := &file_posimport_v1_auth_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -759,7 +909,7 @@ func (x *DisconnectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisconnectRequest.ProtoReflect.Descriptor instead.
 func (*DisconnectRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{10}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DisconnectRequest) GetClientId() string {
@@ -780,7 +930,7 @@ type DisconnectResponse struct {
 
 func (x *DisconnectResponse) Reset() {
 	*x = DisconnectResponse{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[11]
+	mi := &file_posimport_v1_auth_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -792,7 +942,7 @@ func (x *DisconnectResponse) String() string {
 func (*DisconnectResponse) ProtoMessage() {}
 
 func (x *DisconnectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[11]
+	mi := &file_posimport_v1_auth_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -805,7 +955,7 @@ func (x *DisconnectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisconnectResponse.ProtoReflect.Descriptor instead.
 func (*DisconnectResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{11}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DisconnectResponse) GetConnection() *Connection {
@@ -829,7 +979,7 @@ type AccessTokenRequest struct {
 
 func (x *AccessTokenRequest) Reset() {
 	*x = AccessTokenRequest{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[12]
+	mi := &file_posimport_v1_auth_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -841,7 +991,7 @@ func (x *AccessTokenRequest) String() string {
 func (*AccessTokenRequest) ProtoMessage() {}
 
 func (x *AccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[12]
+	mi := &file_posimport_v1_auth_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -854,7 +1004,7 @@ func (x *AccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*AccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{12}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AccessTokenRequest) GetClientId() string {
@@ -878,7 +1028,9 @@ type AccessTokenResponse struct {
 	AccessToken string `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
 	// When it expires.
 	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
-	// The POS account id the token is for.
+	// The POS account id the token is for, as Connection.account_id: one Lightspeed Retail
+	// account, or the Lightspeed Restaurant businesses of the consent. One token, one shared
+	// rate budget: callers key the budget by provider and this id.
 	AccountId string `protobuf:"bytes,3,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
 	// The POS the token is for.
 	Provider PosProvider `protobuf:"varint,4,opt,name=provider,proto3,enum=posimport.v1.PosProvider" json:"provider,omitempty"`
@@ -890,7 +1042,7 @@ type AccessTokenResponse struct {
 
 func (x *AccessTokenResponse) Reset() {
 	*x = AccessTokenResponse{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[13]
+	mi := &file_posimport_v1_auth_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +1054,7 @@ func (x *AccessTokenResponse) String() string {
 func (*AccessTokenResponse) ProtoMessage() {}
 
 func (x *AccessTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[13]
+	mi := &file_posimport_v1_auth_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -915,7 +1067,7 @@ func (x *AccessTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessTokenResponse.ProtoReflect.Descriptor instead.
 func (*AccessTokenResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{13}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AccessTokenResponse) GetAccessToken() string {
@@ -962,7 +1114,7 @@ type ReencryptTokensRequest struct {
 
 func (x *ReencryptTokensRequest) Reset() {
 	*x = ReencryptTokensRequest{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[14]
+	mi := &file_posimport_v1_auth_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -974,7 +1126,7 @@ func (x *ReencryptTokensRequest) String() string {
 func (*ReencryptTokensRequest) ProtoMessage() {}
 
 func (x *ReencryptTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[14]
+	mi := &file_posimport_v1_auth_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -987,7 +1139,7 @@ func (x *ReencryptTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReencryptTokensRequest.ProtoReflect.Descriptor instead.
 func (*ReencryptTokensRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{14}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{16}
 }
 
 // ReencryptTokensResponse reports the re-encryption.
@@ -1005,7 +1157,7 @@ type ReencryptTokensResponse struct {
 
 func (x *ReencryptTokensResponse) Reset() {
 	*x = ReencryptTokensResponse{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[15]
+	mi := &file_posimport_v1_auth_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1017,7 +1169,7 @@ func (x *ReencryptTokensResponse) String() string {
 func (*ReencryptTokensResponse) ProtoMessage() {}
 
 func (x *ReencryptTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[15]
+	mi := &file_posimport_v1_auth_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1030,7 +1182,7 @@ func (x *ReencryptTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReencryptTokensResponse.ProtoReflect.Descriptor instead.
 func (*ReencryptTokensResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{15}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ReencryptTokensResponse) GetReencrypted() int32 {
@@ -1062,7 +1214,7 @@ const file_posimport_v1_auth_proto_rawDesc = "" +
 	"\x12DepartmentMismatch\x12#\n" +
 	"\rdepartment_id\x18\x01 \x01(\tR\fdepartmentId\x12*\n" +
 	"\x11pos_client_number\x18\x02 \x01(\tR\x0fposClientNumber\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"\x90\x05\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xcb\x05\n" +
 	"\n" +
 	"Connection\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x126\n" +
@@ -1080,7 +1232,21 @@ const file_posimport_v1_auth_proto_rawDesc = "" +
 	" \x03(\v2 .posimport.v1.DepartmentMismatchR\x14departmentMismatches\x12;\n" +
 	"\venable_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"enableTime\x124\n" +
-	"\x16department_check_error\x18\f \x01(\tR\x14departmentCheckError\"n\n" +
+	"\x16department_check_error\x18\f \x01(\tR\x14departmentCheckError\x129\n" +
+	"\n" +
+	"businesses\x18\r \x03(\v2\x19.posimport.v1.PosBusinessR\n" +
+	"businesses\"{\n" +
+	"\vPosBusiness\x12\x1f\n" +
+	"\vbusiness_id\x18\x01 \x01(\tR\n" +
+	"businessId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x127\n" +
+	"\tlocations\x18\x03 \x03(\v2\x19.posimport.v1.PosLocationR\tlocations\"{\n" +
+	"\vPosLocation\x12\x1f\n" +
+	"\vlocation_id\x18\x01 \x01(\tR\n" +
+	"locationId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1b\n" +
+	"\ttime_zone\x18\x03 \x01(\tR\btimeZone\x12\x1a\n" +
+	"\barchived\x18\x04 \x01(\bR\barchived\"n\n" +
 	"\x13BeginConnectRequest\x12 \n" +
 	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\x125\n" +
 	"\bprovider\x18\x02 \x01(\x0e2\x19.posimport.v1.PosProviderR\bprovider\"x\n" +
@@ -1162,65 +1328,69 @@ func file_posimport_v1_auth_proto_rawDescGZIP() []byte {
 }
 
 var file_posimport_v1_auth_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_posimport_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_posimport_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_posimport_v1_auth_proto_goTypes = []any{
 	(ConnectionStatus)(0),           // 0: posimport.v1.ConnectionStatus
 	(*DepartmentMismatch)(nil),      // 1: posimport.v1.DepartmentMismatch
 	(*Connection)(nil),              // 2: posimport.v1.Connection
-	(*BeginConnectRequest)(nil),     // 3: posimport.v1.BeginConnectRequest
-	(*BeginConnectResponse)(nil),    // 4: posimport.v1.BeginConnectResponse
-	(*GetConnectionRequest)(nil),    // 5: posimport.v1.GetConnectionRequest
-	(*GetConnectionResponse)(nil),   // 6: posimport.v1.GetConnectionResponse
-	(*ListConnectionsRequest)(nil),  // 7: posimport.v1.ListConnectionsRequest
-	(*ListConnectionsResponse)(nil), // 8: posimport.v1.ListConnectionsResponse
-	(*SetEnabledRequest)(nil),       // 9: posimport.v1.SetEnabledRequest
-	(*SetEnabledResponse)(nil),      // 10: posimport.v1.SetEnabledResponse
-	(*DisconnectRequest)(nil),       // 11: posimport.v1.DisconnectRequest
-	(*DisconnectResponse)(nil),      // 12: posimport.v1.DisconnectResponse
-	(*AccessTokenRequest)(nil),      // 13: posimport.v1.AccessTokenRequest
-	(*AccessTokenResponse)(nil),     // 14: posimport.v1.AccessTokenResponse
-	(*ReencryptTokensRequest)(nil),  // 15: posimport.v1.ReencryptTokensRequest
-	(*ReencryptTokensResponse)(nil), // 16: posimport.v1.ReencryptTokensResponse
-	(PosProvider)(0),                // 17: posimport.v1.PosProvider
-	(*timestamppb.Timestamp)(nil),   // 18: google.protobuf.Timestamp
+	(*PosBusiness)(nil),             // 3: posimport.v1.PosBusiness
+	(*PosLocation)(nil),             // 4: posimport.v1.PosLocation
+	(*BeginConnectRequest)(nil),     // 5: posimport.v1.BeginConnectRequest
+	(*BeginConnectResponse)(nil),    // 6: posimport.v1.BeginConnectResponse
+	(*GetConnectionRequest)(nil),    // 7: posimport.v1.GetConnectionRequest
+	(*GetConnectionResponse)(nil),   // 8: posimport.v1.GetConnectionResponse
+	(*ListConnectionsRequest)(nil),  // 9: posimport.v1.ListConnectionsRequest
+	(*ListConnectionsResponse)(nil), // 10: posimport.v1.ListConnectionsResponse
+	(*SetEnabledRequest)(nil),       // 11: posimport.v1.SetEnabledRequest
+	(*SetEnabledResponse)(nil),      // 12: posimport.v1.SetEnabledResponse
+	(*DisconnectRequest)(nil),       // 13: posimport.v1.DisconnectRequest
+	(*DisconnectResponse)(nil),      // 14: posimport.v1.DisconnectResponse
+	(*AccessTokenRequest)(nil),      // 15: posimport.v1.AccessTokenRequest
+	(*AccessTokenResponse)(nil),     // 16: posimport.v1.AccessTokenResponse
+	(*ReencryptTokensRequest)(nil),  // 17: posimport.v1.ReencryptTokensRequest
+	(*ReencryptTokensResponse)(nil), // 18: posimport.v1.ReencryptTokensResponse
+	(PosProvider)(0),                // 19: posimport.v1.PosProvider
+	(*timestamppb.Timestamp)(nil),   // 20: google.protobuf.Timestamp
 }
 var file_posimport_v1_auth_proto_depIdxs = []int32{
 	0,  // 0: posimport.v1.Connection.status:type_name -> posimport.v1.ConnectionStatus
-	17, // 1: posimport.v1.Connection.provider:type_name -> posimport.v1.PosProvider
-	18, // 2: posimport.v1.Connection.consent_time:type_name -> google.protobuf.Timestamp
-	18, // 3: posimport.v1.Connection.last_refresh_time:type_name -> google.protobuf.Timestamp
-	18, // 4: posimport.v1.Connection.last_error_time:type_name -> google.protobuf.Timestamp
+	19, // 1: posimport.v1.Connection.provider:type_name -> posimport.v1.PosProvider
+	20, // 2: posimport.v1.Connection.consent_time:type_name -> google.protobuf.Timestamp
+	20, // 3: posimport.v1.Connection.last_refresh_time:type_name -> google.protobuf.Timestamp
+	20, // 4: posimport.v1.Connection.last_error_time:type_name -> google.protobuf.Timestamp
 	1,  // 5: posimport.v1.Connection.department_mismatches:type_name -> posimport.v1.DepartmentMismatch
-	18, // 6: posimport.v1.Connection.enable_time:type_name -> google.protobuf.Timestamp
-	17, // 7: posimport.v1.BeginConnectRequest.provider:type_name -> posimport.v1.PosProvider
-	18, // 8: posimport.v1.BeginConnectResponse.expire_time:type_name -> google.protobuf.Timestamp
-	2,  // 9: posimport.v1.GetConnectionResponse.connection:type_name -> posimport.v1.Connection
-	0,  // 10: posimport.v1.ListConnectionsRequest.status:type_name -> posimport.v1.ConnectionStatus
-	2,  // 11: posimport.v1.ListConnectionsResponse.connections:type_name -> posimport.v1.Connection
-	2,  // 12: posimport.v1.SetEnabledResponse.connection:type_name -> posimport.v1.Connection
-	2,  // 13: posimport.v1.DisconnectResponse.connection:type_name -> posimport.v1.Connection
-	18, // 14: posimport.v1.AccessTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
-	17, // 15: posimport.v1.AccessTokenResponse.provider:type_name -> posimport.v1.PosProvider
-	0,  // 16: posimport.v1.AccessTokenResponse.status:type_name -> posimport.v1.ConnectionStatus
-	3,  // 17: posimport.v1.AuthService.BeginConnect:input_type -> posimport.v1.BeginConnectRequest
-	5,  // 18: posimport.v1.AuthService.GetConnection:input_type -> posimport.v1.GetConnectionRequest
-	7,  // 19: posimport.v1.AuthService.ListConnections:input_type -> posimport.v1.ListConnectionsRequest
-	9,  // 20: posimport.v1.AuthService.SetEnabled:input_type -> posimport.v1.SetEnabledRequest
-	11, // 21: posimport.v1.AuthService.Disconnect:input_type -> posimport.v1.DisconnectRequest
-	13, // 22: posimport.v1.AuthService.AccessToken:input_type -> posimport.v1.AccessTokenRequest
-	15, // 23: posimport.v1.AuthService.ReencryptTokens:input_type -> posimport.v1.ReencryptTokensRequest
-	4,  // 24: posimport.v1.AuthService.BeginConnect:output_type -> posimport.v1.BeginConnectResponse
-	6,  // 25: posimport.v1.AuthService.GetConnection:output_type -> posimport.v1.GetConnectionResponse
-	8,  // 26: posimport.v1.AuthService.ListConnections:output_type -> posimport.v1.ListConnectionsResponse
-	10, // 27: posimport.v1.AuthService.SetEnabled:output_type -> posimport.v1.SetEnabledResponse
-	12, // 28: posimport.v1.AuthService.Disconnect:output_type -> posimport.v1.DisconnectResponse
-	14, // 29: posimport.v1.AuthService.AccessToken:output_type -> posimport.v1.AccessTokenResponse
-	16, // 30: posimport.v1.AuthService.ReencryptTokens:output_type -> posimport.v1.ReencryptTokensResponse
-	24, // [24:31] is the sub-list for method output_type
-	17, // [17:24] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	20, // 6: posimport.v1.Connection.enable_time:type_name -> google.protobuf.Timestamp
+	3,  // 7: posimport.v1.Connection.businesses:type_name -> posimport.v1.PosBusiness
+	4,  // 8: posimport.v1.PosBusiness.locations:type_name -> posimport.v1.PosLocation
+	19, // 9: posimport.v1.BeginConnectRequest.provider:type_name -> posimport.v1.PosProvider
+	20, // 10: posimport.v1.BeginConnectResponse.expire_time:type_name -> google.protobuf.Timestamp
+	2,  // 11: posimport.v1.GetConnectionResponse.connection:type_name -> posimport.v1.Connection
+	0,  // 12: posimport.v1.ListConnectionsRequest.status:type_name -> posimport.v1.ConnectionStatus
+	2,  // 13: posimport.v1.ListConnectionsResponse.connections:type_name -> posimport.v1.Connection
+	2,  // 14: posimport.v1.SetEnabledResponse.connection:type_name -> posimport.v1.Connection
+	2,  // 15: posimport.v1.DisconnectResponse.connection:type_name -> posimport.v1.Connection
+	20, // 16: posimport.v1.AccessTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
+	19, // 17: posimport.v1.AccessTokenResponse.provider:type_name -> posimport.v1.PosProvider
+	0,  // 18: posimport.v1.AccessTokenResponse.status:type_name -> posimport.v1.ConnectionStatus
+	5,  // 19: posimport.v1.AuthService.BeginConnect:input_type -> posimport.v1.BeginConnectRequest
+	7,  // 20: posimport.v1.AuthService.GetConnection:input_type -> posimport.v1.GetConnectionRequest
+	9,  // 21: posimport.v1.AuthService.ListConnections:input_type -> posimport.v1.ListConnectionsRequest
+	11, // 22: posimport.v1.AuthService.SetEnabled:input_type -> posimport.v1.SetEnabledRequest
+	13, // 23: posimport.v1.AuthService.Disconnect:input_type -> posimport.v1.DisconnectRequest
+	15, // 24: posimport.v1.AuthService.AccessToken:input_type -> posimport.v1.AccessTokenRequest
+	17, // 25: posimport.v1.AuthService.ReencryptTokens:input_type -> posimport.v1.ReencryptTokensRequest
+	6,  // 26: posimport.v1.AuthService.BeginConnect:output_type -> posimport.v1.BeginConnectResponse
+	8,  // 27: posimport.v1.AuthService.GetConnection:output_type -> posimport.v1.GetConnectionResponse
+	10, // 28: posimport.v1.AuthService.ListConnections:output_type -> posimport.v1.ListConnectionsResponse
+	12, // 29: posimport.v1.AuthService.SetEnabled:output_type -> posimport.v1.SetEnabledResponse
+	14, // 30: posimport.v1.AuthService.Disconnect:output_type -> posimport.v1.DisconnectResponse
+	16, // 31: posimport.v1.AuthService.AccessToken:output_type -> posimport.v1.AccessTokenResponse
+	18, // 32: posimport.v1.AuthService.ReencryptTokens:output_type -> posimport.v1.ReencryptTokensResponse
+	26, // [26:33] is the sub-list for method output_type
+	19, // [19:26] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_posimport_v1_auth_proto_init() }
@@ -1235,7 +1405,7 @@ func file_posimport_v1_auth_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_posimport_v1_auth_proto_rawDesc), len(file_posimport_v1_auth_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

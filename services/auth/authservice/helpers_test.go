@@ -298,6 +298,16 @@ type connectionJSON struct {
 		PosClientNumber string `json:"pos_client_number"`
 		Reason          string `json:"reason"`
 	} `json:"department_mismatches"`
+	Businesses []businessJSON `json:"businesses"`
+}
+
+type businessJSON struct {
+	BusinessID string `json:"business_id"`
+	Name       string `json:"name"`
+	Locations  []struct {
+		LocationID string `json:"location_id"`
+		TimeZone   string `json:"time_zone"`
+	} `json:"locations"`
 }
 
 // enable enables a client's integration over REST as its integration contact.

@@ -121,3 +121,51 @@ func TestSwitchProvider(t *testing.T) {
 		t.Errorf("BeginConnect with provider RETAIL: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestRestaurantSeveralBusinesses: a Lightspeed Restaurant user who sees two businesses gives
+// one consent for both. The connection's account lists both; departments may map to locations
+// of either, and only one of a third business is a mismatch; GetConnection shows both
+// businesses with their locations; AccessToken hands out the same account. A later consent
+// covering one business only is another account: the integration contact must enable again.
+func TestRestaurantSeveralBusinesses(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	b.configureProvider(t, "c1", "POS_PROVIDER_LIGHTSPEED_RESTAURANT", map[string]string{
+		"d1": "300001001", "d3": "300002002", "d4": "300003001",
+	})
+	if ret := b.consent(t, "c1", "300002,300001"); ret.Get("result") != "connected" {
+		t.Fatalf("return URL query %v", ret)
+	}
+	got := b.connection(t, "c1", authn.RoleViewer)
+	if got.Status != "CONNECTION_STATUS_CONNECTED" || got.AccountID != "300001,300002" {
+		t.Fatalf("after consent: %+v", got)
+	}
+	if len(got.DepartmentMismatches) != 1 || got.DepartmentMismatches[0].DepartmentID != "d4" ||
+		!strings.Contains(got.DepartmentMismatches[0].Reason, "account 300001,300002 has no location 300003001 (its locations: 300001001, 300001002, 300002001, 300002002)") {
+		t.Errorf("department check: %+v", got.DepartmentMismatches)
+	}
+	var listed []string
+	for _, bs := range got.Businesses {
+		listed = append(listed, bs.BusinessID+" "+bs.Name)
+		for _, l := range bs.Locations {
+			listed = append(listed, "  "+l.LocationID+" "+l.TimeZone)
+		}
+	}
+	want := []string{"300001 Simulated Restaurant Group 1", "  300001001 Europe/London", "  300001002 Europe/Copenhagen",
+		"300002 Simulated Restaurant Group 2", "  300002001 America/New_York", "  300002002 Australia/Sydney"}
+	if diff := cmp.Diff(want, listed); diff != "" {
+		t.Errorf("businesses (-want +got):\n%s", diff)
+	}
+	b.enable(t, "c1", true)
+	tok, err := b.accessToken(t, "c1", false)
+	if err != nil || tok.GetAccountId() != "300001,300002" {
+		t.Fatalf("access token: %v, account %q", err, tok.GetAccountId())
+	}
+	// A consent covering one of the businesses only is another data source.
+	if ret := b.consent(t, "c1", "300001"); ret.Get("result") != "connected" {
+		t.Fatalf("second consent: %v", ret)
+	}
+	if got := b.connection(t, "c1", authn.RoleViewer); got.Status != "CONNECTION_STATUS_CONNECTED" || got.AccountID != "300001" || len(got.DepartmentMismatches) != 2 {
+		t.Errorf("after a consent for one business: %s %s, %d mismatches", got.Status, got.AccountID, len(got.DepartmentMismatches))
+	}
+}

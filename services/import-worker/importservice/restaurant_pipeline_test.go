@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,17 +38,22 @@ type restaurantPipeline struct {
 
 // startRestaurantPipeline starts the pipeline without workers, swaps in a simulator with both
 // products' data (R-Series shops in London, K-Series locations in London and Sydney, each
-// with two devices) and an auth service configured for both, then starts one import-worker.
-func startRestaurantPipeline(t *testing.T, days int) *restaurantPipeline {
+// with two devices; configure may change the K-Series data) and an auth service configured for
+// both, then starts one import-worker.
+func startRestaurantPipeline(t *testing.T, days int, configure ...func(*sim.RestaurantDataOptions)) *restaurantPipeline {
 	t.Helper()
 	e := pipelinetest.Start(t, pipelinetest.Options{NoWorker: true, Days: 1})
 	yesterday := time.Now().AddDate(0, 0, -1)
+	kdata := sim.RestaurantDataOptions{LocationsPerBusiness: 2, DevicesPerLocation: 2, SalesPerDay: 12,
+		Zones: []string{"Europe/London", "Australia/Sydney"}, From: yesterday.AddDate(0, 0, -(days + 1)), Until: yesterday}
+	for _, c := range configure {
+		c(&kdata)
+	}
 	s, err := sim.New(sim.Options{
 		Seed: 3, AutoConsent: true, RateLimit: sim.RateLimitOptions{Disabled: true},
 		Data: sim.DataOptions{ShopsPerAccount: 2, RegistersPerShop: 2, SalesPerDay: 6, Zones: []string{"Europe/London"},
 			From: yesterday.AddDate(0, 0, -(days + 1)), Until: yesterday},
-		Restaurant: sim.RestaurantOptions{Data: sim.RestaurantDataOptions{LocationsPerBusiness: 2, DevicesPerLocation: 2, SalesPerDay: 12,
-			Zones: []string{"Europe/London", "Australia/Sydney"}, From: yesterday.AddDate(0, 0, -(days + 1)), Until: yesterday}},
+		Restaurant: sim.RestaurantOptions{Data: kdata},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -106,6 +112,7 @@ func newTokenKey(t *testing.T) string {
 // restaurantDepartment maps a department to a K-Series business location and its devices.
 type restaurantDepartment struct {
 	ID       string
+	Business int64
 	Location sim.BusinessLocation
 }
 
@@ -121,7 +128,7 @@ func (d restaurantDepartment) devices() []string {
 func (p *restaurantPipeline) restaurantDepartments() []restaurantDepartment {
 	var out []restaurantDepartment
 	for i, l := range p.Sim.Businesses()[0].Locations {
-		out = append(out, restaurantDepartment{ID: "k" + strconv.Itoa(i+1), Location: l})
+		out = append(out, restaurantDepartment{ID: "k" + strconv.Itoa(i+1), Business: 300001, Location: l})
 	}
 	return out
 }
@@ -168,7 +175,7 @@ func (p *restaurantPipeline) restaurantMismatches(t *testing.T, client string, d
 	visitors := decimal.Zero
 	for _, d := range deps {
 		for _, dev := range d.Location.Devices {
-			exp, err := p.Sim.ExpectedRestaurant(sim.RestaurantOracleQuery{BusinessID: 300001, LocationID: d.Location.ID, DeviceID: dev.ID,
+			exp, err := p.Sim.ExpectedRestaurant(sim.RestaurantOracleQuery{BusinessID: d.Business, LocationID: d.Location.ID, DeviceID: dev.ID,
 				From: from.String(), Until: until.String()})
 			if err != nil {
 				t.Fatal(err)
@@ -331,4 +338,61 @@ func containsAll(s string, parts ...string) bool {
 		}
 	}
 	return true
+}
+
+// TestRestaurantSeveralBusinessesMatchesOracle: a Lightspeed Restaurant user of a restaurant
+// group consents once for two businesses. The connection covers both; departments on a
+// location of each (London, and New York, which is tax-exclusive) import through the whole
+// pipeline under the one consent and equal the simulator's oracle for every device, day, hour
+// and field; both departments' requests share the consent's one rate budget.
+func TestRestaurantSeveralBusinessesMatchesOracle(t *testing.T) {
+	t.Parallel()
+	days := envInt("PIPELINE_RESTAURANT_DAYS", 62) / 4
+	p := startRestaurantPipeline(t, days, func(o *sim.RestaurantDataOptions) {
+		o.Businesses, o.Zones = 2, []string{"Europe/London", "America/New_York"}
+	})
+	bs := p.Sim.Businesses()
+	deps := []restaurantDepartment{
+		{ID: "north", Business: bs[0].ID, Location: bs[0].Locations[0]},
+		{ID: "south", Business: bs[1].ID, Location: bs[1].Locations[1]},
+	}
+	if !deps[1].Location.TaxExclusive || deps[0].Location.TaxExclusive {
+		t.Fatalf("want London with VAT included and New York tax-exclusive: %+v", deps)
+	}
+	p.configureRestaurant(t, "c1", deps)
+	p.ConnectAccounts(t, "c1", "300001,300002", true)
+
+	until := yesterday().AddDays(-1)
+	from := until.AddDays(-(days - 1))
+	resp, err := p.ImportClient(t, "c1").StartImport(context.Background(), &posimportv1.StartImportRequest{
+		ClientId: "c1", DepartmentIds: []string{"north", "south"}, FromDate: from.String(), UntilDate: until.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp := p.WaitImport(t, "c1", resp.GetImport().GetImportId(), 3*time.Minute)
+	if imp.GetState() != posimportv1.ImportState_IMPORT_STATE_SUCCEEDED {
+		t.Fatalf("import ended %s: %v", imp.GetState(), firstErrors(imp, 3))
+	}
+	if want := int64(2 * 2 * days); imp.GetProgress().GetDaysWritten() != want {
+		t.Errorf("days written %d, want %d", imp.GetProgress().GetDaysWritten(), want)
+	}
+	if diffs := p.restaurantMismatches(t, "c1", deps, from, until); len(diffs) > 0 {
+		t.Errorf("balance differs from the oracle (%d differences):\n%v", len(diffs), diffs[:min(len(diffs), 20)])
+	}
+	// One consent, one token, one budget: the rate budget has one row for both businesses.
+	var keys []string
+	rows, err := p.Pool.Query(context.Background(), "SELECT account_key FROM rate_budgets ORDER BY 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	if rows.Err() != nil || !slices.Equal(keys, []string{"lightspeed_restaurant:300001,300002"}) {
+		t.Errorf("rate budgets %v (%v), want the consent's one", keys, rows.Err())
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,9 +27,11 @@ type Env struct {
 	// Clock is the simulator's clock, when Start was given none (a ManualClock at
 	// 2026-01-01T00:00:00Z); nil otherwise.
 	Clock *sim.ManualClock
-	// OAuth is a config for the default client with the simulator's R-Series endpoints.
+	// OAuth is a config for the default client with the simulator's R-Series endpoints
+	// (client credentials in the form body).
 	OAuth *oauth2.Config
-	// Restaurant is the same client's config for the K-Series endpoints (scope financial-api).
+	// Restaurant is the same client's config for the K-Series endpoints (scope financial-api;
+	// client credentials as HTTP Basic).
 	Restaurant *oauth2.Config
 }
 
@@ -66,7 +69,7 @@ func Start(tb testing.TB, opts sim.Options) *Env {
 		ClientID: id, ClientSecret: secret,
 		Endpoint: oauth2.Endpoint{
 			AuthURL: env.URL + "/oauth/authorize", TokenURL: env.URL + "/oauth/token",
-			AuthStyle: oauth2.AuthStyleInParams,
+			AuthStyle: oauth2.AuthStyleInHeader,
 		},
 		RedirectURL: "http://127.0.0.1:1/callback",
 		Scopes:      []string{sim.FinancialScope},
@@ -83,12 +86,23 @@ func (e *Env) Context(ctx context.Context) context.Context {
 // simulator must have AutoConsent set.
 func (e *Env) Code(tb testing.TB, account int64, verifier string) string {
 	tb.Helper()
-	return e.code(tb, e.OAuth, account, verifier)
+	return e.CodeFor(tb, e.OAuth, account, verifier)
 }
 
-func (e *Env) code(tb testing.TB, conf *oauth2.Config, account int64, verifier string) string {
+// CodeFor runs the authorize step of conf (e.OAuth or e.Restaurant) for account (0: the
+// first) with PKCE and returns the code.
+func (e *Env) CodeFor(tb testing.TB, conf *oauth2.Config, account int64, verifier string) string {
 	tb.Helper()
-	opts := []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("account_id", strconv.FormatInt(account, 10))}
+	return e.codeFor(tb, conf, []int64{account}, verifier)
+}
+
+func (e *Env) codeFor(tb testing.TB, conf *oauth2.Config, accounts []int64, verifier string) string {
+	tb.Helper()
+	ids := make([]string, len(accounts))
+	for i, a := range accounts {
+		ids[i] = strconv.FormatInt(a, 10)
+	}
+	opts := []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("account_id", strings.Join(ids, ","))}
 	if verifier != "" {
 		opts = append(opts, oauth2.S256ChallengeOption(verifier))
 	}
@@ -134,10 +148,17 @@ func (e *Env) RestaurantToken(tb testing.TB, business int64) *oauth2.Token {
 	return e.token(tb, e.Restaurant, business)
 }
 
-func (e *Env) token(tb testing.TB, conf *oauth2.Config, account int64) *oauth2.Token {
+// RestaurantTokenOf runs the K-Series code flow for a consent covering businesses (a user who
+// sees several) and returns the token.
+func (e *Env) RestaurantTokenOf(tb testing.TB, businesses ...int64) *oauth2.Token {
+	tb.Helper()
+	return e.token(tb, e.Restaurant, businesses...)
+}
+
+func (e *Env) token(tb testing.TB, conf *oauth2.Config, accounts ...int64) *oauth2.Token {
 	tb.Helper()
 	verifier := oauth2.GenerateVerifier()
-	tok, err := conf.Exchange(e.Context(context.Background()), e.code(tb, conf, account, verifier), oauth2.VerifierOption(verifier))
+	tok, err := conf.Exchange(e.Context(context.Background()), e.codeFor(tb, conf, accounts, verifier), oauth2.VerifierOption(verifier))
 	if err != nil {
 		tb.Fatalf("exchange code: %v", err)
 	}

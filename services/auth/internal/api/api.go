@@ -69,6 +69,13 @@ func (s *Server) GetConnection(ctx context.Context, req *posimportv1.GetConnecti
 	}
 	out := s.toProto(req.GetClientId(), c, found)
 	out.DepartmentCheckError = chk.Err
+	for _, b := range chk.Businesses {
+		pb := &posimportv1.PosBusiness{BusinessId: b.ID, Name: b.Name}
+		for _, l := range b.Locations {
+			pb.Locations = append(pb.Locations, &posimportv1.PosLocation{LocationId: l.ID, Name: l.Name, TimeZone: l.TimeZone, Archived: l.Archived})
+		}
+		out.Businesses = append(out.Businesses, pb)
+	}
 	for _, mm := range chk.Mismatches {
 		out.DepartmentMismatches = append(out.DepartmentMismatches, &posimportv1.DepartmentMismatch{
 			DepartmentId: mm.DepartmentID, PosClientNumber: mm.PosClientNumber, Reason: mm.Reason,

@@ -10,17 +10,22 @@ import (
 
 	"github.com/posimport/posimport/pkg/platform/apierr"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+	"github.com/posimport/posimport/services/auth/internal/provider"
 	"github.com/posimport/posimport/services/auth/internal/store"
 )
 
 // Check is the result of comparing a client's departments with the connected POS account.
 type Check struct {
+	// Businesses are what the account covers, with their locations, as the POS listed them for
+	// the check; empty when the check could not run.
+	Businesses []provider.Business
 	Mismatches []Mismatch
 	// Err says, for people, why the check could not run; empty when it ran.
 	Err string
 }
 
-// Mismatch is a department whose POS client number is not an active location of the account.
+// Mismatch is a department whose POS client number is not an active location of any business
+// of the account.
 type Mismatch struct {
 	DepartmentID    string
 	PosClientNumber string
@@ -41,7 +46,8 @@ type cachedCheck struct {
 }
 
 // checkDepartments compares the POS client numbers of the client's departments with the
-// locations of the connected account. A result is reused for CheckTTL; failures are not.
+// locations of every business of the connected account. A result is reused for CheckTTL;
+// failures are not.
 func (m *Manager) checkDepartments(ctx context.Context, c store.Connection) Check {
 	m.checkMu.Lock()
 	cached, ok := m.checks[c.ClientID]
@@ -70,21 +76,24 @@ func (m *Manager) checkDepartments(ctx context.Context, c store.Connection) Chec
 		m.log.WarnContext(ctx, "department check: access token", "client_id", c.ClientID, "error", err)
 		return Check{Err: fmt.Sprintf("the departments could not be checked: %s did not answer; try again later", p.Name())}
 	}
-	locs, err := p.Locations(ctx, tok.AccountID, tok.Access)
+	bs, err := p.Businesses(ctx, tok.AccountID, tok.Access)
 	if err != nil {
 		m.log.WarnContext(ctx, "department check: list locations", "client_id", c.ClientID, "error", err)
 		return Check{Err: fmt.Sprintf("the departments could not be checked: %s did not list the account's locations; try again later", p.Name())}
 	}
+	// A department may name a location of any of the account's businesses.
 	active := map[string]bool{}
 	var ids []string
-	for _, l := range locs {
-		active[l.ID] = !l.Archived
-		if !l.Archived {
-			ids = append(ids, l.ID)
+	for _, b := range bs {
+		for _, l := range b.Locations {
+			active[l.ID] = !l.Archived
+			if !l.Archived {
+				ids = append(ids, l.ID)
+			}
 		}
 	}
 	slices.Sort(ids)
-	var chk Check
+	chk := Check{Businesses: bs}
 	for _, d := range deps.GetDepartments() {
 		n := d.GetPosClientNumber()
 		isActive, known := active[n]

@@ -55,14 +55,16 @@ type Settings struct {
 	NowFunc func() time.Time
 }
 
-// NewOAuth returns the OAuth mechanics for s. The client credentials go in the request body
-// (stating it saves oauth2's probing request); revokeParam is the revocation form's field for
-// the token.
-func NewOAuth(s Settings, revokeParam string) OAuth {
+// NewOAuth returns the OAuth mechanics for s. style is how the product's token (and revoke)
+// endpoint authenticates the client, as it documents it: oauth2.AuthStyleInHeader for HTTP
+// Basic (RFC 6749 §2.3.1), oauth2.AuthStyleInParams for client_id and client_secret in the
+// form body; never AuthStyleAutoDetect, whose probing request a strict server answers with
+// invalid_client. revokeParam is the revocation form's field for the token.
+func NewOAuth(s Settings, style oauth2.AuthStyle, revokeParam string) OAuth {
 	return OAuth{
 		Config: oauth2.Config{
 			ClientID:    s.ClientID,
-			Endpoint:    oauth2.Endpoint{AuthURL: s.AuthorizeURL, TokenURL: s.TokenURL, AuthStyle: oauth2.AuthStyleInParams},
+			Endpoint:    oauth2.Endpoint{AuthURL: s.AuthorizeURL, TokenURL: s.TokenURL, AuthStyle: style},
 			RedirectURL: s.RedirectURL,
 			Scopes:      s.Scopes,
 		},
@@ -129,20 +131,27 @@ func (o *OAuth) token(tok *oauth2.Token) (Token, error) {
 	return Token{Access: secret.New(tok.AccessToken), Refresh: secret.New(tok.RefreshToken), Expiry: exp}, nil
 }
 
-// Revoke ends the grant of a refresh token. An unknown token is not an error (RFC 7009).
+// Revoke ends the grant of a refresh token. An unknown token is not an error (RFC 7009). The
+// client authenticates the way it does at the token endpoint.
 func (o *OAuth) Revoke(ctx context.Context, refresh secret.Secret) error {
 	ctx, cancel := o.call(ctx)
 	defer cancel()
-	form := url.Values{
-		"client_id":     {o.Config.ClientID},
-		"client_secret": {o.ClientSecret.Reveal()},
-		o.RevokeParam:   {refresh.Reveal()},
+	form := url.Values{o.RevokeParam: {refresh.Reveal()}}
+	basic := o.Config.Endpoint.AuthStyle == oauth2.AuthStyleInHeader
+	if !basic {
+		form.Set("client_id", o.Config.ClientID)
+		form.Set("client_secret", o.ClientSecret.Reveal())
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.RevokeURL, strings.NewReader(form.Encode()))
 	if err != nil {
 		return &Error{Op: "build the revoke request"}
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if basic {
+		// RFC 6749 §2.3.1: the id and secret are form-encoded before Basic encoding, as
+		// golang.org/x/oauth2 does at the token endpoint.
+		req.SetBasicAuth(url.QueryEscape(o.Config.ClientID), url.QueryEscape(o.ClientSecret.Reveal()))
+	}
 	resp, err := o.HTTPClient.Do(req)
 	if err != nil {
 		return describe("revoke the grant", err)

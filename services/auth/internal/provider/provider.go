@@ -12,6 +12,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/posimport/posimport/pkg/platform/secret"
@@ -48,13 +49,23 @@ type Provider interface {
 	// Revoke ends the grant of a refresh token at the provider.
 	Revoke(ctx context.Context, refresh secret.Secret) error
 	// Account learns the account id an access token was granted for, confirmed by the
-	// provider's API.
+	// provider's API: what the consent covers, in a form that compares equal for the same
+	// coverage (a Lightspeed Restaurant consent of several businesses lists them all).
 	Account(ctx context.Context, access secret.Secret) (string, error)
-	// Locations lists the account's locations (shops, business locations).
-	Locations(ctx context.Context, accountID string, access secret.Secret) ([]pos.Location, error)
+	// Businesses lists what the account covers, with their locations (shops, business
+	// locations): the one account of Lightspeed Retail, the businesses of a Lightspeed
+	// Restaurant consent.
+	Businesses(ctx context.Context, accountID string, access secret.Secret) ([]Business, error)
 	// RenewsOnlyAfterExpiry reports that a refresh returns the same access token while it is
 	// still valid, so a new access token can only be had once the current one has expired.
 	RenewsOnlyAfterExpiry() bool
+}
+
+// Business is a business an account covers, with its locations.
+type Business struct {
+	ID        string
+	Name      string
+	Locations []pos.Location
 }
 
 // Error is a provider failure worded for logs and for people: it names what failed and the
@@ -76,3 +87,23 @@ func (e *Error) Error() string {
 // Unwrap returns ErrInvalidGrant for refused grants, else nil: the underlying error may hold a
 // response body and is not kept.
 func (e *Error) Unwrap() error { return e.err }
+
+// APICode names a POS API failure (the shared error types of package pos) without its details,
+// for an [Error]'s Code.
+func APICode(err error) string {
+	var se *pos.StatusError
+	var rl *pos.RateLimitError
+	switch {
+	case errors.Is(err, pos.ErrUnauthorized):
+		return "token refused"
+	case errors.As(err, &rl):
+		return "rate limited"
+	case errors.As(err, &se):
+		return "HTTP " + strconv.Itoa(se.Status)
+	case errors.As(err, new(*pos.DataError)), errors.As(err, new(*pos.SyntaxError)):
+		return "malformed response"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	}
+	return "unreachable"
+}

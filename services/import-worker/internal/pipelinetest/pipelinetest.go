@@ -341,6 +341,13 @@ func (e *Env) put(t testing.TB, r *servicetest.Running, path, token string, body
 // auth service's OAuth flow, and enables the integration as the integration contact.
 func (e *Env) Connect(t testing.TB, client string, account int64, enable bool) {
 	t.Helper()
+	e.ConnectAccounts(t, client, strconv.FormatInt(account, 10), enable)
+}
+
+// ConnectAccounts is Connect for a consent covering accounts, the simulator's account_id
+// parameter: several Lightspeed Restaurant businesses are "300001,300002".
+func (e *Env) ConnectAccounts(t testing.TB, client, accounts string, enable bool) {
+	t.Helper()
 	r := e.Auth.Do(t, "POST", "/v1/clients/"+client+"/connection:begin", e.Keys.Token(t, authn.RoleSupervisor, client), map[string]any{})
 	if r.Status != http.StatusOK {
 		t.Fatalf("begin connect: %d %s", r.Status, r.Body)
@@ -354,7 +361,7 @@ func (e *Env) Connect(t testing.TB, client string, account int64, enable bool) {
 		t.Fatal(err)
 	}
 	q := u.Query()
-	q.Set("account_id", strconv.FormatInt(account, 10))
+	q.Set("account_id", accounts)
 	u.RawQuery = q.Encode()
 	c := &http.Client{CheckRedirect: func(req *http.Request, _ []*http.Request) error {
 		if req.URL.Host == returnHost {

@@ -1,7 +1,8 @@
 // Package provider is the one place that names point-of-sale products: a registry from
-// posimport.v1.PosProvider to what builds that product's pos.Source for a connected account
-// and tells its permanent errors from its transient ones: Lightspeed Retail (R-Series) and
-// Lightspeed Restaurant (K-Series).
+// posimport.v1.PosProvider to what builds that product's pos.Source for a connected account:
+// Lightspeed Retail (R-Series) and Lightspeed Restaurant (K-Series). Every source returns the
+// error types of package pos, so [Permanent] and [RetryAfter] tell permanent failures from
+// transient ones once, for every product.
 package provider
 
 import (
@@ -23,14 +24,20 @@ import (
 // Account is a connected POS account, as the auth service describes it.
 type Account struct {
 	Provider posimportv1.PosProvider
-	// ID is the provider's account id (Lightspeed Retail accountID).
+	// ID is the provider's account id, as the auth service hands it out: the Lightspeed Retail
+	// accountID, or the Lightspeed Restaurant businesses of the consent ("300001,300002",
+	// restaurant.AccountID).
 	ID string
 	// Tokens supplies access tokens (from the auth service); it may implement
-	// retail.TokenInvalidator.
+	// pos.TokenInvalidator.
 	Tokens oauth2.TokenSource
 }
 
-// Key names the account's shared rate budget, e.g. "lightspeed_retail:100001".
+// Key names the account's shared rate budget, e.g. "lightspeed_retail:100001" or
+// "lightspeed_restaurant:300001,300002": one budget per Lightspeed account or token (DESIGN.md
+// §5). A Lightspeed Restaurant consent of several businesses is one token, so its businesses
+// share one budget; a second consent (another client, or other businesses) is another token
+// and another budget.
 func (a Account) Key() string {
 	return providerKey(a.Provider) + ":" + a.ID
 }
@@ -48,7 +55,7 @@ func providerKey(p posimportv1.PosProvider) string {
 // Hooks are what the worker lends a source: the account's share of the rate budget and a
 // callback per upstream response, for metrics.
 type Hooks struct {
-	Limiter    retail.Limiter
+	Limiter    pos.Limiter
 	OnResponse func(status int)
 	Logger     *slog.Logger
 }
@@ -58,9 +65,35 @@ type Provider struct {
 	// New returns a source for the account.
 	New func(a Account, h Hooks) (pos.Source, error)
 	// Permanent reports whether err cannot succeed on retry, with a reason a person can act on.
+	// Every registered product uses the package's [Permanent].
 	Permanent func(err error) (reason string, ok bool)
-	// RetryAfter reports how long the provider asked to wait before retrying, if it did.
+	// RetryAfter reports how long the provider asked to wait before retrying, if it did. Every
+	// registered product uses the package's [RetryAfter].
 	RetryAfter func(err error) (time.Duration, bool)
+}
+
+// Permanent reports whether a source's err cannot succeed on retry, with a reason a person can
+// act on: malformed data, and a request the POS refused (4xx other than 408 and 429).
+// Unauthorized is the caller's to word (it needs a new consent, not a retry).
+func Permanent(err error) (reason string, ok bool) {
+	var de *pos.DataError
+	if errors.As(err, &de) {
+		return "Lightspeed sent malformed data: " + err.Error(), true
+	}
+	var se *pos.StatusError
+	if errors.As(err, &se) && se.Refused() {
+		return fmt.Sprintf("Lightspeed refused the request (%d): %s", se.Status, se.Message), true
+	}
+	return "", false
+}
+
+// RetryAfter reports how long the POS asked to wait before retrying, if it did.
+func RetryAfter(err error) (time.Duration, bool) {
+	var re *pos.RateLimitError
+	if errors.As(err, &re) {
+		return re.RetryAfter, true
+	}
+	return 0, false
 }
 
 // Registry maps products to providers.
@@ -115,46 +148,26 @@ func lightspeedRetail(o Options) Provider {
 				},
 			})
 		},
-		Permanent: func(err error) (string, bool) {
-			var de *retail.DataError
-			if errors.As(err, &de) {
-				return "Lightspeed sent malformed data: " + de.Error(), true
-			}
-			var se *retail.StatusError
-			if errors.As(err, &se) && se.Status >= 400 && se.Status < 500 && se.Status != http.StatusTooManyRequests &&
-				se.Status != http.StatusRequestTimeout {
-				return fmt.Sprintf("Lightspeed refused the request (%d): %s", se.Status, se.Message), true
-			}
-			return "", false
-		},
-		RetryAfter: func(err error) (time.Duration, bool) {
-			var re *retail.RateLimitError
-			if errors.As(err, &re) {
-				return re.RetryAfter, true
-			}
-			return 0, false
-		},
+		Permanent: Permanent, RetryAfter: RetryAfter,
 	}
 }
 
-// lightspeedRestaurant builds K-Series sources. Its client reports failures with the R-Series
-// error types, so they are told apart the same way.
+// lightspeedRestaurant builds K-Series sources.
 func lightspeedRestaurant(o Options) Provider {
-	ls := lightspeedRetail(o)
 	return Provider{
 		New: func(a Account, h Hooks) (pos.Source, error) {
-			id, err := strconv.ParseInt(a.ID, 10, 64)
-			if err != nil || id <= 0 {
-				return nil, fmt.Errorf("lightspeed restaurant business id %q is not a number", a.ID)
+			ids, err := restaurant.ParseAccountID(a.ID)
+			if err != nil {
+				return nil, fmt.Errorf("lightspeed restaurant: %w", err)
 			}
-			var limiter restaurant.Limiter
+			var limiter pos.Limiter
 			if h.Limiter != nil {
 				// K-Series sends no rate-limit headers: the shared budget keeps the pace set here.
-				h.Limiter.Observe(retail.BucketState{Size: restaurant.PaceBurst, DripRate: restaurant.PaceRate, BurstMax: restaurant.PaceBurst, At: time.Now()})
+				h.Limiter.Observe(pos.BucketState{Size: restaurant.PaceBurst, DripRate: restaurant.PaceRate, BurstMax: restaurant.PaceBurst, At: time.Now()})
 				limiter = h.Limiter
 			}
 			return restaurant.New(restaurant.Config{
-				BaseURL: o.RestaurantAPIURL, BusinessID: id, TokenSource: a.Tokens, HTTPClient: o.HTTPClient,
+				BaseURL: o.RestaurantAPIURL, BusinessIDs: ids, TokenSource: a.Tokens, HTTPClient: o.HTTPClient,
 				Limiter: limiter, RequestTimeout: o.RequestTimeout, Logger: h.Logger,
 				OnResponse: func(e restaurant.ResponseEvent) {
 					if h.OnResponse != nil {
@@ -163,7 +176,6 @@ func lightspeedRestaurant(o Options) Provider {
 				},
 			})
 		},
-		Permanent:  ls.Permanent,
-		RetryAfter: ls.RetryAfter,
+		Permanent: Permanent, RetryAfter: RetryAfter,
 	}
 }

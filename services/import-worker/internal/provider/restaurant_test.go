@@ -11,17 +11,16 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/posimport/posimport/pkg/lightspeed/restaurant"
-	"github.com/posimport/posimport/pkg/lightspeed/retail"
 	"github.com/posimport/posimport/pkg/pos"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/import-worker/internal/provider"
 )
 
 // pacer records what the registry tells the shared budget.
-type pacer struct{ observed []retail.BucketState }
+type pacer struct{ observed []pos.BucketState }
 
 func (p *pacer) Wait(context.Context, float64) error { return nil }
-func (p *pacer) Observe(s retail.BucketState)        { p.observed = append(p.observed, s) }
+func (p *pacer) Observe(s pos.BucketState)           { p.observed = append(p.observed, s) }
 func (p *pacer) PauseUntil(time.Time)                {}
 
 // TestRestaurantProvider: Lightspeed Restaurant is registered; its sources fill Visitors, pace
@@ -66,11 +65,21 @@ func TestRestaurantProvider(t *testing.T) {
 	if reason, ok := p.Permanent(err); !ok || reason != "Lightspeed refused the request (403): Access denied to business location 7" {
 		t.Errorf("Permanent(%v) = %q, %v", err, reason, ok)
 	}
-	if d, ok := p.RetryAfter(&retail.RateLimitError{RetryAfter: 9 * time.Second}); !ok || d != 9*time.Second {
+	if d, ok := p.RetryAfter(&pos.RateLimitError{RetryAfter: 9 * time.Second}); !ok || d != 9*time.Second {
 		t.Errorf("RetryAfter = %v, %v", d, ok)
 	}
-	if _, err := p.New(provider.Account{ID: "business"}, provider.Hooks{}); err == nil {
-		t.Error("a business id that is not a number: want an error")
+	for _, id := range []string{"business", "", "300002,300001"} {
+		if _, err := p.New(provider.Account{ID: id}, provider.Hooks{}); err == nil {
+			t.Errorf("account id %q: want an error", id)
+		}
+	}
+	// A consent of several businesses is one token: one source, one budget for all of them.
+	group := provider.Account{Provider: posimportv1.PosProvider_POS_PROVIDER_LIGHTSPEED_RESTAURANT, ID: "300001,300002", Tokens: acct.Tokens}
+	if _, err := p.New(group, provider.Hooks{}); err != nil {
+		t.Errorf("a consent of two businesses: %v", err)
+	}
+	if group.Key() != "lightspeed_restaurant:300001,300002" || acct.Key() != "lightspeed_restaurant:300001" {
+		t.Errorf("budget keys %q and %q", group.Key(), acct.Key())
 	}
 	if want := []string{"/f/v2/business-location/300001001/sales", "/f/v2/business-location/7/sales"}; !slices.Equal(paths, want) {
 		t.Errorf("requests %v, want %v", paths, want)

@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/posimport/posimport/pkg/lightspeed/retail"
+	"github.com/posimport/posimport/pkg/pos"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 )
 
@@ -59,8 +59,8 @@ type AuthTokens struct {
 }
 
 var (
-	_ oauth2.TokenSource      = (*AuthTokens)(nil)
-	_ retail.TokenInvalidator = (*AuthTokens)(nil)
+	_ oauth2.TokenSource   = (*AuthTokens)(nil)
+	_ pos.TokenInvalidator = (*AuthTokens)(nil)
 )
 
 // NewAuthTokens returns the token source of one client.
@@ -118,7 +118,7 @@ func (a *AuthTokens) token(ctx context.Context) (*oauth2.Token, error) {
 	return a.tok, nil
 }
 
-// InvalidateToken implements retail.TokenInvalidator: the next Token call forces a refresh,
+// InvalidateToken implements pos.TokenInvalidator: the next Token call forces a refresh,
 // unless the refused token was already replaced.
 func (a *AuthTokens) InvalidateToken(accessToken string) {
 	a.mu.Lock()

@@ -1,5 +1,5 @@
 // Package ratebudget shares one Lightspeed rate budget per account between every worker
-// process, in Postgres. It implements retail.Limiter with GCRA (virtual scheduling): each
+// process, in Postgres. It implements pos.Limiter with GCRA (virtual scheduling): each
 // request reserves its send time with one atomic UPDATE of the account's row, which holds the
 // theoretical arrival time of the bucket (tat), the earliest next send under the burst limit
 // and a pause set after a 429. The bucket size (minus headroom) is the burst tolerance, the drip
@@ -17,7 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/posimport/posimport/pkg/lightspeed/retail"
+	"github.com/posimport/posimport/pkg/pos"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
 	"github.com/posimport/posimport/services/import-worker/internal/store/dbsqlc"
 )
@@ -85,7 +85,7 @@ func (b *Budget) For(key string) *Limiter {
 	return l
 }
 
-// Limiter is one account's share of the budget; it implements retail.Limiter.
+// Limiter is one account's share of the budget; it implements pos.Limiter.
 type Limiter struct {
 	b   *Budget
 	key string
@@ -105,7 +105,7 @@ type Limiter struct {
 	}
 }
 
-var _ retail.Limiter = (*Limiter)(nil)
+var _ pos.Limiter = (*Limiter)(nil)
 
 // learn records the row after a reservation. The theoretical arrival time only grows while
 // the bucket's settings stay; a change of settings (another Observe) may have moved it back.
@@ -124,7 +124,7 @@ func (l *Limiter) learn(r dbsqlc.RateBudgetReserveRow) {
 // covered reports whether the row already holds what s reports: the same bucket, and a level
 // no higher than the modelled one (within half a drip, well inside the headroom). The row's
 // model is at least the one learnt here, as reservations only push it further.
-func (l *Limiter) covered(s retail.BucketState) bool {
+func (l *Limiter) covered(s pos.BucketState) bool {
 	m := &l.model
 	m.Lock()
 	defer m.Unlock()
@@ -181,7 +181,7 @@ func (l *Limiter) Reserve(ctx context.Context, cost float64) (Reservation, error
 	return Reservation{SendAt: r.SendAt.Time, Wait: time.Duration(r.WaitSeconds * float64(time.Second))}, nil
 }
 
-// Wait implements retail.Limiter: it reserves a send time and sleeps until it. A 429 that
+// Wait implements pos.Limiter: it reserves a send time and sleeps until it. A 429 that
 // paused the account while this request slept moves it after the pause: the send time is
 // reserved again, so no request reaches the account before the Retry-After runs out.
 func (l *Limiter) Wait(ctx context.Context, cost float64) error {
@@ -206,8 +206,8 @@ func (l *Limiter) Wait(ctx context.Context, cost float64) error {
 	}
 }
 
-// Observe implements retail.Limiter.
-func (l *Limiter) Observe(s retail.BucketState) {
+// Observe implements pos.Limiter.
+func (l *Limiter) Observe(s pos.BucketState) {
 	if s.Size <= 0 || s.DripRate <= 0 || l.covered(s) {
 		return
 	}
@@ -225,7 +225,7 @@ func (l *Limiter) Observe(s retail.BucketState) {
 	}
 }
 
-// PauseUntil implements retail.Limiter: every process holds its requests to the account until t.
+// PauseUntil implements pos.Limiter: every process holds its requests to the account until t.
 func (l *Limiter) PauseUntil(t time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posimport/posimport/pkg/lightspeed/retail"
 	"github.com/posimport/posimport/pkg/platform/logging"
 	"github.com/posimport/posimport/pkg/platform/pgtest"
+	"github.com/posimport/posimport/pkg/pos"
 	"github.com/posimport/posimport/services/import-worker/internal/ratebudget"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
 	"github.com/posimport/posimport/services/import-worker/internal/storetest"
@@ -95,12 +95,12 @@ func TestObserveAndPause(t *testing.T) {
 		{
 			name: "level reported near full pushes the schedule",
 			// Level 9 of 10 at 10/s: the level is 7 (= 10-2-1) again after 200 ms.
-			act:  func(l *ratebudget.Limiter) { l.Observe(retail.BucketState{Level: 9, Size: 10, DripRate: 10}) },
+			act:  func(l *ratebudget.Limiter) { l.Observe(pos.BucketState{Level: 9, Size: 10, DripRate: 10}) },
 			want: 200 * time.Millisecond,
 		},
 		{
 			name: "a lower reported level changes nothing",
-			act:  func(l *ratebudget.Limiter) { l.Observe(retail.BucketState{Level: 0, Size: 10, DripRate: 10}) },
+			act:  func(l *ratebudget.Limiter) { l.Observe(pos.BucketState{Level: 0, Size: 10, DripRate: 10}) },
 			want: 0,
 		},
 		{
@@ -119,14 +119,14 @@ func TestObserveAndPause(t *testing.T) {
 					}
 				}
 			},
-			act:  func(l *ratebudget.Limiter) { l.Observe(retail.BucketState{Level: 0, Size: 10, DripRate: 1000}) },
+			act:  func(l *ratebudget.Limiter) { l.Observe(pos.BucketState{Level: 0, Size: 10, DripRate: 1000}) },
 			want: 0,
 		},
 		{
 			name: "a bigger bucket from the headers is used",
 			act: func(l *ratebudget.Limiter) {
 				// Size 100 at 1/s, level 95: room for cost 1 under 98 at once.
-				l.Observe(retail.BucketState{Level: 95, Size: 100, DripRate: 1})
+				l.Observe(pos.BucketState{Level: 95, Size: 100, DripRate: 1})
 			},
 			want: 0,
 		},
@@ -171,14 +171,14 @@ func TestObserveWritesOnlyWhatIsNew(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
-		state   retail.BucketState
+		state   pos.BucketState
 		changes bool
 	}{
-		{"level below the model", retail.BucketState{Level: 0.2, Size: 10, DripRate: 10, BurstMax: 1000}, false},
-		{"no burst header", retail.BucketState{Level: 0, Size: 10, DripRate: 10}, false},
-		{"level above the model", retail.BucketState{Level: 6, Size: 10, DripRate: 10}, true},
-		{"another drip rate", retail.BucketState{Level: 0, Size: 10, DripRate: 20}, true},
-		{"another bucket size", retail.BucketState{Level: 0, Size: 20, DripRate: 10}, true},
+		{"level below the model", pos.BucketState{Level: 0.2, Size: 10, DripRate: 10, BurstMax: 1000}, false},
+		{"no burst header", pos.BucketState{Level: 0, Size: 10, DripRate: 10}, false},
+		{"level above the model", pos.BucketState{Level: 6, Size: 10, DripRate: 10}, true},
+		{"another drip rate", pos.BucketState{Level: 0, Size: 10, DripRate: 20}, true},
+		{"another bucket size", pos.BucketState{Level: 0, Size: 20, DripRate: 10}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

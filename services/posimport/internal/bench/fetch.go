@@ -102,7 +102,7 @@ func fetchOnly(ctx context.Context, simURL string, tokens map[int64]string, span
 		if c, ok := sources[account]; ok {
 			return c, nil
 		}
-		var lim retail.Limiter = unlimited{}
+		var lim pos.Limiter = unlimited{}
 		if limited {
 			lim = retail.NewBucketLimiter()
 		}
@@ -156,11 +156,11 @@ func fetchOnly(ctx context.Context, simURL string, tokens map[int64]string, span
 	return res, nil
 }
 
-// unlimited is a retail.Limiter that never waits.
+// unlimited is a pos.Limiter that never waits.
 type unlimited struct{}
 
 func (unlimited) Wait(context.Context, float64) error { return nil }
-func (unlimited) Observe(retail.BucketState)          {}
+func (unlimited) Observe(pos.BucketState)             {}
 func (unlimited) PauseUntil(time.Time)                {}
 
 // bucketOf is the simulator's bucket size and drip rate (per second, time-scaled) of an account

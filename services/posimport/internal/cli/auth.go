@@ -33,7 +33,7 @@ token; DISCONNECTED on purpose.`,
 func newAuthStatus(g *globals, f *apiFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
-		Short: "Show a client's integration status, with its departments checked against the POS account",
+		Short: "Show a client's integration status, the POS businesses and locations it covers, and its departments checked against them",
 		Args:  cobra.NoArgs,
 		RunE: g.withAPI(f, authn.RoleViewer, func(ctx context.Context, a *api, _ []string) error {
 			resp, err := call(ctx, a, a.auth().GetConnection, &posimportv1.GetConnectionRequest{ClientId: f.client})
@@ -73,6 +73,16 @@ func printConnection(w io.Writer, c *posimportv1.Connection) error {
 	}
 	if c.GetReconnectUrl() != "" {
 		t.Rows = append(t.Rows, []string{"give consent", c.GetReconnectUrl()})
+	}
+	for _, b := range c.GetBusinesses() {
+		t.Rows = append(t.Rows, []string{"business " + b.GetBusinessId(), b.GetName()})
+		for _, l := range b.GetLocations() {
+			where := l.GetName() + ", " + l.GetTimeZone()
+			if l.GetArchived() {
+				where += ", archived"
+			}
+			t.Rows = append(t.Rows, []string{"  location " + l.GetLocationId(), where})
+		}
 	}
 	if c.GetDepartmentCheckError() != "" {
 		t.Rows = append(t.Rows, []string{"department check", c.GetDepartmentCheckError()})

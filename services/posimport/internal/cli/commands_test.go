@@ -141,6 +141,16 @@ func TestCLIAgainstUp(t *testing.T) {
 		!regexp.MustCompile(`POS account\s+100001`).MatchString(out) {
 		t.Errorf("connect:\n%s", out)
 	}
+	// The status lists the account and its shops, which the departments were checked against.
+	out = b.must(t, "auth", "status", "--client", "acme")
+	for _, shop := range acct.Shops {
+		if !regexp.MustCompile(`location ` + strconv.FormatInt(shop.ID, 10) + `\s+` + regexp.QuoteMeta(shop.Name+", "+shop.TimeZone)).MatchString(out) {
+			t.Errorf("status: no shop %d (%s, %s) in\n%s", shop.ID, shop.Name, shop.TimeZone, out)
+		}
+	}
+	if !regexp.MustCompile(`business 100001\s`).MatchString(out) {
+		t.Errorf("status: no business 100001 in\n%s", out)
+	}
 	if out := b.must(t, "auth", "enable", "--client", "acme"); !strings.Contains(out, "client acme: enabled") {
 		t.Errorf("enable:\n%s", out)
 	}

@@ -1,7 +1,8 @@
 // Package lsrestaurant is the Lightspeed Restaurant (K-Series) [provider.Provider]: the OAuth2
-// server and Financial API at api.lsk.lightspeed.app. The account id of a grant is the id of
-// the one business that GET /f/data/businesses lists for its token; locations are the
-// business's locations, the departments' POS client numbers.
+// server and Financial API at api.lsk.lightspeed.app. The account id of a grant lists every
+// business that GET /f/data/businesses shows its token, ascending and comma-separated
+// (restaurant.AccountID; a user of a restaurant group sees several); locations are those
+// businesses' locations, the departments' POS client numbers.
 //
 // NOTE: K-Series refresh tokens are single use and every refresh returns a new access token,
 // so a refresh is never early. K-Series documents no revocation endpoint: with RevokeURL empty,
@@ -13,7 +14,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -23,7 +23,6 @@ import (
 	"github.com/posimport/posimport/pkg/pos"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/auth/internal/provider"
-	"github.com/posimport/posimport/services/auth/internal/provider/lsretail"
 )
 
 // Config configures the provider.
@@ -45,9 +44,11 @@ type Provider struct {
 
 var _ provider.Provider = (*Provider)(nil)
 
-// New returns the provider.
+// New returns the provider. The client authenticates with HTTP Basic at the token (and revoke)
+// endpoint: the K-Series Authorization Overview says the client id and secret "must be base64
+// encoded and passed as the authorization header" (client_id:client_secret).
 func New(cfg Config) *Provider {
-	return &Provider{OAuth: provider.NewOAuth(cfg, "token"), apiBase: cfg.APIBaseURL}
+	return &Provider{OAuth: provider.NewOAuth(cfg, oauth2.AuthStyleInHeader, "token"), apiBase: cfg.APIBaseURL}
 }
 
 // ID implements provider.Provider.
@@ -69,9 +70,10 @@ func (p *Provider) Revoke(ctx context.Context, refresh secret.Secret) error {
 	return p.OAuth.Revoke(ctx, refresh)
 }
 
-// Account implements provider.Provider: the one business the token gives access to.
+// Account implements provider.Provider: every business the token gives access to, as
+// restaurant.AccountID lists them ("300001,300002"; one business's id alone).
 func (p *Provider) Account(ctx context.Context, access secret.Secret) (string, error) {
-	c, err := p.client(0, access)
+	c, err := p.client(nil, access)
 	if err != nil {
 		return "", err
 	}
@@ -79,46 +81,50 @@ func (p *Provider) Account(ctx context.Context, access secret.Secret) (string, e
 	defer cancel()
 	bs, err := c.Businesses(ctx)
 	if err != nil {
-		return "", &provider.Error{Op: "learn the business from /f/data/businesses", Code: lsretail.APICode(err)}
+		return "", &provider.Error{Op: "learn the businesses from /f/data/businesses", Code: provider.APICode(err)}
 	}
-	switch len(bs) {
-	case 0:
-		return "", &provider.Error{Op: "learn the business from /f/data/businesses", Code: "the consent covers no business"}
-	case 1:
-		return strconv.FormatInt(bs[0].ID, 10), nil
+	if len(bs) == 0 {
+		return "", &provider.Error{Op: "learn the businesses from /f/data/businesses", Code: "the consent covers no business"}
 	}
-	ids := make([]string, len(bs))
+	ids := make([]int64, len(bs))
 	for i, b := range bs {
-		ids[i] = strconv.FormatInt(b.ID, 10)
+		ids[i] = b.ID
 	}
-	return "", &provider.Error{Op: "learn the business from /f/data/businesses",
-		Code: "the consent covers " + strconv.Itoa(len(bs)) + " businesses (" + strings.Join(ids, ", ") + "); connect a user of one business"}
+	return restaurant.AccountID(ids), nil
 }
 
-// Locations implements provider.Provider: the business's locations.
-func (p *Provider) Locations(ctx context.Context, accountID string, access secret.Secret) ([]pos.Location, error) {
-	id, err := strconv.ParseInt(accountID, 10, 64)
-	if err != nil || id <= 0 {
-		return nil, &provider.Error{Op: "list the business locations", Code: "account id is not a business id"}
+// Businesses implements provider.Provider: the consent's businesses that the token still sees,
+// with their locations.
+func (p *Provider) Businesses(ctx context.Context, accountID string, access secret.Secret) ([]provider.Business, error) {
+	ids, err := restaurant.ParseAccountID(accountID)
+	if err != nil {
+		return nil, &provider.Error{Op: "list the business locations", Code: "account id is not a list of business ids"}
 	}
-	c, err := p.client(id, access)
+	c, err := p.client(ids, access)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
 	defer cancel()
-	locs, err := c.Locations(ctx)
+	bs, err := c.Consented(ctx)
 	if err != nil {
-		return nil, &provider.Error{Op: "list the business locations", Code: lsretail.APICode(err)}
+		return nil, &provider.Error{Op: "list the business locations", Code: provider.APICode(err)}
 	}
-	return locs, nil
+	out := make([]provider.Business, len(bs))
+	for i, b := range bs {
+		out[i] = provider.Business{ID: strconv.FormatInt(b.ID, 10), Name: b.Name}
+		for _, l := range b.Locations {
+			out[i].Locations = append(out[i].Locations, pos.Location{ID: strconv.FormatInt(l.ID, 10), Name: l.Name, TimeZone: l.TimeZone})
+		}
+	}
+	return out, nil
 }
 
 // client is an API client for one call with a fixed token: a refused token is reported, never
 // refreshed here, since refreshing is the auth service's locked path's business.
-func (p *Provider) client(business int64, access secret.Secret) (*restaurant.Client, error) {
+func (p *Provider) client(businesses []int64, access secret.Secret) (*restaurant.Client, error) {
 	c, err := restaurant.New(restaurant.Config{
-		BaseURL: p.apiBase, BusinessID: business,
+		BaseURL: p.apiBase, BusinessIDs: businesses,
 		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: access.Reveal(), TokenType: "Bearer"}),
 		HTTPClient:  p.HTTPClient, RequestTimeout: p.Timeout, MaxAttempts: 3,
 		BackoffBase: 200 * time.Millisecond, BackoffMax: 2 * time.Second, MaxRetryAfter: 5 * time.Second,

@@ -11,7 +11,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -20,7 +19,6 @@ import (
 
 	"github.com/posimport/posimport/pkg/lightspeed/retail"
 	"github.com/posimport/posimport/pkg/platform/secret"
-	"github.com/posimport/posimport/pkg/pos"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/auth/internal/provider"
 )
@@ -36,9 +34,11 @@ type Provider struct {
 
 var _ provider.Provider = (*Provider)(nil)
 
-// New returns the provider.
+// New returns the provider. The client authenticates with client_id and client_secret in the
+// form body of the token and revoke requests, as the R-Series docs show them (Access Token,
+// Refresh Token and Revoke pages of developers.lightspeedhq.com/retail/authentication/).
 func New(cfg Config) *Provider {
-	return &Provider{OAuth: provider.NewOAuth(cfg, "refresh_token"), apiBase: cfg.APIBaseURL}
+	return &Provider{OAuth: provider.NewOAuth(cfg, oauth2.AuthStyleInParams, "refresh_token"), apiBase: cfg.APIBaseURL}
 }
 
 // ID implements provider.Provider.
@@ -66,13 +66,14 @@ func (p *Provider) Account(ctx context.Context, access secret.Secret) (string, e
 	defer cancel()
 	a, err := c.Account(ctx)
 	if err != nil {
-		return "", &provider.Error{Op: "confirm the account with Account.json", Code: APICode(err)}
+		return "", &provider.Error{Op: "confirm the account with Account.json", Code: provider.APICode(err)}
 	}
 	return strconv.FormatInt(a.ID, 10), nil
 }
 
-// Locations implements provider.Provider: the account's shops.
-func (p *Provider) Locations(ctx context.Context, accountID string, access secret.Secret) ([]pos.Location, error) {
+// Businesses implements provider.Provider: the account, with its name from Account.json, and
+// its shops.
+func (p *Provider) Businesses(ctx context.Context, accountID string, access secret.Secret) ([]provider.Business, error) {
 	acct, err := strconv.ParseInt(accountID, 10, 64)
 	if err != nil {
 		return nil, &provider.Error{Op: "list the shops", Code: "account id is not a number"}
@@ -83,11 +84,15 @@ func (p *Provider) Locations(ctx context.Context, accountID string, access secre
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
 	defer cancel()
+	a, err := c.Account(ctx)
+	if err != nil {
+		return nil, &provider.Error{Op: "read the account", Code: provider.APICode(err)}
+	}
 	locs, err := c.Locations(ctx)
 	if err != nil {
-		return nil, &provider.Error{Op: "list the shops", Code: APICode(err)}
+		return nil, &provider.Error{Op: "list the shops", Code: provider.APICode(err)}
 	}
-	return locs, nil
+	return []provider.Business{{ID: accountID, Name: a.Name, Locations: locs}}, nil
 }
 
 // client is an API client for one call with a fixed token: a refused token is reported, never
@@ -103,24 +108,6 @@ func (p *Provider) client(acct int64, access secret.Secret) (*retail.Client, err
 		return nil, &provider.Error{Op: "build the Lightspeed client", Code: "configuration"}
 	}
 	return c, nil
-}
-
-// APICode names a Lightspeed API failure without its details. The Restaurant provider uses it
-// too: both Lightspeed clients report failures with the retail error types.
-func APICode(err error) string {
-	var se *retail.StatusError
-	var rl *retail.RateLimitError
-	switch {
-	case errors.Is(err, pos.ErrUnauthorized):
-		return "token refused"
-	case errors.As(err, &rl):
-		return "rate limited"
-	case errors.As(err, &se):
-		return "HTTP " + strconv.Itoa(se.Status)
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
-	}
-	return "unreachable"
 }
 
 // accountClaim reads the acct claim of a Lightspeed access token (a JWT). The signature is not
