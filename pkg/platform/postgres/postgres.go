@@ -1,6 +1,6 @@
 // Package postgres holds what every service does with PostgreSQL: a bounded pgx pool whose
 // connections live in the service's own schema, one transaction helper, embedded goose
-// migrations per schema, and the one place that translates database errors.
+// migrations per schema, and the SQLSTATE codes the stores translate into their own errors.
 package postgres
 
 import (
@@ -13,8 +13,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/posimport/posimport/pkg/platform/apierr"
 )
 
 // Options configures a pool.
@@ -108,42 +106,29 @@ func InTx(ctx context.Context, db Beginner, opts pgx.TxOptions, fn func(pgx.Tx) 
 	return nil
 }
 
-// SQLSTATE codes the services act on.
+// SQLSTATE codes the stores act on.
 const (
-	codeUniqueViolation      = "23505"
-	codeForeignKeyViolation  = "23503"
-	codeCheckViolation       = "23514"
-	codeSerializationFailure = "40001"
-	codeDeadlockDetected     = "40P01"
+	UniqueViolation      = "23505"
+	ForeignKeyViolation  = "23503"
+	CheckViolation       = "23514"
+	SerializationFailure = "40001"
+	DeadlockDetected     = "40P01"
 )
 
-// Translate maps database errors to apierr errors: no rows → NotFound, unique violation →
-// AlreadyExists, serialization failure or deadlock → Aborted (retryable). Other errors are
-// returned unchanged and end as Internal. what names the resource for the message.
-func Translate(err error, what string) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return apierr.NotFound("%s not found", what)
-	}
+// SQLState returns the SQLSTATE code of a PostgreSQL error in err's chain, or "". Each
+// service's store turns the codes it expects into its own errors in one place (its
+// interpretError), so that nothing above the store sees a driver error.
+func SQLState(err error) string {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
-		switch pe.Code {
-		case codeUniqueViolation:
-			return apierr.AlreadyExists("%s already exists", what)
-		case codeForeignKeyViolation, codeCheckViolation:
-			return apierr.FailedPrecondition("%s violates a constraint (%s)", what, pe.ConstraintName)
-		case codeSerializationFailure, codeDeadlockDetected:
-			return apierr.Aborted("%s: concurrent update, retry", what)
-		}
+		return pe.Code
 	}
-	return err
+	return ""
 }
 
 // IsRetryable reports whether err is a serialization failure or deadlock, which a transaction
 // retry resolves.
 func IsRetryable(err error) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == codeSerializationFailure || pe.Code == codeDeadlockDetected)
+	return errors.As(err, &pe) && (pe.Code == SerializationFailure || pe.Code == DeadlockDetected)
 }
