@@ -30,6 +30,7 @@ import (
 	"github.com/posimport/posimport/pkg/platform/natsjs"
 	"github.com/posimport/posimport/pkg/platform/pgcluster"
 	"github.com/posimport/posimport/pkg/platform/postgres"
+	"github.com/posimport/posimport/pkg/platform/secret"
 	"github.com/posimport/posimport/pkg/platform/server"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/auth/authservice"
@@ -86,7 +87,8 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Environ is the environment the services read their configuration from, as their
 	// separate deployments do (Lightspeed credentials, worker slots, schedule...); nil is the
-	// process environment. The settings above override it.
+	// process environment. What this process decides (addresses, callback, keys, the
+	// simulator's URLs) is set in the typed configurations over it.
 	Environ map[string]string
 	// Logger receives every service's logs.
 	Logger *slog.Logger
@@ -162,8 +164,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.GRPCAddr, s.HTTPAddr = s.srv.GRPCAddr(), s.srv.HTTPAddr()
-	env := s.environ(dbURL)
-	if err := s.startServices(ctx, env); err != nil {
+	if err := s.startServices(ctx, dbURL); err != nil {
 		return nil, err
 	}
 	s.srv.Handle("GET "+DonePath, http.HandlerFunc(consentDone))
@@ -248,62 +249,72 @@ func (s *Stack) jwtConfig() authn.Config {
 	return cfg
 }
 
-// environ is the services' environment: the operator's, with what this process decides.
-func (s *Stack) environ(dbURL string) map[string]string {
-	env := make(map[string]string, len(s.opts.Environ)+32)
-	for k, v := range s.opts.Environ {
-		env[k] = v
+// load reads a service's configuration from the operator's environment over its defaults, and
+// logs any deprecated variable it uses.
+func (s *Stack) load(name string, cfg app.Configurable) error {
+	if err := envconfig.LoadFrom(cfg, s.opts.Environ); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
 	}
-	base := "http://" + s.HTTPAddr
-	set := map[string]string{
-		"DATABASE_URL":       dbURL,
-		"JWT_SIGNING_KEY":    s.Keys.SigningKey.Reveal(),
-		"JWT_AUDIENCE":       localkeys.Audience,
-		"GRPC_ADDR":          s.GRPCAddr,
-		"HTTP_ADDR":          s.HTTPAddr,
-		"SHUTDOWN_TIMEOUT":   s.shutdown.String(),
-		"CONFIG_ADDR":        s.GRPCAddr,
-		"AUTH_ADDR":          s.GRPCAddr,
-		"BALANCE_ADDR":       s.GRPCAddr,
-		"OAUTH_CALLBACK_URL": base + CallbackPath,
-		"OAUTH_RETURN_URL":   base + DonePath,
+	for _, a := range envconfig.Deprecated(cfg, s.opts.Environ) {
+		s.log.Warn("deprecated environment variable", "service", name, "variable", a.Deprecated, "use", a.Name)
 	}
-	if s.opts.StreamPrefix != "" {
-		set["JOBS_STREAM_PREFIX"] = s.opts.StreamPrefix
-	}
-	if env["TOKEN_KEYS"] == "" {
-		set["TOKEN_KEYS"] = s.Keys.TokenKeys.Reveal()
-	}
-	if env["RECONNECT_URL"] == "" {
-		set["RECONNECT_URL"] = "posimport auth connect --client {client_id}"
-	}
-	if s.SimURL != "" {
-		// The simulator serves both products on one address: Lightspeed Retail (R-Series) with
-		// its OAuth under /auth/oauth/, Lightspeed Restaurant (K-Series) under /oauth/. The
-		// auth service reads the credentials and URLs, the worker the *_API_URL.
-		for _, p := range []struct{ env, oauth string }{{"LIGHTSPEED_", "/auth/oauth/"}, {"LIGHTSPEED_RESTAURANT_", "/oauth/"}} {
-			set[p.env+"CLIENT_ID"] = sim.DefaultClientID
-			set[p.env+"CLIENT_SECRET"] = sim.DefaultClientSecret
-			set[p.env+"AUTHORIZE_URL"] = s.SimURL + p.oauth + "authorize"
-			set[p.env+"TOKEN_URL"] = s.SimURL + p.oauth + "token"
-			set[p.env+"REVOKE_URL"] = s.SimURL + p.oauth + "revoke"
-			set[p.env+"API_BASE_URL"] = s.SimURL
-			set[p.env+"API_URL"] = s.SimURL
-		}
-		if o := s.opts.Simulate; o != nil && o.RateLimit.TimeScale > 1 {
-			// The simulator's burst window shrinks with its clock.
-			set["LIGHTSPEED_BURST_WINDOW"] = (time.Duration(float64(time.Second) / o.RateLimit.TimeScale)).String()
-		}
-	}
-	for k, v := range set {
-		env[k] = v
-	}
-	return env
+	return nil
 }
 
-// startServices builds the four services from their public packages, each reading its own
-// configuration from env and dialling the others at the shared gRPC port with its own identity.
-func (s *Stack) startServices(ctx context.Context, env map[string]string) error {
+// simulated points the services' POS settings at the simulator, which serves both products on
+// one address: Lightspeed Retail (R-Series) with its OAuth under /auth/oauth/, Lightspeed
+// Restaurant (K-Series) under /oauth/.
+func (s *Stack) simulated(authCfg *authservice.Config, importCfg *importservice.Config) {
+	oauth := func(prefix string) authservice.LightspeedConfig {
+		return authservice.LightspeedConfig{
+			ClientID: sim.DefaultClientID, ClientSecret: secret.New(sim.DefaultClientSecret),
+			AuthorizeURL: s.SimURL + prefix + "authorize", TokenURL: s.SimURL + prefix + "token",
+			RevokeURL: s.SimURL + prefix + "revoke", APIBaseURL: s.SimURL,
+		}
+	}
+	// The scopes stay the operator's (or their defaults).
+	retail, restaurant := oauth("/auth/oauth/"), oauth("/oauth/")
+	retail.Scopes, restaurant.Scopes = authCfg.Lightspeed.Scopes, authCfg.Restaurant.Scopes
+	authCfg.Lightspeed, authCfg.Restaurant = retail, authservice.RestaurantConfig(restaurant)
+	importCfg.LightspeedAPIURL, importCfg.LightspeedRestaurantAPIURL = s.SimURL, s.SimURL
+	if o := s.opts.Simulate; o != nil && o.RateLimit.TimeScale > 1 {
+		// The simulator's burst window shrinks with its clock.
+		importCfg.LightspeedBurstWindow = time.Duration(float64(time.Second) / o.RateLimit.TimeScale)
+	}
+}
+
+// startServices builds the four services from their public packages and typed configurations
+// (the operator's environment over each one's defaults, then what this process decides), each
+// on its own pool and dialling the others at the shared gRPC port with its own identity.
+func (s *Stack) startServices(ctx context.Context, dbURL string) error {
+	configCfg := configservice.Config{}
+	authCfg := authservice.Config{}.WithDefaults()
+	balanceCfg := balanceservice.Config{}.WithDefaults()
+	importCfg := importservice.Config{}.WithDefaults()
+	for _, c := range []struct {
+		name string
+		cfg  app.Configurable
+	}{{"config", &configCfg}, {"auth", &authCfg}, {"balance", &balanceCfg}, {"import-worker", &importCfg}} {
+		if err := s.load(c.name, c.cfg); err != nil {
+			return err
+		}
+	}
+	base := "http://" + s.HTTPAddr
+	authCfg.CallbackURL, authCfg.ReturnURL = base+CallbackPath, base+DonePath
+	if authCfg.TokenKeys.IsZero() {
+		authCfg.TokenKeys = s.Keys.TokenKeys
+	}
+	if authCfg.ReconnectURL == "" {
+		authCfg.ReconnectURL = "posimport auth connect --client {client_id}"
+	}
+	if s.opts.StreamPrefix != "" {
+		importCfg.StreamPrefix = s.opts.StreamPrefix
+	}
+	importCfg.Server.ShutdownTimeout = s.shutdown
+	if s.SimURL != "" {
+		s.simulated(&authCfg, &importCfg)
+	}
+
 	signer := s.Keys.Signer()
 	dial := func(name string) (*grpc.ClientConn, error) {
 		conn, err := app.Dial(s.GRPCAddr, signer, name)
@@ -315,18 +326,20 @@ func (s *Stack) startServices(ctx context.Context, env map[string]string) error 
 	logger := func(name string) *slog.Logger { return s.log.With("service", name) }
 
 	// Config.
-	var configCfg configservice.Config
-	pool, err := s.connect(ctx, env, &configCfg, "config", configservice.Schema, configservice.Migrations)
+	pool, err := s.connect(ctx, dbURL, configCfg.Base(), "config", configservice.Schema, configservice.Migrations)
 	if err != nil {
 		return err
 	}
-	if err := configservice.New(pool, logger("config")).Register(s.srv); err != nil {
+	configSvc, err := configservice.New(configCfg, configservice.Deps{Pool: pool, Logger: logger("config")})
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := configSvc.Register(s.srv); err != nil {
 		return err
 	}
 
 	// Auth.
-	var authCfg authservice.Config
-	if pool, err = s.connect(ctx, env, &authCfg, "auth", authservice.Schema, authservice.Migrations); err != nil {
+	if pool, err = s.connect(ctx, dbURL, authCfg.Base(), "auth", authservice.Schema, authservice.Migrations); err != nil {
 		return err
 	}
 	conn, err := dial("auth")
@@ -342,23 +355,23 @@ func (s *Stack) startServices(ctx context.Context, env map[string]string) error 
 	}
 
 	// Balance.
-	var balanceCfg balanceservice.Config
-	if pool, err = s.connect(ctx, env, &balanceCfg, "balance", balanceservice.Schema, balanceservice.Migrations); err != nil {
+	if pool, err = s.connect(ctx, dbURL, balanceCfg.Base(), "balance", balanceservice.Schema, balanceservice.Migrations); err != nil {
 		return err
 	}
 	if conn, err = dial("balance"); err != nil {
 		return err
 	}
-	s.balance = balanceservice.New(pool, conn, logger("balance"), balanceservice.Options{
-		ConfigCacheTTL: balanceCfg.ConfigCacheTTL, AutoConfirmInterval: balanceCfg.AutoConfirmInterval,
-	})
+	if s.balance, err = balanceservice.New(balanceCfg, balanceservice.Deps{
+		Pool: pool, Config: posimportv1.NewConfigServiceClient(conn), Logger: logger("balance"),
+	}); err != nil {
+		return fmt.Errorf("balance: %w", err)
+	}
 	if err := s.balance.Register(s.srv); err != nil {
 		return err
 	}
 
 	// Import-worker, with JetStream.
-	var importCfg importservice.Config
-	if pool, err = s.connect(ctx, env, &importCfg, "import-worker", importservice.Schema, importservice.Migrations); err != nil {
+	if pool, err = s.connect(ctx, dbURL, importCfg.Base(), "import-worker", importservice.Schema, importservice.Migrations); err != nil {
 		return err
 	}
 	storeDir := filepath.Join(s.opts.DataDir, "nats")
@@ -394,13 +407,9 @@ func (s *Stack) startServices(ctx context.Context, env map[string]string) error 
 	return nil
 }
 
-// connect loads a service's configuration from env and opens its pool on its schema, migrated.
-func (s *Stack) connect(ctx context.Context, env map[string]string, cfg app.Configurable, name, schema string, migrations func() fs.FS) (*pgxpool.Pool, error) {
-	if err := envconfig.LoadFrom(cfg, env); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	base := cfg.Base()
-	pool, err := postgres.Connect(ctx, base.DatabaseURL.Reveal(), postgres.Options{
+// connect opens a service's pool on its schema in the database at dbURL, migrated.
+func (s *Stack) connect(ctx context.Context, dbURL string, base *app.Config, name, schema string, migrations func() fs.FS) (*pgxpool.Pool, error) {
+	pool, err := postgres.Connect(ctx, dbURL, postgres.Options{
 		Schema: schema, MaxConns: base.DBMaxConns, ApplicationName: "posimport-" + name,
 	})
 	if err != nil {
