@@ -115,15 +115,53 @@ const (
 	DeadlockDetected     = "40P01"
 )
 
-// SQLState returns the SQLSTATE code of a PostgreSQL error in err's chain, or "". Each
-// service's store turns the codes it expects into its own errors in one place (its
-// interpretError), so that nothing above the store sees a driver error.
+// SQLState returns the SQLSTATE code of a PostgreSQL error in err's chain, or "".
 func SQLState(err error) string {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		return pe.Code
 	}
 	return ""
+}
+
+// ErrorMap is a store's translation of database errors into its own, so that nothing above
+// the store sees a driver error: each field is the store's error for that kind of database
+// error (nil leaves it as it is). A store declares its map once and passes every error it
+// returns through Interpret.
+type ErrorMap struct {
+	// NoRows is for pgx.ErrNoRows.
+	NoRows error
+	// UniqueViolation, ForeignKeyViolation and CheckViolation are for constraint violations.
+	UniqueViolation, ForeignKeyViolation, CheckViolation error
+	// Retryable is for a serialization failure or a deadlock, which a retry resolves.
+	Retryable error
+}
+
+// Interpret returns the store's error for err: the NoRows error itself (a missing row has no
+// cause worth keeping), or the mapped error wrapping err, so the database error stays the cause
+// for logs. An error the map does not name is returned unchanged.
+func (m ErrorMap) Interpret(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) && m.NoRows != nil {
+		return m.NoRows
+	}
+	var mapped error
+	switch SQLState(err) {
+	case UniqueViolation:
+		mapped = m.UniqueViolation
+	case ForeignKeyViolation:
+		mapped = m.ForeignKeyViolation
+	case CheckViolation:
+		mapped = m.CheckViolation
+	case SerializationFailure, DeadlockDetected:
+		mapped = m.Retryable
+	}
+	if mapped == nil {
+		return err
+	}
+	return fmt.Errorf("%w: %w", mapped, err)
 }
 
 // IsRetryable reports whether err is a serialization failure or deadlock, which a transaction

@@ -83,19 +83,9 @@ var (
 // database error as the cause (for logs). Every exported method passes its error through it;
 // other errors (a *StaleFenceError, a cancelled context) are returned unchanged.
 func interpretError(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("%w: %w", ErrNotFound, err)
-	}
-	switch postgres.SQLState(err) {
-	case postgres.UniqueViolation, postgres.ForeignKeyViolation:
-		return fmt.Errorf("%w: %w", ErrConflict, err)
-	case postgres.SerializationFailure, postgres.DeadlockDetected:
-		return fmt.Errorf("%w: %w", ErrConcurrentUpdate, err)
-	}
-	return err
+	return postgres.ErrorMap{
+		NoRows: ErrNotFound, UniqueViolation: ErrConflict, ForeignKeyViolation: ErrConflict, Retryable: ErrConcurrentUpdate,
+	}.Interpret(err)
 }
 
 // FieldValues are one field's validated values for a register-day: decimal strings.

@@ -48,25 +48,13 @@ var (
 	ErrConcurrentUpdate = errors.New("concurrent update, retry")
 )
 
-// interpretError is the one place that turns database errors into the store's: no rows →
-// ErrNotFound, and constraint or serialization failures → their sentinel, keeping the
+// interpretError is the one place that turns database errors into the store's, keeping the
 // database error as the cause (for logs). Other errors are returned unchanged.
 func interpretError(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return ErrNotFound
-	}
-	switch postgres.SQLState(err) {
-	case postgres.UniqueViolation:
-		return fmt.Errorf("%w: %w", ErrAlreadyExists, err)
-	case postgres.ForeignKeyViolation, postgres.CheckViolation:
-		return fmt.Errorf("%w: %w", ErrConstraint, err)
-	case postgres.SerializationFailure, postgres.DeadlockDetected:
-		return fmt.Errorf("%w: %w", ErrConcurrentUpdate, err)
-	}
-	return err
+	return postgres.ErrorMap{
+		NoRows: ErrNotFound, UniqueViolation: ErrAlreadyExists,
+		ForeignKeyViolation: ErrConstraint, CheckViolation: ErrConstraint, Retryable: ErrConcurrentUpdate,
+	}.Interpret(err)
 }
 
 // rowError is interpretError naming the row: "department d1 not found".
@@ -202,11 +190,7 @@ func (s *Store) ListClients(ctx context.Context, q ClientQuery) ([]Settings, err
 	if err != nil {
 		return nil, fmt.Errorf("list clients: %w", interpretError(err))
 	}
-	out := make([]Settings, len(rows))
-	for i, r := range rows {
-		out[i] = settingsOf(r)
-	}
-	return out, nil
+	return mapRows(rows, settingsOf), nil
 }
 
 // Departments returns a client's departments in id order.
@@ -219,11 +203,7 @@ func (s *Store) departments(ctx context.Context, db dbsqlc.DBTX, clientID string
 	if err != nil {
 		return nil, fmt.Errorf("list departments of client %s: %w", clientID, interpretError(err))
 	}
-	out := make([]Department, len(rows))
-	for i, r := range rows {
-		out[i] = departmentOf(r)
-	}
-	return out, nil
+	return mapRows(rows, departmentOf), nil
 }
 
 // Department returns one department; ErrNotFound when it does not exist.
@@ -301,11 +281,7 @@ func (s *Store) fields(ctx context.Context, db dbsqlc.DBTX, clientID string) ([]
 	if err != nil {
 		return nil, fmt.Errorf("list fields of client %s: %w", clientID, interpretError(err))
 	}
-	out := make([]Field, len(rows))
-	for i, r := range rows {
-		out[i] = fieldOf(r)
-	}
-	return out, nil
+	return mapRows(rows, fieldOf), nil
 }
 
 // PutField creates or replaces a field and returns it as stored. It returns a *TypeTakenError
@@ -363,6 +339,15 @@ func (s *Store) ClientConfig(ctx context.Context, clientID string) (ClientConfig
 		return err
 	})
 	return cc, err
+}
+
+// mapRows converts rows of a query into the store's type.
+func mapRows[R, T any](rows []R, conv func(R) T) []T {
+	out := make([]T, len(rows))
+	for i, r := range rows {
+		out[i] = conv(r)
+	}
+	return out
 }
 
 func settingsOf(r dbsqlc.ClientSetting) Settings {
