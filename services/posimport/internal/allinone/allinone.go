@@ -283,38 +283,54 @@ func (s *Stack) simulated(authCfg *authservice.Config, importCfg *importservice.
 	}
 }
 
-// startServices builds the four services from their public packages and typed configurations
-// (the operator's environment over each one's defaults, then what this process decides), each
-// on its own pool and dialling the others at the shared gRPC port with its own identity.
-func (s *Stack) startServices(ctx context.Context, dbURL string) error {
-	configCfg := configservice.Config{}
-	authCfg := authservice.Config{}.WithDefaults()
-	balanceCfg := balanceservice.Config{}.WithDefaults()
-	importCfg := importservice.Config{}.WithDefaults()
-	for _, c := range []struct {
+// configs are the four services' configurations.
+type configs struct {
+	config  configservice.Config
+	auth    authservice.Config
+	balance balanceservice.Config
+	imports importservice.Config
+}
+
+// configure builds the services' typed configurations: the operator's environment over each
+// one's defaults, then what this process decides.
+func (s *Stack) configure() (configs, error) {
+	c := configs{
+		auth: authservice.Config{}.WithDefaults(), balance: balanceservice.Config{}.WithDefaults(),
+		imports: importservice.Config{}.WithDefaults(),
+	}
+	for _, svc := range []struct {
 		name string
 		cfg  app.Configurable
-	}{{"config", &configCfg}, {"auth", &authCfg}, {"balance", &balanceCfg}, {"import-worker", &importCfg}} {
-		if err := s.load(c.name, c.cfg); err != nil {
-			return err
+	}{{"config", &c.config}, {"auth", &c.auth}, {"balance", &c.balance}, {"import-worker", &c.imports}} {
+		if err := s.load(svc.name, svc.cfg); err != nil {
+			return configs{}, err
 		}
 	}
 	base := "http://" + s.HTTPAddr
-	authCfg.CallbackURL, authCfg.ReturnURL = base+CallbackPath, base+DonePath
-	if authCfg.TokenKeys.IsZero() {
-		authCfg.TokenKeys = s.Keys.TokenKeys
+	c.auth.CallbackURL, c.auth.ReturnURL = base+CallbackPath, base+DonePath
+	if c.auth.TokenKeys.IsZero() {
+		c.auth.TokenKeys = s.Keys.TokenKeys
 	}
-	if authCfg.ReconnectURL == "" {
-		authCfg.ReconnectURL = "posimport auth connect --client {client_id}"
+	if c.auth.ReconnectURL == "" {
+		c.auth.ReconnectURL = "posimport auth connect --client {client_id}"
 	}
 	if s.opts.StreamPrefix != "" {
-		importCfg.StreamPrefix = s.opts.StreamPrefix
+		c.imports.StreamPrefix = s.opts.StreamPrefix
 	}
-	importCfg.Server.ShutdownTimeout = s.shutdown
+	c.imports.Server.ShutdownTimeout = s.shutdown
 	if s.SimURL != "" {
-		s.simulated(&authCfg, &importCfg)
+		s.simulated(&c.auth, &c.imports)
 	}
+	return c, nil
+}
 
+// startServices builds the four services from their public packages and typed configurations,
+// each on its own pool and dialling the others at the shared gRPC port with its own identity.
+func (s *Stack) startServices(ctx context.Context, dbURL string) error {
+	cfg, err := s.configure()
+	if err != nil {
+		return err
+	}
 	signer := s.Keys.Signer()
 	dial := func(name string) (*grpc.ClientConn, error) {
 		conn, err := app.Dial(s.GRPCAddr, signer, name)
@@ -326,11 +342,11 @@ func (s *Stack) startServices(ctx context.Context, dbURL string) error {
 	logger := func(name string) *slog.Logger { return s.log.With("service", name) }
 
 	// Config.
-	pool, err := s.connect(ctx, dbURL, configCfg.Base(), "config", configservice.Schema, configservice.Migrations)
+	pool, err := s.connect(ctx, dbURL, cfg.config.Base(), "config", configservice.Schema, configservice.Migrations)
 	if err != nil {
 		return err
 	}
-	configSvc, err := configservice.New(configCfg, configservice.Deps{Pool: pool, Logger: logger("config")})
+	configSvc, err := configservice.New(cfg.config, configservice.Deps{Pool: pool, Logger: logger("config")})
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
@@ -339,14 +355,14 @@ func (s *Stack) startServices(ctx context.Context, dbURL string) error {
 	}
 
 	// Auth.
-	if pool, err = s.connect(ctx, dbURL, authCfg.Base(), "auth", authservice.Schema, authservice.Migrations); err != nil {
+	if pool, err = s.connect(ctx, dbURL, cfg.auth.Base(), "auth", authservice.Schema, authservice.Migrations); err != nil {
 		return err
 	}
 	conn, err := dial("auth")
 	if err != nil {
 		return err
 	}
-	authSvc, err := authservice.New(authCfg, authservice.Deps{Pool: pool, Config: posimportv1.NewConfigServiceClient(conn), Logger: logger("auth")})
+	authSvc, err := authservice.New(cfg.auth, authservice.Deps{Pool: pool, Config: posimportv1.NewConfigServiceClient(conn), Logger: logger("auth")})
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
@@ -355,13 +371,13 @@ func (s *Stack) startServices(ctx context.Context, dbURL string) error {
 	}
 
 	// Balance.
-	if pool, err = s.connect(ctx, dbURL, balanceCfg.Base(), "balance", balanceservice.Schema, balanceservice.Migrations); err != nil {
+	if pool, err = s.connect(ctx, dbURL, cfg.balance.Base(), "balance", balanceservice.Schema, balanceservice.Migrations); err != nil {
 		return err
 	}
 	if conn, err = dial("balance"); err != nil {
 		return err
 	}
-	if s.balance, err = balanceservice.New(balanceCfg, balanceservice.Deps{
+	if s.balance, err = balanceservice.New(cfg.balance, balanceservice.Deps{
 		Pool: pool, Config: posimportv1.NewConfigServiceClient(conn), Logger: logger("balance"),
 	}); err != nil {
 		return fmt.Errorf("balance: %w", err)
@@ -371,7 +387,7 @@ func (s *Stack) startServices(ctx context.Context, dbURL string) error {
 	}
 
 	// Import-worker, with JetStream.
-	if pool, err = s.connect(ctx, dbURL, importCfg.Base(), "import-worker", importservice.Schema, importservice.Migrations); err != nil {
+	if pool, err = s.connect(ctx, dbURL, cfg.imports.Base(), "import-worker", importservice.Schema, importservice.Migrations); err != nil {
 		return err
 	}
 	storeDir := filepath.Join(s.opts.DataDir, "nats")
@@ -391,7 +407,7 @@ func (s *Stack) startServices(ctx context.Context, dbURL string) error {
 		return err
 	}
 	// One connection reaches config, auth and balance: they share the port.
-	s.imports, err = importservice.New(importCfg, importservice.Deps{
+	s.imports, err = importservice.New(cfg.imports, importservice.Deps{
 		Pool: pool, JS: s.nats.JS, ConfigConn: conn, AuthConn: conn, BalanceConn: conn,
 		Logger: logger("import-worker"), Registry: s.srv.Registry(),
 	})
