@@ -189,18 +189,12 @@ func env(t testing.TB, r *rendered, c corev1.Container) map[string]string {
 	return out
 }
 
-// envSpec is one environment variable a service's Go code reads.
-type envSpec struct {
-	def    string
-	hasDef bool
-}
-
 // serviceEnv returns the variables a service reads: the env struct tags of its module and of
-// pkg/platform (the common configuration), with their defaults.
-func serviceEnv(t testing.TB, service string) map[string]envSpec {
+// pkg/platform (the common configuration).
+func serviceEnv(t testing.TB, service string) map[string]bool {
 	t.Helper()
 	root := repoRoot(t)
-	out := map[string]envSpec{}
+	out := map[string]bool{}
 	for _, dir := range []string{filepath.Join(root, "services", service), filepath.Join(root, "pkg", "platform")} {
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
@@ -224,8 +218,7 @@ func serviceEnv(t testing.TB, service string) map[string]envSpec {
 					return true
 				}
 				name, _, _ = strings.Cut(name, ",")
-				def, hasDef := reflect.StructTag(tag).Lookup("envDefault")
-				out[name] = envSpec{def: def, hasDef: hasDef}
+				out[name] = true
 				return true
 			})
 			return nil
@@ -237,7 +230,7 @@ func serviceEnv(t testing.TB, service string) map[string]envSpec {
 	return out
 }
 
-// goConst returns the value of a string constant declared in a package directory.
+// goConst returns the value of a string or integer constant declared in a package directory.
 func goConst(t testing.TB, dir, name string) string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
@@ -263,15 +256,19 @@ func goConst(t testing.TB, dir, name string) string {
 					if id.Name != name || i >= len(vs.Values) {
 						continue
 					}
-					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					lit, ok := vs.Values[i].(*ast.BasicLit)
+					switch {
+					case ok && lit.Kind == token.STRING:
 						v, _ := strconv.Unquote(lit.Value)
 						return v
+					case ok && lit.Kind == token.INT:
+						return lit.Value
 					}
 				}
 			}
 		}
 	}
-	t.Fatalf("no string constant %s in %s", name, dir)
+	t.Fatalf("no string or integer constant %s in %s", name, dir)
 	return ""
 }
 

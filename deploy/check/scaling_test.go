@@ -22,6 +22,7 @@ func TestScaledObject(t *testing.T) {
 	t.Parallel()
 	root := repoRoot(t)
 	jobqueue := filepath.Join(root, "services", "import-worker", "internal", "jobqueue")
+	worker := filepath.Join(root, "services", "import-worker", "internal", "worker")
 	for name := range overlays {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -32,11 +33,12 @@ func TestScaledObject(t *testing.T) {
 				t.Errorf("deployment %s sets replicas; the ScaledObject's HPA owns them", d.Name)
 			}
 			e := env(t, r, d.Spec.Template.Spec.Containers[0])
-			known := serviceEnv(t, "import-worker")
-			setting := func(k string) int {
+			// A setting the manifests leave unset takes its default, a named constant of the
+			// package that uses it (importservice names it as its own).
+			setting := func(k, dir, def string) int {
 				v, ok := e[k]
 				if !ok {
-					v = known[k].def
+					v = goConst(t, dir, def)
 				}
 				n, err := strconv.Atoi(v)
 				if err != nil {
@@ -44,7 +46,8 @@ func TestScaledObject(t *testing.T) {
 				}
 				return n
 			}
-			slots, maxAckPending := setting("WORKER_SLOTS"), setting("JOB_MAX_ACK_PENDING")
+			slots := setting("WORKER_SLOTS", worker, "DefaultSlots")
+			maxAckPending := setting("JOB_MAX_ACK_PENDING", jobqueue, "DefaultMaxAckPending")
 			minR, maxR := so.Spec.MinReplicaCount, so.Spec.MaxReplicaCount
 			if minR == nil || *minR < 1 || maxR == nil || *maxR < *minR {
 				t.Fatalf("replicas min %v max %v: want 1 <= min <= max", minR, maxR)

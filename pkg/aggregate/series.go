@@ -64,24 +64,12 @@ func New(loc *time.Location, from, until civil.Date) (*Series, error) {
 	return s, nil
 }
 
-// hoursOf lists the clock hours of d in loc: each starts where the local clock turns to a new
-// hour or the UTC offset changes, whichever comes first.
-//
-// NOTE: civil.Date.Hours assumes whole-hour offset changes; this also keeps exact the
-// half-hour ones (Australia/Lord_Howe), which cost nothing extra.
+// hoursOf lists the intervals of d in loc, as civil.Date.Hours defines them.
 func hoursOf(d civil.Date, loc *time.Location) []Hour {
-	end := d.AddDays(1).Start(loc)
-	var hours []Hour
-	for t := d.Start(loc); t.Before(end); {
-		hours = append(hours, Hour{Start: t})
-		next := t.Truncate(time.Second).Add(-time.Duration(t.Minute())*time.Minute - time.Duration(t.Second())*time.Second).Add(time.Hour)
-		if _, zoneEnd := t.ZoneBounds(); !zoneEnd.IsZero() && zoneEnd.Before(next) {
-			next = zoneEnd
-		}
-		if end.Before(next) {
-			next = end
-		}
-		t = next.In(loc)
+	starts := d.Hours(loc)
+	hours := make([]Hour, len(starts))
+	for i, t := range starts {
+		hours[i].Start = t
 	}
 	return hours
 }
@@ -113,67 +101,4 @@ func (s *Series) Days() []Day {
 		out[i] = Day{Date: d.Date, Hours: append([]Hour(nil), d.Hours...)}
 	}
 	return out
-}
-
-// ByRegister keeps one [Series] per register over the same zone and range.
-type ByRegister struct {
-	loc       *time.Location
-	from, to  civil.Date
-	registers map[string]*Series
-}
-
-// NewByRegister returns series for the given registers; a register that sells nothing in the
-// range still gets its zero days. Sales of other registers get a series of their own on Add.
-func NewByRegister(loc *time.Location, from, until civil.Date, registers ...string) (*ByRegister, error) {
-	b := &ByRegister{loc: loc, from: from, to: until, registers: map[string]*Series{}}
-	if _, err := New(loc, from, until); err != nil {
-		return nil, err
-	}
-	for _, r := range registers {
-		if _, err := b.series(r); err != nil {
-			return nil, err
-		}
-	}
-	return b, nil
-}
-
-func (b *ByRegister) series(register string) (*Series, error) {
-	s, ok := b.registers[register]
-	if ok {
-		return s, nil
-	}
-	s, err := New(b.loc, b.from, b.to)
-	if err != nil {
-		return nil, err
-	}
-	b.registers[register] = s
-	return s, nil
-}
-
-// Add adds the sale to its register's series.
-func (b *ByRegister) Add(f pos.SaleFigures) error {
-	s, err := b.series(f.RegisterID)
-	if err != nil {
-		return err
-	}
-	return s.Add(f)
-}
-
-// Registers lists the registers with a series, sorted.
-func (b *ByRegister) Registers() []string {
-	out := make([]string, 0, len(b.registers))
-	for r := range b.registers {
-		out = append(out, r)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// Days returns the days of one register's series, or nil for a register it does not know.
-func (b *ByRegister) Days(register string) []Day {
-	s, ok := b.registers[register]
-	if !ok {
-		return nil
-	}
-	return s.Days()
 }

@@ -235,30 +235,3 @@ func TestSeriesAddOutOfRange(t *testing.T) {
 		t.Error("New with from after until: want an error")
 	}
 }
-
-func TestByRegister(t *testing.T) {
-	t.Parallel()
-	loc := mustLoad(t, "Europe/Copenhagen")
-	d := mustDate(t, "2026-06-01")
-	b, err := aggregate.NewByRegister(loc, d, d, "1", "2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := sale("1", "2026-06-01T10:00:00Z", "3")
-	f.RegisterID = "3"
-	if err := b.Add(f); err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff([]string{"1", "2", "3"}, b.Registers()); diff != "" {
-		t.Errorf("registers (-want +got):\n%s", diff)
-	}
-	if got := b.Days("2"); len(got) != 1 || !got[0].Total().IsZero() {
-		t.Errorf("register 2 should have one zero day, got %v", got)
-	}
-	if got := b.Days("3")[0].Total().GrossSales; !got.Equal(decimal.NewFromInt(3)) {
-		t.Errorf("register 3 gross = %v, want 3", got)
-	}
-	if b.Days("4") != nil {
-		t.Error("unknown register should have no days")
-	}
-}

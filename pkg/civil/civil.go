@@ -72,25 +72,52 @@ func (d Date) Start(loc *time.Location) time.Time {
 	return t
 }
 
-// Hours returns the start instants of the local clock hours of d in loc, in order: 24 on most
-// days, 23 on the day clocks go forward, 25 when they go back (the repeated hour appears twice,
-// with different offsets). It assumes offsets change by whole hours, as in every zone the POS
-// providers use; in a zone with a 30-minute change the hour that is cut short still counts once.
+// Hours returns the start instants of the intervals of d in loc, in order. This is the one
+// definition of a day's intervals: the balance validates and labels them, the import worker
+// buckets sales into them.
+//
+// An interval is a longest period in which the local clock shows one hour at one UTC offset.
+// With whole-hour offset changes these are the clock hours: 24 on most days, 23 on the day
+// clocks go forward, 25 when they go back (the repeated hour twice, with different offsets).
+// Where the offset moves by half an hour (Australia/Lord_Howe), the change cuts its clock hour
+// in two: on the spring day the clock jumps from 02:00 to 02:30, and 02:30–03:00 is an interval
+// of half an hour (24 in all over 23½ hours); on the autumn day the clock goes back from 02:00
+// to 01:30, and 01:30–02:00 at the new offset is an interval of half an hour after the whole
+// 01:00 hour at the old one (25 in all over 24½ hours). Each interval's start keeps its clock
+// hour and minute, so labels stay on the clock ("02:30", "03:00", never "03:30"), and the
+// intervals tile the day without gap or overlap.
 func (d Date) Hours(loc *time.Location) []time.Time {
-	start := d.Start(loc)
 	end := d.AddDays(1).Start(loc)
 	hours := make([]time.Time, 0, 25)
-	for t := start; t.Before(end); t = t.Add(time.Hour) {
-		hours = append(hours, t.In(loc))
+	for t := d.Start(loc); t.Before(end); t = intervalEnd(t, loc, end) {
+		hours = append(hours, t)
 	}
 	return hours
 }
 
-// HourIndex returns which local clock hour of its local date t falls in, and that date.
-func HourIndex(t time.Time, loc *time.Location) (Date, int) {
-	lt := t.In(loc)
-	d := DateOf(lt)
-	return d, int(lt.Sub(d.Start(loc)) / time.Hour)
+// intervalEnd returns where the interval starting at t ends: where the local clock turns to
+// the next hour, where the UTC offset changes if that comes first, or at end.
+func intervalEnd(t time.Time, loc *time.Location, end time.Time) time.Time {
+	_, offset := t.Zone()
+	next := t.Add(time.Hour - time.Duration(t.Minute())*time.Minute - time.Duration(t.Second())*time.Second -
+		time.Duration(t.Nanosecond()))
+	// A zone's bounds also change with its name or DST flag alone; only an offset change
+	// cuts an interval.
+	for z := t; ; {
+		_, zoneEnd := z.ZoneBounds()
+		if zoneEnd.IsZero() || !zoneEnd.Before(next) {
+			break
+		}
+		z = zoneEnd.In(loc)
+		if _, o := z.Zone(); o != offset {
+			next = zoneEnd
+			break
+		}
+	}
+	if end.Before(next) {
+		next = end
+	}
+	return next.In(loc)
 }
 
 // Week is an ISO 8601 week.

@@ -1,6 +1,8 @@
 package civil_test
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -18,26 +20,51 @@ func mustLoad(t *testing.T, name string) *time.Location {
 	return loc
 }
 
+// TestHours: a day's intervals are its clock hours, 23 to 25 of them where offsets change by
+// whole hours; a half-hour change (Lord_Howe) cuts its clock hour in two at the change. Every
+// interval starts on the day, lasts at most an hour, and together they tile the day.
 func TestHours(t *testing.T) {
 	t.Parallel()
+	// hourly lists the labels of the clock hours from..until (inclusive) at one offset.
+	hourly := func(from, until int, offset string) []string {
+		var out []string
+		for h := from; h <= until; h++ {
+			out = append(out, fmt.Sprintf("%02d:00%s", h, offset))
+		}
+		return out
+	}
+	join := func(parts ...[]string) []string { return slices.Concat(parts...) }
 	tests := []struct {
-		name      string
-		zone      string
-		date      string
-		wantCount int
-		wantLocal []string // local starts, when checked
+		name string
+		zone string
+		date string
+		// want are the intervals' local starts with their offsets.
+		want []string
+		// dayLength is the day's duration.
+		dayLength time.Duration
 	}{
-		{name: "ordinary day", zone: "Europe/Copenhagen", date: "2026-06-10", wantCount: 24},
-		{name: "spring forward", zone: "Europe/Copenhagen", date: "2026-03-29", wantCount: 23,
-			wantLocal: []string{"00:00+01", "01:00+01", "03:00+02", "04:00+02"}},
-		{name: "fall back", zone: "Europe/Copenhagen", date: "2026-10-25", wantCount: 25,
-			wantLocal: []string{"00:00+02", "01:00+02", "02:00+02", "02:00+01", "03:00+01"}},
-		{name: "new york spring", zone: "America/New_York", date: "2026-03-08", wantCount: 23},
-		{name: "new york fall", zone: "America/New_York", date: "2026-11-01", wantCount: 25},
-		{name: "utc", zone: "UTC", date: "2026-03-29", wantCount: 24},
+		{name: "ordinary day", zone: "Europe/Copenhagen", date: "2026-06-10",
+			want: hourly(0, 23, "+02:00"), dayLength: 24 * time.Hour},
+		{name: "Copenhagen spring", zone: "Europe/Copenhagen", date: "2026-03-29",
+			want: join(hourly(0, 1, "+01:00"), hourly(3, 23, "+02:00")), dayLength: 23 * time.Hour},
+		{name: "Copenhagen autumn", zone: "Europe/Copenhagen", date: "2026-10-25",
+			want: join(hourly(0, 2, "+02:00"), hourly(2, 23, "+01:00")), dayLength: 25 * time.Hour},
+		{name: "New York spring", zone: "America/New_York", date: "2026-03-08",
+			want: join(hourly(0, 1, "-05:00"), hourly(3, 23, "-04:00")), dayLength: 23 * time.Hour},
+		{name: "New York autumn", zone: "America/New_York", date: "2026-11-01",
+			want: join(hourly(0, 1, "-04:00"), hourly(1, 23, "-05:00")), dayLength: 25 * time.Hour},
+		// 02:00 becomes 02:30: the 02 hour is the half hour 02:30–03:00.
+		{name: "Lord_Howe spring", zone: "Australia/Lord_Howe", date: "2026-10-04",
+			want:      join(hourly(0, 1, "+10:30"), []string{"02:30+11:00"}, hourly(3, 23, "+11:00")),
+			dayLength: 23*time.Hour + 30*time.Minute},
+		// 02:00 becomes 01:30: the whole 01 hour at +11, then 01:30–02:00 at +10:30.
+		{name: "Lord_Howe autumn", zone: "Australia/Lord_Howe", date: "2026-04-05",
+			want:      join(hourly(0, 1, "+11:00"), []string{"01:30+10:30"}, hourly(2, 23, "+10:30")),
+			dayLength: 24*time.Hour + 30*time.Minute},
+		{name: "UTC", zone: "UTC", date: "2026-03-29", want: hourly(0, 23, "+00:00"), dayLength: 24 * time.Hour},
 		// Midnight does not exist here on this day (clocks jump 00:00 → 01:00).
-		{name: "skipped midnight", zone: "America/Santiago", date: "2026-09-06", wantCount: 23,
-			wantLocal: []string{"01:00-03", "02:00-03"}},
+		{name: "skipped midnight", zone: "America/Santiago", date: "2026-09-06",
+			want: hourly(1, 23, "-03:00"), dayLength: 23 * time.Hour},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -48,28 +75,27 @@ func TestHours(t *testing.T) {
 				t.Fatal(err)
 			}
 			hours := d.Hours(loc)
-			if len(hours) != tc.wantCount {
-				t.Fatalf("len = %d, want %d", len(hours), tc.wantCount)
+			var got []string
+			for _, h := range hours {
+				got = append(got, h.Format("15:04-07:00"))
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("intervals (-want +got):\n%s", diff)
+			}
+			start, end := d.Start(loc), d.AddDays(1).Start(loc)
+			if end.Sub(start) != tc.dayLength {
+				t.Errorf("the day lasts %v, want %v", end.Sub(start), tc.dayLength)
+			}
+			if len(hours) == 0 || !hours[0].Equal(start) {
+				t.Fatalf("the first interval does not start at the day's start %v", start)
 			}
 			for i, h := range hours {
-				if civil.DateOf(h) != d {
-					t.Errorf("hour %d (%v) not on %v", i, h, d)
+				next := end
+				if i+1 < len(hours) {
+					next = hours[i+1]
 				}
-				if i > 0 && h.Sub(hours[i-1]) != time.Hour {
-					t.Errorf("hour %d not one hour after the previous", i)
-				}
-				gotDate, idx := civil.HourIndex(h.Add(59*time.Minute), loc)
-				if gotDate != d || idx != i {
-					t.Errorf("HourIndex(%v) = %v,%d want %v,%d", h, gotDate, idx, d, i)
-				}
-			}
-			if tc.wantLocal != nil {
-				var got []string
-				for _, h := range hours[:len(tc.wantLocal)] {
-					got = append(got, h.Format("15:04-07"))
-				}
-				if diff := cmp.Diff(tc.wantLocal, got); diff != "" {
-					t.Errorf("(-want +got)\n%s", diff)
+				if civil.DateOf(h) != d || !next.After(h) || next.Sub(h) > time.Hour {
+					t.Errorf("interval %d (%v..%v) is not a step of at most an hour on %v", i, h, next, d)
 				}
 			}
 		})

@@ -10,7 +10,7 @@ import (
 func main() { app.Exit(run()) }
 
 func run() error {
-	var cfg authservice.Config
+	cfg := authservice.Config{}.WithDefaults()
 	p, ctx, stop, err := app.Start("auth", &cfg)
 	if err != nil {
 		return err
@@ -21,18 +21,18 @@ func run() error {
 		return err
 	}
 	defer pool.Close()
-	conn, err := p.Dial(cfg.ConfigAddr)
+	config, err := p.Dial(cfg.ConfigAddr)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = conn.Close() }()
-	svc, err := authservice.New(cfg, authservice.Deps{
-		Pool: pool, Config: posimportv1.NewConfigServiceClient(conn), Logger: p.Logger,
-	})
-	if err != nil {
-		return err
-	}
+	defer func() { _ = config.Close() }()
 	srv, err := p.Server(authservice.Policy)
+	if err != nil {
+		return err
+	}
+	svc, err := authservice.New(cfg, authservice.Deps{
+		Pool: pool, Config: posimportv1.NewConfigServiceClient(config), Logger: p.Logger,
+	})
 	if err != nil {
 		return err
 	}

@@ -3,13 +3,14 @@ package main
 
 import (
 	"github.com/posimport/posimport/pkg/platform/app"
+	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/balance/balanceservice"
 )
 
 func main() { app.Exit(run()) }
 
 func run() error {
-	var cfg balanceservice.Config
+	cfg := balanceservice.Config{}.WithDefaults()
 	p, ctx, stop, err := app.Start("balance", &cfg)
 	if err != nil {
 		return err
@@ -30,9 +31,12 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	svc := balanceservice.New(pool, config, p.Logger, balanceservice.Options{
-		ConfigCacheTTL: cfg.ConfigCacheTTL, AutoConfirmInterval: cfg.AutoConfirmInterval,
+	svc, err := balanceservice.New(cfg, balanceservice.Deps{
+		Pool: pool, Config: posimportv1.NewConfigServiceClient(config), Logger: p.Logger,
 	})
+	if err != nil {
+		return err
+	}
 	if err := svc.Register(srv); err != nil {
 		return err
 	}

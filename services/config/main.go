@@ -24,7 +24,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if err := configservice.New(pool, p.Logger).Register(srv); err != nil {
+	svc, err := configservice.New(cfg, configservice.Deps{Pool: pool, Logger: p.Logger})
+	if err != nil {
+		return err
+	}
+	if err := svc.Register(srv); err != nil {
 		return err
 	}
 	srv.AddReadiness("postgres", pool.Ping)

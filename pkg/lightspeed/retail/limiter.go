@@ -53,13 +53,27 @@ func headerValue(h http.Header, name string) string {
 
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
+// The documented rate limit of a one-register account, which a limiter assumes until a
+// response tells the real one, and the pacing every limiter of posimport shares.
+const (
+	// DocumentedBucketSize, DocumentedDripRate (drips per second) and DocumentedBurst are the
+	// one-register bucket: 90, 1/s, burst 20.
+	DocumentedBucketSize = 90
+	DocumentedDripRate   = 1
+	DocumentedBurst      = 20
+	// BurstWindow is the burst limiter's window.
+	BurstWindow = time.Second
+	// DefaultHeadroom is how many drips below the bucket size a limiter keeps, for requests of
+	// other clients of the account landing between ours.
+	DefaultHeadroom = 2
+)
+
 // BucketLimiter is the in-process [pos.Limiter]: a model of the server's leaky bucket, corrected by
 // every response's headers, plus a sliding one-second window under the burst limit. Until a
-// response reports otherwise it assumes the documented one-register bucket (90, 1/s, burst 20).
+// response reports otherwise it assumes the documented one-register bucket.
 // It is safe for concurrent use.
 type BucketLimiter struct {
-	// Headroom is how many drips below the bucket size it keeps; default 2, for requests of
-	// other clients landing between ours.
+	// Headroom is how many drips below the bucket size it keeps; 0 is DefaultHeadroom.
 	Headroom float64
 	// NowFunc and SleepFunc replace the clock in tests.
 	NowFunc   func() time.Time
@@ -88,7 +102,7 @@ func (l *BucketLimiter) now() time.Time {
 // leak brings the modelled level to now; the caller holds l.mu.
 func (l *BucketLimiter) leak(now time.Time) {
 	if l.size == 0 { // the documented one-register bucket, until a response tells
-		l.size, l.drip, l.burst = 90, 1, 20
+		l.size, l.drip, l.burst = DocumentedBucketSize, DocumentedDripRate, DocumentedBurst
 	}
 	if !l.at.IsZero() {
 		if el := now.Sub(l.at).Seconds(); el > 0 {
@@ -110,19 +124,19 @@ func (l *BucketLimiter) Wait(ctx context.Context, cost float64) error {
 		}
 		headroom := l.Headroom
 		if headroom == 0 {
-			headroom = 2
+			headroom = DefaultHeadroom
 		}
 		if over := l.level + cost - (l.size - headroom); over > 0 {
 			wait = max(wait, time.Duration(math.Ceil(over/l.drip*1e9)))
 		}
 		cut := 0
-		for cut < len(l.sent) && !l.sent[cut].After(now.Add(-time.Second)) {
+		for cut < len(l.sent) && !l.sent[cut].After(now.Add(-BurstWindow)) {
 			cut++
 		}
 		l.sent = l.sent[cut:]
 		// One below the burst limit: the server counts in fixed windows on its own clock.
 		if limit := max(l.burst-1, 1); len(l.sent) >= limit {
-			wait = max(wait, l.sent[len(l.sent)-limit].Add(time.Second).Sub(now))
+			wait = max(wait, l.sent[len(l.sent)-limit].Add(BurstWindow).Sub(now))
 		}
 		if wait <= 0 {
 			l.level += cost

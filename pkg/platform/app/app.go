@@ -28,6 +28,14 @@ import (
 	"github.com/posimport/posimport/pkg/platform/server"
 )
 
+// The services' gRPC addresses inside a cluster (their Kubernetes Service names), the default
+// of each service's setting for reaching another.
+const (
+	DefaultConfigAddr  = "config:9090"
+	DefaultAuthAddr    = "auth:9090"
+	DefaultBalanceAddr = "balance:9090"
+)
+
 // Config is the configuration every service process has. Services embed it in their own.
 type Config struct {
 	LogLevel    string        `env:"LOG_LEVEL" envDefault:"info"`
@@ -52,8 +60,10 @@ type Process struct {
 	verify *authn.Verifier
 }
 
-// Start loads cfg from the environment, builds the logger and the JWT keys, logs the
-// configuration (secrets masked), and returns a context cancelled on SIGTERM or SIGINT.
+// Start loads cfg from the environment over the values it holds (the service's defaults),
+// builds the logger and the JWT keys, logs the configuration (secrets masked) and any
+// deprecated variable the environment uses, and returns a context cancelled on SIGTERM or
+// SIGINT.
 func Start(name string, cfg Configurable) (*Process, context.Context, context.CancelFunc, error) {
 	if err := envconfig.Load(cfg); err != nil {
 		return nil, nil, nil, err
@@ -83,6 +93,9 @@ func Start(name string, cfg Configurable) (*Process, context.Context, context.Ca
 		return nil, nil, nil, fmt.Errorf("DATABASE_URL: required")
 	}
 	logger.Info("starting", "config", cfg)
+	for _, a := range envconfig.Deprecated(cfg, nil) {
+		logger.Warn("deprecated environment variable", "variable", a.Deprecated, "use", a.Name)
+	}
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	return p, ctx, cancel, nil
 }

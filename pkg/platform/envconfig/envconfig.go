@@ -1,11 +1,17 @@
 // Package envconfig loads a service's configuration from environment variables into a struct
-// with `env` and `envDefault` tags (github.com/caarlos0/env), and describes it for the startup
-// log. Fields of type secret.Secret are masked when the configuration is logged.
+// with `env` tags (github.com/caarlos0/env), and describes it for the startup log. Fields of
+// type secret.Secret are masked when the configuration is logged.
+//
+// A variable that is not set leaves its field as it was, so a service fills its defaults into
+// the struct before loading (its Config.WithDefaults). A field's `envDeprecated` tag names an
+// older variable that still sets it for one release, when its own is not set; Deprecated lists
+// the ones an environment uses, for a warning.
 package envconfig
 
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
 	"strings"
@@ -16,19 +22,65 @@ import (
 // Load fills cfg (a pointer to a struct) from the process environment.
 func Load(cfg any) error { return LoadFrom(cfg, nil) }
 
-// LoadFrom fills cfg from environ (KEY=VALUE pairs as os.Environ returns them); a nil environ
-// means the process environment. Tests pass their own environment here.
+// LoadFrom fills cfg from environ (variable name to value); a nil environ means the process
+// environment. Tests pass their own environment here.
 func LoadFrom(cfg any, environ map[string]string) error {
-	opts := env.Options{}
-	if environ != nil {
-		opts.Environment = environ
-	} else {
-		opts.Environment = env.ToMap(os.Environ())
+	if environ == nil {
+		environ = env.ToMap(os.Environ())
 	}
-	if err := env.ParseWithOptions(cfg, opts); err != nil {
+	if used := Deprecated(cfg, environ); len(used) > 0 {
+		environ = maps.Clone(environ)
+		for _, d := range used {
+			environ[d.Name] = environ[d.Deprecated]
+		}
+	}
+	if err := env.ParseWithOptions(cfg, env.Options{Environment: environ}); err != nil {
 		return fmt.Errorf("configuration: %s", describe(cfg, err))
 	}
 	return nil
+}
+
+// Alias is a deprecated variable that environ sets in place of the variable that replaced it.
+type Alias struct {
+	// Deprecated is the older name, Name the one to use.
+	Deprecated, Name string
+}
+
+// Deprecated lists the deprecated variables (`envDeprecated` tags) that environ sets for cfg's
+// fields whose own variable it does not set; a nil environ means the process environment.
+func Deprecated(cfg any, environ map[string]string) []Alias {
+	if environ == nil {
+		environ = env.ToMap(os.Environ())
+	}
+	var out []Alias
+	walkFields(reflect.TypeOf(cfg), func(f reflect.StructField) {
+		name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+		old := f.Tag.Get("envDeprecated")
+		if name == "" || old == "" || environ[name] != "" || environ[old] == "" {
+			return
+		}
+		out = append(out, Alias{Deprecated: old, Name: name})
+	})
+	return out
+}
+
+// walkFields calls fn for every field of the struct t (or *t) and of the structs nested in it
+// without a variable of their own.
+func walkFields(t reflect.Type, fn func(reflect.StructField)) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if _, own := f.Tag.Lookup("env"); !own && f.Type.Kind() == reflect.Struct {
+			walkFields(f.Type, fn)
+			continue
+		}
+		fn(f)
+	}
 }
 
 // describe rewrites parse errors to name the environment variable, which is what the operator

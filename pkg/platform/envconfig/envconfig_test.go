@@ -3,6 +3,7 @@ package envconfig_test
 import (
 	"bytes"
 	"log/slog"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -67,5 +68,53 @@ func TestConfigLogMasksSecrets(t *testing.T) {
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("configuration", "config", cfg)
 	if strings.Contains(buf.String(), "canary-pw-91") || !strings.Contains(buf.String(), secret.Redacted) {
 		t.Errorf("log = %s", buf.String())
+	}
+}
+
+type aliasConfig struct {
+	Slots int `env:"SLOTS"`
+	Inner struct {
+		URL string `env:"API_URL" envDeprecated:"API_BASE_URL"`
+	}
+}
+
+// TestDeprecatedAlias: a deprecated variable sets its field while the new one is not set, and
+// is reported; the new one wins when both are; an unset variable keeps the value filled in
+// before loading (a service's default).
+func TestDeprecatedAlias(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		environ   map[string]string
+		wantURL   string
+		wantSlots int
+		wantAlias []envconfig.Alias
+	}{
+		{name: "neither: the default stays", environ: map[string]string{}, wantURL: "https://default", wantSlots: 4},
+		{name: "new name", environ: map[string]string{"API_URL": "https://new", "SLOTS": "2"}, wantURL: "https://new", wantSlots: 2},
+		{name: "deprecated name", environ: map[string]string{"API_BASE_URL": "https://old"}, wantURL: "https://old", wantSlots: 4,
+			wantAlias: []envconfig.Alias{{Deprecated: "API_BASE_URL", Name: "API_URL"}}},
+		{name: "both: the new name wins", environ: map[string]string{"API_BASE_URL": "https://old", "API_URL": "https://new"},
+			wantURL: "https://new", wantSlots: 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := aliasConfig{Slots: 4}
+			cfg.Inner.URL = "https://default"
+			before := maps.Clone(tc.environ)
+			if err := envconfig.LoadFrom(&cfg, tc.environ); err != nil {
+				t.Fatal(err)
+			}
+			if !maps.Equal(before, tc.environ) {
+				t.Errorf("LoadFrom changed the caller's environment to %v", tc.environ)
+			}
+			if cfg.Inner.URL != tc.wantURL || cfg.Slots != tc.wantSlots {
+				t.Errorf("URL %q slots %d, want %q %d", cfg.Inner.URL, cfg.Slots, tc.wantURL, tc.wantSlots)
+			}
+			if diff := cmp.Diff(tc.wantAlias, envconfig.Deprecated(&cfg, tc.environ)); diff != "" {
+				t.Errorf("Deprecated (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -1,6 +1,6 @@
 // Package postgres holds what every service does with PostgreSQL: a bounded pgx pool whose
 // connections live in the service's own schema, one transaction helper, embedded goose
-// migrations per schema, and the one place that translates database errors.
+// migrations per schema, and the SQLSTATE codes the stores translate into their own errors.
 package postgres
 
 import (
@@ -13,8 +13,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/posimport/posimport/pkg/platform/apierr"
 )
 
 // Options configures a pool.
@@ -108,42 +106,67 @@ func InTx(ctx context.Context, db Beginner, opts pgx.TxOptions, fn func(pgx.Tx) 
 	return nil
 }
 
-// SQLSTATE codes the services act on.
+// SQLSTATE codes the stores act on.
 const (
-	codeUniqueViolation      = "23505"
-	codeForeignKeyViolation  = "23503"
-	codeCheckViolation       = "23514"
-	codeSerializationFailure = "40001"
-	codeDeadlockDetected     = "40P01"
+	UniqueViolation      = "23505"
+	ForeignKeyViolation  = "23503"
+	CheckViolation       = "23514"
+	SerializationFailure = "40001"
+	DeadlockDetected     = "40P01"
 )
 
-// Translate maps database errors to apierr errors: no rows → NotFound, unique violation →
-// AlreadyExists, serialization failure or deadlock → Aborted (retryable). Other errors are
-// returned unchanged and end as Internal. what names the resource for the message.
-func Translate(err error, what string) error {
+// SQLState returns the SQLSTATE code of a PostgreSQL error in err's chain, or "".
+func SQLState(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// ErrorMap is a store's translation of database errors into its own, so that nothing above
+// the store sees a driver error: each field is the store's error for that kind of database
+// error (nil leaves it as it is). A store declares its map once and passes every error it
+// returns through Interpret.
+type ErrorMap struct {
+	// NoRows is for pgx.ErrNoRows.
+	NoRows error
+	// UniqueViolation, ForeignKeyViolation and CheckViolation are for constraint violations.
+	UniqueViolation, ForeignKeyViolation, CheckViolation error
+	// Retryable is for a serialization failure or a deadlock, which a retry resolves.
+	Retryable error
+}
+
+// Interpret returns the store's error for err: the NoRows error itself (a missing row has no
+// cause worth keeping), or the mapped error wrapping err, so the database error stays the cause
+// for logs. An error the map does not name is returned unchanged.
+func (m ErrorMap) Interpret(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return apierr.NotFound("%s not found", what)
+	if errors.Is(err, pgx.ErrNoRows) && m.NoRows != nil {
+		return m.NoRows
 	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		switch pe.Code {
-		case codeUniqueViolation:
-			return apierr.AlreadyExists("%s already exists", what)
-		case codeForeignKeyViolation, codeCheckViolation:
-			return apierr.FailedPrecondition("%s violates a constraint (%s)", what, pe.ConstraintName)
-		case codeSerializationFailure, codeDeadlockDetected:
-			return apierr.Aborted("%s: concurrent update, retry", what)
-		}
+	var mapped error
+	switch SQLState(err) {
+	case UniqueViolation:
+		mapped = m.UniqueViolation
+	case ForeignKeyViolation:
+		mapped = m.ForeignKeyViolation
+	case CheckViolation:
+		mapped = m.CheckViolation
+	case SerializationFailure, DeadlockDetected:
+		mapped = m.Retryable
 	}
-	return err
+	if mapped == nil {
+		return err
+	}
+	return fmt.Errorf("%w: %w", mapped, err)
 }
 
 // IsRetryable reports whether err is a serialization failure or deadlock, which a transaction
 // retry resolves.
 func IsRetryable(err error) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == codeSerializationFailure || pe.Code == codeDeadlockDetected)
+	return errors.As(err, &pe) && (pe.Code == SerializationFailure || pe.Code == DeadlockDetected)
 }

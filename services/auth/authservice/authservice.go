@@ -14,6 +14,7 @@
 package authservice
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,12 +22,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc"
 
+	"github.com/posimport/posimport/pkg/lightspeed/restaurant"
+	"github.com/posimport/posimport/pkg/lightspeed/retail"
 	"github.com/posimport/posimport/pkg/platform/app"
 	"github.com/posimport/posimport/pkg/platform/authn"
 	"github.com/posimport/posimport/pkg/platform/secret"
@@ -54,11 +58,31 @@ func Migrations() fs.FS { return store.Migrations() }
 // StateTTL is how long a consent may take, from BeginConnect to the callback.
 const StateTTL = connection.StateTTL
 
-// Config is the service's configuration.
+// Defaults of Config: WithDefaults gives every zero setting its default, for a configuration
+// from the environment (main.go fills them in before loading it) and one built in code alike.
+const (
+	DefaultConfigAddr             = app.DefaultConfigAddr
+	DefaultLightspeedAuthorizeURL = retail.DefaultAuthBaseURL + "/auth/oauth/authorize"
+	DefaultLightspeedTokenURL     = retail.DefaultAuthBaseURL + "/auth/oauth/token"
+	DefaultLightspeedRevokeURL    = retail.DefaultAuthBaseURL + "/auth/oauth/revoke"
+	DefaultLightspeedAPIURL       = retail.DefaultAPIBaseURL
+	// DefaultLightspeedScopes are space-separated.
+	DefaultLightspeedScopes       = "employee:register"
+	DefaultRestaurantAuthorizeURL = restaurant.DefaultBaseURL + "/oauth/authorize"
+	DefaultRestaurantTokenURL     = restaurant.DefaultBaseURL + "/oauth/token"
+	DefaultRestaurantAPIURL       = restaurant.DefaultBaseURL
+	// DefaultRestaurantScopes are space-separated.
+	DefaultRestaurantScopes   = "financial-api"
+	DefaultRefreshMargin      = 30 * time.Second
+	DefaultProviderTimeout    = 10 * time.Second
+	DefaultDepartmentCheckTTL = connection.DefaultCheckTTL
+)
+
+// Config is the service's configuration. Settings left zero take their default (WithDefaults).
 type Config struct {
 	app.Config
 	// ConfigAddr is the config service's gRPC address (client settings and departments).
-	ConfigAddr string `env:"CONFIG_ADDR" envDefault:"config:9090"`
+	ConfigAddr string `env:"CONFIG_ADDR"`
 	Lightspeed LightspeedConfig
 	// Restaurant is the OAuth client registered with Lightspeed Restaurant (K-Series); without
 	// a client id, clients cannot connect to it.
@@ -78,23 +102,91 @@ type Config struct {
 	TokenKeys secret.Secret `env:"TOKEN_KEYS"`
 	// RefreshMargin is how long a handed-out access token stays valid at least; at least the
 	// import-worker's TOKEN_REUSE_MARGIN (see the package doc).
-	RefreshMargin time.Duration `env:"REFRESH_MARGIN" envDefault:"30s"`
+	RefreshMargin time.Duration `env:"REFRESH_MARGIN"`
 	// ProviderTimeout bounds each call to the POS.
-	ProviderTimeout time.Duration `env:"PROVIDER_TIMEOUT" envDefault:"10s"`
+	ProviderTimeout time.Duration `env:"PROVIDER_TIMEOUT"`
 	// DepartmentCheckTTL is how long a department check result is reused.
-	DepartmentCheckTTL time.Duration `env:"DEPARTMENT_CHECK_TTL" envDefault:"1m"`
+	DepartmentCheckTTL time.Duration `env:"DEPARTMENT_CHECK_TTL"`
+}
+
+// WithDefaults returns c with every zero setting at its default.
+func (c Config) WithDefaults() Config {
+	c.ConfigAddr = cmp.Or(c.ConfigAddr, DefaultConfigAddr)
+	c.Lightspeed = c.Lightspeed.withDefaults(LightspeedConfig{
+		AuthorizeURL: DefaultLightspeedAuthorizeURL, TokenURL: DefaultLightspeedTokenURL, RevokeURL: DefaultLightspeedRevokeURL,
+		APIBaseURL: DefaultLightspeedAPIURL, Scopes: strings.Fields(DefaultLightspeedScopes),
+	})
+	// K-Series documents no revocation endpoint: RevokeURL stays empty unless set.
+	c.Restaurant = RestaurantConfig(LightspeedConfig(c.Restaurant).withDefaults(LightspeedConfig{
+		AuthorizeURL: DefaultRestaurantAuthorizeURL, TokenURL: DefaultRestaurantTokenURL,
+		APIBaseURL: DefaultRestaurantAPIURL, Scopes: strings.Fields(DefaultRestaurantScopes),
+	}))
+	c.RefreshMargin = cmp.Or(c.RefreshMargin, DefaultRefreshMargin)
+	c.ProviderTimeout = cmp.Or(c.ProviderTimeout, DefaultProviderTimeout)
+	c.DepartmentCheckTTL = cmp.Or(c.DepartmentCheckTTL, DefaultDepartmentCheckTTL)
+	return c
+}
+
+// Validate reports the first setting New cannot run with, naming its variable and never
+// echoing a key. It expects a configuration with its defaults.
+func (c Config) Validate() error {
+	if _, err := keyring.Parse(c.TokenKeys); err != nil {
+		return err
+	}
+	cb, err := absURL("OAUTH_CALLBACK_URL", c.CallbackURL)
+	if err != nil {
+		return err
+	}
+	if cb.Path == "/" {
+		return errors.New("OAUTH_CALLBACK_URL: needs a path of its own, e.g. /oauth/callback")
+	}
+	if _, err := absURL("OAUTH_RETURN_URL", c.ReturnURL); err != nil {
+		return err
+	}
+	if c.Lightspeed.ClientID == "" && c.Restaurant.ClientID == "" {
+		return errors.New("LIGHTSPEED_CLIENT_ID or LIGHTSPEED_RESTAURANT_CLIENT_ID: at least one POS provider is required")
+	}
+	if c.Restaurant.ClientID != "" {
+		if err := lsrestaurant.CheckScopes(c.Restaurant.Scopes); err != nil {
+			return fmt.Errorf("LIGHTSPEED_RESTAURANT_SCOPES: %w", err)
+		}
+	}
+	if c.RefreshMargin <= 0 || c.RefreshMargin > 10*time.Minute {
+		return fmt.Errorf("REFRESH_MARGIN: %v is outside (0, 10m]", c.RefreshMargin)
+	}
+	if c.ProviderTimeout <= 0 {
+		return errors.New("PROVIDER_TIMEOUT: must be positive")
+	}
+	if c.DepartmentCheckTTL < 0 {
+		return errors.New("DEPARTMENT_CHECK_TTL: must not be negative")
+	}
+	return nil
 }
 
 // LightspeedConfig is the OAuth client registered with Lightspeed Retail, and its endpoints.
 type LightspeedConfig struct {
 	ClientID     string        `env:"LIGHTSPEED_CLIENT_ID"`
 	ClientSecret secret.Secret `env:"LIGHTSPEED_CLIENT_SECRET"`
-	AuthorizeURL string        `env:"LIGHTSPEED_AUTHORIZE_URL" envDefault:"https://cloud.lightspeedapp.com/auth/oauth/authorize"`
-	TokenURL     string        `env:"LIGHTSPEED_TOKEN_URL" envDefault:"https://cloud.lightspeedapp.com/auth/oauth/token"`
-	RevokeURL    string        `env:"LIGHTSPEED_REVOKE_URL" envDefault:"https://cloud.lightspeedapp.com/auth/oauth/revoke"`
-	APIBaseURL   string        `env:"LIGHTSPEED_API_BASE_URL" envDefault:"https://api.lightspeedapp.com"`
+	AuthorizeURL string        `env:"LIGHTSPEED_AUTHORIZE_URL"`
+	TokenURL     string        `env:"LIGHTSPEED_TOKEN_URL"`
+	RevokeURL    string        `env:"LIGHTSPEED_REVOKE_URL"`
+	// APIBaseURL is the R-Series API, as the import-worker's; LIGHTSPEED_API_BASE_URL is its
+	// deprecated name, read for one release.
+	APIBaseURL string `env:"LIGHTSPEED_API_URL" envDeprecated:"LIGHTSPEED_API_BASE_URL"`
 	// Scopes are space-separated.
-	Scopes []string `env:"LIGHTSPEED_SCOPES" envSeparator:" " envDefault:"employee:register"`
+	Scopes []string `env:"LIGHTSPEED_SCOPES" envSeparator:" "`
+}
+
+// withDefaults returns c with each empty setting taken from def.
+func (c LightspeedConfig) withDefaults(def LightspeedConfig) LightspeedConfig {
+	c.AuthorizeURL = cmp.Or(c.AuthorizeURL, def.AuthorizeURL)
+	c.TokenURL = cmp.Or(c.TokenURL, def.TokenURL)
+	c.RevokeURL = cmp.Or(c.RevokeURL, def.RevokeURL)
+	c.APIBaseURL = cmp.Or(c.APIBaseURL, def.APIBaseURL)
+	if len(c.Scopes) == 0 {
+		c.Scopes = def.Scopes
+	}
+	return c
 }
 
 // settings are the provider settings of c, with the service's callback, HTTP client, timeout
@@ -113,12 +205,14 @@ func (c LightspeedConfig) settings(callback string, timeout time.Duration, d Dep
 type RestaurantConfig struct {
 	ClientID     string        `env:"LIGHTSPEED_RESTAURANT_CLIENT_ID"`
 	ClientSecret secret.Secret `env:"LIGHTSPEED_RESTAURANT_CLIENT_SECRET"`
-	AuthorizeURL string        `env:"LIGHTSPEED_RESTAURANT_AUTHORIZE_URL" envDefault:"https://api.lsk.lightspeed.app/oauth/authorize"`
-	TokenURL     string        `env:"LIGHTSPEED_RESTAURANT_TOKEN_URL" envDefault:"https://api.lsk.lightspeed.app/oauth/token"`
+	AuthorizeURL string        `env:"LIGHTSPEED_RESTAURANT_AUTHORIZE_URL"`
+	TokenURL     string        `env:"LIGHTSPEED_RESTAURANT_TOKEN_URL"`
 	RevokeURL    string        `env:"LIGHTSPEED_RESTAURANT_REVOKE_URL"`
-	APIBaseURL   string        `env:"LIGHTSPEED_RESTAURANT_API_BASE_URL" envDefault:"https://api.lsk.lightspeed.app"`
+	// APIBaseURL is the K-Series API, as the import-worker's; LIGHTSPEED_RESTAURANT_API_BASE_URL
+	// is its deprecated name, read for one release.
+	APIBaseURL string `env:"LIGHTSPEED_RESTAURANT_API_URL" envDeprecated:"LIGHTSPEED_RESTAURANT_API_BASE_URL"`
 	// Scopes are space-separated and must include financial-api.
-	Scopes []string `env:"LIGHTSPEED_RESTAURANT_SCOPES" envSeparator:" " envDefault:"financial-api"`
+	Scopes []string `env:"LIGHTSPEED_RESTAURANT_SCOPES" envSeparator:" "`
 }
 
 // Deps are what the service runs on.
@@ -142,8 +236,12 @@ type Service struct {
 	path     string
 }
 
-// New checks cfg and builds the service.
+// New checks cfg, with its defaults, and builds the service.
 func New(cfg Config, d Deps) (*Service, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	if d.Pool == nil || d.Config == nil {
 		return nil, errors.New("authservice: a pool and a config service client are required")
 	}
@@ -156,35 +254,10 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if d.NowFunc == nil {
 		d.NowFunc = time.Now
 	}
-	keys, err := keyring.Parse(cfg.TokenKeys)
-	if err != nil {
-		return nil, err
-	}
-	cb, err := absURL("OAUTH_CALLBACK_URL", cfg.CallbackURL)
-	if err != nil {
-		return nil, err
-	}
-	if cb.Path == "/" {
-		return nil, errors.New("OAUTH_CALLBACK_URL: needs a path of its own, e.g. /oauth/callback")
-	}
-	ret, err := absURL("OAUTH_RETURN_URL", cfg.ReturnURL)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Lightspeed.ClientID == "" && cfg.Restaurant.ClientID == "" {
-		return nil, errors.New("LIGHTSPEED_CLIENT_ID or LIGHTSPEED_RESTAURANT_CLIENT_ID: at least one POS provider is required")
-	}
-	if cfg.Restaurant.ClientID != "" {
-		if err := lsrestaurant.CheckScopes(cfg.Restaurant.Scopes); err != nil {
-			return nil, fmt.Errorf("LIGHTSPEED_RESTAURANT_SCOPES: %w", err)
-		}
-	}
-	if cfg.RefreshMargin <= 0 || cfg.RefreshMargin > 10*time.Minute {
-		return nil, fmt.Errorf("REFRESH_MARGIN: %v is outside (0, 10m]", cfg.RefreshMargin)
-	}
-	if cfg.ProviderTimeout <= 0 {
-		return nil, errors.New("PROVIDER_TIMEOUT: must be positive")
-	}
+	// Validate checked these.
+	keys, _ := keyring.Parse(cfg.TokenKeys)
+	cb, _ := absURL("OAUTH_CALLBACK_URL", cfg.CallbackURL)
+	ret, _ := absURL("OAUTH_RETURN_URL", cfg.ReturnURL)
 	var providers []provider.Provider
 	if cfg.Lightspeed.ClientID != "" {
 		providers = append(providers, lsretail.New(cfg.Lightspeed.settings(cb.String(), cfg.ProviderTimeout, d)))

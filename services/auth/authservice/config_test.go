@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/posimport/posimport/pkg/platform/envconfig"
 	"github.com/posimport/posimport/pkg/platform/secret"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/auth/authservice"
@@ -58,9 +59,14 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{name: "Restaurant without financial-api", change: func(c *authservice.Config) {
 			c.Restaurant = authservice.RestaurantConfig{ClientID: "posimport", Scopes: []string{"orders-api"}}
 		}, wantErr: "LIGHTSPEED_RESTAURANT_SCOPES"},
-		{name: "no margin", change: func(c *authservice.Config) { c.RefreshMargin = 0 }, wantErr: "REFRESH_MARGIN"},
+		// Zero takes the default (30s), as an unset variable does; a negative value is refused.
+		{name: "zero margin", change: func(c *authservice.Config) { c.RefreshMargin = 0 }},
+		{name: "negative margin", change: func(c *authservice.Config) { c.RefreshMargin = -time.Second }, wantErr: "REFRESH_MARGIN"},
 		{name: "margin too long", change: func(c *authservice.Config) { c.RefreshMargin = time.Hour }, wantErr: "REFRESH_MARGIN"},
-		{name: "no timeout", change: func(c *authservice.Config) { c.ProviderTimeout = 0 }, wantErr: "PROVIDER_TIMEOUT"},
+		{name: "zero timeout", change: func(c *authservice.Config) { c.ProviderTimeout = 0 }},
+		{name: "negative timeout", change: func(c *authservice.Config) { c.ProviderTimeout = -time.Second }, wantErr: "PROVIDER_TIMEOUT"},
+		{name: "negative department check TTL", change: func(c *authservice.Config) { c.DepartmentCheckTTL = -time.Second },
+			wantErr: "DEPARTMENT_CHECK_TTL"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,6 +82,52 @@ func TestNewRefusesBadConfig(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || strings.Contains(err.Error(), "c2VjcmV0") {
 				t.Errorf("err = %v, want one naming %s", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestConfigFromEnvironment: the settings are read over their defaults, as main loads them; the
+// R-Series and K-Series API URLs have the import-worker's variable names, and the auth
+// service's former names still set them (deprecated, for one release) unless the new ones are
+// set too.
+func TestConfigFromEnvironment(t *testing.T) {
+	t.Parallel()
+	type urls struct{ Retail, Restaurant string }
+	tests := []struct {
+		name    string
+		environ map[string]string
+		want    urls
+	}{
+		{name: "defaults", environ: map[string]string{},
+			want: urls{"https://api.lightspeedapp.com", "https://api.lsk.lightspeed.app"}},
+		{name: "the shared names", environ: map[string]string{
+			"LIGHTSPEED_API_URL": "http://sim:1", "LIGHTSPEED_RESTAURANT_API_URL": "http://sim:2"},
+			want: urls{"http://sim:1", "http://sim:2"}},
+		{name: "the deprecated names", environ: map[string]string{
+			"LIGHTSPEED_API_BASE_URL": "http://old:1", "LIGHTSPEED_RESTAURANT_API_BASE_URL": "http://old:2"},
+			want: urls{"http://old:1", "http://old:2"}},
+		{name: "both: the shared names win", environ: map[string]string{
+			"LIGHTSPEED_API_BASE_URL": "http://old:1", "LIGHTSPEED_API_URL": "http://sim:1",
+			"LIGHTSPEED_RESTAURANT_API_BASE_URL": "http://old:2", "LIGHTSPEED_RESTAURANT_API_URL": "http://sim:2"},
+			want: urls{"http://sim:1", "http://sim:2"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := authservice.Config{}.WithDefaults()
+			if err := envconfig.LoadFrom(&cfg, tc.environ); err != nil {
+				t.Fatal(err)
+			}
+			if got := (urls{cfg.Lightspeed.APIBaseURL, cfg.Restaurant.APIBaseURL}); got != tc.want {
+				t.Errorf("API URLs = %+v, want %+v", got, tc.want)
+			}
+			if cfg.RefreshMargin != 30*time.Second || cfg.ProviderTimeout != 10*time.Second || cfg.DepartmentCheckTTL != time.Minute ||
+				cfg.ConfigAddr != "config:9090" || strings.Join(cfg.Lightspeed.Scopes, " ") != "employee:register" ||
+				strings.Join(cfg.Restaurant.Scopes, " ") != "financial-api" || cfg.Restaurant.RevokeURL != "" ||
+				cfg.Lightspeed.TokenURL != "https://cloud.lightspeedapp.com/auth/oauth/token" ||
+				cfg.Restaurant.TokenURL != "https://api.lsk.lightspeed.app/oauth/token" {
+				t.Errorf("defaults: %+v", cfg)
 			}
 		})
 	}

@@ -109,7 +109,11 @@ func setup(t *testing.T, opts options) *testBundle {
 	b.dbURL = pgtest.NewDatabase(t)
 	configPool := b.connect(t, configservice.Schema, configservice.Migrations())
 	b.configSvc = servicetest.Start(t, b.keys, configservice.Policy, nil, func(s *server.Server) error {
-		return configservice.New(configPool, logging.Discard()).Register(s)
+		svc, err := configservice.New(configservice.Config{}, configservice.Deps{Pool: configPool, Logger: logging.Discard()})
+		if err != nil {
+			return err
+		}
+		return svc.Register(s)
 	})
 	b.pool = b.connect(t, authservice.Schema, authservice.Migrations())
 	b.auth = b.startAuth(t, b.pool, opts.tokenKeys)

@@ -4,7 +4,10 @@
 package balanceservice
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"time"
@@ -30,15 +33,40 @@ const Schema = store.Schema
 // Policy is the service's role table.
 var Policy authn.Policy = api.Policy
 
-// Config is the service's configuration.
+// Defaults of Config: WithDefaults gives every zero setting its default, for a configuration
+// from the environment (main.go fills them in before loading it) and one built in code alike.
+const (
+	DefaultConfigAddr          = app.DefaultConfigAddr
+	DefaultConfigCacheTTL      = 30 * time.Second
+	DefaultAutoConfirmInterval = time.Minute
+)
+
+// Config is the service's configuration. Settings left zero take their default (WithDefaults).
 type Config struct {
 	app.Config
 	// ConfigAddr is the config service's gRPC target, e.g. "config:9090".
-	ConfigAddr string `env:"CONFIG_ADDR" envDefault:"config:9090"`
-	// ConfigCacheTTL is how long a client's configuration is reused.
-	ConfigCacheTTL time.Duration `env:"CONFIG_CACHE_TTL" envDefault:"30s"`
+	ConfigAddr string `env:"CONFIG_ADDR"`
+	// ConfigCacheTTL is how long a client's configuration is reused; negative: never reused.
+	ConfigCacheTTL time.Duration `env:"CONFIG_CACHE_TTL"`
 	// AutoConfirmInterval is how often auto-confirm looks for clients whose confirm time came.
-	AutoConfirmInterval time.Duration `env:"AUTO_CONFIRM_INTERVAL" envDefault:"1m"`
+	AutoConfirmInterval time.Duration `env:"AUTO_CONFIRM_INTERVAL"`
+}
+
+// WithDefaults returns c with every zero setting at its default.
+func (c Config) WithDefaults() Config {
+	c.ConfigAddr = cmp.Or(c.ConfigAddr, DefaultConfigAddr)
+	c.ConfigCacheTTL = cmp.Or(c.ConfigCacheTTL, DefaultConfigCacheTTL)
+	c.AutoConfirmInterval = cmp.Or(c.AutoConfirmInterval, DefaultAutoConfirmInterval)
+	return c
+}
+
+// Validate reports the first setting New cannot run with, naming its variable. It expects a
+// configuration with its defaults.
+func (c Config) Validate() error {
+	if c.AutoConfirmInterval <= 0 {
+		return fmt.Errorf("AUTO_CONFIRM_INTERVAL: %v is not positive", c.AutoConfirmInterval)
+	}
+	return nil
 }
 
 // GCPercent is the service's garbage-collection target (app.SetGCPercent; GOGC overrides it).
@@ -50,16 +78,16 @@ const GCPercent = 400
 // Migrations returns the service's embedded migrations.
 func Migrations() fs.FS { return store.Migrations() }
 
-// Options are the service's optional settings.
-type Options struct {
-	// Now is the clock (default time.Now); tests drive auto-confirm and "not in the future"
+// Deps are what the service runs on.
+type Deps struct {
+	// Pool's connections use Schema.
+	Pool *pgxpool.Pool
+	// Config is a client of the config service, authenticated as the balance service.
+	Config posimportv1.ConfigServiceClient
+	Logger *slog.Logger
+	// NowFunc is the clock (nil: time.Now); tests drive auto-confirm and "not in the future"
 	// checks with it.
-	Now func() time.Time
-	// ConfigCacheTTL is how long a client's configuration is reused (default 30s; negative:
-	// never reused).
-	ConfigCacheTTL time.Duration
-	// AutoConfirmInterval is the time between auto-confirm passes in Run (default 1m).
-	AutoConfirmInterval time.Duration
+	NowFunc func() time.Time
 }
 
 // Service is the balance service.
@@ -69,27 +97,28 @@ type Service struct {
 	every     time.Duration
 }
 
-// New builds the service on a pool whose connections use Schema, reading client
-// configuration through config, a connection to the config service that authenticates as the
-// balance service.
-func New(pool *pgxpool.Pool, config grpc.ClientConnInterface, logger *slog.Logger, opts Options) *Service {
-	if opts.Now == nil {
-		opts.Now = time.Now
+// New checks cfg, with its defaults, and builds the service.
+func New(cfg Config, d Deps) (*Service, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	if opts.ConfigCacheTTL == 0 {
-		opts.ConfigCacheTTL = 30 * time.Second
+	if d.Pool == nil || d.Config == nil {
+		return nil, errors.New("balanceservice: a pool and a config service client are required")
 	}
-	if opts.AutoConfirmInterval <= 0 {
-		opts.AutoConfirmInterval = time.Minute
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	logger = logger.With("component", "balance")
-	st := store.New(pool)
-	cc := posimportv1.NewConfigServiceClient(config)
+	if d.NowFunc == nil {
+		d.NowFunc = time.Now
+	}
+	logger := d.Logger.With("component", "balance")
+	st := store.New(d.Pool)
 	return &Service{
-		api:       api.New(st, configcache.New(cc, opts.ConfigCacheTTL), opts.Now),
-		confirmer: autoconfirm.New(st, cc, opts.Now, logger),
-		every:     opts.AutoConfirmInterval,
-	}
+		api:       api.New(st, configcache.New(d.Config, cfg.ConfigCacheTTL), d.NowFunc),
+		confirmer: autoconfirm.New(st, d.Config, d.NowFunc, logger),
+		every:     cfg.AutoConfirmInterval,
+	}, nil
 }
 
 // Register adds the service's gRPC and REST handlers and its OpenAPI document to srv.

@@ -9,6 +9,8 @@ import (
 	"github.com/posimport/posimport/services/balance/balanceservice"
 )
 
+// TestConfigFromEnvironment: the settings are read over their defaults, and a parse error
+// names the variable.
 func TestConfigFromEnvironment(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -27,7 +29,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var cfg balanceservice.Config
+			cfg := balanceservice.Config{}.WithDefaults() // as main.go loads it
 			err := envconfig.LoadFrom(&cfg, tc.env)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -42,5 +44,23 @@ func TestConfigFromEnvironment(t *testing.T) {
 				t.Errorf("config = %q %v %v", cfg.ConfigAddr, cfg.ConfigCacheTTL, cfg.AutoConfirmInterval)
 			}
 		})
+	}
+}
+
+// TestConfigDefaultsAndValidate: zero settings (a Config built in code) take the same defaults
+// as the environment's, a negative cache TTL stays (never reuse), and New refuses a negative
+// auto-confirm interval, naming its variable, where it used to take the default.
+func TestConfigDefaultsAndValidate(t *testing.T) {
+	t.Parallel()
+	got := balanceservice.Config{}.WithDefaults()
+	if got.ConfigAddr != "config:9090" || got.ConfigCacheTTL != 30*time.Second || got.AutoConfirmInterval != time.Minute {
+		t.Errorf("defaults = %q %v %v", got.ConfigAddr, got.ConfigCacheTTL, got.AutoConfirmInterval)
+	}
+	if got := (balanceservice.Config{ConfigCacheTTL: -1}).WithDefaults(); got.ConfigCacheTTL != -1 || got.Validate() != nil {
+		t.Errorf("negative CONFIG_CACHE_TTL: %v, %v; want it kept and valid", got.ConfigCacheTTL, got.Validate())
+	}
+	_, err := balanceservice.New(balanceservice.Config{AutoConfirmInterval: -time.Second}, balanceservice.Deps{})
+	if err == nil || !strings.Contains(err.Error(), "AUTO_CONFIRM_INTERVAL") {
+		t.Errorf("New with a negative interval: %v, want an error naming AUTO_CONFIRM_INTERVAL", err)
 	}
 }

@@ -89,7 +89,11 @@ func setupPool(t testing.TB, maxConns int32) *testBundle {
 	pool := pgtest.MigratedPool(t, dbURL, balanceservice.Schema, balanceservice.Migrations(), maxConns)
 	b := &testBundle{keys: servicetest.NewKeys(t), pool: pool, clock: &clock{now: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}, dbURL: dbURL}
 	b.config = servicetest.Start(t, b.keys, configservice.Policy, nil, func(s *server.Server) error {
-		return configservice.New(configPool, logging.Discard()).Register(s)
+		svc, err := configservice.New(configservice.Config{}, configservice.Deps{Pool: configPool, Logger: logging.Discard()})
+		if err != nil {
+			return err
+		}
+		return svc.Register(s)
 	})
 	b.service = b.newService(t)
 	b.svc = servicetest.Start(t, b.keys, balanceservice.Policy, nil, b.service.Register)
@@ -99,9 +103,15 @@ func setupPool(t testing.TB, maxConns int32) *testBundle {
 
 // newService builds a balance service (a replica) on the bundle's database and clock.
 func (b *testBundle) newService(t testing.TB) *balanceservice.Service {
-	return balanceservice.New(b.pool, b.keys.Dial(t, b.config.GRPCAddr, authn.ServiceBalance), logging.Discard(), balanceservice.Options{
-		Now: b.clock.Now, ConfigCacheTTL: time.Minute,
+	t.Helper()
+	svc, err := balanceservice.New(balanceservice.Config{ConfigCacheTTL: time.Minute}, balanceservice.Deps{
+		Pool: b.pool, Config: posimportv1.NewConfigServiceClient(b.keys.Dial(t, b.config.GRPCAddr, authn.ServiceBalance)),
+		Logger: logging.Discard(), NowFunc: b.clock.Now,
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }
 
 // department is a department to configure.

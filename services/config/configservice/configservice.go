@@ -5,6 +5,7 @@ package configservice
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"log/slog"
 
@@ -26,9 +27,16 @@ const Schema = store.Schema
 // Policy is the service's role table.
 var Policy authn.Policy = api.Policy
 
-// Config is the service's configuration.
+// Config is the service's configuration: the common one only.
 type Config struct {
 	app.Config
+}
+
+// Deps are what the service runs on.
+type Deps struct {
+	// Pool's connections use Schema.
+	Pool   *pgxpool.Pool
+	Logger *slog.Logger
 }
 
 // Migrations returns the service's embedded migrations.
@@ -40,9 +48,16 @@ type Service struct {
 	logger *slog.Logger
 }
 
-// New builds the service on a pool whose connections use Schema.
-func New(pool *pgxpool.Pool, logger *slog.Logger) *Service {
-	return &Service{api: api.New(store.New(pool)), logger: logger.With("component", "config")}
+// New builds the service. cfg has no settings of the service's own yet; it keeps the
+// constructor the shape of the other services'.
+func New(cfg Config, d Deps) (*Service, error) {
+	if d.Pool == nil {
+		return nil, errors.New("configservice: a pool is required")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{api: api.New(store.New(d.Pool)), logger: d.Logger.With("component", "config")}, nil
 }
 
 // Register adds the service's gRPC and REST handlers and its OpenAPI document to srv.

@@ -37,7 +37,11 @@ func setup(t testing.TB) *testBundle {
 	pool := pgtest.MigratedPool(t, pgtest.NewDatabase(t), configservice.Schema, configservice.Migrations(), 4)
 	keys := servicetest.NewKeys(t)
 	svc := servicetest.Start(t, keys, configservice.Policy, nil, func(s *server.Server) error {
-		return configservice.New(pool, logging.Discard()).Register(s)
+		svc, err := configservice.New(configservice.Config{}, configservice.Deps{Pool: pool, Logger: logging.Discard()})
+		if err != nil {
+			return err
+		}
+		return svc.Register(s)
 	})
 	return &testBundle{svc: svc, pool: pool, keys: keys}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/posimport/posimport/pkg/platform/envconfig"
 	"github.com/posimport/posimport/pkg/platform/logging"
@@ -17,7 +18,7 @@ import (
 )
 
 // TestConfigFromEnvironment: JOBS_REPLICAS, TOKEN_REUSE_MARGIN and BALANCE_WRITE_TIMEOUT are
-// read, with their defaults.
+// read over their defaults, as main loads them.
 func TestConfigFromEnvironment(t *testing.T) {
 	t.Parallel()
 	type got struct {
@@ -36,7 +37,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var cfg importservice.Config
+			cfg := importservice.Config{}.WithDefaults()
 			if err := envconfig.LoadFrom(&cfg, tc.environ); err != nil {
 				t.Fatal(err)
 			}
@@ -64,6 +65,13 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{name: "too many replicas", adjust: func(c *importservice.Config) { c.JobsReplicas = 6 }, want: "JOBS_REPLICAS"},
 		{name: "negative margin", adjust: func(c *importservice.Config) { c.TokenReuseMargin = -time.Second }, want: "TOKEN_REUSE_MARGIN"},
 		{name: "margin too long", adjust: func(c *importservice.Config) { c.TokenReuseMargin = 11 * time.Minute }, want: "TOKEN_REUSE_MARGIN"},
+		// Negative counts and durations used to fall back to the default silently.
+		{name: "negative slots", adjust: func(c *importservice.Config) { c.WorkerSlots = -1 }, want: "WORKER_SLOTS"},
+		{name: "negative lease", adjust: func(c *importservice.Config) { c.LeaseTTL = -time.Second }, want: "JOB_LEASE_TTL"},
+		{name: "negative ack wait", adjust: func(c *importservice.Config) { c.AckWait = -time.Second }, want: "JOB_ACK_WAIT"},
+		{name: "negative attempts", adjust: func(c *importservice.Config) { c.MaxAttempts = -1 }, want: "JOB_MAX_ATTEMPTS"},
+		{name: "bad zone", adjust: func(c *importservice.Config) { c.ScheduleZone = "Mars/Olympus" }, want: "SCHEDULE_TIME_ZONE"},
+		{name: "bad time", adjust: func(c *importservice.Config) { c.ScheduleTime = "25:00" }, want: "SCHEDULE_TIME"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -106,5 +114,35 @@ func TestJobsReplicasReachTheStream(t *testing.T) {
 				t.Errorf("no stream (%v); run: %v", err, runErr)
 			}
 		})
+	}
+}
+
+// TestConfigDefaults: a zero Config (one built in code) takes the defaults an unset
+// environment gives, the values these settings had before they became named constants.
+func TestConfigDefaults(t *testing.T) {
+	t.Parallel()
+	want := importservice.Config{
+		ConfigAddr: "config:9090", AuthAddr: "auth:9090", BalanceAddr: "balance:9090",
+		NATSStoreDir: "/var/lib/posimport/nats", WorkerSlots: 4,
+		LightspeedAPIURL: "https://api.lightspeedapp.com", LightspeedRestaurantAPIURL: "https://api.lsk.lightspeed.app",
+		LightspeedBurstWindow: time.Second, RateHeadroom: 2,
+		ScheduleTime: "02:00", ScheduleZone: "Europe/Copenhagen", ScheduleInterval: 30 * time.Second,
+		LeaseTTL: 2 * time.Minute, AckWait: 2 * time.Minute, MaxAckPending: 64, MaxAttempts: 10, MaxRunningPerClient: 2,
+		JobMaxDays: 31, RetryBase: 2 * time.Second, ReconcileInterval: 30 * time.Second, ReconcileGrace: time.Minute,
+		JobsReplicas: 1, TokenReuseMargin: 10 * time.Second, BalanceWriteTimeout: 30 * time.Second,
+	}
+	// The common settings (app.Config) keep their own defaults.
+	common := cmpopts.IgnoreFields(importservice.Config{}, "Config")
+	if diff := cmp.Diff(want, importservice.Config{}.WithDefaults(), common); diff != "" {
+		t.Errorf("zero Config with defaults (-want +got):\n%s", diff)
+	}
+	var fromEnv importservice.Config
+	fromEnv = fromEnv.WithDefaults()
+	if err := envconfig.LoadFrom(&fromEnv, map[string]string{}); err != nil {
+		t.Fatal(err)
+	}
+	want.API, want.Worker, want.Scheduler = true, true, true // a process runs every part unless told otherwise
+	if diff := cmp.Diff(want, fromEnv, common); diff != "" {
+		t.Errorf("empty environment (-want +got):\n%s", diff)
 	}
 }

@@ -7,6 +7,7 @@
 package importservice
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,6 +25,8 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
+	"github.com/posimport/posimport/pkg/lightspeed/restaurant"
+	"github.com/posimport/posimport/pkg/lightspeed/retail"
 	"github.com/posimport/posimport/pkg/platform/app"
 	"github.com/posimport/posimport/pkg/platform/authn"
 	"github.com/posimport/posimport/pkg/platform/server"
@@ -49,55 +52,164 @@ var Policy authn.Policy = api.Policy
 // Migrations returns the service's embedded migrations.
 func Migrations() fs.FS { return store.Migrations() }
 
-// Config is the service's configuration.
+// Defaults of Config: WithDefaults gives every zero setting its default, for a configuration
+// from the environment (main.go fills them in before loading it) and one built in code alike.
+// The job pipeline's own defaults (worker, jobqueue) and Lightspeed's documented pacing
+// (retail) are named here, so this block lists every default of the service once.
+const (
+	DefaultConfigAddr  = app.DefaultConfigAddr
+	DefaultAuthAddr    = app.DefaultAuthAddr
+	DefaultBalanceAddr = app.DefaultBalanceAddr
+	// DefaultNATSStoreDir is where the embedded NATS server stores (without NATS_URL).
+	DefaultNATSStoreDir        = "/var/lib/posimport/nats"
+	DefaultWorkerSlots         = worker.DefaultSlots
+	DefaultLightspeedAPIURL    = retail.DefaultAPIBaseURL
+	DefaultRestaurantAPIURL    = restaurant.DefaultBaseURL
+	DefaultBurstWindow         = retail.BurstWindow
+	DefaultRateHeadroom        = retail.DefaultHeadroom
+	DefaultScheduleTime        = "02:00"
+	DefaultScheduleZone        = "Europe/Copenhagen"
+	DefaultScheduleInterval    = 30 * time.Second
+	DefaultLeaseTTL            = worker.DefaultLeaseTTL
+	DefaultAckWait             = jobqueue.DefaultAckWait
+	DefaultMaxAckPending       = jobqueue.DefaultMaxAckPending
+	DefaultMaxAttempts         = worker.DefaultMaxAttempts
+	DefaultMaxRunningPerClient = 2
+	DefaultJobMaxDays          = 31
+	DefaultRetryBase           = worker.DefaultRetryBase
+	DefaultReconcileInterval   = 30 * time.Second
+	DefaultReconcileGrace      = 60 * time.Second
+	DefaultJobsReplicas        = jobqueue.DefaultReplicas
+	DefaultTokenReuseMargin    = provider.DefaultTokenMargin
+	DefaultBalanceWriteTimeout = worker.DefaultWriteTimeout
+)
+
+// Config is the service's configuration. Durations and counts left zero take their default
+// (WithDefaults).
 type Config struct {
 	app.Config
 	// Addresses of the other services' gRPC ports.
-	ConfigAddr  string `env:"CONFIG_ADDR" envDefault:"config:9090"`
-	AuthAddr    string `env:"AUTH_ADDR" envDefault:"auth:9090"`
-	BalanceAddr string `env:"BALANCE_ADDR" envDefault:"balance:9090"`
+	ConfigAddr  string `env:"CONFIG_ADDR"`
+	AuthAddr    string `env:"AUTH_ADDR"`
+	BalanceAddr string `env:"BALANCE_ADDR"`
 	// NATSURL is the NATS server; empty embeds one storing in NATSStoreDir.
 	NATSURL      string `env:"NATS_URL"`
-	NATSStoreDir string `env:"NATS_STORE_DIR" envDefault:"/var/lib/posimport/nats"`
+	NATSStoreDir string `env:"NATS_STORE_DIR"`
 	// StreamPrefix keeps deployments sharing a NATS server apart (letters, digits, '_').
 	StreamPrefix string `env:"JOBS_STREAM_PREFIX"`
-	// Which parts this process runs.
+	// Which parts this process runs. A process from the environment runs all three unless told
+	// otherwise; a Config built in code names the parts it runs (false is a setting, not unset).
 	API       bool `env:"IMPORT_API" envDefault:"true"`
 	Worker    bool `env:"IMPORT_WORKER" envDefault:"true"`
 	Scheduler bool `env:"IMPORT_SCHEDULER" envDefault:"true"`
 	// WorkerSlots is the number of jobs this process runs at once.
-	WorkerSlots int `env:"WORKER_SLOTS" envDefault:"4"`
-	// LightspeedAPIURL is the R-Series API (the simulator's URL in tests and demos).
-	LightspeedAPIURL string `env:"LIGHTSPEED_API_URL" envDefault:"https://api.lightspeedapp.com"`
-	// LightspeedRestaurantAPIURL is the K-Series API (the trial host, or the simulator's URL).
-	LightspeedRestaurantAPIURL string `env:"LIGHTSPEED_RESTAURANT_API_URL" envDefault:"https://api.lsk.lightspeed.app"`
+	WorkerSlots int `env:"WORKER_SLOTS"`
+	// LightspeedAPIURL is the R-Series API base URL (the simulator's URL in tests and demos); the
+	// auth service reads the same variable.
+	LightspeedAPIURL string `env:"LIGHTSPEED_API_URL"`
+	// LightspeedRestaurantAPIURL is the K-Series API base URL (the trial host, or the
+	// simulator's URL); the auth service reads the same variable.
+	LightspeedRestaurantAPIURL string `env:"LIGHTSPEED_RESTAURANT_API_URL"`
 	// LightspeedBurstWindow is the burst limiter's window (shorter against a time-scaled simulator).
-	LightspeedBurstWindow time.Duration `env:"LIGHTSPEED_BURST_WINDOW" envDefault:"1s"`
+	LightspeedBurstWindow time.Duration `env:"LIGHTSPEED_BURST_WINDOW"`
 	// RateHeadroom keeps the shared budget this many drips below the bucket size.
-	RateHeadroom float64 `env:"LIGHTSPEED_RATE_HEADROOM" envDefault:"2"`
+	RateHeadroom float64 `env:"LIGHTSPEED_RATE_HEADROOM"`
 	// ScheduleTime and ScheduleZone are the nightly run's wall-clock time.
-	ScheduleTime     string        `env:"SCHEDULE_TIME" envDefault:"02:00"`
-	ScheduleZone     string        `env:"SCHEDULE_TIME_ZONE" envDefault:"Europe/Copenhagen"`
-	ScheduleInterval time.Duration `env:"SCHEDULE_CHECK_INTERVAL" envDefault:"30s"`
+	ScheduleTime     string        `env:"SCHEDULE_TIME"`
+	ScheduleZone     string        `env:"SCHEDULE_TIME_ZONE"`
+	ScheduleInterval time.Duration `env:"SCHEDULE_CHECK_INTERVAL"`
 	// Job handling.
-	LeaseTTL            time.Duration `env:"JOB_LEASE_TTL" envDefault:"2m"`
-	AckWait             time.Duration `env:"JOB_ACK_WAIT" envDefault:"2m"`
-	MaxAckPending       int           `env:"JOB_MAX_ACK_PENDING" envDefault:"64"`
-	MaxAttempts         int           `env:"JOB_MAX_ATTEMPTS" envDefault:"10"`
-	MaxRunningPerClient int           `env:"JOB_MAX_RUNNING_PER_CLIENT" envDefault:"2"`
-	JobMaxDays          int           `env:"JOB_MAX_DAYS" envDefault:"31"`
-	RetryBase           time.Duration `env:"JOB_RETRY_BASE" envDefault:"2s"`
-	ReconcileInterval   time.Duration `env:"RECONCILE_INTERVAL" envDefault:"30s"`
-	ReconcileGrace      time.Duration `env:"RECONCILE_GRACE" envDefault:"60s"`
-	// JobsReplicas is the job stream's replicas: 1 on a single NATS server, 3 on a cluster
-	// (0: 1).
-	JobsReplicas int `env:"JOBS_REPLICAS" envDefault:"1"`
+	LeaseTTL            time.Duration `env:"JOB_LEASE_TTL"`
+	AckWait             time.Duration `env:"JOB_ACK_WAIT"`
+	MaxAckPending       int           `env:"JOB_MAX_ACK_PENDING"`
+	MaxAttempts         int           `env:"JOB_MAX_ATTEMPTS"`
+	MaxRunningPerClient int           `env:"JOB_MAX_RUNNING_PER_CLIENT"`
+	JobMaxDays          int           `env:"JOB_MAX_DAYS"`
+	RetryBase           time.Duration `env:"JOB_RETRY_BASE"`
+	ReconcileInterval   time.Duration `env:"RECONCILE_INTERVAL"`
+	ReconcileGrace      time.Duration `env:"RECONCILE_GRACE"`
+	// JobsReplicas is the job stream's replicas: 1 on a single NATS server, 3 on a cluster.
+	JobsReplicas int `env:"JOBS_REPLICAS"`
 	// TokenReuseMargin: a job reuses its POS access token while it stays valid for longer than
-	// this (0: provider.DefaultTokenMargin). Keep it at most the auth service's REFRESH_MARGIN
-	// (see the README).
-	TokenReuseMargin time.Duration `env:"TOKEN_REUSE_MARGIN" envDefault:"10s"`
+	// this. Keep it at most the auth service's REFRESH_MARGIN (see the README).
+	TokenReuseMargin time.Duration `env:"TOKEN_REUSE_MARGIN"`
 	// BalanceWriteTimeout bounds one write of a job's days to the balance.
-	BalanceWriteTimeout time.Duration `env:"BALANCE_WRITE_TIMEOUT" envDefault:"30s"`
+	BalanceWriteTimeout time.Duration `env:"BALANCE_WRITE_TIMEOUT"`
+}
+
+// WithDefaults returns c with every zero setting at its default.
+func (c Config) WithDefaults() Config {
+	c.ConfigAddr = cmp.Or(c.ConfigAddr, DefaultConfigAddr)
+	c.AuthAddr = cmp.Or(c.AuthAddr, DefaultAuthAddr)
+	c.BalanceAddr = cmp.Or(c.BalanceAddr, DefaultBalanceAddr)
+	c.NATSStoreDir = cmp.Or(c.NATSStoreDir, DefaultNATSStoreDir)
+	c.WorkerSlots = cmp.Or(c.WorkerSlots, DefaultWorkerSlots)
+	c.LightspeedAPIURL = cmp.Or(c.LightspeedAPIURL, DefaultLightspeedAPIURL)
+	c.LightspeedRestaurantAPIURL = cmp.Or(c.LightspeedRestaurantAPIURL, DefaultRestaurantAPIURL)
+	c.LightspeedBurstWindow = cmp.Or(c.LightspeedBurstWindow, DefaultBurstWindow)
+	c.RateHeadroom = cmp.Or(c.RateHeadroom, DefaultRateHeadroom)
+	c.ScheduleTime = cmp.Or(c.ScheduleTime, DefaultScheduleTime)
+	c.ScheduleZone = cmp.Or(c.ScheduleZone, DefaultScheduleZone)
+	c.ScheduleInterval = cmp.Or(c.ScheduleInterval, DefaultScheduleInterval)
+	c.LeaseTTL = cmp.Or(c.LeaseTTL, DefaultLeaseTTL)
+	c.AckWait = cmp.Or(c.AckWait, DefaultAckWait)
+	c.MaxAckPending = cmp.Or(c.MaxAckPending, DefaultMaxAckPending)
+	c.MaxAttempts = cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
+	c.MaxRunningPerClient = cmp.Or(c.MaxRunningPerClient, DefaultMaxRunningPerClient)
+	c.JobMaxDays = cmp.Or(c.JobMaxDays, DefaultJobMaxDays)
+	c.RetryBase = cmp.Or(c.RetryBase, DefaultRetryBase)
+	c.ReconcileInterval = cmp.Or(c.ReconcileInterval, DefaultReconcileInterval)
+	c.ReconcileGrace = cmp.Or(c.ReconcileGrace, DefaultReconcileGrace)
+	c.JobsReplicas = cmp.Or(c.JobsReplicas, DefaultJobsReplicas)
+	c.TokenReuseMargin = cmp.Or(c.TokenReuseMargin, DefaultTokenReuseMargin)
+	c.BalanceWriteTimeout = cmp.Or(c.BalanceWriteTimeout, DefaultBalanceWriteTimeout)
+	return c
+}
+
+// Validate reports the first setting New cannot run with, naming its variable. It expects a
+// configuration with its defaults.
+func (c Config) Validate() error {
+	zone, err := time.LoadLocation(c.ScheduleZone)
+	if err != nil {
+		return fmt.Errorf("SCHEDULE_TIME_ZONE: %w", err)
+	}
+	if _, _, _, err := schedule.Due(time.Now(), zone, c.ScheduleTime); err != nil {
+		return fmt.Errorf("SCHEDULE_TIME: %w", err)
+	}
+	if c.JobsReplicas < 1 || c.JobsReplicas > 5 {
+		return fmt.Errorf("JOBS_REPLICAS: %d is outside 1..5 (JetStream's limit)", c.JobsReplicas)
+	}
+	if c.TokenReuseMargin < 0 || c.TokenReuseMargin > 10*time.Minute {
+		return fmt.Errorf("TOKEN_REUSE_MARGIN: %v is outside (0, 10m]", c.TokenReuseMargin)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"LIGHTSPEED_BURST_WINDOW", c.LightspeedBurstWindow}, {"SCHEDULE_CHECK_INTERVAL", c.ScheduleInterval},
+		{"JOB_LEASE_TTL", c.LeaseTTL}, {"JOB_ACK_WAIT", c.AckWait}, {"JOB_RETRY_BASE", c.RetryBase},
+		{"RECONCILE_INTERVAL", c.ReconcileInterval}, {"RECONCILE_GRACE", c.ReconcileGrace},
+		{"BALANCE_WRITE_TIMEOUT", c.BalanceWriteTimeout},
+	} {
+		if d.v < 0 {
+			return fmt.Errorf("%s: %v is negative", d.name, d.v)
+		}
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{
+		{"WORKER_SLOTS", c.WorkerSlots}, {"JOB_MAX_ACK_PENDING", c.MaxAckPending}, {"JOB_MAX_ATTEMPTS", c.MaxAttempts},
+		{"JOB_MAX_RUNNING_PER_CLIENT", c.MaxRunningPerClient}, {"JOB_MAX_DAYS", c.JobMaxDays},
+	} {
+		if n.v < 0 {
+			return fmt.Errorf("%s: %d is negative", n.name, n.v)
+		}
+	}
+	if c.RateHeadroom < 0 {
+		return fmt.Errorf("LIGHTSPEED_RATE_HEADROOM: %v is negative", c.RateHeadroom)
+	}
+	return nil
 }
 
 // Deps are what the process provides.
@@ -130,27 +242,14 @@ type Service struct {
 	worker  *worker.Worker
 }
 
-// New builds the service.
+// New checks cfg, with its defaults, and builds the service.
 func New(cfg Config, d Deps) (*Service, error) {
-	zone, err := time.LoadLocation(cfg.ScheduleZone)
-	if err != nil {
-		return nil, fmt.Errorf("SCHEDULE_TIME_ZONE: %w", err)
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	if _, _, _, err := schedule.Due(time.Now(), zone, cfg.ScheduleTime); err != nil {
-		return nil, fmt.Errorf("SCHEDULE_TIME: %w", err)
-	}
-	// Zero values (a Config built in code) take the defaults.
-	if cfg.JobsReplicas == 0 {
-		cfg.JobsReplicas = 1
-	}
-	if cfg.TokenReuseMargin == 0 {
-		cfg.TokenReuseMargin = provider.DefaultTokenMargin
-	}
-	if cfg.JobsReplicas < 1 || cfg.JobsReplicas > 5 {
-		return nil, fmt.Errorf("JOBS_REPLICAS: %d is outside 1..5 (JetStream's limit)", cfg.JobsReplicas)
-	}
-	if cfg.TokenReuseMargin < 0 || cfg.TokenReuseMargin > 10*time.Minute {
-		return nil, fmt.Errorf("TOKEN_REUSE_MARGIN: %v is outside (0, 10m]", cfg.TokenReuseMargin)
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	if d.Owner == "" {
 		host, _ := os.Hostname()

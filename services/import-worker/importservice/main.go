@@ -6,10 +6,11 @@ import (
 )
 
 // Main runs the import-worker as a process of its own, configured from the environment, until
-// SIGTERM or SIGINT: what the import-worker binary does, and what `posimport bench` runs as a
-// separate OS process to measure a worker's memory.
+// SIGTERM or SIGINT: what the import-worker binary's main does, and what `posimport bench` runs
+// as a separate OS process to measure a worker's memory. It is the other services' main.go
+// run(), step for step; it lives here because the posimport binary runs it too.
 func Main() error {
-	var cfg Config
+	cfg := Config{}.WithDefaults()
 	p, ctx, stop, err := app.Start("import-worker", &cfg)
 	if err != nil {
 		return err

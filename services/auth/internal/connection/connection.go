@@ -72,6 +72,10 @@ type Manager struct {
 	checks  map[string]cachedCheck
 }
 
+// DefaultCheckTTL is how long a department check is reused by default; authservice names it
+// as its DEPARTMENT_CHECK_TTL default.
+const DefaultCheckTTL = time.Minute
+
 // New returns a Manager.
 func New(opts Options) *Manager {
 	if opts.NowFunc == nil {
@@ -87,7 +91,7 @@ func New(opts Options) *Manager {
 		opts.RefreshBudget = 30 * time.Second
 	}
 	if opts.CheckTTL <= 0 {
-		opts.CheckTTL = time.Minute
+		opts.CheckTTL = DefaultCheckTTL
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

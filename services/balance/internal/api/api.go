@@ -66,7 +66,7 @@ func (s *Server) WriteDay(ctx context.Context, req *posimportv1.WriteDayRequest)
 		return nil, apierr.FailedPrecondition("%v", stale)
 	}
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	return &posimportv1.WriteDayResponse{
 		Outcome: posimportv1.WriteOutcome(res.Outcome),
@@ -93,7 +93,7 @@ func (s *Server) MarkDaysImported(ctx context.Context, req *posimportv1.MarkDays
 	}
 	n, err := s.store.MarkImported(ctx, req.GetClientId(), req.GetDepartmentId(), r.from, r.until, req.GetImportId())
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	return &posimportv1.MarkDaysImportedResponse{Days: int32(n)}, nil
 }
@@ -107,7 +107,7 @@ func (s *Server) ApproveDays(ctx context.Context, req *posimportv1.ApproveDaysRe
 	p, _ := authn.FromContext(ctx)
 	n, err := s.store.Approve(ctx, req.GetClientId(), req.GetDepartmentId(), r.from, r.until, p.Subject, s.now())
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	return &posimportv1.ApproveDaysResponse{Approved: int32(n)}, nil
 }
@@ -120,7 +120,7 @@ func (s *Server) ReopenDays(ctx context.Context, req *posimportv1.ReopenDaysRequ
 	}
 	n, err := s.store.Reopen(ctx, req.GetClientId(), req.GetDepartmentId(), r.from, r.until)
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	return &posimportv1.ReopenDaysResponse{Reopened: int32(n)}, nil
 }
@@ -141,7 +141,7 @@ func (s *Server) GetWeeklyBalance(ctx context.Context, req *posimportv1.GetWeekl
 	dates := week.Days()
 	rows, err := s.store.Balance(ctx, req.GetClientId(), req.GetDepartmentId(), dates[0], dates[len(dates)-1])
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	days, totals := buildDays(cl, dept, dates, rows, &s.intervals)
 	return &posimportv1.GetWeeklyBalanceResponse{Balance: &posimportv1.WeeklyBalance{
@@ -169,7 +169,7 @@ func (s *Server) GetDay(ctx context.Context, req *posimportv1.GetDayRequest) (*p
 	}
 	d, err := s.store.Day(ctx, req.GetClientId(), req.GetDepartmentId(), date)
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	days, _ := buildDays(cl, dept, []civil.Date{date}, d.Rows, &s.intervals)
 	return &posimportv1.GetDayResponse{
@@ -177,6 +177,22 @@ func (s *Server) GetDay(ctx context.Context, req *posimportv1.GetDayRequest) (*p
 		Registers: buildRegisters(cl, d),
 		TimeZone:  dept.GetEffectiveTimeZone(),
 	}, nil
+}
+
+// apiError is the one place that turns the store's errors into the API's (the stale fence is
+// answered by the write handlers). A conflict the day locks should have prevented, or a
+// serialization failure, is Aborted: the caller retries and reads the days again. Anything
+// else is returned as is and ends as Internal.
+func apiError(err error) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return apierr.NotFound("%v", store.ErrNotFound)
+	case errors.Is(err, store.ErrConflict):
+		return apierr.Aborted("%v", store.ErrConflict)
+	case errors.Is(err, store.ErrConcurrentUpdate):
+		return apierr.Aborted("%v", store.ErrConcurrentUpdate)
+	}
+	return err
 }
 
 // dateRange is a validated range of a department's days.

@@ -4,21 +4,19 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgtype"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/posimport/posimport/pkg/civil"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/balance/internal/configcache"
 	"github.com/posimport/posimport/services/balance/internal/store"
-	"github.com/posimport/posimport/services/balance/internal/store/dbsqlc"
 )
 
 // buildDays turns the rows of a range (ordered by date and field) into one BalanceDay per
 // date and the range's total per field. The fields shown are the client's POS-fed fields and
 // any other field with stored values; a field without a value on a day is "not imported",
 // which stays different from "0".
-func buildDays(cl *configcache.Client, dept *configcache.Department, dates []civil.Date, rows []dbsqlc.BalanceRangeRow, ivs *intervalCache) ([]*posimportv1.BalanceDay, []*posimportv1.FieldTotal) {
+func buildDays(cl *configcache.Client, dept *configcache.Department, dates []civil.Date, rows []store.BalanceRow, ivs *intervalCache) ([]*posimportv1.BalanceDay, []*posimportv1.FieldTotal) {
 	fields := shownFields(cl, rows)
 	totals := make([]*posimportv1.FieldTotal, len(fields))
 	pos := make(map[int64]int, len(fields))
@@ -38,9 +36,9 @@ func buildDays(cl *configcache.Client, dept *configcache.Department, dates []civ
 		for j, f := range fields {
 			day.Fields[j] = fieldDay(f)
 		}
-		for ; r < len(rows) && !store.CivilDate(rows[r].BusinessDate).After(date); r++ {
-			row := rows[r]
-			if store.CivilDate(row.BusinessDate) != date {
+		for ; r < len(rows) && !rows[r].Date.After(date); r++ {
+			row := &rows[r]
+			if row.Date != date {
 				continue
 			}
 			day.Status = posimportv1.DayStatus(row.Status)
@@ -49,10 +47,10 @@ func buildDays(cl *configcache.Client, dept *configcache.Department, dates []civ
 			day.ImportFinished = row.ImportFinished
 			day.AutoConfirmed = row.AutoConfirmed
 			day.RegistersImported = row.RegistersImported
-			if !row.FieldID.Valid {
+			if row.FieldID == 0 {
 				continue
 			}
-			j := pos[row.FieldID.Int64]
+			j := pos[row.FieldID]
 			fd := day.Fields[j]
 			fd.Imported, fd.Hours, fd.Total = true, store.SplitHours(row.Hours), row.Total
 			totals[j].Total, totals[j].DaysImported = row.PeriodTotal, int32(row.PeriodDays)
@@ -64,7 +62,7 @@ func buildDays(cl *configcache.Client, dept *configcache.Department, dates []civ
 
 // shownFields returns the client's POS-fed fields in id order, then fields that have values in
 // rows but are no longer configured or POS-fed.
-func shownFields(cl *configcache.Client, rows []dbsqlc.BalanceRangeRow) []*posimportv1.BalanceField {
+func shownFields(cl *configcache.Client, rows []store.BalanceRow) []*posimportv1.BalanceField {
 	out := make([]*posimportv1.BalanceField, 0, len(cl.Fields))
 	shown := make(map[int64]bool, len(cl.Fields))
 	for _, f := range cl.Fields {
@@ -73,8 +71,8 @@ func shownFields(cl *configcache.Client, rows []dbsqlc.BalanceRangeRow) []*posim
 			shown[f.GetFieldId()] = true
 		}
 	}
-	for _, row := range rows {
-		if id := row.FieldID.Int64; row.FieldID.Valid && !shown[id] {
+	for i := range rows {
+		if id := rows[i].FieldID; id != 0 && !shown[id] {
 			shown[id] = true
 			if def := cl.FieldByID[id]; def != nil {
 				out = append(out, def)
@@ -177,9 +175,9 @@ func buildRegisters(cl *configcache.Client, d store.Day) []*posimportv1.Register
 	return out
 }
 
-func timestamp(t pgtype.Timestamptz) *timestamppb.Timestamp {
-	if !t.Valid {
+func timestamp(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
 		return nil
 	}
-	return timestamppb.New(t.Time)
+	return timestamppb.New(t)
 }

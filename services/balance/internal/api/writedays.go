@@ -42,7 +42,7 @@ func (s *Server) WriteDays(ctx context.Context, req *posimportv1.WriteDaysReques
 		return nil, apierr.FailedPrecondition("%v", stale)
 	}
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	resp := &posimportv1.WriteDaysResponse{Days: make([]*posimportv1.WriteDayResponse, len(results))}
 	for i, r := range results {

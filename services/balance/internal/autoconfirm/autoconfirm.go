@@ -95,13 +95,16 @@ func (c *Confirmer) confirmClient(ctx context.Context, cs *posimportv1.ClientSet
 
 // DueTime returns the first instant of date d in loc at which the local clock shows hour:minute
 // or later. On the day clocks go forward and skip that time, it is the end of the gap (02:30 →
-// 03:00); on the day they go back and show it twice, it is the first time.
+// 03:00, or 02:15 → 02:30 where the clock skips half an hour); on the day they go back and show
+// it twice, it is the first time.
 func DueTime(d civil.Date, hour, minute int, loc *time.Location) time.Time {
+	due := hour*60 + minute
 	for _, h := range d.Hours(loc) {
-		switch {
-		case h.Hour() == hour:
-			return h.Add(time.Duration(minute) * time.Minute)
-		case h.Hour() > hour:
+		// An interval shows one clock hour, from its start's minute to the hour's end.
+		switch start := h.Hour()*60 + h.Minute(); {
+		case h.Hour() == hour && start <= due:
+			return h.Add(time.Duration(due-start) * time.Minute)
+		case start > due:
 			return h
 		}
 	}

@@ -10,14 +10,26 @@ import (
 
 	"github.com/posimport/posimport/pkg/civil"
 	"github.com/posimport/posimport/pkg/platform/postgres"
-	"github.com/posimport/posimport/services/balance/internal/store/dbsqlc"
+	"github.com/posimport/posimport/services/balance/internal/store/internal/dbsqlc"
 )
 
-// WriteDays writes consecutive days of one register for one job, each as WriteDay would, in
-// one transaction holding all the days' locks (taken in date order, as every transaction
-// takes them): one fence check for all, and each statement for all the days. ws share client,
-// department, register, job, import, fencing token and overwrite flag, and their dates follow
-// each other. A stale fencing token returns a *StaleFenceError and changes nothing.
+// WriteDay replaces one register's values for one day: WriteDays of that one day.
+func (s *Store) WriteDay(ctx context.Context, w Write) (WriteResult, error) {
+	res, err := s.WriteDays(ctx, []Write{w})
+	if err != nil {
+		return WriteResult{}, err
+	}
+	return res[0], nil
+}
+
+// WriteDays writes consecutive days of one register for one job, the one write path of the
+// balance: in one transaction that holds all the days' locks (taken in date order, as every
+// transaction takes them), the fence check, the approval check, the comparison with what is
+// stored and the write all see the same state, and each statement serves all the days. ws
+// share client, department, register, job, import, fencing token and overwrite flag, and their
+// dates follow each other. Each day is skipped when approved (unless overwriting approved
+// days), left alone when its values are unchanged (compared as decimals), and written
+// otherwise. A stale fencing token returns a *StaleFenceError and changes nothing.
 func (s *Store) WriteDays(ctx context.Context, ws []Write) ([]WriteResult, error) {
 	if len(ws) == 0 {
 		return nil, nil
@@ -68,31 +80,31 @@ func (s *Store) WriteDays(ctx context.Context, ws []Write) ([]WriteResult, error
 		}
 		return s.replaceDays(ctx, tx, ws, changed, res)
 	})
-	return res, err
+	return res, interpretError(err)
 }
 
 // registerRange reads a register's stored values and write counters of a range of days.
-func (s *Store) registerRange(ctx context.Context, tx pgx.Tx, w Write, until civil.Date) (map[civil.Date][]dbsqlc.RegisterValuesGetRow, map[civil.Date]int64, error) {
+func (s *Store) registerRange(ctx context.Context, tx pgx.Tx, w Write, until civil.Date) (map[civil.Date][]dbsqlc.RegisterValuesOfRangeRow, map[civil.Date]int64, error) {
 	rows, err := s.q.RegisterDaysOfRange(ctx, tx, dbsqlc.RegisterDaysOfRangeParams{
-		ClientID: w.ClientID, DepartmentID: w.DepartmentID, RegisterID: w.RegisterID, FromDate: Date(w.Date), UntilDate: Date(until),
+		ClientID: w.ClientID, DepartmentID: w.DepartmentID, RegisterID: w.RegisterID, FromDate: pgDate(w.Date), UntilDate: pgDate(until),
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("read register days: %w", err)
 	}
 	versions := make(map[civil.Date]int64, len(rows))
 	for _, r := range rows {
-		versions[CivilDate(r.BusinessDate)] = r.Version
+		versions[civilDate(r.BusinessDate)] = r.Version
 	}
 	values, err := s.q.RegisterValuesOfRange(ctx, tx, dbsqlc.RegisterValuesOfRangeParams{
-		ClientID: w.ClientID, DepartmentID: w.DepartmentID, RegisterID: w.RegisterID, FromDate: Date(w.Date), UntilDate: Date(until),
+		ClientID: w.ClientID, DepartmentID: w.DepartmentID, RegisterID: w.RegisterID, FromDate: pgDate(w.Date), UntilDate: pgDate(until),
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("read register values: %w", err)
 	}
-	stored := make(map[civil.Date][]dbsqlc.RegisterValuesGetRow, len(rows))
+	stored := make(map[civil.Date][]dbsqlc.RegisterValuesOfRangeRow, len(rows))
 	for _, v := range values {
-		d := CivilDate(v.BusinessDate)
-		stored[d] = append(stored[d], dbsqlc.RegisterValuesGetRow{FieldID: v.FieldID, Hours: v.Hours, Total: v.Total})
+		d := civilDate(v.BusinessDate)
+		stored[d] = append(stored[d], v)
 	}
 	return stored, versions, nil
 }
@@ -103,7 +115,7 @@ func (s *Store) replaceDays(ctx context.Context, tx pgx.Tx, ws []Write, changed 
 	dates := make([]pgtype.Date, len(changed))
 	ins := dbsqlc.RegisterValuesInsertDaysParams{ClientID: w.ClientID, DepartmentID: w.DepartmentID, RegisterID: w.RegisterID}
 	for k, i := range changed {
-		dates[k] = Date(ws[i].Date)
+		dates[k] = pgDate(ws[i].Date)
 		for _, f := range ws[i].Fields {
 			// The values are validated decimals, so the array literal needs no quoting.
 			ins.Dates = append(ins.Dates, dates[k])
@@ -126,7 +138,7 @@ func (s *Store) replaceDays(ctx context.Context, tx pgx.Tx, ws []Write, changed 
 	}
 	byDate := make(map[civil.Date]int64, len(versions))
 	for _, v := range versions {
-		byDate[CivilDate(v.BusinessDate)] = v.Version
+		byDate[civilDate(v.BusinessDate)] = v.Version
 	}
 	for _, i := range changed {
 		res[i].Outcome, res[i].Version = Written, byDate[ws[i].Date]

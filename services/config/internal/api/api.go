@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
-	"github.com/jackc/pgx/v5/pgtype"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/posimport/posimport/pkg/platform/apierr"
@@ -16,7 +16,6 @@ import (
 	"github.com/posimport/posimport/pkg/platform/validate"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/config/internal/store"
-	"github.com/posimport/posimport/services/config/internal/store/dbsqlc"
 )
 
 // Defaults for a client's settings.
@@ -62,7 +61,7 @@ func New(st *store.Store) *Server { return &Server{store: st} }
 func (s *Server) GetClientSettings(ctx context.Context, req *posimportv1.GetClientSettingsRequest) (*posimportv1.GetClientSettingsResponse, error) {
 	row, found, err := s.store.Settings(ctx, req.GetClientId())
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	return &posimportv1.GetClientSettingsResponse{Settings: settingsToProto(req.GetClientId(), row, found)}, nil
 }
@@ -76,7 +75,7 @@ func (s *Server) UpdateClientSettings(ctx context.Context, req *posimportv1.Upda
 	if in == nil {
 		return nil, apierr.Invalid("settings", "required")
 	}
-	p := dbsqlc.ClientSettingsUpsertParams{
+	p := store.Settings{
 		ClientID:                 req.GetClientId(),
 		MultiCashRegisters:       in.GetMultiCashRegisters(),
 		PosImportEnabled:         in.GetPosImportEnabled(),
@@ -102,7 +101,7 @@ func (s *Server) UpdateClientSettings(ctx context.Context, req *posimportv1.Upda
 	}
 	row, err := s.store.PutSettings(ctx, p)
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	return &posimportv1.UpdateClientSettingsResponse{Settings: settingsToProto(row.ClientID, row, true)}, nil
 }
@@ -117,15 +116,15 @@ func (s *Server) ListClients(ctx context.Context, req *posimportv1.ListClientsRe
 	case size == 0:
 		size = 100
 	}
-	rows, err := s.store.ListClients(ctx, dbsqlc.ClientSettingsListParams{
+	rows, err := s.store.ListClients(ctx, store.ClientQuery{
 		After:                req.GetPageToken(),
 		PosImportEnabledOnly: req.GetPosImportEnabledOnly(),
 		AllClients:           p.IsService() && slices.Contains(p.Clients, authn.AllClients),
-		ClientIds:            p.Clients,
-		MaxRows:              size + 1,
+		ClientIDs:            p.Clients,
+		Limit:                size + 1,
 	})
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	resp := &posimportv1.ListClientsResponse{}
 	if len(rows) > int(size) {
@@ -142,7 +141,7 @@ func (s *Server) ListClients(ctx context.Context, req *posimportv1.ListClientsRe
 func (s *Server) ListDepartments(ctx context.Context, req *posimportv1.ListDepartmentsRequest) (*posimportv1.ListDepartmentsResponse, error) {
 	cc, err := s.store.ClientConfig(ctx, req.GetClientId())
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	return &posimportv1.ListDepartmentsResponse{Departments: departmentsToProto(cc)}, nil
 }
@@ -156,11 +155,11 @@ func (s *Server) GetDepartment(ctx context.Context, req *posimportv1.GetDepartme
 	}
 	row, err := s.store.Department(ctx, req.GetClientId(), req.GetDepartmentId())
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	settings, found, err := s.store.Settings(ctx, req.GetClientId())
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	return &posimportv1.GetDepartmentResponse{Department: departmentToProto(row, clientZone(settings, found))}, nil
 }
@@ -205,20 +204,16 @@ func (s *Server) PutDepartment(ctx context.Context, req *posimportv1.PutDepartme
 			return nil, err
 		}
 	}
-	row, err := s.store.PutDepartment(ctx, dbsqlc.DepartmentView{
+	row, err := s.store.PutDepartment(ctx, store.Department{
 		ClientID: req.GetClientId(), DepartmentID: req.GetDepartmentId(), Name: in.GetName(),
-		PosClientNumber: in.GetPosClientNumber(), TimeZone: in.GetTimeZone(), RegisterIds: nonNil(regs),
+		PosClientNumber: in.GetPosClientNumber(), TimeZone: in.GetTimeZone(), RegisterIDs: nonNil(regs),
 	})
-	var taken *store.RegisterTakenError
-	if errors.As(err, &taken) {
-		return nil, apierr.Invalid("department.pos_terminal_numbers", "%v; a register belongs to one department", taken)
-	}
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	settings, found, err := s.store.Settings(ctx, req.GetClientId())
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	return &posimportv1.PutDepartmentResponse{Department: departmentToProto(row, clientZone(settings, found))}, nil
 }
@@ -231,7 +226,7 @@ func (s *Server) DeleteDepartment(ctx context.Context, req *posimportv1.DeleteDe
 		return nil, err
 	}
 	if err := s.store.DeleteDepartment(ctx, req.GetClientId(), req.GetDepartmentId()); err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	return &posimportv1.DeleteDepartmentResponse{}, nil
 }
@@ -240,7 +235,7 @@ func (s *Server) DeleteDepartment(ctx context.Context, req *posimportv1.DeleteDe
 func (s *Server) ListFields(ctx context.Context, req *posimportv1.ListFieldsRequest) (*posimportv1.ListFieldsResponse, error) {
 	rows, err := s.store.Fields(ctx, req.GetClientId())
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	return &posimportv1.ListFieldsResponse{Fields: fieldsToProto(rows)}, nil
 }
@@ -260,17 +255,12 @@ func (s *Server) PutField(ctx context.Context, req *posimportv1.PutFieldRequest)
 	if _, ok := posimportv1.PosDataType_name[int32(in.GetPosDataType())]; !ok {
 		return nil, apierr.Invalid("field.pos_data_type", "unknown POS data type %d", in.GetPosDataType())
 	}
-	row, err := s.store.PutField(ctx, dbsqlc.FieldUpsertParams{
+	row, err := s.store.PutField(ctx, store.Field{
 		ClientID: req.GetClientId(), FieldID: req.GetFieldId(), Name: in.GetName(),
 		PosDataType: int16(in.GetPosDataType()), SplitIntoIntervals: in.GetSplitIntoIntervals(),
 	})
-	var taken *store.TypeTakenError
-	if errors.As(err, &taken) {
-		return nil, apierr.Invalid("field.pos_data_type", "%s is already assigned to field %d; a POS data type feeds one field",
-			in.GetPosDataType(), taken.FieldID)
-	}
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	return &posimportv1.PutFieldResponse{Field: fieldToProto(row)}, nil
 }
@@ -278,7 +268,7 @@ func (s *Server) PutField(ctx context.Context, req *posimportv1.PutFieldRequest)
 // DeleteField implements posimportv1.ConfigServiceServer.
 func (s *Server) DeleteField(ctx context.Context, req *posimportv1.DeleteFieldRequest) (*posimportv1.DeleteFieldResponse, error) {
 	if err := s.store.DeleteField(ctx, req.GetClientId(), req.GetFieldId()); err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	return &posimportv1.DeleteFieldResponse{}, nil
 }
@@ -287,7 +277,7 @@ func (s *Server) DeleteField(ctx context.Context, req *posimportv1.DeleteFieldRe
 func (s *Server) GetClientConfig(ctx context.Context, req *posimportv1.GetClientConfigRequest) (*posimportv1.GetClientConfigResponse, error) {
 	cc, err := s.store.ClientConfig(ctx, req.GetClientId())
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	return &posimportv1.GetClientConfigResponse{
 		Settings:    settingsToProto(req.GetClientId(), cc.Settings, cc.SettingsFound),
@@ -296,7 +286,33 @@ func (s *Server) GetClientConfig(ctx context.Context, req *posimportv1.GetClient
 	}, nil
 }
 
-func settingsToProto(clientID string, r dbsqlc.ClientSetting, found bool) *posimportv1.ClientSettings {
+// apiError is the one place that turns the store's errors into the API's: a register or POS
+// data type taken is bad input in the field that asks for it, a missing row is NotFound.
+// Anything else is returned as is and ends as Internal.
+func apiError(err error) error {
+	var (
+		register *store.RegisterTakenError
+		posType  *store.TypeTakenError
+	)
+	switch {
+	case errors.As(err, &register):
+		return apierr.Invalid("department.pos_terminal_numbers", "%v; a register belongs to one department", register)
+	case errors.As(err, &posType):
+		return apierr.Invalid("field.pos_data_type", "%s is already assigned to field %d; a POS data type feeds one field",
+			posimportv1.PosDataType(posType.PosDataType), posType.FieldID)
+	case errors.Is(err, store.ErrNotFound):
+		return apierr.NotFound("%v", err)
+	case errors.Is(err, store.ErrAlreadyExists):
+		return apierr.AlreadyExists("%v", store.ErrAlreadyExists)
+	case errors.Is(err, store.ErrConstraint):
+		return apierr.FailedPrecondition("%v", store.ErrConstraint)
+	case errors.Is(err, store.ErrConcurrentUpdate):
+		return apierr.Aborted("%v", store.ErrConcurrentUpdate)
+	}
+	return err
+}
+
+func settingsToProto(clientID string, r store.Settings, found bool) *posimportv1.ClientSettings {
 	if !found {
 		return &posimportv1.ClientSettings{ClientId: clientID, ConfirmTime: DefaultConfirmTime, TimeZone: DefaultTimeZone}
 	}
@@ -312,7 +328,7 @@ func settingsToProto(clientID string, r dbsqlc.ClientSetting, found bool) *posim
 	}
 }
 
-func clientZone(r dbsqlc.ClientSetting, found bool) string {
+func clientZone(r store.Settings, found bool) string {
 	if !found {
 		return DefaultTimeZone
 	}
@@ -328,20 +344,20 @@ func departmentsToProto(cc store.ClientConfig) []*posimportv1.Department {
 	return out
 }
 
-func departmentToProto(d dbsqlc.DepartmentView, clientZone string) *posimportv1.Department {
+func departmentToProto(d store.Department, clientZone string) *posimportv1.Department {
 	return &posimportv1.Department{
 		ClientId:           d.ClientID,
 		DepartmentId:       d.DepartmentID,
 		Name:               d.Name,
 		PosClientNumber:    d.PosClientNumber,
-		PosTerminalNumbers: d.RegisterIds,
+		PosTerminalNumbers: d.RegisterIDs,
 		TimeZone:           d.TimeZone,
 		EffectiveTimeZone:  cmpOr(d.TimeZone, clientZone),
 		UpdateTime:         ts(d.UpdateTime),
 	}
 }
 
-func fieldsToProto(rows []dbsqlc.BalanceField) []*posimportv1.BalanceField {
+func fieldsToProto(rows []store.Field) []*posimportv1.BalanceField {
 	out := make([]*posimportv1.BalanceField, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, fieldToProto(r))
@@ -349,7 +365,7 @@ func fieldsToProto(rows []dbsqlc.BalanceField) []*posimportv1.BalanceField {
 	return out
 }
 
-func fieldToProto(r dbsqlc.BalanceField) *posimportv1.BalanceField {
+func fieldToProto(r store.Field) *posimportv1.BalanceField {
 	return &posimportv1.BalanceField{
 		ClientId:           r.ClientID,
 		FieldId:            r.FieldID,
@@ -360,11 +376,11 @@ func fieldToProto(r dbsqlc.BalanceField) *posimportv1.BalanceField {
 	}
 }
 
-func ts(t pgtype.Timestamptz) *timestamppb.Timestamp {
-	if !t.Valid {
+func ts(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
 		return nil
 	}
-	return timestamppb.New(t.Time)
+	return timestamppb.New(t)
 }
 
 func cmpOr(v, def string) string {

@@ -23,6 +23,14 @@ const (
 	subjectRoot  = "posimport.jobs"
 )
 
+// Defaults of Config, which importservice's configuration names as its own, so each value is
+// written once.
+const (
+	DefaultAckWait       = 2 * time.Minute
+	DefaultMaxAckPending = 64
+	DefaultReplicas      = 1
+)
+
 // Config shapes the stream and the consumer.
 type Config struct {
 	// Prefix keeps deployments (and tests sharing one NATS server) apart: it is prepended to
@@ -48,13 +56,13 @@ type Queue struct {
 // New returns the queue on js; call Setup before use.
 func New(js jetstream.JetStream, cfg Config) *Queue {
 	if cfg.AckWait <= 0 {
-		cfg.AckWait = 2 * time.Minute
+		cfg.AckWait = DefaultAckWait
 	}
 	if cfg.MaxAckPending <= 0 {
-		cfg.MaxAckPending = 64
+		cfg.MaxAckPending = DefaultMaxAckPending
 	}
 	if cfg.Replicas <= 0 {
-		cfg.Replicas = 1
+		cfg.Replicas = DefaultReplicas
 	}
 	subject := subjectRoot
 	if cfg.Prefix != "" {

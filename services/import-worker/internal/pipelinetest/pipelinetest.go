@@ -147,7 +147,11 @@ func Start(t testing.TB, o Options) *Env {
 
 	configPool := e.connect(t, configservice.Schema, configservice.Migrations())
 	e.Config = servicetest.Start(t, e.Keys, configservice.Policy, e.logger, func(s *server.Server) error {
-		return configservice.New(configPool, e.logger).Register(s)
+		svc, err := configservice.New(configservice.Config{}, configservice.Deps{Pool: configPool, Logger: e.logger})
+		if err != nil {
+			return err
+		}
+		return svc.Register(s)
 	})
 	authPool := e.connect(t, authservice.Schema, authservice.Migrations())
 	e.TokenKey = newTokenKey()
@@ -173,7 +177,13 @@ func Start(t testing.TB, o Options) *Env {
 	}
 	balancePool := e.connectURL(t, balanceURL, balanceservice.Schema, balanceservice.Migrations())
 	e.Balance = servicetest.Start(t, e.Keys, balanceservice.Policy, e.logger, func(s *server.Server) error {
-		return balanceservice.New(balancePool, e.dial(t, e.Config.GRPCAddr, authn.ServiceBalance), e.logger, balanceservice.Options{ConfigCacheTTL: time.Second}).Register(s)
+		svc, err := balanceservice.New(balanceservice.Config{ConfigCacheTTL: time.Second}, balanceservice.Deps{
+			Pool: balancePool, Config: posimportv1.NewConfigServiceClient(e.dial(t, e.Config.GRPCAddr, authn.ServiceBalance)), Logger: e.logger,
+		})
+		if err != nil {
+			return err
+		}
+		return svc.Register(s)
 	})
 	e.BalanceClient = posimportv1.NewBalanceServiceClient(e.Keys.DialPerson(t, e.Balance.GRPCAddr, authn.RoleViewer))
 	e.Pool = e.connect(t, importservice.Schema, importservice.Migrations())

@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/posimport/posimport/pkg/lightspeed/retail"
 	"github.com/posimport/posimport/pkg/pos"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
 	"github.com/posimport/posimport/services/import-worker/internal/store/dbsqlc"
@@ -25,13 +26,13 @@ import (
 // Config shapes the budget.
 type Config struct {
 	// Headroom is how many drips below the bucket size the schedule stays (other clients of
-	// the account, requests in flight); default 2.
+	// the account, requests in flight); default retail.DefaultHeadroom.
 	Headroom float64
-	// BurstWindow is the burst limiter's window (1 s at Lightspeed; shorter against a
-	// time-scaled simulator); default 1 s.
+	// BurstWindow is the burst limiter's window (retail.BurstWindow at Lightspeed, the
+	// default; shorter against a time-scaled simulator).
 	BurstWindow time.Duration
 	// Initial bucket until a response tells the real one: the documented one-register
-	// bucket (90, 1/s, burst 20) by default.
+	// bucket (retail.Documented*) by default.
 	InitialSize  float64
 	InitialDrip  float64
 	InitialBurst int
@@ -52,19 +53,19 @@ type Budget struct {
 // New returns a budget on pool (the imports schema).
 func New(pool *pgxpool.Pool, cfg Config, logger *slog.Logger) *Budget {
 	if cfg.Headroom <= 0 {
-		cfg.Headroom = 2
+		cfg.Headroom = retail.DefaultHeadroom
 	}
 	if cfg.BurstWindow <= 0 {
-		cfg.BurstWindow = time.Second
+		cfg.BurstWindow = retail.BurstWindow
 	}
 	if cfg.InitialSize <= 0 {
-		cfg.InitialSize = 90
+		cfg.InitialSize = retail.DocumentedBucketSize
 	}
 	if cfg.InitialDrip <= 0 {
-		cfg.InitialDrip = 1
+		cfg.InitialDrip = retail.DocumentedDripRate
 	}
 	if cfg.InitialBurst <= 0 {
-		cfg.InitialBurst = 20
+		cfg.InitialBurst = retail.DocumentedBurst
 	}
 	st := store.New(pool)
 	q, _ := st.Queries()

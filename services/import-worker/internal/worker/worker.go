@@ -59,15 +59,25 @@ type Config struct {
 	WriteTimeout time.Duration
 }
 
+// Defaults of the Config fields importservice's configuration sets; it names them as its own
+// defaults, so each value is written once.
+const (
+	DefaultSlots        = 4
+	DefaultLeaseTTL     = 2 * time.Minute
+	DefaultMaxAttempts  = 10
+	DefaultRetryBase    = 2 * time.Second
+	DefaultWriteTimeout = rpcTimeout
+)
+
 func (c *Config) defaults() {
 	if c.Slots <= 0 {
-		c.Slots = 4
+		c.Slots = DefaultSlots
 	}
 	if c.LeaseTTL <= 0 {
-		c.LeaseTTL = 2 * time.Minute
+		c.LeaseTTL = DefaultLeaseTTL
 	}
 	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = 10
+		c.MaxAttempts = DefaultMaxAttempts
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 15 * time.Second
@@ -76,7 +86,7 @@ func (c *Config) defaults() {
 		c.FetchWait = 5 * time.Second
 	}
 	if c.RetryBase <= 0 {
-		c.RetryBase = 2 * time.Second
+		c.RetryBase = DefaultRetryBase
 	}
 	if c.RetryMax <= 0 {
 		c.RetryMax = 2 * time.Minute
@@ -91,7 +101,7 @@ func (c *Config) defaults() {
 		c.WriteBatchDays = 31
 	}
 	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = rpcTimeout
+		c.WriteTimeout = DefaultWriteTimeout
 	}
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/posimport/posimport/pkg/platform/natsjs"
 	"github.com/posimport/posimport/pkg/platform/pgcluster"
 	"github.com/posimport/posimport/pkg/platform/postgres"
+	"github.com/posimport/posimport/pkg/platform/secret"
 	"github.com/posimport/posimport/pkg/platform/server"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/auth/authservice"
@@ -86,7 +87,8 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Environ is the environment the services read their configuration from, as their
 	// separate deployments do (Lightspeed credentials, worker slots, schedule...); nil is the
-	// process environment. The settings above override it.
+	// process environment. What this process decides (addresses, callback, keys, the
+	// simulator's URLs) is set in the typed configurations over it.
 	Environ map[string]string
 	// Logger receives every service's logs.
 	Logger *slog.Logger
@@ -163,8 +165,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.GRPCAddr, s.HTTPAddr = s.srv.GRPCAddr(), s.srv.HTTPAddr()
-	env := s.environ(dbURL)
-	if err := s.startServices(ctx, env); err != nil {
+	if err := s.startServices(ctx, dbURL); err != nil {
 		return nil, err
 	}
 	s.srv.Handle("GET "+DonePath, http.HandlerFunc(consentDone))
@@ -255,60 +256,88 @@ func (s *Stack) jwtConfig() authn.Config {
 	}
 }
 
-// environ is the services' environment: the operator's, with what this process decides.
-func (s *Stack) environ(dbURL string) map[string]string {
-	env := make(map[string]string, len(s.opts.Environ)+32)
-	for k, v := range s.opts.Environ {
-		env[k] = v
+// load reads a service's configuration from the operator's environment over its defaults, and
+// logs any deprecated variable it uses.
+func (s *Stack) load(name string, cfg app.Configurable) error {
+	if err := envconfig.LoadFrom(cfg, s.opts.Environ); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
 	}
-	base := "http://" + s.HTTPAddr
-	set := map[string]string{
-		"DATABASE_URL":       dbURL,
-		"GRPC_ADDR":          s.GRPCAddr,
-		"HTTP_ADDR":          s.HTTPAddr,
-		"SHUTDOWN_TIMEOUT":   s.shutdown.String(),
-		"CONFIG_ADDR":        s.GRPCAddr,
-		"AUTH_ADDR":          s.GRPCAddr,
-		"BALANCE_ADDR":       s.GRPCAddr,
-		"OAUTH_CALLBACK_URL": base + CallbackPath,
-		"OAUTH_RETURN_URL":   base + DonePath,
+	for _, a := range envconfig.Deprecated(cfg, s.opts.Environ) {
+		s.log.Warn("deprecated environment variable", "service", name, "variable", a.Deprecated, "use", a.Name)
 	}
-	if s.opts.StreamPrefix != "" {
-		set["JOBS_STREAM_PREFIX"] = s.opts.StreamPrefix
-	}
-	if env["TOKEN_KEYS"] == "" {
-		set["TOKEN_KEYS"] = s.Keys.TokenKeys.Reveal()
-	}
-	if env["RECONNECT_URL"] == "" {
-		set["RECONNECT_URL"] = "posimport auth connect --client {client_id}"
-	}
-	if s.SimURL != "" {
-		// The simulator serves both products on one address: Lightspeed Retail (R-Series) with
-		// its OAuth under /auth/oauth/, Lightspeed Restaurant (K-Series) under /oauth/. The
-		// auth service reads the credentials and URLs, the worker the *_API_URL.
-		for _, p := range []struct{ env, oauth string }{{"LIGHTSPEED_", "/auth/oauth/"}, {"LIGHTSPEED_RESTAURANT_", "/oauth/"}} {
-			set[p.env+"CLIENT_ID"] = sim.DefaultClientID
-			set[p.env+"CLIENT_SECRET"] = sim.DefaultClientSecret
-			set[p.env+"AUTHORIZE_URL"] = s.SimURL + p.oauth + "authorize"
-			set[p.env+"TOKEN_URL"] = s.SimURL + p.oauth + "token"
-			set[p.env+"REVOKE_URL"] = s.SimURL + p.oauth + "revoke"
-			set[p.env+"API_BASE_URL"] = s.SimURL
-			set[p.env+"API_URL"] = s.SimURL
-		}
-		if o := s.opts.Simulate; o != nil && o.RateLimit.TimeScale > 1 {
-			// The simulator's burst window shrinks with its clock.
-			set["LIGHTSPEED_BURST_WINDOW"] = (time.Duration(float64(time.Second) / o.RateLimit.TimeScale)).String()
-		}
-	}
-	for k, v := range set {
-		env[k] = v
-	}
-	return env
+	return nil
 }
 
-// startServices builds the four services from their public packages, each reading its own
-// configuration from env and dialling the others at the shared gRPC port with its own identity.
-func (s *Stack) startServices(ctx context.Context, env map[string]string) error {
+// simulated points the services' POS settings at the simulator, which serves both products on
+// one address: Lightspeed Retail (R-Series) with its OAuth under /auth/oauth/, Lightspeed
+// Restaurant (K-Series) under /oauth/.
+func (s *Stack) simulated(authCfg *authservice.Config, importCfg *importservice.Config) {
+	oauth := func(prefix string) authservice.LightspeedConfig {
+		return authservice.LightspeedConfig{
+			ClientID: sim.DefaultClientID, ClientSecret: secret.New(sim.DefaultClientSecret),
+			AuthorizeURL: s.SimURL + prefix + "authorize", TokenURL: s.SimURL + prefix + "token",
+			RevokeURL: s.SimURL + prefix + "revoke", APIBaseURL: s.SimURL,
+		}
+	}
+	// The scopes stay the operator's (or their defaults).
+	retail, restaurant := oauth("/auth/oauth/"), oauth("/oauth/")
+	retail.Scopes, restaurant.Scopes = authCfg.Lightspeed.Scopes, authCfg.Restaurant.Scopes
+	authCfg.Lightspeed, authCfg.Restaurant = retail, authservice.RestaurantConfig(restaurant)
+	importCfg.LightspeedAPIURL, importCfg.LightspeedRestaurantAPIURL = s.SimURL, s.SimURL
+	if o := s.opts.Simulate; o != nil && o.RateLimit.TimeScale > 1 {
+		// The simulator's burst window shrinks with its clock.
+		importCfg.LightspeedBurstWindow = time.Duration(float64(time.Second) / o.RateLimit.TimeScale)
+	}
+}
+
+// configs are the four services' configurations.
+type configs struct {
+	config  configservice.Config
+	auth    authservice.Config
+	balance balanceservice.Config
+	imports importservice.Config
+}
+
+// configure builds the services' typed configurations: the operator's environment over each
+// one's defaults, then what this process decides.
+func (s *Stack) configure() (configs, error) {
+	c := configs{
+		auth: authservice.Config{}.WithDefaults(), balance: balanceservice.Config{}.WithDefaults(),
+		imports: importservice.Config{}.WithDefaults(),
+	}
+	for _, svc := range []struct {
+		name string
+		cfg  app.Configurable
+	}{{"config", &c.config}, {"auth", &c.auth}, {"balance", &c.balance}, {"import-worker", &c.imports}} {
+		if err := s.load(svc.name, svc.cfg); err != nil {
+			return configs{}, err
+		}
+	}
+	base := "http://" + s.HTTPAddr
+	c.auth.CallbackURL, c.auth.ReturnURL = base+CallbackPath, base+DonePath
+	if c.auth.TokenKeys.IsZero() {
+		c.auth.TokenKeys = s.Keys.TokenKeys
+	}
+	if c.auth.ReconnectURL == "" {
+		c.auth.ReconnectURL = "posimport auth connect --client {client_id}"
+	}
+	if s.opts.StreamPrefix != "" {
+		c.imports.StreamPrefix = s.opts.StreamPrefix
+	}
+	c.imports.Server.ShutdownTimeout = s.shutdown
+	if s.SimURL != "" {
+		s.simulated(&c.auth, &c.imports)
+	}
+	return c, nil
+}
+
+// startServices builds the four services from their public packages and typed configurations,
+// each on its own pool and dialling the others at the shared gRPC port with its own identity.
+func (s *Stack) startServices(ctx context.Context, dbURL string) error {
+	cfg, err := s.configure()
+	if err != nil {
+		return err
+	}
 	// Each service dials with its own key, so its calls carry its identity.
 	dial := func(name string) (*grpc.ClientConn, error) {
 		conn, err := app.Dial(s.GRPCAddr, s.Keys.Service(name))
@@ -320,25 +349,27 @@ func (s *Stack) startServices(ctx context.Context, env map[string]string) error 
 	logger := func(name string) *slog.Logger { return s.log.With("service", name) }
 
 	// Config.
-	var configCfg configservice.Config
-	pool, err := s.connect(ctx, env, &configCfg, "config", configservice.Schema, configservice.Migrations)
+	pool, err := s.connect(ctx, dbURL, cfg.config.Base(), "config", configservice.Schema, configservice.Migrations)
 	if err != nil {
 		return err
 	}
-	if err := configservice.New(pool, logger("config")).Register(s.srv); err != nil {
+	configSvc, err := configservice.New(cfg.config, configservice.Deps{Pool: pool, Logger: logger("config")})
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := configSvc.Register(s.srv); err != nil {
 		return err
 	}
 
 	// Auth.
-	var authCfg authservice.Config
-	if pool, err = s.connect(ctx, env, &authCfg, "auth", authservice.Schema, authservice.Migrations); err != nil {
+	if pool, err = s.connect(ctx, dbURL, cfg.auth.Base(), "auth", authservice.Schema, authservice.Migrations); err != nil {
 		return err
 	}
 	conn, err := dial(authn.ServiceAuth)
 	if err != nil {
 		return err
 	}
-	authSvc, err := authservice.New(authCfg, authservice.Deps{Pool: pool, Config: posimportv1.NewConfigServiceClient(conn), Logger: logger("auth")})
+	authSvc, err := authservice.New(cfg.auth, authservice.Deps{Pool: pool, Config: posimportv1.NewConfigServiceClient(conn), Logger: logger("auth")})
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
@@ -347,23 +378,23 @@ func (s *Stack) startServices(ctx context.Context, env map[string]string) error 
 	}
 
 	// Balance.
-	var balanceCfg balanceservice.Config
-	if pool, err = s.connect(ctx, env, &balanceCfg, "balance", balanceservice.Schema, balanceservice.Migrations); err != nil {
+	if pool, err = s.connect(ctx, dbURL, cfg.balance.Base(), "balance", balanceservice.Schema, balanceservice.Migrations); err != nil {
 		return err
 	}
 	if conn, err = dial(authn.ServiceBalance); err != nil {
 		return err
 	}
-	s.balance = balanceservice.New(pool, conn, logger("balance"), balanceservice.Options{
-		ConfigCacheTTL: balanceCfg.ConfigCacheTTL, AutoConfirmInterval: balanceCfg.AutoConfirmInterval,
-	})
+	if s.balance, err = balanceservice.New(cfg.balance, balanceservice.Deps{
+		Pool: pool, Config: posimportv1.NewConfigServiceClient(conn), Logger: logger("balance"),
+	}); err != nil {
+		return fmt.Errorf("balance: %w", err)
+	}
 	if err := s.balance.Register(s.srv); err != nil {
 		return err
 	}
 
 	// Import-worker, with JetStream.
-	var importCfg importservice.Config
-	if pool, err = s.connect(ctx, env, &importCfg, "import-worker", importservice.Schema, importservice.Migrations); err != nil {
+	if pool, err = s.connect(ctx, dbURL, cfg.imports.Base(), "import-worker", importservice.Schema, importservice.Migrations); err != nil {
 		return err
 	}
 	storeDir := filepath.Join(s.opts.DataDir, "nats")
@@ -383,7 +414,7 @@ func (s *Stack) startServices(ctx context.Context, env map[string]string) error 
 		return err
 	}
 	// One connection reaches config, auth and balance: they share the port.
-	s.imports, err = importservice.New(importCfg, importservice.Deps{
+	s.imports, err = importservice.New(cfg.imports, importservice.Deps{
 		Pool: pool, JS: s.nats.JS, ConfigConn: conn, AuthConn: conn, BalanceConn: conn,
 		Logger: logger("import-worker"), Registry: s.srv.Registry(),
 	})
@@ -399,13 +430,9 @@ func (s *Stack) startServices(ctx context.Context, env map[string]string) error 
 	return nil
 }
 
-// connect loads a service's configuration from env and opens its pool on its schema, migrated.
-func (s *Stack) connect(ctx context.Context, env map[string]string, cfg app.Configurable, name, schema string, migrations func() fs.FS) (*pgxpool.Pool, error) {
-	if err := envconfig.LoadFrom(cfg, env); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	base := cfg.Base()
-	pool, err := postgres.Connect(ctx, base.DatabaseURL.Reveal(), postgres.Options{
+// connect opens a service's pool on its schema in the database at dbURL, migrated.
+func (s *Stack) connect(ctx context.Context, dbURL string, base *app.Config, name, schema string, migrations func() fs.FS) (*pgxpool.Pool, error) {
+	pool, err := postgres.Connect(ctx, dbURL, postgres.Options{
 		Schema: schema, MaxConns: base.DBMaxConns, ApplicationName: "posimport-" + name,
 	})
 	if err != nil {

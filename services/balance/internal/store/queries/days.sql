@@ -51,16 +51,6 @@ WHERE client_id = @client_id AND department_id = @department_id
   AND business_date BETWEEN @from_date::date AND @until_date::date
   AND NOT (import_finished AND finished_import_id = @import_id);
 
--- name: DayStatusWritten :exec
--- After a register's values changed: one more version, and the number of registers with data.
-UPDATE day_status
-SET version = version + 1,
-    registers_imported = (
-        SELECT count(*) FROM register_days r
-        WHERE r.client_id = @client_id AND r.department_id = @department_id AND r.business_date = @business_date),
-    update_time = now()
-WHERE client_id = @client_id AND department_id = @department_id AND business_date = @business_date;
-
 -- name: DayValuesDelete :exec
 DELETE FROM day_values
 WHERE client_id = @client_id AND department_id = @department_id

@@ -1,5 +1,6 @@
--- Queries of WriteDays: one register's consecutive days of one job, each statement for all
--- of them, so a month costs about as many round trips as a day.
+-- Queries of WriteDays, the one write path (WriteDay is WriteDays of one day): one register's
+-- consecutive days of one job, each statement for all of them, so a month costs about as many
+-- round trips as a day.
 
 -- name: RegisterDaysOfRange :many
 SELECT business_date, version FROM register_days
@@ -41,7 +42,8 @@ FROM (
 ) v;
 
 -- name: DayStatusWrittenDays :exec
--- DayStatusWritten for several days.
+-- After a register's values changed on these days: one more version each, and the number of
+-- registers with data.
 UPDATE day_status s
 SET version = s.version + 1,
     registers_imported = (

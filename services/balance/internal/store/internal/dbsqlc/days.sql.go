@@ -260,28 +260,6 @@ func (q *Queries) DayStatusReopen(ctx context.Context, db DBTX, arg DayStatusReo
 	return result.RowsAffected(), nil
 }
 
-const dayStatusWritten = `-- name: DayStatusWritten :exec
-UPDATE day_status
-SET version = version + 1,
-    registers_imported = (
-        SELECT count(*) FROM register_days r
-        WHERE r.client_id = $1 AND r.department_id = $2 AND r.business_date = $3),
-    update_time = now()
-WHERE client_id = $1 AND department_id = $2 AND business_date = $3
-`
-
-type DayStatusWrittenParams struct {
-	ClientID     string
-	DepartmentID string
-	BusinessDate pgtype.Date
-}
-
-// After a register's values changed: one more version, and the number of registers with data.
-func (q *Queries) DayStatusWritten(ctx context.Context, db DBTX, arg DayStatusWrittenParams) error {
-	_, err := db.Exec(ctx, dayStatusWritten, arg.ClientID, arg.DepartmentID, arg.BusinessDate)
-	return err
-}
-
 const dayValuesDelete = `-- name: DayValuesDelete :exec
 DELETE FROM day_values
 WHERE client_id = $1 AND department_id = $2

@@ -27,7 +27,8 @@ type DayStatusWrittenDaysParams struct {
 	Dates        []pgtype.Date
 }
 
-// DayStatusWritten for several days.
+// After a register's values changed on these days: one more version each, and the number of
+// registers with data.
 func (q *Queries) DayStatusWrittenDays(ctx context.Context, db DBTX, arg DayStatusWrittenDaysParams) error {
 	_, err := db.Exec(ctx, dayStatusWrittenDays, arg.ClientID, arg.DepartmentID, arg.Dates)
 	return err
@@ -53,8 +54,9 @@ type RegisterDaysOfRangeRow struct {
 	Version      int64
 }
 
-// Queries of WriteDays: one register's consecutive days of one job, each statement for all
-// of them, so a month costs about as many round trips as a day.
+// Queries of WriteDays, the one write path (WriteDay is WriteDays of one day): one register's
+// consecutive days of one job, each statement for all of them, so a month costs about as many
+// round trips as a day.
 func (q *Queries) RegisterDaysOfRange(ctx context.Context, db DBTX, arg RegisterDaysOfRangeParams) ([]RegisterDaysOfRangeRow, error) {
 	rows, err := db.Query(ctx, registerDaysOfRange,
 		arg.ClientID,
