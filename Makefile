@@ -81,6 +81,20 @@ build: ## Build every binary into ./bin
 test: ## Run every module's tests against real PostgreSQL and NATS (DATABASE_URL/NATS_URL, or throwaway ones)
 	@for d in $(MODULES); do echo "== $$d"; (cd $$d && if [ -n "$$(go list ./... 2>/dev/null)" ]; then go test $(TEST_FLAGS) ./...; fi) || exit 1; done
 
+# The packages whose tests exercise real concurrency, run under the race detector in CI
+# (test/race runs every package, which takes longer than CI can spend): module directory, then
+# its packages and an optional -run filter.
+RACE_CORE = \
+	"pkg ./platform/authn/... ./platform/server/..." \
+	"services/import-worker ./internal/worker/... ./internal/ratebudget/... ./internal/jobqueue/..." \
+	"services/auth ./authservice/ -run Refresh|Storm|Coalesce" \
+	"services/balance ./balanceservice/ -run Race"
+
+.PHONY: test/race-core
+test/race-core: ## Run the tests of the concurrent packages (worker, ratebudget, jobqueue, authn cache, token refresh, server, approvals) with the race detector
+	@for t in $(RACE_CORE); do set -- $$t; dir=$$1; shift; echo "== $$dir $$*"; \
+		(cd $$dir && go test -race $(TEST_FLAGS) "$$@") || exit 1; done
+
 .PHONY: test/race
 test/race: ## Run the tests with the race detector
 	@for d in $(MODULES); do echo "== $$d"; (cd $$d && if [ -n "$$(go list ./... 2>/dev/null)" ]; then go test -race $(TEST_FLAGS) ./...; fi) || exit 1; done

@@ -27,6 +27,7 @@ import (
 	"github.com/posimport/posimport/pkg/platform/app"
 	"github.com/posimport/posimport/pkg/platform/authn"
 	"github.com/posimport/posimport/pkg/platform/envconfig"
+	"github.com/posimport/posimport/pkg/platform/logging"
 	"github.com/posimport/posimport/pkg/platform/natsjs"
 	"github.com/posimport/posimport/pkg/platform/pgcluster"
 	"github.com/posimport/posimport/pkg/platform/postgres"
@@ -157,7 +158,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.srv, err = server.New(server.Config{GRPCAddr: o.GRPCAddr, HTTPAddr: o.HTTPAddr, ShutdownTimeout: o.ShutdownTimeout},
-		server.Options{Name: "posimport", Logger: o.Logger, Authorizer: authn.NewAuthorizer(verifier, Policy)})
+		server.Options{Name: "posimport", Logger: o.Logger.With(logging.ComponentKey, "server"), Authorizer: authn.NewAuthorizer(verifier, Policy)})
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +228,7 @@ func (s *Stack) startSimulator() error {
 	o.PublicURL = "http://" + ln.Addr().String()
 	o.AutoConsent = true
 	if o.Logger == nil {
-		o.Logger = s.log.With("component", "simulator")
+		o.Logger = s.log.With(logging.ComponentKey, "simulator")
 	}
 	if s.Sim, err = sim.New(o); err != nil {
 		return fmt.Errorf("simulator: %w", err)
@@ -312,7 +313,7 @@ func (s *Stack) startServices(ctx context.Context, env map[string]string) error 
 		}
 		return conn, err
 	}
-	logger := func(name string) *slog.Logger { return s.log.With("service", name) }
+	logger := func(name string) *slog.Logger { return s.log.With(logging.ServiceKey, name) }
 
 	// Config.
 	var configCfg configservice.Config
@@ -363,7 +364,7 @@ func (s *Stack) startServices(ctx context.Context, env map[string]string) error 
 	}
 	storeDir := filepath.Join(s.opts.DataDir, "nats")
 	if s.nats, err = natsjs.Connect(ctx, natsjs.Options{URL: s.opts.NATSURL, Name: "posimport", StoreDir: storeDir,
-		ListenAddr: s.opts.NATSListen, Logger: logger("nats")}); err != nil {
+		ListenAddr: s.opts.NATSListen, Logger: s.log}); err != nil {
 		return err
 	}
 	switch {
@@ -407,7 +408,7 @@ func (s *Stack) connect(ctx context.Context, env map[string]string, cfg app.Conf
 		return nil, err
 	}
 	s.pools = append(s.pools, pool)
-	if err := postgres.Migrate(ctx, pool, schema, migrations(), s.log.With("service", name)); err != nil {
+	if err := postgres.Migrate(ctx, pool, schema, migrations(), s.log.With(logging.ServiceKey, name)); err != nil {
 		return nil, err
 	}
 	return pool, nil

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 
 	"github.com/spf13/cobra"
+
+	"github.com/posimport/posimport/pkg/platform/logging"
 )
 
 // Execute runs the command line args with output to stdout and stderr, until ctx ends for the
@@ -28,9 +30,10 @@ type globals struct {
 
 func (g *globals) logger() *slog.Logger { return g.loggerTo(g.stderr) }
 
-// loggerTo is the JSON logger at the --log-level, writing to w.
+// loggerTo is the JSON logger at the --log-level, writing to w; the services running in this
+// process name themselves in its lines.
 func (g *globals) loggerTo(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: g.logLevel}))
+	return logging.JSON(w, g.logLevel, "posimport")
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
