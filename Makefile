@@ -12,6 +12,11 @@ PROTOC_GEN_GO_VERSION      ?= v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION ?= v1.6.2
 GRPC_GATEWAY_VERSION       ?= v2.33.0
 SQLC_VERSION               ?= v1.31.1
+# Node tools (Redocly CLI) are pinned by tools/node/package-lock.json and installed there.
+NODE_TOOLS := $(CURDIR)/tools/node
+REDOCLY    := $(NODE_TOOLS)/node_modules/.bin/redocly
+# The binaries shipped: none may link package testing.
+PRODUCT_BINARIES = services/config services/auth services/balance services/import-worker services/posimport
 
 TEST_FLAGS ?= -shuffle=on -count=1 -timeout=25m
 
@@ -26,7 +31,7 @@ demo: ## Build posimport and run the demo: up --simulate, a client, an 8-week im
 	$(BIN)/posimport demo
 
 .PHONY: tools
-tools: ## Install the pinned code generators into ./bin
+tools: ## Install the pinned code generators into ./bin and the Node tools (Redocly CLI) into tools/node
 	@mkdir -p $(BIN)
 	GOBIN=$(BIN) go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
 	GOBIN=$(BIN) go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
@@ -34,6 +39,7 @@ tools: ## Install the pinned code generators into ./bin
 	GOBIN=$(BIN) go install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@$(GRPC_GATEWAY_VERSION) \
 		github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@$(GRPC_GATEWAY_VERSION)
 	GOBIN=$(BIN) go install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
+	npm ci --prefix $(NODE_TOOLS) --no-audit --no-fund --ignore-scripts
 
 .PHONY: generate
 generate: proto/gen sqlc/gen ## Regenerate all generated code (proto and sqlc)
@@ -64,12 +70,18 @@ verify: generate ## Fail if generated code is stale or not committed
 		git --no-pager diff --stat -- proto services pkg; exit 1; }
 
 .PHONY: lint
-lint: ## gofmt, go vet and buf lint over every module
+lint: ## gofmt, go vet, buf lint, no package testing in the binaries, and Redocly over the served OpenAPI document
 	@test -n "$(MODULES)" || { echo "no modules found (go.work broken?)"; exit 1; }
 	@out=$$(gofmt -l $(MODULES) deploy); test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }
 	@for d in $(MODULES); do (cd $$d && if [ -n "$$(go list ./... 2>/dev/null)" ]; then go vet ./...; fi) || exit 1; done
 	cd deploy && GOWORK=off go vet ./...
 	buf lint
+	@for d in $(PRODUCT_BINARIES); do \
+		if (cd $$d && go list -deps .) | grep -qx testing; then echo "$$d links package testing (go list -deps)"; exit 1; fi; done
+	@test -x $(REDOCLY) || { echo "no $(REDOCLY): run make tools"; exit 1; }
+	@doc=$$(mktemp --suffix .json) && trap 'rm -f $$doc' EXIT && \
+		(cd services/posimport && go run . openapi) > $$doc && \
+		echo "redocly lint (posimport openapi)" && $(REDOCLY) lint --config redocly.yaml --format stylish $$doc
 
 .PHONY: build
 build: ## Build every binary into ./bin

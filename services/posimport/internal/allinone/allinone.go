@@ -49,6 +49,24 @@ var Services = []grpc.ServiceDesc{
 	posimportv1.BalanceService_ServiceDesc, posimportv1.ImportService_ServiceDesc,
 }
 
+// OpenAPI returns the document the process serves at /openapi.json, apart from the host,
+// which each answer takes from its request: the four services' documents merged, in the
+// order startServices registers them.
+func OpenAPI() ([]byte, error) {
+	var docs [][]byte
+	for _, file := range []string{"config", "auth", "balance", "import"} {
+		doc, err := posimportv1.OpenAPI(file)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, doc)
+	}
+	return server.MergeOpenAPI(serverName, docs...)
+}
+
+// serverName names the process's server, and so its OpenAPI document.
+const serverName = "posimport"
+
 // Paths on the HTTP port besides the REST API.
 const (
 	// CallbackPath receives the browser from the POS after consent (the auth service's route).
@@ -158,7 +176,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.srv, err = server.New(server.Config{GRPCAddr: o.GRPCAddr, HTTPAddr: o.HTTPAddr, ShutdownTimeout: o.ShutdownTimeout},
-		server.Options{Name: "posimport", Logger: o.Logger.With(logging.ComponentKey, "server"), Authorizer: authn.NewAuthorizer(verifier, Policy)})
+		server.Options{Name: serverName, Logger: o.Logger.With(logging.ComponentKey, "server"), Authorizer: authn.NewAuthorizer(verifier, Policy)})
 	if err != nil {
 		return nil, err
 	}

@@ -57,6 +57,7 @@ posimport through its gRPC API: "import", "balance", "config", "auth" and "token
 	root.PersistentFlags().StringVar(&g.dataDir, "data-dir", envOr("POSIMPORT_DATA_DIR", ".posimport"),
 		"data directory of posimport up: keys, PostgreSQL cluster, JetStream store [$POSIMPORT_DATA_DIR]")
 	root.AddCommand(newSimCommand(g), newUpCommand(g), newDemoCommand(g), newTokenCommand(g),
-		newImportCommand(g), newBalanceCommand(g), newConfigCommand(g), newAuthCommand(g), newBenchCommand(g))
+		newImportCommand(g), newBalanceCommand(g), newConfigCommand(g), newAuthCommand(g), newBenchCommand(g),
+		newOpenAPICommand(g))
 	return root
 }
