@@ -48,9 +48,11 @@ department and local day.
 Start everything on this machine with "posimport up" (add --simulate for the Lightspeed
 simulator), or see it all work with "posimport demo". The other commands drive and watch
 posimport through its gRPC API: "import", "balance", "config", "auth" and "token".`,
+		Version:       buildVersion(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().TextVar(&g.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
