@@ -21,6 +21,7 @@ import (
 	"github.com/posimport/posimport/services/balance/internal/autoconfirm"
 	"github.com/posimport/posimport/services/balance/internal/configcache"
 	"github.com/posimport/posimport/services/balance/internal/jsonenc"
+	"github.com/posimport/posimport/services/balance/internal/metrics"
 	"github.com/posimport/posimport/services/balance/internal/store"
 )
 
@@ -67,6 +68,7 @@ type Service struct {
 	api       *api.Server
 	confirmer *autoconfirm.Confirmer
 	every     time.Duration
+	metrics   *metrics.Metrics
 }
 
 // New builds the service on a pool whose connections use Schema, reading client
@@ -85,15 +87,19 @@ func New(pool *pgxpool.Pool, config grpc.ClientConnInterface, logger *slog.Logge
 	logger = logger.With("component", "balance")
 	st := store.New(pool)
 	cc := posimportv1.NewConfigServiceClient(config)
+	m := metrics.New()
 	return &Service{
-		api:       api.New(st, configcache.New(cc, opts.ConfigCacheTTL), opts.Now),
-		confirmer: autoconfirm.New(st, cc, opts.Now, logger),
+		api:       api.New(st, configcache.New(cc, opts.ConfigCacheTTL), opts.Now, m),
+		confirmer: autoconfirm.New(st, cc, opts.Now, logger, m),
 		every:     opts.AutoConfirmInterval,
+		metrics:   m,
 	}
 }
 
-// Register adds the service's gRPC and REST handlers and its OpenAPI document to srv.
+// Register adds the service's gRPC and REST handlers, its OpenAPI document and its metrics
+// (posimport_balance_*) to srv.
 func (s *Service) Register(srv *server.Server) error {
+	s.metrics.Register(srv.Registry())
 	// Registered with the server itself, so that REST reaches the RPCs in-process (through
 	// the same interceptors) instead of over the loopback gRPC connection.
 	posimportv1.RegisterBalanceServiceServer(srv, s.api)
