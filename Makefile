@@ -12,8 +12,20 @@ PROTOC_GEN_GO_VERSION      ?= v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION ?= v1.6.2
 GRPC_GATEWAY_VERSION       ?= v2.33.0
 SQLC_VERSION               ?= v1.31.1
+# Node tools (Redocly CLI) are pinned by .tools/node/package-lock.json and installed there.
+NODE_TOOLS := $(CURDIR)/.tools/node
+REDOCLY    := $(NODE_TOOLS)/node_modules/.bin/redocly
+# The binaries shipped: none may link package testing.
+PRODUCT_BINARIES = services/config services/auth services/balance services/import-worker services/posimport
 
 TEST_FLAGS ?= -shuffle=on -count=1 -timeout=25m
+
+# What posimport --version says: RELEASE (e.g. make build RELEASE=v1.4.0) and the checkout's
+# revision (go build records none in a go.work workspace).
+RELEASE  ?=
+REVISION ?= $(shell git describe --always --dirty --abbrev=12 2>/dev/null)
+LDFLAGS  := -X github.com/posimport/posimport/services/posimport/internal/cli.release=$(RELEASE) \
+	-X github.com/posimport/posimport/services/posimport/internal/cli.revision=$(REVISION)
 
 .PHONY: help
 help: ## Show this help
@@ -22,11 +34,11 @@ help: ## Show this help
 .PHONY: demo
 demo: ## Build posimport and run the demo: up --simulate, a client, an 8-week import, the balance checked against the simulator's oracle
 	@mkdir -p $(BIN)
-	cd services/posimport && go build -o $(BIN)/posimport .
+	cd services/posimport && go build -ldflags '$(LDFLAGS)' -o $(BIN)/posimport .
 	$(BIN)/posimport demo
 
 .PHONY: tools
-tools: ## Install the pinned code generators into ./bin
+tools: ## Install the pinned code generators into ./bin and the Node tools (Redocly CLI) into .tools/node
 	@mkdir -p $(BIN)
 	GOBIN=$(BIN) go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
 	GOBIN=$(BIN) go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
@@ -34,6 +46,7 @@ tools: ## Install the pinned code generators into ./bin
 	GOBIN=$(BIN) go install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@$(GRPC_GATEWAY_VERSION) \
 		github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@$(GRPC_GATEWAY_VERSION)
 	GOBIN=$(BIN) go install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
+	npm ci --prefix $(NODE_TOOLS) --no-audit --no-fund --ignore-scripts
 
 .PHONY: generate
 generate: proto/gen sqlc/gen ## Regenerate all generated code (proto and sqlc)
@@ -64,22 +77,42 @@ verify: generate ## Fail if generated code is stale or not committed
 		git --no-pager diff --stat -- proto services pkg; exit 1; }
 
 .PHONY: lint
-lint: ## gofmt, go vet and buf lint over every module
+lint: ## gofmt, go vet, buf lint, no package testing in the binaries, and Redocly over the served OpenAPI document
 	@test -n "$(MODULES)" || { echo "no modules found (go.work broken?)"; exit 1; }
 	@out=$$(gofmt -l $(MODULES) deploy); test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }
 	@for d in $(MODULES); do (cd $$d && if [ -n "$$(go list ./... 2>/dev/null)" ]; then go vet ./...; fi) || exit 1; done
 	cd deploy && GOWORK=off go vet ./...
 	buf lint
+	@for d in $(PRODUCT_BINARIES); do \
+		if (cd $$d && go list -deps .) | grep -qx testing; then echo "$$d links package testing (go list -deps)"; exit 1; fi; done
+	@test -x $(REDOCLY) || { echo "no $(REDOCLY): run make tools"; exit 1; }
+	@doc=$$(mktemp --suffix .json) && trap 'rm -f $$doc' EXIT && \
+		(cd services/posimport && go run . openapi) > $$doc && \
+		echo "redocly lint (posimport openapi)" && $(REDOCLY) lint --config .tools/redocly.yaml --format stylish $$doc
 
 .PHONY: build
 build: ## Build every binary into ./bin
 	@mkdir -p $(BIN)
 	@for s in config auth balance import-worker posimport; do \
-		if [ -f services/$$s/main.go ]; then (cd services/$$s && go build -o $(BIN)/$$s .) || exit 1; fi; done
+		if [ -f services/$$s/main.go ]; then (cd services/$$s && go build -ldflags '$(LDFLAGS)' -o $(BIN)/$$s .) || exit 1; fi; done
 
 .PHONY: test
 test: ## Run every module's tests against real PostgreSQL and NATS (DATABASE_URL/NATS_URL, or throwaway ones)
 	@for d in $(MODULES); do echo "== $$d"; (cd $$d && if [ -n "$$(go list ./... 2>/dev/null)" ]; then go test $(TEST_FLAGS) ./...; fi) || exit 1; done
+
+# The packages whose tests exercise real concurrency, run under the race detector in CI
+# (test/race runs every package, which takes longer than CI can spend): module directory, then
+# its packages and an optional -run filter.
+RACE_CORE = \
+	"pkg ./platform/authn/... ./platform/server/..." \
+	"services/import-worker ./internal/worker/... ./internal/ratebudget/... ./internal/jobqueue/..." \
+	"services/auth ./authservice/ -run Refresh|Storm|Coalesce" \
+	"services/balance ./balanceservice/ -run Race"
+
+.PHONY: test/race-core
+test/race-core: ## Run the tests of the concurrent packages (worker, ratebudget, jobqueue, authn cache, token refresh, server, approvals) with the race detector
+	@for t in $(RACE_CORE); do set -- $$t; dir=$$1; shift; echo "== $$dir $$*"; \
+		(cd $$dir && go test -race $(TEST_FLAGS) "$$@") || exit 1; done
 
 .PHONY: test/race
 test/race: ## Run the tests with the race detector

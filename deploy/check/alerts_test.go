@@ -95,7 +95,8 @@ func TestAlertRules(t *testing.T) {
 				"PosimportDepartmentDataStale", "PosimportNightlyRunMissing", "PosimportNightlyImportSlow",
 				"PosimportJobsFailed", "PosimportJobBacklogOld", "PosimportJobConsumerStalled",
 				"PosimportImportWorkerDown", "PosimportServiceDown", "PosimportClientsNeedReauth",
-				"PosimportNightlySkippedClients", "PosimportLightspeedRateLimited", "PosimportRPCErrors",
+				"PosimportNightlySkippedClients", "PosimportLightspeedRateLimited", "PosimportAutoConfirmFailing",
+				"PosimportRPCErrors",
 			}
 			if diff := cmp.Diff(want, alerts); diff != "" {
 				t.Errorf("alerts (-want +got):\n%s", diff)

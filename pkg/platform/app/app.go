@@ -6,13 +6,16 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path"
+	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
-	"time"
 	_ "time/tzdata" // DST rules must hold in bare images without /usr/share/zoneinfo.
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -69,11 +72,10 @@ func Start(name string, cfg Configurable) (*Process, context.Context, context.Ca
 		return nil, nil, nil, err
 	}
 	base := cfg.Base()
-	logger, err := logging.New(os.Stderr, base.LogLevel)
+	logger, err := logging.New(os.Stderr, base.LogLevel, name)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	logger = logger.With("service", name)
 	// gRPC's and the gateway's own error lines go to the same JSON log.
 	logging.RouteGRPCLog(logger)
 	if base.JWT.ServiceName == "" {
@@ -92,7 +94,7 @@ func Start(name string, cfg Configurable) (*Process, context.Context, context.Ca
 	if base.DatabaseURL.IsZero() {
 		return nil, nil, nil, fmt.Errorf("DATABASE_URL: required")
 	}
-	logger.Info("starting", "config", cfg)
+	logger.Info("starting", "config", envconfig.Values(cfg))
 	for _, a := range envconfig.Deprecated(cfg, nil) {
 		logger.Warn("deprecated environment variable", "variable", a.Deprecated, "use", a.Name)
 	}
@@ -118,7 +120,7 @@ func (p *Process) Postgres(ctx context.Context, schema string, migrations fs.FS)
 // Server builds the gRPC/HTTP server with the service's role table.
 func (p *Process) Server(policy authn.Policy) (*server.Server, error) {
 	return server.New(p.cfg.Server, server.Options{
-		Name: p.Name, Logger: p.Logger, Authorizer: authn.NewAuthorizer(p.verify, policy),
+		Name: p.Name, Logger: p.Logger.With(logging.ComponentKey, "server"), Authorizer: authn.NewAuthorizer(p.verify, policy),
 	})
 }
 
@@ -172,10 +174,22 @@ func SetGCPercent(percent int) (restore func()) {
 }
 
 // Exit logs a fatal error and exits non-zero, or exits 0.
-func Exit(err error) {
-	if err != nil {
-		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("exiting", "error", err, "time", time.Now())
-		os.Exit(1)
+func Exit(err error) { os.Exit(exit(os.Stderr, serviceName(), err)) }
+
+// exit logs err, if any, as service's last line to w and returns the exit code.
+func exit(w io.Writer, service string, err error) int {
+	if err == nil {
+		return 0
 	}
-	os.Exit(0)
+	logging.JSON(w, slog.LevelInfo, service).Error("exiting", "error", err)
+	return 1
+}
+
+// serviceName is the name of the service binary: its main package's directory
+// (services/import-worker), or else the program's file name.
+func serviceName() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && strings.HasPrefix(bi.Path, "github.com/posimport/posimport/services/") {
+		return path.Base(bi.Path)
+	}
+	return filepath.Base(os.Args[0])
 }

@@ -108,3 +108,47 @@ func describe(cfg any, err error) string {
 	}
 	return strings.Join(msgs, "; ")
 }
+
+// Values describes cfg (a struct or a pointer to one) for the startup log as the operator
+// writes it: each environment variable's value as text (durations as "20s", lists joined with
+// ","), secrets masked by their type.
+func Values(cfg any) map[string]string {
+	out := map[string]string{}
+	values(reflect.Indirect(reflect.ValueOf(cfg)), out)
+	return out
+}
+
+func values(v reflect.Value, out map[string]string) {
+	if v.Kind() != reflect.Struct {
+		return
+	}
+	t := v.Type()
+	for i := range t.NumField() {
+		f, fv := t.Field(i), v.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+		if name == "" {
+			values(reflect.Indirect(fv), out)
+			continue
+		}
+		out[name] = text(fv)
+	}
+}
+
+// text writes one value: its String method if it has one (durations, secrets), each element
+// of a list, or its default format.
+func text(v reflect.Value) string {
+	if s, ok := v.Interface().(fmt.Stringer); ok {
+		return s.String()
+	}
+	if v.Kind() == reflect.Slice {
+		parts := make([]string, v.Len())
+		for i := range parts {
+			parts[i] = text(v.Index(i))
+		}
+		return strings.Join(parts, ",")
+	}
+	return fmt.Sprint(v.Interface())
+}

@@ -118,3 +118,21 @@ func TestDeprecatedAlias(t *testing.T) {
 		})
 	}
 }
+
+// TestValues: the startup log's description of a configuration names each variable, nested
+// structs' too, and writes its value as the operator would set it, secrets masked.
+func TestValues(t *testing.T) {
+	t.Parallel()
+	var cfg struct {
+		Base testConfig
+		Port int `env:"PORT" envDefault:"9"`
+	}
+	if err := envconfig.LoadFrom(&cfg, map[string]string{"PASSWORD": "canary-pw-91", "LIST": "a,b"}); err != nil {
+		t.Fatal(err)
+	}
+	got := envconfig.Values(&cfg)
+	want := map[string]string{"ADDR": ":8080", "TIMEOUT": "5s", "PASSWORD": secret.Redacted, "LIST": "a,b", "PORT": "9"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("values (-want +got):\n%s", diff)
+	}
+}

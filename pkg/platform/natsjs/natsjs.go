@@ -46,6 +46,7 @@ func Connect(ctx context.Context, opts Options) (*Conn, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	logger = logger.With("component", "nats")
 	c := &Conn{logger: logger}
 	natsOpts := []nats.Option{
 		nats.Name(opts.Name),

@@ -46,7 +46,7 @@ func migrateDB(ctx context.Context, db *sql.DB, schema string, migrations fs.FS,
 		return fmt.Errorf("migrate %s: %w", schema, err)
 	}
 	for _, r := range results {
-		logger.InfoContext(ctx, "migration applied", "schema", schema, "version", r.Source.Version, "duration", r.Duration)
+		logger.InfoContext(ctx, "migration applied", "component", "migrate", "schema", schema, "version", r.Source.Version, "duration_ms", r.Duration)
 	}
 	return nil
 }

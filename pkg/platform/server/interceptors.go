@@ -114,7 +114,7 @@ func newRPCMetrics(reg prometheus.Registerer) *rpcMetrics {
 		}, []string{"service", "method", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "posimport_grpc_request_duration_seconds",
-			Help:    "RPC handling time, by service and method.",
+			Help:    "Unary RPC handling time, by service and method (streams, which last as long as they follow something, are left out).",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
 		}, []string{"service", "method"}),
 	}
@@ -122,10 +122,13 @@ func newRPCMetrics(reg prometheus.Registerer) *rpcMetrics {
 	return m
 }
 
+// observe counts an RPC and, for a unary one (start not zero), its handling time.
 func (m *rpcMetrics) observe(full string, start time.Time, err error) {
 	svc, method := splitMethod(full)
 	m.requests.WithLabelValues(svc, method, status.Code(err).String()).Inc()
-	m.duration.WithLabelValues(svc, method).Observe(time.Since(start).Seconds())
+	if !start.IsZero() {
+		m.duration.WithLabelValues(svc, method).Observe(time.Since(start).Seconds())
+	}
 }
 
 func (m *rpcMetrics) unary() grpc.UnaryServerInterceptor {
@@ -139,9 +142,10 @@ func (m *rpcMetrics) unary() grpc.UnaryServerInterceptor {
 
 func (m *rpcMetrics) stream() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		start := time.Now()
 		err := handler(srv, ss)
-		m.observe(info.FullMethod, start, err)
+		// A stream's time is how long it followed something (WatchImport: an import's whole
+		// run), not latency: in the histogram it would skew the service's quantiles.
+		m.observe(info.FullMethod, time.Time{}, err)
 		return err
 	}
 }

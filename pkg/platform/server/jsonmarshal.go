@@ -14,15 +14,19 @@ import (
 )
 
 // JSONEncoder appends the JSON of one message type to dst. It must write what protojson
-// writes with GatewayJSONOptions (proto field names, unpopulated fields included, enums as
-// names, 64-bit integers as strings, timestamps in RFC 3339), apart from the insignificant
+// writes with GatewayJSONOptions (proto field names, scalars and lists included when empty,
+// unset messages left out, enums as names, 64-bit integers as strings, timestamps in RFC 3339),
+// apart from the insignificant
 // spaces protojson adds at random, and fail where protojson fails (invalid UTF-8).
 // servertest.CheckJSONEncoder compares one with protojson on random messages.
 type JSONEncoder func(dst []byte, m proto.Message) ([]byte, error)
 
-// GatewayJSONOptions are the options REST responses are written with.
+// GatewayJSONOptions are the options REST responses are written with. Zeros, empty strings and
+// empty lists are written, so a client sees every field it knows; an unset message (a
+// timestamp not set yet) is left out rather than written null, which the OpenAPI schema's
+// types (a timestamp is a string) do not allow.
 func GatewayJSONOptions() protojson.MarshalOptions {
-	return protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}
+	return protojson.MarshalOptions{UseProtoNames: true, EmitDefaultValues: true}
 }
 
 // RegisterJSONEncoder makes the gateway write REST responses of m's type with enc instead of

@@ -226,10 +226,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 
-	s.httpMux.Handle("GET /openapi.json", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(openapi)
-	}))
+	s.httpMux.Handle("GET /openapi.json", openAPIHandler(openapi))
 	s.httpMux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	s.httpMux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	s.httpMux.HandleFunc("GET /readyz", s.ready)

@@ -24,6 +24,7 @@ import (
 	"github.com/posimport/posimport/services/balance/internal/autoconfirm"
 	"github.com/posimport/posimport/services/balance/internal/configcache"
 	"github.com/posimport/posimport/services/balance/internal/jsonenc"
+	"github.com/posimport/posimport/services/balance/internal/metrics"
 	"github.com/posimport/posimport/services/balance/internal/store"
 )
 
@@ -95,6 +96,7 @@ type Service struct {
 	api       *api.Server
 	confirmer *autoconfirm.Confirmer
 	every     time.Duration
+	metrics   *metrics.Metrics
 }
 
 // New checks cfg, with its defaults, and builds the service.
@@ -114,15 +116,19 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 	logger := d.Logger.With("component", "balance")
 	st := store.New(d.Pool)
+	m := metrics.New()
 	return &Service{
-		api:       api.New(st, configcache.New(d.Config, cfg.ConfigCacheTTL), d.NowFunc),
-		confirmer: autoconfirm.New(st, d.Config, d.NowFunc, logger),
+		api:       api.New(st, configcache.New(d.Config, cfg.ConfigCacheTTL), d.NowFunc, m),
+		confirmer: autoconfirm.New(st, d.Config, d.NowFunc, logger, m),
 		every:     cfg.AutoConfirmInterval,
+		metrics:   m,
 	}, nil
 }
 
-// Register adds the service's gRPC and REST handlers and its OpenAPI document to srv.
+// Register adds the service's gRPC and REST handlers, its OpenAPI document and its metrics
+// (posimport_balance_*) to srv.
 func (s *Service) Register(srv *server.Server) error {
+	s.metrics.Register(srv.Registry())
 	// Registered with the server itself, so that REST reaches the RPCs in-process (through
 	// the same interceptors) instead of over the loopback gRPC connection.
 	posimportv1.RegisterBalanceServiceServer(srv, s.api)

@@ -150,7 +150,8 @@ func (b *testBundle) configure(t testing.TB, client string, autoConfirm bool, co
 }
 
 // dayValues returns values for every test field on date in zone, varied by seed: split fields
-// get one value per local clock hour, and each total is the exact sum.
+// get one value per local clock hour, and each total is the exact sum. Amounts are in
+// canonical form, as the balance answers them (TestAmountsCanonical writes others).
 func dayValues(t testing.TB, date civil.Date, zone string, seed int) []*posimportv1.FieldValues {
 	t.Helper()
 	loc, err := time.LoadLocation(zone)
@@ -166,7 +167,8 @@ func dayValues(t testing.TB, date civil.Date, zone string, seed int) []*posimpor
 			if count {
 				return fmt.Sprint(v % 40)
 			}
-			return fmt.Sprintf("%d.%02d", v, (seed+i*13+k)%100)
+			// In canonical form (no trailing zeros), as the balance answers them.
+			return decimal.RequireFromString(fmt.Sprintf("%d.%02d", v, (seed+i*13+k)%100)).String()
 		}
 		fv := &posimportv1.FieldValues{FieldId: f.id}
 		if !f.split {
@@ -179,10 +181,7 @@ func dayValues(t testing.TB, date civil.Date, zone string, seed int) []*posimpor
 			fv.Hours = append(fv.Hours, amount(i))
 			sum = sum.Add(decimal.RequireFromString(fv.Hours[i]))
 		}
-		fv.Total = sum.StringFixed(2)
-		if count {
-			fv.Total = sum.String()
-		}
+		fv.Total = sum.String()
 		out = append(out, fv)
 	}
 	return out

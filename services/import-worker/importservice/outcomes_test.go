@@ -44,17 +44,17 @@ func TestUnmappedTypesAndMetrics(t *testing.T) {
 	body := scrape(t, e.Imports[0])
 	for _, line := range []string{
 		`posimport_import_jobs_total{outcome="done"} 2`,
-		`posimport_pos_requests_total{account="lightspeed_retail:` + strconv.FormatInt(e.AccountID(0), 10) + `",status="200"}`,
+		`posimport_import_pos_requests_total{account="lightspeed_retail:` + strconv.FormatInt(e.AccountID(0), 10) + `",status="200"}`,
 		"\nposimport_import_oldest_pending_job_age_seconds 0\n",
 	} {
 		if !strings.Contains(body, line) {
 			t.Errorf("/metrics lacks %s", line)
 		}
 	}
-	if strings.Contains(body, "\nposimport_schedule_last_run_timestamp_seconds ") {
+	if strings.Contains(body, "\nposimport_import_schedule_last_run_timestamp_seconds ") {
 		t.Error("/metrics has a nightly run's time, and none ran")
 	}
-	freshness := `posimport_department_last_imported_date_seconds{client_id="c1",department_id="d1"}`
+	freshness := `posimport_import_department_last_imported_date_seconds{client_id="c1",department_id="d1"}`
 	wantFresh := float64(time.Date(until.Year, until.Month, until.Day, 0, 0, 0, 0, time.UTC).Unix())
 	if fresh := metricValue(t, body, freshness); fresh != wantFresh {
 		t.Errorf("freshness = %v, want %v (%s)", fresh, wantFresh, until)

@@ -15,6 +15,7 @@ import (
 	"github.com/posimport/posimport/pkg/platform/validate"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/balance/internal/configcache"
+	"github.com/posimport/posimport/services/balance/internal/metrics"
 	"github.com/posimport/posimport/services/balance/internal/store"
 )
 
@@ -40,18 +41,20 @@ var importWorker = []string{authn.ServiceImportWorker}
 // Server implements posimportv1.BalanceServiceServer.
 type Server struct {
 	posimportv1.UnimplementedBalanceServiceServer
-	store  *store.Store
-	config *configcache.Cache
-	now    func() time.Time
+	store   *store.Store
+	config  *configcache.Cache
+	now     func() time.Time
+	metrics *metrics.Metrics
 	// intervals are the read path's days' local clock hours.
 	intervals intervalCache
 }
 
 var _ posimportv1.BalanceServiceServer = (*Server)(nil)
 
-// New returns the API over st, reading configuration through config, with now as the clock.
-func New(st *store.Store, config *configcache.Cache, now func() time.Time) *Server {
-	return &Server{store: st, config: config, now: now}
+// New returns the API over st, reading configuration through config, with now as the clock,
+// recording what it does in m (nil: nowhere).
+func New(st *store.Store, config *configcache.Cache, now func() time.Time, m *metrics.Metrics) *Server {
+	return &Server{store: st, config: config, now: now, metrics: m}
 }
 
 // WriteDay implements posimportv1.BalanceServiceServer.
@@ -63,11 +66,13 @@ func (s *Server) WriteDay(ctx context.Context, req *posimportv1.WriteDayRequest)
 	res, err := s.store.WriteDay(ctx, w)
 	var stale *store.StaleFenceError
 	if errors.As(err, &stale) {
+		s.metrics.Stale()
 		return nil, apierr.FailedPrecondition("%v", stale)
 	}
 	if err != nil {
 		return nil, apiError(err)
 	}
+	s.metrics.Written(posimportv1.WriteOutcome(res.Outcome))
 	return &posimportv1.WriteDayResponse{
 		Outcome: posimportv1.WriteOutcome(res.Outcome),
 		Status:  posimportv1.DayStatus(res.Status),
@@ -109,6 +114,7 @@ func (s *Server) ApproveDays(ctx context.Context, req *posimportv1.ApproveDaysRe
 	if err != nil {
 		return nil, apiError(err)
 	}
+	s.metrics.Approved(metrics.ByPerson, n)
 	return &posimportv1.ApproveDaysResponse{Approved: int32(n)}, nil
 }
 
@@ -122,6 +128,7 @@ func (s *Server) ReopenDays(ctx context.Context, req *posimportv1.ReopenDaysRequ
 	if err != nil {
 		return nil, apiError(err)
 	}
+	s.metrics.Reopened(n)
 	return &posimportv1.ReopenDaysResponse{Reopened: int32(n)}, nil
 }
 
@@ -139,10 +146,12 @@ func (s *Server) GetWeeklyBalance(ctx context.Context, req *posimportv1.GetWeekl
 		return nil, err
 	}
 	dates := week.Days()
+	start := time.Now()
 	rows, err := s.store.Balance(ctx, req.GetClientId(), req.GetDepartmentId(), dates[0], dates[len(dates)-1])
 	if err != nil {
 		return nil, apiError(err)
 	}
+	s.metrics.Read(metrics.ReadWeek, start)
 	days, totals := buildDays(cl, dept, dates, rows, &s.intervals)
 	return &posimportv1.GetWeeklyBalanceResponse{Balance: &posimportv1.WeeklyBalance{
 		ClientId:     req.GetClientId(),
@@ -167,10 +176,12 @@ func (s *Server) GetDay(ctx context.Context, req *posimportv1.GetDayRequest) (*p
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	d, err := s.store.Day(ctx, req.GetClientId(), req.GetDepartmentId(), date)
 	if err != nil {
 		return nil, apiError(err)
 	}
+	s.metrics.Read(metrics.ReadDay, start)
 	days, _ := buildDays(cl, dept, []civil.Date{date}, d.Rows, &s.intervals)
 	return &posimportv1.GetDayResponse{
 		Day:       days[0],

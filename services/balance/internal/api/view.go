@@ -15,7 +15,7 @@ import (
 // buildDays turns the rows of a range (ordered by date and field) into one BalanceDay per
 // date and the range's total per field. The fields shown are the client's POS-fed fields and
 // any other field with stored values; a field without a value on a day is "not imported",
-// which stays different from "0".
+// which stays different from "0". Amounts are written in canonical form.
 func buildDays(cl *configcache.Client, dept *configcache.Department, dates []civil.Date, rows []store.BalanceRow, ivs *intervalCache) ([]*posimportv1.BalanceDay, []*posimportv1.FieldTotal) {
 	fields := shownFields(cl, rows)
 	totals := make([]*posimportv1.FieldTotal, len(fields))
@@ -52,8 +52,8 @@ func buildDays(cl *configcache.Client, dept *configcache.Department, dates []civ
 			}
 			j := pos[row.FieldID]
 			fd := day.Fields[j]
-			fd.Imported, fd.Hours, fd.Total = true, store.SplitHours(row.Hours), row.Total
-			totals[j].Total, totals[j].DaysImported = row.PeriodTotal, int32(row.PeriodDays)
+			fd.Imported, fd.Hours, fd.Total = true, canonicalAll(store.SplitHours(row.Hours)), canonical(row.Total)
+			totals[j].Total, totals[j].DaysImported = canonical(row.PeriodTotal), int32(row.PeriodDays)
 		}
 		days[i] = day
 	}
@@ -169,7 +169,7 @@ func buildRegisters(cl *configcache.Client, d store.Day) []*posimportv1.Register
 			def = &posimportv1.BalanceField{FieldId: v.FieldID}
 		}
 		fd := fieldDay(def)
-		fd.Imported, fd.Hours, fd.Total = true, v.Hours, v.Total
+		fd.Imported, fd.Hours, fd.Total = true, canonicalAll(v.Hours), canonical(v.Total)
 		rd.Fields = append(rd.Fields, fd)
 	}
 	return out

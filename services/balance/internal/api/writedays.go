@@ -39,6 +39,7 @@ func (s *Server) WriteDays(ctx context.Context, req *posimportv1.WriteDaysReques
 	results, err := s.store.WriteDays(ctx, ws)
 	var stale *store.StaleFenceError
 	if errors.As(err, &stale) {
+		s.metrics.Stale()
 		return nil, apierr.FailedPrecondition("%v", stale)
 	}
 	if err != nil {
@@ -46,6 +47,7 @@ func (s *Server) WriteDays(ctx context.Context, req *posimportv1.WriteDaysReques
 	}
 	resp := &posimportv1.WriteDaysResponse{Days: make([]*posimportv1.WriteDayResponse, len(results))}
 	for i, r := range results {
+		s.metrics.Written(posimportv1.WriteOutcome(r.Outcome))
 		resp.Days[i] = &posimportv1.WriteDayResponse{
 			Outcome: posimportv1.WriteOutcome(r.Outcome), Status: posimportv1.DayStatus(r.Status), Version: r.Version,
 		}

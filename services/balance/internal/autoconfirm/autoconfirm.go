@@ -12,20 +12,23 @@ import (
 
 	"github.com/posimport/posimport/pkg/civil"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+	"github.com/posimport/posimport/services/balance/internal/metrics"
 	"github.com/posimport/posimport/services/balance/internal/store"
 )
 
 // Confirmer runs auto-confirm passes.
 type Confirmer struct {
-	store  *store.Store
-	config posimportv1.ConfigServiceClient
-	now    func() time.Time
-	logger *slog.Logger
+	store   *store.Store
+	config  posimportv1.ConfigServiceClient
+	now     func() time.Time
+	logger  *slog.Logger
+	metrics *metrics.Metrics
 }
 
-// New returns a confirmer reading the clients' settings from config, with now as the clock.
-func New(st *store.Store, config posimportv1.ConfigServiceClient, now func() time.Time, logger *slog.Logger) *Confirmer {
-	return &Confirmer{store: st, config: config, now: now, logger: logger}
+// New returns a confirmer reading the clients' settings from config, with now as the clock,
+// recording its passes and approvals in m (nil: nowhere).
+func New(st *store.Store, config posimportv1.ConfigServiceClient, now func() time.Time, logger *slog.Logger, m *metrics.Metrics) *Confirmer {
+	return &Confirmer{store: st, config: config, now: now, logger: logger, metrics: m}
 }
 
 // Run makes a pass every interval until ctx ends. A failed pass is logged and retried by the
@@ -47,7 +50,8 @@ func (c *Confirmer) Run(ctx context.Context, interval time.Duration) error {
 
 // RunOnce confirms, for every client with auto-confirm on whose confirm time has come today,
 // the days not confirmed yet.
-func (c *Confirmer) RunOnce(ctx context.Context) error {
+func (c *Confirmer) RunOnce(ctx context.Context) (err error) {
+	defer func() { c.metrics.AutoConfirmPass(c.now(), err) }()
 	var errs []error
 	token := ""
 	for {
@@ -88,6 +92,7 @@ func (c *Confirmer) confirmClient(ctx context.Context, cs *posimportv1.ClientSet
 		return err
 	}
 	if claimed {
+		c.metrics.Approved(metrics.ByAutoConfirm, approved)
 		c.logger.InfoContext(ctx, "auto-confirm ran", "client_id", cs.GetClientId(), "local_date", today.String(), "days_approved", approved)
 	}
 	return nil

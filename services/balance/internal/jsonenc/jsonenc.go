@@ -27,11 +27,9 @@ var errInvalidUTF8 = errors.New("invalid UTF-8")
 func WeeklyBalance(dst []byte, m proto.Message) ([]byte, error) {
 	e := encoder{b: dst}
 	r := m.(*posimportv1.GetWeeklyBalanceResponse)
-	e.raw(`{"balance":`)
-	if w := r.GetBalance(); w == nil {
-		e.raw("null")
-	} else {
-		e.raw(`{"client_id":`)
+	e.raw(`{`)
+	if w := r.GetBalance(); w != nil {
+		e.raw(`"balance":{"client_id":`)
 		e.str(w.GetClientId())
 		e.raw(`,"department_id":`)
 		e.str(w.GetDepartmentId())
@@ -65,9 +63,13 @@ func WeeklyBalance(dst []byte, m proto.Message) ([]byte, error) {
 func Day(dst []byte, m proto.Message) ([]byte, error) {
 	e := encoder{b: dst}
 	r := m.(*posimportv1.GetDayResponse)
-	e.raw(`{"day":`)
-	e.day(r.GetDay())
-	e.raw(`,"registers":[`)
+	e.raw(`{`)
+	if d := r.GetDay(); d != nil {
+		e.raw(`"day":`)
+		e.day(d)
+		e.raw(`,`)
+	}
+	e.raw(`"registers":[`)
 	for i, rd := range r.GetRegisters() {
 		e.comma(i)
 		e.raw(`{"register_id":`)
@@ -76,8 +78,7 @@ func Day(dst []byte, m proto.Message) ([]byte, error) {
 		e.fields(rd.GetFields())
 		e.raw(`,"import_id":`)
 		e.str(rd.GetImportId())
-		e.raw(`,"write_time":`)
-		e.timestamp(rd.GetWriteTime())
+		e.timestamp("write_time", rd.GetWriteTime())
 		e.raw(`,"version":`)
 		e.int64(rd.GetVersion())
 		e.raw(`,"job_id":`)
@@ -113,8 +114,7 @@ func (e *encoder) day(d *posimportv1.BalanceDay) {
 	e.str(d.GetDate())
 	e.raw(`,"status":`)
 	e.enum(d.GetStatus())
-	e.raw(`,"approve_time":`)
-	e.timestamp(d.GetApproveTime())
+	e.timestamp("approve_time", d.GetApproveTime())
 	e.raw(`,"approved_by":`)
 	e.str(d.GetApprovedBy())
 	e.raw(`,"intervals":[`)
@@ -194,10 +194,11 @@ const (
 	maxTimestampSeconds = 253402300799
 )
 
-// timestamp writes RFC 3339 in UTC with 0, 3, 6 or 9 fraction digits, or null when unset.
-func (e *encoder) timestamp(t *timestamppb.Timestamp) {
+// timestamp writes a member after others, `,"key":` and t in RFC 3339 in UTC with 0, 3, 6 or
+// 9 fraction digits, or nothing when t is unset: the gateway leaves unset fields out rather
+// than writing null.
+func (e *encoder) timestamp(key string, t *timestamppb.Timestamp) {
 	if t == nil {
-		e.raw("null")
 		return
 	}
 	secs, nanos := t.GetSeconds(), t.GetNanos()
@@ -209,7 +210,9 @@ func (e *encoder) timestamp(t *timestamppb.Timestamp) {
 		e.fail(errors.New("google.protobuf.Timestamp: nanos out of range"))
 		return
 	}
-	e.b = append(e.b, '"')
+	e.raw(`,"`)
+	e.raw(key)
+	e.raw(`":"`)
 	e.b = time.Unix(secs, 0).UTC().AppendFormat(e.b, "2006-01-02T15:04:05")
 	if nanos != 0 {
 		var frac [10]byte

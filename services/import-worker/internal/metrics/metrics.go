@@ -31,27 +31,27 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "Job deliveries handled, by outcome (done, skipped, failed, cancelled, retried, deferred, lease_lost, duplicate).",
 		}, []string{"outcome"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "posimport_pos_requests_total",
+			Name: "posimport_import_pos_requests_total",
 			Help: "Requests sent to the POS API, by account and HTTP status (0: no response).",
 		}, []string{"account", "status"}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "posimport_pos_rate_limited_total",
+			Name: "posimport_import_pos_rate_limited_total",
 			Help: "POS responses that were 429 Too Many Requests, by account.",
 		}, []string{"account"}),
 		lag: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "posimport_import_lag_seconds",
+			Name: "posimport_import_schedule_lag_seconds",
 			Help: "Time from the nightly run's scheduled start (02:00) to its import's last job ending, for the latest scheduled import that finished.",
 		}),
 		freshness: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "posimport_department_last_imported_date_seconds",
+			Name: "posimport_import_department_last_imported_date_seconds",
 			Help: "The last local date imported for a department, as the Unix time of its midnight UTC.",
 		}, []string{"client_id", "department_id"}),
 		reauth: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "posimport_schedule_needs_reauth_total",
+			Name: "posimport_import_schedule_needs_reauth_total",
 			Help: "Clients the nightly run skipped because their POS connection needs consent again.",
 		}),
 		republished: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "posimport_jobs_republished_total",
+			Name: "posimport_import_jobs_republished_total",
 			Help: "Jobs the reconciler published again because their message was gone.",
 		}),
 	}

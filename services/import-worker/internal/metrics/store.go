@@ -34,7 +34,7 @@ func NewStoreGauges(r Reader, logger *slog.Logger) *StoreGauges {
 	return &StoreGauges{
 		r: r, logger: logger, timeout: 5 * time.Second,
 		lastRun: desc(prometheus.GaugeOpts{
-			Name: "posimport_schedule_last_run_timestamp_seconds",
+			Name: "posimport_import_schedule_last_run_timestamp_seconds",
 			Help: "Scheduled start (Unix time) of the latest nightly run, from Postgres; absent before the first.",
 		}),
 		oldest: desc(prometheus.GaugeOpts{
@@ -57,7 +57,7 @@ func (g *StoreGauges) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	switch t, ok, err := g.r.LatestScheduledRun(ctx); {
 	case err != nil:
-		g.logger.WarnContext(ctx, "metric not read", "metric", "posimport_schedule_last_run_timestamp_seconds", "error", err)
+		g.logger.WarnContext(ctx, "metric not read", "metric", "posimport_import_schedule_last_run_timestamp_seconds", "error", err)
 	case ok:
 		ch <- prometheus.MustNewConstMetric(g.lastRun, prometheus.GaugeValue, float64(t.UnixMilli())/1e3)
 	}

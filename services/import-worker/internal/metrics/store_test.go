@@ -21,7 +21,7 @@ import (
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 const (
-	lastRun = "posimport_schedule_last_run_timestamp_seconds"
+	lastRun = "posimport_import_schedule_last_run_timestamp_seconds"
 	oldest  = "posimport_import_oldest_pending_job_age_seconds"
 )
 

@@ -317,7 +317,7 @@ func (w *Worker) settle(ctx context.Context, msg Msg, l store.Lease, res Result,
 		}
 		log.InfoContext(ctx, "import job finished", "state", state, "days_written", res.Counters.DaysWritten,
 			"days_skipped_approved", res.Counters.DaysSkippedApproved, "sales", res.Counters.SalesCounted,
-			"requests", res.Counters.RequestsMade, "fetch_time", res.FetchTime, "write_time", res.WriteTime)
+			"requests", res.Counters.RequestsMade, "fetch_ms", res.FetchTime, "write_ms", res.WriteTime)
 		w.afterEnd(ctx, l)
 		w.ack(ctx, msg)
 		w.d.Metrics.Job(map[string]string{store.StateDone: "done", store.StateSkipped: "skipped", store.StateCancelled: "cancelled"}[state])

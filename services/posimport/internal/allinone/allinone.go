@@ -27,6 +27,7 @@ import (
 	"github.com/posimport/posimport/pkg/platform/app"
 	"github.com/posimport/posimport/pkg/platform/authn"
 	"github.com/posimport/posimport/pkg/platform/envconfig"
+	"github.com/posimport/posimport/pkg/platform/logging"
 	"github.com/posimport/posimport/pkg/platform/natsjs"
 	"github.com/posimport/posimport/pkg/platform/pgcluster"
 	"github.com/posimport/posimport/pkg/platform/postgres"
@@ -48,6 +49,24 @@ var Services = []grpc.ServiceDesc{
 	posimportv1.ConfigService_ServiceDesc, posimportv1.AuthService_ServiceDesc,
 	posimportv1.BalanceService_ServiceDesc, posimportv1.ImportService_ServiceDesc,
 }
+
+// OpenAPI returns the document the process serves at /openapi.json, apart from the host,
+// which each answer takes from its request: the four services' documents merged, in the
+// order startServices registers them.
+func OpenAPI() ([]byte, error) {
+	var docs [][]byte
+	for _, file := range []string{"config", "auth", "balance", "import"} {
+		doc, err := posimportv1.OpenAPI(file)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, doc)
+	}
+	return server.MergeOpenAPI(serverName, docs...)
+}
+
+// serverName names the process's server, and so its OpenAPI document.
+const serverName = "posimport"
 
 // Paths on the HTTP port besides the REST API.
 const (
@@ -160,7 +179,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.srv, err = server.New(server.Config{GRPCAddr: o.GRPCAddr, HTTPAddr: o.HTTPAddr, ShutdownTimeout: o.ShutdownTimeout},
-		server.Options{Name: "posimport", Logger: o.Logger, Authorizer: authn.NewAuthorizer(verifier, Policy)})
+		server.Options{Name: serverName, Logger: o.Logger.With(logging.ComponentKey, "server"), Authorizer: authn.NewAuthorizer(verifier, Policy)})
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +248,7 @@ func (s *Stack) startSimulator() error {
 	o.PublicURL = "http://" + ln.Addr().String()
 	o.AutoConsent = true
 	if o.Logger == nil {
-		o.Logger = s.log.With("component", "simulator")
+		o.Logger = s.log.With(logging.ComponentKey, "simulator")
 	}
 	if s.Sim, err = sim.New(o); err != nil {
 		return fmt.Errorf("simulator: %w", err)
@@ -346,7 +365,7 @@ func (s *Stack) startServices(ctx context.Context, dbURL string) error {
 		}
 		return conn, err
 	}
-	logger := func(name string) *slog.Logger { return s.log.With("service", name) }
+	logger := func(name string) *slog.Logger { return s.log.With(logging.ServiceKey, name) }
 
 	// Config.
 	pool, err := s.connect(ctx, dbURL, cfg.config.Base(), "config", configservice.Schema, configservice.Migrations)
@@ -399,7 +418,7 @@ func (s *Stack) startServices(ctx context.Context, dbURL string) error {
 	}
 	storeDir := filepath.Join(s.opts.DataDir, "nats")
 	if s.nats, err = natsjs.Connect(ctx, natsjs.Options{URL: s.opts.NATSURL, Name: "posimport", StoreDir: storeDir,
-		ListenAddr: s.opts.NATSListen, Logger: logger("nats")}); err != nil {
+		ListenAddr: s.opts.NATSListen, Logger: s.log}); err != nil {
 		return err
 	}
 	switch {
@@ -439,7 +458,7 @@ func (s *Stack) connect(ctx context.Context, dbURL string, base *app.Config, nam
 		return nil, err
 	}
 	s.pools = append(s.pools, pool)
-	if err := postgres.Migrate(ctx, pool, schema, migrations(), s.log.With("service", name)); err != nil {
+	if err := postgres.Migrate(ctx, pool, schema, migrations(), s.log.With(logging.ServiceKey, name)); err != nil {
 		return nil, err
 	}
 	return pool, nil

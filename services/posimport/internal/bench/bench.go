@@ -33,6 +33,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/posimport/posimport/pkg/platform/logging"
 )
 
 // The scenarios.
@@ -197,7 +199,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, err
 		}
 		defer func() { _ = f.Close() }()
-		o.Logger = slog.New(slog.NewJSONHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		o.Logger = logging.JSON(f, slog.LevelInfo, "posimport")
 	}
 	b := &bench{o: o, dir: dir}
 	if err := b.startPostgres(ctx); err != nil {

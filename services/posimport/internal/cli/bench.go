@@ -9,7 +9,6 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -192,13 +191,10 @@ func startProfile(path string) (stop func(), err error) {
 	}, nil
 }
 
-// selfEnv makes this binary act as posimport when it is the package's test binary.
-func selfEnv() []string {
-	if testing.Testing() {
-		return []string{asBinaryEnv + "=1"}
-	}
-	return nil
-}
+// selfEnv makes this binary act as posimport when it is the package's test binary, whose
+// TestMain reads it; the posimport binary ignores it. (Asking testing.Testing() instead would
+// link package testing, and its flags, into the product binary.)
+func selfEnv() []string { return []string{asBinaryEnv + "=1"} }
 
 // asBinaryEnv makes a test binary act as the posimport binary (see the package's TestMain).
 const asBinaryEnv = "POSIMPORT_TEST_AS_BINARY"

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -169,10 +171,20 @@ func TestCLIAgainstUp(t *testing.T) {
 	if !regexp.MustCompile(id + `\s+succeeded\s+manual\s+d1,d2\s+` + from.String() + `\s+` + until.String() + `\s+3/3\s+42`).MatchString(out) {
 		t.Errorf("import list:\n%s", out)
 	}
+	// import watch -o json prints what import start -o json prints: {"import": …}.
 	out = b.must(t, "import", "watch", id, "--client", "acme", "-o", "json")
-	var imp posimportv1.Import
-	if err := protojson.Unmarshal([]byte(out), &imp); err != nil || imp.GetState() != posimportv1.ImportState_IMPORT_STATE_SUCCEEDED {
-		t.Errorf("watch of an ended import: %v %v\n%s", imp.GetState(), err, out)
+	var watched posimportv1.StartImportResponse
+	if err := protojson.Unmarshal([]byte(out), &watched); err != nil || watched.GetImport().GetState() != posimportv1.ImportState_IMPORT_STATE_SUCCEEDED {
+		t.Errorf("watch of an ended import: %v %v\n%s", watched.GetImport().GetState(), err, out)
+	}
+	started := b.must(t, "import", "start", "--client", "acme", "--departments", "d2", "--from", until.String(), "--until", until.String(), "-o", "json")
+	var again posimportv1.StartImportResponse
+	if err := protojson.Unmarshal([]byte(started), &again); err != nil {
+		t.Fatalf("import start -o json: %v\n%s", err, started)
+	}
+	followed := b.must(t, "import", "watch", again.GetImport().GetImportId(), "--client", "acme", "-o", "json")
+	if shape(t, started) != "import" || shape(t, followed) != "import" || shape(t, out) != "import" {
+		t.Errorf("import start -o json has members %q, import watch -o json %q and %q; want import", shape(t, started), shape(t, followed), shape(t, out))
 	}
 	// Cancelling an ended import changes nothing.
 	if out := b.must(t, "import", "cancel", id, "--client", "acme"); !strings.Contains(out, "succeeded: 0 jobs cancelled, 3 done") {
@@ -415,4 +427,14 @@ func TestCLIWithoutKeys(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "run posimport up first") {
 		t.Errorf("token without keys: %v", err)
 	}
+}
+
+// shape lists the top-level members of a JSON object, comma-separated.
+func shape(t *testing.T, s string) string {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		t.Fatalf("%v:\n%s", err, s)
+	}
+	return strings.Join(slices.Sorted(maps.Keys(m)), ",")
 }

@@ -67,6 +67,13 @@ func settingsTable(s *posimportv1.ClientSettings) *view.Table {
 	}}
 }
 
+// completeWords makes shell completion offer words (each "word" or "word\tdescription") as
+// the values of cmd's flag.
+func completeWords(cmd *cobra.Command, flag string, words ...string) {
+	// Fails only for a flag cmd does not have, which the help test would show.
+	_ = cmd.RegisterFlagCompletionFunc(flag, cobra.FixedCompletions(words, cobra.ShellCompDirectiveNoFileComp))
+}
+
 // providers are the --provider words.
 var providers = map[string]posimportv1.PosProvider{
 	"none":       posimportv1.PosProvider_POS_PROVIDER_UNSPECIFIED,
@@ -140,6 +147,7 @@ func newSettingsSet(g *globals, f *apiFlags) *cobra.Command {
 	fl.StringVar(&provider, "provider", "", "POS provider: retail (Lightspeed R-Series), restaurant (K-Series) or none")
 	fl.StringVar(&confirm, "confirm-time", "", "local time of day (HH:MM) of auto-confirm")
 	fl.StringVar(&zone, "time-zone", "", "IANA time zone of the client, e.g. Europe/Copenhagen")
+	completeWords(cmd, "provider", "none\tno POS import", "restaurant\tLightspeed Restaurant (K-Series)", "retail\tLightspeed Retail (R-Series)")
 	return cmd
 }
 
@@ -335,6 +343,7 @@ func newFieldSet(g *globals, f *apiFlags) *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVar(&name, "name", "", "display name")
 	fl.StringVar(&typ, "type", "", "POS data the field receives: "+strings.Join(dataTypes(), ", "))
+	completeWords(cmd, "type", dataTypes()...)
 	fl.BoolVar(&hourly, "hourly", false, "split the field into 1-hour intervals")
 	return cmd
 }

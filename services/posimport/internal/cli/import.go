@@ -204,7 +204,8 @@ func registerDays(ctx context.Context, a *api, imp *posimportv1.Import) (int64, 
 func reportEnd(a *api, imp *posimportv1.Import) error {
 	w := a.g.stdout
 	if a.json() {
-		if err := printJSON(w, imp); err != nil {
+		// {"import": …}, the shape import start, import cancel and the API answer in.
+		if err := printJSON(w, &posimportv1.WatchImportResponse{Import: imp}); err != nil {
 			return err
 		}
 	} else {

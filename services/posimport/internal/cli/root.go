@@ -8,6 +8,8 @@ import (
 	"log/slog"
 
 	"github.com/spf13/cobra"
+
+	"github.com/posimport/posimport/pkg/platform/logging"
 )
 
 // Execute runs the command line args with output to stdout and stderr, until ctx ends for the
@@ -28,9 +30,10 @@ type globals struct {
 
 func (g *globals) logger() *slog.Logger { return g.loggerTo(g.stderr) }
 
-// loggerTo is the JSON logger at the --log-level, writing to w.
+// loggerTo is the JSON logger at the --log-level, writing to w; the services running in this
+// process name themselves in its lines.
 func (g *globals) loggerTo(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: g.logLevel}))
+	return logging.JSON(w, g.logLevel, "posimport")
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
@@ -45,15 +48,18 @@ department and local day.
 Start everything on this machine with "posimport up" (add --simulate for the Lightspeed
 simulator), or see it all work with "posimport demo". The other commands drive and watch
 posimport through its gRPC API: "import", "balance", "config", "auth" and "token".`,
+		Version:       buildVersion(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().TextVar(&g.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	root.PersistentFlags().StringVar(&g.dataDir, "data-dir", envOr("POSIMPORT_DATA_DIR", ".posimport"),
 		"data directory of posimport up: keys, PostgreSQL cluster, JetStream store [$POSIMPORT_DATA_DIR]")
 	root.AddCommand(newSimCommand(g), newUpCommand(g), newDemoCommand(g), newTokenCommand(g),
-		newImportCommand(g), newBalanceCommand(g), newConfigCommand(g), newAuthCommand(g), newBenchCommand(g))
+		newImportCommand(g), newBalanceCommand(g), newConfigCommand(g), newAuthCommand(g), newBenchCommand(g),
+		newOpenAPICommand(g))
 	return root
 }

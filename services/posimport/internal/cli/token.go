@@ -66,5 +66,10 @@ holds the key.`,
 	fl.StringVar(&role, "role", string(authn.RoleSupervisor), "role: supervisor, regional_supervisor, integration_contact or viewer")
 	fl.StringVar(&subject, "subject", operator(), "who the token is for (the JWT sub claim)")
 	fl.DurationVar(&ttl, "ttl", time.Hour, "lifetime of the token")
+	roles := make([]string, len(personRoles))
+	for i, r := range personRoles {
+		roles[i] = string(r)
+	}
+	completeWords(cmd, "role", roles...)
 	return cmd
 }
