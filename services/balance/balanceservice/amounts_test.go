@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/posimport/posimport/pkg/platform/authn"
+	"github.com/posimport/posimport/pkg/platform/servicetest"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 )
 
@@ -62,7 +63,8 @@ func TestAmountsCanonical(t *testing.T) {
 	}
 
 	viewer := b.keys.Token(t, authn.RoleViewer, "c1")
-	grpcWeek, err := b.balance.GetWeeklyBalance(context.Background(), &posimportv1.GetWeeklyBalanceRequest{ClientId: "c1", DepartmentId: "d1", Week: "2026-W45"})
+	reader := posimportv1.NewBalanceServiceClient(servicetest.DialAs(t, b.svc.GRPCAddr, viewer))
+	grpcWeek, err := reader.GetWeeklyBalance(context.Background(), &posimportv1.GetWeeklyBalanceRequest{ClientId: "c1", DepartmentId: "d1", Week: "2026-W45"})
 	if err != nil {
 		t.Fatal(err)
 	}
