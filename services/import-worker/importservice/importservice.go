@@ -29,6 +29,7 @@ import (
 	"github.com/posimport/posimport/pkg/platform/server"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/import-worker/internal/api"
+	"github.com/posimport/posimport/services/import-worker/internal/completion"
 	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
 	"github.com/posimport/posimport/services/import-worker/internal/metrics"
 	"github.com/posimport/posimport/services/import-worker/internal/provider"
@@ -128,6 +129,8 @@ type Service struct {
 	starter *starter.Starter
 	api     *api.Server
 	worker  *worker.Worker
+	// completer is the worker's and the reconciler's.
+	completer *completion.Completer
 }
 
 // New builds the service.
@@ -168,6 +171,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	s.starter = &starter.Starter{Store: s.store, Queue: s.queue, Config: configClient, Auth: authClient,
 		Logger: logger, MaxDays: cfg.JobMaxDays, NowFunc: d.NowFunc}
 	s.api = api.New(s.store, s.starter)
+	s.completer = &completion.Completer{Store: s.store, Balance: posimportv1.NewBalanceServiceClient(d.BalanceConn), Metrics: s.metrics}
 	s.worker = worker.New(worker.Config{
 		Owner: d.Owner, Slots: cfg.WorkerSlots, LeaseTTL: cfg.LeaseTTL, MaxRunningPerClient: cfg.MaxRunningPerClient,
 		MaxAttempts: cfg.MaxAttempts, ShutdownTimeout: cfg.Server.ShutdownTimeout, RetryBase: cfg.RetryBase,
@@ -176,9 +180,9 @@ func New(cfg Config, d Deps) (*Service, error) {
 		Store: s.store, Queue: s.queue, Config: configClient, Auth: authClient,
 		Balance:   posimportv1.NewBalanceServiceClient(d.BalanceConn),
 		Providers: provider.Default(provider.Options{LightspeedAPIURL: cfg.LightspeedAPIURL, RestaurantAPIURL: cfg.LightspeedRestaurantAPIURL, HTTPClient: posClient(d.HTTPClient, cfg.WorkerSlots)}),
-		Budget: ratebudget.New(d.Pool, ratebudget.Config{Headroom: cfg.RateHeadroom, BurstWindow: cfg.LightspeedBurstWindow},
+		Budget: ratebudget.New(s.store, ratebudget.Config{Headroom: cfg.RateHeadroom, BurstWindow: cfg.LightspeedBurstWindow},
 			logger),
-		Metrics: s.metrics, Logger: logger,
+		Completer: s.completer, Metrics: s.metrics, Logger: logger,
 	})
 	return s, nil
 }
@@ -234,7 +238,7 @@ func (s *Service) Run(ctx context.Context) error {
 			return nil
 		})
 		g.Go(func() error { return s.worker.Run(gctx) })
-		rec := &reconcile.Reconciler{Store: s.store, Queue: s.queue, Balance: posimportv1.NewBalanceServiceClient(s.d.BalanceConn),
+		rec := &reconcile.Reconciler{Store: s.store, Queue: s.queue, Completer: s.completer,
 			Metrics: s.metrics, Logger: s.logger.With("component", "reconciler"),
 			Interval: s.cfg.ReconcileInterval, Grace: s.cfg.ReconcileGrace}
 		g.Go(func() error { return rec.Run(gctx) })

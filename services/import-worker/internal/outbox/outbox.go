@@ -6,7 +6,6 @@ package outbox
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/google/uuid"
 
@@ -17,13 +16,9 @@ import (
 // Publish sends the jobs' messages, waiting for their PubAcks together, and marks the
 // acknowledged ones published in one statement (the reconciler publishes the rest).
 func Publish(ctx context.Context, st *store.Store, q *jobqueue.Queue, jobs []uuid.UUID) error {
-	qs, pool := st.Queries()
 	acked, err := q.PublishAll(ctx, jobs)
 	if len(acked) == 0 {
 		return err
 	}
-	if merr := qs.JobsMarkPublished(ctx, pool, acked); merr != nil {
-		return errors.Join(err, fmt.Errorf("mark %d jobs published: %w", len(acked), merr))
-	}
-	return err
+	return errors.Join(err, st.MarkPublished(ctx, acked))
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -22,7 +21,6 @@ import (
 	"github.com/posimport/posimport/services/import-worker/internal/outbox"
 	"github.com/posimport/posimport/services/import-worker/internal/plan"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
-	"github.com/posimport/posimport/services/import-worker/internal/store/dbsqlc"
 )
 
 // MaxYears is the longest range of one import.
@@ -55,8 +53,9 @@ type Request struct {
 	ScheduledFor time.Time
 	// Now is the instant a scheduled import is computed for; zero takes the starter's clock.
 	Now time.Time
-	// Also runs in the import's transaction (the scheduler's per-client claim).
-	Also func(ctx context.Context, tx pgx.Tx, importID uuid.UUID) error
+	// RunDate, for a scheduled import, is the nightly run it is recorded under, in the
+	// import's transaction (store.NewImport.RunDate).
+	RunDate civil.Date
 }
 
 const rpcTimeout = 30 * time.Second
@@ -97,13 +96,13 @@ func (s *Starter) Create(ctx context.Context, r Request) (uuid.UUID, []uuid.UUID
 	}
 	id := uuid.New()
 	jobs := plan.Plan(deps, s.MaxDays, uuid.New)
-	ni := store.NewImport{Import: dbsqlc.ImportInsertParams{
-		ImportID: id, ClientID: r.ClientID, OverwriteApproved: r.Overwrite, Trigger: int16(r.Trigger),
-		CreatedBy: r.CreatedBy, ScheduledFor: store.Timestamp(r.ScheduledFor),
-	}}
+	ni := store.NewImport{Import: store.Import{
+		ID: id, ClientID: r.ClientID, Overwrite: r.Overwrite, Trigger: int16(r.Trigger),
+		CreatedBy: r.CreatedBy, ScheduledFor: r.ScheduledFor,
+	}, RunDate: r.RunDate}
 	from, until := deps[0].From, deps[0].Until
 	for _, d := range deps {
-		ni.Import.DepartmentIds = append(ni.Import.DepartmentIds, d.ID)
+		ni.Import.DepartmentIDs = append(ni.Import.DepartmentIDs, d.ID)
 		if d.From.Before(from) {
 			from = d.From
 		}
@@ -111,20 +110,16 @@ func (s *Starter) Create(ctx context.Context, r Request) (uuid.UUID, []uuid.UUID
 			until = d.Until
 		}
 	}
-	ni.Import.FromDate, ni.Import.UntilDate = store.Date(from), store.Date(until)
+	ni.Import.From, ni.Import.Until = from, until
 	ids := make([]uuid.UUID, len(jobs))
 	for i, j := range jobs {
 		ids[i] = j.ID
-		ni.Jobs = append(ni.Jobs, dbsqlc.JobInsertParams{
-			JobID: j.ID, ImportID: id, ClientID: r.ClientID, DepartmentID: j.DepartmentID, RegisterID: j.RegisterID,
-			LocationID: j.LocationID, TimeZone: j.TimeZone, FromDate: store.Date(j.From), UntilDate: store.Date(j.Until),
+		ni.Jobs = append(ni.Jobs, store.NewJob{
+			ID: j.ID, DepartmentID: j.DepartmentID, RegisterID: j.RegisterID, LocationID: j.LocationID, TimeZone: j.TimeZone,
+			From: j.From, Until: j.Until,
 		})
 	}
-	var also func(context.Context, pgx.Tx) error
-	if r.Also != nil {
-		also = func(ctx context.Context, tx pgx.Tx) error { return r.Also(ctx, tx, id) }
-	}
-	if err := s.Store.CreateImport(ctx, ni, also); err != nil {
+	if err := s.Store.CreateImport(ctx, ni); err != nil {
 		return uuid.Nil, nil, err
 	}
 	s.Logger.InfoContext(ctx, "import started", "import_id", id, "client_id", r.ClientID, "jobs", len(jobs),

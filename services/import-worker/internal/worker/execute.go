@@ -8,20 +8,16 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/shopspring/decimal"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/posimport/posimport/pkg/aggregate"
-	"github.com/posimport/posimport/pkg/civil"
 	"github.com/posimport/posimport/pkg/pos"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/import-worker/internal/provider"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
-	"github.com/posimport/posimport/services/import-worker/internal/store/dbsqlc"
 )
 
 // Result is what a job attempt did.
@@ -71,7 +67,7 @@ func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 	if err != nil {
 		return res, Permanent("department %s: time zone %q unknown", j.DepartmentID, j.TimeZone)
 	}
-	from, until := store.CivilDate(j.FromDate), store.CivilDate(j.UntilDate)
+	from, until := j.From, j.Until
 
 	tokens := provider.NewAuthTokens(w.d.Auth, j.ClientID, provider.TokenOptions{Margin: w.cfg.TokenMargin})
 	acct, err := tokens.Account(ctx)
@@ -115,9 +111,8 @@ func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 
 	fields, unmapped := mapFields(cfg.GetFields(), src.DataTypes())
 	if len(unmapped) > 0 {
-		q, pool := w.d.Store.Queries()
-		if err := q.ImportAddUnmappedTypes(ctx, pool, importTypes(j.ImportID, unmapped)); err != nil {
-			return res, fmt.Errorf("record unmapped types: %w", err)
+		if err := w.d.Store.AddUnmappedTypes(ctx, j.ImportID, typeNumbers(unmapped)); err != nil {
+			return res, err
 		}
 	}
 	res.FetchTime = time.Since(fetchStart)
@@ -135,7 +130,7 @@ func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 	for start := 0; start < len(days); start += w.cfg.WriteBatchDays {
 		batch := days[start:min(start+w.cfg.WriteBatchDays, len(days))]
 		last := start+len(batch) == len(days)
-		cancelled, err := w.d.Store.Cancelled(gctx, j.JobID, l.Attempt)
+		cancelled, err := w.d.Store.Cancelled(gctx, j.ID, l.Attempt)
 		if err != nil {
 			_ = g.Wait()
 			return res, err
@@ -169,7 +164,7 @@ func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 			if last {
 				return nil // the job's end records the final counters, a moment later
 			}
-			return w.d.Store.Progress(gctx, j.JobID, l.Attempt, res.Counters)
+			return w.d.Store.Progress(gctx, j.ID, l.Attempt, res.Counters)
 		})
 	}
 	err = g.Wait()
@@ -234,7 +229,7 @@ func (w *Worker) writeDays(ctx context.Context, l store.Lease, loc *time.Locatio
 	j := l.Job
 	req := &posimportv1.WriteDaysRequest{
 		ClientId: j.ClientID, DepartmentId: j.DepartmentID, RegisterId: j.RegisterID, TimeZone: j.TimeZone,
-		ImportId: j.ImportID.String(), JobId: j.JobID.String(), FencingToken: int64(l.Attempt), OverwriteApproved: l.Overwrite,
+		ImportId: j.ImportID.String(), JobId: j.ID.String(), FencingToken: int64(l.Attempt), OverwriteApproved: l.Overwrite,
 		Days: make([]*posimportv1.DayValues, len(days)),
 	}
 	for i, day := range days {
@@ -338,96 +333,12 @@ func findDepartment(deps []*posimportv1.Department, id string) *posimportv1.Depa
 	return nil
 }
 
-// afterEnd runs when a job ended: marks departments whose jobs all ended DONE or SKIPPED as
-// imported in the balance (auto-confirm), sets the import's finish time when nothing is left,
-// and updates the freshness and lag metrics. Failures here are retried by the reconciler.
-func (w *Worker) afterEnd(ctx context.Context, l store.Lease) {
-	if err := MarkDepartments(ctx, w.d.Store, w.d.Balance, pgtype.UUID{Bytes: l.Job.ImportID, Valid: true}, w.d.Metrics); err != nil {
-		w.log.WarnContext(ctx, "mark departments imported", "import_id", l.Job.ImportID, "error", err)
-	}
-	if err := FinishImport(ctx, w.d.Store, l.Job.ImportID, w.d.Metrics); err != nil {
-		w.log.WarnContext(ctx, "finish import", "import_id", l.Job.ImportID, "error", err)
-	}
-}
-
-// Metrics is what MarkDepartments and FinishImport report to.
-type Metrics interface {
-	Fresh(client, department string, until civil.Date)
-	Lag(d time.Duration)
-}
-
-// markMaxDays is the longest range of one MarkDaysImported (the balance refuses longer ones);
-// an import may span years, so a department's range is marked in parts.
-const markMaxDays = 366
-
-// MarkDepartments calls MarkDaysImported for every department of the import (or of any recent
-// import, when importID is NULL) whose jobs all ended DONE or SKIPPED, once. A department that
-// cannot be marked now does not hold the others back; the reconciler tries it again.
-func MarkDepartments(ctx context.Context, st *store.Store, balance posimportv1.BalanceServiceClient, importID pgtype.UUID, m Metrics) error {
-	q, pool := st.Queries()
-	rows, err := q.DepartmentsToMark(ctx, pool, importID)
-	if err != nil {
-		return fmt.Errorf("list departments to mark: %w", err)
-	}
-	var errs []error
-	for _, r := range rows {
-		from, until := store.CivilDate(r.FromDate), store.CivilDate(r.UntilDate)
-		if err := markDays(ctx, balance, r, from, until); err != nil {
-			errs = append(errs, fmt.Errorf("mark days imported of %s/%s: %w", r.ClientID, r.DepartmentID, err))
-			continue
-		}
-		if err := q.DepartmentMarkInsert(ctx, pool, store.MarkParams(r.ImportID, r.DepartmentID)); err != nil {
-			errs = append(errs, fmt.Errorf("record marked department: %w", err))
-			continue
-		}
-		m.Fresh(r.ClientID, r.DepartmentID, until)
-	}
-	return errors.Join(errs...)
-}
-
-// markDays marks a department's days from..until imported, in parts of at most markMaxDays;
-// marking is idempotent, so parts marked before a failure are harmless when retried.
-func markDays(ctx context.Context, balance posimportv1.BalanceServiceClient, r dbsqlc.DepartmentsToMarkRow, from, until civil.Date) error {
-	for start := from; !start.After(until); start = start.AddDays(markMaxDays) {
-		end := start.AddDays(markMaxDays - 1)
-		if end.After(until) {
-			end = until
-		}
-		cctx, cancel := context.WithTimeout(ctx, rpcTimeout)
-		_, err := balance.MarkDaysImported(cctx, &posimportv1.MarkDaysImportedRequest{
-			ClientId: r.ClientID, DepartmentId: r.DepartmentID, FromDate: start.String(), UntilDate: end.String(),
-			ImportId: r.ImportID.String(), TimeZone: r.TimeZone,
-		})
-		cancel()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// FinishImport sets the import's finish time once no job is pending or running, and records
-// the lag of a scheduled import.
-func FinishImport(ctx context.Context, st *store.Store, importID [16]byte, m Metrics) error {
-	q, pool := st.Queries()
-	imp, err := q.ImportFinishIfEnded(ctx, pool, importID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if imp.ScheduledFor.Valid && imp.FinishTime.Valid {
-		m.Lag(imp.FinishTime.Time.Sub(imp.ScheduledFor.Time))
-	}
-	return nil
-}
-
-func importTypes(importID [16]byte, types []pos.DataType) dbsqlc.ImportAddUnmappedTypesParams {
+// typeNumbers renders data types as posimport.v1.PosDataType numbers, which pos.DataType
+// shares (1 = gross sales …).
+func typeNumbers(types []pos.DataType) []int16 {
 	out := make([]int16, len(types))
 	for i, t := range types {
-		// pos.DataType and posimport.v1.PosDataType share their numbering (1 = gross sales …).
 		out[i] = int16(t)
 	}
-	return dbsqlc.ImportAddUnmappedTypesParams{Types: out, ImportID: importID}
+	return out
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+	"github.com/posimport/posimport/services/import-worker/internal/completion"
 	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
 	"github.com/posimport/posimport/services/import-worker/internal/metrics"
 	"github.com/posimport/posimport/services/import-worker/internal/provider"
@@ -104,6 +105,8 @@ type Deps struct {
 	Balance   posimportv1.BalanceServiceClient
 	Providers provider.Registry
 	Budget    *ratebudget.Budget
+	// Completer marks departments imported and finishes imports after a job ends.
+	Completer *completion.Completer
 	Metrics   *metrics.Metrics
 	Logger    *slog.Logger
 }
@@ -251,7 +254,7 @@ func (w *Worker) Handle(ctx context.Context, msg Msg) {
 
 // runLeased runs a leased job with heartbeats and settles the delivery.
 func (w *Worker) runLeased(ctx context.Context, msg Msg, l store.Lease) {
-	log := w.log.With("job_id", l.Job.JobID, "attempt", l.Attempt)
+	log := w.log.With("job_id", l.Job.ID, "attempt", l.Attempt)
 	jobCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	beat := min(w.d.Queue.AckWait(), w.cfg.LeaseTTL) / 3
@@ -270,7 +273,7 @@ func (w *Worker) runLeased(ctx context.Context, msg Msg, l store.Lease) {
 				// InProgress resets the redelivery timer; a failure (NATS away) is survivable
 				// because the lease, not the message, decides who runs the job.
 				_ = msg.InProgress()
-				if err := w.d.Store.ExtendLease(jobCtx, l.Job.JobID, l.Attempt, w.cfg.LeaseTTL); errors.Is(err, store.ErrLeaseLost) {
+				if err := w.d.Store.ExtendLease(jobCtx, l.Job.ID, l.Attempt, w.cfg.LeaseTTL); errors.Is(err, store.ErrLeaseLost) {
 					cancel(store.ErrLeaseLost)
 					return
 				}
@@ -301,7 +304,7 @@ func (w *Worker) settle(ctx context.Context, msg Msg, l store.Lease, res Result,
 		case res.Skipped():
 			state = store.StateSkipped
 		}
-		if ferr := w.d.Store.Finish(ctx, l.Job.JobID, l.Attempt, state, res.Counters, ""); ferr != nil {
+		if ferr := w.d.Store.Finish(ctx, l.Job.ID, l.Attempt, state, res.Counters, ""); ferr != nil {
 			w.settleLost(ctx, msg, l, ferr, log)
 			return
 		}
@@ -314,7 +317,7 @@ func (w *Worker) settle(ctx context.Context, msg Msg, l store.Lease, res Result,
 	case errors.Is(err, store.ErrLeaseLost):
 		w.settleLost(ctx, msg, l, err, log)
 	case errors.As(err, &perm):
-		if ferr := w.d.Store.Finish(ctx, l.Job.JobID, l.Attempt, store.StateFailed, res.Counters, perm.Reason); ferr != nil {
+		if ferr := w.d.Store.Finish(ctx, l.Job.ID, l.Attempt, store.StateFailed, res.Counters, perm.Reason); ferr != nil {
 			w.settleLost(ctx, msg, l, ferr, log)
 			return
 		}
@@ -325,7 +328,7 @@ func (w *Worker) settle(ctx context.Context, msg Msg, l store.Lease, res Result,
 		w.d.Metrics.Job("failed")
 	default:
 		reason := err.Error()
-		if rerr := w.d.Store.Release(ctx, l.Job.JobID, l.Attempt, reason); rerr != nil && !errors.Is(rerr, store.ErrLeaseLost) {
+		if rerr := w.d.Store.Release(ctx, l.Job.ID, l.Attempt, reason); rerr != nil && !errors.Is(rerr, store.ErrLeaseLost) {
 			// The lease runs out by itself; the redelivery then finds the job free.
 			log.WarnContext(ctx, "release job", "error", rerr)
 		}
@@ -360,9 +363,21 @@ func (w *Worker) settleLost(ctx context.Context, msg Msg, l store.Lease, err err
 	w.d.Metrics.Job("lease_lost")
 }
 
+// afterEnd runs when a job ended: it marks the import's departments whose jobs all ended DONE
+// or SKIPPED imported in the balance and finishes the import when nothing is left. Failures
+// here are retried by the reconciler.
+func (w *Worker) afterEnd(ctx context.Context, l store.Lease) {
+	if err := w.d.Completer.MarkDepartments(ctx, l.Job.ImportID); err != nil {
+		w.log.WarnContext(ctx, "mark departments imported", "import_id", l.Job.ImportID, "error", err)
+	}
+	if err := w.d.Completer.Finish(ctx, l.Job.ImportID); err != nil {
+		w.log.WarnContext(ctx, "finish import", "import_id", l.Job.ImportID, "error", err)
+	}
+}
+
 func (w *Worker) recordError(ctx context.Context, l store.Lease, message string, permanent bool) {
 	if err := w.d.Store.RecordError(ctx, l.Job, message, permanent); err != nil {
-		w.log.WarnContext(ctx, "record import error", "job_id", l.Job.JobID, "error", err)
+		w.log.WarnContext(ctx, "record import error", "job_id", l.Job.ID, "error", err)
 	}
 }
 

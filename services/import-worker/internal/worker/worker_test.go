@@ -17,10 +17,10 @@ import (
 	"github.com/posimport/posimport/pkg/platform/logging"
 	"github.com/posimport/posimport/pkg/platform/natstest"
 	"github.com/posimport/posimport/pkg/platform/pgtest"
+	"github.com/posimport/posimport/services/import-worker/internal/completion"
 	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
 	"github.com/posimport/posimport/services/import-worker/internal/metrics"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
-	"github.com/posimport/posimport/services/import-worker/internal/store/dbsqlc"
 	"github.com/posimport/posimport/services/import-worker/internal/storetest"
 	"github.com/posimport/posimport/services/import-worker/internal/worker"
 )
@@ -94,7 +94,10 @@ func setup(t *testing.T, ackWait time.Duration) *testBundle {
 
 func (b *testBundle) worker(cfg worker.Config, run func(context.Context, store.Lease) (worker.Result, error)) *worker.Worker {
 	cfg.Owner = "test"
-	w := worker.New(cfg, worker.Deps{Store: b.st, Queue: b.queue, Metrics: metrics.New(nil), Logger: logging.Discard()})
+	m := metrics.New(nil)
+	// No department of these tests' imports completes, so the completer never calls the balance.
+	w := worker.New(cfg, worker.Deps{Store: b.st, Queue: b.queue, Completer: &completion.Completer{Store: b.st, Metrics: m}, Metrics: m,
+		Logger: logging.Discard()})
 	w.SetRunFunc(run)
 	return w
 }
@@ -104,16 +107,15 @@ func (b *testBundle) worker(cfg worker.Config, run func(context.Context, store.L
 func (b *testBundle) newJob(t *testing.T, client string) uuid.UUID {
 	t.Helper()
 	d := civil.Date{Year: 2026, Month: 3, Day: 1}
-	imp := uuid.New()
-	ni := store.NewImport{Import: dbsqlc.ImportInsertParams{
-		ImportID: imp, ClientID: client, DepartmentIds: []string{"d1"}, FromDate: store.Date(d), UntilDate: store.Date(d), Trigger: 1, CreatedBy: "t",
+	ni := store.NewImport{Import: store.Import{
+		ID: uuid.New(), ClientID: client, DepartmentIDs: []string{"d1"}, From: d, Until: d, Trigger: 1, CreatedBy: "t",
 	}}
 	ids := []uuid.UUID{uuid.New(), uuid.New()}
 	for i, id := range ids {
-		ni.Jobs = append(ni.Jobs, dbsqlc.JobInsertParams{JobID: id, ImportID: imp, ClientID: client, DepartmentID: "d1",
-			RegisterID: string(rune('1' + i)), LocationID: "1", TimeZone: "Europe/Copenhagen", FromDate: store.Date(d), UntilDate: store.Date(d)})
+		ni.Jobs = append(ni.Jobs, store.NewJob{ID: id, DepartmentID: "d1", RegisterID: string(rune('1' + i)), LocationID: "1",
+			TimeZone: "Europe/Copenhagen", From: d, Until: d})
 	}
-	if err := b.st.CreateImport(context.Background(), ni, nil); err != nil {
+	if err := b.st.CreateImport(context.Background(), ni); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.queue.Publish(context.Background(), ids[0], ids[0].String()); err != nil {
@@ -135,10 +137,9 @@ func (b *testBundle) fetch(t *testing.T) *spyMsg {
 	return nil
 }
 
-func (b *testBundle) job(t *testing.T, id uuid.UUID) dbsqlc.Job {
+func (b *testBundle) job(t *testing.T, id uuid.UUID) store.Job {
 	t.Helper()
-	q, pool := b.st.Queries()
-	j, err := q.JobGet(context.Background(), pool, id)
+	j, err := b.st.GetJob(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +235,7 @@ func TestHandleAckBranches(t *testing.T) {
 			name: "lease lost to a newer attempt writes nothing and naks", wantCall: "NakWithDelay", wantState: store.StateRunning, wantRun: true,
 			run: func(ctx context.Context, l store.Lease) (worker.Result, error) {
 				// Another worker takes the job over while this one works (its lease ran out).
-				_, err := bundleOf(ctx).pool.Exec(ctx, "UPDATE jobs SET attempt = attempt + 1, lease_owner = 'zombie-killer' WHERE job_id = $1", l.Job.JobID)
+				_, err := bundleOf(ctx).pool.Exec(ctx, "UPDATE jobs SET attempt = attempt + 1, lease_owner = 'zombie-killer' WHERE job_id = $1", l.Job.ID)
 				return worker.Result{Days: 1, Counters: store.Counters{DaysWritten: 1}}, err
 			},
 		},
@@ -250,8 +251,8 @@ func TestHandleAckBranches(t *testing.T) {
 			ran := false
 			w := b.worker(tc.cfg, func(ctx context.Context, l store.Lease) (worker.Result, error) {
 				ran = true
-				if l.Attempt < 1 || l.Job.JobID != job {
-					t.Errorf("lease = attempt %d job %v", l.Attempt, l.Job.JobID)
+				if l.Attempt < 1 || l.Job.ID != job {
+					t.Errorf("lease = attempt %d job %v", l.Attempt, l.Job.ID)
 				}
 				return tc.run(withBundle(ctx, b), l)
 			})

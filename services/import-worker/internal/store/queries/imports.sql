@@ -7,9 +7,6 @@ VALUES (@import_id, @client_id, @department_ids, @from_date, @until_date, @overw
 -- name: ImportGet :one
 SELECT * FROM imports WHERE client_id = @client_id AND import_id = @import_id;
 
--- name: ImportGetByID :one
-SELECT * FROM imports WHERE import_id = @import_id;
-
 -- name: ImportList :many
 -- Newest first; a page starts after the import named by the cursor (none: the first page).
 SELECT * FROM imports i

@@ -68,9 +68,6 @@ WHERE j.job_id = @job_id;
 UPDATE jobs SET state = 'CANCELLED', finish_time = now(), update_time = now()
 WHERE import_id = @import_id AND state = 'PENDING';
 
--- name: JobMarkPublished :exec
-UPDATE jobs SET published_at = now() WHERE job_id = @job_id AND published_at IS NULL;
-
 -- name: JobsMarkPublished :exec
 UPDATE jobs SET published_at = now() WHERE job_id = ANY(@job_ids::uuid[]) AND published_at IS NULL;
 

@@ -294,31 +294,6 @@ func (q *Queries) ImportGet(ctx context.Context, db DBTX, arg ImportGetParams) (
 	return i, err
 }
 
-const importGetByID = `-- name: ImportGetByID :one
-SELECT import_id, client_id, department_ids, from_date, until_date, overwrite_approved, trigger, created_by, scheduled_for, unmapped_types, create_time, cancel_time, finish_time FROM imports WHERE import_id = $1
-`
-
-func (q *Queries) ImportGetByID(ctx context.Context, db DBTX, importID uuid.UUID) (Import, error) {
-	row := db.QueryRow(ctx, importGetByID, importID)
-	var i Import
-	err := row.Scan(
-		&i.ImportID,
-		&i.ClientID,
-		&i.DepartmentIds,
-		&i.FromDate,
-		&i.UntilDate,
-		&i.OverwriteApproved,
-		&i.Trigger,
-		&i.CreatedBy,
-		&i.ScheduledFor,
-		&i.UnmappedTypes,
-		&i.CreateTime,
-		&i.CancelTime,
-		&i.FinishTime,
-	)
-	return i, err
-}
-
 const importInsert = `-- name: ImportInsert :exec
 INSERT INTO imports (import_id, client_id, department_ids, from_date, until_date, overwrite_approved,
                      trigger, created_by, scheduled_for)

@@ -318,15 +318,6 @@ func (q *Queries) JobLease(ctx context.Context, db DBTX, arg JobLeaseParams) (in
 	return attempt, err
 }
 
-const jobMarkPublished = `-- name: JobMarkPublished :exec
-UPDATE jobs SET published_at = now() WHERE job_id = $1 AND published_at IS NULL
-`
-
-func (q *Queries) JobMarkPublished(ctx context.Context, db DBTX, jobID uuid.UUID) error {
-	_, err := db.Exec(ctx, jobMarkPublished, jobID)
-	return err
-}
-
 const jobOldestOpenAge = `-- name: JobOldestOpenAge :one
 SELECT coalesce(extract(epoch FROM now() - min(create_time)), 0)::float8 AS age_seconds
 FROM jobs WHERE state IN ('PENDING', 'RUNNING')
