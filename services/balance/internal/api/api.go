@@ -6,7 +6,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/posimport/posimport/pkg/civil"
@@ -57,12 +56,8 @@ func (s *Server) WriteDay(ctx context.Context, req *posimportv1.WriteDayRequest)
 		return nil, err
 	}
 	res, err := s.store.WriteDay(ctx, w)
-	var stale *store.StaleFenceError
-	if errors.As(err, &stale) {
-		return nil, apierr.FailedPrecondition("%v", stale)
-	}
 	if err != nil {
-		return nil, err
+		return nil, storeError(err)
 	}
 	return &posimportv1.WriteDayResponse{
 		Outcome: posimportv1.WriteOutcome(res.Outcome),

@@ -124,7 +124,7 @@ func waitUntil(timeout time.Duration, cond func() bool) bool {
 // request not delivered, no transaction open anywhere. The job's last day then changes
 // upstream, and another worker takes the job over (attempt 2) and finishes it with the new
 // data, which advances the job's fence. The held call is delivered, still during the pause:
-// the balance must refuse it as stale (one FailedPrecondition WriteDays more at the balance),
+// the balance must refuse it as stale (one Aborted WriteDays more at the balance),
 // and the resumed zombie must give the job up and go on. The job stays as the second worker
 // left it, and the verdict finds the new data.
 // NOTE: the zombie's BALANCE_WRITE_TIMEOUT outlasts the pause, so its call is alive when the
@@ -221,8 +221,8 @@ func readJobEnd(t *testing.T, b *faulttest.Bundle, id uuid.UUID) jobEnd {
 	return e
 }
 
-// staleWrites reads the balance's count of WriteDay(s) calls refused as stale
-// (FailedPrecondition, which the balance answers only to a stale fencing token).
+// staleWrites reads the balance's count of WriteDay(s) calls refused as stale (Aborted, which
+// the balance's writes answer only to a stale fencing token, with its ErrorInfo reason).
 func staleWrites(t *testing.T, b *faulttest.Bundle) int {
 	t.Helper()
 	resp, err := http.Get(b.Balance.HTTPBase + "/metrics")
@@ -236,7 +236,7 @@ func staleWrites(t *testing.T, b *faulttest.Bundle) int {
 		t.Fatal(err)
 	}
 	for _, l := range strings.Split(string(body), "\n") {
-		if strings.HasPrefix(l, "posimport_grpc_requests_total{") && strings.Contains(l, `code="FailedPrecondition"`) &&
+		if strings.HasPrefix(l, "posimport_grpc_requests_total{") && strings.Contains(l, `code="Aborted"`) &&
 			(strings.Contains(l, `method="WriteDay"`) || strings.Contains(l, `method="WriteDays"`)) {
 			n, err := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
 			if err != nil {

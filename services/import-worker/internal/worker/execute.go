@@ -5,15 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/shopspring/decimal"
-	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/posimport/posimport/pkg/aggregate"
+	"github.com/posimport/posimport/pkg/platform/apierr"
 	"github.com/posimport/posimport/pkg/pos"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/import-worker/internal/provider"
@@ -119,57 +118,49 @@ func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 	writeStart := time.Now()
 	days := series.Days()
 	res.Days = len(days)
-	// Days go to the balance WriteBatchDays at a time, each batch one WriteDays transaction,
-	// and the job checks for a cancellation before each. Batches are independent sets and may
-	// be written a few at once (WritesInFlight). NOTE: the balance serialises the writes of one
-	// job on its fence row, so more than one in flight only adds lock waits today; the
-	// default is 1.
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(w.cfg.WritesInFlight)
-	var mu sync.Mutex
-	for start := 0; start < len(days); start += w.cfg.WriteBatchDays {
-		batch := days[start:min(start+w.cfg.WriteBatchDays, len(days))]
-		last := start+len(batch) == len(days)
-		cancelled, err := w.d.Store.Cancelled(gctx, j.ID, l.Attempt)
-		if err != nil {
-			_ = g.Wait()
-			return res, err
-		}
-		if cancelled {
-			err := g.Wait()
-			res.Cancelled = err == nil
-			return res, err
-		}
-		if gctx.Err() != nil {
-			break
-		}
-		g.Go(func() error {
-			outcomes, err := w.writeDays(gctx, l, loc, batch, fields)
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			for _, outcome := range outcomes {
-				switch outcome {
-				case posimportv1.WriteOutcome_WRITE_OUTCOME_WRITTEN:
-					res.Counters.DaysWritten++
-				case posimportv1.WriteOutcome_WRITE_OUTCOME_UNCHANGED:
-					res.Counters.DaysWritten++
-					res.Counters.DaysUnchanged++
-				case posimportv1.WriteOutcome_WRITE_OUTCOME_SKIPPED_APPROVED:
-					res.Counters.DaysSkippedApproved++
-				}
-			}
-			if last {
-				return nil // the job's end records the final counters, a moment later
-			}
-			return w.d.Store.Progress(gctx, j.ID, l.Attempt, res.Counters)
-		})
-	}
-	err = g.Wait()
+	err = w.writeJob(ctx, l, loc, days, fields, &res)
 	res.WriteTime = time.Since(writeStart)
 	return res, err
+}
+
+// writeJob writes the job's days to the balance WriteBatchDays at a time, each batch one
+// WriteDays transaction, checking for a cancellation before each, and counts their outcomes
+// in res.
+func (w *Worker) writeJob(ctx context.Context, l store.Lease, loc *time.Location, days []aggregate.Day, fields []field, res *Result) error {
+	j := l.Job
+	for start := 0; start < len(days); start += w.cfg.WriteBatchDays {
+		batch := days[start:min(start+w.cfg.WriteBatchDays, len(days))]
+		cancelled, err := w.d.Store.Cancelled(ctx, j.ID, l.Attempt)
+		if err != nil {
+			return err
+		}
+		if cancelled {
+			res.Cancelled = true
+			return nil
+		}
+		outcomes, err := w.writeDays(ctx, l, loc, batch, fields)
+		if err != nil {
+			return err
+		}
+		for _, outcome := range outcomes {
+			switch outcome {
+			case posimportv1.WriteOutcome_WRITE_OUTCOME_WRITTEN:
+				res.Counters.DaysWritten++
+			case posimportv1.WriteOutcome_WRITE_OUTCOME_UNCHANGED:
+				res.Counters.DaysWritten++
+				res.Counters.DaysUnchanged++
+			case posimportv1.WriteOutcome_WRITE_OUTCOME_SKIPPED_APPROVED:
+				res.Counters.DaysSkippedApproved++
+			}
+		}
+		if start+len(batch) == len(days) {
+			return nil // the job's end records the final counters, a moment later
+		}
+		if err := w.d.Store.Progress(ctx, j.ID, l.Attempt, res.Counters); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // field is a weekly-balance field that receives a POS data type.
@@ -223,8 +214,7 @@ func fieldValues(day aggregate.Day, fields []field) []*posimportv1.FieldValues {
 }
 
 // writeDays writes consecutive days of the job in one WriteDays call and returns their
-// outcomes. A balance that does not know WriteDays yet (an older deployment) gets them one
-// WriteDay at a time.
+// outcomes.
 func (w *Worker) writeDays(ctx context.Context, l store.Lease, loc *time.Location, days []aggregate.Day, fields []field) ([]posimportv1.WriteOutcome, error) {
 	j := l.Job
 	req := &posimportv1.WriteDaysRequest{
@@ -242,15 +232,10 @@ func (w *Worker) writeDays(ctx context.Context, l store.Lease, loc *time.Locatio
 	cctx, cancel := context.WithTimeout(ctx, w.cfg.WriteTimeout)
 	defer cancel()
 	resp, err := w.d.Balance.WriteDays(cctx, req)
-	switch {
-	case status.Code(err) == codes.Unimplemented:
-		return w.writeEachDay(ctx, req)
-	case status.Code(err) == codes.FailedPrecondition:
-		// A newer attempt of this job wrote already: this one is a zombie.
-		return nil, store.ErrLeaseLost
-	case err != nil:
-		return nil, rpcError(what, err)
-	case len(resp.GetDays()) != len(days):
+	if err != nil {
+		return nil, writeError(what, err)
+	}
+	if len(resp.GetDays()) != len(days) {
 		return nil, fmt.Errorf("%s: %d outcomes for %d days", what, len(resp.GetDays()), len(days))
 	}
 	out := make([]posimportv1.WriteOutcome, len(days))
@@ -260,26 +245,14 @@ func (w *Worker) writeDays(ctx context.Context, l store.Lease, loc *time.Locatio
 	return out, nil
 }
 
-// writeEachDay writes a WriteDays request's days with one WriteDay each.
-func (w *Worker) writeEachDay(ctx context.Context, req *posimportv1.WriteDaysRequest) ([]posimportv1.WriteOutcome, error) {
-	out := make([]posimportv1.WriteOutcome, 0, len(req.GetDays()))
-	for _, d := range req.GetDays() {
-		cctx, cancel := context.WithTimeout(ctx, w.cfg.WriteTimeout)
-		resp, err := w.d.Balance.WriteDay(cctx, &posimportv1.WriteDayRequest{
-			ClientId: req.GetClientId(), DepartmentId: req.GetDepartmentId(), RegisterId: req.GetRegisterId(), Date: d.GetDate(),
-			TimeZone: req.GetTimeZone(), Fields: d.GetFields(), ImportId: req.GetImportId(), JobId: req.GetJobId(),
-			FencingToken: req.GetFencingToken(), OverwriteApproved: req.GetOverwriteApproved(),
-		})
-		cancel()
-		if status.Code(err) == codes.FailedPrecondition {
-			return nil, store.ErrLeaseLost
-		}
-		if err != nil {
-			return nil, rpcError("write "+d.GetDate()+" to the balance", err)
-		}
-		out = append(out, resp.GetOutcome())
+// writeError classifies a refused write. Only the balance's stale-fence refusal (Aborted with
+// the reason STALE_FENCING_TOKEN) means a newer attempt of the job wrote already and this one
+// is a zombie; every other refusal, whatever its code, is the write's own failure.
+func writeError(what string, err error) error {
+	if status.Code(err) == codes.Aborted && apierr.ReasonOf(err) == apierr.ReasonStaleFencingToken {
+		return store.ErrLeaseLost
 	}
-	return out, nil
+	return rpcError(what, err)
 }
 
 // rpcError classifies an error from another posimport service.

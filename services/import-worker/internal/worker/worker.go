@@ -47,8 +47,6 @@ type Config struct {
 	RetryBase, RetryMax time.Duration
 	// DeferDelay is the delay of a job deferred by the fairness cap.
 	DeferDelay time.Duration
-	// WritesInFlight is how many batches of days of one job are written to the balance at once.
-	WritesInFlight int
 	// WriteBatchDays is how many days one WriteDays call carries (and how often the job looks
 	// for a cancellation); default 31, a whole job: one transaction per job costs the balance
 	// a fifth of a week's batches, and a cancellation still stops the job before it writes.
@@ -56,7 +54,7 @@ type Config struct {
 	// TokenMargin: a job reuses its access token while it stays valid for longer than this
 	// (provider.DefaultTokenMargin by default; at most the auth service's REFRESH_MARGIN).
 	TokenMargin time.Duration
-	// WriteTimeout bounds one WriteDays (or WriteDay) call to the balance; default 30s.
+	// WriteTimeout bounds one WriteDays call to the balance; default 30s.
 	WriteTimeout time.Duration
 }
 
@@ -84,9 +82,6 @@ func (c *Config) defaults() {
 	}
 	if c.DeferDelay <= 0 {
 		c.DeferDelay = 2 * time.Second
-	}
-	if c.WritesInFlight <= 0 {
-		c.WritesInFlight = 1
 	}
 	if c.WriteBatchDays <= 0 {
 		c.WriteBatchDays = 31
