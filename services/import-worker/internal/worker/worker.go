@@ -203,8 +203,11 @@ type Msg interface {
 
 var _ Msg = (jetstream.Msg)(nil)
 
-// Handle processes one delivery and ends it with exactly one ack outcome.
+// Handle processes one delivery and ends it with exactly one ack outcome. A panic never
+// leaves it: in the job's run it fails the attempt (runGuarded), anywhere else the message is
+// NAKed (recoverDelivery).
 func (w *Worker) Handle(ctx context.Context, msg Msg) {
+	defer w.recoverDelivery(ctx, msg)
 	id, err := jobqueue.JobID(msg.Data())
 	if err != nil {
 		w.term(msg, "message is not a job id")
@@ -275,11 +278,14 @@ func (w *Worker) runLeased(ctx context.Context, msg Msg, l store.Lease) {
 			}
 		}
 	}()
-	res, err := w.run(jobCtx, l)
+	res, err := w.runGuarded(jobCtx, l)
 	close(done)
 	hb.Wait()
 	if cause := context.Cause(jobCtx); errors.Is(cause, store.ErrLeaseLost) && err != nil {
 		err = store.ErrLeaseLost
+	}
+	if pe := (*PanicError)(nil); errors.As(err, &pe) {
+		log.ErrorContext(ctx, "import job panicked", "panic", pe.Value, "stack", pe.Stack)
 	}
 	// Settling uses a context that survives the shutdown deadline for a few seconds, so the
 	// lease is released and the message NAKed even when the job was cut short.
@@ -312,17 +318,15 @@ func (w *Worker) settle(ctx context.Context, msg Msg, l store.Lease, res Result,
 	case errors.Is(err, store.ErrLeaseLost):
 		w.settleLost(ctx, msg, l, err, log)
 	case errors.As(err, &perm):
-		if ferr := w.d.Store.Finish(ctx, l.Job.ID, l.Attempt, store.StateFailed, res.Counters, perm.Reason); ferr != nil {
-			w.settleLost(ctx, msg, l, ferr, log)
-			return
-		}
-		log.WarnContext(ctx, "import job failed", "reason", perm.Reason)
-		w.recordError(ctx, l, perm.Reason, true)
-		w.afterEnd(ctx, l)
-		w.term(msg, perm.Reason)
-		w.d.Metrics.Job("failed")
+		w.fail(ctx, msg, l, res, perm.Reason, log)
 	default:
 		reason := err.Error()
+		shutdown := ctx.Err() == nil && errors.Is(err, context.Canceled)
+		if !shutdown && w.cfg.MaxAttempts > 0 && int(l.Attempt) >= w.cfg.MaxAttempts {
+			// The last attempt: no delivery is left to retry it.
+			w.fail(ctx, msg, l, res, fmt.Sprintf("gave up after %d attempts: %s", l.Attempt, reason), log)
+			return
+		}
 		if rerr := w.d.Store.Release(ctx, l.Job.ID, l.Attempt, reason); rerr != nil && !errors.Is(rerr, store.ErrLeaseLost) {
 			// The lease runs out by itself; the redelivery then finds the job free.
 			log.WarnContext(ctx, "release job", "error", rerr)
@@ -332,8 +336,8 @@ func (w *Worker) settle(ctx context.Context, msg Msg, l store.Lease, res Result,
 		if errors.As(err, &ra) {
 			delay = max(ra.Wait, time.Second) + jitter(time.Second)
 		}
-		if ctx.Err() == nil && errors.Is(err, context.Canceled) {
-			delay = time.Second // shutdown: let another worker take it soon
+		if shutdown {
+			delay = time.Second // let another worker take it soon
 		} else {
 			w.recordError(ctx, l, reason, false)
 		}
@@ -341,6 +345,20 @@ func (w *Worker) settle(ctx context.Context, msg Msg, l store.Lease, res Result,
 		w.nak(msg, delay)
 		w.d.Metrics.Job("retried")
 	}
+}
+
+// fail ends the job FAILED with reason (for a person), records the reason in the import's
+// errors and terminates the message.
+func (w *Worker) fail(ctx context.Context, msg Msg, l store.Lease, res Result, reason string, log *slog.Logger) {
+	if ferr := w.d.Store.Finish(ctx, l.Job.ID, l.Attempt, store.StateFailed, res.Counters, reason); ferr != nil {
+		w.settleLost(ctx, msg, l, ferr, log)
+		return
+	}
+	log.WarnContext(ctx, "import job failed", "reason", reason)
+	w.recordError(ctx, l, reason, true)
+	w.afterEnd(ctx, l)
+	w.term(msg, reason)
+	w.d.Metrics.Job("failed")
 }
 
 // settleLost handles a job this attempt no longer holds: a newer attempt runs it, so this one

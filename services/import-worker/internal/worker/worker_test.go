@@ -225,6 +225,13 @@ func TestHandleAckBranches(t *testing.T) {
 			},
 		},
 		{
+			name: "retryable error on the last attempt fails the job and terms the message", cfg: worker.Config{MaxAttempts: 3}, run: retryable,
+			wantCall: "Term", wantState: store.StateFailed, wantRun: true, wantGone: true, wantError: "gave up after 3 attempts: balance unavailable",
+			prepare: func(t *testing.T, b *testBundle, job uuid.UUID) {
+				exec(t, b.pool, "UPDATE jobs SET attempt = 2, last_error = 'timeout' WHERE job_id = $1", job)
+			},
+		},
+		{
 			name: "attempts exhausted fails the job and terms the message", cfg: worker.Config{MaxAttempts: 3}, run: written,
 			wantCall: "Term", wantState: store.StateFailed, wantGone: true, wantError: "gave up after 3 attempts: timeout",
 			prepare: func(t *testing.T, b *testBundle, job uuid.UUID) {
