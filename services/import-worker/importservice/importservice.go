@@ -81,8 +81,12 @@ type Config struct {
 	ScheduleZone     string        `env:"SCHEDULE_TIME_ZONE" envDefault:"Europe/Copenhagen"`
 	ScheduleInterval time.Duration `env:"SCHEDULE_CHECK_INTERVAL" envDefault:"30s"`
 	// Job handling.
-	LeaseTTL            time.Duration `env:"JOB_LEASE_TTL" envDefault:"2m"`
-	AckWait             time.Duration `env:"JOB_ACK_WAIT" envDefault:"2m"`
+	// LeaseTTL, AckWait and HeartbeatInterval keep a running job's lease and message alive;
+	// see the worker package's doc for how they relate (HeartbeatInterval 0: a third of the
+	// shorter of the other two).
+	LeaseTTL            time.Duration `env:"JOB_LEASE_TTL" envDefault:"15s"`
+	AckWait             time.Duration `env:"JOB_ACK_WAIT" envDefault:"15s"`
+	HeartbeatInterval   time.Duration `env:"JOB_HEARTBEAT_INTERVAL" envDefault:"0s"`
 	MaxAckPending       int           `env:"JOB_MAX_ACK_PENDING" envDefault:"64"`
 	MaxAttempts         int           `env:"JOB_MAX_ATTEMPTS" envDefault:"10"`
 	MaxRunningPerClient int           `env:"JOB_MAX_RUNNING_PER_CLIENT" envDefault:"2"`
@@ -155,6 +159,11 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if cfg.TokenReuseMargin < 0 || cfg.TokenReuseMargin > 10*time.Minute {
 		return nil, fmt.Errorf("TOKEN_REUSE_MARGIN: %v is outside (0, 10m]", cfg.TokenReuseMargin)
 	}
+	if cfg.HeartbeatInterval < 0 || (cfg.HeartbeatInterval > 0 && cfg.LeaseTTL > 0 && cfg.AckWait > 0 &&
+		2*cfg.HeartbeatInterval > min(cfg.LeaseTTL, cfg.AckWait)) {
+		return nil, fmt.Errorf("JOB_HEARTBEAT_INTERVAL: %v is more than half of the shorter of JOB_LEASE_TTL (%v) and JOB_ACK_WAIT (%v): "+
+			"a lease or a message would run out between two beats", cfg.HeartbeatInterval, cfg.LeaseTTL, cfg.AckWait)
+	}
 	if d.Owner == "" {
 		host, _ := os.Hostname()
 		d.Owner = host + ":" + strconv.Itoa(os.Getpid())
@@ -173,7 +182,8 @@ func New(cfg Config, d Deps) (*Service, error) {
 	s.api = api.New(s.store, s.starter)
 	s.completer = &completion.Completer{Store: s.store, Balance: posimportv1.NewBalanceServiceClient(d.BalanceConn), Metrics: s.metrics}
 	s.worker = worker.New(worker.Config{
-		Owner: d.Owner, Slots: cfg.WorkerSlots, LeaseTTL: cfg.LeaseTTL, MaxRunningPerClient: cfg.MaxRunningPerClient,
+		Owner: d.Owner, Slots: cfg.WorkerSlots, LeaseTTL: cfg.LeaseTTL, HeartbeatInterval: cfg.HeartbeatInterval,
+		MaxRunningPerClient: cfg.MaxRunningPerClient,
 		MaxAttempts: cfg.MaxAttempts, ShutdownTimeout: cfg.Server.ShutdownTimeout, RetryBase: cfg.RetryBase,
 		TokenMargin: cfg.TokenReuseMargin, WriteTimeout: cfg.BalanceWriteTimeout,
 	}, worker.Deps{

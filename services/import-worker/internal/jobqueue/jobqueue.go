@@ -23,6 +23,11 @@ const (
 	subjectRoot  = "posimport.jobs"
 )
 
+// DefaultAckWait is how long a delivered message may go without an ack or InProgress: the
+// worker's lease TTL, so that a dead worker's message is redelivered when its lease ends
+// (worker's package doc).
+const DefaultAckWait = 15 * time.Second
+
 // Config shapes the stream and the consumer.
 type Config struct {
 	// Prefix keeps deployments (and tests sharing one NATS server) apart: it is prepended to
@@ -48,7 +53,7 @@ type Queue struct {
 // New returns the queue on js; call Setup before use.
 func New(js jetstream.JetStream, cfg Config) *Queue {
 	if cfg.AckWait <= 0 {
-		cfg.AckWait = 2 * time.Minute
+		cfg.AckWait = DefaultAckWait
 	}
 	if cfg.MaxAckPending <= 0 {
 		cfg.MaxAckPending = 64

@@ -187,10 +187,29 @@ type Counters struct {
 	SalesCounted, RequestsMade                      int64
 }
 
-// ExtendLease moves the lease's end to now+ttl; ErrLeaseLost if this attempt no longer holds it.
-func (s *Store) ExtendLease(ctx context.Context, job uuid.UUID, attempt int32, ttl time.Duration) error {
-	n, err := s.q.JobExtendLease(ctx, s.pool, dbsqlc.JobExtendLeaseParams{TtlSeconds: seconds(ttl), JobID: job, Attempt: attempt})
-	return heldOrLost(n, err, "extend lease")
+// Held is a job a process runs, by the attempt it leased.
+type Held struct {
+	JobID   uuid.UUID
+	Attempt int32
+}
+
+// ExtendLeases moves the end of every held job's lease to now+ttl in one statement (a
+// process's heartbeat costs one write however many jobs it runs) and returns the jobs still
+// held; a job missing from the result was taken over by a newer attempt.
+func (s *Store) ExtendLeases(ctx context.Context, held []Held, ttl time.Duration) (map[uuid.UUID]bool, error) {
+	ids, attempts := make([]uuid.UUID, len(held)), make([]int32, len(held))
+	for i, h := range held {
+		ids[i], attempts[i] = h.JobID, h.Attempt
+	}
+	still, err := s.q.JobsExtendLeases(ctx, s.pool, dbsqlc.JobsExtendLeasesParams{TtlSeconds: seconds(ttl), JobIds: ids, Attempts: attempts})
+	if err != nil {
+		return nil, fmt.Errorf("extend leases: %w", err)
+	}
+	out := make(map[uuid.UUID]bool, len(still))
+	for _, id := range still {
+		out[id] = true
+	}
+	return out, nil
 }
 
 // Progress records the counters so far; ErrLeaseLost if this attempt no longer holds the job.

@@ -3,7 +3,25 @@
 // message and the lease alive while it works, and ends every delivery with one explicit ack
 // outcome: DoubleAck when the job's end is committed, NakWithDelay for a retry, TermWithReason
 // for a permanent failure recorded as FAILED (Term, without the reason, on a NATS server older
-// than 2.10.4, which would ignore it).
+// than 2.10.4, which would ignore it). A panic in a job fails that attempt, not the process.
+//
+// # Lease, heartbeat, ack wait and reconciler
+//
+// A leased job is the process's until its lease ends (JOB_LEASE_TTL, default 15s) unless the
+// process renews it. One heartbeat per process (JOB_HEARTBEAT_INTERVAL, default a third of the
+// shorter of the lease TTL and JOB_ACK_WAIT: 5s) renews the leases of all its running jobs in
+// one UPDATE, and then sends each job's message an InProgress, which restarts JetStream's
+// redelivery timer (JOB_ACK_WAIT, default 15s). The relation:
+//
+//	heartbeat ≤ min(lease TTL, ack wait) / 3   two beats may be lost before either runs out
+//	ack wait  = lease TTL                      a redelivery after a death finds the lease ended
+//	recovery  ≤ max(lease TTL, ack wait) + 1s  from a kill -9 to another worker's lease
+//	lost msg  ≤ lease TTL + RECONCILE_GRACE + RECONCILE_INTERVAL   (the reconciler re-publishes)
+//
+// With an ack wait shorter than the lease a redelivery meets a live lease and is NAKed until
+// it ends (harmless); with a longer one a dead worker's jobs wait for the ack wait. A worker
+// that cannot reach Postgres keeps its messages in progress; when another attempt took a job
+// meanwhile, the next beat (or the job's next fenced write) finds out and stops the job.
 package worker
 
 import (
@@ -32,8 +50,11 @@ type Config struct {
 	Owner string
 	// Slots is the number of jobs run at once.
 	Slots int
-	// LeaseTTL is how long a lease lasts without renewal.
+	// LeaseTTL is how long a lease lasts without renewal (DefaultLeaseTTL).
 	LeaseTTL time.Duration
+	// HeartbeatInterval is how often the process renews its leases and messages; default a
+	// third of the shorter of LeaseTTL and the queue's ack wait.
+	HeartbeatInterval time.Duration
 	// MaxRunningPerClient caps one client's (one POS account's) running jobs across all
 	// workers, so a backfill cannot hold every slot while another client's nightly jobs wait.
 	MaxRunningPerClient int
@@ -58,12 +79,16 @@ type Config struct {
 	WriteTimeout time.Duration
 }
 
+// DefaultLeaseTTL is the lease of a job without renewal: short, so that a dead worker's jobs
+// run again elsewhere within seconds (see the package doc).
+const DefaultLeaseTTL = 15 * time.Second
+
 func (c *Config) defaults() {
 	if c.Slots <= 0 {
 		c.Slots = 4
 	}
 	if c.LeaseTTL <= 0 {
-		c.LeaseTTL = 2 * time.Minute
+		c.LeaseTTL = DefaultLeaseTTL
 	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 10
@@ -108,9 +133,10 @@ type Deps struct {
 
 // Worker consumes import jobs.
 type Worker struct {
-	cfg Config
-	d   Deps
-	log *slog.Logger
+	cfg  Config
+	d    Deps
+	log  *slog.Logger
+	beat heartbeat
 	// run executes a leased job; tests replace it to drive the ack branches.
 	run func(ctx context.Context, l store.Lease) (Result, error)
 }
@@ -118,7 +144,11 @@ type Worker struct {
 // New returns a worker.
 func New(cfg Config, d Deps) *Worker {
 	cfg.defaults()
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = min(cfg.LeaseTTL, d.Queue.AckWait()) / 3
+	}
 	w := &Worker{cfg: cfg, d: d, log: d.Logger.With("component", "worker", "owner", cfg.Owner)}
+	w.beat = heartbeat{w: w, interval: cfg.HeartbeatInterval}
 	w.run = w.execute
 	return w
 }
@@ -235,7 +265,8 @@ func (w *Worker) Handle(ctx context.Context, msg Msg) {
 		w.ack(ctx, msg)
 		w.d.Metrics.Job("duplicate")
 	case store.Busy:
-		w.nak(msg, l.Wait+jitter(time.Second))
+		// Just past the lease's end: a dead worker's job is taken up as soon as it may be.
+		w.nak(msg, l.Wait+100*time.Millisecond+jitter(250*time.Millisecond))
 		w.d.Metrics.Job("deferred")
 	case store.OverCap:
 		w.nak(msg, w.cfg.DeferDelay+jitter(w.cfg.DeferDelay))
@@ -255,32 +286,12 @@ func (w *Worker) runLeased(ctx context.Context, msg Msg, l store.Lease) {
 	log := w.log.With("job_id", l.Job.ID, "attempt", l.Attempt)
 	jobCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	beat := min(w.d.Queue.AckWait(), w.cfg.LeaseTTL) / 3
-	done := make(chan struct{})
-	var hb sync.WaitGroup
-	hb.Add(1)
-	go func() {
-		defer hb.Done()
-		t := time.NewTicker(beat)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				// InProgress resets the redelivery timer; a failure (NATS away) is survivable
-				// because the lease, not the message, decides who runs the job.
-				_ = msg.InProgress()
-				if err := w.d.Store.ExtendLease(jobCtx, l.Job.ID, l.Attempt, w.cfg.LeaseTTL); errors.Is(err, store.ErrLeaseLost) {
-					cancel(store.ErrLeaseLost)
-					return
-				}
-			}
-		}
-	}()
+	// The lease was taken after the delivery: restart the redelivery timer now, so that if this
+	// process dies before its first beat the message comes back only once the lease has ended.
+	_ = msg.InProgress()
+	w.beat.hold(l.Job.ID, &heldJob{attempt: l.Attempt, msg: msg, cancel: cancel})
 	res, err := w.runGuarded(jobCtx, l)
-	close(done)
-	hb.Wait()
+	w.beat.drop(l.Job.ID)
 	if cause := context.Cause(jobCtx); errors.Is(cause, store.ErrLeaseLost) && err != nil {
 		err = store.ErrLeaseLost
 	}

@@ -354,3 +354,35 @@ func withBundle(ctx context.Context, b *testBundle) context.Context {
 }
 
 func bundleOf(ctx context.Context) *testBundle { return ctx.Value(bundleKey{}).(*testBundle) }
+
+// TestHeartbeatStopsAJobTakenOver: when another attempt takes a running job over (its lease
+// ran out while this worker was cut off), the next heartbeat finds it and cancels the job,
+// which writes nothing more and NAKs its message; the job stays the newer attempt's.
+func TestHeartbeatStopsAJobTakenOver(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 30*time.Second)
+	job := b.newJob(t, "c1")
+	var stopped time.Duration
+	w := b.worker(worker.Config{LeaseTTL: 900 * time.Millisecond}, func(ctx context.Context, l store.Lease) (worker.Result, error) {
+		exec(t, b.pool, "UPDATE jobs SET attempt = attempt + 1, lease_owner = 'other', lease_until = now() + interval '1 minute' WHERE job_id = $1", l.Job.ID)
+		start := time.Now()
+		select {
+		case <-ctx.Done():
+			stopped = time.Since(start)
+			return worker.Result{}, ctx.Err()
+		case <-time.After(10 * time.Second):
+			return worker.Result{Days: 1, Counters: store.Counters{DaysWritten: 1}}, nil
+		}
+	})
+	msg := b.fetch(t)
+	w.Handle(context.Background(), msg)
+	if stopped == 0 || stopped > 2*time.Second {
+		t.Errorf("the job stopped after %v, want within two beats (300 ms each)", stopped)
+	}
+	if diff := cmp.Diff([]string{"NakWithDelay"}, msg.settled()); diff != "" {
+		t.Errorf("ack calls (-want +got):\n%s", diff)
+	}
+	if j := b.job(t, job); j.State != store.StateRunning || j.Attempt != 2 || j.LeaseOwner != "other" || j.LastError != "" {
+		t.Errorf("job = %s attempt %d owner %q error %q, want the newer attempt's, untouched", j.State, j.Attempt, j.LeaseOwner, j.LastError)
+	}
+}

@@ -26,9 +26,13 @@ UPDATE jobs SET attempt = attempt + 1, state = 'RUNNING', lease_owner = @owner,
 WHERE job_id = @job_id AND state IN ('PENDING', 'RUNNING')
 RETURNING attempt;
 
--- name: JobExtendLease :execrows
-UPDATE jobs SET lease_until = now() + make_interval(secs => @ttl_seconds::float8), update_time = now()
-WHERE job_id = @job_id AND attempt = @attempt AND state = 'RUNNING';
+-- name: JobsExtendLeases :many
+-- The heartbeat of a process: extends the leases of all the jobs it runs in one statement and
+-- returns those still held by the given attempts (a job missing was taken over).
+UPDATE jobs j SET lease_until = now() + make_interval(secs => @ttl_seconds::float8), update_time = now()
+FROM (SELECT unnest(@job_ids::uuid[]) AS job_id, unnest(@attempts::int[]) AS attempt) h
+WHERE j.job_id = h.job_id AND j.attempt = h.attempt AND j.state = 'RUNNING'
+RETURNING j.job_id;
 
 -- name: JobProgress :execrows
 -- Records the counters so far; no row means the lease was lost.

@@ -70,25 +70,6 @@ func (q *Queries) JobClaimRepublish(ctx context.Context, db DBTX, arg JobClaimRe
 	return republish_count, err
 }
 
-const jobExtendLease = `-- name: JobExtendLease :execrows
-UPDATE jobs SET lease_until = now() + make_interval(secs => $1::float8), update_time = now()
-WHERE job_id = $2 AND attempt = $3 AND state = 'RUNNING'
-`
-
-type JobExtendLeaseParams struct {
-	TtlSeconds float64
-	JobID      uuid.UUID
-	Attempt    int32
-}
-
-func (q *Queries) JobExtendLease(ctx context.Context, db DBTX, arg JobExtendLeaseParams) (int64, error) {
-	result, err := db.Exec(ctx, jobExtendLease, arg.TtlSeconds, arg.JobID, arg.Attempt)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const jobFailUnleased = `-- name: JobFailUnleased :execrows
 UPDATE jobs SET state = 'FAILED', last_error = $1, lease_owner = '', lease_until = NULL,
     finish_time = now(), update_time = now()
@@ -403,6 +384,41 @@ func (q *Queries) JobRunningCount(ctx context.Context, db DBTX, arg JobRunningCo
 	var column_1 int32
 	err := row.Scan(&column_1)
 	return column_1, err
+}
+
+const jobsExtendLeases = `-- name: JobsExtendLeases :many
+UPDATE jobs j SET lease_until = now() + make_interval(secs => $1::float8), update_time = now()
+FROM (SELECT unnest($2::uuid[]) AS job_id, unnest($3::int[]) AS attempt) h
+WHERE j.job_id = h.job_id AND j.attempt = h.attempt AND j.state = 'RUNNING'
+RETURNING j.job_id
+`
+
+type JobsExtendLeasesParams struct {
+	TtlSeconds float64
+	JobIds     []uuid.UUID
+	Attempts   []int32
+}
+
+// The heartbeat of a process: extends the leases of all the jobs it runs in one statement and
+// returns those still held by the given attempts (a job missing was taken over).
+func (q *Queries) JobsExtendLeases(ctx context.Context, db DBTX, arg JobsExtendLeasesParams) ([]uuid.UUID, error) {
+	rows, err := db.Query(ctx, jobsExtendLeases, arg.TtlSeconds, arg.JobIds, arg.Attempts)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var job_id uuid.UUID
+		if err := rows.Scan(&job_id); err != nil {
+			return nil, err
+		}
+		items = append(items, job_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const jobsMarkPublished = `-- name: JobsMarkPublished :exec
