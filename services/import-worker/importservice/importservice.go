@@ -183,8 +183,8 @@ func New(cfg Config, d Deps) (*Service, error) {
 	s.completer = &completion.Completer{Store: s.store, Balance: posimportv1.NewBalanceServiceClient(d.BalanceConn), Metrics: s.metrics}
 	s.worker = worker.New(worker.Config{
 		Owner: d.Owner, Slots: cfg.WorkerSlots, LeaseTTL: cfg.LeaseTTL, HeartbeatInterval: cfg.HeartbeatInterval,
-		MaxRunningPerClient: cfg.MaxRunningPerClient,
-		MaxAttempts: cfg.MaxAttempts, ShutdownTimeout: cfg.Server.ShutdownTimeout, RetryBase: cfg.RetryBase,
+		MaxRunningPerClient: cfg.MaxRunningPerClient, MaxAttempts: cfg.MaxAttempts,
+		ShutdownTimeout: cfg.Server.ShutdownTimeout, RetryBase: cfg.RetryBase,
 		TokenMargin: cfg.TokenReuseMargin, WriteTimeout: cfg.BalanceWriteTimeout,
 	}, worker.Deps{
 		Store: s.store, Queue: s.queue, Config: configClient, Auth: authClient,
