@@ -80,16 +80,19 @@ type Config struct {
 	ScheduleTime     string        `env:"SCHEDULE_TIME" envDefault:"02:00"`
 	ScheduleZone     string        `env:"SCHEDULE_TIME_ZONE" envDefault:"Europe/Copenhagen"`
 	ScheduleInterval time.Duration `env:"SCHEDULE_CHECK_INTERVAL" envDefault:"30s"`
-	// Job handling.
-	// LeaseTTL, AckWait and HeartbeatInterval keep a running job's lease and message alive;
-	// see the worker package's doc for how they relate (HeartbeatInterval 0: a third of the
-	// shorter of the other two).
+	// Job handling. LeaseTTL, AckWait and HeartbeatInterval keep a running job's lease and
+	// message alive; the worker package's doc says how they relate (HeartbeatInterval 0: a
+	// third of the shorter of the other two). MaxRunningPerClient is also a client's window:
+	// its jobs published to the stream and not ended, the rest waiting in Postgres.
+	// MaxQueuedPerClient bounds a client's jobs not ended: a manual import that would pass it
+	// is refused (0: no bound).
 	LeaseTTL            time.Duration `env:"JOB_LEASE_TTL" envDefault:"15s"`
 	AckWait             time.Duration `env:"JOB_ACK_WAIT" envDefault:"15s"`
 	HeartbeatInterval   time.Duration `env:"JOB_HEARTBEAT_INTERVAL" envDefault:"0s"`
 	MaxAckPending       int           `env:"JOB_MAX_ACK_PENDING" envDefault:"64"`
 	MaxAttempts         int           `env:"JOB_MAX_ATTEMPTS" envDefault:"10"`
 	MaxRunningPerClient int           `env:"JOB_MAX_RUNNING_PER_CLIENT" envDefault:"2"`
+	MaxQueuedPerClient  int           `env:"JOB_MAX_QUEUED_PER_CLIENT" envDefault:"10000"`
 	JobMaxDays          int           `env:"JOB_MAX_DAYS" envDefault:"31"`
 	RetryBase           time.Duration `env:"JOB_RETRY_BASE" envDefault:"2s"`
 	ReconcileInterval   time.Duration `env:"RECONCILE_INTERVAL" envDefault:"30s"`
@@ -169,7 +172,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 		d.Owner = host + ":" + strconv.Itoa(os.Getpid())
 	}
 	logger := d.Logger.With("component", "import-worker")
-	s := &Service{cfg: cfg, d: d, logger: logger, store: store.New(d.Pool), metrics: metrics.New(d.Registry)}
+	s := &Service{cfg: cfg, d: d, logger: logger, store: store.New(d.Pool).WithWindow(cfg.MaxRunningPerClient), metrics: metrics.New(d.Registry)}
 	if d.Registry != nil {
 		d.Registry.MustRegister(metrics.NewStoreGauges(s.store, logger))
 	}
@@ -178,7 +181,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	configClient := posimportv1.NewConfigServiceClient(d.ConfigConn)
 	authClient := posimportv1.NewAuthServiceClient(d.AuthConn)
 	s.starter = &starter.Starter{Store: s.store, Queue: s.queue, Config: configClient, Auth: authClient,
-		Logger: logger, MaxDays: cfg.JobMaxDays, NowFunc: d.NowFunc}
+		Logger: logger, MaxDays: cfg.JobMaxDays, MaxQueuedPerClient: cfg.MaxQueuedPerClient, NowFunc: d.NowFunc}
 	s.api = api.New(s.store, s.starter)
 	s.completer = &completion.Completer{Store: s.store, Balance: posimportv1.NewBalanceServiceClient(d.BalanceConn), Metrics: s.metrics}
 	s.worker = worker.New(worker.Config{

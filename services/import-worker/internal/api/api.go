@@ -150,11 +150,14 @@ func (s *Server) CancelImport(ctx context.Context, req *posimportv1.CancelImport
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.Cancel(ctx, req.GetClientId(), id); errors.Is(err, store.ErrNotFound) {
+	next, err := s.store.Cancel(ctx, req.GetClientId(), id)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, apierr.NotFound("import %s not found", id)
-	} else if err != nil {
+	}
+	if err != nil {
 		return nil, err
 	}
+	s.starter.Publish(ctx, next) // the client's jobs its cancelled ones made room for
 	imp, err := s.load(ctx, req.GetClientId(), id)
 	if err != nil {
 		return nil, err

@@ -83,7 +83,7 @@ func TestStoreGauges(t *testing.T) {
 				for range tc.jobs {
 					ni.Jobs = append(ni.Jobs, store.NewJob{ID: uuid.New(), DepartmentID: "d1", LocationID: "1", TimeZone: "UTC", From: d, Until: d})
 				}
-				if err := store.New(pool).CreateImport(ctx, ni); err != nil {
+				if _, err := store.New(pool).CreateImport(ctx, ni); err != nil {
 					t.Fatal(err)
 				}
 				i := 0

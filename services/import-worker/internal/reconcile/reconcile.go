@@ -1,6 +1,7 @@
 // Package reconcile keeps JetStream in step with Postgres, which is the source of truth for
-// jobs: it publishes jobs never published (the outbox), re-publishes jobs whose message is
-// gone although they are still pending or their lease ran out, and finishes the bookkeeping a
+// jobs: it claims and publishes jobs whose client's window has room but that were never
+// claimed (store.Sweep), re-publishes jobs whose message is gone although they are still
+// pending or their lease ran out (a claimed job whose publication failed among them), and finishes the bookkeeping a
 // worker may have died before doing (marking departments imported, finishing imports). Every
 // step is safe with several replicas running it.
 package reconcile
@@ -56,11 +57,9 @@ func (r *Reconciler) Pass(ctx context.Context) error {
 			first = err
 		}
 	}
-	unpublished, err := r.Store.UnpublishedJobs(ctx, 2*time.Second, 1000)
+	claimed, err := r.Store.Sweep(ctx, 2*time.Second, 1000)
 	keep(err)
-	if len(unpublished) > 0 {
-		keep(outbox.Publish(ctx, r.Store, r.Queue, unpublished))
-	}
+	keep(outbox.Publish(ctx, r.Queue, claimed))
 	n, err := r.republish(ctx)
 	keep(err)
 	if n > 0 {

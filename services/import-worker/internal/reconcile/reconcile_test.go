@@ -63,7 +63,7 @@ func TestPassRepublishesOnlyLostJobs(t *testing.T) {
 	for i, c := range cases {
 		imp, job := uuid.New(), uuid.New()
 		ids[i] = job
-		if err := st.CreateImport(ctx, store.NewImport{
+		if _, err := st.CreateImport(ctx, store.NewImport{
 			Import: store.Import{ID: imp, ClientID: "c1", DepartmentIDs: []string{"d1"}, From: d, Until: d, Trigger: 1, CreatedBy: "t"},
 			Jobs: []store.NewJob{{ID: job, DepartmentID: "d1", LocationID: "1", TimeZone: "UTC", From: d, Until: d},
 				{ID: uuid.New(), DepartmentID: "d1", RegisterID: "x", LocationID: "1", TimeZone: "UTC", From: d, Until: d}}, // a failed sibling: the department is never marked

@@ -95,8 +95,12 @@ func (l launcher) Launch(ctx context.Context, client string, now, scheduledFor t
 		jobs = append(jobs, j)
 		ni.Jobs = append(ni.Jobs, store.NewJob{ID: j, DepartmentID: "d1", LocationID: "1", TimeZone: "Europe/Copenhagen", From: d, Until: d})
 	}
-	if err := l.st.CreateImport(ctx, ni); err != nil {
+	created, err := l.st.CreateImport(ctx, ni)
+	if err != nil {
 		return uuid.Nil, nil, err
+	}
+	if diff := cmp.Diff(jobs, created.Publish); diff != "" {
+		return uuid.Nil, nil, fmt.Errorf("jobs claimed for publication without a window (-all +claimed):\n%s", diff)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -6,6 +6,7 @@ package starter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -34,6 +35,10 @@ type Starter struct {
 	Auth    posimportv1.AuthServiceClient
 	Logger  *slog.Logger
 	MaxDays int
+	// MaxQueuedPerClient bounds a client's jobs not ended, counting a manual import's new
+	// ones: an import that would pass it is refused (ResourceExhausted); 0 is no bound. The
+	// nightly run is never refused.
+	MaxQueuedPerClient int
 	// NowFunc is the clock ("today" in the client's zone); default time.Now.
 	NowFunc func() time.Time
 }
@@ -67,8 +72,10 @@ func (s *Starter) now() time.Time {
 	return time.Now()
 }
 
-// Start validates r, writes the import and its jobs, publishes them and returns the import id.
-// Refusals are apierr errors naming the field or the state to fix; nothing is written then.
+// Start validates r, writes the import and its jobs, publishes those that fit in the client's
+// window and returns the import id: a manual import identical to one of the client's still
+// running is merged into it (nothing is written; its id is returned). Refusals are apierr
+// errors naming the field or the state to fix; nothing is written then.
 func (s *Starter) Start(ctx context.Context, r Request) (uuid.UUID, error) {
 	id, jobs, err := s.Create(ctx, r)
 	if err != nil {
@@ -78,17 +85,18 @@ func (s *Starter) Start(ctx context.Context, r Request) (uuid.UUID, error) {
 	return id, nil
 }
 
-// Publish publishes stored jobs. The jobs are stored: a failure only delays them until the
-// reconciler's next pass, so it is logged, not returned.
+// Publish publishes jobs claimed for publication. They are stored: a failure only delays them
+// until the reconciler finds them stale, so it is logged, not returned.
 func (s *Starter) Publish(ctx context.Context, jobs []uuid.UUID) {
-	if err := outbox.Publish(ctx, s.Store, s.Queue, jobs); err != nil {
+	if err := outbox.Publish(ctx, s.Queue, jobs); err != nil {
 		s.Logger.WarnContext(ctx, "publish jobs; the reconciler will", "jobs", len(jobs), "error", err)
 	}
 }
 
 // Create is Start without the publication: it validates r, writes the import and its jobs and
-// returns the import id and the job ids, for a caller that publishes many imports' jobs in an
-// order of its own (the nightly run interleaves its clients).
+// returns the import id and the jobs claimed for publication (the client's window), for a
+// caller that publishes many imports' jobs in an order of its own (the nightly run interleaves
+// its clients).
 func (s *Starter) Create(ctx context.Context, r Request) (uuid.UUID, []uuid.UUID, error) {
 	deps, err := s.check(ctx, r)
 	if err != nil {
@@ -100,6 +108,9 @@ func (s *Starter) Create(ctx context.Context, r Request) (uuid.UUID, []uuid.UUID
 		ID: id, ClientID: r.ClientID, Overwrite: r.Overwrite, Trigger: int16(r.Trigger),
 		CreatedBy: r.CreatedBy, ScheduledFor: r.ScheduledFor,
 	}, RunDate: r.RunDate}
+	if !r.Scheduled {
+		ni.MergeIdentical, ni.MaxQueued = true, s.MaxQueuedPerClient
+	}
 	from, until := deps[0].From, deps[0].Until
 	for _, d := range deps {
 		ni.Import.DepartmentIDs = append(ni.Import.DepartmentIDs, d.ID)
@@ -111,20 +122,29 @@ func (s *Starter) Create(ctx context.Context, r Request) (uuid.UUID, []uuid.UUID
 		}
 	}
 	ni.Import.From, ni.Import.Until = from, until
-	ids := make([]uuid.UUID, len(jobs))
-	for i, j := range jobs {
-		ids[i] = j.ID
+	for _, j := range jobs {
 		ni.Jobs = append(ni.Jobs, store.NewJob{
 			ID: j.ID, DepartmentID: j.DepartmentID, RegisterID: j.RegisterID, LocationID: j.LocationID, TimeZone: j.TimeZone,
 			From: j.From, Until: j.Until,
 		})
 	}
-	if err := s.Store.CreateImport(ctx, ni); err != nil {
+	created, err := s.Store.CreateImport(ctx, ni)
+	var full *store.QueueFullError
+	switch {
+	case errors.As(err, &full):
+		return uuid.Nil, nil, &apierr.Error{Code: codes.ResourceExhausted, Message: fmt.Sprintf(
+			"client %s has %d import jobs queued or running, and this import's %d would pass the limit of %d: wait for imports to end, or cancel one",
+			r.ClientID, full.Queued, full.Adding, full.Max)}
+	case err != nil:
 		return uuid.Nil, nil, err
+	case created.Merged:
+		s.Logger.InfoContext(ctx, "import merged into an identical one still running", "import_id", created.ImportID,
+			"client_id", r.ClientID, "created_by", r.CreatedBy)
+		return created.ImportID, nil, nil
 	}
 	s.Logger.InfoContext(ctx, "import started", "import_id", id, "client_id", r.ClientID, "jobs", len(jobs),
-		"from", from.String(), "until", until.String(), "trigger", r.Trigger.String())
-	return id, ids, nil
+		"queued", len(created.Publish), "from", from.String(), "until", until.String(), "trigger", r.Trigger.String())
+	return id, created.Publish, nil
 }
 
 // check validates the request against the client's configuration and connection and returns

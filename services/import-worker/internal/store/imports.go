@@ -57,24 +57,82 @@ type NewImport struct {
 	// Import's ID, ClientID, DepartmentIDs, From, Until, Overwrite, Trigger, CreatedBy and
 	// ScheduledFor are stored; the rest is set by the database.
 	Import Import
-	Jobs   []NewJob
+	// Jobs in plan order, which is the order they are published in.
+	Jobs []NewJob
 	// RunDate, when set, records the import as its client's start in that nightly run, in the
 	// same transaction: a client is started at most once per run date.
 	RunDate civil.Date
+	// MergeIdentical: when the client has an import identical to this one (the same
+	// departments, dates, overwrite flag and trigger) that is neither cancelled nor finished and
+	// still has jobs to run, nothing is stored and that import is returned instead.
+	MergeIdentical bool
+	// MaxQueued refuses the import (a *QueueFullError) when the client's jobs not ended would
+	// be more than this with the new ones; 0 is no limit.
+	MaxQueued int
 }
 
-// CreateImport stores the import, its jobs and (RunDate) its nightly run's record in one
-// transaction: all of it or none.
-func (s *Store) CreateImport(ctx context.Context, ni NewImport) error {
+// Created is what CreateImport did.
+type Created struct {
+	ImportID uuid.UUID
+	// Merged: an identical import was running and nothing was stored; ImportID is that one.
+	Merged bool
+	// Publish are the new jobs claimed for publication (those that fit in the client's
+	// window), in plan order, for the caller to publish once CreateImport returned.
+	Publish []uuid.UUID
+}
+
+// QueueFullError refuses an import that would give its client more jobs not ended than
+// NewImport.MaxQueued.
+type QueueFullError struct{ Queued, Adding, Max int }
+
+func (e *QueueFullError) Error() string {
+	return fmt.Sprintf("the client has %d import jobs queued or running; %d more would pass the limit of %d", e.Queued, e.Adding, e.Max)
+}
+
+// CreateImport stores the import, its jobs and (RunDate) its nightly run's record, and claims
+// the jobs that fit in the client's window for publication, in one transaction under the
+// client's lock: all of it or none. An identical import still running is returned instead
+// (MergeIdentical); too much queued work is refused (MaxQueued).
+func (s *Store) CreateImport(ctx context.Context, ni NewImport) (Created, error) {
 	imp := ni.Import
-	return postgres.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+	var out Created
+	err := postgres.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		out = Created{ImportID: imp.ID}
+		// The lock makes the merge and the limit hold against concurrent starts of the client.
+		if err := lockClient(ctx, tx, imp.ClientID); err != nil {
+			return err
+		}
+		if ni.MergeIdentical {
+			id, err := s.q.ImportRunningIdentical(ctx, tx, dbsqlc.ImportRunningIdenticalParams{
+				ClientID: imp.ClientID, FromDate: date(imp.From), UntilDate: date(imp.Until), OverwriteApproved: imp.Overwrite,
+				Trigger: imp.Trigger, DepartmentIds: imp.DepartmentIDs,
+			})
+			switch {
+			case err == nil:
+				out = Created{ImportID: id, Merged: true}
+				return nil
+			case !errors.Is(err, pgx.ErrNoRows):
+				return fmt.Errorf("look for an identical import: %w", err)
+			}
+		}
+		if ni.MaxQueued > 0 {
+			n, err := s.q.JobsOpenCount(ctx, tx, imp.ClientID)
+			if err != nil {
+				return fmt.Errorf("count queued jobs: %w", err)
+			}
+			if int(n)+len(ni.Jobs) > ni.MaxQueued {
+				return &QueueFullError{Queued: int(n), Adding: len(ni.Jobs), Max: ni.MaxQueued}
+			}
+		}
 		if err := s.q.ImportInsert(ctx, tx, dbsqlc.ImportInsertParams{
 			ImportID: imp.ID, ClientID: imp.ClientID, DepartmentIds: imp.DepartmentIDs, FromDate: date(imp.From), UntilDate: date(imp.Until),
 			OverwriteApproved: imp.Overwrite, Trigger: imp.Trigger, CreatedBy: imp.CreatedBy, ScheduledFor: timestamp(imp.ScheduledFor),
 		}); err != nil {
 			return fmt.Errorf("insert import: %w", err)
 		}
-		for _, j := range ni.Jobs {
+		ids := make([]uuid.UUID, len(ni.Jobs))
+		for i, j := range ni.Jobs {
+			ids[i] = j.ID
 			if err := s.q.JobInsert(ctx, tx, dbsqlc.JobInsertParams{
 				JobID: j.ID, ImportID: imp.ID, ClientID: imp.ClientID, DepartmentID: j.DepartmentID, RegisterID: j.RegisterID,
 				LocationID: j.LocationID, TimeZone: j.TimeZone, FromDate: date(j.From), UntilDate: date(j.Until),
@@ -82,16 +140,18 @@ func (s *Store) CreateImport(ctx context.Context, ni NewImport) error {
 				return fmt.Errorf("insert job: %w", err)
 			}
 		}
-		if ni.RunDate.IsZero() {
-			return nil
+		if !ni.RunDate.IsZero() {
+			if err := s.q.ScheduleRunClientInsert(ctx, tx, dbsqlc.ScheduleRunClientInsertParams{
+				RunDate: date(ni.RunDate), ClientID: imp.ClientID, Outcome: RunStarted, ImportID: pgtype.UUID{Bytes: imp.ID, Valid: true},
+			}); err != nil {
+				return fmt.Errorf("record run client: %w", err)
+			}
 		}
-		if err := s.q.ScheduleRunClientInsert(ctx, tx, dbsqlc.ScheduleRunClientInsertParams{
-			RunDate: date(ni.RunDate), ClientID: imp.ClientID, Outcome: RunStarted, ImportID: pgtype.UUID{Bytes: imp.ID, Valid: true},
-		}); err != nil {
-			return fmt.Errorf("record run client: %w", err)
-		}
-		return nil
+		var err error
+		out.Publish, err = s.claimGiven(ctx, tx, ids)
+		return err
 	})
+	return out, err
 }
 
 // GetImport returns one import of client; ErrNotFound for another client's or none.
@@ -182,11 +242,13 @@ func (s *Store) MarkedDepartments(ctx context.Context, id uuid.UUID) ([]string, 
 	return deps, nil
 }
 
-// Cancel marks an import of client cancelled and its pending jobs CANCELLED, in one
-// transaction. An import that has ended is left unchanged; ErrNotFound when client has no
-// such import.
-func (s *Store) Cancel(ctx context.Context, client string, id uuid.UUID) error {
-	return postgres.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+// Cancel marks an import of client cancelled and its pending jobs CANCELLED, and claims the
+// client's next jobs for the window the cancelled ones leave (returned, for the caller to
+// publish), in one transaction. An import that has ended is left unchanged; ErrNotFound when
+// client has no such import.
+func (s *Store) Cancel(ctx context.Context, client string, id uuid.UUID) ([]uuid.UUID, error) {
+	var next []uuid.UUID
+	err := postgres.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		if _, err := s.q.ImportCancel(ctx, tx, dbsqlc.ImportCancelParams{ClientID: client, ImportID: id}); err != nil {
 			if !errors.Is(err, pgx.ErrNoRows) {
 				return fmt.Errorf("cancel import: %w", err)
@@ -202,8 +264,11 @@ func (s *Store) Cancel(ctx context.Context, client string, id uuid.UUID) error {
 		if _, err := s.q.ImportFinishIfEnded(ctx, tx, id); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("finish import: %w", err)
 		}
-		return nil
+		var err error
+		next, err = s.claimNext(ctx, tx, client)
+		return err
 	})
+	return next, err
 }
 
 // AddUnmappedTypes records POS data types (posimport.v1.PosDataType) an import's provider

@@ -87,6 +87,8 @@ type Lease struct {
 	// Overwrite and Cancelled come from the job's import.
 	Overwrite bool
 	Cancelled bool
+	// Next are the client's jobs claimed for publication because this one ended (Exhausted).
+	Next []uuid.UUID
 }
 
 // LeaseParams configure [Store.Lease].
@@ -133,7 +135,8 @@ func (s *Store) Lease(ctx context.Context, p LeaseParams) (Lease, error) {
 			}
 			out.Job.LastError, out.Job.State = reason, StateFailed
 			out.Outcome = Exhausted
-			return nil
+			out.Next, err = s.claimNext(ctx, tx, row.ClientID)
+			return err
 		}
 		if p.MaxRunningPerClient > 0 {
 			if err := lockClient(ctx, tx, row.ClientID); err != nil {
@@ -221,13 +224,26 @@ func (s *Store) Progress(ctx context.Context, job uuid.UUID, attempt int32, c Co
 	return heldOrLost(n, err, "record progress")
 }
 
-// Finish ends the job in state with its counters; ErrLeaseLost if this attempt no longer holds it.
-func (s *Store) Finish(ctx context.Context, job uuid.UUID, attempt int32, state string, c Counters, lastError string) error {
-	n, err := s.q.JobFinish(ctx, s.pool, dbsqlc.JobFinishParams{
-		State: state, DaysWritten: c.DaysWritten, DaysUnchanged: c.DaysUnchanged, DaysSkippedApproved: c.DaysSkippedApproved,
-		SalesCounted: c.SalesCounted, RequestsMade: c.RequestsMade, LastError: lastError, JobID: job, Attempt: attempt,
+// Finish ends the job in state with its counters, and claims for publication the next jobs
+// of its client that fit in the client's window (returned, for the caller to publish), in one
+// transaction; ErrLeaseLost if this attempt no longer holds the job.
+func (s *Store) Finish(ctx context.Context, job uuid.UUID, attempt int32, state string, c Counters, lastError string) ([]uuid.UUID, error) {
+	var next []uuid.UUID
+	err := postgres.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		client, err := s.q.JobFinish(ctx, tx, dbsqlc.JobFinishParams{
+			State: state, DaysWritten: c.DaysWritten, DaysUnchanged: c.DaysUnchanged, DaysSkippedApproved: c.DaysSkippedApproved,
+			SalesCounted: c.SalesCounted, RequestsMade: c.RequestsMade, LastError: lastError, JobID: job, Attempt: attempt,
+		})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrLeaseLost
+		}
+		if err != nil {
+			return fmt.Errorf("finish job: %w", err)
+		}
+		next, err = s.claimNext(ctx, tx, client)
+		return err
 	})
-	return heldOrLost(n, err, "finish job")
+	return next, err
 }
 
 // Release gives the job back for a later attempt; ErrLeaseLost if this attempt no longer holds it.
@@ -268,24 +284,6 @@ func (s *Store) RecordError(ctx context.Context, j Job, message string, permanen
 		return fmt.Errorf("record import error: %w", err)
 	}
 	return nil
-}
-
-// MarkPublished records that JetStream acknowledged the jobs' messages.
-func (s *Store) MarkPublished(ctx context.Context, jobs []uuid.UUID) error {
-	if err := s.q.JobsMarkPublished(ctx, s.pool, jobs); err != nil {
-		return fmt.Errorf("mark %d jobs published: %w", len(jobs), err)
-	}
-	return nil
-}
-
-// UnpublishedJobs returns at most limit pending jobs created more than minAge ago and never
-// published, oldest first.
-func (s *Store) UnpublishedJobs(ctx context.Context, minAge time.Duration, limit int) ([]uuid.UUID, error) {
-	ids, err := s.q.JobsUnpublished(ctx, s.pool, dbsqlc.JobsUnpublishedParams{MinAgeSeconds: seconds(minAge), MaxRows: int32(limit)})
-	if err != nil {
-		return nil, fmt.Errorf("list unpublished jobs: %w", err)
-	}
-	return ids, nil
 }
 
 // StaleJobs returns at most limit jobs that may have lost their message: pending for longer

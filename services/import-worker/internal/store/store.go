@@ -2,7 +2,29 @@
 // jobs (the source of truth for the work queue), errors, the nightly schedule's claims and the
 // shared rate budgets. It is sealed: its methods take and return the domain types declared
 // here, and the sqlc code generated from queries/*.sql (internal/dbsqlc), pgx's types and
-// pgx.ErrNoRows stay inside it. It adds the transactions and the lease decision.
+// pgx.ErrNoRows stay inside it. It adds the transactions, the lease decision and the clients'
+// windows.
+//
+// # Fair queues: a window per client
+//
+// Postgres decides which jobs JetStream holds. A client has at most a window of jobs
+// (JOB_MAX_RUNNING_PER_CLIENT, its cap on running jobs too) published and not ended; the rest
+// of its queued work waits here, unpublished, and its next job is claimed in the transaction
+// that ends one of its jobs (window.go). The stream therefore holds every client's window and
+// no client's backlog: its FIFO order deals the slots round-robin between clients, so a
+// client's waiting jobs delay another client's by at most about one job's time, and since a
+// client never has more messages than its cap, no delivery is deferred for being over it (the
+// deferrals redelivered every 2–4 s were what made a 2-job import wait 130 s behind 50
+// queued ones). Imports identical to one still running are merged into it, and a client's
+// jobs not ended are bounded (CreateImport).
+//
+// The alternatives were weighed against that. A stream or consumer per client needs one
+// JetStream consumer per client (100,000 of them at scale, and a work-queue stream refuses
+// overlapping consumers), and workers that poll them all. A fair scheduler in the worker has
+// to take messages before it can choose among them: held ones count against MaxAckPending and
+// their ack wait, and handed back ones are the redeliveries that starved other clients. The
+// window keeps Postgres as the one source of truth, adds no infrastructure, and costs no
+// commit of its own: the claim rides in the job's end, the import's creation or its cancel.
 package store
 
 import (
@@ -55,10 +77,22 @@ var ErrLeaseLost = errors.New("job lease lost to a newer attempt")
 type Store struct {
 	pool *pgxpool.Pool
 	q    *dbsqlc.Queries
+	// window is how many of a client's jobs may be published and not ended at once; 0 is no
+	// limit (window.go).
+	window int
 }
 
-// New returns a store on pool, whose connections use the imports schema.
+// New returns a store on pool, whose connections use the imports schema, publishing every
+// job at once (WithWindow limits that).
 func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, q: dbsqlc.New()} }
+
+// WithWindow returns the store on the same pool with a client window of n jobs (window.go);
+// n ≤ 0 is no limit.
+func (s *Store) WithWindow(n int) *Store {
+	c := *s
+	c.window = max(n, 0)
+	return &c
+}
 
 // notFound is the one place a missing row becomes ErrNotFound.
 func notFound(err error, what string) error {

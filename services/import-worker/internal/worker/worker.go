@@ -33,12 +33,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/import-worker/internal/completion"
 	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
 	"github.com/posimport/posimport/services/import-worker/internal/metrics"
+	"github.com/posimport/posimport/services/import-worker/internal/outbox"
 	"github.com/posimport/posimport/services/import-worker/internal/provider"
 	"github.com/posimport/posimport/services/import-worker/internal/ratebudget"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
@@ -272,6 +274,7 @@ func (w *Worker) Handle(ctx context.Context, msg Msg) {
 		w.nak(msg, w.cfg.DeferDelay+jitter(w.cfg.DeferDelay))
 		w.d.Metrics.Job("deferred")
 	case store.Exhausted:
+		w.publish(ctx, l.Next)
 		w.recordError(ctx, l, l.Job.LastError, true)
 		w.afterEnd(ctx, l)
 		w.term(msg, l.Job.LastError)
@@ -316,10 +319,12 @@ func (w *Worker) settle(ctx context.Context, msg Msg, l store.Lease, res Result,
 		case res.Skipped():
 			state = store.StateSkipped
 		}
-		if ferr := w.d.Store.Finish(ctx, l.Job.ID, l.Attempt, state, res.Counters, ""); ferr != nil {
+		next, ferr := w.d.Store.Finish(ctx, l.Job.ID, l.Attempt, state, res.Counters, "")
+		if ferr != nil {
 			w.settleLost(ctx, msg, l, ferr, log)
 			return
 		}
+		w.publish(ctx, next)
 		log.InfoContext(ctx, "import job finished", "state", state, "days_written", res.Counters.DaysWritten,
 			"days_skipped_approved", res.Counters.DaysSkippedApproved, "sales", res.Counters.SalesCounted,
 			"requests", res.Counters.RequestsMade, "fetch_time", res.FetchTime, "write_time", res.WriteTime)
@@ -361,10 +366,12 @@ func (w *Worker) settle(ctx context.Context, msg Msg, l store.Lease, res Result,
 // fail ends the job FAILED with reason (for a person), records the reason in the import's
 // errors and terminates the message.
 func (w *Worker) fail(ctx context.Context, msg Msg, l store.Lease, res Result, reason string, log *slog.Logger) {
-	if ferr := w.d.Store.Finish(ctx, l.Job.ID, l.Attempt, store.StateFailed, res.Counters, reason); ferr != nil {
+	next, ferr := w.d.Store.Finish(ctx, l.Job.ID, l.Attempt, store.StateFailed, res.Counters, reason)
+	if ferr != nil {
 		w.settleLost(ctx, msg, l, ferr, log)
 		return
 	}
+	w.publish(ctx, next)
 	log.WarnContext(ctx, "import job failed", "reason", reason)
 	w.recordError(ctx, l, reason, true)
 	w.afterEnd(ctx, l)
@@ -385,6 +392,14 @@ func (w *Worker) settleLost(ctx context.Context, msg Msg, l store.Lease, err err
 	log.InfoContext(ctx, "import job lease lost; stopping")
 	w.nak(msg, w.cfg.LeaseTTL)
 	w.d.Metrics.Job("lease_lost")
+}
+
+// publish sends the messages of the client's jobs claimed because one of its jobs ended (the
+// client's window moved on); what fails is re-published by the reconciler once stale.
+func (w *Worker) publish(ctx context.Context, jobs []uuid.UUID) {
+	if err := outbox.Publish(ctx, w.d.Queue, jobs); err != nil {
+		w.log.WarnContext(ctx, "publish the client's next jobs; the reconciler will", "jobs", len(jobs), "error", err)
+	}
 }
 
 // afterEnd runs when a job ended: it marks the import's departments whose jobs all ended DONE

@@ -115,7 +115,7 @@ func (b *testBundle) newJob(t *testing.T, client string) uuid.UUID {
 		ni.Jobs = append(ni.Jobs, store.NewJob{ID: id, DepartmentID: "d1", RegisterID: string(rune('1' + i)), LocationID: "1",
 			TimeZone: "Europe/Copenhagen", From: d, Until: d})
 	}
-	if err := b.st.CreateImport(context.Background(), ni); err != nil {
+	if _, err := b.st.CreateImport(context.Background(), ni); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.queue.Publish(context.Background(), ids[0], ids[0].String()); err != nil {

@@ -462,6 +462,43 @@ func (q *Queries) ImportMarkedDepartments(ctx context.Context, db DBTX, importID
 	return items, nil
 }
 
+const importRunningIdentical = `-- name: ImportRunningIdentical :one
+SELECT i.import_id FROM imports i
+WHERE i.client_id = $1 AND i.finish_time IS NULL AND i.cancel_time IS NULL
+  AND i.from_date = $2 AND i.until_date = $3
+  AND i.overwrite_approved = $4 AND i.trigger = $5
+  AND i.department_ids @> $6::text[] AND i.department_ids <@ $6::text[]
+  AND EXISTS (SELECT 1 FROM jobs j WHERE j.import_id = i.import_id AND j.state IN ('PENDING', 'RUNNING'))
+ORDER BY i.create_time, i.import_id
+LIMIT 1
+`
+
+type ImportRunningIdenticalParams struct {
+	ClientID          string
+	FromDate          pgtype.Date
+	UntilDate         pgtype.Date
+	OverwriteApproved bool
+	Trigger           int16
+	DepartmentIds     []string
+}
+
+// The oldest import of the client identical to the one described (the same departments, in
+// any order, dates, overwrite flag and trigger) that is neither cancelled nor finished and
+// still has jobs to run.
+func (q *Queries) ImportRunningIdentical(ctx context.Context, db DBTX, arg ImportRunningIdenticalParams) (uuid.UUID, error) {
+	row := db.QueryRow(ctx, importRunningIdentical,
+		arg.ClientID,
+		arg.FromDate,
+		arg.UntilDate,
+		arg.OverwriteApproved,
+		arg.Trigger,
+		arg.DepartmentIds,
+	)
+	var import_id uuid.UUID
+	err := row.Scan(&import_id)
+	return import_id, err
+}
+
 const importsUnfinishedEnded = `-- name: ImportsUnfinishedEnded :many
 SELECT i.import_id FROM imports i
 WHERE i.finish_time IS NULL
