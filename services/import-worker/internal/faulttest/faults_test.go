@@ -66,7 +66,7 @@ func killWorker(t *testing.T, bin string) {
 	kills := faulttest.EnvInt("FAULTS_KILLS", 8, 20)
 	var db *faultproxy.Proxy
 	b := faulttest.Setup(t, bin, faulttest.Options{
-		Shops: faulttest.EnvInt("FAULTS_KILL_SHOPS", 4, 20), Registers: 3, Days: faulttest.EnvInt("FAULTS_KILL_DAYS", 60, 365), Seed: 21,
+		Shops: faulttest.EnvInt("FAULTS_KILL_SHOPS", 4, 20), Registers: 3, Days: faulttest.EnvInt("FAULTS_KILL_DAYS", 120, 365), Seed: 21,
 		BalanceDBURL: func(u string) string {
 			db = faultproxy.Start(t, "balance-db", faultproxy.HostPort(t, u))
 			return db.Via(t, u)
