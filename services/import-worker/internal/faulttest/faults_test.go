@@ -23,6 +23,7 @@ import (
 	"github.com/posimport/posimport/pkg/lightspeed/sim/simtest"
 	"github.com/posimport/posimport/pkg/platform/pgtest"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+	"github.com/posimport/posimport/services/import-worker/importservice"
 	"github.com/posimport/posimport/services/import-worker/internal/faultproxy"
 	"github.com/posimport/posimport/services/import-worker/internal/faulttest"
 	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
@@ -278,8 +279,12 @@ func mustZone(t *testing.T, name string) *time.Location {
 // re-publish the jobs whose messages were lost.
 func natsRestarts(t *testing.T, bin string) {
 	restarts := faulttest.EnvInt("FAULTS_NATS_RESTARTS", 3, 10)
+	// A client window as wide as the import, so that most of its jobs wait in the stream when
+	// the stream is truncated: with the default window the stream holds four messages, and the
+	// truncated part of a block may hold none of them.
 	b := faulttest.Setup(t, bin, faulttest.Options{Shops: faulttest.EnvInt("FAULTS_NATS_SHOPS", 3, 10), Registers: 3,
-		Days: faulttest.EnvInt("FAULTS_NATS_DAYS", 60, 180), Seed: 23})
+		Days: faulttest.EnvInt("FAULTS_NATS_DAYS", 120, 180), Seed: 23,
+		WorkerConfig: func(c *importservice.Config) { c.MaxRunningPerClient = 1000 }})
 	id := b.StartImport(t)
 	b.StartWorker(t)
 	b.StartWorker(t)
