@@ -77,7 +77,7 @@ verify: generate ## Fail if generated code is stale or not committed
 		git --no-pager diff --stat -- proto services pkg; exit 1; }
 
 .PHONY: lint
-lint: ## gofmt, go vet, buf lint, no package testing in the binaries, and Redocly over the served OpenAPI document
+lint: lint/sqlc ## gofmt, go vet, buf lint, the sealed-store check, no package testing in the binaries, and Redocly over the served OpenAPI document
 	@test -n "$(MODULES)" || { echo "no modules found (go.work broken?)"; exit 1; }
 	@out=$$(gofmt -l $(MODULES) deploy); test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }
 	@for d in $(MODULES); do (cd $$d && if [ -n "$$(go list ./... 2>/dev/null)" ]; then go vet ./...; fi) || exit 1; done
@@ -89,6 +89,27 @@ lint: ## gofmt, go vet, buf lint, no package testing in the binaries, and Redocl
 	@doc=$$(mktemp --suffix .json) && trap 'rm -f $$doc' EXIT && \
 		(cd services/posimport && go run . openapi) > $$doc && \
 		echo "redocly lint (posimport openapi)" && $(REDOCLY) lint --config .tools/redocly.yaml --format stylish $$doc
+
+# A service's sqlc package (<service>/internal/store/dbsqlc, or .../store/internal/dbsqlc once
+# sealed) may be imported only by its store package (and the store's own tests and
+# subpackages). SQLC_SEAL_EXCEPTIONS lists "importer sqlc-package" pairs known to reach past a
+# store not yet sealed; remove a pair when its store is sealed. An exception that no longer
+# occurs is reported too, so the list cannot go stale.
+SQLC_SEAL_EXCEPTIONS =
+
+.PHONY: lint/sqlc
+lint/sqlc: ## Check with go list -deps that nothing outside a service's store package imports its sqlc package
+	@test -n "$(MODULES)" || { echo "no modules found (go.work broken?)"; exit 1; }
+	@set -o pipefail; found=$$(for d in $(MODULES); do (cd $$d && go list -deps -test -f '{{.ImportPath}} {{join .Imports " "}}' ./...) || exit 1; done \
+		| awk '{ imp = $$1; for (i = 2; i <= NF; i++) if ($$i ~ /\/services\/[^\/]+\/internal\/store\/(internal\/)?dbsqlc$$/) { \
+			root = $$i; sub(/\/(internal\/)?dbsqlc$$/, "", root); \
+			if (imp != root && imp != root "_test" && index(imp, root "/") != 1) print imp ":" $$i } }' | sort -u) || exit 1; \
+	known=" $(strip $(SQLC_SEAL_EXCEPTIONS)) "; bad=0; \
+	for f in $$found; do case "$$known" in *" $$f "*) echo "known exception (store not sealed yet): $${f/:/ imports }";; \
+		*) echo "sqlc package imported outside its store: $${f/:/ imports }"; bad=1;; esac; done; \
+	for k in $(SQLC_SEAL_EXCEPTIONS); do case " $$(echo $$found) " in *" $$k "*) ;; \
+		*) echo "stale exception in SQLC_SEAL_EXCEPTIONS (no longer imported; remove it): $$k"; bad=1;; esac; done; \
+	exit $$bad
 
 .PHONY: build
 build: ## Build every binary into ./bin

@@ -26,8 +26,21 @@ type Error struct {
 	Code    codes.Code
 	Field   string // request field at fault, for InvalidArgument
 	Message string
-	cause   error
+	// Reason, when set, is sent as a google.rpc.ErrorInfo (domain Domain): a constant a
+	// caller's code tells this error apart by, where the code alone is shared with others.
+	Reason string
+	cause  error
 }
+
+// Domain is the ErrorInfo domain of posimport's reasons.
+const Domain = "posimport"
+
+// ErrorInfo reasons callers act on.
+const (
+	// ReasonStaleFencingToken: a write carried an older attempt number of its job than one
+	// already written (Aborted). The writer is a zombie: another attempt holds the job.
+	ReasonStaleFencingToken = "STALE_FENCING_TOKEN"
+)
 
 // Error implements error. The field is named first so that the message alone says what to fix.
 func (e *Error) Error() string {
@@ -137,9 +150,15 @@ func FailedPrecondition(format string, args ...any) error {
 	return &Error{Code: codes.FailedPrecondition, Message: sprintf(format, args...)}
 }
 
-// Aborted reports a conflict the caller may retry, e.g. a stale fencing token.
+// Aborted reports a conflict the caller may retry, e.g. a serialization failure.
 func Aborted(format string, args ...any) error {
 	return &Error{Code: codes.Aborted, Message: sprintf(format, args...)}
+}
+
+// AbortedFor reports a conflict with an ErrorInfo reason that tells it from other Aborted
+// errors, e.g. AbortedFor(ReasonStaleFencingToken, ...).
+func AbortedFor(reason, format string, args ...any) error {
+	return &Error{Code: codes.Aborted, Reason: reason, Message: fmt.Sprintf(format, args...)}
 }
 
 // Unavailable reports a transient failure the caller may retry, keeping the cause for logs.
@@ -167,6 +186,11 @@ func ToStatus(err error) (st *status.Status, internal bool) {
 				st = withDetails
 			}
 		}
+		if ae.Reason != "" {
+			if withDetails, derr := st.WithDetails(&errdetails.ErrorInfo{Reason: ae.Reason, Domain: Domain}); derr == nil {
+				st = withDetails
+			}
+		}
 		return st, ae.Code == codes.Internal || ae.Code == codes.Unavailable
 	}
 	if s, ok := status.FromError(err); ok {
@@ -179,6 +203,25 @@ func ToStatus(err error) (st *status.Status, internal bool) {
 		return status.New(codes.DeadlineExceeded, "deadline exceeded"), false
 	}
 	return status.New(codes.Internal, "internal error"), true
+}
+
+// ReasonOf returns the ErrorInfo reason of err in posimport's domain (an *Error, or a status
+// error from another service), or "".
+func ReasonOf(err error) string {
+	var ae *Error
+	if errors.As(err, &ae) {
+		return ae.Reason
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return ""
+	}
+	for _, d := range st.Details() {
+		if ei, ok := d.(*errdetails.ErrorInfo); ok && ei.GetDomain() == Domain {
+			return ei.GetReason()
+		}
+	}
+	return ""
 }
 
 // FieldOf returns the offending field of an InvalidArgument status, or "".

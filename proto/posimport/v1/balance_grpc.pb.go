@@ -38,8 +38,9 @@ const (
 type BalanceServiceClient interface {
 	// WriteDay replaces one register's values for one local day, in one transaction. Writes are
 	// sets, never increments: writing the stored values again changes nothing (UNCHANGED). A
-	// fencing token lower than the highest one seen for the job is refused with
-	// FAILED_PRECONDITION and changes nothing. Services only.
+	// fencing token lower than the highest one seen for the job is refused with ABORTED and a
+	// google.rpc.ErrorInfo of reason STALE_FENCING_TOKEN (domain posimport), and changes
+	// nothing. Services only.
 	WriteDay(ctx context.Context, in *WriteDayRequest, opts ...grpc.CallOption) (*WriteDayResponse, error)
 	// WriteDays writes several local days of one register for one import job, in one
 	// transaction: each day as WriteDay writes it, with one fencing check for all. A stale token
@@ -147,8 +148,9 @@ func (c *balanceServiceClient) ReopenDays(ctx context.Context, in *ReopenDaysReq
 type BalanceServiceServer interface {
 	// WriteDay replaces one register's values for one local day, in one transaction. Writes are
 	// sets, never increments: writing the stored values again changes nothing (UNCHANGED). A
-	// fencing token lower than the highest one seen for the job is refused with
-	// FAILED_PRECONDITION and changes nothing. Services only.
+	// fencing token lower than the highest one seen for the job is refused with ABORTED and a
+	// google.rpc.ErrorInfo of reason STALE_FENCING_TOKEN (domain posimport), and changes
+	// nothing. Services only.
 	WriteDay(context.Context, *WriteDayRequest) (*WriteDayResponse, error)
 	// WriteDays writes several local days of one register for one import job, in one
 	// transaction: each day as WriteDay writes it, with one fencing check for all. A stale token

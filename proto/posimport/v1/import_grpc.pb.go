@@ -39,7 +39,12 @@ const (
 // differ. A job ends DONE, SKIPPED (all its days were approved and overwrite_approved was not
 // set), FAILED (with a reason a person can act on) or CANCELLED.
 type ImportServiceClient interface {
-	// StartImport validates, plans and queues an import; it returns at once.
+	// StartImport validates, plans and queues an import; it returns at once. A request identical
+	// to an import of the client still running (the same departments in any order, dates and
+	// overwrite_approved, and jobs left to run) is merged into it: that import is returned and
+	// nothing new is written or queued. An import that would give the client more jobs queued or
+	// running than the service's limit (JOB_MAX_QUEUED_PER_CLIENT) is refused with
+	// RESOURCE_EXHAUSTED (HTTP 429) and writes nothing.
 	StartImport(ctx context.Context, in *StartImportRequest, opts ...grpc.CallOption) (*StartImportResponse, error)
 	// GetImport returns an import and its progress.
 	GetImport(ctx context.Context, in *GetImportRequest, opts ...grpc.CallOption) (*GetImportResponse, error)
@@ -132,7 +137,12 @@ type ImportService_WatchImportClient = grpc.ServerStreamingClient[WatchImportRes
 // differ. A job ends DONE, SKIPPED (all its days were approved and overwrite_approved was not
 // set), FAILED (with a reason a person can act on) or CANCELLED.
 type ImportServiceServer interface {
-	// StartImport validates, plans and queues an import; it returns at once.
+	// StartImport validates, plans and queues an import; it returns at once. A request identical
+	// to an import of the client still running (the same departments in any order, dates and
+	// overwrite_approved, and jobs left to run) is merged into it: that import is returned and
+	// nothing new is written or queued. An import that would give the client more jobs queued or
+	// running than the service's limit (JOB_MAX_QUEUED_PER_CLIENT) is refused with
+	// RESOURCE_EXHAUSTED (HTTP 429) and writes nothing.
 	StartImport(context.Context, *StartImportRequest) (*StartImportResponse, error)
 	// GetImport returns an import and its progress.
 	GetImport(context.Context, *GetImportRequest) (*GetImportResponse, error)

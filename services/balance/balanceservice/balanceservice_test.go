@@ -262,7 +262,9 @@ func TestWriteIsASet(t *testing.T) {
 }
 
 // TestStaleFencingToken: a write with a lower attempt number than one already seen for the
-// job is refused and changes nothing; the same attempt and newer ones write.
+// job is refused as Aborted with the reason STALE_FENCING_TOKEN (the import-worker's only sign
+// that another attempt holds the job) and changes nothing; the same attempt and newer ones
+// write.
 func TestStaleFencingToken(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -282,8 +284,8 @@ func TestStaleFencingToken(t *testing.T) {
 	} {
 		stale := writeReq("d1", "11", tc.date, copenhagen, dayValues(t, tc.date, copenhagen, 9))
 		_, err := b.balance.WriteDay(context.Background(), stale)
-		if status.Code(err) != codes.FailedPrecondition {
-			t.Errorf("%s: stale write: %v, want FailedPrecondition", tc.name, err)
+		if status.Code(err) != codes.Aborted || apierr.ReasonOf(err) != apierr.ReasonStaleFencingToken {
+			t.Errorf("%s: stale write: %v (reason %q), want Aborted with reason %s", tc.name, err, apierr.ReasonOf(err), apierr.ReasonStaleFencingToken)
 		}
 		if diff := cmp.Diff(before, pgtest.Snapshot(t, b.pool, balanceservice.Schema)); diff != "" {
 			t.Errorf("%s: the stale write changed the database (-before +after):\n%s", tc.name, diff)
@@ -474,7 +476,7 @@ func TestRefusals(t *testing.T) {
 		{name: "no import", req: valid(func(r *posimportv1.WriteDayRequest) { r.ImportId = "" }), wantCode: codes.InvalidArgument, wantField: "import_id"},
 		{name: "no job", req: valid(func(r *posimportv1.WriteDayRequest) { r.JobId = "" }), wantCode: codes.InvalidArgument, wantField: "job_id"},
 		{name: "no fencing token", req: valid(func(r *posimportv1.WriteDayRequest) { r.FencingToken = 0 }), wantCode: codes.InvalidArgument, wantField: "fencing_token"},
-		{name: "stale fencing token", req: valid(func(r *posimportv1.WriteDayRequest) { r.FencingToken = 4 }), wantCode: codes.FailedPrecondition},
+		{name: "stale fencing token", req: valid(func(r *posimportv1.WriteDayRequest) { r.FencingToken = 4 }), wantCode: codes.Aborted},
 		{name: "unknown field", req: valid(func(r *posimportv1.WriteDayRequest) { r.Fields[0].FieldId = 1 }), wantCode: codes.InvalidArgument, wantField: "fields[0].field_id"},
 		{name: "field twice", req: valid(func(r *posimportv1.WriteDayRequest) { r.Fields[1] = r.Fields[0] }), wantCode: codes.InvalidArgument, wantField: "fields[1].field_id"},
 		{name: "23 hours on a 24-hour day", req: valid(func(r *posimportv1.WriteDayRequest) { r.Fields[0].Hours = r.Fields[0].Hours[:23] }),

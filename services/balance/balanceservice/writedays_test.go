@@ -136,8 +136,8 @@ func TestWriteDaysApprovedAndFenced(t *testing.T) {
 	stale := writeDaysReq(t, "d1", "11", from, 3, 30)
 	stale.FencingToken = 1
 	stale.OverwriteApproved = true
-	if _, err := b.balance.WriteDays(ctx, stale); status.Code(err) != codes.FailedPrecondition {
-		t.Errorf("stale batch: %v, want FailedPrecondition", err)
+	if _, err := b.balance.WriteDays(ctx, stale); status.Code(err) != codes.Aborted || apierr.ReasonOf(err) != apierr.ReasonStaleFencingToken {
+		t.Errorf("stale batch: %v (reason %q), want Aborted with reason %s", err, apierr.ReasonOf(err), apierr.ReasonStaleFencingToken)
 	}
 	if diff := cmp.Diff(before, pgtest.Snapshot(t, b.pool, balanceservice.Schema)); diff != "" {
 		t.Errorf("the stale batch changed the database (-before +after):\n%s", diff)

@@ -17,23 +17,28 @@ import (
 	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
 )
 
-// TestConfigFromEnvironment: JOBS_REPLICAS, TOKEN_REUSE_MARGIN and BALANCE_WRITE_TIMEOUT are
-// read over their defaults, as main loads them.
+// TestConfigFromEnvironment: JOBS_REPLICAS, TOKEN_REUSE_MARGIN, BALANCE_WRITE_TIMEOUT,
+// JOB_LEASE_TTL, JOB_ACK_WAIT and JOB_HEARTBEAT_INTERVAL are read over their defaults, as main
+// loads them.
 func TestConfigFromEnvironment(t *testing.T) {
 	t.Parallel()
 	type got struct {
-		Replicas int
-		Margin   time.Duration
-		Write    time.Duration
+		Replicas                  int
+		Margin                    time.Duration
+		Write                     time.Duration
+		Lease, AckWait, Heartbeat time.Duration
 	}
 	for _, tc := range []struct {
 		name    string
 		environ map[string]string
 		want    got
 	}{
-		{name: "defaults", environ: map[string]string{}, want: got{Replicas: 1, Margin: 10 * time.Second, Write: 30 * time.Second}},
-		{name: "set", environ: map[string]string{"JOBS_REPLICAS": "3", "TOKEN_REUSE_MARGIN": "20s", "BALANCE_WRITE_TIMEOUT": "2m"},
-			want: got{Replicas: 3, Margin: 20 * time.Second, Write: 2 * time.Minute}},
+		{name: "defaults", environ: map[string]string{}, want: got{Replicas: 1, Margin: 10 * time.Second, Write: 30 * time.Second,
+			Lease: 15 * time.Second, AckWait: 15 * time.Second}},
+		{name: "set", environ: map[string]string{"JOBS_REPLICAS": "3", "TOKEN_REUSE_MARGIN": "20s", "BALANCE_WRITE_TIMEOUT": "2m",
+			"JOB_LEASE_TTL": "30s", "JOB_ACK_WAIT": "20s", "JOB_HEARTBEAT_INTERVAL": "4s"},
+			want: got{Replicas: 3, Margin: 20 * time.Second, Write: 2 * time.Minute, Lease: 30 * time.Second, AckWait: 20 * time.Second,
+				Heartbeat: 4 * time.Second}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -41,7 +46,8 @@ func TestConfigFromEnvironment(t *testing.T) {
 			if err := envconfig.LoadFrom(&cfg, tc.environ); err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tc.want, got{Replicas: cfg.JobsReplicas, Margin: cfg.TokenReuseMargin, Write: cfg.BalanceWriteTimeout}); diff != "" {
+			if diff := cmp.Diff(tc.want, got{Replicas: cfg.JobsReplicas, Margin: cfg.TokenReuseMargin, Write: cfg.BalanceWriteTimeout,
+				Lease: cfg.LeaseTTL, AckWait: cfg.AckWait, Heartbeat: cfg.HeartbeatInterval}); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}
 		})
@@ -72,6 +78,10 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{name: "negative attempts", adjust: func(c *importservice.Config) { c.MaxAttempts = -1 }, want: "JOB_MAX_ATTEMPTS"},
 		{name: "bad zone", adjust: func(c *importservice.Config) { c.ScheduleZone = "Mars/Olympus" }, want: "SCHEDULE_TIME_ZONE"},
 		{name: "bad time", adjust: func(c *importservice.Config) { c.ScheduleTime = "25:00" }, want: "SCHEDULE_TIME"},
+		{name: "negative heartbeat", adjust: func(c *importservice.Config) { c.HeartbeatInterval = -time.Second }, want: "JOB_HEARTBEAT_INTERVAL"},
+		{name: "heartbeat longer than half the ack wait", adjust: func(c *importservice.Config) {
+			c.LeaseTTL, c.AckWait, c.HeartbeatInterval = 15*time.Second, 10*time.Second, 6*time.Second
+		}, want: "JOB_HEARTBEAT_INTERVAL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

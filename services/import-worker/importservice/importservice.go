@@ -32,6 +32,7 @@ import (
 	"github.com/posimport/posimport/pkg/platform/server"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/import-worker/internal/api"
+	"github.com/posimport/posimport/services/import-worker/internal/completion"
 	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
 	"github.com/posimport/posimport/services/import-worker/internal/metrics"
 	"github.com/posimport/posimport/services/import-worker/internal/provider"
@@ -75,6 +76,8 @@ const (
 	DefaultMaxAckPending       = jobqueue.DefaultMaxAckPending
 	DefaultMaxAttempts         = worker.DefaultMaxAttempts
 	DefaultMaxRunningPerClient = 2
+	// DefaultMaxQueuedPerClient bounds a client's jobs not ended (manual imports past it are refused).
+	DefaultMaxQueuedPerClient  = 10000
 	DefaultJobMaxDays          = 31
 	DefaultRetryBase           = worker.DefaultRetryBase
 	DefaultReconcileInterval   = 30 * time.Second
@@ -118,12 +121,19 @@ type Config struct {
 	ScheduleTime     string        `env:"SCHEDULE_TIME"`
 	ScheduleZone     string        `env:"SCHEDULE_TIME_ZONE"`
 	ScheduleInterval time.Duration `env:"SCHEDULE_CHECK_INTERVAL"`
-	// Job handling.
+	// Job handling. LeaseTTL, AckWait and HeartbeatInterval keep a running job's lease and
+	// message alive; the worker package's doc says how they relate (HeartbeatInterval 0: a
+	// third of the shorter of the other two). MaxRunningPerClient is also a client's window:
+	// its jobs published to the stream and not ended, the rest waiting in Postgres.
+	// MaxQueuedPerClient bounds a client's jobs not ended: a manual import that would pass it
+	// is refused.
 	LeaseTTL            time.Duration `env:"JOB_LEASE_TTL"`
 	AckWait             time.Duration `env:"JOB_ACK_WAIT"`
+	HeartbeatInterval   time.Duration `env:"JOB_HEARTBEAT_INTERVAL"`
 	MaxAckPending       int           `env:"JOB_MAX_ACK_PENDING"`
 	MaxAttempts         int           `env:"JOB_MAX_ATTEMPTS"`
 	MaxRunningPerClient int           `env:"JOB_MAX_RUNNING_PER_CLIENT"`
+	MaxQueuedPerClient  int           `env:"JOB_MAX_QUEUED_PER_CLIENT"`
 	JobMaxDays          int           `env:"JOB_MAX_DAYS"`
 	RetryBase           time.Duration `env:"JOB_RETRY_BASE"`
 	ReconcileInterval   time.Duration `env:"RECONCILE_INTERVAL"`
@@ -156,6 +166,7 @@ func (c Config) WithDefaults() Config {
 	c.MaxAckPending = cmp.Or(c.MaxAckPending, DefaultMaxAckPending)
 	c.MaxAttempts = cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
 	c.MaxRunningPerClient = cmp.Or(c.MaxRunningPerClient, DefaultMaxRunningPerClient)
+	c.MaxQueuedPerClient = cmp.Or(c.MaxQueuedPerClient, DefaultMaxQueuedPerClient)
 	c.JobMaxDays = cmp.Or(c.JobMaxDays, DefaultJobMaxDays)
 	c.RetryBase = cmp.Or(c.RetryBase, DefaultRetryBase)
 	c.ReconcileInterval = cmp.Or(c.ReconcileInterval, DefaultReconcileInterval)
@@ -187,7 +198,7 @@ func (c Config) Validate() error {
 		v    time.Duration
 	}{
 		{"LIGHTSPEED_BURST_WINDOW", c.LightspeedBurstWindow}, {"SCHEDULE_CHECK_INTERVAL", c.ScheduleInterval},
-		{"JOB_LEASE_TTL", c.LeaseTTL}, {"JOB_ACK_WAIT", c.AckWait}, {"JOB_RETRY_BASE", c.RetryBase},
+		{"JOB_LEASE_TTL", c.LeaseTTL}, {"JOB_ACK_WAIT", c.AckWait}, {"JOB_HEARTBEAT_INTERVAL", c.HeartbeatInterval}, {"JOB_RETRY_BASE", c.RetryBase},
 		{"RECONCILE_INTERVAL", c.ReconcileInterval}, {"RECONCILE_GRACE", c.ReconcileGrace},
 		{"BALANCE_WRITE_TIMEOUT", c.BalanceWriteTimeout},
 	} {
@@ -200,7 +211,7 @@ func (c Config) Validate() error {
 		v    int
 	}{
 		{"WORKER_SLOTS", c.WorkerSlots}, {"JOB_MAX_ACK_PENDING", c.MaxAckPending}, {"JOB_MAX_ATTEMPTS", c.MaxAttempts},
-		{"JOB_MAX_RUNNING_PER_CLIENT", c.MaxRunningPerClient}, {"JOB_MAX_DAYS", c.JobMaxDays},
+		{"JOB_MAX_RUNNING_PER_CLIENT", c.MaxRunningPerClient}, {"JOB_MAX_QUEUED_PER_CLIENT", c.MaxQueuedPerClient}, {"JOB_MAX_DAYS", c.JobMaxDays},
 	} {
 		if n.v < 0 {
 			return fmt.Errorf("%s: %d is negative", n.name, n.v)
@@ -208,6 +219,10 @@ func (c Config) Validate() error {
 	}
 	if c.RateHeadroom < 0 {
 		return fmt.Errorf("LIGHTSPEED_RATE_HEADROOM: %v is negative", c.RateHeadroom)
+	}
+	if 2*c.HeartbeatInterval > min(c.LeaseTTL, c.AckWait) {
+		return fmt.Errorf("JOB_HEARTBEAT_INTERVAL: %v is more than half of the shorter of JOB_LEASE_TTL (%v) and JOB_ACK_WAIT (%v): "+
+			"a lease or a message would run out between two beats", c.HeartbeatInterval, c.LeaseTTL, c.AckWait)
 	}
 	return nil
 }
@@ -240,6 +255,8 @@ type Service struct {
 	starter *starter.Starter
 	api     *api.Server
 	worker  *worker.Worker
+	// completer is the worker's and the reconciler's.
+	completer *completion.Completer
 }
 
 // New checks cfg, with its defaults, and builds the service.
@@ -256,7 +273,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 		d.Owner = host + ":" + strconv.Itoa(os.Getpid())
 	}
 	logger := d.Logger.With("component", "import-worker")
-	s := &Service{cfg: cfg, d: d, logger: logger, store: store.New(d.Pool), metrics: metrics.New(d.Registry)}
+	s := &Service{cfg: cfg, d: d, logger: logger, store: store.New(d.Pool).WithWindow(cfg.MaxRunningPerClient), metrics: metrics.New(d.Registry)}
 	if d.Registry != nil {
 		d.Registry.MustRegister(metrics.NewStoreGauges(s.store, logger))
 	}
@@ -265,19 +282,21 @@ func New(cfg Config, d Deps) (*Service, error) {
 	configClient := posimportv1.NewConfigServiceClient(d.ConfigConn)
 	authClient := posimportv1.NewAuthServiceClient(d.AuthConn)
 	s.starter = &starter.Starter{Store: s.store, Queue: s.queue, Config: configClient, Auth: authClient,
-		Logger: logger, MaxDays: cfg.JobMaxDays, NowFunc: d.NowFunc}
+		Logger: logger, MaxDays: cfg.JobMaxDays, MaxQueuedPerClient: cfg.MaxQueuedPerClient, NowFunc: d.NowFunc}
 	s.api = api.New(s.store, s.starter)
+	s.completer = &completion.Completer{Store: s.store, Balance: posimportv1.NewBalanceServiceClient(d.BalanceConn), Metrics: s.metrics}
 	s.worker = worker.New(worker.Config{
-		Owner: d.Owner, Slots: cfg.WorkerSlots, LeaseTTL: cfg.LeaseTTL, MaxRunningPerClient: cfg.MaxRunningPerClient,
-		MaxAttempts: cfg.MaxAttempts, ShutdownTimeout: cfg.Server.ShutdownTimeout, RetryBase: cfg.RetryBase,
+		Owner: d.Owner, Slots: cfg.WorkerSlots, LeaseTTL: cfg.LeaseTTL, HeartbeatInterval: cfg.HeartbeatInterval,
+		MaxRunningPerClient: cfg.MaxRunningPerClient, MaxAttempts: cfg.MaxAttempts,
+		ShutdownTimeout: cfg.Server.ShutdownTimeout, RetryBase: cfg.RetryBase,
 		TokenMargin: cfg.TokenReuseMargin, WriteTimeout: cfg.BalanceWriteTimeout,
 	}, worker.Deps{
 		Store: s.store, Queue: s.queue, Config: configClient, Auth: authClient,
 		Balance:   posimportv1.NewBalanceServiceClient(d.BalanceConn),
 		Providers: provider.Default(provider.Options{LightspeedAPIURL: cfg.LightspeedAPIURL, RestaurantAPIURL: cfg.LightspeedRestaurantAPIURL, HTTPClient: posClient(d.HTTPClient, cfg.WorkerSlots)}),
-		Budget: ratebudget.New(d.Pool, ratebudget.Config{Headroom: cfg.RateHeadroom, BurstWindow: cfg.LightspeedBurstWindow},
+		Budget: ratebudget.New(s.store, ratebudget.Config{Headroom: cfg.RateHeadroom, BurstWindow: cfg.LightspeedBurstWindow},
 			logger),
-		Metrics: s.metrics, Logger: logger,
+		Completer: s.completer, Metrics: s.metrics, Logger: logger,
 	})
 	return s, nil
 }
@@ -333,7 +352,7 @@ func (s *Service) Run(ctx context.Context) error {
 			return nil
 		})
 		g.Go(func() error { return s.worker.Run(gctx) })
-		rec := &reconcile.Reconciler{Store: s.store, Queue: s.queue, Balance: posimportv1.NewBalanceServiceClient(s.d.BalanceConn),
+		rec := &reconcile.Reconciler{Store: s.store, Queue: s.queue, Completer: s.completer,
 			Metrics: s.metrics, Logger: s.logger.With("component", "reconciler"),
 			Interval: s.cfg.ReconcileInterval, Grace: s.cfg.ReconcileGrace}
 		g.Go(func() error { return rec.Run(gctx) })

@@ -162,7 +162,7 @@ func mustZone(t *testing.T, name string) *time.Location {
 
 // TestImportLifecycleAPI starts, reads, lists, watches and cancels an import over gRPC and REST
 // with no worker running: the jobs are planned per register and chunk, queued one message per
-// job, and cancelling ends them.
+// job of the client's window (the rest wait in Postgres), and cancelling ends them all.
 func TestImportLifecycleAPI(t *testing.T) {
 	t.Parallel()
 	e := apiOnly(t)
@@ -183,8 +183,14 @@ func TestImportLifecycleAPI(t *testing.T) {
 		imp.GetCreatedBy() != "user-supervisor" || !imp.GetOverwriteApproved() || imp.GetTrigger() != posimportv1.ImportTrigger_IMPORT_TRIGGER_MANUAL {
 		t.Errorf("started import = %v", imp)
 	}
-	if n := streamMessages(t, e); n != 8 {
-		t.Errorf("%d messages queued, want one per job (8)", n)
+	// One message per job of the client's window (JOB_MAX_RUNNING_PER_CLIENT, 4 here); the
+	// other jobs wait in Postgres until one of the client's ends.
+	var waiting int
+	if err := e.Pool.QueryRow(ctx, "SELECT count(*) FROM jobs WHERE import_id = $1 AND published_at IS NULL", imp.GetImportId()).Scan(&waiting); err != nil {
+		t.Fatal(err)
+	}
+	if n := streamMessages(t, e); n != 4 || waiting != 4 {
+		t.Errorf("%d messages queued and %d jobs waiting, want one message per job of the window (4) and the other 4 waiting", n, waiting)
 	}
 	// REST reads.
 	sup := e.Keys.Token(t, authn.RoleSupervisor, "c1")

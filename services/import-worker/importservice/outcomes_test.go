@@ -76,7 +76,7 @@ func TestUnmappedTypesAndMetrics(t *testing.T) {
 }
 
 // scrape returns a server's /metrics text.
-func scrape(t *testing.T, r *servicetest.Running) string {
+func scrape(t testing.TB, r *servicetest.Running) string {
 	t.Helper()
 	resp, err := http.Get(r.HTTPBase + "/metrics")
 	if err != nil {

@@ -6,7 +6,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/posimport/posimport/pkg/civil"
@@ -64,13 +63,8 @@ func (s *Server) WriteDay(ctx context.Context, req *posimportv1.WriteDayRequest)
 		return nil, err
 	}
 	res, err := s.store.WriteDay(ctx, w)
-	var stale *store.StaleFenceError
-	if errors.As(err, &stale) {
-		s.metrics.Stale()
-		return nil, apierr.FailedPrecondition("%v", stale)
-	}
 	if err != nil {
-		return nil, apiError(err)
+		return nil, s.writeError(err)
 	}
 	s.metrics.Written(posimportv1.WriteOutcome(res.Outcome))
 	return &posimportv1.WriteDayResponse{
@@ -188,22 +182,6 @@ func (s *Server) GetDay(ctx context.Context, req *posimportv1.GetDayRequest) (*p
 		Registers: buildRegisters(cl, d),
 		TimeZone:  dept.GetEffectiveTimeZone(),
 	}, nil
-}
-
-// apiError is the one place that turns the store's errors into the API's (the stale fence is
-// answered by the write handlers). A conflict the day locks should have prevented, or a
-// serialization failure, is Aborted: the caller retries and reads the days again. Anything
-// else is returned as is and ends as Internal.
-func apiError(err error) error {
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return apierr.NotFound("%v", store.ErrNotFound)
-	case errors.Is(err, store.ErrConflict):
-		return apierr.Aborted("%v", store.ErrConflict)
-	case errors.Is(err, store.ErrConcurrentUpdate):
-		return apierr.Aborted("%v", store.ErrConcurrentUpdate)
-	}
-	return err
 }
 
 // dateRange is a validated range of a department's days.

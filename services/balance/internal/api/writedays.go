@@ -37,13 +37,8 @@ func (s *Server) WriteDays(ctx context.Context, req *posimportv1.WriteDaysReques
 		ws[i] = w
 	}
 	results, err := s.store.WriteDays(ctx, ws)
-	var stale *store.StaleFenceError
-	if errors.As(err, &stale) {
-		s.metrics.Stale()
-		return nil, apierr.FailedPrecondition("%v", stale)
-	}
 	if err != nil {
-		return nil, apiError(err)
+		return nil, s.writeError(err)
 	}
 	resp := &posimportv1.WriteDaysResponse{Days: make([]*posimportv1.WriteDayResponse, len(results))}
 	for i, r := range results {

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -23,7 +21,6 @@ import (
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/import-worker/internal/starter"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
-	"github.com/posimport/posimport/services/import-worker/internal/store/dbsqlc"
 )
 
 // Policy is the ImportService role table: a supervisor or regional supervisor of the client
@@ -122,23 +119,22 @@ func (s *Server) ListImports(ctx context.Context, req *posimportv1.ListImportsRe
 	case size == 0:
 		size = 50
 	}
-	var after pgtype.UUID
+	var after uuid.UUID
 	if tok := req.GetPageToken(); tok != "" {
 		id, err := uuid.Parse(tok)
-		if err != nil {
+		if err != nil || id == uuid.Nil {
 			return nil, apierr.Invalid("page_token", "not a token this service issued")
 		}
-		after = pgtype.UUID{Bytes: id, Valid: true}
+		after = id
 	}
-	q, pool := s.store.Queries()
-	rows, err := q.ImportList(ctx, pool, dbsqlc.ImportListParams{ClientID: req.GetClientId(), After: after, MaxRows: size + 1})
+	rows, err := s.store.ListImports(ctx, req.GetClientId(), after, int(size)+1)
 	if err != nil {
 		return nil, err
 	}
 	resp := &posimportv1.ListImportsResponse{}
 	if len(rows) > int(size) {
 		rows = rows[:size]
-		resp.NextPageToken = rows[len(rows)-1].ImportID.String()
+		resp.NextPageToken = rows[len(rows)-1].ID.String()
 	}
 	for _, r := range rows {
 		imp, err := s.render(ctx, r)
@@ -156,12 +152,14 @@ func (s *Server) CancelImport(ctx context.Context, req *posimportv1.CancelImport
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.load(ctx, req.GetClientId(), id); err != nil {
+	next, err := s.store.Cancel(ctx, req.GetClientId(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, apierr.NotFound("import %s not found", id)
+	}
+	if err != nil {
 		return nil, err
 	}
-	if err := s.store.Cancel(ctx, req.GetClientId(), id); err != nil {
-		return nil, err
-	}
+	s.starter.Publish(ctx, next) // the client's jobs its cancelled ones made room for
 	imp, err := s.load(ctx, req.GetClientId(), id)
 	if err != nil {
 		return nil, err
@@ -224,9 +222,8 @@ func importID(s string) (uuid.UUID, error) {
 
 // load reads one import of the client with its progress; NotFound for another client's.
 func (s *Server) load(ctx context.Context, client string, id uuid.UUID) (*posimportv1.Import, error) {
-	q, pool := s.store.Queries()
-	row, err := q.ImportGet(ctx, pool, dbsqlc.ImportGetParams{ClientID: client, ImportID: id})
-	if errors.Is(err, pgx.ErrNoRows) {
+	row, err := s.store.GetImport(ctx, client, id)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, apierr.NotFound("import %s not found", id)
 	}
 	if err != nil {
@@ -236,45 +233,44 @@ func (s *Server) load(ctx context.Context, client string, id uuid.UUID) (*posimp
 }
 
 // render builds an import's message from its row, its jobs' summary and its errors.
-func (s *Server) render(ctx context.Context, row dbsqlc.Import) (*posimportv1.Import, error) {
-	q, pool := s.store.Queries()
-	summary, err := q.ImportJobSummary(ctx, pool, row.ImportID)
+func (s *Server) render(ctx context.Context, row store.Import) (*posimportv1.Import, error) {
+	summary, err := s.store.JobSummaries(ctx, row.ID)
 	if err != nil {
 		return nil, err
 	}
-	errs, err := q.ImportErrorList(ctx, pool, dbsqlc.ImportErrorListParams{ImportID: row.ImportID, MaxRows: maxErrors})
+	errs, err := s.store.ImportErrors(ctx, row.ID, maxErrors)
 	if err != nil {
 		return nil, err
 	}
-	marked, err := q.ImportMarkedDepartments(ctx, pool, row.ImportID)
+	marked, err := s.store.MarkedDepartments(ctx, row.ID)
 	if err != nil {
 		return nil, err
 	}
 	imp := &posimportv1.Import{
-		ImportId: row.ImportID.String(), ClientId: row.ClientID, DepartmentIds: row.DepartmentIds,
-		FromDate: store.CivilDate(row.FromDate).String(), UntilDate: store.CivilDate(row.UntilDate).String(),
-		OverwriteApproved: row.OverwriteApproved, Trigger: posimportv1.ImportTrigger(row.Trigger), CreatedBy: row.CreatedBy,
+		ImportId: row.ID.String(), ClientId: row.ClientID, DepartmentIds: row.DepartmentIDs,
+		FromDate: row.From.String(), UntilDate: row.Until.String(),
+		OverwriteApproved: row.Overwrite, Trigger: posimportv1.ImportTrigger(row.Trigger), CreatedBy: row.CreatedBy,
 		CreateTime: ts(row.CreateTime), FinishTime: ts(row.FinishTime), CancelTime: ts(row.CancelTime),
 		Progress: progress(row, summary, marked),
 	}
-	imp.State = state(imp.GetProgress(), row.CancelTime.Valid, row.FinishTime.Valid)
+	imp.State = state(imp.GetProgress(), !row.CancelTime.IsZero(), !row.FinishTime.IsZero())
 	for _, e := range errs {
 		imp.Errors = append(imp.Errors, &posimportv1.ImportError{
-			DepartmentId: e.DepartmentID, RegisterId: e.RegisterID, FromDate: store.CivilDate(e.FromDate).String(),
-			UntilDate: store.CivilDate(e.UntilDate).String(), Message: e.Message, Time: ts(e.CreateTime),
+			DepartmentId: e.DepartmentID, RegisterId: e.RegisterID, FromDate: e.From.String(),
+			UntilDate: e.Until.String(), Message: e.Message, Time: ts(e.Time),
 			JobId: e.JobID.String(), Permanent: e.Permanent,
 		})
 	}
 	return imp, nil
 }
 
-func progress(row dbsqlc.Import, summary []dbsqlc.ImportJobSummaryRow, marked []string) *posimportv1.ImportProgress {
+func progress(row store.Import, summary []store.JobSummary, marked []string) *posimportv1.ImportProgress {
 	p := &posimportv1.ImportProgress{}
 	for _, t := range row.UnmappedTypes {
 		p.UnmappedTypes = append(p.UnmappedTypes, posimportv1.PosDataType(t))
 	}
 	deps := map[string]*posimportv1.DepartmentProgress{}
-	for _, id := range row.DepartmentIds {
+	for _, id := range row.DepartmentIDs {
 		deps[id] = &posimportv1.DepartmentProgress{DepartmentId: id, MarkedImported: slices.Contains(marked, id)}
 		p.Departments = append(p.Departments, deps[id])
 	}
@@ -310,7 +306,7 @@ func progress(row dbsqlc.Import, summary []dbsqlc.ImportJobSummaryRow, marked []
 		if r.State == store.StateFailed {
 			d.JobsFailed += r.Jobs
 		}
-		from, until := store.CivilDate(r.FromDate).String(), store.CivilDate(r.UntilDate).String()
+		from, until := r.From.String(), r.Until.String()
 		if d.FromDate == "" || from < d.FromDate {
 			d.FromDate = from
 		}
@@ -341,9 +337,9 @@ func state(p *posimportv1.ImportProgress, cancelled, finished bool) posimportv1.
 	return posimportv1.ImportState_IMPORT_STATE_SUCCEEDED
 }
 
-func ts(t pgtype.Timestamptz) *timestamppb.Timestamp {
-	if !t.Valid {
+func ts(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
 		return nil
 	}
-	return timestamppb.New(t.Time)
+	return timestamppb.New(t)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/posimport/posimport/pkg/lightspeed/sim/simtest"
 	"github.com/posimport/posimport/pkg/platform/pgtest"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+	"github.com/posimport/posimport/services/import-worker/importservice"
 	"github.com/posimport/posimport/services/import-worker/internal/faultproxy"
 	"github.com/posimport/posimport/services/import-worker/internal/faulttest"
 	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
@@ -66,7 +67,7 @@ func killWorker(t *testing.T, bin string) {
 	kills := faulttest.EnvInt("FAULTS_KILLS", 8, 20)
 	var db *faultproxy.Proxy
 	b := faulttest.Setup(t, bin, faulttest.Options{
-		Shops: faulttest.EnvInt("FAULTS_KILL_SHOPS", 4, 20), Registers: 3, Days: faulttest.EnvInt("FAULTS_KILL_DAYS", 60, 365), Seed: 21,
+		Shops: faulttest.EnvInt("FAULTS_KILL_SHOPS", 4, 20), Registers: 3, Days: faulttest.EnvInt("FAULTS_KILL_DAYS", 120, 365), Seed: 21,
 		BalanceDBURL: func(u string) string {
 			db = faultproxy.Start(t, "balance-db", faultproxy.HostPort(t, u))
 			return db.Via(t, u)
@@ -124,7 +125,7 @@ func waitUntil(timeout time.Duration, cond func() bool) bool {
 // request not delivered, no transaction open anywhere. The job's last day then changes
 // upstream, and another worker takes the job over (attempt 2) and finishes it with the new
 // data, which advances the job's fence. The held call is delivered, still during the pause:
-// the balance must refuse it as stale (one FailedPrecondition WriteDays more at the balance),
+// the balance must refuse it as stale (one Aborted WriteDays more at the balance),
 // and the resumed zombie must give the job up and go on. The job stays as the second worker
 // left it, and the verdict finds the new data.
 // NOTE: the zombie's BALANCE_WRITE_TIMEOUT outlasts the pause, so its call is alive when the
@@ -221,8 +222,8 @@ func readJobEnd(t *testing.T, b *faulttest.Bundle, id uuid.UUID) jobEnd {
 	return e
 }
 
-// staleWrites reads the balance's count of WriteDay(s) calls refused as stale
-// (FailedPrecondition, which the balance answers only to a stale fencing token).
+// staleWrites reads the balance's count of WriteDay(s) calls refused as stale (Aborted, which
+// the balance's writes answer only to a stale fencing token, with its ErrorInfo reason).
 func staleWrites(t *testing.T, b *faulttest.Bundle) int {
 	t.Helper()
 	resp, err := http.Get(b.Balance.HTTPBase + "/metrics")
@@ -236,7 +237,7 @@ func staleWrites(t *testing.T, b *faulttest.Bundle) int {
 		t.Fatal(err)
 	}
 	for _, l := range strings.Split(string(body), "\n") {
-		if strings.HasPrefix(l, "posimport_grpc_requests_total{") && strings.Contains(l, `code="FailedPrecondition"`) &&
+		if strings.HasPrefix(l, "posimport_grpc_requests_total{") && strings.Contains(l, `code="Aborted"`) &&
 			(strings.Contains(l, `method="WriteDay"`) || strings.Contains(l, `method="WriteDays"`)) {
 			n, err := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
 			if err != nil {
@@ -278,8 +279,12 @@ func mustZone(t *testing.T, name string) *time.Location {
 // re-publish the jobs whose messages were lost.
 func natsRestarts(t *testing.T, bin string) {
 	restarts := faulttest.EnvInt("FAULTS_NATS_RESTARTS", 3, 10)
+	// A client window as wide as the import, so that most of its jobs wait in the stream when
+	// the stream is truncated: with the default window the stream holds four messages, and the
+	// truncated part of a block may hold none of them.
 	b := faulttest.Setup(t, bin, faulttest.Options{Shops: faulttest.EnvInt("FAULTS_NATS_SHOPS", 3, 10), Registers: 3,
-		Days: faulttest.EnvInt("FAULTS_NATS_DAYS", 60, 180), Seed: 23})
+		Days: faulttest.EnvInt("FAULTS_NATS_DAYS", 120, 180), Seed: 23,
+		WorkerConfig: func(c *importservice.Config) { c.MaxRunningPerClient = 1000 }})
 	id := b.StartImport(t)
 	b.StartWorker(t)
 	b.StartWorker(t)

@@ -24,9 +24,11 @@ const (
 )
 
 // Defaults of Config, which importservice's configuration names as its own, so each value is
-// written once.
+// written once. DefaultAckWait is how long a delivered message may go without an ack or
+// InProgress: the worker's lease TTL, so that a dead worker's message is redelivered when its
+// lease ends (worker's package doc).
 const (
-	DefaultAckWait       = 2 * time.Minute
+	DefaultAckWait       = 15 * time.Second
 	DefaultMaxAckPending = 64
 	DefaultReplicas      = 1
 )

@@ -14,7 +14,6 @@ import (
 	"github.com/posimport/posimport/pkg/platform/pgtest"
 	"github.com/posimport/posimport/services/import-worker/internal/metrics"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
-	"github.com/posimport/posimport/services/import-worker/internal/store/dbsqlc"
 	"github.com/posimport/posimport/services/import-worker/internal/storetest"
 )
 
@@ -78,21 +77,19 @@ func TestStoreGauges(t *testing.T) {
 				}
 			}
 			if len(tc.jobs) > 0 {
-				d := store.Date(civil.Date{Year: 2026, Month: 10, Day: 1})
-				imp := uuid.New()
-				ni := store.NewImport{Import: dbsqlc.ImportInsertParams{ImportID: imp, ClientID: "c1", DepartmentIds: []string{"d1"},
-					FromDate: d, UntilDate: d, Trigger: 1, CreatedBy: "t"}}
+				d := civil.Date{Year: 2026, Month: 10, Day: 1}
+				ni := store.NewImport{Import: store.Import{ID: uuid.New(), ClientID: "c1", DepartmentIDs: []string{"d1"},
+					From: d, Until: d, Trigger: 1, CreatedBy: "t"}}
 				for range tc.jobs {
-					ni.Jobs = append(ni.Jobs, dbsqlc.JobInsertParams{JobID: uuid.New(), ImportID: imp, ClientID: "c1", DepartmentID: "d1",
-						LocationID: "1", TimeZone: "UTC", FromDate: d, UntilDate: d})
+					ni.Jobs = append(ni.Jobs, store.NewJob{ID: uuid.New(), DepartmentID: "d1", LocationID: "1", TimeZone: "UTC", From: d, Until: d})
 				}
-				if err := store.New(pool).CreateImport(ctx, ni, nil); err != nil {
+				if _, err := store.New(pool).CreateImport(ctx, ni); err != nil {
 					t.Fatal(err)
 				}
 				i := 0
 				for state, age := range tc.jobs {
 					if _, err := pool.Exec(ctx, "UPDATE jobs SET state = $1, create_time = now() - make_interval(secs => $2) WHERE job_id = $3",
-						state, age.Seconds(), ni.Jobs[i].JobID); err != nil {
+						state, age.Seconds(), ni.Jobs[i].ID); err != nil {
 						t.Fatal(err)
 					}
 					i++

@@ -1,29 +1,25 @@
-// Package outbox publishes jobs written to Postgres: each unpublished job is sent with its id
-// as Nats-Msg-Id and marked published after the PubAck. A crash in between only causes a
-// re-publish, which JetStream's duplicate window (or, later, the job's lease) absorbs.
+// Package outbox publishes jobs claimed for publication in Postgres (store: a client's window):
+// each job's message carries its id, with the id as Nats-Msg-Id, and the PubAcks are awaited
+// together. The claim was committed first, so a crash or a NATS outage before the PubAck only
+// leaves a claimed job without a message, which the reconciler re-publishes once stale;
+// a duplicate publication is absorbed by JetStream's duplicate window or, later, by the job's
+// lease.
 package outbox
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/google/uuid"
 
 	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
-	"github.com/posimport/posimport/services/import-worker/internal/store"
 )
 
-// Publish sends the jobs' messages, waiting for their PubAcks together, and marks the
-// acknowledged ones published in one statement (the reconciler publishes the rest).
-func Publish(ctx context.Context, st *store.Store, q *jobqueue.Queue, jobs []uuid.UUID) error {
-	qs, pool := st.Queries()
-	acked, err := q.PublishAll(ctx, jobs)
-	if len(acked) == 0 {
-		return err
+// Publish sends the claimed jobs' messages and waits for their PubAcks; it returns the first
+// error (the reconciler publishes what was not acknowledged).
+func Publish(ctx context.Context, q *jobqueue.Queue, jobs []uuid.UUID) error {
+	if len(jobs) == 0 {
+		return nil
 	}
-	if merr := qs.JobsMarkPublished(ctx, pool, acked); merr != nil {
-		return errors.Join(err, fmt.Errorf("mark %d jobs published: %w", len(acked), merr))
-	}
+	_, err := q.PublishAll(ctx, jobs)
 	return err
 }

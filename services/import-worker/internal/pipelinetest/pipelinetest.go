@@ -73,6 +73,9 @@ type Options struct {
 	// BalanceDBURL, when set, rewrites the database URL of the balance service's pool (e.g.
 	// through a fault-injecting proxy).
 	BalanceDBURL func(dbURL string) string
+	// POSClient, when set, sends the in-process import-workers' POS requests (e.g. through a
+	// transport that injects a fault).
+	POSClient *http.Client
 }
 
 // Env is a running pipeline.
@@ -256,7 +259,7 @@ func (e *Env) StartImportWorker(t testing.TB, owner string, adjust func(*imports
 		svc, err = importservice.New(cfg, importservice.Deps{
 			Pool: e.Pool, JS: e.NATS.JS,
 			ConfigConn: e.dial(t, e.Config.GRPCAddr, authn.ServiceImportWorker), AuthConn: e.dial(t, e.Auth.GRPCAddr, authn.ServiceImportWorker), BalanceConn: e.dial(t, e.Balance.GRPCAddr, authn.ServiceImportWorker),
-			Logger: e.logger.With("owner", owner), Registry: s.Registry(), Owner: owner,
+			Logger: e.logger.With("owner", owner), Registry: s.Registry(), Owner: owner, HTTPClient: e.Opts.POSClient,
 		})
 		if err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/posimport/posimport/pkg/platform/logging"
 	"github.com/posimport/posimport/services/import-worker/internal/ratebudget"
+	"github.com/posimport/posimport/services/import-worker/internal/store"
 	"github.com/posimport/posimport/services/import-worker/internal/storetest"
 )
 
@@ -18,7 +19,7 @@ import (
 func TestWaitHonoursPauseSetWhileAsleep(t *testing.T) {
 	t.Parallel()
 	pool := storetest.Pool(t)
-	a, b := ratebudget.New(pool, cfg, logging.Discard()), ratebudget.New(pool, cfg, logging.Discard())
+	a, b := ratebudget.New(store.New(pool), cfg, logging.Discard()), ratebudget.New(store.New(pool), cfg, logging.Discard())
 	l := a.For("acct")
 	// Eight requests go at once, then one every 100 ms: the next reservation sleeps ~300 ms.
 	for range 10 {

@@ -10,17 +10,13 @@ package ratebudget
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/posimport/posimport/pkg/lightspeed/retail"
 	"github.com/posimport/posimport/pkg/pos"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
-	"github.com/posimport/posimport/services/import-worker/internal/store/dbsqlc"
 )
 
 // Config shapes the budget.
@@ -40,8 +36,7 @@ type Config struct {
 
 // Budget hands out per-account limiters backed by the same table.
 type Budget struct {
-	pool   *pgxpool.Pool
-	q      *dbsqlc.Queries
+	st     *store.Store
 	cfg    Config
 	logger *slog.Logger
 	sleep  func(ctx context.Context, d time.Duration) error
@@ -50,8 +45,8 @@ type Budget struct {
 	accounts map[string]*Limiter
 }
 
-// New returns a budget on pool (the imports schema).
-func New(pool *pgxpool.Pool, cfg Config, logger *slog.Logger) *Budget {
+// New returns a budget kept in st.
+func New(st *store.Store, cfg Config, logger *slog.Logger) *Budget {
 	if cfg.Headroom <= 0 {
 		cfg.Headroom = retail.DefaultHeadroom
 	}
@@ -67,9 +62,7 @@ func New(pool *pgxpool.Pool, cfg Config, logger *slog.Logger) *Budget {
 	if cfg.InitialBurst <= 0 {
 		cfg.InitialBurst = retail.DocumentedBurst
 	}
-	st := store.New(pool)
-	q, _ := st.Queries()
-	return &Budget{pool: pool, q: q, cfg: cfg, logger: logger.With("component", "ratebudget"),
+	return &Budget{st: st, cfg: cfg, logger: logger.With("component", "ratebudget"),
 		sleep: sleepCtx, accounts: map[string]*Limiter{}}
 }
 
@@ -110,16 +103,16 @@ var _ pos.Limiter = (*Limiter)(nil)
 
 // learn records the row after a reservation. The theoretical arrival time only grows while
 // the bucket's settings stay; a change of settings (another Observe) may have moved it back.
-func (l *Limiter) learn(r dbsqlc.RateBudgetReserveRow) {
+func (l *Limiter) learn(r store.RateReservation) {
 	m := &l.model
 	m.Lock()
 	defer m.Unlock()
-	same := m.known && m.size == r.BucketSize && m.drip == r.DripRate && m.burst == r.BurstMax
-	if !same || r.Tat.Time.After(m.tat) {
-		m.tat = r.Tat.Time
+	same := m.known && m.size == r.Bucket.Size && m.drip == r.Bucket.Drip && m.burst == r.Bucket.Burst
+	if !same || r.TAT.After(m.tat) {
+		m.tat = r.TAT
 	}
-	m.known, m.size, m.drip, m.burst = true, r.BucketSize, r.DripRate, r.BurstMax
-	m.offset = r.DbNow.Time.Sub(time.Now())
+	m.known, m.size, m.drip, m.burst = true, r.Bucket.Size, r.Bucket.Drip, r.Bucket.Burst
+	m.offset = r.DBNow.Sub(time.Now())
 }
 
 // covered reports whether the row already holds what s reports: the same bucket, and a level
@@ -150,10 +143,8 @@ func (l *Limiter) ensure(ctx context.Context) error {
 		return nil
 	}
 	c := l.b.cfg
-	if err := l.b.q.RateBudgetEnsure(ctx, l.b.pool, dbsqlc.RateBudgetEnsureParams{
-		AccountKey: l.key, BucketSize: c.InitialSize, DripRate: c.InitialDrip, BurstMax: int32(c.InitialBurst),
-	}); err != nil {
-		return fmt.Errorf("create rate budget: %w", err)
+	if err := l.b.st.EnsureRateBudget(ctx, l.key, store.Bucket{Size: c.InitialSize, Drip: c.InitialDrip, Burst: int32(c.InitialBurst)}); err != nil {
+		return err
 	}
 	l.ensured = true
 	return nil
@@ -172,14 +163,12 @@ func (l *Limiter) Reserve(ctx context.Context, cost float64) (Reservation, error
 	if err := l.ensure(ctx); err != nil {
 		return Reservation{}, err
 	}
-	r, err := l.b.q.RateBudgetReserve(ctx, l.b.pool, dbsqlc.RateBudgetReserveParams{
-		Headroom: l.b.cfg.Headroom, Cost: cost, BurstWindowSeconds: l.b.cfg.BurstWindow.Seconds(), AccountKey: l.key,
-	})
+	r, err := l.b.st.ReserveRate(ctx, l.key, cost, l.b.cfg.Headroom, l.b.cfg.BurstWindow)
 	if err != nil {
-		return Reservation{}, fmt.Errorf("reserve rate budget: %w", err)
+		return Reservation{}, err
 	}
 	l.learn(r)
-	return Reservation{SendAt: r.SendAt.Time, Wait: time.Duration(r.WaitSeconds * float64(time.Second))}, nil
+	return Reservation{SendAt: r.SendAt, Wait: r.Wait}, nil
 }
 
 // Wait implements pos.Limiter: it reserves a send time and sleeps until it. A 429 that
@@ -197,11 +186,11 @@ func (l *Limiter) Wait(ctx context.Context, cost float64) error {
 		if err := l.b.sleep(ctx, r.Wait); err != nil {
 			return err
 		}
-		row, err := l.b.q.RateBudgetGet(ctx, l.b.pool, l.key)
+		paused, err := l.b.st.RatePausedUntil(ctx, l.key)
 		if err != nil {
-			return fmt.Errorf("read rate budget: %w", err)
+			return err
 		}
-		if !row.PausedUntil.Time.After(r.SendAt) {
+		if !paused.After(r.SendAt) {
 			return nil
 		}
 	}
@@ -219,9 +208,7 @@ func (l *Limiter) Observe(s pos.BucketState) {
 		return
 	}
 	l.forget()
-	if err := l.b.q.RateBudgetObserve(ctx, l.b.pool, dbsqlc.RateBudgetObserveParams{
-		BucketSize: s.Size, DripRate: s.DripRate, BurstMax: int32(s.BurstMax), Level: s.Level, AccountKey: l.key,
-	}); err != nil {
+	if err := l.b.st.ObserveRate(ctx, l.key, store.Bucket{Size: s.Size, Drip: s.DripRate, Burst: int32(s.BurstMax)}, s.Level); err != nil {
 		l.b.logger.Warn("rate budget observe", "account_key", l.key, "error", err)
 	}
 }
@@ -234,7 +221,7 @@ func (l *Limiter) PauseUntil(t time.Time) {
 		l.b.logger.Warn("rate budget pause", "account_key", l.key, "error", err)
 		return
 	}
-	if err := l.b.q.RateBudgetPause(ctx, l.b.pool, dbsqlc.RateBudgetPauseParams{Until: store.Timestamp(t), AccountKey: l.key}); err != nil {
+	if err := l.b.st.PauseRate(ctx, l.key, t); err != nil {
 		l.b.logger.Warn("rate budget pause", "account_key", l.key, "error", err)
 	}
 }

@@ -28,7 +28,7 @@ func setup(t *testing.T) *testBundle {
 	t.Helper()
 	pool := storetest.Pool(t)
 	// Two budgets on one database stand for two worker processes.
-	return &testBundle{a: ratebudget.New(pool, cfg, logging.Discard()), b: ratebudget.New(pool, cfg, logging.Discard())}
+	return &testBundle{a: ratebudget.New(store.New(pool), cfg, logging.Discard()), b: ratebudget.New(store.New(pool), cfg, logging.Discard())}
 }
 
 // sendTimes reserves n requests alternating between limiters and returns each one's send
@@ -184,7 +184,7 @@ func TestObserveWritesOnlyWhatIsNew(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			pool := storetest.Pool(t)
-			l := ratebudget.New(pool, cfg, logging.Discard()).For("acct")
+			l := ratebudget.New(store.New(pool), cfg, logging.Discard()).For("acct")
 			// Two requests: the model's level is about 2 until the drip takes it away.
 			for range 2 {
 				if _, err := l.Reserve(context.Background(), 1); err != nil {

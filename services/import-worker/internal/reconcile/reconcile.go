@@ -1,36 +1,31 @@
 // Package reconcile keeps JetStream in step with Postgres, which is the source of truth for
-// jobs: it publishes jobs never published (the outbox), re-publishes jobs whose message is
-// gone although they are still pending or their lease ran out, and finishes the bookkeeping a
+// jobs: it claims and publishes jobs whose client's window has room but that were never
+// claimed (store.Sweep), re-publishes jobs whose message is gone although they are still
+// pending or their lease ran out (a claimed job whose publication failed among them), and finishes the bookkeeping a
 // worker may have died before doing (marking departments imported, finishing imports). Every
 // step is safe with several replicas running it.
 package reconcile
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
-
-	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+	"github.com/posimport/posimport/services/import-worker/internal/completion"
 	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
 	"github.com/posimport/posimport/services/import-worker/internal/metrics"
 	"github.com/posimport/posimport/services/import-worker/internal/outbox"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
-	"github.com/posimport/posimport/services/import-worker/internal/store/dbsqlc"
-	"github.com/posimport/posimport/services/import-worker/internal/worker"
 )
 
-// Reconciler re-publishes lost jobs.
+// Reconciler re-publishes lost jobs and completes imports.
 type Reconciler struct {
-	Store   *store.Store
-	Queue   *jobqueue.Queue
-	Balance posimportv1.BalanceServiceClient
-	Metrics *metrics.Metrics
-	Logger  *slog.Logger
+	Store     *store.Store
+	Queue     *jobqueue.Queue
+	Completer *completion.Completer
+	Metrics   *metrics.Metrics
+	Logger    *slog.Logger
 	// Interval between passes.
 	Interval time.Duration
 	// Grace is how long a job may be pending after publication, or past its lease, before its
@@ -56,37 +51,28 @@ func (r *Reconciler) Run(ctx context.Context) error {
 
 // Pass does one round; it returns the first error but tries every step.
 func (r *Reconciler) Pass(ctx context.Context) error {
-	q, pool := r.Store.Queries()
 	var first error
 	keep := func(err error) {
 		if err != nil && first == nil {
 			first = err
 		}
 	}
-	unpublished, err := q.JobsUnpublished(ctx, pool, dbsqlc.JobsUnpublishedParams{MinAgeSeconds: 2, MaxRows: 1000})
+	claimed, err := r.Store.Sweep(ctx, 2*time.Second, 1000)
 	keep(err)
-	if len(unpublished) > 0 {
-		keep(outbox.Publish(ctx, r.Store, r.Queue, unpublished))
-	}
+	keep(outbox.Publish(ctx, r.Queue, claimed))
 	n, err := r.republish(ctx)
 	keep(err)
 	if n > 0 {
 		r.Logger.InfoContext(ctx, "jobs republished", "jobs", n)
 	}
-	keep(worker.MarkDepartments(ctx, r.Store, r.Balance, pgtype.UUID{}, r.Metrics))
-	ended, err := q.ImportsUnfinishedEnded(ctx, pool)
-	keep(err)
-	for _, id := range ended {
-		keep(worker.FinishImport(ctx, r.Store, id, r.Metrics))
-	}
+	keep(r.Completer.Sweep(ctx))
 	return first
 }
 
 // republish publishes stale jobs whose message is no longer in the stream, each under a fresh
 // Nats-Msg-Id so the duplicate window cannot swallow it.
 func (r *Reconciler) republish(ctx context.Context) (int, error) {
-	q, pool := r.Store.Queries()
-	stale, err := q.JobsStale(ctx, pool, dbsqlc.JobsStaleParams{GraceSeconds: r.Grace.Seconds(), MaxRows: 1000})
+	stale, err := r.Store.StaleJobs(ctx, r.Grace, 1000)
 	if err != nil || len(stale) == 0 {
 		return 0, err
 	}
@@ -99,12 +85,12 @@ func (r *Reconciler) republish(ctx context.Context) (int, error) {
 		if present[id] {
 			continue
 		}
-		count, err := q.JobClaimRepublish(ctx, pool, dbsqlc.JobClaimRepublishParams{JobID: id, GraceSeconds: r.Grace.Seconds()})
-		if errors.Is(err, pgx.ErrNoRows) {
-			continue // another replica claimed it, or the job ended meanwhile
-		}
+		count, claimed, err := r.Store.ClaimRepublish(ctx, id, r.Grace)
 		if err != nil {
 			return n, err
+		}
+		if !claimed {
+			continue // another replica claimed it, or the job ended meanwhile
 		}
 		if err := r.Queue.Publish(ctx, id, fmt.Sprintf("%s/r%d", id, count)); err != nil {
 			return n, err

@@ -11,11 +11,11 @@ import (
 	"github.com/posimport/posimport/pkg/platform/logging"
 	"github.com/posimport/posimport/pkg/platform/natstest"
 	"github.com/posimport/posimport/pkg/platform/pgtest"
+	"github.com/posimport/posimport/services/import-worker/internal/completion"
 	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
 	"github.com/posimport/posimport/services/import-worker/internal/metrics"
 	"github.com/posimport/posimport/services/import-worker/internal/reconcile"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
-	"github.com/posimport/posimport/services/import-worker/internal/store/dbsqlc"
 	"github.com/posimport/posimport/services/import-worker/internal/storetest"
 )
 
@@ -58,18 +58,16 @@ func TestPassRepublishesOnlyLostJobs(t *testing.T) {
 		{name: "done", update: "UPDATE jobs SET state = 'DONE', published_at = now() - interval '10 minutes' WHERE job_id = $1"},
 		{name: "published just now", update: "UPDATE jobs SET published_at = now() WHERE job_id = $1"},
 	}
-	d := store.Date(civil.Date{Year: 2026, Month: 5, Day: 1})
+	d := civil.Date{Year: 2026, Month: 5, Day: 1}
 	ids := make([]uuid.UUID, len(cases))
 	for i, c := range cases {
 		imp, job := uuid.New(), uuid.New()
 		ids[i] = job
-		if err := st.CreateImport(ctx, store.NewImport{
-			Import: dbsqlc.ImportInsertParams{ImportID: imp, ClientID: "c1", DepartmentIds: []string{"d1"}, FromDate: d, UntilDate: d, Trigger: 1, CreatedBy: "t"},
-			Jobs: []dbsqlc.JobInsertParams{{JobID: job, ImportID: imp, ClientID: "c1", DepartmentID: "d1", LocationID: "1", TimeZone: "UTC",
-				FromDate: d, UntilDate: d}, {JobID: uuid.New(), ImportID: imp, ClientID: "c1", DepartmentID: "d1", RegisterID: "x", LocationID: "1",
-				TimeZone: "UTC", FromDate: d, UntilDate: d, // a failed sibling: the department is never marked
-			}},
-		}, nil); err != nil {
+		if _, err := st.CreateImport(ctx, store.NewImport{
+			Import: store.Import{ID: imp, ClientID: "c1", DepartmentIDs: []string{"d1"}, From: d, Until: d, Trigger: 1, CreatedBy: "t"},
+			Jobs: []store.NewJob{{ID: job, DepartmentID: "d1", LocationID: "1", TimeZone: "UTC", From: d, Until: d},
+				{ID: uuid.New(), DepartmentID: "d1", RegisterID: "x", LocationID: "1", TimeZone: "UTC", From: d, Until: d}}, // a failed sibling: the department is never marked
+		}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := pool.Exec(ctx, "UPDATE jobs SET published_at = now(), state = 'FAILED' WHERE import_id = $1 AND job_id <> $2", imp, job); err != nil {
@@ -84,7 +82,9 @@ func TestPassRepublishesOnlyLostJobs(t *testing.T) {
 			}
 		}
 	}
-	r := &reconcile.Reconciler{Store: st, Queue: q, Metrics: metrics.New(nil), Logger: logging.Discard(), Interval: time.Second, Grace: time.Minute}
+	m := metrics.New(nil)
+	r := &reconcile.Reconciler{Store: st, Queue: q, Completer: &completion.Completer{Store: st, Metrics: m}, Metrics: m, Logger: logging.Discard(),
+		Interval: time.Second, Grace: time.Minute}
 	for pass := range 2 { // a second pass changes nothing more
 		if err := r.Pass(ctx); err != nil {
 			t.Fatalf("pass %d: %v", pass, err)
@@ -94,19 +94,18 @@ func TestPassRepublishesOnlyLostJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	qs, _ := st.Queries()
 	for i, c := range cases {
 		if present[ids[i]] != c.wantPresent {
 			t.Errorf("%s: message present = %v, want %v", c.name, present[ids[i]], c.wantPresent)
 		}
-		j, err := qs.JobGet(ctx, pool, ids[i])
+		j, err := st.GetJob(ctx, ids[i])
 		if err != nil {
 			t.Fatal(err)
 		}
 		if j.RepublishCount != c.wantCount {
 			t.Errorf("%s: republished %d times, want %d", c.name, j.RepublishCount, c.wantCount)
 		}
-		if !j.PublishedAt.Valid {
+		if j.PublishedAt.IsZero() {
 			t.Errorf("%s: not marked published", c.name)
 		}
 	}

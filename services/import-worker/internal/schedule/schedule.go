@@ -9,28 +9,16 @@ package schedule
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/posimport/posimport/pkg/civil"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
-	"github.com/posimport/posimport/services/import-worker/internal/store/dbsqlc"
-)
-
-// Client outcomes recorded per run.
-const (
-	OutcomeStarted     = "STARTED"
-	OutcomeNeedsReauth = "NEEDS_REAUTH"
-	OutcomeNotEnabled  = "NOT_ENABLED"
-	OutcomeFailed      = "FAILED"
 )
 
 // ClientStatus is a client with POS import on and its connection's standing.
@@ -48,10 +36,11 @@ type Directory interface {
 }
 
 // Launcher stores one client's scheduled import and returns its id and its jobs, which the run
-// publishes (Publish) with other clients' jobs. record must run inside the transaction that
-// stores the import, so a client is started at most once per run date.
+// publishes (Publish) with other clients' jobs. The import must be stored with runDate as its
+// store.NewImport.RunDate, so that the client's start is recorded in the same transaction and
+// a client is started at most once per run date.
 type Launcher interface {
-	Launch(ctx context.Context, client string, now, scheduledFor time.Time, record func(ctx context.Context, tx pgx.Tx, importID uuid.UUID) error) (uuid.UUID, []uuid.UUID, error)
+	Launch(ctx context.Context, client string, now, scheduledFor time.Time, runDate civil.Date) (uuid.UUID, []uuid.UUID, error)
 	// Publish queues stored jobs in the given order; what it fails to queue the reconciler
 	// publishes later.
 	Publish(ctx context.Context, jobs []uuid.UUID)
@@ -136,16 +125,9 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (bool, error) {
 	if err != nil || !due {
 		return false, err
 	}
-	q, pool := s.Store.Queries()
-	_, err = q.ScheduleRunClaim(ctx, pool, dbsqlc.ScheduleRunClaimParams{
-		RunDate: store.Date(runDate), ScheduledFor: store.Timestamp(scheduledFor), Owner: s.Owner,
-		TtlSeconds: s.ClaimTTL.Seconds(),
-	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil // ran, or running elsewhere
-	}
-	if err != nil {
-		return false, fmt.Errorf("claim run %s: %w", runDate, err)
+	claimed, err := s.Store.ClaimRun(ctx, runDate, scheduledFor, s.Owner, s.ClaimTTL)
+	if err != nil || !claimed {
+		return false, err // not claimed: ran, or running elsewhere
 	}
 	log := s.Logger.With("run_date", runDate.String())
 	clients, err := s.Directory.Clients(ctx)
@@ -160,8 +142,8 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (bool, error) {
 			return false, err
 		}
 	}
-	if err := q.ScheduleRunDone(ctx, pool, dbsqlc.ScheduleRunDoneParams{RunDate: store.Date(runDate), Owner: s.Owner}); err != nil {
-		return true, fmt.Errorf("finish run: %w", err)
+	if err := s.Store.RunDone(ctx, runDate, s.Owner); err != nil {
+		return true, err
 	}
 	log.InfoContext(ctx, "scheduled run done", "clients", len(clients), "imports_started", started)
 	return true, nil
@@ -223,44 +205,24 @@ func Interleave[T any](lists [][]T) []T {
 // runClient does one client's part of a run and returns the jobs of the import it started, if
 // it started one.
 func (s *Scheduler) runClient(ctx context.Context, log *slog.Logger, runDate civil.Date, scheduledFor, now time.Time, c ClientStatus) ([]uuid.UUID, error) {
-	q, pool := s.Store.Queries()
-	_, err := q.ScheduleRunClientGet(ctx, pool, dbsqlc.ScheduleRunClientGetParams{RunDate: store.Date(runDate), ClientID: c.ClientID})
-	if err == nil {
-		return nil, nil // done by a replica whose claim lapsed
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("read run client: %w", err)
+	done, err := s.Store.RunClientDone(ctx, runDate, c.ClientID)
+	if err != nil || done {
+		return nil, err // done: by a replica whose claim lapsed
 	}
 	switch {
 	case c.Enabled:
-		id, jobs, err := s.Launcher.Launch(ctx, c.ClientID, now, scheduledFor, func(ctx context.Context, tx pgx.Tx, importID uuid.UUID) error {
-			return q.ScheduleRunClientInsert(ctx, tx, dbsqlc.ScheduleRunClientInsertParams{
-				RunDate: store.Date(runDate), ClientID: c.ClientID, Outcome: OutcomeStarted,
-				ImportID: pgtype.UUID{Bytes: importID, Valid: true},
-			})
-		})
+		id, jobs, err := s.Launcher.Launch(ctx, c.ClientID, now, scheduledFor, runDate)
 		if err != nil {
 			log.WarnContext(ctx, "scheduled import not started", "client_id", c.ClientID, "error", err)
-			return nil, s.record(ctx, runDate, c.ClientID, OutcomeFailed, err.Error())
+			return nil, s.Store.RecordRunClient(ctx, runDate, c.ClientID, store.RunFailed, err.Error())
 		}
 		log.InfoContext(ctx, "scheduled import started", "client_id", c.ClientID, "import_id", id)
 		return jobs, nil
 	case c.NeedsReauth:
 		s.Reporter.NeedsReauth()
 		log.WarnContext(ctx, "client needs to re-authorize; scheduled import skipped", "client_id", c.ClientID)
-		return nil, s.record(ctx, runDate, c.ClientID, OutcomeNeedsReauth, "client must re-authorize Lightspeed")
+		return nil, s.Store.RecordRunClient(ctx, runDate, c.ClientID, store.RunNeedsReauth, "client must re-authorize Lightspeed")
 	default:
-		return nil, s.record(ctx, runDate, c.ClientID, OutcomeNotEnabled, c.Status)
+		return nil, s.Store.RecordRunClient(ctx, runDate, c.ClientID, store.RunNotEnabled, c.Status)
 	}
-}
-
-func (s *Scheduler) record(ctx context.Context, runDate civil.Date, client, outcome, detail string) error {
-	q, pool := s.Store.Queries()
-	err := q.ScheduleRunClientInsert(ctx, pool, dbsqlc.ScheduleRunClientInsertParams{
-		RunDate: store.Date(runDate), ClientID: client, Outcome: outcome, Detail: detail,
-	})
-	if err != nil {
-		return fmt.Errorf("record run client: %w", err)
-	}
-	return nil
 }

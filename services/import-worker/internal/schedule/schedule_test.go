@@ -10,14 +10,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/posimport/posimport/pkg/civil"
 	"github.com/posimport/posimport/pkg/platform/logging"
 	"github.com/posimport/posimport/pkg/platform/pgtest"
 	"github.com/posimport/posimport/services/import-worker/internal/schedule"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
-	"github.com/posimport/posimport/services/import-worker/internal/store/dbsqlc"
 	"github.com/posimport/posimport/services/import-worker/internal/storetest"
 )
 
@@ -86,20 +84,23 @@ func newLauncher(st *store.Store, jobsEach int) launcher {
 	return launcher{st: st, jobsEach: jobsEach, mu: &sync.Mutex{}, client: map[uuid.UUID]string{}, order: &[]uuid.UUID{}}
 }
 
-func (l launcher) Launch(ctx context.Context, client string, now, scheduledFor time.Time, record func(context.Context, pgx.Tx, uuid.UUID) error) (uuid.UUID, []uuid.UUID, error) {
+func (l launcher) Launch(ctx context.Context, client string, now, scheduledFor time.Time, runDate civil.Date) (uuid.UUID, []uuid.UUID, error) {
 	id := uuid.New()
-	d := store.Date(civil.DateOf(now.In(cph)).AddDays(-1))
-	ni := store.NewImport{Import: dbsqlc.ImportInsertParams{ImportID: id, ClientID: client, DepartmentIds: []string{"d1"}, FromDate: d, UntilDate: d,
-		Trigger: 2, CreatedBy: "scheduler", ScheduledFor: store.Timestamp(scheduledFor)}}
+	d := civil.DateOf(now.In(cph)).AddDays(-1)
+	ni := store.NewImport{Import: store.Import{ID: id, ClientID: client, DepartmentIDs: []string{"d1"}, From: d, Until: d,
+		Trigger: 2, CreatedBy: "scheduler", ScheduledFor: scheduledFor}, RunDate: runDate}
 	var jobs []uuid.UUID
 	for range max(l.jobsEach, 1) {
 		j := uuid.New()
 		jobs = append(jobs, j)
-		ni.Jobs = append(ni.Jobs, dbsqlc.JobInsertParams{JobID: j, ImportID: id, ClientID: client, DepartmentID: "d1", LocationID: "1",
-			TimeZone: "Europe/Copenhagen", FromDate: d, UntilDate: d})
+		ni.Jobs = append(ni.Jobs, store.NewJob{ID: j, DepartmentID: "d1", LocationID: "1", TimeZone: "Europe/Copenhagen", From: d, Until: d})
 	}
-	if err := l.st.CreateImport(ctx, ni, func(ctx context.Context, tx pgx.Tx) error { return record(ctx, tx, id) }); err != nil {
+	created, err := l.st.CreateImport(ctx, ni)
+	if err != nil {
 		return uuid.Nil, nil, err
+	}
+	if diff := cmp.Diff(jobs, created.Publish); diff != "" {
+		return uuid.Nil, nil, fmt.Errorf("jobs claimed for publication without a window (-all +claimed):\n%s", diff)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -171,8 +172,7 @@ func TestOneRunPerDayAcrossReplicasOverAYear(t *testing.T) {
 			now = now.Add(2 * time.Hour)
 		}
 	}
-	q, _ := st.Queries()
-	runs, err := q.ScheduleRunList(ctx, pool)
+	runs, err := st.Runs(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestOneRunPerDayAcrossReplicasOverAYear(t *testing.T) {
 	}
 	for i, r := range runs {
 		d := civil.Date{Year: 2026, Month: 1, Day: 1}.AddDays(i)
-		if got := store.CivilDate(r.RunDate); got != d {
+		if got := r.Date; got != d {
 			t.Fatalf("run %d is for %s, want %s", i, got, d)
 		}
 		want := time.Date(d.Year, d.Month, d.Day, 2, 0, 0, 0, cph)
@@ -191,8 +191,8 @@ func TestOneRunPerDayAcrossReplicasOverAYear(t *testing.T) {
 		if d == (civil.Date{Year: 2026, Month: 10, Day: 25}) {
 			want = time.Date(2026, 10, 25, 0, 0, 0, 0, time.UTC) // the first 02:00 (CEST)
 		}
-		if !r.ScheduledFor.Time.Equal(want) || !r.DoneTime.Valid {
-			t.Errorf("run %s due %v (done %v), want due %v", d, r.ScheduledFor.Time.UTC(), r.DoneTime.Valid, want.UTC())
+		if !r.ScheduledFor.Equal(want) || r.DoneTime.IsZero() {
+			t.Errorf("run %s due %v (done %v), want due %v", d, r.ScheduledFor.UTC(), !r.DoneTime.IsZero(), want.UTC())
 		}
 	}
 	var perDay []int64
@@ -219,7 +219,7 @@ func TestOneRunPerDayAcrossReplicasOverAYear(t *testing.T) {
 	if rep.n.Load() != 365 {
 		t.Errorf("needs-reauth reported %d times, want 365", rep.n.Load())
 	}
-	outcomes, err := q.ScheduleRunClientList(ctx, pool, store.Date(civil.Date{Year: 2026, Month: 3, Day: 29}))
+	outcomes, err := st.RunClients(ctx, civil.Date{Year: 2026, Month: 3, Day: 29})
 	if err != nil {
 		t.Fatal(err)
 	}

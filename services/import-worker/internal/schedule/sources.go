@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
+	"github.com/posimport/posimport/pkg/civil"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/import-worker/internal/starter"
 )
@@ -60,10 +60,10 @@ func (d ServiceDirectory) Clients(ctx context.Context) ([]ClientStatus, error) {
 type StarterLauncher struct{ Starter *starter.Starter }
 
 // Launch implements Launcher.
-func (l StarterLauncher) Launch(ctx context.Context, client string, now, scheduledFor time.Time, record func(context.Context, pgx.Tx, uuid.UUID) error) (uuid.UUID, []uuid.UUID, error) {
+func (l StarterLauncher) Launch(ctx context.Context, client string, now, scheduledFor time.Time, runDate civil.Date) (uuid.UUID, []uuid.UUID, error) {
 	return l.Starter.Create(ctx, starter.Request{
 		ClientID: client, Trigger: posimportv1.ImportTrigger_IMPORT_TRIGGER_SCHEDULED, CreatedBy: "scheduler",
-		Scheduled: true, ScheduledFor: scheduledFor, Now: now, Also: record,
+		Scheduled: true, ScheduledFor: scheduledFor, Now: now, RunDate: runDate,
 	})
 }
 

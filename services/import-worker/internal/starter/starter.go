@@ -6,12 +6,12 @@ package starter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -22,7 +22,6 @@ import (
 	"github.com/posimport/posimport/services/import-worker/internal/outbox"
 	"github.com/posimport/posimport/services/import-worker/internal/plan"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
-	"github.com/posimport/posimport/services/import-worker/internal/store/dbsqlc"
 )
 
 // MaxYears is the longest range of one import.
@@ -36,6 +35,10 @@ type Starter struct {
 	Auth    posimportv1.AuthServiceClient
 	Logger  *slog.Logger
 	MaxDays int
+	// MaxQueuedPerClient bounds a client's jobs not ended, counting a manual import's new
+	// ones: an import that would pass it is refused (ResourceExhausted); 0 is no bound. The
+	// nightly run is never refused.
+	MaxQueuedPerClient int
 	// NowFunc is the clock ("today" in the client's zone); default time.Now.
 	NowFunc func() time.Time
 }
@@ -55,8 +58,9 @@ type Request struct {
 	ScheduledFor time.Time
 	// Now is the instant a scheduled import is computed for; zero takes the starter's clock.
 	Now time.Time
-	// Also runs in the import's transaction (the scheduler's per-client claim).
-	Also func(ctx context.Context, tx pgx.Tx, importID uuid.UUID) error
+	// RunDate, for a scheduled import, is the nightly run it is recorded under, in the
+	// import's transaction (store.NewImport.RunDate).
+	RunDate civil.Date
 }
 
 const rpcTimeout = 30 * time.Second
@@ -68,8 +72,10 @@ func (s *Starter) now() time.Time {
 	return time.Now()
 }
 
-// Start validates r, writes the import and its jobs, publishes them and returns the import id.
-// Refusals are apierr errors naming the field or the state to fix; nothing is written then.
+// Start validates r, writes the import and its jobs, publishes those that fit in the client's
+// window and returns the import id: a manual import identical to one of the client's still
+// running is merged into it (nothing is written; its id is returned). Refusals are apierr
+// errors naming the field or the state to fix; nothing is written then.
 func (s *Starter) Start(ctx context.Context, r Request) (uuid.UUID, error) {
 	id, jobs, err := s.Create(ctx, r)
 	if err != nil {
@@ -79,17 +85,18 @@ func (s *Starter) Start(ctx context.Context, r Request) (uuid.UUID, error) {
 	return id, nil
 }
 
-// Publish publishes stored jobs. The jobs are stored: a failure only delays them until the
-// reconciler's next pass, so it is logged, not returned.
+// Publish publishes jobs claimed for publication. They are stored: a failure only delays them
+// until the reconciler finds them stale, so it is logged, not returned.
 func (s *Starter) Publish(ctx context.Context, jobs []uuid.UUID) {
-	if err := outbox.Publish(ctx, s.Store, s.Queue, jobs); err != nil {
+	if err := outbox.Publish(ctx, s.Queue, jobs); err != nil {
 		s.Logger.WarnContext(ctx, "publish jobs; the reconciler will", "jobs", len(jobs), "error", err)
 	}
 }
 
 // Create is Start without the publication: it validates r, writes the import and its jobs and
-// returns the import id and the job ids, for a caller that publishes many imports' jobs in an
-// order of its own (the nightly run interleaves its clients).
+// returns the import id and the jobs claimed for publication (the client's window), for a
+// caller that publishes many imports' jobs in an order of its own (the nightly run interleaves
+// its clients).
 func (s *Starter) Create(ctx context.Context, r Request) (uuid.UUID, []uuid.UUID, error) {
 	deps, err := s.check(ctx, r)
 	if err != nil {
@@ -97,13 +104,16 @@ func (s *Starter) Create(ctx context.Context, r Request) (uuid.UUID, []uuid.UUID
 	}
 	id := uuid.New()
 	jobs := plan.Plan(deps, s.MaxDays, uuid.New)
-	ni := store.NewImport{Import: dbsqlc.ImportInsertParams{
-		ImportID: id, ClientID: r.ClientID, OverwriteApproved: r.Overwrite, Trigger: int16(r.Trigger),
-		CreatedBy: r.CreatedBy, ScheduledFor: store.Timestamp(r.ScheduledFor),
-	}}
+	ni := store.NewImport{Import: store.Import{
+		ID: id, ClientID: r.ClientID, Overwrite: r.Overwrite, Trigger: int16(r.Trigger),
+		CreatedBy: r.CreatedBy, ScheduledFor: r.ScheduledFor,
+	}, RunDate: r.RunDate}
+	if !r.Scheduled {
+		ni.MergeIdentical, ni.MaxQueued = true, s.MaxQueuedPerClient
+	}
 	from, until := deps[0].From, deps[0].Until
 	for _, d := range deps {
-		ni.Import.DepartmentIds = append(ni.Import.DepartmentIds, d.ID)
+		ni.Import.DepartmentIDs = append(ni.Import.DepartmentIDs, d.ID)
 		if d.From.Before(from) {
 			from = d.From
 		}
@@ -111,25 +121,30 @@ func (s *Starter) Create(ctx context.Context, r Request) (uuid.UUID, []uuid.UUID
 			until = d.Until
 		}
 	}
-	ni.Import.FromDate, ni.Import.UntilDate = store.Date(from), store.Date(until)
-	ids := make([]uuid.UUID, len(jobs))
-	for i, j := range jobs {
-		ids[i] = j.ID
-		ni.Jobs = append(ni.Jobs, dbsqlc.JobInsertParams{
-			JobID: j.ID, ImportID: id, ClientID: r.ClientID, DepartmentID: j.DepartmentID, RegisterID: j.RegisterID,
-			LocationID: j.LocationID, TimeZone: j.TimeZone, FromDate: store.Date(j.From), UntilDate: store.Date(j.Until),
+	ni.Import.From, ni.Import.Until = from, until
+	for _, j := range jobs {
+		ni.Jobs = append(ni.Jobs, store.NewJob{
+			ID: j.ID, DepartmentID: j.DepartmentID, RegisterID: j.RegisterID, LocationID: j.LocationID, TimeZone: j.TimeZone,
+			From: j.From, Until: j.Until,
 		})
 	}
-	var also func(context.Context, pgx.Tx) error
-	if r.Also != nil {
-		also = func(ctx context.Context, tx pgx.Tx) error { return r.Also(ctx, tx, id) }
-	}
-	if err := s.Store.CreateImport(ctx, ni, also); err != nil {
+	created, err := s.Store.CreateImport(ctx, ni)
+	var full *store.QueueFullError
+	switch {
+	case errors.As(err, &full):
+		return uuid.Nil, nil, &apierr.Error{Code: codes.ResourceExhausted, Message: fmt.Sprintf(
+			"client %s has %d import jobs queued or running, and this import's %d would pass the limit of %d: wait for imports to end, or cancel one",
+			r.ClientID, full.Queued, full.Adding, full.Max)}
+	case err != nil:
 		return uuid.Nil, nil, err
+	case created.Merged:
+		s.Logger.InfoContext(ctx, "import merged into an identical one still running", "import_id", created.ImportID,
+			"client_id", r.ClientID, "created_by", r.CreatedBy)
+		return created.ImportID, nil, nil
 	}
 	s.Logger.InfoContext(ctx, "import started", "import_id", id, "client_id", r.ClientID, "jobs", len(jobs),
-		"from", from.String(), "until", until.String(), "trigger", r.Trigger.String())
-	return id, ids, nil
+		"queued", len(created.Publish), "from", from.String(), "until", until.String(), "trigger", r.Trigger.String())
+	return id, created.Publish, nil
 }
 
 // check validates the request against the client's configuration and connection and returns

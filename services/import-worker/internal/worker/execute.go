@@ -5,23 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/shopspring/decimal"
-	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/posimport/posimport/pkg/aggregate"
-	"github.com/posimport/posimport/pkg/civil"
+	"github.com/posimport/posimport/pkg/platform/apierr"
 	"github.com/posimport/posimport/pkg/pos"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/import-worker/internal/provider"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
-	"github.com/posimport/posimport/services/import-worker/internal/store/dbsqlc"
 )
 
 // Result is what a job attempt did.
@@ -71,7 +66,7 @@ func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 	if err != nil {
 		return res, Permanent("department %s: time zone %q unknown", j.DepartmentID, j.TimeZone)
 	}
-	from, until := store.CivilDate(j.FromDate), store.CivilDate(j.UntilDate)
+	from, until := j.From, j.Until
 
 	tokens := provider.NewAuthTokens(w.d.Auth, j.ClientID, provider.TokenOptions{Margin: w.cfg.TokenMargin})
 	acct, err := tokens.Account(ctx)
@@ -115,66 +110,57 @@ func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 
 	fields, unmapped := mapFields(cfg.GetFields(), src.DataTypes())
 	if len(unmapped) > 0 {
-		q, pool := w.d.Store.Queries()
-		if err := q.ImportAddUnmappedTypes(ctx, pool, importTypes(j.ImportID, unmapped)); err != nil {
-			return res, fmt.Errorf("record unmapped types: %w", err)
+		if err := w.d.Store.AddUnmappedTypes(ctx, j.ImportID, typeNumbers(unmapped)); err != nil {
+			return res, err
 		}
 	}
 	res.FetchTime = time.Since(fetchStart)
 	writeStart := time.Now()
 	days := series.Days()
 	res.Days = len(days)
-	// Days go to the balance WriteBatchDays at a time, each batch one WriteDays transaction,
-	// and the job checks for a cancellation before each. Batches are independent sets and may
-	// be written a few at once (WritesInFlight). NOTE: the balance serialises the writes of one
-	// job on its fence row, so more than one in flight only adds lock waits today; the
-	// default is 1.
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(w.cfg.WritesInFlight)
-	var mu sync.Mutex
-	for start := 0; start < len(days); start += w.cfg.WriteBatchDays {
-		batch := days[start:min(start+w.cfg.WriteBatchDays, len(days))]
-		last := start+len(batch) == len(days)
-		cancelled, err := w.d.Store.Cancelled(gctx, j.JobID, l.Attempt)
-		if err != nil {
-			_ = g.Wait()
-			return res, err
-		}
-		if cancelled {
-			err := g.Wait()
-			res.Cancelled = err == nil
-			return res, err
-		}
-		if gctx.Err() != nil {
-			break
-		}
-		g.Go(func() error {
-			outcomes, err := w.writeDays(gctx, l, loc, batch, fields)
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			for _, outcome := range outcomes {
-				switch outcome {
-				case posimportv1.WriteOutcome_WRITE_OUTCOME_WRITTEN:
-					res.Counters.DaysWritten++
-				case posimportv1.WriteOutcome_WRITE_OUTCOME_UNCHANGED:
-					res.Counters.DaysWritten++
-					res.Counters.DaysUnchanged++
-				case posimportv1.WriteOutcome_WRITE_OUTCOME_SKIPPED_APPROVED:
-					res.Counters.DaysSkippedApproved++
-				}
-			}
-			if last {
-				return nil // the job's end records the final counters, a moment later
-			}
-			return w.d.Store.Progress(gctx, j.JobID, l.Attempt, res.Counters)
-		})
-	}
-	err = g.Wait()
+	err = w.writeJob(ctx, l, loc, days, fields, &res)
 	res.WriteTime = time.Since(writeStart)
 	return res, err
+}
+
+// writeJob writes the job's days to the balance WriteBatchDays at a time, each batch one
+// WriteDays transaction, checking for a cancellation before each, and counts their outcomes
+// in res.
+func (w *Worker) writeJob(ctx context.Context, l store.Lease, loc *time.Location, days []aggregate.Day, fields []field, res *Result) error {
+	j := l.Job
+	for start := 0; start < len(days); start += w.cfg.WriteBatchDays {
+		batch := days[start:min(start+w.cfg.WriteBatchDays, len(days))]
+		cancelled, err := w.d.Store.Cancelled(ctx, j.ID, l.Attempt)
+		if err != nil {
+			return err
+		}
+		if cancelled {
+			res.Cancelled = true
+			return nil
+		}
+		outcomes, err := w.writeDays(ctx, l, loc, batch, fields)
+		if err != nil {
+			return err
+		}
+		for _, outcome := range outcomes {
+			switch outcome {
+			case posimportv1.WriteOutcome_WRITE_OUTCOME_WRITTEN:
+				res.Counters.DaysWritten++
+			case posimportv1.WriteOutcome_WRITE_OUTCOME_UNCHANGED:
+				res.Counters.DaysWritten++
+				res.Counters.DaysUnchanged++
+			case posimportv1.WriteOutcome_WRITE_OUTCOME_SKIPPED_APPROVED:
+				res.Counters.DaysSkippedApproved++
+			}
+		}
+		if start+len(batch) == len(days) {
+			return nil // the job's end records the final counters, a moment later
+		}
+		if err := w.d.Store.Progress(ctx, j.ID, l.Attempt, res.Counters); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // field is a weekly-balance field that receives a POS data type.
@@ -228,13 +214,12 @@ func fieldValues(day aggregate.Day, fields []field) []*posimportv1.FieldValues {
 }
 
 // writeDays writes consecutive days of the job in one WriteDays call and returns their
-// outcomes. A balance that does not know WriteDays yet (an older deployment) gets them one
-// WriteDay at a time.
+// outcomes.
 func (w *Worker) writeDays(ctx context.Context, l store.Lease, loc *time.Location, days []aggregate.Day, fields []field) ([]posimportv1.WriteOutcome, error) {
 	j := l.Job
 	req := &posimportv1.WriteDaysRequest{
 		ClientId: j.ClientID, DepartmentId: j.DepartmentID, RegisterId: j.RegisterID, TimeZone: j.TimeZone,
-		ImportId: j.ImportID.String(), JobId: j.JobID.String(), FencingToken: int64(l.Attempt), OverwriteApproved: l.Overwrite,
+		ImportId: j.ImportID.String(), JobId: j.ID.String(), FencingToken: int64(l.Attempt), OverwriteApproved: l.Overwrite,
 		Days: make([]*posimportv1.DayValues, len(days)),
 	}
 	for i, day := range days {
@@ -247,15 +232,10 @@ func (w *Worker) writeDays(ctx context.Context, l store.Lease, loc *time.Locatio
 	cctx, cancel := context.WithTimeout(ctx, w.cfg.WriteTimeout)
 	defer cancel()
 	resp, err := w.d.Balance.WriteDays(cctx, req)
-	switch {
-	case status.Code(err) == codes.Unimplemented:
-		return w.writeEachDay(ctx, req)
-	case status.Code(err) == codes.FailedPrecondition:
-		// A newer attempt of this job wrote already: this one is a zombie.
-		return nil, store.ErrLeaseLost
-	case err != nil:
-		return nil, rpcError(what, err)
-	case len(resp.GetDays()) != len(days):
+	if err != nil {
+		return nil, writeError(what, err)
+	}
+	if len(resp.GetDays()) != len(days) {
 		return nil, fmt.Errorf("%s: %d outcomes for %d days", what, len(resp.GetDays()), len(days))
 	}
 	out := make([]posimportv1.WriteOutcome, len(days))
@@ -265,26 +245,14 @@ func (w *Worker) writeDays(ctx context.Context, l store.Lease, loc *time.Locatio
 	return out, nil
 }
 
-// writeEachDay writes a WriteDays request's days with one WriteDay each.
-func (w *Worker) writeEachDay(ctx context.Context, req *posimportv1.WriteDaysRequest) ([]posimportv1.WriteOutcome, error) {
-	out := make([]posimportv1.WriteOutcome, 0, len(req.GetDays()))
-	for _, d := range req.GetDays() {
-		cctx, cancel := context.WithTimeout(ctx, w.cfg.WriteTimeout)
-		resp, err := w.d.Balance.WriteDay(cctx, &posimportv1.WriteDayRequest{
-			ClientId: req.GetClientId(), DepartmentId: req.GetDepartmentId(), RegisterId: req.GetRegisterId(), Date: d.GetDate(),
-			TimeZone: req.GetTimeZone(), Fields: d.GetFields(), ImportId: req.GetImportId(), JobId: req.GetJobId(),
-			FencingToken: req.GetFencingToken(), OverwriteApproved: req.GetOverwriteApproved(),
-		})
-		cancel()
-		if status.Code(err) == codes.FailedPrecondition {
-			return nil, store.ErrLeaseLost
-		}
-		if err != nil {
-			return nil, rpcError("write "+d.GetDate()+" to the balance", err)
-		}
-		out = append(out, resp.GetOutcome())
+// writeError classifies a refused write. Only the balance's stale-fence refusal (Aborted with
+// the reason STALE_FENCING_TOKEN) means a newer attempt of the job wrote already and this one
+// is a zombie; every other refusal, whatever its code, is the write's own failure.
+func writeError(what string, err error) error {
+	if status.Code(err) == codes.Aborted && apierr.ReasonOf(err) == apierr.ReasonStaleFencingToken {
+		return store.ErrLeaseLost
 	}
-	return out, nil
+	return rpcError(what, err)
 }
 
 // rpcError classifies an error from another posimport service.
@@ -338,96 +306,12 @@ func findDepartment(deps []*posimportv1.Department, id string) *posimportv1.Depa
 	return nil
 }
 
-// afterEnd runs when a job ended: marks departments whose jobs all ended DONE or SKIPPED as
-// imported in the balance (auto-confirm), sets the import's finish time when nothing is left,
-// and updates the freshness and lag metrics. Failures here are retried by the reconciler.
-func (w *Worker) afterEnd(ctx context.Context, l store.Lease) {
-	if err := MarkDepartments(ctx, w.d.Store, w.d.Balance, pgtype.UUID{Bytes: l.Job.ImportID, Valid: true}, w.d.Metrics); err != nil {
-		w.log.WarnContext(ctx, "mark departments imported", "import_id", l.Job.ImportID, "error", err)
-	}
-	if err := FinishImport(ctx, w.d.Store, l.Job.ImportID, w.d.Metrics); err != nil {
-		w.log.WarnContext(ctx, "finish import", "import_id", l.Job.ImportID, "error", err)
-	}
-}
-
-// Metrics is what MarkDepartments and FinishImport report to.
-type Metrics interface {
-	Fresh(client, department string, until civil.Date)
-	Lag(d time.Duration)
-}
-
-// markMaxDays is the longest range of one MarkDaysImported (the balance refuses longer ones);
-// an import may span years, so a department's range is marked in parts.
-const markMaxDays = 366
-
-// MarkDepartments calls MarkDaysImported for every department of the import (or of any recent
-// import, when importID is NULL) whose jobs all ended DONE or SKIPPED, once. A department that
-// cannot be marked now does not hold the others back; the reconciler tries it again.
-func MarkDepartments(ctx context.Context, st *store.Store, balance posimportv1.BalanceServiceClient, importID pgtype.UUID, m Metrics) error {
-	q, pool := st.Queries()
-	rows, err := q.DepartmentsToMark(ctx, pool, importID)
-	if err != nil {
-		return fmt.Errorf("list departments to mark: %w", err)
-	}
-	var errs []error
-	for _, r := range rows {
-		from, until := store.CivilDate(r.FromDate), store.CivilDate(r.UntilDate)
-		if err := markDays(ctx, balance, r, from, until); err != nil {
-			errs = append(errs, fmt.Errorf("mark days imported of %s/%s: %w", r.ClientID, r.DepartmentID, err))
-			continue
-		}
-		if err := q.DepartmentMarkInsert(ctx, pool, store.MarkParams(r.ImportID, r.DepartmentID)); err != nil {
-			errs = append(errs, fmt.Errorf("record marked department: %w", err))
-			continue
-		}
-		m.Fresh(r.ClientID, r.DepartmentID, until)
-	}
-	return errors.Join(errs...)
-}
-
-// markDays marks a department's days from..until imported, in parts of at most markMaxDays;
-// marking is idempotent, so parts marked before a failure are harmless when retried.
-func markDays(ctx context.Context, balance posimportv1.BalanceServiceClient, r dbsqlc.DepartmentsToMarkRow, from, until civil.Date) error {
-	for start := from; !start.After(until); start = start.AddDays(markMaxDays) {
-		end := start.AddDays(markMaxDays - 1)
-		if end.After(until) {
-			end = until
-		}
-		cctx, cancel := context.WithTimeout(ctx, rpcTimeout)
-		_, err := balance.MarkDaysImported(cctx, &posimportv1.MarkDaysImportedRequest{
-			ClientId: r.ClientID, DepartmentId: r.DepartmentID, FromDate: start.String(), UntilDate: end.String(),
-			ImportId: r.ImportID.String(), TimeZone: r.TimeZone,
-		})
-		cancel()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// FinishImport sets the import's finish time once no job is pending or running, and records
-// the lag of a scheduled import.
-func FinishImport(ctx context.Context, st *store.Store, importID [16]byte, m Metrics) error {
-	q, pool := st.Queries()
-	imp, err := q.ImportFinishIfEnded(ctx, pool, importID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if imp.ScheduledFor.Valid && imp.FinishTime.Valid {
-		m.Lag(imp.FinishTime.Time.Sub(imp.ScheduledFor.Time))
-	}
-	return nil
-}
-
-func importTypes(importID [16]byte, types []pos.DataType) dbsqlc.ImportAddUnmappedTypesParams {
+// typeNumbers renders data types as posimport.v1.PosDataType numbers, which pos.DataType
+// shares (1 = gross sales …).
+func typeNumbers(types []pos.DataType) []int16 {
 	out := make([]int16, len(types))
 	for i, t := range types {
-		// pos.DataType and posimport.v1.PosDataType share their numbering (1 = gross sales …).
 		out[i] = int16(t)
 	}
-	return dbsqlc.ImportAddUnmappedTypesParams{Types: out, ImportID: importID}
+	return out
 }

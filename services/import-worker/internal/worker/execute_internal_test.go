@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -9,9 +10,52 @@ import (
 
 	"github.com/posimport/posimport/pkg/aggregate"
 	"github.com/posimport/posimport/pkg/civil"
+	"github.com/posimport/posimport/pkg/platform/apierr"
 	"github.com/posimport/posimport/pkg/pos"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+	"github.com/posimport/posimport/services/import-worker/internal/store"
 )
+
+// TestWriteErrorKnowsOnlyTheStaleFence: of the balance's refusals (as they arrive, encoded by
+// apierr as the balance's interceptor encodes them) only Aborted with the reason
+// STALE_FENCING_TOKEN makes the job give up as a zombie; a constraint violation
+// (FailedPrecondition), a serialization failure (Aborted without a reason) and the like are
+// the write's own failures: retried, or permanent for bad input.
+func TestWriteErrorKnowsOnlyTheStaleFence(t *testing.T) {
+	t.Parallel()
+	wire := func(err error) error {
+		st, _ := apierr.ToStatus(err)
+		return st.Err()
+	}
+	tests := []struct {
+		name          string
+		err           error
+		wantLost      bool
+		wantPermanent bool
+	}{
+		{name: "stale fencing token", err: wire(apierr.AbortedFor(apierr.ReasonStaleFencingToken, "stale fencing token 1: the job's attempt 2 has written already")),
+			wantLost: true},
+		{name: "constraint violation", err: wire(apierr.FailedPrecondition("register day violates a constraint (register_days_fk)"))},
+		{name: "stale wording without the reason", err: wire(apierr.FailedPrecondition("stale fencing token 1: the job's attempt 2 has written already"))},
+		{name: "serialization failure", err: wire(apierr.Aborted("register day: concurrent update, retry"))},
+		{name: "another reason", err: wire(apierr.AbortedFor("SOMETHING_ELSE", "no"))},
+		{name: "invalid day", err: wire(apierr.Invalid("days[0].date", "2026-13-01 is not a date")), wantPermanent: true},
+		{name: "unavailable", err: wire(apierr.Unavailable(errors.New("dial"), "balance unavailable"))},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := writeError("write 2026-11-01 to 2026-11-02 to the balance", tc.err)
+			if lost := errors.Is(got, store.ErrLeaseLost); lost != tc.wantLost {
+				t.Errorf("lease lost = %v, want %v (%v)", lost, tc.wantLost, got)
+			}
+			var perm *PermanentError
+			if errors.As(got, &perm) != tc.wantPermanent {
+				t.Errorf("permanent = %v, want %v (%v)", !tc.wantPermanent, tc.wantPermanent, got)
+			}
+		})
+	}
+}
 
 func TestMapFields(t *testing.T) {
 	t.Parallel()

@@ -3,7 +3,25 @@
 // message and the lease alive while it works, and ends every delivery with one explicit ack
 // outcome: DoubleAck when the job's end is committed, NakWithDelay for a retry, TermWithReason
 // for a permanent failure recorded as FAILED (Term, without the reason, on a NATS server older
-// than 2.10.4, which would ignore it).
+// than 2.10.4, which would ignore it). A panic in a job fails that attempt, not the process.
+//
+// # Lease, heartbeat, ack wait and reconciler
+//
+// A leased job is the process's until its lease ends (JOB_LEASE_TTL, default 15s) unless the
+// process renews it. One heartbeat per process (JOB_HEARTBEAT_INTERVAL, default a third of the
+// shorter of the lease TTL and JOB_ACK_WAIT: 5s) renews the leases of all its running jobs in
+// one UPDATE, and then sends each job's message an InProgress, which restarts JetStream's
+// redelivery timer (JOB_ACK_WAIT, default 15s). The relation:
+//
+//	heartbeat ≤ min(lease TTL, ack wait) / 3   two beats may be lost before either runs out
+//	ack wait  = lease TTL                      a redelivery after a death finds the lease ended
+//	recovery  ≤ max(lease TTL, ack wait) + 1s  from a kill -9 to another worker's lease
+//	lost msg  ≤ lease TTL + RECONCILE_GRACE + RECONCILE_INTERVAL   (the reconciler re-publishes)
+//
+// With an ack wait shorter than the lease a redelivery meets a live lease and is NAKed until
+// it ends (harmless); with a longer one a dead worker's jobs wait for the ack wait. A worker
+// that cannot reach Postgres keeps its messages in progress; when another attempt took a job
+// meanwhile, the next beat (or the job's next fenced write) finds out and stops the job.
 package worker
 
 import (
@@ -15,11 +33,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+	"github.com/posimport/posimport/services/import-worker/internal/completion"
 	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
 	"github.com/posimport/posimport/services/import-worker/internal/metrics"
+	"github.com/posimport/posimport/services/import-worker/internal/outbox"
 	"github.com/posimport/posimport/services/import-worker/internal/provider"
 	"github.com/posimport/posimport/services/import-worker/internal/ratebudget"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
@@ -31,8 +52,11 @@ type Config struct {
 	Owner string
 	// Slots is the number of jobs run at once.
 	Slots int
-	// LeaseTTL is how long a lease lasts without renewal.
+	// LeaseTTL is how long a lease lasts without renewal (DefaultLeaseTTL).
 	LeaseTTL time.Duration
+	// HeartbeatInterval is how often the process renews its leases and messages; default a
+	// third of the shorter of LeaseTTL and the queue's ack wait.
+	HeartbeatInterval time.Duration
 	// MaxRunningPerClient caps one client's (one POS account's) running jobs across all
 	// workers, so a backfill cannot hold every slot while another client's nightly jobs wait.
 	MaxRunningPerClient int
@@ -46,8 +70,6 @@ type Config struct {
 	RetryBase, RetryMax time.Duration
 	// DeferDelay is the delay of a job deferred by the fairness cap.
 	DeferDelay time.Duration
-	// WritesInFlight is how many batches of days of one job are written to the balance at once.
-	WritesInFlight int
 	// WriteBatchDays is how many days one WriteDays call carries (and how often the job looks
 	// for a cancellation); default 31, a whole job: one transaction per job costs the balance
 	// a fifth of a week's batches, and a cancellation still stops the job before it writes.
@@ -55,15 +77,16 @@ type Config struct {
 	// TokenMargin: a job reuses its access token while it stays valid for longer than this
 	// (provider.DefaultTokenMargin by default; at most the auth service's REFRESH_MARGIN).
 	TokenMargin time.Duration
-	// WriteTimeout bounds one WriteDays (or WriteDay) call to the balance; default 30s.
+	// WriteTimeout bounds one WriteDays call to the balance; default 30s.
 	WriteTimeout time.Duration
 }
 
 // Defaults of the Config fields importservice's configuration sets; it names them as its own
-// defaults, so each value is written once.
+// defaults, so each value is written once. DefaultLeaseTTL is short, so that a dead worker's
+// jobs run again elsewhere within seconds (see the package doc).
 const (
 	DefaultSlots        = 4
-	DefaultLeaseTTL     = 2 * time.Minute
+	DefaultLeaseTTL     = 15 * time.Second
 	DefaultMaxAttempts  = 10
 	DefaultRetryBase    = 2 * time.Second
 	DefaultWriteTimeout = rpcTimeout
@@ -94,9 +117,6 @@ func (c *Config) defaults() {
 	if c.DeferDelay <= 0 {
 		c.DeferDelay = 2 * time.Second
 	}
-	if c.WritesInFlight <= 0 {
-		c.WritesInFlight = 1
-	}
 	if c.WriteBatchDays <= 0 {
 		c.WriteBatchDays = 31
 	}
@@ -114,15 +134,18 @@ type Deps struct {
 	Balance   posimportv1.BalanceServiceClient
 	Providers provider.Registry
 	Budget    *ratebudget.Budget
+	// Completer marks departments imported and finishes imports after a job ends.
+	Completer *completion.Completer
 	Metrics   *metrics.Metrics
 	Logger    *slog.Logger
 }
 
 // Worker consumes import jobs.
 type Worker struct {
-	cfg Config
-	d   Deps
-	log *slog.Logger
+	cfg  Config
+	d    Deps
+	log  *slog.Logger
+	beat heartbeat
 	// run executes a leased job; tests replace it to drive the ack branches.
 	run func(ctx context.Context, l store.Lease) (Result, error)
 }
@@ -130,7 +153,11 @@ type Worker struct {
 // New returns a worker.
 func New(cfg Config, d Deps) *Worker {
 	cfg.defaults()
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = min(cfg.LeaseTTL, d.Queue.AckWait()) / 3
+	}
 	w := &Worker{cfg: cfg, d: d, log: d.Logger.With("component", "worker", "owner", cfg.Owner)}
+	w.beat = heartbeat{w: w, interval: cfg.HeartbeatInterval}
 	w.run = w.execute
 	return w
 }
@@ -215,8 +242,11 @@ type Msg interface {
 
 var _ Msg = (jetstream.Msg)(nil)
 
-// Handle processes one delivery and ends it with exactly one ack outcome.
+// Handle processes one delivery and ends it with exactly one ack outcome. A panic never
+// leaves it: in the job's run it fails the attempt (runGuarded), anywhere else the message is
+// NAKed (recoverDelivery).
 func (w *Worker) Handle(ctx context.Context, msg Msg) {
+	defer w.recoverDelivery(ctx, msg)
 	id, err := jobqueue.JobID(msg.Data())
 	if err != nil {
 		w.term(msg, "message is not a job id")
@@ -244,12 +274,14 @@ func (w *Worker) Handle(ctx context.Context, msg Msg) {
 		w.ack(ctx, msg)
 		w.d.Metrics.Job("duplicate")
 	case store.Busy:
-		w.nak(msg, l.Wait+jitter(time.Second))
+		// Just past the lease's end: a dead worker's job is taken up as soon as it may be.
+		w.nak(msg, l.Wait+100*time.Millisecond+jitter(250*time.Millisecond))
 		w.d.Metrics.Job("deferred")
 	case store.OverCap:
 		w.nak(msg, w.cfg.DeferDelay+jitter(w.cfg.DeferDelay))
 		w.d.Metrics.Job("deferred")
 	case store.Exhausted:
+		w.publish(ctx, l.Next)
 		w.recordError(ctx, l, l.Job.LastError, true)
 		w.afterEnd(ctx, l)
 		w.term(msg, l.Job.LastError)
@@ -261,37 +293,20 @@ func (w *Worker) Handle(ctx context.Context, msg Msg) {
 
 // runLeased runs a leased job with heartbeats and settles the delivery.
 func (w *Worker) runLeased(ctx context.Context, msg Msg, l store.Lease) {
-	log := w.log.With("job_id", l.Job.JobID, "attempt", l.Attempt)
+	log := w.log.With("job_id", l.Job.ID, "attempt", l.Attempt)
 	jobCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	beat := min(w.d.Queue.AckWait(), w.cfg.LeaseTTL) / 3
-	done := make(chan struct{})
-	var hb sync.WaitGroup
-	hb.Add(1)
-	go func() {
-		defer hb.Done()
-		t := time.NewTicker(beat)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				// InProgress resets the redelivery timer; a failure (NATS away) is survivable
-				// because the lease, not the message, decides who runs the job.
-				_ = msg.InProgress()
-				if err := w.d.Store.ExtendLease(jobCtx, l.Job.JobID, l.Attempt, w.cfg.LeaseTTL); errors.Is(err, store.ErrLeaseLost) {
-					cancel(store.ErrLeaseLost)
-					return
-				}
-			}
-		}
-	}()
-	res, err := w.run(jobCtx, l)
-	close(done)
-	hb.Wait()
+	// The lease was taken after the delivery: restart the redelivery timer now, so that if this
+	// process dies before its first beat the message comes back only once the lease has ended.
+	_ = msg.InProgress()
+	w.beat.hold(l.Job.ID, &heldJob{attempt: l.Attempt, msg: msg, cancel: cancel})
+	res, err := w.runGuarded(jobCtx, l)
+	w.beat.drop(l.Job.ID)
 	if cause := context.Cause(jobCtx); errors.Is(cause, store.ErrLeaseLost) && err != nil {
 		err = store.ErrLeaseLost
+	}
+	if pe := (*PanicError)(nil); errors.As(err, &pe) {
+		log.ErrorContext(ctx, "import job panicked", "panic", pe.Value, "stack", pe.Stack)
 	}
 	// Settling uses a context that survives the shutdown deadline for a few seconds, so the
 	// lease is released and the message NAKed even when the job was cut short.
@@ -311,10 +326,12 @@ func (w *Worker) settle(ctx context.Context, msg Msg, l store.Lease, res Result,
 		case res.Skipped():
 			state = store.StateSkipped
 		}
-		if ferr := w.d.Store.Finish(ctx, l.Job.JobID, l.Attempt, state, res.Counters, ""); ferr != nil {
+		next, ferr := w.d.Store.Finish(ctx, l.Job.ID, l.Attempt, state, res.Counters, "")
+		if ferr != nil {
 			w.settleLost(ctx, msg, l, ferr, log)
 			return
 		}
+		w.publish(ctx, next)
 		log.InfoContext(ctx, "import job finished", "state", state, "days_written", res.Counters.DaysWritten,
 			"days_skipped_approved", res.Counters.DaysSkippedApproved, "sales", res.Counters.SalesCounted,
 			"requests", res.Counters.RequestsMade, "fetch_ms", res.FetchTime, "write_ms", res.WriteTime)
@@ -324,18 +341,16 @@ func (w *Worker) settle(ctx context.Context, msg Msg, l store.Lease, res Result,
 	case errors.Is(err, store.ErrLeaseLost):
 		w.settleLost(ctx, msg, l, err, log)
 	case errors.As(err, &perm):
-		if ferr := w.d.Store.Finish(ctx, l.Job.JobID, l.Attempt, store.StateFailed, res.Counters, perm.Reason); ferr != nil {
-			w.settleLost(ctx, msg, l, ferr, log)
-			return
-		}
-		log.WarnContext(ctx, "import job failed", "reason", perm.Reason)
-		w.recordError(ctx, l, perm.Reason, true)
-		w.afterEnd(ctx, l)
-		w.term(msg, perm.Reason)
-		w.d.Metrics.Job("failed")
+		w.fail(ctx, msg, l, res, perm.Reason, log)
 	default:
 		reason := err.Error()
-		if rerr := w.d.Store.Release(ctx, l.Job.JobID, l.Attempt, reason); rerr != nil && !errors.Is(rerr, store.ErrLeaseLost) {
+		shutdown := ctx.Err() == nil && errors.Is(err, context.Canceled)
+		if !shutdown && w.cfg.MaxAttempts > 0 && int(l.Attempt) >= w.cfg.MaxAttempts {
+			// The last attempt: no delivery is left to retry it.
+			w.fail(ctx, msg, l, res, fmt.Sprintf("gave up after %d attempts: %s", l.Attempt, reason), log)
+			return
+		}
+		if rerr := w.d.Store.Release(ctx, l.Job.ID, l.Attempt, reason); rerr != nil && !errors.Is(rerr, store.ErrLeaseLost) {
 			// The lease runs out by itself; the redelivery then finds the job free.
 			log.WarnContext(ctx, "release job", "error", rerr)
 		}
@@ -344,8 +359,8 @@ func (w *Worker) settle(ctx context.Context, msg Msg, l store.Lease, res Result,
 		if errors.As(err, &ra) {
 			delay = max(ra.Wait, time.Second) + jitter(time.Second)
 		}
-		if ctx.Err() == nil && errors.Is(err, context.Canceled) {
-			delay = time.Second // shutdown: let another worker take it soon
+		if shutdown {
+			delay = time.Second // let another worker take it soon
 		} else {
 			w.recordError(ctx, l, reason, false)
 		}
@@ -353,6 +368,22 @@ func (w *Worker) settle(ctx context.Context, msg Msg, l store.Lease, res Result,
 		w.nak(msg, delay)
 		w.d.Metrics.Job("retried")
 	}
+}
+
+// fail ends the job FAILED with reason (for a person), records the reason in the import's
+// errors and terminates the message.
+func (w *Worker) fail(ctx context.Context, msg Msg, l store.Lease, res Result, reason string, log *slog.Logger) {
+	next, ferr := w.d.Store.Finish(ctx, l.Job.ID, l.Attempt, store.StateFailed, res.Counters, reason)
+	if ferr != nil {
+		w.settleLost(ctx, msg, l, ferr, log)
+		return
+	}
+	w.publish(ctx, next)
+	log.WarnContext(ctx, "import job failed", "reason", reason)
+	w.recordError(ctx, l, reason, true)
+	w.afterEnd(ctx, l)
+	w.term(msg, reason)
+	w.d.Metrics.Job("failed")
 }
 
 // settleLost handles a job this attempt no longer holds: a newer attempt runs it, so this one
@@ -370,9 +401,29 @@ func (w *Worker) settleLost(ctx context.Context, msg Msg, l store.Lease, err err
 	w.d.Metrics.Job("lease_lost")
 }
 
+// publish sends the messages of the client's jobs claimed because one of its jobs ended (the
+// client's window moved on); what fails is re-published by the reconciler once stale.
+func (w *Worker) publish(ctx context.Context, jobs []uuid.UUID) {
+	if err := outbox.Publish(ctx, w.d.Queue, jobs); err != nil {
+		w.log.WarnContext(ctx, "publish the client's next jobs; the reconciler will", "jobs", len(jobs), "error", err)
+	}
+}
+
+// afterEnd runs when a job ended: it marks the import's departments whose jobs all ended DONE
+// or SKIPPED imported in the balance and finishes the import when nothing is left. Failures
+// here are retried by the reconciler.
+func (w *Worker) afterEnd(ctx context.Context, l store.Lease) {
+	if err := w.d.Completer.MarkDepartments(ctx, l.Job.ImportID); err != nil {
+		w.log.WarnContext(ctx, "mark departments imported", "import_id", l.Job.ImportID, "error", err)
+	}
+	if err := w.d.Completer.Finish(ctx, l.Job.ImportID); err != nil {
+		w.log.WarnContext(ctx, "finish import", "import_id", l.Job.ImportID, "error", err)
+	}
+}
+
 func (w *Worker) recordError(ctx context.Context, l store.Lease, message string, permanent bool) {
 	if err := w.d.Store.RecordError(ctx, l.Job, message, permanent); err != nil {
-		w.log.WarnContext(ctx, "record import error", "job_id", l.Job.JobID, "error", err)
+		w.log.WarnContext(ctx, "record import error", "job_id", l.Job.ID, "error", err)
 	}
 }
 

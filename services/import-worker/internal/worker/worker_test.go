@@ -17,10 +17,10 @@ import (
 	"github.com/posimport/posimport/pkg/platform/logging"
 	"github.com/posimport/posimport/pkg/platform/natstest"
 	"github.com/posimport/posimport/pkg/platform/pgtest"
+	"github.com/posimport/posimport/services/import-worker/internal/completion"
 	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
 	"github.com/posimport/posimport/services/import-worker/internal/metrics"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
-	"github.com/posimport/posimport/services/import-worker/internal/store/dbsqlc"
 	"github.com/posimport/posimport/services/import-worker/internal/storetest"
 	"github.com/posimport/posimport/services/import-worker/internal/worker"
 )
@@ -94,7 +94,10 @@ func setup(t *testing.T, ackWait time.Duration) *testBundle {
 
 func (b *testBundle) worker(cfg worker.Config, run func(context.Context, store.Lease) (worker.Result, error)) *worker.Worker {
 	cfg.Owner = "test"
-	w := worker.New(cfg, worker.Deps{Store: b.st, Queue: b.queue, Metrics: metrics.New(nil), Logger: logging.Discard()})
+	m := metrics.New(nil)
+	// No department of these tests' imports completes, so the completer never calls the balance.
+	w := worker.New(cfg, worker.Deps{Store: b.st, Queue: b.queue, Completer: &completion.Completer{Store: b.st, Metrics: m}, Metrics: m,
+		Logger: logging.Discard()})
 	w.SetRunFunc(run)
 	return w
 }
@@ -104,16 +107,15 @@ func (b *testBundle) worker(cfg worker.Config, run func(context.Context, store.L
 func (b *testBundle) newJob(t *testing.T, client string) uuid.UUID {
 	t.Helper()
 	d := civil.Date{Year: 2026, Month: 3, Day: 1}
-	imp := uuid.New()
-	ni := store.NewImport{Import: dbsqlc.ImportInsertParams{
-		ImportID: imp, ClientID: client, DepartmentIds: []string{"d1"}, FromDate: store.Date(d), UntilDate: store.Date(d), Trigger: 1, CreatedBy: "t",
+	ni := store.NewImport{Import: store.Import{
+		ID: uuid.New(), ClientID: client, DepartmentIDs: []string{"d1"}, From: d, Until: d, Trigger: 1, CreatedBy: "t",
 	}}
 	ids := []uuid.UUID{uuid.New(), uuid.New()}
 	for i, id := range ids {
-		ni.Jobs = append(ni.Jobs, dbsqlc.JobInsertParams{JobID: id, ImportID: imp, ClientID: client, DepartmentID: "d1",
-			RegisterID: string(rune('1' + i)), LocationID: "1", TimeZone: "Europe/Copenhagen", FromDate: store.Date(d), UntilDate: store.Date(d)})
+		ni.Jobs = append(ni.Jobs, store.NewJob{ID: id, DepartmentID: "d1", RegisterID: string(rune('1' + i)), LocationID: "1",
+			TimeZone: "Europe/Copenhagen", From: d, Until: d})
 	}
-	if err := b.st.CreateImport(context.Background(), ni, nil); err != nil {
+	if _, err := b.st.CreateImport(context.Background(), ni); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.queue.Publish(context.Background(), ids[0], ids[0].String()); err != nil {
@@ -135,10 +137,9 @@ func (b *testBundle) fetch(t *testing.T) *spyMsg {
 	return nil
 }
 
-func (b *testBundle) job(t *testing.T, id uuid.UUID) dbsqlc.Job {
+func (b *testBundle) job(t *testing.T, id uuid.UUID) store.Job {
 	t.Helper()
-	q, pool := b.st.Queries()
-	j, err := q.JobGet(context.Background(), pool, id)
+	j, err := b.st.GetJob(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,6 +225,13 @@ func TestHandleAckBranches(t *testing.T) {
 			},
 		},
 		{
+			name: "retryable error on the last attempt fails the job and terms the message", cfg: worker.Config{MaxAttempts: 3}, run: retryable,
+			wantCall: "Term", wantState: store.StateFailed, wantRun: true, wantGone: true, wantError: "gave up after 3 attempts: balance unavailable",
+			prepare: func(t *testing.T, b *testBundle, job uuid.UUID) {
+				exec(t, b.pool, "UPDATE jobs SET attempt = 2, last_error = 'timeout' WHERE job_id = $1", job)
+			},
+		},
+		{
 			name: "attempts exhausted fails the job and terms the message", cfg: worker.Config{MaxAttempts: 3}, run: written,
 			wantCall: "Term", wantState: store.StateFailed, wantGone: true, wantError: "gave up after 3 attempts: timeout",
 			prepare: func(t *testing.T, b *testBundle, job uuid.UUID) {
@@ -234,7 +242,7 @@ func TestHandleAckBranches(t *testing.T) {
 			name: "lease lost to a newer attempt writes nothing and naks", wantCall: "NakWithDelay", wantState: store.StateRunning, wantRun: true,
 			run: func(ctx context.Context, l store.Lease) (worker.Result, error) {
 				// Another worker takes the job over while this one works (its lease ran out).
-				_, err := bundleOf(ctx).pool.Exec(ctx, "UPDATE jobs SET attempt = attempt + 1, lease_owner = 'zombie-killer' WHERE job_id = $1", l.Job.JobID)
+				_, err := bundleOf(ctx).pool.Exec(ctx, "UPDATE jobs SET attempt = attempt + 1, lease_owner = 'zombie-killer' WHERE job_id = $1", l.Job.ID)
 				return worker.Result{Days: 1, Counters: store.Counters{DaysWritten: 1}}, err
 			},
 		},
@@ -250,8 +258,8 @@ func TestHandleAckBranches(t *testing.T) {
 			ran := false
 			w := b.worker(tc.cfg, func(ctx context.Context, l store.Lease) (worker.Result, error) {
 				ran = true
-				if l.Attempt < 1 || l.Job.JobID != job {
-					t.Errorf("lease = attempt %d job %v", l.Attempt, l.Job.JobID)
+				if l.Attempt < 1 || l.Job.ID != job {
+					t.Errorf("lease = attempt %d job %v", l.Attempt, l.Job.ID)
 				}
 				return tc.run(withBundle(ctx, b), l)
 			})
@@ -346,3 +354,35 @@ func withBundle(ctx context.Context, b *testBundle) context.Context {
 }
 
 func bundleOf(ctx context.Context) *testBundle { return ctx.Value(bundleKey{}).(*testBundle) }
+
+// TestHeartbeatStopsAJobTakenOver: when another attempt takes a running job over (its lease
+// ran out while this worker was cut off), the next heartbeat finds it and cancels the job,
+// which writes nothing more and NAKs its message; the job stays the newer attempt's.
+func TestHeartbeatStopsAJobTakenOver(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 30*time.Second)
+	job := b.newJob(t, "c1")
+	var stopped time.Duration
+	w := b.worker(worker.Config{LeaseTTL: 900 * time.Millisecond}, func(ctx context.Context, l store.Lease) (worker.Result, error) {
+		exec(t, b.pool, "UPDATE jobs SET attempt = attempt + 1, lease_owner = 'other', lease_until = now() + interval '1 minute' WHERE job_id = $1", l.Job.ID)
+		start := time.Now()
+		select {
+		case <-ctx.Done():
+			stopped = time.Since(start)
+			return worker.Result{}, ctx.Err()
+		case <-time.After(10 * time.Second):
+			return worker.Result{Days: 1, Counters: store.Counters{DaysWritten: 1}}, nil
+		}
+	})
+	msg := b.fetch(t)
+	w.Handle(context.Background(), msg)
+	if stopped == 0 || stopped > 2*time.Second {
+		t.Errorf("the job stopped after %v, want within two beats (300 ms each)", stopped)
+	}
+	if diff := cmp.Diff([]string{"NakWithDelay"}, msg.settled()); diff != "" {
+		t.Errorf("ack calls (-want +got):\n%s", diff)
+	}
+	if j := b.job(t, job); j.State != store.StateRunning || j.Attempt != 2 || j.LeaseOwner != "other" || j.LastError != "" {
+		t.Errorf("job = %s attempt %d owner %q error %q, want the newer attempt's, untouched", j.State, j.Attempt, j.LeaseOwner, j.LastError)
+	}
+}

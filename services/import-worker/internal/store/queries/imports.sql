@@ -7,8 +7,18 @@ VALUES (@import_id, @client_id, @department_ids, @from_date, @until_date, @overw
 -- name: ImportGet :one
 SELECT * FROM imports WHERE client_id = @client_id AND import_id = @import_id;
 
--- name: ImportGetByID :one
-SELECT * FROM imports WHERE import_id = @import_id;
+-- name: ImportRunningIdentical :one
+-- The oldest import of the client identical to the one described (the same departments, in
+-- any order, dates, overwrite flag and trigger) that is neither cancelled nor finished and
+-- still has jobs to run.
+SELECT i.import_id FROM imports i
+WHERE i.client_id = @client_id AND i.finish_time IS NULL AND i.cancel_time IS NULL
+  AND i.from_date = @from_date AND i.until_date = @until_date
+  AND i.overwrite_approved = @overwrite_approved AND i.trigger = @trigger
+  AND i.department_ids @> @department_ids::text[] AND i.department_ids <@ @department_ids::text[]
+  AND EXISTS (SELECT 1 FROM jobs j WHERE j.import_id = i.import_id AND j.state IN ('PENDING', 'RUNNING'))
+ORDER BY i.create_time, i.import_id
+LIMIT 1;
 
 -- name: ImportList :many
 -- Newest first; a page starts after the import named by the cursor (none: the first page).

@@ -26,9 +26,13 @@ UPDATE jobs SET attempt = attempt + 1, state = 'RUNNING', lease_owner = @owner,
 WHERE job_id = @job_id AND state IN ('PENDING', 'RUNNING')
 RETURNING attempt;
 
--- name: JobExtendLease :execrows
-UPDATE jobs SET lease_until = now() + make_interval(secs => @ttl_seconds::float8), update_time = now()
-WHERE job_id = @job_id AND attempt = @attempt AND state = 'RUNNING';
+-- name: JobsExtendLeases :many
+-- The heartbeat of a process: extends the leases of all the jobs it runs in one statement and
+-- returns those still held by the given attempts (a job missing was taken over).
+UPDATE jobs j SET lease_until = now() + make_interval(secs => @ttl_seconds::float8), update_time = now()
+FROM (SELECT unnest(@job_ids::uuid[]) AS job_id, unnest(@attempts::int[]) AS attempt) h
+WHERE j.job_id = h.job_id AND j.attempt = h.attempt AND j.state = 'RUNNING'
+RETURNING j.job_id;
 
 -- name: JobProgress :execrows
 -- Records the counters so far; no row means the lease was lost.
@@ -37,13 +41,15 @@ UPDATE jobs SET days_written = @days_written, days_unchanged = @days_unchanged,
     requests_made = @requests_made, update_time = now()
 WHERE job_id = @job_id AND attempt = @attempt AND state = 'RUNNING';
 
--- name: JobFinish :execrows
--- Ends the job (DONE, SKIPPED, FAILED or CANCELLED) if this attempt still holds it.
+-- name: JobFinish :one
+-- Ends the job (DONE, SKIPPED, FAILED or CANCELLED) if this attempt still holds it, and
+-- returns its client.
 UPDATE jobs SET state = @state, days_written = @days_written, days_unchanged = @days_unchanged,
     days_skipped_approved = @days_skipped_approved, sales_counted = @sales_counted,
     requests_made = @requests_made, last_error = @last_error,
     lease_owner = '', lease_until = NULL, finish_time = now(), update_time = now()
-WHERE job_id = @job_id AND attempt = @attempt AND state = 'RUNNING';
+WHERE job_id = @job_id AND attempt = @attempt AND state = 'RUNNING'
+RETURNING client_id;
 
 -- name: JobFailUnleased :execrows
 -- Ends a job that cannot be leased any more (too many attempts, or its message is poison).
@@ -68,17 +74,61 @@ WHERE j.job_id = @job_id;
 UPDATE jobs SET state = 'CANCELLED', finish_time = now(), update_time = now()
 WHERE import_id = @import_id AND state = 'PENDING';
 
--- name: JobMarkPublished :exec
-UPDATE jobs SET published_at = now() WHERE job_id = @job_id AND published_at IS NULL;
+-- name: JobsClaimGiven :many
+-- Claims for publication those of the given jobs (pending, never published) that fit in their
+-- client's window: at most window_size jobs of a client published and not ended. The given order
+-- decides which. The caller holds the clients' locks.
+WITH given AS (
+    SELECT j.job_id, j.client_id, array_position(@job_ids::uuid[], j.job_id) AS ord
+    FROM jobs j
+    WHERE j.job_id = ANY(@job_ids::uuid[]) AND j.state = 'PENDING' AND j.published_at IS NULL
+), in_window AS (
+    SELECT o.client_id, count(*)::int AS n
+    FROM jobs o
+    WHERE o.client_id IN (SELECT client_id FROM given) AND o.state IN ('PENDING', 'RUNNING') AND o.published_at IS NOT NULL
+    GROUP BY o.client_id
+), ranked AS (
+    SELECT g.job_id, row_number() OVER (PARTITION BY g.client_id ORDER BY g.ord) + coalesce(w.n, 0) AS place
+    FROM given g LEFT JOIN in_window w ON w.client_id = g.client_id
+)
+UPDATE jobs SET published_at = now()
+WHERE job_id IN (SELECT ranked.job_id FROM ranked WHERE ranked.place <= @window_size::int)
+RETURNING job_id;
 
--- name: JobsMarkPublished :exec
-UPDATE jobs SET published_at = now() WHERE job_id = ANY(@job_ids::uuid[]) AND published_at IS NULL;
+-- name: JobsInWindow :one
+-- A client's jobs published and not ended: in the stream, or running.
+SELECT count(*)::int FROM jobs
+WHERE client_id = @client_id AND state IN ('PENDING', 'RUNNING') AND published_at IS NOT NULL;
 
--- name: JobsUnpublished :many
-SELECT job_id FROM jobs
-WHERE state = 'PENDING' AND published_at IS NULL AND create_time < now() - make_interval(secs => @min_age_seconds::float8)
-ORDER BY create_time, job_id
+-- name: JobsClaimNext :many
+-- Claims for publication a client's oldest waiting jobs (in the order they were stored), at
+-- most max_jobs. Rows another
+-- transaction holds (an import being cancelled) are skipped, not waited for. The caller holds
+-- the client's lock.
+UPDATE jobs SET published_at = now()
+WHERE job_id IN (
+    SELECT w.job_id FROM jobs w
+    WHERE w.client_id = @client_id AND w.state = 'PENDING' AND w.published_at IS NULL
+    ORDER BY w.seq
+    LIMIT @max_jobs
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING job_id, seq;
+
+-- name: ClientsWaiting :many
+-- Clients with a job waiting for publication for longer than min_age while their window has
+-- room: what a missed claim leaves behind (the reconciler's sweep).
+SELECT client_id FROM jobs
+WHERE state IN ('PENDING', 'RUNNING')
+GROUP BY client_id
+HAVING count(*) FILTER (WHERE published_at IS NOT NULL) < @window_size::int
+   AND bool_or(published_at IS NULL AND create_time < now() - make_interval(secs => @min_age_seconds::float8))
+ORDER BY client_id
 LIMIT @max_rows;
+
+-- name: JobsOpenCount :one
+-- A client's jobs not ended: its queued work.
+SELECT count(*)::int FROM jobs WHERE client_id = @client_id AND state IN ('PENDING', 'RUNNING');
 
 -- name: JobsStale :many
 -- Jobs that may have lost their message: pending long after publication, or running with a

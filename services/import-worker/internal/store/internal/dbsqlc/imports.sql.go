@@ -294,31 +294,6 @@ func (q *Queries) ImportGet(ctx context.Context, db DBTX, arg ImportGetParams) (
 	return i, err
 }
 
-const importGetByID = `-- name: ImportGetByID :one
-SELECT import_id, client_id, department_ids, from_date, until_date, overwrite_approved, trigger, created_by, scheduled_for, unmapped_types, create_time, cancel_time, finish_time FROM imports WHERE import_id = $1
-`
-
-func (q *Queries) ImportGetByID(ctx context.Context, db DBTX, importID uuid.UUID) (Import, error) {
-	row := db.QueryRow(ctx, importGetByID, importID)
-	var i Import
-	err := row.Scan(
-		&i.ImportID,
-		&i.ClientID,
-		&i.DepartmentIds,
-		&i.FromDate,
-		&i.UntilDate,
-		&i.OverwriteApproved,
-		&i.Trigger,
-		&i.CreatedBy,
-		&i.ScheduledFor,
-		&i.UnmappedTypes,
-		&i.CreateTime,
-		&i.CancelTime,
-		&i.FinishTime,
-	)
-	return i, err
-}
-
 const importInsert = `-- name: ImportInsert :exec
 INSERT INTO imports (import_id, client_id, department_ids, from_date, until_date, overwrite_approved,
                      trigger, created_by, scheduled_for)
@@ -485,6 +460,43 @@ func (q *Queries) ImportMarkedDepartments(ctx context.Context, db DBTX, importID
 		return nil, err
 	}
 	return items, nil
+}
+
+const importRunningIdentical = `-- name: ImportRunningIdentical :one
+SELECT i.import_id FROM imports i
+WHERE i.client_id = $1 AND i.finish_time IS NULL AND i.cancel_time IS NULL
+  AND i.from_date = $2 AND i.until_date = $3
+  AND i.overwrite_approved = $4 AND i.trigger = $5
+  AND i.department_ids @> $6::text[] AND i.department_ids <@ $6::text[]
+  AND EXISTS (SELECT 1 FROM jobs j WHERE j.import_id = i.import_id AND j.state IN ('PENDING', 'RUNNING'))
+ORDER BY i.create_time, i.import_id
+LIMIT 1
+`
+
+type ImportRunningIdenticalParams struct {
+	ClientID          string
+	FromDate          pgtype.Date
+	UntilDate         pgtype.Date
+	OverwriteApproved bool
+	Trigger           int16
+	DepartmentIds     []string
+}
+
+// The oldest import of the client identical to the one described (the same departments, in
+// any order, dates, overwrite flag and trigger) that is neither cancelled nor finished and
+// still has jobs to run.
+func (q *Queries) ImportRunningIdentical(ctx context.Context, db DBTX, arg ImportRunningIdenticalParams) (uuid.UUID, error) {
+	row := db.QueryRow(ctx, importRunningIdentical,
+		arg.ClientID,
+		arg.FromDate,
+		arg.UntilDate,
+		arg.OverwriteApproved,
+		arg.Trigger,
+		arg.DepartmentIds,
+	)
+	var import_id uuid.UUID
+	err := row.Scan(&import_id)
+	return import_id, err
 }
 
 const importsUnfinishedEnded = `-- name: ImportsUnfinishedEnded :many

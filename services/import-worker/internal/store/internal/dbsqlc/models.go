@@ -70,6 +70,7 @@ type Job struct {
 	StartTime           pgtype.Timestamptz
 	FinishTime          pgtype.Timestamptz
 	UpdateTime          pgtype.Timestamptz
+	Seq                 int64
 }
 
 type RateBudget struct {

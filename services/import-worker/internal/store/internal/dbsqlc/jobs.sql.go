@@ -12,6 +12,44 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const clientsWaiting = `-- name: ClientsWaiting :many
+SELECT client_id FROM jobs
+WHERE state IN ('PENDING', 'RUNNING')
+GROUP BY client_id
+HAVING count(*) FILTER (WHERE published_at IS NOT NULL) < $1::int
+   AND bool_or(published_at IS NULL AND create_time < now() - make_interval(secs => $2::float8))
+ORDER BY client_id
+LIMIT $3
+`
+
+type ClientsWaitingParams struct {
+	WindowSize    int32
+	MinAgeSeconds float64
+	MaxRows       int32
+}
+
+// Clients with a job waiting for publication for longer than min_age while their window has
+// room: what a missed claim leaves behind (the reconciler's sweep).
+func (q *Queries) ClientsWaiting(ctx context.Context, db DBTX, arg ClientsWaitingParams) ([]string, error) {
+	rows, err := db.Query(ctx, clientsWaiting, arg.WindowSize, arg.MinAgeSeconds, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var client_id string
+		if err := rows.Scan(&client_id); err != nil {
+			return nil, err
+		}
+		items = append(items, client_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const jobCancelPending = `-- name: JobCancelPending :execrows
 UPDATE jobs SET state = 'CANCELLED', finish_time = now(), update_time = now()
 WHERE import_id = $1 AND state = 'PENDING'
@@ -70,25 +108,6 @@ func (q *Queries) JobClaimRepublish(ctx context.Context, db DBTX, arg JobClaimRe
 	return republish_count, err
 }
 
-const jobExtendLease = `-- name: JobExtendLease :execrows
-UPDATE jobs SET lease_until = now() + make_interval(secs => $1::float8), update_time = now()
-WHERE job_id = $2 AND attempt = $3 AND state = 'RUNNING'
-`
-
-type JobExtendLeaseParams struct {
-	TtlSeconds float64
-	JobID      uuid.UUID
-	Attempt    int32
-}
-
-func (q *Queries) JobExtendLease(ctx context.Context, db DBTX, arg JobExtendLeaseParams) (int64, error) {
-	result, err := db.Exec(ctx, jobExtendLease, arg.TtlSeconds, arg.JobID, arg.Attempt)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const jobFailUnleased = `-- name: JobFailUnleased :execrows
 UPDATE jobs SET state = 'FAILED', last_error = $1, lease_owner = '', lease_until = NULL,
     finish_time = now(), update_time = now()
@@ -109,12 +128,13 @@ func (q *Queries) JobFailUnleased(ctx context.Context, db DBTX, arg JobFailUnlea
 	return result.RowsAffected(), nil
 }
 
-const jobFinish = `-- name: JobFinish :execrows
+const jobFinish = `-- name: JobFinish :one
 UPDATE jobs SET state = $1, days_written = $2, days_unchanged = $3,
     days_skipped_approved = $4, sales_counted = $5,
     requests_made = $6, last_error = $7,
     lease_owner = '', lease_until = NULL, finish_time = now(), update_time = now()
 WHERE job_id = $8 AND attempt = $9 AND state = 'RUNNING'
+RETURNING client_id
 `
 
 type JobFinishParams struct {
@@ -129,9 +149,10 @@ type JobFinishParams struct {
 	Attempt             int32
 }
 
-// Ends the job (DONE, SKIPPED, FAILED or CANCELLED) if this attempt still holds it.
-func (q *Queries) JobFinish(ctx context.Context, db DBTX, arg JobFinishParams) (int64, error) {
-	result, err := db.Exec(ctx, jobFinish,
+// Ends the job (DONE, SKIPPED, FAILED or CANCELLED) if this attempt still holds it, and
+// returns its client.
+func (q *Queries) JobFinish(ctx context.Context, db DBTX, arg JobFinishParams) (string, error) {
+	row := db.QueryRow(ctx, jobFinish,
 		arg.State,
 		arg.DaysWritten,
 		arg.DaysUnchanged,
@@ -142,14 +163,13 @@ func (q *Queries) JobFinish(ctx context.Context, db DBTX, arg JobFinishParams) (
 		arg.JobID,
 		arg.Attempt,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+	var client_id string
+	err := row.Scan(&client_id)
+	return client_id, err
 }
 
 const jobGet = `-- name: JobGet :one
-SELECT job_id, import_id, client_id, department_id, register_id, location_id, time_zone, from_date, until_date, state, attempt, lease_owner, lease_until, published_at, republish_count, days_written, days_unchanged, days_skipped_approved, sales_counted, requests_made, last_error, create_time, start_time, finish_time, update_time FROM jobs WHERE job_id = $1
+SELECT job_id, import_id, client_id, department_id, register_id, location_id, time_zone, from_date, until_date, state, attempt, lease_owner, lease_until, published_at, republish_count, days_written, days_unchanged, days_skipped_approved, sales_counted, requests_made, last_error, create_time, start_time, finish_time, update_time, seq FROM jobs WHERE job_id = $1
 `
 
 func (q *Queries) JobGet(ctx context.Context, db DBTX, jobID uuid.UUID) (Job, error) {
@@ -181,12 +201,13 @@ func (q *Queries) JobGet(ctx context.Context, db DBTX, jobID uuid.UUID) (Job, er
 		&i.StartTime,
 		&i.FinishTime,
 		&i.UpdateTime,
+		&i.Seq,
 	)
 	return i, err
 }
 
 const jobGetForLease = `-- name: JobGetForLease :one
-SELECT j.job_id, j.import_id, j.client_id, j.department_id, j.register_id, j.location_id, j.time_zone, j.from_date, j.until_date, j.state, j.attempt, j.lease_owner, j.lease_until, j.published_at, j.republish_count, j.days_written, j.days_unchanged, j.days_skipped_approved, j.sales_counted, j.requests_made, j.last_error, j.create_time, j.start_time, j.finish_time, j.update_time, i.overwrite_approved, i.cancel_time, now()::timestamptz AS db_now
+SELECT j.job_id, j.import_id, j.client_id, j.department_id, j.register_id, j.location_id, j.time_zone, j.from_date, j.until_date, j.state, j.attempt, j.lease_owner, j.lease_until, j.published_at, j.republish_count, j.days_written, j.days_unchanged, j.days_skipped_approved, j.sales_counted, j.requests_made, j.last_error, j.create_time, j.start_time, j.finish_time, j.update_time, j.seq, i.overwrite_approved, i.cancel_time, now()::timestamptz AS db_now
 FROM jobs j JOIN imports i USING (import_id)
 WHERE j.job_id = $1
 FOR UPDATE OF j
@@ -218,6 +239,7 @@ type JobGetForLeaseRow struct {
 	StartTime           pgtype.Timestamptz
 	FinishTime          pgtype.Timestamptz
 	UpdateTime          pgtype.Timestamptz
+	Seq                 int64
 	OverwriteApproved   bool
 	CancelTime          pgtype.Timestamptz
 	DbNow               pgtype.Timestamptz
@@ -253,6 +275,7 @@ func (q *Queries) JobGetForLease(ctx context.Context, db DBTX, jobID uuid.UUID) 
 		&i.StartTime,
 		&i.FinishTime,
 		&i.UpdateTime,
+		&i.Seq,
 		&i.OverwriteApproved,
 		&i.CancelTime,
 		&i.DbNow,
@@ -316,15 +339,6 @@ func (q *Queries) JobLease(ctx context.Context, db DBTX, arg JobLeaseParams) (in
 	var attempt int32
 	err := row.Scan(&attempt)
 	return attempt, err
-}
-
-const jobMarkPublished = `-- name: JobMarkPublished :exec
-UPDATE jobs SET published_at = now() WHERE job_id = $1 AND published_at IS NULL
-`
-
-func (q *Queries) JobMarkPublished(ctx context.Context, db DBTX, jobID uuid.UUID) error {
-	_, err := db.Exec(ctx, jobMarkPublished, jobID)
-	return err
 }
 
 const jobOldestOpenAge = `-- name: JobOldestOpenAge :one
@@ -414,13 +428,157 @@ func (q *Queries) JobRunningCount(ctx context.Context, db DBTX, arg JobRunningCo
 	return column_1, err
 }
 
-const jobsMarkPublished = `-- name: JobsMarkPublished :exec
-UPDATE jobs SET published_at = now() WHERE job_id = ANY($1::uuid[]) AND published_at IS NULL
+const jobsClaimGiven = `-- name: JobsClaimGiven :many
+WITH given AS (
+    SELECT j.job_id, j.client_id, array_position($2::uuid[], j.job_id) AS ord
+    FROM jobs j
+    WHERE j.job_id = ANY($2::uuid[]) AND j.state = 'PENDING' AND j.published_at IS NULL
+), in_window AS (
+    SELECT o.client_id, count(*)::int AS n
+    FROM jobs o
+    WHERE o.client_id IN (SELECT client_id FROM given) AND o.state IN ('PENDING', 'RUNNING') AND o.published_at IS NOT NULL
+    GROUP BY o.client_id
+), ranked AS (
+    SELECT g.job_id, row_number() OVER (PARTITION BY g.client_id ORDER BY g.ord) + coalesce(w.n, 0) AS place
+    FROM given g LEFT JOIN in_window w ON w.client_id = g.client_id
+)
+UPDATE jobs SET published_at = now()
+WHERE job_id IN (SELECT ranked.job_id FROM ranked WHERE ranked.place <= $1::int)
+RETURNING job_id
 `
 
-func (q *Queries) JobsMarkPublished(ctx context.Context, db DBTX, jobIds []uuid.UUID) error {
-	_, err := db.Exec(ctx, jobsMarkPublished, jobIds)
-	return err
+type JobsClaimGivenParams struct {
+	WindowSize int32
+	JobIds     []uuid.UUID
+}
+
+// Claims for publication those of the given jobs (pending, never published) that fit in their
+// client's window: at most window_size jobs of a client published and not ended. The given order
+// decides which. The caller holds the clients' locks.
+func (q *Queries) JobsClaimGiven(ctx context.Context, db DBTX, arg JobsClaimGivenParams) ([]uuid.UUID, error) {
+	rows, err := db.Query(ctx, jobsClaimGiven, arg.WindowSize, arg.JobIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var job_id uuid.UUID
+		if err := rows.Scan(&job_id); err != nil {
+			return nil, err
+		}
+		items = append(items, job_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const jobsClaimNext = `-- name: JobsClaimNext :many
+UPDATE jobs SET published_at = now()
+WHERE job_id IN (
+    SELECT w.job_id FROM jobs w
+    WHERE w.client_id = $1 AND w.state = 'PENDING' AND w.published_at IS NULL
+    ORDER BY w.seq
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING job_id, seq
+`
+
+type JobsClaimNextParams struct {
+	ClientID string
+	MaxJobs  int32
+}
+
+type JobsClaimNextRow struct {
+	JobID uuid.UUID
+	Seq   int64
+}
+
+// Claims for publication a client's oldest waiting jobs (in the order they were stored), at
+// most max_jobs. Rows another
+// transaction holds (an import being cancelled) are skipped, not waited for. The caller holds
+// the client's lock.
+func (q *Queries) JobsClaimNext(ctx context.Context, db DBTX, arg JobsClaimNextParams) ([]JobsClaimNextRow, error) {
+	rows, err := db.Query(ctx, jobsClaimNext, arg.ClientID, arg.MaxJobs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []JobsClaimNextRow{}
+	for rows.Next() {
+		var i JobsClaimNextRow
+		if err := rows.Scan(&i.JobID, &i.Seq); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const jobsExtendLeases = `-- name: JobsExtendLeases :many
+UPDATE jobs j SET lease_until = now() + make_interval(secs => $1::float8), update_time = now()
+FROM (SELECT unnest($2::uuid[]) AS job_id, unnest($3::int[]) AS attempt) h
+WHERE j.job_id = h.job_id AND j.attempt = h.attempt AND j.state = 'RUNNING'
+RETURNING j.job_id
+`
+
+type JobsExtendLeasesParams struct {
+	TtlSeconds float64
+	JobIds     []uuid.UUID
+	Attempts   []int32
+}
+
+// The heartbeat of a process: extends the leases of all the jobs it runs in one statement and
+// returns those still held by the given attempts (a job missing was taken over).
+func (q *Queries) JobsExtendLeases(ctx context.Context, db DBTX, arg JobsExtendLeasesParams) ([]uuid.UUID, error) {
+	rows, err := db.Query(ctx, jobsExtendLeases, arg.TtlSeconds, arg.JobIds, arg.Attempts)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var job_id uuid.UUID
+		if err := rows.Scan(&job_id); err != nil {
+			return nil, err
+		}
+		items = append(items, job_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const jobsInWindow = `-- name: JobsInWindow :one
+SELECT count(*)::int FROM jobs
+WHERE client_id = $1 AND state IN ('PENDING', 'RUNNING') AND published_at IS NOT NULL
+`
+
+// A client's jobs published and not ended: in the stream, or running.
+func (q *Queries) JobsInWindow(ctx context.Context, db DBTX, clientID string) (int32, error) {
+	row := db.QueryRow(ctx, jobsInWindow, clientID)
+	var column_1 int32
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
+const jobsOpenCount = `-- name: JobsOpenCount :one
+SELECT count(*)::int FROM jobs WHERE client_id = $1 AND state IN ('PENDING', 'RUNNING')
+`
+
+// A client's jobs not ended: its queued work.
+func (q *Queries) JobsOpenCount(ctx context.Context, db DBTX, clientID string) (int32, error) {
+	row := db.QueryRow(ctx, jobsOpenCount, clientID)
+	var column_1 int32
+	err := row.Scan(&column_1)
+	return column_1, err
 }
 
 const jobsStale = `-- name: JobsStale :many
@@ -440,38 +598,6 @@ type JobsStaleParams struct {
 // lease that ran out.
 func (q *Queries) JobsStale(ctx context.Context, db DBTX, arg JobsStaleParams) ([]uuid.UUID, error) {
 	rows, err := db.Query(ctx, jobsStale, arg.GraceSeconds, arg.MaxRows)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []uuid.UUID{}
-	for rows.Next() {
-		var job_id uuid.UUID
-		if err := rows.Scan(&job_id); err != nil {
-			return nil, err
-		}
-		items = append(items, job_id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const jobsUnpublished = `-- name: JobsUnpublished :many
-SELECT job_id FROM jobs
-WHERE state = 'PENDING' AND published_at IS NULL AND create_time < now() - make_interval(secs => $1::float8)
-ORDER BY create_time, job_id
-LIMIT $2
-`
-
-type JobsUnpublishedParams struct {
-	MinAgeSeconds float64
-	MaxRows       int32
-}
-
-func (q *Queries) JobsUnpublished(ctx context.Context, db DBTX, arg JobsUnpublishedParams) ([]uuid.UUID, error) {
-	rows, err := db.Query(ctx, jobsUnpublished, arg.MinAgeSeconds, arg.MaxRows)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,320 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/posimport/posimport/pkg/civil"
+	"github.com/posimport/posimport/pkg/platform/postgres"
+	"github.com/posimport/posimport/services/import-worker/internal/store/internal/dbsqlc"
+)
+
+// Job is an import job as stored: one register (or a whole department) over a range of local
+// dates.
+type Job struct {
+	ID, ImportID           uuid.UUID
+	ClientID, DepartmentID string
+	// RegisterID is "" for a department imported as one unit.
+	RegisterID, LocationID, TimeZone string
+	From, Until                      civil.Date
+	State                            string
+	// Attempt counts the leases; the latest is the fencing token.
+	Attempt    int32
+	LeaseOwner string
+	// LeaseUntil and PublishedAt are zero while unset.
+	LeaseUntil, PublishedAt time.Time
+	RepublishCount          int32
+	// Counters of the latest attempt.
+	Counters
+	LastError                                     string
+	CreateTime, StartTime, FinishTime, UpdateTime time.Time
+}
+
+func jobOf(r dbsqlc.Job) Job {
+	return Job{
+		ID: r.JobID, ImportID: r.ImportID, ClientID: r.ClientID, DepartmentID: r.DepartmentID, RegisterID: r.RegisterID,
+		LocationID: r.LocationID, TimeZone: r.TimeZone, From: civilDate(r.FromDate), Until: civilDate(r.UntilDate),
+		State: r.State, Attempt: r.Attempt, LeaseOwner: r.LeaseOwner, LeaseUntil: instant(r.LeaseUntil),
+		PublishedAt: instant(r.PublishedAt), RepublishCount: r.RepublishCount,
+		Counters: Counters{DaysWritten: r.DaysWritten, DaysUnchanged: r.DaysUnchanged, DaysSkippedApproved: r.DaysSkippedApproved,
+			SalesCounted: r.SalesCounted, RequestsMade: r.RequestsMade},
+		LastError: r.LastError, CreateTime: instant(r.CreateTime), StartTime: instant(r.StartTime),
+		FinishTime: instant(r.FinishTime), UpdateTime: instant(r.UpdateTime),
+	}
+}
+
+// GetJob returns a job; ErrNotFound if there is none.
+func (s *Store) GetJob(ctx context.Context, id uuid.UUID) (Job, error) {
+	r, err := s.q.JobGet(ctx, s.pool, id)
+	if err != nil {
+		return Job{}, notFound(err, "read job "+id.String())
+	}
+	return jobOf(r), nil
+}
+
+// LeaseOutcome is what a lease attempt found.
+type LeaseOutcome int
+
+// The lease outcomes.
+const (
+	// Leased: this worker holds the job; Lease.Attempt is its fencing token.
+	Leased LeaseOutcome = iota + 1
+	// Ended: the job is DONE, SKIPPED, FAILED or CANCELLED; its message is spent.
+	Ended
+	// Busy: another worker holds a live lease for Lease.Wait more.
+	Busy
+	// OverCap: the client has as many running jobs as the fairness cap allows.
+	OverCap
+	// Exhausted: the job used up its attempts and is now FAILED.
+	Exhausted
+	// Unknown: no such job.
+	Unknown
+)
+
+// Lease is the result of [Store.Lease].
+type Lease struct {
+	Outcome LeaseOutcome
+	Job     Job
+	// Attempt is the fencing token (Leased).
+	Attempt int32
+	// Wait is how long the other worker's lease still runs (Busy).
+	Wait time.Duration
+	// Overwrite and Cancelled come from the job's import.
+	Overwrite bool
+	Cancelled bool
+	// Next are the client's jobs claimed for publication because this one ended (Exhausted).
+	Next []uuid.UUID
+}
+
+// LeaseParams configure [Store.Lease].
+type LeaseParams struct {
+	JobID uuid.UUID
+	Owner string
+	TTL   time.Duration
+	// MaxRunningPerClient caps the client's concurrently leased jobs; 0 means no cap.
+	MaxRunningPerClient int
+	// MaxAttempts fails a job that was leased this many times already; 0 means no limit.
+	MaxAttempts int
+}
+
+// Lease decides, under the job's row lock and a per-client advisory lock (so the fairness cap
+// holds against concurrent leases), whether this worker may run the job, and takes the lease.
+func (s *Store) Lease(ctx context.Context, p LeaseParams) (Lease, error) {
+	var out Lease
+	err := postgres.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		out = Lease{}
+		row, err := s.q.JobGetForLease(ctx, tx, p.JobID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			out.Outcome = Unknown
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read job: %w", err)
+		}
+		out.Job = jobOfLeaseRow(row)
+		out.Overwrite, out.Cancelled = row.OverwriteApproved, row.CancelTime.Valid
+		switch {
+		case row.State != StatePending && row.State != StateRunning:
+			out.Outcome = Ended
+			return nil
+		case row.LeaseUntil.Valid && row.LeaseUntil.Time.After(row.DbNow.Time):
+			out.Outcome, out.Wait = Busy, row.LeaseUntil.Time.Sub(row.DbNow.Time)
+			return nil
+		case p.MaxAttempts > 0 && int(row.Attempt) >= p.MaxAttempts:
+			reason := fmt.Sprintf("gave up after %d attempts", row.Attempt)
+			if row.LastError != "" {
+				reason += ": " + row.LastError
+			}
+			if _, err := s.q.JobFailUnleased(ctx, tx, dbsqlc.JobFailUnleasedParams{JobID: p.JobID, LastError: reason}); err != nil {
+				return fmt.Errorf("fail exhausted job: %w", err)
+			}
+			out.Job.LastError, out.Job.State = reason, StateFailed
+			out.Outcome = Exhausted
+			out.Next, err = s.claimNext(ctx, tx, row.ClientID)
+			return err
+		}
+		if p.MaxRunningPerClient > 0 {
+			if err := lockClient(ctx, tx, row.ClientID); err != nil {
+				return err
+			}
+			n, err := s.q.JobRunningCount(ctx, tx, dbsqlc.JobRunningCountParams{ClientID: row.ClientID, JobID: p.JobID})
+			if err != nil {
+				return fmt.Errorf("count running jobs: %w", err)
+			}
+			if int(n) >= p.MaxRunningPerClient {
+				out.Outcome = OverCap
+				return nil
+			}
+		}
+		out.Attempt, err = s.q.JobLease(ctx, tx, dbsqlc.JobLeaseParams{Owner: p.Owner, TtlSeconds: seconds(p.TTL), JobID: p.JobID})
+		if err != nil {
+			return fmt.Errorf("lease job: %w", err)
+		}
+		out.Outcome = Leased
+		out.Job.Attempt, out.Job.State, out.Job.LeaseOwner = out.Attempt, StateRunning, p.Owner
+		return nil
+	})
+	return out, err
+}
+
+// lockClient takes the client's advisory lock until the transaction ends: what counts or
+// changes a client's running and queued jobs takes it, so those decisions do not race.
+func lockClient(ctx context.Context, tx pgx.Tx, client string) error {
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended('imports.client:' || $1, 0))", client); err != nil {
+		return fmt.Errorf("lock client: %w", err)
+	}
+	return nil
+}
+
+func jobOfLeaseRow(r dbsqlc.JobGetForLeaseRow) Job {
+	return jobOf(dbsqlc.Job{
+		JobID: r.JobID, ImportID: r.ImportID, ClientID: r.ClientID, DepartmentID: r.DepartmentID,
+		RegisterID: r.RegisterID, LocationID: r.LocationID, TimeZone: r.TimeZone,
+		FromDate: r.FromDate, UntilDate: r.UntilDate, State: r.State, Attempt: r.Attempt,
+		LeaseOwner: r.LeaseOwner, LeaseUntil: r.LeaseUntil, PublishedAt: r.PublishedAt,
+		RepublishCount: r.RepublishCount, DaysWritten: r.DaysWritten, DaysUnchanged: r.DaysUnchanged,
+		DaysSkippedApproved: r.DaysSkippedApproved, SalesCounted: r.SalesCounted, RequestsMade: r.RequestsMade,
+		LastError: r.LastError, CreateTime: r.CreateTime, StartTime: r.StartTime, FinishTime: r.FinishTime,
+		UpdateTime: r.UpdateTime,
+	})
+}
+
+// Counters are what one attempt of a job has done.
+type Counters struct {
+	DaysWritten, DaysUnchanged, DaysSkippedApproved int32
+	SalesCounted, RequestsMade                      int64
+}
+
+// Held is a job a process runs, by the attempt it leased.
+type Held struct {
+	JobID   uuid.UUID
+	Attempt int32
+}
+
+// ExtendLeases moves the end of every held job's lease to now+ttl in one statement (a
+// process's heartbeat costs one write however many jobs it runs) and returns the jobs still
+// held; a job missing from the result was taken over by a newer attempt.
+func (s *Store) ExtendLeases(ctx context.Context, held []Held, ttl time.Duration) (map[uuid.UUID]bool, error) {
+	ids, attempts := make([]uuid.UUID, len(held)), make([]int32, len(held))
+	for i, h := range held {
+		ids[i], attempts[i] = h.JobID, h.Attempt
+	}
+	still, err := s.q.JobsExtendLeases(ctx, s.pool, dbsqlc.JobsExtendLeasesParams{TtlSeconds: seconds(ttl), JobIds: ids, Attempts: attempts})
+	if err != nil {
+		return nil, fmt.Errorf("extend leases: %w", err)
+	}
+	out := make(map[uuid.UUID]bool, len(still))
+	for _, id := range still {
+		out[id] = true
+	}
+	return out, nil
+}
+
+// Progress records the counters so far; ErrLeaseLost if this attempt no longer holds the job.
+func (s *Store) Progress(ctx context.Context, job uuid.UUID, attempt int32, c Counters) error {
+	n, err := s.q.JobProgress(ctx, s.pool, dbsqlc.JobProgressParams{
+		DaysWritten: c.DaysWritten, DaysUnchanged: c.DaysUnchanged, DaysSkippedApproved: c.DaysSkippedApproved,
+		SalesCounted: c.SalesCounted, RequestsMade: c.RequestsMade, JobID: job, Attempt: attempt,
+	})
+	return heldOrLost(n, err, "record progress")
+}
+
+// Finish ends the job in state with its counters, and claims for publication the next jobs
+// of its client that fit in the client's window (returned, for the caller to publish), in one
+// transaction; ErrLeaseLost if this attempt no longer holds the job.
+func (s *Store) Finish(ctx context.Context, job uuid.UUID, attempt int32, state string, c Counters, lastError string) ([]uuid.UUID, error) {
+	var next []uuid.UUID
+	err := postgres.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		client, err := s.q.JobFinish(ctx, tx, dbsqlc.JobFinishParams{
+			State: state, DaysWritten: c.DaysWritten, DaysUnchanged: c.DaysUnchanged, DaysSkippedApproved: c.DaysSkippedApproved,
+			SalesCounted: c.SalesCounted, RequestsMade: c.RequestsMade, LastError: lastError, JobID: job, Attempt: attempt,
+		})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrLeaseLost
+		}
+		if err != nil {
+			return fmt.Errorf("finish job: %w", err)
+		}
+		next, err = s.claimNext(ctx, tx, client)
+		return err
+	})
+	return next, err
+}
+
+// Release gives the job back for a later attempt; ErrLeaseLost if this attempt no longer holds it.
+func (s *Store) Release(ctx context.Context, job uuid.UUID, attempt int32, lastError string) error {
+	n, err := s.q.JobRelease(ctx, s.pool, dbsqlc.JobReleaseParams{LastError: lastError, JobID: job, Attempt: attempt})
+	return heldOrLost(n, err, "release job")
+}
+
+func heldOrLost(n int64, err error, what string) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n == 0 {
+		return ErrLeaseLost
+	}
+	return nil
+}
+
+// Cancelled reports whether the job's import was cancelled; ErrLeaseLost if this attempt no
+// longer holds the job.
+func (s *Store) Cancelled(ctx context.Context, job uuid.UUID, attempt int32) (bool, error) {
+	r, err := s.q.JobCancelled(ctx, s.pool, dbsqlc.JobCancelledParams{Attempt: attempt, JobID: job})
+	if err != nil {
+		return false, notFound(err, "check cancel")
+	}
+	if !r.Held {
+		return false, ErrLeaseLost
+	}
+	return r.Cancelled, nil
+}
+
+// RecordError stores a problem a job met, for the import's error list.
+func (s *Store) RecordError(ctx context.Context, j Job, message string, permanent bool) error {
+	if err := s.q.ImportErrorInsert(ctx, s.pool, dbsqlc.ImportErrorInsertParams{
+		ImportID: j.ImportID, JobID: j.ID, DepartmentID: j.DepartmentID, RegisterID: j.RegisterID,
+		FromDate: date(j.From), UntilDate: date(j.Until), Message: message, Permanent: permanent,
+	}); err != nil {
+		return fmt.Errorf("record import error: %w", err)
+	}
+	return nil
+}
+
+// StaleJobs returns at most limit jobs that may have lost their message: pending for longer
+// than grace after publication, or running with a lease that ran out more than grace ago.
+func (s *Store) StaleJobs(ctx context.Context, grace time.Duration, limit int) ([]uuid.UUID, error) {
+	ids, err := s.q.JobsStale(ctx, s.pool, dbsqlc.JobsStaleParams{GraceSeconds: seconds(grace), MaxRows: int32(limit)})
+	if err != nil {
+		return nil, fmt.Errorf("list stale jobs: %w", err)
+	}
+	return ids, nil
+}
+
+// ClaimRepublish claims the re-publication of a stale job for this replica and returns its
+// count, which makes a fresh Nats-Msg-Id; false when another replica claimed it or the job
+// ended meanwhile.
+func (s *Store) ClaimRepublish(ctx context.Context, job uuid.UUID, grace time.Duration) (int32, bool, error) {
+	n, err := s.q.JobClaimRepublish(ctx, s.pool, dbsqlc.JobClaimRepublishParams{JobID: job, GraceSeconds: seconds(grace)})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("claim re-publication: %w", err)
+	}
+	return n, true, nil
+}
+
+// OldestOpenJobAge returns how long the oldest job not ended has existed; 0 when none.
+func (s *Store) OldestOpenJobAge(ctx context.Context) (time.Duration, error) {
+	sec, err := s.q.JobOldestOpenAge(ctx, s.pool)
+	if err != nil {
+		return 0, fmt.Errorf("read the oldest open job: %w", err)
+	}
+	return time.Duration(sec * float64(time.Second)), nil
+}
