@@ -128,7 +128,7 @@ func TestJobsReplicasReachTheStream(t *testing.T) {
 }
 
 // TestConfigDefaults: a zero Config (one built in code) takes the defaults an unset
-// environment gives, the values these settings had before they became named constants.
+// environment gives (the lease and ack wait short, for recovery in seconds).
 func TestConfigDefaults(t *testing.T) {
 	t.Parallel()
 	want := importservice.Config{
@@ -137,7 +137,8 @@ func TestConfigDefaults(t *testing.T) {
 		LightspeedAPIURL: "https://api.lightspeedapp.com", LightspeedRestaurantAPIURL: "https://api.lsk.lightspeed.app",
 		LightspeedBurstWindow: time.Second, RateHeadroom: 2,
 		ScheduleTime: "02:00", ScheduleZone: "Europe/Copenhagen", ScheduleInterval: 30 * time.Second,
-		LeaseTTL: 2 * time.Minute, AckWait: 2 * time.Minute, MaxAckPending: 64, MaxAttempts: 10, MaxRunningPerClient: 2,
+		LeaseTTL: 15 * time.Second, AckWait: 15 * time.Second, MaxAckPending: 64, MaxAttempts: 10, MaxRunningPerClient: 2,
+		MaxQueuedPerClient: 10000,
 		JobMaxDays: 31, RetryBase: 2 * time.Second, ReconcileInterval: 30 * time.Second, ReconcileGrace: time.Minute,
 		JobsReplicas: 1, TokenReuseMargin: 10 * time.Second, BalanceWriteTimeout: 30 * time.Second,
 	}
