@@ -256,10 +256,10 @@ func TestReportRegistersRefusals(t *testing.T) {
 		{name: "no import", req: with(func(r *posimportv1.ReportRegistersRequest) { r.ImportId = "" }), wantCode: codes.InvalidArgument, wantField: "import_id"},
 		{name: "bad location", req: with(func(r *posimportv1.ReportRegistersRequest) { r.Registers[0].LocationId = "a b" }), wantCode: codes.InvalidArgument, wantField: "registers[0].location_id"},
 		{name: "no register", req: with(func(r *posimportv1.ReportRegistersRequest) { r.Registers[0].RegisterId = "" }), wantCode: codes.InvalidArgument, wantField: "registers[0].register_id"},
-		{name: "register twice", req: with(func(r *posimportv1.ReportRegistersRequest) {
-			r.Registers = append(r.Registers, sighting("1", "7", true))
-		}),
-			wantCode: codes.InvalidArgument, wantField: "registers[1].register_id"},
+		{name: "register twice", wantCode: codes.InvalidArgument, wantField: "registers[1].register_id",
+			req: with(func(r *posimportv1.ReportRegistersRequest) {
+				r.Registers = append(r.Registers, sighting("1", "7", true))
+			})},
 		{name: "days of a mapped register", req: with(func(r *posimportv1.ReportRegistersRequest) { r.Registers[0].Mapped = true }),
 			wantCode: codes.InvalidArgument, wantField: "registers[0].days"},
 		{name: "bad date", req: with(func(r *posimportv1.ReportRegistersRequest) { r.Registers[0].Days[0].Date = "2025-12-32" }),
