@@ -367,3 +367,58 @@ func TestLateReceipt(t *testing.T) {
 		t.Errorf("device of another business's location: %d %s", r.status, r.raw)
 	}
 }
+
+// TestMovingWorldConcurrently: listings and the admin API's changes run at once (for the race
+// detector): registers and devices added while shops, registers, sales and businesses are read.
+func TestMovingWorldConcurrently(t *testing.T) {
+	t.Parallel()
+	env, _ := movingEnv(t)
+	tok := token(t, env).AccessToken
+	ktok := env.RestaurantToken(t, 0).AccessToken
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	go func() {
+		defer close(done)
+		for i := range 20 {
+			reg, err := env.Sim.AddRegister(100001, int64(1+i%2), "")
+			if err == nil {
+				_, err = env.Sim.AddSale(100001, sim.SaleInput{RegisterID: reg.ID, Completed: true, CompleteTime: mustTime("2025-12-20T12:00:00Z"),
+					Lines: []sim.LineInput{{UnitQuantity: decimal.NewFromInt(1), UnitPrice: decimal.NewFromInt(2)}}})
+			}
+			if err == nil {
+				_, err = env.Sim.AddDevice(300001, 300001001, "")
+			}
+			if err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			if n := len(env.Sim.Accounts()[0].Shops[0].Registers) + len(env.Sim.Accounts()[0].Shops[1].Registers); n != 24 {
+				t.Errorf("%d registers, want 24", n)
+			}
+			if n := len(env.Sim.Businesses()[0].Locations[0].Devices); n != 21 {
+				t.Errorf("%d devices, want 21", n)
+			}
+			return
+		default:
+		}
+		for _, p := range []string{"Shop.json", "Register.json", "Sale.json?registerID=5"} {
+			if r := get(t, env, accountPath+p, tok); r.status != 200 {
+				t.Fatalf("%s: %d %s", p, r.status, r.raw)
+			}
+		}
+		if r := get(t, env, "/f/data/businesses", ktok); r.status != 200 {
+			t.Fatalf("businesses: %d %s", r.status, r.raw)
+		}
+		_ = env.Sim.Accounts()
+		_ = env.Sim.Businesses()
+	}
+}
