@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -302,5 +304,44 @@ func TestReportRegistersRefusals(t *testing.T) {
 	// The good report is accepted after all that.
 	if resp := b.report(t, ok()); len(resp.GetUnmapped()) != 1 {
 		t.Errorf("the good report: %v", resp)
+	}
+}
+
+// TestReportRegistersConcurrently: reports of the same registers in opposite orders, at once,
+// all succeed (one lock order, no deadlock) and leave each date's figures as last set.
+func TestReportRegistersConcurrently(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	b.connected(t, "c1", true)
+	account, _ := b.account(0)
+	var regs []*posimportv1.RegisterSighting
+	for i := range 20 {
+		regs = append(regs, sighting("1", strconv.Itoa(100+i), false, day("2026-01-01", 2, "7.5")))
+	}
+	errs := make(chan error, 8)
+	for w := range 8 {
+		go func() {
+			mine := slices.Clone(regs)
+			if w%2 == 1 {
+				slices.Reverse(mine)
+			}
+			_, err := b.svcAuth.ReportRegisters(context.Background(), &posimportv1.ReportRegistersRequest{
+				ClientId: "c1", AccountId: account, ImportId: "imp-" + strconv.Itoa(w), Registers: mine})
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent report: %v", err)
+		}
+	}
+	got := b.registers(t, "c1")
+	if len(got) != 20 {
+		t.Fatalf("%d registers, want 20", len(got))
+	}
+	for _, r := range got {
+		if r.SalesCount != "2" || r.GrossSales != "7.5" {
+			t.Errorf("register %s: %s sales, %s gross; want 2 and 7.5", r.RegisterID, r.SalesCount, r.GrossSales)
+		}
 	}
 }

@@ -27,6 +27,8 @@ func (m *Manager) ReportRegisters(ctx context.Context, r store.RegisterReport) (
 		return nil, nil, apierr.FailedPrecondition("client %s has no POS connection", r.ClientID)
 	case errors.As(err, &mismatch):
 		return nil, nil, apierr.FailedPrecondition("%s: the import read an account the client is no longer connected to", mismatch.Error())
+	case errors.Is(err, store.ErrConcurrentUpdate):
+		return nil, nil, apierr.Aborted("another report of client %s was written at the same time; report again", r.ClientID)
 	case err != nil:
 		return nil, nil, err
 	}

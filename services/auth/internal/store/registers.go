@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -65,6 +67,11 @@ type Register struct {
 // report's: ErrNotFound when the client has no connection, a *AccountMismatchError when the
 // connection is now of another account.
 func (s *Store) ReportRegisters(ctx context.Context, r RegisterReport, now time.Time) (firstSeen []RegisterKey, _ error) {
+	// One order for every report's row locks, so that concurrent reports wait, never deadlock.
+	regs := slices.Clone(r.Registers)
+	slices.SortFunc(regs, func(a, b RegisterSighting) int {
+		return cmp.Or(cmp.Compare(a.LocationID, b.LocationID), cmp.Compare(a.RegisterID, b.RegisterID))
+	})
 	err := postgres.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		firstSeen = nil
 		conn, err := s.q.ConnectionGet(ctx, tx, r.ClientID)
@@ -74,7 +81,7 @@ func (s *Store) ReportRegisters(ctx context.Context, r RegisterReport, now time.
 		if conn.AccountID != r.AccountID {
 			return &AccountMismatchError{Reported: r.AccountID, Connected: conn.AccountID}
 		}
-		for _, reg := range r.Registers {
+		for _, reg := range regs {
 			first, err := s.q.RegisterUpsert(ctx, tx, dbsqlc.RegisterUpsertParams{
 				ClientID: r.ClientID, AccountID: r.AccountID, LocationID: reg.LocationID, RegisterID: reg.RegisterID,
 				Mapped: reg.Mapped, Now: ts(now), ImportID: r.ImportID,
