@@ -53,8 +53,8 @@ func registerReport(req *posimportv1.ReportRegistersRequest) (store.RegisterRepo
 	if err := validate.ID("import_id", r.ImportID); err != nil {
 		return r, err
 	}
-	if n := len(req.GetRegisters()); n > connection.MaxReportedRegisters {
-		return r, apierr.Invalid("registers", "at most %d registers a report, got %d", connection.MaxReportedRegisters, n)
+	if n := len(req.GetRegisters()); n > connection.MaxRegisters {
+		return r, apierr.Invalid("registers", "at most %d registers a report, got %d", connection.MaxRegisters, n)
 	}
 	seen := map[store.RegisterKey]bool{}
 	days := 0

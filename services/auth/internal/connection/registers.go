@@ -13,8 +13,8 @@ import (
 // NewRegisterWindow is how long a register first seen by an import is shown as new.
 const NewRegisterWindow = 7 * 24 * time.Hour
 
-// maxRegisters bounds the registers GetConnection lists and a report may carry.
-const maxRegisters = 1000
+// MaxRegisters bounds the registers a report may carry and GetConnection lists.
+const MaxRegisters = 1000
 
 // ReportRegisters records what an import saw of a client's registers, and returns the
 // reported registers that import saw first and the account's unmapped registers after the
@@ -34,7 +34,7 @@ func (m *Manager) ReportRegisters(ctx context.Context, r store.RegisterReport) (
 	}
 	// Every register of the account, to pick the first seen from (a register first seen long
 	// ago by a report repeated now is not in the recent ones).
-	all, err := m.store.Registers(ctx, r.ClientID, r.AccountID, time.Unix(0, 0), maxRegisters)
+	all, err := m.store.Registers(ctx, r.ClientID, r.AccountID, time.Unix(0, 0), MaxRegisters)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -54,11 +54,8 @@ func (m *Manager) ReportRegisters(ctx context.Context, r store.RegisterReport) (
 // Registers lists the registers of a connection's account that need a person's eye: the
 // unmapped ones, and those first seen within NewRegisterWindow.
 func (m *Manager) Registers(ctx context.Context, c store.Connection) ([]store.Register, error) {
-	return m.store.Registers(ctx, c.ClientID, c.AccountID, m.now().Add(-NewRegisterWindow), maxRegisters)
+	return m.store.Registers(ctx, c.ClientID, c.AccountID, m.now().Add(-NewRegisterWindow), MaxRegisters)
 }
-
-// MaxReportedRegisters is the most registers one report may carry.
-const MaxReportedRegisters = maxRegisters
 
 // SeenRecently reports whether r was first seen within NewRegisterWindow.
 func (m *Manager) SeenRecently(r store.Register) bool {
