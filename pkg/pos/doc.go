@@ -15,4 +15,9 @@
 // each sale with its register; a malformed sale that can still be attributed to its register
 // and time is a [*SaleError], which [SalesQuery.OnSaleError] lets a caller confine to that
 // register's day while the rest of the location streams on.
+//
+// A provider whose POS lists sales by the time they last changed also implements
+// [ChangeSource]: one listing, over every location of the account, of the sales created or
+// changed since a watermark ([Change]), which is how late syncs, moved completion times and
+// voids after the fact are found whatever the age of the day they belong to.
 package pos

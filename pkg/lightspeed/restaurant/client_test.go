@@ -689,3 +689,65 @@ func TestNewValidates(t *testing.T) {
 }
 
 func itoa(i int64) string { return strconv.FormatInt(i, 10) }
+
+// TestLookbackFindsLateReceipt: Lightspeed Restaurant has no change feed, so late receipts are
+// found by re-reading a lookback. A receipt of an offline device that syncs five days late
+// keeps its timeClosed: a two-day re-read misses it, a seven-day re-read of the whole location
+// (one paged query, ceil(receipts/100) requests) finds it on its original time, as it finds a
+// new device's receipts.
+func TestLookbackFindsLateReceipt(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sim.Options{Seed: 4, Restaurant: sim.RestaurantOptions{Data: sim.RestaurantDataOptions{DevicesPerLocation: 2, SalesPerDay: 40,
+		From: time.Date(2025, 12, 10, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)}}}, nil)
+	ctx := context.Background()
+	now := b.env.Clock.Now()
+	read := func(lookback time.Duration) (map[string]pos.SaleFigures, int64) {
+		t.Helper()
+		b.env.Sim.ResetCounts()
+		got := map[string]pos.SaleFigures{}
+		if err := b.client.Sales(ctx, pos.SalesQuery{LocationID: location, From: now.Add(-lookback), Until: now}, func(f pos.SaleFigures) error {
+			got[f.SaleID] = f
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got, b.env.Sim.Requests(salesEP).Requests
+	}
+	before, _ := read(7 * 24 * time.Hour)
+
+	closed := now.Add(-5*24*time.Hour + 3*time.Hour + 17*time.Millisecond)
+	late, err := b.env.Sim.AddReceipt(businessID, sim.ReceiptInput{LocationID: 300001001, DeviceID: 30000100102, TimeClosed: closed, NbCovers: decimal.NewFromInt(3),
+		Lines: []sim.ReceiptLineInput{{Quantity: decimal.NewFromInt(2), UnitPrice: decimal.NewFromInt(14)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := b.env.Sim.AddDevice(businessID, 300001001, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	onNew, err := b.env.Sim.AddReceipt(businessID, sim.ReceiptInput{LocationID: 300001001, DeviceID: dev.ID, TimeClosed: now.Add(-6 * 24 * time.Hour),
+		Lines: []sim.ReceiptLineInput{{Quantity: decimal.NewFromInt(1), UnitPrice: decimal.NewFromInt(8)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if two, _ := read(2 * 24 * time.Hour); two[late.AccountFiscID].SaleID != "" {
+		t.Errorf("a two-day re-read found the receipt closed five days ago")
+	}
+	seven, requests := read(7 * 24 * time.Hour)
+	inWindow, _ := b.env.Sim.Receipts(businessID, sim.ReceiptFilter{LocationID: 300001001, From: now.Add(-7*24*time.Hour - time.Millisecond), Until: now.Add(time.Millisecond)})
+	if want := int64((len(inWindow) + 99) / 100); requests != want {
+		t.Errorf("seven-day re-read of the location: %d requests, want ceil(%d/100) = %d", requests, len(inWindow), want)
+	}
+	if len(seven) != len(before)+2 {
+		t.Errorf("seven-day re-read: %d counted sales, want %d + 2", len(seven), len(before))
+	}
+	got := seven[late.AccountFiscID]
+	if !got.CompletedAt.Equal(closed.Truncate(time.Millisecond)) || got.RegisterID != "30000100102" ||
+		!got.Metrics.GrossSales.Equal(decimal.NewFromInt(28)) || !got.Metrics.Visitors.Equal(decimal.NewFromInt(3)) {
+		t.Errorf("late receipt read as %+v, want its original time %v, 28 gross and 3 covers", got, closed)
+	}
+	if f := seven[onNew.AccountFiscID]; f.RegisterID != strconv.FormatInt(dev.ID, 10) {
+		t.Errorf("new device's receipt read as %+v", f)
+	}
+}

@@ -432,12 +432,13 @@ type lineWire struct {
 
 // decodeSales converts the Sale value of a page.
 func decodeSales(rec records[saleWire]) ([]Sale, error) {
-	if rec.raw != nil {
-		return decodeSalesSlowly(rec.raw)
+	wires, err := saleWires(rec)
+	if err != nil {
+		return nil, err
 	}
-	out := make([]Sale, 0, len(rec.items))
-	for i := range rec.items {
-		s, err := convertSale(&rec.items[i], i)
+	out := make([]Sale, 0, len(wires))
+	for i := range wires {
+		s, err := convertSale(&wires[i], i)
 		if err != nil {
 			return nil, err
 		}
@@ -446,23 +447,21 @@ func decodeSales(rec records[saleWire]) ([]Sale, error) {
 	return out, nil
 }
 
-// decodeSalesSlowly decodes a Sale value record by record, to name the one that is malformed.
-func decodeSalesSlowly(raw json.RawMessage) ([]Sale, error) {
-	items, err := oneOrMany(raw)
-	if err != nil {
-		return nil, &pos.DataError{Resource: "Sale", ID: "list", Field: "Sale", Value: shorten(raw), Err: err}
+// saleWires returns the records of a Sale value. The fast path decoded them already; otherwise
+// they are decoded record by record, to name the one that is malformed.
+func saleWires(rec records[saleWire]) ([]saleWire, error) {
+	if rec.raw == nil {
+		return rec.items, nil
 	}
-	out := make([]Sale, 0, len(items))
+	items, err := oneOrMany(rec.raw)
+	if err != nil {
+		return nil, &pos.DataError{Resource: "Sale", ID: "list", Field: "Sale", Value: shorten(rec.raw), Err: err}
+	}
+	out := make([]saleWire, len(items))
 	for i, item := range items {
-		var w saleWire
-		if err := json.Unmarshal(item, &w); err != nil {
+		if err := json.Unmarshal(item, &out[i]); err != nil {
 			return nil, &pos.DataError{Resource: "Sale", ID: "#" + strconv.Itoa(i), Field: "Sale", Value: shorten(item), Err: err}
 		}
-		s, err := convertSale(&w, i)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
 	}
 	return out, nil
 }
@@ -477,6 +476,18 @@ func label(id scalar, i int) string {
 }
 
 func convertSale(w *saleWire, i int) (Sale, error) {
+	s, err := convertSaleHead(w, i)
+	if err != nil {
+		return Sale{}, err
+	}
+	if s.Lines, err = convertLines(&w.SaleLines, label(w.SaleID, i)); err != nil {
+		return Sale{}, err
+	}
+	return s, nil
+}
+
+// convertSaleHead reads a sale's own fields, not its lines.
+func convertSaleHead(w *saleWire, i int) (Sale, error) {
 	r := fieldReader{res: "Sale", id: label(w.SaleID, i)}
 	s := Sale{
 		ID:         r.int("saleID", w.SaleID),
@@ -491,11 +502,6 @@ func convertSale(w *saleWire, i int) (Sale, error) {
 	if r.err != nil {
 		return Sale{}, r.err
 	}
-	lines, err := convertLines(&w.SaleLines, r.id)
-	if err != nil {
-		return Sale{}, err
-	}
-	s.Lines = lines
 	return s, nil
 }
 

@@ -9,6 +9,14 @@
 // decimals. Malformed data gets a [*pos.DataError] naming the sale, line and field. Errors are the
 // shared ones of package pos, which the Lightspeed Restaurant client returns too.
 //
+// # Changed sales
+//
+// [Client.Changes] implements [pos.ChangeSource]: the sales of every shop of the account
+// created or changed since a watermark (timeStamp=>=,… sort=timeStamp, with their lines, paged
+// by the next cursor), so a late sync, a moved completeTime or a void after the fact is found
+// by one listing whatever the age of its day. It filters on timeStamp, not updatetime: see
+// its documentation.
+//
 // # Requests
 //
 // Every request goes through one retry layer:

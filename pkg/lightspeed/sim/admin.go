@@ -3,6 +3,7 @@ package sim
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -18,6 +19,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/accounts/{accountID}/sales", s.adminListSales)
 	mux.HandleFunc("POST /admin/accounts/{accountID}/sales", s.adminAddSale)
 	mux.HandleFunc("PATCH /admin/accounts/{accountID}/sales/{saleID}", s.adminChangeSale)
+	mux.HandleFunc("POST /admin/accounts/{accountID}/shops/{shopID}/registers", s.adminAddRegister)
 	mux.HandleFunc("GET /admin/faults", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.Faults())
 	})
@@ -134,6 +136,35 @@ func (s *Server) adminChangeSale(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, sale)
+}
+
+// RegisterInput names a register to add through POST /admin/accounts/{id}/shops/{shopID}/registers.
+type RegisterInput struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) adminAddRegister(w http.ResponseWriter, r *http.Request) {
+	acct, err := pathInt(r, "accountID")
+	if err != nil {
+		adminError(w, err)
+		return
+	}
+	shop, err := pathInt(r, "shopID")
+	if err != nil {
+		adminError(w, err)
+		return
+	}
+	var in RegisterInput
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil && !errors.Is(err, io.EOF) {
+		adminError(w, errors.New("decode register: "+err.Error()))
+		return
+	}
+	reg, err := s.AddRegister(acct, shop, in.Name)
+	if err != nil {
+		adminError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, reg)
 }
 
 func (s *Server) adminAddFault(w http.ResponseWriter, r *http.Request) {

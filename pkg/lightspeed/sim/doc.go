@@ -24,6 +24,7 @@
 //	GET    /admin/accounts/{id}/sales?registerID=&from=&until=   stored sales (RFC 3339 bounds)
 //	POST   /admin/accounts/{id}/sales               add a sale ([SaleInput]); 201 with the [Sale]
 //	PATCH  /admin/accounts/{id}/sales/{saleID}      late edit or void ([SaleChange])
+//	POST   /admin/accounts/{id}/shops/{shopID}/registers   add a register ([RegisterInput]); 201
 //	GET    /admin/faults, POST /admin/faults ([Fault]), DELETE /admin/faults
 //	GET    /admin/stats, DELETE /admin/stats        requests per endpoint ([EndpointCount])
 //	GET    /admin/oracle?account=&register=&from=&until=&zone=   expected hourly metrics
@@ -31,11 +32,13 @@
 //	GET    /admin/businesses/{id}/receipts?locationID=&deviceID=&from=&until=
 //	POST   /admin/businesses/{id}/receipts          add a receipt ([ReceiptInput]); 201
 //	PATCH  /admin/businesses/{id}/receipts/{seq}    back-office change ([ReceiptChange])
+//	POST   /admin/businesses/{id}/locations/{locationID}/devices   add a device ([DeviceInput]); 201
 //	GET    /admin/restaurant-oracle?business=&location=&device=&from=&until=
 //
-// Each has a Go method on [Server] too: [Server.AddSale], [Server.ChangeSale], [Server.Sales],
-// [Server.InjectFault], [Server.RequestCounts], [Server.Expected], [Server.Businesses],
-// [Server.AddReceipt], [Server.ChangeReceipt], [Server.Receipts], [Server.ExpectedRestaurant].
+// Each has a Go method on [Server] too: [Server.AddSale], [Server.ChangeSale],
+// [Server.AddRegister], [Server.Sales], [Server.InjectFault], [Server.RequestCounts],
+// [Server.Expected], [Server.Businesses], [Server.AddReceipt], [Server.ChangeReceipt],
+// [Server.AddDevice], [Server.Receipts], [Server.ExpectedRestaurant].
 //
 // # Choices where the reference leaves one open
 //
@@ -98,6 +101,57 @@
 //     subtotal and are not rounded (the docs' worked example has calcTax2 4.48875). The calc*
 //     fields are the same whether isTaxInclusive is true or not (section 10 leaves tax-inclusive
 //     behaviour open). Numbers are written without trailing zeros ("317.1").
+//
+// # A moving world
+//
+// Lightspeed's truth keeps moving after a day is imported, and the admin API moves it the way
+// the real systems do. Every change is in the store at once, so the oracle, the filters and
+// the listings follow it.
+//
+//   - A late sync (R-Series): [Server.AddSale] with a completeTime in the past is a sale an
+//     offline register rang up then and the server learns of now. Its createTime is its
+//     completeTime and its timeStamp (shown as timeStamp and updatetime, which the simulator
+//     keeps equal: the last change) is the clock's now.
+//   - [Server.ChangeSale] edits a stored sale after the fact and stamps it now: a completeTime
+//     moved (to the next day or any time) moves the sale to that day, a void keeps it
+//     completed with its completeTime but out of the totals.
+//   - [Server.AddRegister] adds a register to a shop (id: one above the account's highest;
+//     timeStamp now). Register.json lists it, and the account's bucket grows by one register
+//     (size +10, drip +0.5/s): the register count stands for the subscription's limit.
+//   - Generated edits made days after a sale are stamped no later than the clock at
+//     generation: what is stamped has happened.
+//
+// Paging while records change (R-Series). Cursors are keysets ([sortValue, id]), and each page
+// is computed under the store's read lock from the data as it is then; between pages anything
+// may change, as on a live API:
+//
+//   - sort=timeStamp (or updatetime): a sale changed after its page was read moves past the
+//     cursor and is listed again on a later page of the same walk, in its new state; one
+//     changed before its page is read is listed once, at its new place. So a walk never loses
+//     a sale changed during it, except one stamped in the very second of the cursor with a
+//     lower id, which sorts before the cursor: the next walk, asked from a watermark less an
+//     overlap, finds it.
+//   - sort=saleID (the default): a sale keeps its place; changed after its page was read, it
+//     is not listed again in that walk.
+//   - sort=completeTime: a sale whose completeTime moved is listed at its new place, so one
+//     moved behind the cursor is missed by that walk and one moved ahead of it is listed twice.
+//
+// K-Series:
+//
+//   - A late receipt: [Server.AddReceipt] with a timeClosed days ago is a receipt of a device
+//     that was offline and syncs now. It appears with its original timeClosed (the v2 sales
+//     endpoint filters and orders on timeClosed only, and an offline device keeps its
+//     receipts' times when it syncs: the LiteServer article), filed in timeClosed order, and
+//     no field says when it synced. From now on every read whose from/to covers its
+//     timeClosed finds it; a read already paging past its place when it arrives does not (the
+//     nextPageToken is the last sale's timeClosed), the next read does. sales-daily of its
+//     business day includes it too, although that day's dataComplete (the business day has
+//     ended) was true before: it does not promise that every device has synced.
+//   - [Server.AddDevice] adds a device to a location (id: one above the location's highest).
+//   - [Server.ChangeReceipt] changes a stored receipt in place (cancelled, timeClosed): a test's
+//     tool for "the day's data changed". The v2 docs say back-office modifications (a payment
+//     method changed, a cancel) appear on the date they were made, not on the receipt's; they
+//     do not document the shape of that record, so the simulator does not invent one.
 //
 // # Generated data
 //

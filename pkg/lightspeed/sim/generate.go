@@ -100,6 +100,7 @@ func generate(st *store, seed uint64, opts DataOptions, now time.Time) error {
 				acct: ad,
 				mean: float64(opts.SalesPerDay),
 				past: map[int64]*pastLines{},
+				now:  now,
 			}
 			g.run(from, until)
 		}
@@ -131,6 +132,8 @@ type generator struct {
 	rng  *rand.Rand
 	acct *accountData
 	mean float64
+	// now is the simulator's time at generation: no change is stamped later.
+	now time.Time
 	// past keeps recent sold lines per register for refunds.
 	past map[int64]*pastLines
 }
@@ -242,6 +245,11 @@ func (g *generator) sale(shop *Shop, registerID int64, at time.Time) *Sale {
 	sale.TimeStamp = at.Add(time.Duration(r.IntN(30)) * time.Second).UTC()
 	if r.IntN(100) == 0 { // edited after the fact
 		sale.TimeStamp = sale.TimeStamp.Add(time.Duration(1+r.IntN(72)) * time.Hour)
+	}
+	// An edit of a past sale that would lie in the future has not happened yet: it happened
+	// just now. (Data generated into the future keeps its stamps.)
+	if now := g.now.UTC().Truncate(time.Second); sale.TimeStamp.After(now) && !at.After(now) {
+		sale.TimeStamp = now
 	}
 	return sale
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -20,6 +21,7 @@ func (s *Server) restaurantAdminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/businesses/{businessID}/receipts", s.adminListReceipts)
 	mux.HandleFunc("POST /admin/businesses/{businessID}/receipts", s.adminAddReceipt)
 	mux.HandleFunc("PATCH /admin/businesses/{businessID}/receipts/{seq}", s.adminChangeReceipt)
+	mux.HandleFunc("POST /admin/businesses/{businessID}/locations/{locationID}/devices", s.adminAddDevice)
 	mux.HandleFunc("GET /admin/restaurant-oracle", s.adminRestaurantOracle)
 }
 
@@ -36,6 +38,12 @@ func (s *Server) AddReceipt(businessID int64, in ReceiptInput) (Receipt, error) 
 // found by its Seq.
 func (s *Server) ChangeReceipt(businessID, seq int64, ch ReceiptChange) (Receipt, error) {
 	return s.rest.store.changeReceipt(businessID, seq, ch)
+}
+
+// AddDevice adds a device (a POS iPad) to a location of a business and returns it (an empty
+// name becomes "iPad n"). Give it receipts with [Server.AddReceipt].
+func (s *Server) AddDevice(businessID, locationID int64, name string) (Device, error) {
+	return s.rest.store.addDevice(businessID, locationID, name)
 }
 
 // Receipts lists a business's stored receipts matching f, per location in paging order,
@@ -81,6 +89,35 @@ func (s *Server) adminListReceipts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, rs)
+}
+
+// DeviceInput names a device to add through POST /admin/businesses/{id}/locations/{locationID}/devices.
+type DeviceInput struct {
+	Name string `json:"deviceName"`
+}
+
+func (s *Server) adminAddDevice(w http.ResponseWriter, r *http.Request) {
+	biz, err := pathInt(r, "businessID")
+	if err != nil {
+		adminError(w, err)
+		return
+	}
+	loc, err := pathInt(r, "locationID")
+	if err != nil {
+		adminError(w, err)
+		return
+	}
+	var in DeviceInput
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil && !errors.Is(err, io.EOF) {
+		adminError(w, errors.New("decode device: "+err.Error()))
+		return
+	}
+	dev, err := s.AddDevice(biz, loc, in.Name)
+	if err != nil {
+		adminError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, dev)
 }
 
 func (s *Server) adminAddReceipt(w http.ResponseWriter, r *http.Request) {

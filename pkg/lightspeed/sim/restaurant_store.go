@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -163,6 +164,31 @@ func (k *kstore) changeReceipt(businessID, seq int64, ch ReceiptChange) (Receipt
 		return cloneReceipt(r), nil
 	}
 	return Receipt{}, fmt.Errorf("receipt %d of business %d: %w", seq, businessID, ErrNotFound)
+}
+
+// addDevice adds a device to a location of a business. The location's device list is copied,
+// not changed in place: [Server.Businesses] hands out the old one.
+func (k *kstore) addDevice(businessID, locationID int64, name string) (Device, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	ld, err := k.location(businessID, locationID)
+	if err != nil {
+		return Device{}, err
+	}
+	id := ld.loc.ID*100 + 1
+	for did := range ld.devices {
+		id = max(id, did+1)
+	}
+	if name == "" {
+		name = fmt.Sprintf("iPad %d", len(ld.loc.Devices)+1)
+	}
+	dev := Device{ID: id, Name: name}
+	ld.loc.Devices = append(slices.Clone(ld.loc.Devices), dev)
+	clear(ld.devices)
+	for i := range ld.loc.Devices {
+		ld.devices[ld.loc.Devices[i].ID] = &ld.loc.Devices[i]
+	}
+	return dev, nil
 }
 
 // ReceiptFilter selects receipts for [Server.Receipts]; zero fields match everything.

@@ -51,6 +51,10 @@ func (s *Server) api(h apiHandler) http.HandlerFunc {
 		}
 		s.store.mu.RLock()
 		acct, err := s.store.account(info.accountID)
+		registers := 0
+		if err == nil {
+			registers = acct.registerN // a register added later grows the bucket
+		}
 		s.store.mu.RUnlock()
 		if err != nil {
 			unauthorized(w, "Access token could not be verified")
@@ -60,7 +64,7 @@ func (s *Server) api(h apiHandler) http.HandlerFunc {
 		if r.URL.Query().Get("count") == "1" {
 			cost = 10
 		}
-		v := s.limits.take(bucketKey{accountID: acct.ID, clientID: info.clientID}, acct.registerN, cost)
+		v := s.limits.take(bucketKey{accountID: acct.ID, clientID: info.clientID}, registers, cost)
 		v.setHeaders(w.Header(), info, ray)
 		if v.limitType != "" {
 			s.counts.limited(endpointOf(r))
@@ -98,10 +102,12 @@ func (s *Server) accountJSON(_ *http.Request, a *accountData) (int, any) {
 }
 
 func (s *Server) listJSON(r *http.Request, a *accountData) (int, any) {
+	// The listing runs under the read lock: a sale or register changed meanwhile waits for it,
+	// so one page is one consistent view; between pages anything may change.
+	s.store.mu.RLock()
+	defer s.store.mu.RUnlock()
 	switch r.PathValue("resource") {
 	case "Sale.json":
-		s.store.mu.RLock()
-		defer s.store.mu.RUnlock()
 		return listResource(s, r, &saleResource, a.sales, saleRelations, func(sale *Sale, rel map[string]bool) any { return renderSale(sale, rel["SaleLines"]) })
 	case "Shop.json":
 		shops := make([]*Shop, len(a.Shops))

@@ -235,6 +235,13 @@ func (s *Server) ChangeSale(accountID, saleID int64, ch SaleChange) (Sale, error
 	return s.store.changeSale(accountID, saleID, ch, s.clock.Now())
 }
 
+// AddRegister adds a register to a shop of an account, as a merchant opening a new till does,
+// and returns it (an empty name becomes "Register n"). Give it sales with [Server.AddSale].
+// The account's rate-limit bucket grows with it, as with a larger subscription.
+func (s *Server) AddRegister(accountID, shopID int64, name string) (Register, error) {
+	return s.store.addRegister(accountID, shopID, name, s.clock.Now())
+}
+
 // Sales lists an account's stored sales matching f, in saleID order, whatever their status.
 func (s *Server) Sales(accountID int64, f SaleFilter) ([]Sale, error) {
 	return s.store.listSales(accountID, f)

@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -42,17 +43,24 @@ func (s *store) addAccount(a Account) *accountData {
 		nextSale: 1,
 		nextLine: 1,
 	}
-	for i := range ad.Shops {
-		sh := &ad.Shops[i]
-		ad.shopByID[sh.ID] = sh
-		for j := range sh.Registers {
-			ad.regByID[sh.Registers[j].ID] = &sh.Registers[j]
-		}
-	}
-	ad.registerN = ad.Account.Registers()
+	ad.index()
 	s.accounts = append(s.accounts, ad)
 	s.byID[a.ID] = ad
 	return ad
+}
+
+// index points the lookups at the account's shops and registers and counts the registers.
+func (a *accountData) index() {
+	clear(a.shopByID)
+	clear(a.regByID)
+	for i := range a.Shops {
+		sh := &a.Shops[i]
+		a.shopByID[sh.ID] = sh
+		for j := range sh.Registers {
+			a.regByID[sh.Registers[j].ID] = &sh.Registers[j]
+		}
+	}
+	a.registerN = a.Account.Registers()
 }
 
 func (s *store) account(id int64) (*accountData, error) {
@@ -172,6 +180,38 @@ func (s *store) changeSale(accountID, saleID int64, ch SaleChange, now time.Time
 	}
 	sale.TimeStamp = now.UTC().Truncate(time.Second)
 	return cloneSale(sale), nil
+}
+
+// addRegister adds a register to a shop. The shops and their register lists are copied, not
+// changed in place: listings and [Server.Accounts] hand out the old ones without the lock.
+func (s *store) addRegister(accountID, shopID int64, name string, now time.Time) (Register, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, err := s.account(accountID)
+	if err != nil {
+		return Register{}, err
+	}
+	shop, ok := a.shopByID[shopID]
+	if !ok {
+		return Register{}, fmt.Errorf("shop %d of account %d: %w", shopID, accountID, ErrNotFound)
+	}
+	id := int64(1)
+	for rid := range a.regByID {
+		id = max(id, rid+1)
+	}
+	if name == "" {
+		name = fmt.Sprintf("Register %d", len(shop.Registers)+1)
+	}
+	reg := Register{ID: id, ShopID: shopID, Name: name, TimeStamp: now.UTC().Truncate(time.Second)}
+	shops := slices.Clone(a.Shops)
+	for i := range shops {
+		if shops[i].ID == shopID {
+			shops[i].Registers = append(slices.Clone(shops[i].Registers), reg)
+		}
+	}
+	a.Shops = shops
+	a.index()
+	return reg, nil
 }
 
 // SaleFilter selects sales for [Server.Sales]; zero fields match everything.

@@ -187,7 +187,12 @@ type Connection struct {
 	// What the account covers, with its locations, as the POS listed them for the department
 	// check: the Lightspeed Retail account and its shops, or each business of a Lightspeed
 	// Restaurant consent and its locations. Set by GetConnection when the check ran.
-	Businesses    []*PosBusiness `protobuf:"bytes,13,rep,name=businesses,proto3" json:"businesses,omitempty"`
+	Businesses []*PosBusiness `protobuf:"bytes,13,rep,name=businesses,proto3" json:"businesses,omitempty"`
+	// The registers (devices, at Lightspeed Restaurant) of the connected account that need a
+	// person's eye, as imports reported them: those no department maps, whose sales are not
+	// imported (with their sales on the days imports saw), and those first seen in the last 7
+	// days. Set by GetConnection, by location and register id.
+	Registers     []*PosRegister `protobuf:"bytes,14,rep,name=registers,proto3" json:"registers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -313,6 +318,142 @@ func (x *Connection) GetBusinesses() []*PosBusiness {
 	return nil
 }
 
+func (x *Connection) GetRegisters() []*PosRegister {
+	if x != nil {
+		return x.Registers
+	}
+	return nil
+}
+
+// PosRegister is a register (Lightspeed Retail) or device (Lightspeed Restaurant) of the
+// connected POS account, as imports saw it.
+type PosRegister struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Its location: a department's POS client number.
+	LocationId string `protobuf:"bytes,1,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
+	// The register or device id: a department's POS terminal number.
+	RegisterId string `protobuf:"bytes,2,opt,name=register_id,json=registerId,proto3" json:"register_id,omitempty"`
+	// Whether a department counts it (lists it among its terminal numbers, or imports its whole
+	// location), as the last import to see it said. When false its sales are not imported.
+	Mapped bool `protobuf:"varint,3,opt,name=mapped,proto3" json:"mapped,omitempty"`
+	// Its counted sales on the days imports saw while no department mapped it.
+	SalesCount int64 `protobuf:"varint,4,opt,name=sales_count,json=salesCount,proto3" json:"sales_count,omitempty"`
+	// Their gross sales, an exact decimal.
+	GrossSales string `protobuf:"bytes,5,opt,name=gross_sales,json=grossSales,proto3" json:"gross_sales,omitempty"`
+	// The first and last of those days with sales (local dates, YYYY-MM-DD); empty when none.
+	FirstSaleDate string `protobuf:"bytes,6,opt,name=first_sale_date,json=firstSaleDate,proto3" json:"first_sale_date,omitempty"`
+	// See first_sale_date.
+	LastSaleDate string `protobuf:"bytes,7,opt,name=last_sale_date,json=lastSaleDate,proto3" json:"last_sale_date,omitempty"`
+	// When an import first saw it.
+	FirstSeenTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=first_seen_time,json=firstSeenTime,proto3" json:"first_seen_time,omitempty"`
+	// When an import last saw it.
+	LastSeenTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=last_seen_time,json=lastSeenTime,proto3" json:"last_seen_time,omitempty"`
+	// First seen in the last 7 days: a new register.
+	FirstSeenRecently bool `protobuf:"varint,10,opt,name=first_seen_recently,json=firstSeenRecently,proto3" json:"first_seen_recently,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *PosRegister) Reset() {
+	*x = PosRegister{}
+	mi := &file_posimport_v1_auth_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PosRegister) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PosRegister) ProtoMessage() {}
+
+func (x *PosRegister) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_auth_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PosRegister.ProtoReflect.Descriptor instead.
+func (*PosRegister) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PosRegister) GetLocationId() string {
+	if x != nil {
+		return x.LocationId
+	}
+	return ""
+}
+
+func (x *PosRegister) GetRegisterId() string {
+	if x != nil {
+		return x.RegisterId
+	}
+	return ""
+}
+
+func (x *PosRegister) GetMapped() bool {
+	if x != nil {
+		return x.Mapped
+	}
+	return false
+}
+
+func (x *PosRegister) GetSalesCount() int64 {
+	if x != nil {
+		return x.SalesCount
+	}
+	return 0
+}
+
+func (x *PosRegister) GetGrossSales() string {
+	if x != nil {
+		return x.GrossSales
+	}
+	return ""
+}
+
+func (x *PosRegister) GetFirstSaleDate() string {
+	if x != nil {
+		return x.FirstSaleDate
+	}
+	return ""
+}
+
+func (x *PosRegister) GetLastSaleDate() string {
+	if x != nil {
+		return x.LastSaleDate
+	}
+	return ""
+}
+
+func (x *PosRegister) GetFirstSeenTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstSeenTime
+	}
+	return nil
+}
+
+func (x *PosRegister) GetLastSeenTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSeenTime
+	}
+	return nil
+}
+
+func (x *PosRegister) GetFirstSeenRecently() bool {
+	if x != nil {
+		return x.FirstSeenRecently
+	}
+	return false
+}
+
 // PosBusiness is a business a POS account covers (the account itself at Lightspeed Retail).
 type PosBusiness struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -328,7 +469,7 @@ type PosBusiness struct {
 
 func (x *PosBusiness) Reset() {
 	*x = PosBusiness{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[2]
+	mi := &file_posimport_v1_auth_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -340,7 +481,7 @@ func (x *PosBusiness) String() string {
 func (*PosBusiness) ProtoMessage() {}
 
 func (x *PosBusiness) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[2]
+	mi := &file_posimport_v1_auth_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -353,7 +494,7 @@ func (x *PosBusiness) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PosBusiness.ProtoReflect.Descriptor instead.
 func (*PosBusiness) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{2}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *PosBusiness) GetBusinessId() string {
@@ -394,7 +535,7 @@ type PosLocation struct {
 
 func (x *PosLocation) Reset() {
 	*x = PosLocation{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[3]
+	mi := &file_posimport_v1_auth_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -406,7 +547,7 @@ func (x *PosLocation) String() string {
 func (*PosLocation) ProtoMessage() {}
 
 func (x *PosLocation) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[3]
+	mi := &file_posimport_v1_auth_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -419,7 +560,7 @@ func (x *PosLocation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PosLocation.ProtoReflect.Descriptor instead.
 func (*PosLocation) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{3}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *PosLocation) GetLocationId() string {
@@ -464,7 +605,7 @@ type BeginConnectRequest struct {
 
 func (x *BeginConnectRequest) Reset() {
 	*x = BeginConnectRequest{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[4]
+	mi := &file_posimport_v1_auth_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -476,7 +617,7 @@ func (x *BeginConnectRequest) String() string {
 func (*BeginConnectRequest) ProtoMessage() {}
 
 func (x *BeginConnectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[4]
+	mi := &file_posimport_v1_auth_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -489,7 +630,7 @@ func (x *BeginConnectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BeginConnectRequest.ProtoReflect.Descriptor instead.
 func (*BeginConnectRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{4}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *BeginConnectRequest) GetClientId() string {
@@ -519,7 +660,7 @@ type BeginConnectResponse struct {
 
 func (x *BeginConnectResponse) Reset() {
 	*x = BeginConnectResponse{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[5]
+	mi := &file_posimport_v1_auth_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -531,7 +672,7 @@ func (x *BeginConnectResponse) String() string {
 func (*BeginConnectResponse) ProtoMessage() {}
 
 func (x *BeginConnectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[5]
+	mi := &file_posimport_v1_auth_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -544,7 +685,7 @@ func (x *BeginConnectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BeginConnectResponse.ProtoReflect.Descriptor instead.
 func (*BeginConnectResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{5}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *BeginConnectResponse) GetAuthorizeUrl() string {
@@ -572,7 +713,7 @@ type GetConnectionRequest struct {
 
 func (x *GetConnectionRequest) Reset() {
 	*x = GetConnectionRequest{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[6]
+	mi := &file_posimport_v1_auth_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -584,7 +725,7 @@ func (x *GetConnectionRequest) String() string {
 func (*GetConnectionRequest) ProtoMessage() {}
 
 func (x *GetConnectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[6]
+	mi := &file_posimport_v1_auth_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -597,7 +738,7 @@ func (x *GetConnectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConnectionRequest.ProtoReflect.Descriptor instead.
 func (*GetConnectionRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{6}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetConnectionRequest) GetClientId() string {
@@ -618,7 +759,7 @@ type GetConnectionResponse struct {
 
 func (x *GetConnectionResponse) Reset() {
 	*x = GetConnectionResponse{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[7]
+	mi := &file_posimport_v1_auth_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -630,7 +771,7 @@ func (x *GetConnectionResponse) String() string {
 func (*GetConnectionResponse) ProtoMessage() {}
 
 func (x *GetConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[7]
+	mi := &file_posimport_v1_auth_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -643,7 +784,7 @@ func (x *GetConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConnectionResponse.ProtoReflect.Descriptor instead.
 func (*GetConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{7}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetConnectionResponse) GetConnection() *Connection {
@@ -668,7 +809,7 @@ type ListConnectionsRequest struct {
 
 func (x *ListConnectionsRequest) Reset() {
 	*x = ListConnectionsRequest{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[8]
+	mi := &file_posimport_v1_auth_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -680,7 +821,7 @@ func (x *ListConnectionsRequest) String() string {
 func (*ListConnectionsRequest) ProtoMessage() {}
 
 func (x *ListConnectionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[8]
+	mi := &file_posimport_v1_auth_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -693,7 +834,7 @@ func (x *ListConnectionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConnectionsRequest.ProtoReflect.Descriptor instead.
 func (*ListConnectionsRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{8}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListConnectionsRequest) GetStatus() ConnectionStatus {
@@ -730,7 +871,7 @@ type ListConnectionsResponse struct {
 
 func (x *ListConnectionsResponse) Reset() {
 	*x = ListConnectionsResponse{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[9]
+	mi := &file_posimport_v1_auth_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -742,7 +883,7 @@ func (x *ListConnectionsResponse) String() string {
 func (*ListConnectionsResponse) ProtoMessage() {}
 
 func (x *ListConnectionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[9]
+	mi := &file_posimport_v1_auth_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -755,7 +896,7 @@ func (x *ListConnectionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConnectionsResponse.ProtoReflect.Descriptor instead.
 func (*ListConnectionsResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{9}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListConnectionsResponse) GetConnections() []*Connection {
@@ -785,7 +926,7 @@ type SetEnabledRequest struct {
 
 func (x *SetEnabledRequest) Reset() {
 	*x = SetEnabledRequest{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[10]
+	mi := &file_posimport_v1_auth_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -797,7 +938,7 @@ func (x *SetEnabledRequest) String() string {
 func (*SetEnabledRequest) ProtoMessage() {}
 
 func (x *SetEnabledRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[10]
+	mi := &file_posimport_v1_auth_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -810,7 +951,7 @@ func (x *SetEnabledRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetEnabledRequest.ProtoReflect.Descriptor instead.
 func (*SetEnabledRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{10}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SetEnabledRequest) GetClientId() string {
@@ -838,7 +979,7 @@ type SetEnabledResponse struct {
 
 func (x *SetEnabledResponse) Reset() {
 	*x = SetEnabledResponse{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[11]
+	mi := &file_posimport_v1_auth_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -850,7 +991,7 @@ func (x *SetEnabledResponse) String() string {
 func (*SetEnabledResponse) ProtoMessage() {}
 
 func (x *SetEnabledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[11]
+	mi := &file_posimport_v1_auth_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -863,7 +1004,7 @@ func (x *SetEnabledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetEnabledResponse.ProtoReflect.Descriptor instead.
 func (*SetEnabledResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{11}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SetEnabledResponse) GetConnection() *Connection {
@@ -884,7 +1025,7 @@ type DisconnectRequest struct {
 
 func (x *DisconnectRequest) Reset() {
 	*x = DisconnectRequest{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[12]
+	mi := &file_posimport_v1_auth_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -896,7 +1037,7 @@ func (x *DisconnectRequest) String() string {
 func (*DisconnectRequest) ProtoMessage() {}
 
 func (x *DisconnectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[12]
+	mi := &file_posimport_v1_auth_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -909,7 +1050,7 @@ func (x *DisconnectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisconnectRequest.ProtoReflect.Descriptor instead.
 func (*DisconnectRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{12}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DisconnectRequest) GetClientId() string {
@@ -930,7 +1071,7 @@ type DisconnectResponse struct {
 
 func (x *DisconnectResponse) Reset() {
 	*x = DisconnectResponse{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[13]
+	mi := &file_posimport_v1_auth_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -942,7 +1083,7 @@ func (x *DisconnectResponse) String() string {
 func (*DisconnectResponse) ProtoMessage() {}
 
 func (x *DisconnectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[13]
+	mi := &file_posimport_v1_auth_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -955,7 +1096,7 @@ func (x *DisconnectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisconnectResponse.ProtoReflect.Descriptor instead.
 func (*DisconnectResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{13}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DisconnectResponse) GetConnection() *Connection {
@@ -979,7 +1120,7 @@ type AccessTokenRequest struct {
 
 func (x *AccessTokenRequest) Reset() {
 	*x = AccessTokenRequest{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[14]
+	mi := &file_posimport_v1_auth_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -991,7 +1132,7 @@ func (x *AccessTokenRequest) String() string {
 func (*AccessTokenRequest) ProtoMessage() {}
 
 func (x *AccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[14]
+	mi := &file_posimport_v1_auth_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1004,7 +1145,7 @@ func (x *AccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*AccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{14}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AccessTokenRequest) GetClientId() string {
@@ -1042,7 +1183,7 @@ type AccessTokenResponse struct {
 
 func (x *AccessTokenResponse) Reset() {
 	*x = AccessTokenResponse{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[15]
+	mi := &file_posimport_v1_auth_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1054,7 +1195,7 @@ func (x *AccessTokenResponse) String() string {
 func (*AccessTokenResponse) ProtoMessage() {}
 
 func (x *AccessTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[15]
+	mi := &file_posimport_v1_auth_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1067,7 +1208,7 @@ func (x *AccessTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessTokenResponse.ProtoReflect.Descriptor instead.
 func (*AccessTokenResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{15}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AccessTokenResponse) GetAccessToken() string {
@@ -1114,7 +1255,7 @@ type ReencryptTokensRequest struct {
 
 func (x *ReencryptTokensRequest) Reset() {
 	*x = ReencryptTokensRequest{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[16]
+	mi := &file_posimport_v1_auth_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1126,7 +1267,7 @@ func (x *ReencryptTokensRequest) String() string {
 func (*ReencryptTokensRequest) ProtoMessage() {}
 
 func (x *ReencryptTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[16]
+	mi := &file_posimport_v1_auth_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +1280,7 @@ func (x *ReencryptTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReencryptTokensRequest.ProtoReflect.Descriptor instead.
 func (*ReencryptTokensRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{16}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{17}
 }
 
 // ReencryptTokensResponse reports the re-encryption.
@@ -1157,7 +1298,7 @@ type ReencryptTokensResponse struct {
 
 func (x *ReencryptTokensResponse) Reset() {
 	*x = ReencryptTokensResponse{}
-	mi := &file_posimport_v1_auth_proto_msgTypes[17]
+	mi := &file_posimport_v1_auth_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1169,7 +1310,7 @@ func (x *ReencryptTokensResponse) String() string {
 func (*ReencryptTokensResponse) ProtoMessage() {}
 
 func (x *ReencryptTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_auth_proto_msgTypes[17]
+	mi := &file_posimport_v1_auth_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1182,7 +1323,7 @@ func (x *ReencryptTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReencryptTokensResponse.ProtoReflect.Descriptor instead.
 func (*ReencryptTokensResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{17}
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReencryptTokensResponse) GetReencrypted() int32 {
@@ -1206,6 +1347,274 @@ func (x *ReencryptTokensResponse) GetReencryptedStates() int32 {
 	return 0
 }
 
+// ReportRegistersRequest is what an import saw of a client's POS registers.
+type ReportRegistersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client.
+	ClientId string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// The POS account the import read, as AccessTokenResponse.account_id; it must still be the
+	// connection's.
+	AccountId string `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	// The import that saw them.
+	ImportId string `protobuf:"bytes,3,opt,name=import_id,json=importId,proto3" json:"import_id,omitempty"`
+	// The registers, each (location, register) once; at most 1000, with at most 20000 days in
+	// all.
+	Registers     []*RegisterSighting `protobuf:"bytes,4,rep,name=registers,proto3" json:"registers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportRegistersRequest) Reset() {
+	*x = ReportRegistersRequest{}
+	mi := &file_posimport_v1_auth_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportRegistersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportRegistersRequest) ProtoMessage() {}
+
+func (x *ReportRegistersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_auth_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportRegistersRequest.ProtoReflect.Descriptor instead.
+func (*ReportRegistersRequest) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ReportRegistersRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *ReportRegistersRequest) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *ReportRegistersRequest) GetImportId() string {
+	if x != nil {
+		return x.ImportId
+	}
+	return ""
+}
+
+func (x *ReportRegistersRequest) GetRegisters() []*RegisterSighting {
+	if x != nil {
+		return x.Registers
+	}
+	return nil
+}
+
+// RegisterSighting is one register an import saw.
+type RegisterSighting struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Its location (shop, business location).
+	LocationId string `protobuf:"bytes,1,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
+	// The register or device id.
+	RegisterId string `protobuf:"bytes,2,opt,name=register_id,json=registerId,proto3" json:"register_id,omitempty"`
+	// Whether a department counts it now. A mapped register's days are forgotten.
+	Mapped bool `protobuf:"varint,3,opt,name=mapped,proto3" json:"mapped,omitempty"`
+	// For an unmapped register: its counted sales per local date of the imported range, each
+	// date once. A date reported again replaces its figures.
+	Days          []*RegisterDaySales `protobuf:"bytes,4,rep,name=days,proto3" json:"days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterSighting) Reset() {
+	*x = RegisterSighting{}
+	mi := &file_posimport_v1_auth_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterSighting) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterSighting) ProtoMessage() {}
+
+func (x *RegisterSighting) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_auth_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterSighting.ProtoReflect.Descriptor instead.
+func (*RegisterSighting) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *RegisterSighting) GetLocationId() string {
+	if x != nil {
+		return x.LocationId
+	}
+	return ""
+}
+
+func (x *RegisterSighting) GetRegisterId() string {
+	if x != nil {
+		return x.RegisterId
+	}
+	return ""
+}
+
+func (x *RegisterSighting) GetMapped() bool {
+	if x != nil {
+		return x.Mapped
+	}
+	return false
+}
+
+func (x *RegisterSighting) GetDays() []*RegisterDaySales {
+	if x != nil {
+		return x.Days
+	}
+	return nil
+}
+
+// RegisterDaySales is a register's counted sales on one local date.
+type RegisterDaySales struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The local date in the location's zone, YYYY-MM-DD.
+	Date string `protobuf:"bytes,1,opt,name=date,proto3" json:"date,omitempty"`
+	// How many sales counted.
+	SalesCount int64 `protobuf:"varint,2,opt,name=sales_count,json=salesCount,proto3" json:"sales_count,omitempty"`
+	// Their gross sales, a decimal of 0 or more (e.g. "1234.50").
+	GrossSales    string `protobuf:"bytes,3,opt,name=gross_sales,json=grossSales,proto3" json:"gross_sales,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterDaySales) Reset() {
+	*x = RegisterDaySales{}
+	mi := &file_posimport_v1_auth_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterDaySales) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterDaySales) ProtoMessage() {}
+
+func (x *RegisterDaySales) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_auth_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterDaySales.ProtoReflect.Descriptor instead.
+func (*RegisterDaySales) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *RegisterDaySales) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+func (x *RegisterDaySales) GetSalesCount() int64 {
+	if x != nil {
+		return x.SalesCount
+	}
+	return 0
+}
+
+func (x *RegisterDaySales) GetGrossSales() string {
+	if x != nil {
+		return x.GrossSales
+	}
+	return ""
+}
+
+// ReportRegistersResponse says what the report found new, and what is unmapped now.
+type ReportRegistersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The reported registers this import saw first (for the import's report).
+	FirstSeen []*PosRegister `protobuf:"bytes,1,rep,name=first_seen,json=firstSeen,proto3" json:"first_seen,omitempty"`
+	// The account's registers no department maps, after the report, with their sales.
+	Unmapped      []*PosRegister `protobuf:"bytes,2,rep,name=unmapped,proto3" json:"unmapped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportRegistersResponse) Reset() {
+	*x = ReportRegistersResponse{}
+	mi := &file_posimport_v1_auth_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportRegistersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportRegistersResponse) ProtoMessage() {}
+
+func (x *ReportRegistersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_auth_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportRegistersResponse.ProtoReflect.Descriptor instead.
+func (*ReportRegistersResponse) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_auth_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ReportRegistersResponse) GetFirstSeen() []*PosRegister {
+	if x != nil {
+		return x.FirstSeen
+	}
+	return nil
+}
+
+func (x *ReportRegistersResponse) GetUnmapped() []*PosRegister {
+	if x != nil {
+		return x.Unmapped
+	}
+	return nil
+}
+
 var File_posimport_v1_auth_proto protoreflect.FileDescriptor
 
 const file_posimport_v1_auth_proto_rawDesc = "" +
@@ -1214,7 +1623,7 @@ const file_posimport_v1_auth_proto_rawDesc = "" +
 	"\x12DepartmentMismatch\x12#\n" +
 	"\rdepartment_id\x18\x01 \x01(\tR\fdepartmentId\x12*\n" +
 	"\x11pos_client_number\x18\x02 \x01(\tR\x0fposClientNumber\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xcb\x05\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\x84\x06\n" +
 	"\n" +
 	"Connection\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x126\n" +
@@ -1235,7 +1644,24 @@ const file_posimport_v1_auth_proto_rawDesc = "" +
 	"\x16department_check_error\x18\f \x01(\tR\x14departmentCheckError\x129\n" +
 	"\n" +
 	"businesses\x18\r \x03(\v2\x19.posimport.v1.PosBusinessR\n" +
-	"businesses\"{\n" +
+	"businesses\x127\n" +
+	"\tregisters\x18\x0e \x03(\v2\x19.posimport.v1.PosRegisterR\tregisters\"\xad\x03\n" +
+	"\vPosRegister\x12\x1f\n" +
+	"\vlocation_id\x18\x01 \x01(\tR\n" +
+	"locationId\x12\x1f\n" +
+	"\vregister_id\x18\x02 \x01(\tR\n" +
+	"registerId\x12\x16\n" +
+	"\x06mapped\x18\x03 \x01(\bR\x06mapped\x12\x1f\n" +
+	"\vsales_count\x18\x04 \x01(\x03R\n" +
+	"salesCount\x12\x1f\n" +
+	"\vgross_sales\x18\x05 \x01(\tR\n" +
+	"grossSales\x12&\n" +
+	"\x0ffirst_sale_date\x18\x06 \x01(\tR\rfirstSaleDate\x12$\n" +
+	"\x0elast_sale_date\x18\a \x01(\tR\flastSaleDate\x12B\n" +
+	"\x0ffirst_seen_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\rfirstSeenTime\x12@\n" +
+	"\x0elast_seen_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\flastSeenTime\x12.\n" +
+	"\x13first_seen_recently\x18\n" +
+	" \x01(\bR\x11firstSeenRecently\"{\n" +
 	"\vPosBusiness\x12\x1f\n" +
 	"\vbusiness_id\x18\x01 \x01(\tR\n" +
 	"businessId\x12\x12\n" +
@@ -1296,14 +1722,37 @@ const file_posimport_v1_auth_proto_rawDesc = "" +
 	"\x17ReencryptTokensResponse\x12 \n" +
 	"\vreencrypted\x18\x01 \x01(\x05R\vreencrypted\x12\x15\n" +
 	"\x06key_id\x18\x02 \x01(\tR\x05keyId\x12-\n" +
-	"\x12reencrypted_states\x18\x03 \x01(\x05R\x11reencryptedStates*\xe2\x01\n" +
+	"\x12reencrypted_states\x18\x03 \x01(\x05R\x11reencryptedStates\"\xbe\x01\n" +
+	"\x16ReportRegistersRequest\x12 \n" +
+	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\x12\"\n" +
+	"\n" +
+	"account_id\x18\x02 \x01(\tB\x03\xe0A\x02R\taccountId\x12 \n" +
+	"\timport_id\x18\x03 \x01(\tB\x03\xe0A\x02R\bimportId\x12<\n" +
+	"\tregisters\x18\x04 \x03(\v2\x1e.posimport.v1.RegisterSightingR\tregisters\"\xa0\x01\n" +
+	"\x10RegisterSighting\x12\x1f\n" +
+	"\vlocation_id\x18\x01 \x01(\tR\n" +
+	"locationId\x12\x1f\n" +
+	"\vregister_id\x18\x02 \x01(\tR\n" +
+	"registerId\x12\x16\n" +
+	"\x06mapped\x18\x03 \x01(\bR\x06mapped\x122\n" +
+	"\x04days\x18\x04 \x03(\v2\x1e.posimport.v1.RegisterDaySalesR\x04days\"h\n" +
+	"\x10RegisterDaySales\x12\x12\n" +
+	"\x04date\x18\x01 \x01(\tR\x04date\x12\x1f\n" +
+	"\vsales_count\x18\x02 \x01(\x03R\n" +
+	"salesCount\x12\x1f\n" +
+	"\vgross_sales\x18\x03 \x01(\tR\n" +
+	"grossSales\"\x8a\x01\n" +
+	"\x17ReportRegistersResponse\x128\n" +
+	"\n" +
+	"first_seen\x18\x01 \x03(\v2\x19.posimport.v1.PosRegisterR\tfirstSeen\x125\n" +
+	"\bunmapped\x18\x02 \x03(\v2\x19.posimport.v1.PosRegisterR\bunmapped*\xe2\x01\n" +
 	"\x10ConnectionStatus\x12!\n" +
 	"\x1dCONNECTION_STATUS_UNSPECIFIED\x10\x00\x12#\n" +
 	"\x1fCONNECTION_STATUS_NOT_CONNECTED\x10\x01\x12\x1f\n" +
 	"\x1bCONNECTION_STATUS_CONNECTED\x10\x02\x12\x1d\n" +
 	"\x19CONNECTION_STATUS_ENABLED\x10\x03\x12\"\n" +
 	"\x1eCONNECTION_STATUS_NEEDS_REAUTH\x10\x04\x12\"\n" +
-	"\x1eCONNECTION_STATUS_DISCONNECTED\x10\x052\xcd\x06\n" +
+	"\x1eCONNECTION_STATUS_DISCONNECTED\x10\x052\xad\a\n" +
 	"\vAuthService\x12\x8a\x01\n" +
 	"\fBeginConnect\x12!.posimport.v1.BeginConnectRequest\x1a\".posimport.v1.BeginConnectResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/clients/{client_id}/connection:begin\x12\x84\x01\n" +
 	"\rGetConnection\x12\".posimport.v1.GetConnectionRequest\x1a#.posimport.v1.GetConnectionResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/clients/{client_id}/connection\x12^\n" +
@@ -1313,7 +1762,8 @@ const file_posimport_v1_auth_proto_rawDesc = "" +
 	"\n" +
 	"Disconnect\x12\x1f.posimport.v1.DisconnectRequest\x1a .posimport.v1.DisconnectResponse\"8\x82\xd3\xe4\x93\x022:\x01*\"-/v1/clients/{client_id}/connection:disconnect\x12R\n" +
 	"\vAccessToken\x12 .posimport.v1.AccessTokenRequest\x1a!.posimport.v1.AccessTokenResponse\x12^\n" +
-	"\x0fReencryptTokens\x12$.posimport.v1.ReencryptTokensRequest\x1a%.posimport.v1.ReencryptTokensResponseB?Z=github.com/posimport/posimport/proto/posimport/v1;posimportv1b\x06proto3"
+	"\x0fReencryptTokens\x12$.posimport.v1.ReencryptTokensRequest\x1a%.posimport.v1.ReencryptTokensResponse\x12^\n" +
+	"\x0fReportRegisters\x12$.posimport.v1.ReportRegistersRequest\x1a%.posimport.v1.ReportRegistersResponseB?Z=github.com/posimport/posimport/proto/posimport/v1;posimportv1b\x06proto3"
 
 var (
 	file_posimport_v1_auth_proto_rawDescOnce sync.Once
@@ -1328,69 +1778,83 @@ func file_posimport_v1_auth_proto_rawDescGZIP() []byte {
 }
 
 var file_posimport_v1_auth_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_posimport_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_posimport_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_posimport_v1_auth_proto_goTypes = []any{
 	(ConnectionStatus)(0),           // 0: posimport.v1.ConnectionStatus
 	(*DepartmentMismatch)(nil),      // 1: posimport.v1.DepartmentMismatch
 	(*Connection)(nil),              // 2: posimport.v1.Connection
-	(*PosBusiness)(nil),             // 3: posimport.v1.PosBusiness
-	(*PosLocation)(nil),             // 4: posimport.v1.PosLocation
-	(*BeginConnectRequest)(nil),     // 5: posimport.v1.BeginConnectRequest
-	(*BeginConnectResponse)(nil),    // 6: posimport.v1.BeginConnectResponse
-	(*GetConnectionRequest)(nil),    // 7: posimport.v1.GetConnectionRequest
-	(*GetConnectionResponse)(nil),   // 8: posimport.v1.GetConnectionResponse
-	(*ListConnectionsRequest)(nil),  // 9: posimport.v1.ListConnectionsRequest
-	(*ListConnectionsResponse)(nil), // 10: posimport.v1.ListConnectionsResponse
-	(*SetEnabledRequest)(nil),       // 11: posimport.v1.SetEnabledRequest
-	(*SetEnabledResponse)(nil),      // 12: posimport.v1.SetEnabledResponse
-	(*DisconnectRequest)(nil),       // 13: posimport.v1.DisconnectRequest
-	(*DisconnectResponse)(nil),      // 14: posimport.v1.DisconnectResponse
-	(*AccessTokenRequest)(nil),      // 15: posimport.v1.AccessTokenRequest
-	(*AccessTokenResponse)(nil),     // 16: posimport.v1.AccessTokenResponse
-	(*ReencryptTokensRequest)(nil),  // 17: posimport.v1.ReencryptTokensRequest
-	(*ReencryptTokensResponse)(nil), // 18: posimport.v1.ReencryptTokensResponse
-	(PosProvider)(0),                // 19: posimport.v1.PosProvider
-	(*timestamppb.Timestamp)(nil),   // 20: google.protobuf.Timestamp
+	(*PosRegister)(nil),             // 3: posimport.v1.PosRegister
+	(*PosBusiness)(nil),             // 4: posimport.v1.PosBusiness
+	(*PosLocation)(nil),             // 5: posimport.v1.PosLocation
+	(*BeginConnectRequest)(nil),     // 6: posimport.v1.BeginConnectRequest
+	(*BeginConnectResponse)(nil),    // 7: posimport.v1.BeginConnectResponse
+	(*GetConnectionRequest)(nil),    // 8: posimport.v1.GetConnectionRequest
+	(*GetConnectionResponse)(nil),   // 9: posimport.v1.GetConnectionResponse
+	(*ListConnectionsRequest)(nil),  // 10: posimport.v1.ListConnectionsRequest
+	(*ListConnectionsResponse)(nil), // 11: posimport.v1.ListConnectionsResponse
+	(*SetEnabledRequest)(nil),       // 12: posimport.v1.SetEnabledRequest
+	(*SetEnabledResponse)(nil),      // 13: posimport.v1.SetEnabledResponse
+	(*DisconnectRequest)(nil),       // 14: posimport.v1.DisconnectRequest
+	(*DisconnectResponse)(nil),      // 15: posimport.v1.DisconnectResponse
+	(*AccessTokenRequest)(nil),      // 16: posimport.v1.AccessTokenRequest
+	(*AccessTokenResponse)(nil),     // 17: posimport.v1.AccessTokenResponse
+	(*ReencryptTokensRequest)(nil),  // 18: posimport.v1.ReencryptTokensRequest
+	(*ReencryptTokensResponse)(nil), // 19: posimport.v1.ReencryptTokensResponse
+	(*ReportRegistersRequest)(nil),  // 20: posimport.v1.ReportRegistersRequest
+	(*RegisterSighting)(nil),        // 21: posimport.v1.RegisterSighting
+	(*RegisterDaySales)(nil),        // 22: posimport.v1.RegisterDaySales
+	(*ReportRegistersResponse)(nil), // 23: posimport.v1.ReportRegistersResponse
+	(PosProvider)(0),                // 24: posimport.v1.PosProvider
+	(*timestamppb.Timestamp)(nil),   // 25: google.protobuf.Timestamp
 }
 var file_posimport_v1_auth_proto_depIdxs = []int32{
 	0,  // 0: posimport.v1.Connection.status:type_name -> posimport.v1.ConnectionStatus
-	19, // 1: posimport.v1.Connection.provider:type_name -> posimport.v1.PosProvider
-	20, // 2: posimport.v1.Connection.consent_time:type_name -> google.protobuf.Timestamp
-	20, // 3: posimport.v1.Connection.last_refresh_time:type_name -> google.protobuf.Timestamp
-	20, // 4: posimport.v1.Connection.last_error_time:type_name -> google.protobuf.Timestamp
+	24, // 1: posimport.v1.Connection.provider:type_name -> posimport.v1.PosProvider
+	25, // 2: posimport.v1.Connection.consent_time:type_name -> google.protobuf.Timestamp
+	25, // 3: posimport.v1.Connection.last_refresh_time:type_name -> google.protobuf.Timestamp
+	25, // 4: posimport.v1.Connection.last_error_time:type_name -> google.protobuf.Timestamp
 	1,  // 5: posimport.v1.Connection.department_mismatches:type_name -> posimport.v1.DepartmentMismatch
-	20, // 6: posimport.v1.Connection.enable_time:type_name -> google.protobuf.Timestamp
-	3,  // 7: posimport.v1.Connection.businesses:type_name -> posimport.v1.PosBusiness
-	4,  // 8: posimport.v1.PosBusiness.locations:type_name -> posimport.v1.PosLocation
-	19, // 9: posimport.v1.BeginConnectRequest.provider:type_name -> posimport.v1.PosProvider
-	20, // 10: posimport.v1.BeginConnectResponse.expire_time:type_name -> google.protobuf.Timestamp
-	2,  // 11: posimport.v1.GetConnectionResponse.connection:type_name -> posimport.v1.Connection
-	0,  // 12: posimport.v1.ListConnectionsRequest.status:type_name -> posimport.v1.ConnectionStatus
-	2,  // 13: posimport.v1.ListConnectionsResponse.connections:type_name -> posimport.v1.Connection
-	2,  // 14: posimport.v1.SetEnabledResponse.connection:type_name -> posimport.v1.Connection
-	2,  // 15: posimport.v1.DisconnectResponse.connection:type_name -> posimport.v1.Connection
-	20, // 16: posimport.v1.AccessTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
-	19, // 17: posimport.v1.AccessTokenResponse.provider:type_name -> posimport.v1.PosProvider
-	0,  // 18: posimport.v1.AccessTokenResponse.status:type_name -> posimport.v1.ConnectionStatus
-	5,  // 19: posimport.v1.AuthService.BeginConnect:input_type -> posimport.v1.BeginConnectRequest
-	7,  // 20: posimport.v1.AuthService.GetConnection:input_type -> posimport.v1.GetConnectionRequest
-	9,  // 21: posimport.v1.AuthService.ListConnections:input_type -> posimport.v1.ListConnectionsRequest
-	11, // 22: posimport.v1.AuthService.SetEnabled:input_type -> posimport.v1.SetEnabledRequest
-	13, // 23: posimport.v1.AuthService.Disconnect:input_type -> posimport.v1.DisconnectRequest
-	15, // 24: posimport.v1.AuthService.AccessToken:input_type -> posimport.v1.AccessTokenRequest
-	17, // 25: posimport.v1.AuthService.ReencryptTokens:input_type -> posimport.v1.ReencryptTokensRequest
-	6,  // 26: posimport.v1.AuthService.BeginConnect:output_type -> posimport.v1.BeginConnectResponse
-	8,  // 27: posimport.v1.AuthService.GetConnection:output_type -> posimport.v1.GetConnectionResponse
-	10, // 28: posimport.v1.AuthService.ListConnections:output_type -> posimport.v1.ListConnectionsResponse
-	12, // 29: posimport.v1.AuthService.SetEnabled:output_type -> posimport.v1.SetEnabledResponse
-	14, // 30: posimport.v1.AuthService.Disconnect:output_type -> posimport.v1.DisconnectResponse
-	16, // 31: posimport.v1.AuthService.AccessToken:output_type -> posimport.v1.AccessTokenResponse
-	18, // 32: posimport.v1.AuthService.ReencryptTokens:output_type -> posimport.v1.ReencryptTokensResponse
-	26, // [26:33] is the sub-list for method output_type
-	19, // [19:26] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	25, // 6: posimport.v1.Connection.enable_time:type_name -> google.protobuf.Timestamp
+	4,  // 7: posimport.v1.Connection.businesses:type_name -> posimport.v1.PosBusiness
+	3,  // 8: posimport.v1.Connection.registers:type_name -> posimport.v1.PosRegister
+	25, // 9: posimport.v1.PosRegister.first_seen_time:type_name -> google.protobuf.Timestamp
+	25, // 10: posimport.v1.PosRegister.last_seen_time:type_name -> google.protobuf.Timestamp
+	5,  // 11: posimport.v1.PosBusiness.locations:type_name -> posimport.v1.PosLocation
+	24, // 12: posimport.v1.BeginConnectRequest.provider:type_name -> posimport.v1.PosProvider
+	25, // 13: posimport.v1.BeginConnectResponse.expire_time:type_name -> google.protobuf.Timestamp
+	2,  // 14: posimport.v1.GetConnectionResponse.connection:type_name -> posimport.v1.Connection
+	0,  // 15: posimport.v1.ListConnectionsRequest.status:type_name -> posimport.v1.ConnectionStatus
+	2,  // 16: posimport.v1.ListConnectionsResponse.connections:type_name -> posimport.v1.Connection
+	2,  // 17: posimport.v1.SetEnabledResponse.connection:type_name -> posimport.v1.Connection
+	2,  // 18: posimport.v1.DisconnectResponse.connection:type_name -> posimport.v1.Connection
+	25, // 19: posimport.v1.AccessTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
+	24, // 20: posimport.v1.AccessTokenResponse.provider:type_name -> posimport.v1.PosProvider
+	0,  // 21: posimport.v1.AccessTokenResponse.status:type_name -> posimport.v1.ConnectionStatus
+	21, // 22: posimport.v1.ReportRegistersRequest.registers:type_name -> posimport.v1.RegisterSighting
+	22, // 23: posimport.v1.RegisterSighting.days:type_name -> posimport.v1.RegisterDaySales
+	3,  // 24: posimport.v1.ReportRegistersResponse.first_seen:type_name -> posimport.v1.PosRegister
+	3,  // 25: posimport.v1.ReportRegistersResponse.unmapped:type_name -> posimport.v1.PosRegister
+	6,  // 26: posimport.v1.AuthService.BeginConnect:input_type -> posimport.v1.BeginConnectRequest
+	8,  // 27: posimport.v1.AuthService.GetConnection:input_type -> posimport.v1.GetConnectionRequest
+	10, // 28: posimport.v1.AuthService.ListConnections:input_type -> posimport.v1.ListConnectionsRequest
+	12, // 29: posimport.v1.AuthService.SetEnabled:input_type -> posimport.v1.SetEnabledRequest
+	14, // 30: posimport.v1.AuthService.Disconnect:input_type -> posimport.v1.DisconnectRequest
+	16, // 31: posimport.v1.AuthService.AccessToken:input_type -> posimport.v1.AccessTokenRequest
+	18, // 32: posimport.v1.AuthService.ReencryptTokens:input_type -> posimport.v1.ReencryptTokensRequest
+	20, // 33: posimport.v1.AuthService.ReportRegisters:input_type -> posimport.v1.ReportRegistersRequest
+	7,  // 34: posimport.v1.AuthService.BeginConnect:output_type -> posimport.v1.BeginConnectResponse
+	9,  // 35: posimport.v1.AuthService.GetConnection:output_type -> posimport.v1.GetConnectionResponse
+	11, // 36: posimport.v1.AuthService.ListConnections:output_type -> posimport.v1.ListConnectionsResponse
+	13, // 37: posimport.v1.AuthService.SetEnabled:output_type -> posimport.v1.SetEnabledResponse
+	15, // 38: posimport.v1.AuthService.Disconnect:output_type -> posimport.v1.DisconnectResponse
+	17, // 39: posimport.v1.AuthService.AccessToken:output_type -> posimport.v1.AccessTokenResponse
+	19, // 40: posimport.v1.AuthService.ReencryptTokens:output_type -> posimport.v1.ReencryptTokensResponse
+	23, // 41: posimport.v1.AuthService.ReportRegisters:output_type -> posimport.v1.ReportRegistersResponse
+	34, // [34:42] is the sub-list for method output_type
+	26, // [26:34] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_posimport_v1_auth_proto_init() }
@@ -1405,7 +1869,7 @@ func file_posimport_v1_auth_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_posimport_v1_auth_proto_rawDesc), len(file_posimport_v1_auth_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   18,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

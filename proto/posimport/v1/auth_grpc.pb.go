@@ -26,6 +26,7 @@ const (
 	AuthService_Disconnect_FullMethodName      = "/posimport.v1.AuthService/Disconnect"
 	AuthService_AccessToken_FullMethodName     = "/posimport.v1.AuthService/AccessToken"
 	AuthService_ReencryptTokens_FullMethodName = "/posimport.v1.AuthService/ReencryptTokens"
+	AuthService_ReportRegisters_FullMethodName = "/posimport.v1.AuthService/ReportRegisters"
 )
 
 // AuthServiceClient is the client API for AuthService service.
@@ -69,6 +70,16 @@ type AuthServiceClient interface {
 	AccessToken(ctx context.Context, in *AccessTokenRequest, opts ...grpc.CallOption) (*AccessTokenResponse, error)
 	// ReencryptTokens re-encrypts every stored token under the newest key. Services only.
 	ReencryptTokens(ctx context.Context, in *ReencryptTokensRequest, opts ...grpc.CallOption) (*ReencryptTokensResponse, error)
+	// ReportRegisters records the registers (devices, at Lightspeed Restaurant) of a client's POS
+	// account that an import saw: whether a department maps each one and, for those no
+	// department maps, their counted sales per local date. GetConnection then shows the
+	// registers whose sales no department counts, and those seen for the first time. Idempotent:
+	// a date reported again replaces its figures, and a repeated report of an import is told
+	// the same registers were first seen by it. A register stops being reported as unmapped
+	// when a report says a department maps it. Services only: the import-worker.
+	// FAILED_PRECONDITION when the client has no connection, or its connection is now of
+	// another account than account_id.
+	ReportRegisters(ctx context.Context, in *ReportRegistersRequest, opts ...grpc.CallOption) (*ReportRegistersResponse, error)
 }
 
 type authServiceClient struct {
@@ -149,6 +160,16 @@ func (c *authServiceClient) ReencryptTokens(ctx context.Context, in *ReencryptTo
 	return out, nil
 }
 
+func (c *authServiceClient) ReportRegisters(ctx context.Context, in *ReportRegistersRequest, opts ...grpc.CallOption) (*ReportRegistersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReportRegistersResponse)
+	err := c.cc.Invoke(ctx, AuthService_ReportRegisters_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AuthServiceServer is the server API for AuthService service.
 // All implementations must embed UnimplementedAuthServiceServer
 // for forward compatibility.
@@ -190,6 +211,16 @@ type AuthServiceServer interface {
 	AccessToken(context.Context, *AccessTokenRequest) (*AccessTokenResponse, error)
 	// ReencryptTokens re-encrypts every stored token under the newest key. Services only.
 	ReencryptTokens(context.Context, *ReencryptTokensRequest) (*ReencryptTokensResponse, error)
+	// ReportRegisters records the registers (devices, at Lightspeed Restaurant) of a client's POS
+	// account that an import saw: whether a department maps each one and, for those no
+	// department maps, their counted sales per local date. GetConnection then shows the
+	// registers whose sales no department counts, and those seen for the first time. Idempotent:
+	// a date reported again replaces its figures, and a repeated report of an import is told
+	// the same registers were first seen by it. A register stops being reported as unmapped
+	// when a report says a department maps it. Services only: the import-worker.
+	// FAILED_PRECONDITION when the client has no connection, or its connection is now of
+	// another account than account_id.
+	ReportRegisters(context.Context, *ReportRegistersRequest) (*ReportRegistersResponse, error)
 	mustEmbedUnimplementedAuthServiceServer()
 }
 
@@ -220,6 +251,9 @@ func (UnimplementedAuthServiceServer) AccessToken(context.Context, *AccessTokenR
 }
 func (UnimplementedAuthServiceServer) ReencryptTokens(context.Context, *ReencryptTokensRequest) (*ReencryptTokensResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReencryptTokens not implemented")
+}
+func (UnimplementedAuthServiceServer) ReportRegisters(context.Context, *ReportRegistersRequest) (*ReportRegistersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReportRegisters not implemented")
 }
 func (UnimplementedAuthServiceServer) mustEmbedUnimplementedAuthServiceServer() {}
 func (UnimplementedAuthServiceServer) testEmbeddedByValue()                     {}
@@ -368,6 +402,24 @@ func _AuthService_ReencryptTokens_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuthService_ReportRegisters_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportRegistersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).ReportRegisters(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_ReportRegisters_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).ReportRegisters(ctx, req.(*ReportRegistersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AuthService_ServiceDesc is the grpc.ServiceDesc for AuthService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -402,6 +454,10 @@ var AuthService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReencryptTokens",
 			Handler:    _AuthService_ReencryptTokens_Handler,
+		},
+		{
+			MethodName: "ReportRegisters",
+			Handler:    _AuthService_ReportRegisters_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

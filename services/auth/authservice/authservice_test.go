@@ -134,6 +134,10 @@ func TestRoleTable(t *testing.T) {
 			_, err := c.ReencryptTokens(ctx, &posimportv1.ReencryptTokensRequest{})
 			return err
 		},
+		posimportv1.AuthService_ReportRegisters_FullMethodName: func(ctx context.Context, c posimportv1.AuthServiceClient) error {
+			_, err := c.ReportRegisters(ctx, &posimportv1.ReportRegistersRequest{ClientId: "c1", AccountId: "100001", ImportId: "imp-1"})
+			return err
+		},
 	}
 	if len(calls) != len(authservice.Policy) {
 		t.Fatalf("the test calls %d RPCs, the policy has %d", len(calls), len(authservice.Policy))
@@ -185,6 +189,7 @@ func TestRoleTable(t *testing.T) {
 		posimportv1.AuthService_ListConnections_FullMethodName,
 		posimportv1.AuthService_ReencryptTokens_FullMethodName,
 		posimportv1.AuthService_GetConnection_FullMethodName,
+		posimportv1.AuthService_ReportRegisters_FullMethodName,
 	} {
 		for name, f := range forged {
 			t.Run(method[strings.LastIndex(method, "/")+1:]+"/"+name, func(t *testing.T) {

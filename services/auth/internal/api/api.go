@@ -21,7 +21,8 @@ import (
 // Policy is the AuthService role table. Supervisors start consents; the integration contact
 // enables; both may disconnect; every role of the client reads the status. The import-worker
 // reads a client's connection (StartImport's check), lists the enabled ones (the nightly
-// schedule) and takes access tokens (its jobs); re-encryption is the auth service's own
+// schedule), takes access tokens (its jobs) and reports the registers its imports saw;
+// re-encryption is the auth service's own
 // maintenance, run with its identity when TOKEN_KEYS rotate.
 var Policy = authn.Policy{
 	posimportv1.AuthService_BeginConnect_FullMethodName:    {Roles: authn.Supervisors},
@@ -33,6 +34,7 @@ var Policy = authn.Policy{
 	}},
 	posimportv1.AuthService_AccessToken_FullMethodName:     {Services: importWorker},
 	posimportv1.AuthService_ReencryptTokens_FullMethodName: {Services: []string{authn.ServiceAuth}},
+	posimportv1.AuthService_ReportRegisters_FullMethodName: {Services: importWorker},
 }
 
 var importWorker = []string{authn.ServiceImportWorker}
@@ -80,6 +82,13 @@ func (s *Server) GetConnection(ctx context.Context, req *posimportv1.GetConnecti
 		out.DepartmentMismatches = append(out.DepartmentMismatches, &posimportv1.DepartmentMismatch{
 			DepartmentId: mm.DepartmentID, PosClientNumber: mm.PosClientNumber, Reason: mm.Reason,
 		})
+	}
+	if found {
+		regs, err := s.m.Registers(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		out.Registers = s.registers(regs)
 	}
 	return &posimportv1.GetConnectionResponse{Connection: out}, nil
 }

@@ -290,7 +290,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// metrics count what operators alert on; their labels never hold a client id or a secret.
+// metrics count what operators alert on; their labels never hold a secret, and only the
+// unmapped-registers gauge (a client's to fix) holds a client id.
 type metrics struct {
 	refreshes *prometheus.CounterVec
 	callbacks *prometheus.CounterVec
@@ -311,7 +312,7 @@ func newMetrics() *metrics {
 
 // Collectors returns the manager's metrics, for the server's registry.
 func (m *Manager) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.metrics.refreshes, m.metrics.callbacks, newConnectionsGauge(m.store, m.log)}
+	return []prometheus.Collector{m.metrics.refreshes, m.metrics.callbacks, newConnectionsGauge(m.store, m.log), newUnmappedRegistersGauge(m.store, m.log)}
 }
 
 func providerLabel(p provider.Provider) string {

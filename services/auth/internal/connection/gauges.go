@@ -56,3 +56,40 @@ func (g *connectionsGauge) Collect(ch chan<- prometheus.Metric) {
 func statusLabel(s posimportv1.ConnectionStatus) string {
 	return strings.ToLower(strings.TrimPrefix(s.String(), "CONNECTION_STATUS_"))
 }
+
+// unmappedRegistersGauge counts each client's registers no department maps, from Postgres at
+// each scrape, as imports last reported them. Clients without any are not reported (0).
+type unmappedRegistersGauge struct {
+	store   *store.Store
+	log     *slog.Logger
+	timeout time.Duration
+	desc    *prometheus.Desc
+}
+
+var _ prometheus.Collector = (*unmappedRegistersGauge)(nil)
+
+func newUnmappedRegistersGauge(st *store.Store, log *slog.Logger) *unmappedRegistersGauge {
+	o := prometheus.GaugeOpts{
+		Name: "posimport_auth_unmapped_registers",
+		Help: "Registers (devices) of a client's connected POS account that had sales or were seen by an import but belong to no department, so their sales are not imported; from Postgres. Clients without any are absent.",
+	}
+	return &unmappedRegistersGauge{store: st, log: log, timeout: 5 * time.Second, desc: prometheus.NewDesc(o.Name, o.Help, []string{"client_id"}, nil)}
+}
+
+// Describe implements prometheus.Collector.
+func (g *unmappedRegistersGauge) Describe(ch chan<- *prometheus.Desc) { ch <- g.desc }
+
+// Collect implements prometheus.Collector. When Postgres cannot be read, the gauge is left out
+// of this scrape (and logged).
+func (g *unmappedRegistersGauge) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), g.timeout)
+	defer cancel()
+	counts, err := g.store.UnmappedRegisters(ctx)
+	if err != nil {
+		g.log.WarnContext(ctx, "metric not read", "metric", "posimport_auth_unmapped_registers", "error", err)
+		return
+	}
+	for client, n := range counts {
+		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, float64(n), client)
+	}
+}

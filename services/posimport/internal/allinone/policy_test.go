@@ -53,6 +53,7 @@ var callers = map[string]struct {
 	"AuthService/Disconnect":      {roles: []authn.Role{authn.RoleSupervisor, authn.RoleRegionalSupervisor, authn.RoleIntegrationContact}},
 	"AuthService/AccessToken":     {services: []string{"import-worker"}},
 	"AuthService/ReencryptTokens": {services: []string{"auth"}},
+	"AuthService/ReportRegisters": {services: []string{"import-worker"}},
 
 	"BalanceService/WriteDay":         {services: []string{"import-worker"}},
 	"BalanceService/WriteDays":        {services: []string{"import-worker"}},

@@ -33,7 +33,7 @@ token; DISCONNECTED on purpose.`,
 func newAuthStatus(g *globals, f *apiFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
-		Short: "Show a client's integration status, the POS businesses and locations it covers, and its departments checked against them",
+		Short: "Show a client's integration status, the POS businesses and locations it covers, its departments checked against them, and registers no department maps or seen for the first time",
 		Args:  cobra.NoArgs,
 		RunE: g.withAPI(f, authn.RoleViewer, func(ctx context.Context, a *api, _ []string) error {
 			resp, err := call(ctx, a, a.auth().GetConnection, &posimportv1.GetConnectionRequest{ClientId: f.client})
@@ -90,7 +90,28 @@ func printConnection(w io.Writer, c *posimportv1.Connection) error {
 	for _, m := range c.GetDepartmentMismatches() {
 		t.Rows = append(t.Rows, []string{"department " + m.GetDepartmentId(), fmt.Sprintf("POS client number %s: %s", m.GetPosClientNumber(), m.GetReason())})
 	}
+	for _, r := range c.GetRegisters() {
+		t.Rows = append(t.Rows, []string{"register " + r.GetRegisterId(), registerWords(r, when)})
+	}
 	return t.Render(w)
+}
+
+// registerWords says what is to know of a register that needs a person's eye: unmapped (with
+// its sales that are not imported), new, or both.
+func registerWords(r *posimportv1.PosRegister, when func(t interface{ AsTime() time.Time }, set bool) string) string {
+	words := "location " + r.GetLocationId() + ", "
+	if r.GetMapped() {
+		words += "mapped"
+	} else {
+		words += fmt.Sprintf("NO DEPARTMENT, not imported: %d sales, gross %s", r.GetSalesCount(), r.GetGrossSales())
+		if r.GetFirstSaleDate() != "" {
+			words += fmt.Sprintf(", %s to %s", r.GetFirstSaleDate(), r.GetLastSaleDate())
+		}
+	}
+	if r.GetFirstSeenRecently() {
+		words += ", new: first seen " + when(r.GetFirstSeenTime(), r.GetFirstSeenTime() != nil)
+	}
+	return words
 }
 
 func newAuthConnect(g *globals, f *apiFlags) *cobra.Command {

@@ -41,3 +41,25 @@ type Connection struct {
 	AccessExpireTime pgtype.Timestamptz
 	UpdateTime       pgtype.Timestamptz
 }
+
+type PosRegister struct {
+	ClientID      string
+	AccountID     string
+	LocationID    string
+	RegisterID    string
+	Mapped        bool
+	FirstSeenTime pgtype.Timestamptz
+	LastSeenTime  pgtype.Timestamptz
+	FirstImportID string
+	LastImportID  string
+}
+
+type PosRegisterDay struct {
+	ClientID   string
+	AccountID  string
+	LocationID string
+	RegisterID string
+	SaleDate   pgtype.Date
+	SalesCount int64
+	GrossSales pgtype.Numeric
+}
