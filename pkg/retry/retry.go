@@ -15,7 +15,8 @@ type Policy struct {
 	// MaxAttempts is the most calls of f, the first included; 0 calls until f succeeds, fails
 	// for good or ctx ends.
 	MaxAttempts int
-	// Backoff gives the wait after a failure not marked [Permanent] or [After].
+	// Backoff gives the wait after a failure not marked [Permanent] or [After]; the zero
+	// Backoff retries at once.
 	Backoff Backoff
 	// SleepFunc waits between attempts; default [Sleep]. Tests pass one on a fake clock.
 	SleepFunc func(ctx context.Context, d time.Duration) error
