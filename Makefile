@@ -144,7 +144,7 @@ FUZZTIME ?= 60s
 FUZZ_TARGETS = \
 	pkg/lightspeed/retail:FuzzDecodeSales \
 	pkg/lightspeed/retail:FuzzParseNext \
-	pkg/lightspeed/retail:FuzzParseRetryAfter \
+	pkg/retry:FuzzParseRetryAfter \
 	pkg/lightspeed/restaurant:FuzzDecodeSalesPage \
 	pkg/aggregate:FuzzBucketing \
 	services/import-worker/internal/plan:FuzzPlan \

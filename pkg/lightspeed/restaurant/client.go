@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,8 +17,8 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/posimport/posimport/pkg/lightspeed/retail"
 	"github.com/posimport/posimport/pkg/pos"
+	"github.com/posimport/posimport/pkg/retry"
 )
 
 // The production host, for the API and OAuth alike.
@@ -73,7 +72,7 @@ func (l *PauseLimiter) Wait(ctx context.Context, _ float64) error {
 	if l.SleepFunc != nil {
 		return l.SleepFunc(ctx, wait)
 	}
-	return sleepCtx(ctx, wait)
+	return retry.Sleep(ctx, wait)
 }
 
 // Observe implements [pos.Limiter]; there is nothing to learn.
@@ -142,6 +141,7 @@ type Client struct {
 	base  *url.URL
 	log   *slog.Logger
 	stats struct{ requests, limited, retries atomic.Int64 }
+	retry retry.Policy // get sets Op and NotifyFunc per call
 }
 
 var _ pos.Source = (*Client)(nil)
@@ -170,7 +170,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.NowFunc = time.Now
 	}
 	if cfg.SleepFunc == nil {
-		cfg.SleepFunc = sleepCtx
+		cfg.SleepFunc = retry.Sleep
 	}
 	if cfg.Limiter == nil {
 		cfg.Limiter = &PauseLimiter{NowFunc: cfg.NowFunc, SleepFunc: cfg.SleepFunc}
@@ -192,7 +192,9 @@ func New(cfg Config) (*Client, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Client{cfg: cfg, base: base,
-		log: cfg.Logger.With("component", "lightspeed-restaurant", "business_ids", AccountID(cfg.BusinessIDs))}, nil
+		log:   cfg.Logger.With("component", "lightspeed-restaurant", "business_ids", AccountID(cfg.BusinessIDs)),
+		retry: retry.Policy{MaxAttempts: cfg.MaxAttempts, Backoff: retry.Backoff{Base: cfg.BackoffBase, Max: cfg.BackoffMax}, SleepFunc: cfg.SleepFunc},
+	}, nil
 }
 
 func setDefault(d *time.Duration, v time.Duration) {
@@ -220,59 +222,21 @@ func (c *Client) url(path string, q url.Values) *url.URL {
 // type [*pos.SyntaxError] are retried like truncated bodies; others end the call.
 func (c *Client) get(ctx context.Context, resource string, u *url.URL, decode func([]byte) error) error {
 	refreshed := false
-	var lastErr error
-	for attempt := 1; ; attempt++ {
-		if attempt > c.cfg.MaxAttempts {
-			return fmt.Errorf("get %s after %d attempts: %w", resource, c.cfg.MaxAttempts, lastErr)
-		}
-		if err := c.cfg.Limiter.Wait(ctx, 1); err != nil {
-			return fmt.Errorf("wait for the rate limit: %w", err)
-		}
-		wait, err := c.attempt(ctx, resource, u, attempt, decode, &refreshed)
-		if err == nil {
-			return nil
-		}
-		lastErr = err
-		var rl *pos.RateLimitError
-		switch {
-		case wait == noRetry:
-			return err
-		case errors.As(err, &rl):
-			if rl.RetryAfter > c.cfg.MaxRetryAfter {
-				return err
-			}
-			continue // the limiter holds the next attempt until Retry-After
-		case wait == retryNow:
-			continue
-		}
-		d := c.backoff(attempt)
-		c.log.WarnContext(ctx, "retrying lightspeed request", "resource", resource, "attempt", attempt, "wait", d, "error", err)
-		if err := c.cfg.SleepFunc(ctx, d); err != nil {
-			return fmt.Errorf("get %s: %w (after %w)", resource, err, lastErr)
-		}
-	}
+	p := c.retry
+	p.Op, p.NotifyFunc = "get "+resource, retry.Warn(ctx, c.log, "retrying lightspeed request", "resource", resource)
+	return retry.Do(ctx, p, func(ctx context.Context, attempt int) error {
+		return c.attempt(ctx, resource, u, attempt, decode, &refreshed)
+	})
 }
 
-// What attempt says about the next one.
-type next int
-
-const (
-	noRetry next = iota
-	retryNow
-	retryLater // after a backoff, or after Retry-After for a 429
-)
-
-// backoff is the full-jitter wait after failed attempt n.
-func (c *Client) backoff(n int) time.Duration {
-	ceil := c.cfg.BackoffBase << min(n-1, 30)
-	if ceil <= 0 || ceil > c.cfg.BackoffMax {
-		ceil = c.cfg.BackoffMax
+// attempt waits for the limiter and sends the request once. Its error is marked for
+// [retry.Do]: [retry.Permanent] when retrying cannot help, [retry.After] zero for a retry at
+// once (a fresh token; a 429, whose Retry-After the limiter holds), unmarked for a retry after
+// the backoff.
+func (c *Client) attempt(ctx context.Context, resource string, u *url.URL, n int, decode func([]byte) error, refreshed *bool) (err error) {
+	if err := c.cfg.Limiter.Wait(ctx, 1); err != nil {
+		return retry.Permanent(fmt.Errorf("wait for the rate limit: %w", err))
 	}
-	return time.Duration(rand.Int64N(int64(ceil)) + 1)
-}
-
-// attempt sends the request once.
-func (c *Client) attempt(ctx context.Context, resource string, u *url.URL, n int, decode func([]byte) error, refreshed *bool) (_ next, err error) {
 	start := c.cfg.NowFunc()
 	status := 0
 	defer func() {
@@ -282,13 +246,13 @@ func (c *Client) attempt(ctx context.Context, resource string, u *url.URL, n int
 	}()
 	tok, err := c.cfg.TokenSource.Token()
 	if err != nil {
-		return noRetry, fmt.Errorf("get an access token: %w", tokenError(err))
+		return retry.Permanent(fmt.Errorf("get an access token: %w", tokenError(err)))
 	}
 	actx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return noRetry, fmt.Errorf("build request: %w", err)
+		return retry.Permanent(fmt.Errorf("build request: %w", err))
 	}
 	tok.SetAuthHeader(req)
 	req.Header.Set("Accept", "application/json")
@@ -299,13 +263,13 @@ func (c *Client) attempt(ctx context.Context, resource string, u *url.URL, n int
 	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return noRetry, ctx.Err()
+			return retry.Permanent(ctx.Err())
 		}
 		var ue *url.Error
 		if errors.As(err, &ue) { // the URL holds no secret, but the resource names it better
 			err = fmt.Errorf("%s: %w", ue.Op, ue.Err)
 		}
-		return retryLater, fmt.Errorf("send request: %w", err)
+		return fmt.Errorf("send request: %w", err)
 	}
 	defer resp.Body.Close()
 	status = resp.StatusCode
@@ -315,36 +279,40 @@ func (c *Client) attempt(ctx context.Context, resource string, u *url.URL, n int
 	case status == http.StatusTooManyRequests:
 		c.stats.limited.Add(1)
 		now := c.cfg.NowFunc()
-		d, ok := retail.ParseRetryAfter(resp.Header.Get("Retry-After"), now)
+		d, ok := retry.ParseRetryAfter(resp.Header.Get("Retry-After"), now)
 		if !ok {
 			d = time.Second
 		}
 		c.cfg.Limiter.PauseUntil(now.Add(d))
-		return retryLater, &pos.RateLimitError{RetryAfter: d}
+		rl := &pos.RateLimitError{RetryAfter: d}
+		if d > c.cfg.MaxRetryAfter {
+			return retry.Permanent(rl) // longer than the client sits out: the caller's to schedule
+		}
+		return retry.After(0, rl) // the limiter holds the next attempt until Retry-After
 	case status == http.StatusUnauthorized:
 		if inv, ok := c.cfg.TokenSource.(pos.TokenInvalidator); ok && !*refreshed {
 			*refreshed = true
 			inv.InvalidateToken(tok.AccessToken)
-			return retryNow, fmt.Errorf("lightspeed refused the access token: %w", pos.ErrUnauthorized)
+			return retry.After(0, fmt.Errorf("lightspeed refused the access token: %w", pos.ErrUnauthorized))
 		}
-		return noRetry, fmt.Errorf("lightspeed refused the access token: %w", pos.ErrUnauthorized)
+		return retry.Permanent(fmt.Errorf("lightspeed refused the access token: %w", pos.ErrUnauthorized))
 	case status >= 500:
-		return retryLater, &pos.StatusError{Status: status, Message: errorMessage(body)}
+		return &pos.StatusError{Status: status, Message: errorMessage(body)}
 	case status != http.StatusOK:
-		return noRetry, &pos.StatusError{Status: status, Message: errorMessage(body)}
+		return retry.Permanent(&pos.StatusError{Status: status, Message: errorMessage(body)})
 	case readErr != nil:
 		if ctx.Err() != nil {
-			return noRetry, ctx.Err()
+			return retry.Permanent(ctx.Err())
 		}
-		return retryLater, fmt.Errorf("read body: %w", readErr)
+		return fmt.Errorf("read body: %w", readErr)
 	}
 	if err := decode(body); err != nil {
 		if errors.As(err, new(*pos.SyntaxError)) {
-			return retryLater, err
+			return err
 		}
-		return noRetry, err
+		return retry.Permanent(err)
 	}
-	return noRetry, nil
+	return nil
 }
 
 // errorMessage extracts the API's message: {"error": "..."} on 4xx, the Spring body's error
@@ -389,15 +357,4 @@ func tokenError(err error) error {
 		return errors.New("token endpoint unreachable")
 	}
 	return err
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

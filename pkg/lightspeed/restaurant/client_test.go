@@ -37,6 +37,7 @@ type testBundle struct {
 
 	mu     sync.Mutex
 	slept  time.Duration
+	sleeps int
 	events []restaurant.ResponseEvent
 }
 
@@ -60,6 +61,7 @@ func setup(t testing.TB, opts sim.Options, configure func(*restaurant.Config)) *
 		SleepFunc: func(ctx context.Context, d time.Duration) error {
 			b.mu.Lock()
 			b.slept += d
+			b.sleeps++
 			b.mu.Unlock()
 			return b.env.Clock.Sleep(ctx, d)
 		},
@@ -416,8 +418,12 @@ func TestGivesUp(t *testing.T) {
 	ctx := context.Background()
 	_ = b.env.Sim.InjectFault(sim.Fault{Kind: sim.FaultStatus, Status: 500, Count: 5})
 	var se *pos.StatusError
-	if _, err := b.client.Locations(ctx); !errors.As(err, &se) || se.Status != 500 || len(b.statuses()) != 3 {
+	if _, err := b.client.Locations(ctx); !errors.As(err, &se) || se.Status != 500 || len(b.statuses()) != 3 || !strings.Contains(err.Error(), "after 3 attempts: ") {
 		t.Errorf("5xx until the attempts run out: %v after %d attempts", err, len(b.statuses()))
+	}
+	// A backoff between two attempts, none after the last.
+	if b.sleeps != 2 {
+		t.Errorf("%d sleeps for 3 attempts, want 2", b.sleeps)
 	}
 	b.env.Sim.ClearFaults()
 	// A 4xx is not retried, and its message is the API's.

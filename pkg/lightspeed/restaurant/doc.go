@@ -23,9 +23,9 @@
 //
 // # Requests
 //
-// Every request goes through one retry layer, as in the R-Series client. Both return the
-// error types of package pos, so that their callers classify failures once; the Retry-After
-// parsing is the R-Series client's.
+// Every request goes through one retry layer, as in the R-Series client: [retry.Do], with
+// Retry-After parsed by [retry.ParseRetryAfter]. Both return the error types of package pos,
+// so that their callers classify failures once.
 //
 //   - Before sending, it waits on a [pos.Limiter]. K-Series documents no rate limit; the default
 //     [PauseLimiter] only holds requests while a 429's Retry-After runs, and a Limiter shared
@@ -34,7 +34,8 @@
 //   - A 429 pauses the Limiter until Retry-After (seconds or an HTTP date) and retries; a wait
 //     longer than Config.MaxRetryAfter returns a [*pos.RateLimitError].
 //   - 5xx responses, network errors, timeouts and truncated bodies are retried with full-jitter
-//     exponential backoff, up to Config.MaxAttempts sends in all.
+//     exponential backoff ([retry.FullJitter]), up to Config.MaxAttempts sends in all; no
+//     backoff is slept after the last.
 //   - A 401 asks the token source once for a fresh token (if it implements
 //     [pos.TokenInvalidator]); a second 401 wraps [pos.ErrUnauthorized].
 //   - Other 4xx answers are a [*pos.StatusError] with the API's {"error"} message.

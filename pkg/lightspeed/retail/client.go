@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,6 +19,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/posimport/posimport/pkg/pos"
+	"github.com/posimport/posimport/pkg/retry"
 )
 
 // The production hosts.
@@ -89,6 +89,7 @@ type Client struct {
 	log     *slog.Logger
 	stats   struct{ requests, limited, retries atomic.Int64 }
 	account string
+	retry   retry.Policy // get sets Op and NotifyFunc per call
 }
 
 var _ pos.Source = (*Client)(nil)
@@ -115,7 +116,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.NowFunc = time.Now
 	}
 	if cfg.SleepFunc == nil {
-		cfg.SleepFunc = sleepCtx
+		cfg.SleepFunc = retry.Sleep
 	}
 	if cfg.Limiter == nil {
 		cfg.Limiter = &BucketLimiter{NowFunc: cfg.NowFunc, SleepFunc: cfg.SleepFunc}
@@ -146,7 +147,8 @@ func New(cfg Config) (*Client, error) {
 	}
 	return &Client{
 		cfg: cfg, base: base, account: strconv.FormatInt(cfg.AccountID, 10),
-		log: cfg.Logger.With("component", "lightspeed-retail", "account_id", cfg.AccountID),
+		log:   cfg.Logger.With("component", "lightspeed-retail", "account_id", cfg.AccountID),
+		retry: retry.Policy{MaxAttempts: cfg.MaxAttempts, Backoff: retry.Backoff{Base: cfg.BackoffBase, Max: cfg.BackoffMax}, SleepFunc: cfg.SleepFunc},
 	}, nil
 }
 
@@ -195,53 +197,21 @@ func (c *Client) parseNext(next string) (*url.URL, error) {
 // type [*pos.SyntaxError] are retried like truncated bodies; others end the call.
 func (c *Client) get(ctx context.Context, resource string, u *url.URL, cost float64, decode func([]byte) error) error {
 	refreshed := false
-	var lastErr error
-	for attempt := 1; ; attempt++ {
-		if attempt > c.cfg.MaxAttempts {
-			return fmt.Errorf("get %s after %d attempts: %w", resource, c.cfg.MaxAttempts, lastErr)
-		}
-		if err := c.cfg.Limiter.Wait(ctx, cost); err != nil {
-			return fmt.Errorf("wait for the rate limit: %w", err)
-		}
-		retry, wait, err := c.attempt(ctx, resource, u, attempt, decode, &refreshed)
-		if err == nil {
-			return nil
-		}
-		lastErr = err
-		if !retry {
-			return err
-		}
-		if errors.As(err, new(*pos.RateLimitError)) {
-			if wait > c.cfg.MaxRetryAfter {
-				return err
-			}
-			continue // the limiter holds the next attempt until Retry-After
-		}
-		if wait < 0 { // retry at once: a fresh token
-			continue
-		}
-		if wait == 0 {
-			wait = c.backoff(attempt)
-		}
-		c.log.WarnContext(ctx, "retrying lightspeed request", "resource", resource, "attempt", attempt, "wait", wait, "error", err)
-		if err := c.cfg.SleepFunc(ctx, wait); err != nil {
-			return fmt.Errorf("get %s: %w (after %w)", resource, err, lastErr)
-		}
-	}
+	p := c.retry
+	p.Op, p.NotifyFunc = "get "+resource, retry.Warn(ctx, c.log, "retrying lightspeed request", "resource", resource)
+	return retry.Do(ctx, p, func(ctx context.Context, attempt int) error {
+		return c.attempt(ctx, resource, u, attempt, cost, decode, &refreshed)
+	})
 }
 
-// backoff is the full-jitter wait after failed attempt n.
-func (c *Client) backoff(n int) time.Duration {
-	ceil := c.cfg.BackoffBase << min(n-1, 30)
-	if ceil <= 0 || ceil > c.cfg.BackoffMax {
-		ceil = c.cfg.BackoffMax
+// attempt waits for the limiter and sends the request once. Its error is marked for
+// [retry.Do]: [retry.Permanent] when retrying cannot help, [retry.After] zero for a retry at
+// once (a fresh token; a 429, whose Retry-After the limiter holds), unmarked for a retry after
+// the backoff.
+func (c *Client) attempt(ctx context.Context, resource string, u *url.URL, n int, cost float64, decode func([]byte) error, refreshed *bool) (err error) {
+	if err := c.cfg.Limiter.Wait(ctx, cost); err != nil {
+		return retry.Permanent(fmt.Errorf("wait for the rate limit: %w", err))
 	}
-	return time.Duration(rand.Int64N(int64(ceil)) + 1)
-}
-
-// attempt sends the request once. It reports whether to retry, and how long to wait first (0:
-// backoff; negative: at once).
-func (c *Client) attempt(ctx context.Context, resource string, u *url.URL, n int, decode func([]byte) error, refreshed *bool) (retry bool, wait time.Duration, err error) {
 	start := c.cfg.NowFunc()
 	status := 0
 	defer func() {
@@ -253,13 +223,13 @@ func (c *Client) attempt(ctx context.Context, resource string, u *url.URL, n int
 	if err != nil {
 		// NOTE: oauth2 errors can carry the token endpoint's response body; only its type
 		// is kept.
-		return false, 0, fmt.Errorf("get an access token: %w", sanitizeTokenError(err))
+		return retry.Permanent(fmt.Errorf("get an access token: %w", sanitizeTokenError(err)))
 	}
 	actx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return false, 0, fmt.Errorf("build request: %w", err)
+		return retry.Permanent(fmt.Errorf("build request: %w", err))
 	}
 	tok.SetAuthHeader(req)
 	req.Header.Set("Accept", "application/json")
@@ -270,9 +240,9 @@ func (c *Client) attempt(ctx context.Context, resource string, u *url.URL, n int
 	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return false, 0, ctx.Err()
+			return retry.Permanent(ctx.Err())
 		}
-		return true, 0, fmt.Errorf("send request: %w", stripURL(err))
+		return fmt.Errorf("send request: %w", stripURL(err))
 	}
 	defer resp.Body.Close()
 	status = resp.StatusCode
@@ -285,34 +255,40 @@ func (c *Client) attempt(ctx context.Context, resource string, u *url.URL, n int
 	switch {
 	case status == http.StatusTooManyRequests:
 		c.stats.limited.Add(1)
-		d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), now)
+		d, ok := retry.ParseRetryAfter(resp.Header.Get("Retry-After"), now)
 		if !ok {
 			d = time.Second
 		}
 		c.cfg.Limiter.PauseUntil(now.Add(d))
-		return true, d, &pos.RateLimitError{RetryAfter: d}
+		rl := &pos.RateLimitError{RetryAfter: d}
+		if d > c.cfg.MaxRetryAfter {
+			return retry.Permanent(rl) // longer than the client sits out: the caller's to schedule
+		}
+		return retry.After(0, rl) // the limiter holds the next attempt until Retry-After
 	case status == http.StatusUnauthorized:
 		if inv, ok := c.cfg.TokenSource.(pos.TokenInvalidator); ok && !*refreshed {
 			*refreshed = true
 			inv.InvalidateToken(tok.AccessToken)
-			return true, -1, fmt.Errorf("lightspeed refused the access token: %w", pos.ErrUnauthorized)
+			return retry.After(0, fmt.Errorf("lightspeed refused the access token: %w", pos.ErrUnauthorized))
 		}
-		return false, 0, fmt.Errorf("lightspeed refused the access token: %w", pos.ErrUnauthorized)
+		return retry.Permanent(fmt.Errorf("lightspeed refused the access token: %w", pos.ErrUnauthorized))
 	case status >= 500:
-		return true, 0, &pos.StatusError{Status: status, Message: errorMessage(body)}
+		return &pos.StatusError{Status: status, Message: errorMessage(body)}
 	case status != http.StatusOK:
-		return false, 0, &pos.StatusError{Status: status, Message: errorMessage(body)}
+		return retry.Permanent(&pos.StatusError{Status: status, Message: errorMessage(body)})
 	case readErr != nil:
 		if ctx.Err() != nil {
-			return false, 0, ctx.Err()
+			return retry.Permanent(ctx.Err())
 		}
-		return true, 0, fmt.Errorf("read body: %w", readErr)
+		return fmt.Errorf("read body: %w", readErr)
 	}
 	if err := decode(body); err != nil {
-		var se *pos.SyntaxError
-		return errors.As(err, &se), 0, err
+		if errors.As(err, new(*pos.SyntaxError)) {
+			return err
+		}
+		return retry.Permanent(err)
 	}
-	return false, 0, nil
+	return nil
 }
 
 // errorMessage extracts the message of an API error body, shortened.

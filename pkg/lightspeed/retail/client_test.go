@@ -27,6 +27,7 @@ type testBundle struct {
 
 	mu     sync.Mutex
 	slept  time.Duration
+	sleeps int
 	events []retail.ResponseEvent
 }
 
@@ -46,6 +47,7 @@ func setup(t *testing.T, opts sim.Options, configure func(*retail.Config)) *test
 		SleepFunc: func(ctx context.Context, d time.Duration) error {
 			b.mu.Lock()
 			b.slept += d
+			b.sleeps++
 			b.mu.Unlock()
 			return b.env.Clock.Sleep(ctx, d)
 		},
@@ -301,8 +303,11 @@ func TestGivesUp(t *testing.T) {
 		fault      sim.Fault
 		wantStatus int
 		wantTries  int
+		wantSleeps int    // a backoff between two attempts, none after the last
+		wantErr    string // in the error's text
 	}{
-		{name: "5xx until the attempts run out", fault: sim.Fault{Kind: sim.FaultStatus, Status: 500}, wantStatus: 500, wantTries: 3},
+		{name: "5xx until the attempts run out", fault: sim.Fault{Kind: sim.FaultStatus, Status: 500}, wantStatus: 500, wantTries: 3,
+			wantSleeps: 2, wantErr: "after 3 attempts: "},
 		{name: "a 4xx is not retried", fault: sim.Fault{Kind: sim.FaultStatus, Status: 404}, wantStatus: 404, wantTries: 1},
 	}
 	for _, tc := range tests {
@@ -317,6 +322,12 @@ func TestGivesUp(t *testing.T) {
 			}
 			if n := len(b.statuses()); n != tc.wantTries {
 				t.Errorf("%d attempts, want %d", n, tc.wantTries)
+			}
+			if b.sleeps != tc.wantSleeps {
+				t.Errorf("%d sleeps, want %d", b.sleeps, tc.wantSleeps)
+			}
+			if !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("error %q, want it to say %q", err, tc.wantErr)
 			}
 		})
 	}

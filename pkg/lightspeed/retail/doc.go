@@ -19,17 +19,18 @@
 //
 // # Requests
 //
-// Every request goes through one retry layer:
+// Every request goes through one retry layer, [retry.Do]:
 //
 //   - Before sending, it waits on a [pos.Limiter], which paces from the X-LS-API-Bucket-Level,
 //     drip-rate and burst headers so that one client alone never meets a 429. The default
 //     [BucketLimiter] works in-process; a Limiter shared by several processes (one budget per
 //     account) can be plugged in.
-//   - A 429 pauses the Limiter until Retry-After (seconds or an HTTP date) and retries; a wait
-//     longer than Config.MaxRetryAfter returns a [*pos.RateLimitError] instead, for the caller to
-//     reschedule.
+//   - A 429 pauses the Limiter until Retry-After (seconds or an HTTP date, read by
+//     [retry.ParseRetryAfter]) and retries; a wait longer than Config.MaxRetryAfter returns a
+//     [*pos.RateLimitError] instead, for the caller to reschedule.
 //   - 5xx responses, network errors, timeouts and truncated bodies are retried with full-jitter
-//     exponential backoff, up to Config.MaxAttempts sends in all.
+//     exponential backoff ([retry.FullJitter]), up to Config.MaxAttempts sends in all; no
+//     backoff is slept after the last.
 //   - A 401 asks the token source once for a fresh token: if it implements [pos.TokenInvalidator]
 //     it is told which token was refused first. A second 401 is an error wrapping
 //     [pos.ErrUnauthorized].

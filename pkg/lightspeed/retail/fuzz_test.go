@@ -5,7 +5,6 @@ import (
 	"path"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -71,22 +70,6 @@ func FuzzParseNext(f *testing.F) {
 		}
 		if !strings.HasPrefix(path.Clean(u.Path), "/API/V3/Account/182255/") {
 			t.Errorf("accepted %q with path %q", next, u.Path)
-		}
-	})
-}
-
-func FuzzParseRetryAfter(f *testing.F) {
-	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	for _, s := range []string{"3", "0", "Thu, 01 Jan 2026 12:00:07 GMT", "Thursday, 01-Jan-26 12:01:00 GMT", "Thu Jan  1 12:00:30 2026", "-1", "1.5", "99999999999999999999"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, v string) {
-		d, ok := ParseRetryAfter(v, now)
-		if d < 0 {
-			t.Errorf("ParseRetryAfter(%q) = %v, negative", v, d)
-		}
-		if !ok && d != 0 {
-			t.Errorf("ParseRetryAfter(%q) = %v with ok false", v, d)
 		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/posimport/posimport/pkg/pos"
+	"github.com/posimport/posimport/pkg/retry"
 )
 
 // ParseBucketState reads the X-LS-* headers; header names match case-insensitively, as the
@@ -155,7 +156,7 @@ func (l *BucketLimiter) sleep(ctx context.Context, d time.Duration) error {
 	if l.SleepFunc != nil {
 		return l.SleepFunc(ctx, d)
 	}
-	return sleepCtx(ctx, d)
+	return retry.Sleep(ctx, d)
 }
 
 // Observe implements [pos.Limiter]. The reported level replaces the model's when higher: it counts
@@ -182,17 +183,5 @@ func (l *BucketLimiter) PauseUntil(t time.Time) {
 	defer l.mu.Unlock()
 	if t.After(l.paused) {
 		l.paused = t
-	}
-}
-
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

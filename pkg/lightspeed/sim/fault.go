@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/posimport/posimport/pkg/retry"
 )
 
 // FaultKind names a kind of injected failure.
@@ -112,14 +114,8 @@ func (f Fault) apply(w http.ResponseWriter, r *http.Request, next http.Handler, 
 	c.fault(ep)
 	switch f.Kind {
 	case FaultSlow:
-		t := time.NewTimer(time.Duration(f.Delay))
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			return true
-		}
-		return false
+		// The client gave up (its request timeout) or left: nothing more to answer.
+		return retry.Sleep(r.Context(), time.Duration(f.Delay)) != nil
 	case FaultStatus:
 		status := f.Status
 		if status == 0 {

@@ -9,7 +9,6 @@ package importservice
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -30,6 +29,7 @@ import (
 	"github.com/posimport/posimport/pkg/platform/app"
 	"github.com/posimport/posimport/pkg/platform/authn"
 	"github.com/posimport/posimport/pkg/platform/server"
+	"github.com/posimport/posimport/pkg/retry"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/import-worker/internal/api"
 	"github.com/posimport/posimport/services/import-worker/internal/completion"
@@ -342,7 +342,8 @@ func (s *Service) Run(ctx context.Context) error {
 		g.Go(func() error {
 			// The freshness a restarted worker reports before its next import; Fresh only
 			// moves forward, so imports marked meanwhile are not undone.
-			_ = retry(gctx, s.logger, "read the departments' last imported dates", func(ctx context.Context) error {
+			what := "read the departments' last imported dates"
+			_ = retry.Do(gctx, startupRetry(gctx, s.logger, what), func(ctx context.Context, _ int) error {
 				dates, err := s.store.LastImported(ctx)
 				for _, d := range dates {
 					s.metrics.Fresh(d.ClientID, d.DepartmentID, d.Date)
@@ -374,24 +375,18 @@ func (s *Service) Run(ctx context.Context) error {
 
 // setup creates the stream and consumer, retrying while NATS is not reachable yet.
 func (s *Service) setup(ctx context.Context) error {
-	return retry(ctx, s.logger, "jetstream setup", func(ctx context.Context) error {
+	return retry.Do(ctx, startupRetry(ctx, s.logger, "jetstream setup"), func(ctx context.Context, _ int) error {
 		_, err := s.queue.Setup(ctx)
 		return err
 	})
 }
 
-// retry calls f until it succeeds or ctx ends, with a growing pause, logging each failure.
-func retry(ctx context.Context, logger *slog.Logger, what string, f func(context.Context) error) error {
-	for delay := 200 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
-		err := f(ctx)
-		if err == nil {
-			return nil
-		}
-		logger.WarnContext(ctx, "retrying", "what", what, "error", err)
-		select {
-		case <-ctx.Done():
-			return errors.Join(ctx.Err(), err)
-		case <-time.After(delay):
-		}
+// startupRetry retries what the service needs to start until it succeeds or ctx ends, after
+// 200 ms, 400 ms, … at most 5 s, logging each failure.
+func startupRetry(ctx context.Context, logger *slog.Logger, what string) retry.Policy {
+	return retry.Policy{
+		Op:         what,
+		Backoff:    retry.Backoff{Base: 200 * time.Millisecond, Max: 5 * time.Second, Jitter: retry.NoJitter},
+		NotifyFunc: retry.Warn(ctx, logger, "retrying", "what", what),
 	}
 }

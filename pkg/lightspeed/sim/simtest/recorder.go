@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/posimport/posimport/pkg/retry"
 )
 
 // Recorder sits in front of a simulator (or any Lightspeed stand-in) and keeps what crossed
@@ -90,16 +92,13 @@ func (r APIRequest) BucketRefused() bool {
 
 // RetryAt is when a 429's Retry-After lets the account be called again, measured from the
 // request's arrival (so it is never later than what any client could compute); false when the
-// response asks for no wait.
+// response carries no Retry-After that parses.
 func (r APIRequest) RetryAt() (time.Time, bool) {
 	if r.Status != http.StatusTooManyRequests || r.RetryAfter == "" {
 		return time.Time{}, false
 	}
-	if n, err := strconv.Atoi(r.RetryAfter); err == nil {
-		return r.Arrived.Add(time.Duration(n) * time.Second), true
-	}
-	t, err := http.ParseTime(r.RetryAfter)
-	return t, err == nil
+	d, ok := retry.ParseRetryAfter(r.RetryAfter, r.Arrived)
+	return r.Arrived.Add(d), ok
 }
 
 // Poison describes how a register's sales are corrupted: Field of the first line of every

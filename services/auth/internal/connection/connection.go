@@ -22,6 +22,7 @@ import (
 
 	"github.com/posimport/posimport/pkg/platform/apierr"
 	"github.com/posimport/posimport/pkg/platform/secret"
+	"github.com/posimport/posimport/pkg/retry"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/auth/internal/keyring"
 	"github.com/posimport/posimport/services/auth/internal/provider"
@@ -82,7 +83,7 @@ func New(opts Options) *Manager {
 		opts.NowFunc = time.Now
 	}
 	if opts.SleepFunc == nil {
-		opts.SleepFunc = sleep
+		opts.SleepFunc = retry.Sleep
 	}
 	if opts.RefreshAttempts <= 0 {
 		opts.RefreshAttempts = 3
@@ -277,17 +278,6 @@ func (m *Manager) openTokens(c store.Connection) (access, refresh secret.Secret,
 		return secret.Secret{}, secret.Secret{}, fmt.Errorf("open the refresh token of %s: %w", c.ClientID, err)
 	}
 	return secret.New(string(a)), secret.New(string(r)), nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // metrics count what operators alert on; their labels never hold a secret, and only the

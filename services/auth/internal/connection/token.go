@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/posimport/posimport/pkg/platform/apierr"
 	"github.com/posimport/posimport/pkg/platform/secret"
+	"github.com/posimport/posimport/pkg/retry"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/auth/internal/provider"
 	"github.com/posimport/posimport/services/auth/internal/store"
@@ -149,47 +149,48 @@ func (m *Manager) refreshLocked(ctx context.Context, p provider.Provider, cur st
 		return nil, err
 	}
 	label := providerLabel(p)
+	var tok provider.Token
 	var last error
-	for attempt := 1; ; attempt++ {
-		tok, err := p.Refresh(ctx, refresh)
-		if err == nil {
-			next := m.seal(cur, tok)
-			next.LastRefreshTime, next.LastError, next.LastErrorTime = m.now(), "", time.Time{}
+	err = retry.Do(ctx, retry.Policy{
+		MaxAttempts: m.opts.RefreshAttempts, SleepFunc: m.opts.SleepFunc,
+		// Full jitter below 200 ms, 400 ms, … at most 2 s.
+		Backoff:    retry.Backoff{Base: 200 * time.Millisecond, Max: 2 * time.Second},
+		NotifyFunc: retry.Warn(ctx, m.log, "token refresh failed; retrying", "client_id", cur.ClientID),
+	}, func(ctx context.Context, _ int) error {
+		var err error
+		tok, err = p.Refresh(ctx, refresh)
+		switch {
+		case err == nil:
 			m.metrics.refreshes.WithLabelValues(label, "ok").Inc()
-			m.log.InfoContext(ctx, "access token refreshed", "client_id", cur.ClientID, "account_id", cur.AccountID,
-				"generation", next.Generation, "expire_time", tok.Expiry)
-			return &next, nil
-		}
-		if errors.Is(err, provider.ErrInvalidGrant) {
+			return nil
+		case errors.Is(err, provider.ErrInvalidGrant):
 			m.metrics.refreshes.WithLabelValues(label, "invalid_grant").Inc()
-			m.log.WarnContext(ctx, "consent refused by the provider; connection needs reauthorization",
-				"client_id", cur.ClientID, "account_id", cur.AccountID, "error", err)
-			next := cur
-			next.Status, next.Access, next.Refresh, next.AccessExpiry = needsReauth, nil, nil, time.Time{}
-			next.LastError = fmt.Sprintf("%s no longer accepts this connection's authorization: the consent was withdrawn or has expired. A supervisor must connect again.", p.Name())
-			next.LastErrorTime = m.now()
-			_, err := m.usable(next, true)
-			return &next, err
+			return retry.Permanent(err)
 		}
 		m.metrics.refreshes.WithLabelValues(label, "error").Inc()
 		last = err
-		if attempt >= m.opts.RefreshAttempts || ctx.Err() != nil {
-			break
-		}
-		m.log.WarnContext(ctx, "token refresh failed; retrying", "client_id", cur.ClientID, "attempt", attempt, "error", err)
-		if err := m.opts.SleepFunc(ctx, backoff(attempt)); err != nil {
-			break
-		}
+		return err
+	})
+	switch {
+	case err == nil:
+		next := m.seal(cur, tok)
+		next.LastRefreshTime, next.LastError, next.LastErrorTime = m.now(), "", time.Time{}
+		m.log.InfoContext(ctx, "access token refreshed", "client_id", cur.ClientID, "account_id", cur.AccountID,
+			"generation", next.Generation, "expire_time", tok.Expiry)
+		return &next, nil
+	case errors.Is(err, provider.ErrInvalidGrant):
+		m.log.WarnContext(ctx, "consent refused by the provider; connection needs reauthorization",
+			"client_id", cur.ClientID, "account_id", cur.AccountID, "error", err)
+		next := cur
+		next.Status, next.Access, next.Refresh, next.AccessExpiry = needsReauth, nil, nil, time.Time{}
+		next.LastError = fmt.Sprintf("%s no longer accepts this connection's authorization: the consent was withdrawn or has expired. A supervisor must connect again.", p.Name())
+		next.LastErrorTime = m.now()
+		_, err := m.usable(next, true)
+		return &next, err
 	}
 	m.log.ErrorContext(ctx, "token refresh failed", "client_id", cur.ClientID, "attempts", m.opts.RefreshAttempts, "error", last)
 	next := cur
 	next.LastError = fmt.Sprintf("Could not renew the %s access: %v. It is retried; nothing to do unless this persists.", p.Name(), last)
 	next.LastErrorTime = m.now()
 	return &next, apierr.Unavailable(last, "%s did not answer the token refresh; retry later", p.Name())
-}
-
-// backoff is the full-jitter wait after failed attempt n: up to 200 ms, 400 ms, … at most 2 s.
-func backoff(n int) time.Duration {
-	ceil := min(200*time.Millisecond<<min(n-1, 10), 2*time.Second)
-	return time.Duration(rand.Int64N(int64(ceil))) + time.Millisecond
 }

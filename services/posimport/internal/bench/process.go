@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/posimport/posimport/pkg/retry"
 )
 
 // process is a program the benchmark runs as a separate OS process, its output in a log file.
@@ -74,10 +76,8 @@ func (p *process) waitReady(ctx context.Context, httpAddr string, timeout time.D
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s not ready within %v: %s", p.name, timeout, p.tail())
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		if err := retry.Sleep(ctx, 100*time.Millisecond); err != nil {
+			return err
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package retail
+package retry
 
 import (
 	"net/http"
@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// ParseRetryAfter reads a Retry-After header value: delay-seconds (R-Series) or an HTTP date
-// (X-Series), as RFC 9110 §10.2.3 allows. It returns the wait from now, zero for a date in the
-// past, and false for a value that is neither.
+// ParseRetryAfter reads a Retry-After header value: delay-seconds (Lightspeed R- and K-Series)
+// or an HTTP date (X-Series), as RFC 9110 §10.2.3 allows. It returns the wait from now, zero
+// for a date in the past, and false for a value that is neither.
 func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
