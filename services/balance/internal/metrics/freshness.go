@@ -40,15 +40,23 @@ var _ prometheus.Collector = (*Freshness)(nil)
 
 // NewFreshness returns the gauges read through r; register them on the server's registry.
 func NewFreshness(r FreshnessReader, logger *slog.Logger) *Freshness {
-	labels := []string{"client_id", "department_id"}
+	desc := func(o prometheus.GaugeOpts) *prometheus.Desc {
+		return prometheus.NewDesc(o.Name, o.Help, []string{"client_id", "department_id"}, nil)
+	}
 	return &Freshness{
 		r: r, logger: logger, timeout: 5 * time.Second,
-		date: prometheus.NewDesc("posimport_balance_department_complete_through_date_seconds",
-			"The last local date a department's data is complete through (marked imported, not partial), as the Unix time of its midnight UTC; from PostgreSQL.", labels, nil),
-		end: prometheus.NewDesc("posimport_balance_department_complete_through_end_timestamp_seconds",
-			"Unix time at which the complete-through day ended in the department's own time zone (the next local day's start); from PostgreSQL.", labels, nil),
-		last: prometheus.NewDesc("posimport_balance_department_last_import_timestamp_seconds",
-			"Unix time an import last finished days of the department (MarkDaysImported); from PostgreSQL.", labels, nil),
+		date: desc(prometheus.GaugeOpts{
+			Name: "posimport_balance_department_complete_through_date_seconds",
+			Help: "The last local date a department's data is complete through (marked imported, not partial), as the Unix time of its midnight UTC; from PostgreSQL.",
+		}),
+		end: desc(prometheus.GaugeOpts{
+			Name: "posimport_balance_department_complete_through_end_timestamp_seconds",
+			Help: "Unix time at which the complete-through day ended in the department's own time zone (the next local day's start); from PostgreSQL.",
+		}),
+		last: desc(prometheus.GaugeOpts{
+			Name: "posimport_balance_department_last_import_timestamp_seconds",
+			Help: "Unix time an import last finished days of the department (MarkDaysImported); from PostgreSQL.",
+		}),
 	}
 }
 
