@@ -588,3 +588,36 @@ func TestWriteCauseRefusals(t *testing.T) {
 		t.Errorf("refused write changed the database (-before +after):\n%s", diff)
 	}
 }
+
+// TestCorrectionOfDayNeverImported: a day approved before any import (a closed shop, say) that
+// an import then finds sales for gets a correction whose "before" is "no value"; the day view
+// shows it on its register, which has no values yet; applying it writes the values.
+func TestCorrectionOfDayNeverImported(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.configure(t, "c1", false, "05:00", department{id: "d1", registers: []string{"11"}})
+	date := mustDate(t, "2026-11-10")
+	sup := b.keys.Token(t, authn.RoleSupervisor, "c1")
+	if r := b.svc.Do(t, "POST", "/v1/clients/c1/departments/d1/days:approve", sup, map[string]any{"from_date": date.String(), "until_date": date.String()}); r.Status != 200 {
+		t.Fatalf("approve: %d %s", r.Status, r.Body)
+	}
+	values := dayValues(t, date, copenhagen, 1)
+	w := b.mustWrite(t, writeReq("d1", "11", date, copenhagen, values), posimportv1.WriteOutcome_WRITE_OUTCOME_CORRECTION_PENDING)
+	day := b.day(t, b.keys.Token(t, authn.RoleViewer, "c1"), "c1", "d1", date)
+	if regs := day.GetRegisters(); len(regs) != 1 || regs[0].GetRegisterId() != "11" || regs[0].GetCorrectionId() != w.GetCorrectionId() ||
+		len(regs[0].GetFields()) != 0 || day.GetDay().GetRegistersImported() != 0 {
+		t.Errorf("day view: %v", day)
+	}
+	for _, ch := range b.correction(t, "c1", w.GetCorrectionId()).GetChanges() {
+		if ch.GetBefore() != "" || ch.GetAfter() == "" {
+			t.Errorf("change of a day never imported: %v", ch)
+		}
+	}
+	if r := b.svc.Do(t, "POST", "/v1/clients/c1/corrections/"+w.GetCorrectionId()+":apply", sup, map[string]any{}); r.Status != 200 {
+		t.Fatalf("apply: %d %s", r.Status, r.Body)
+	}
+	day = b.day(t, sup, "c1", "d1", date)
+	if diff := cmp.Diff(values, registerValues(day.GetRegisters()[0]), protocmp.Transform()); diff != "" || day.GetDay().GetRegistersImported() != 1 {
+		t.Errorf("after apply, %d registers imported (-want +got):\n%s", day.GetDay().GetRegistersImported(), diff)
+	}
+}

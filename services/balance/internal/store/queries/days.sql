@@ -20,7 +20,7 @@ FOR UPDATE;
 -- no commas), stored so at write time: a text[] cost one allocation per hour to decode, 1,000
 -- of a week's 1,700, and formatting the numeric[] on every read a sixth of the statement.
 -- The department's freshness comes along as two uncorrelated subqueries (evaluated once), so the
--- read stays one round trip; a range without any day row answers no row, and the caller reads
+-- read stays one round trip. A range without any day row answers no row, and the caller reads
 -- the freshness on its own (FreshnessGet).
 SELECT s.business_date, s.status, s.approved_by, s.approve_time, s.import_finished, s.auto_confirmed,
        s.registers_imported, s.partial, s.corrections_pending, v.field_id,

@@ -60,7 +60,7 @@ type BalanceRangeRow struct {
 // no commas), stored so at write time: a text[] cost one allocation per hour to decode, 1,000
 // of a week's 1,700, and formatting the numeric[] on every read a sixth of the statement.
 // The department's freshness comes along as two uncorrelated subqueries (evaluated once), so the
-// read stays one round trip; a range without any day row answers no row, and the caller reads
+// read stays one round trip. A range without any day row answers no row, and the caller reads
 // the freshness on its own (FreshnessGet).
 func (q *Queries) BalanceRange(ctx context.Context, db DBTX, arg BalanceRangeParams) ([]BalanceRangeRow, error) {
 	rows, err := db.Query(ctx, balanceRange,
