@@ -12,6 +12,9 @@ PROTOC_GEN_GO_VERSION      ?= v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION ?= v1.6.2
 GRPC_GATEWAY_VERSION       ?= v2.33.0
 SQLC_VERSION               ?= v1.31.1
+# promtool (deploy-check's alert rule tests): Prometheus's Go module, the version deploy/go.mod uses.
+PROMTOOL_VERSION           ?= v0.316.0
+PROMTOOL                   ?= $(BIN)/promtool
 # Node tools (Redocly CLI) are pinned by .tools/node/package-lock.json and installed there.
 NODE_TOOLS := $(CURDIR)/.tools/node
 REDOCLY    := $(NODE_TOOLS)/node_modules/.bin/redocly
@@ -38,7 +41,7 @@ demo: ## Build posimport and run the demo: up --simulate, a client, an 8-week im
 	$(BIN)/posimport demo
 
 .PHONY: tools
-tools: ## Install the pinned code generators into ./bin and the Node tools (Redocly CLI) into .tools/node
+tools: ## Install the pinned code generators and promtool into ./bin and the Node tools (Redocly CLI) into .tools/node
 	@mkdir -p $(BIN)
 	GOBIN=$(BIN) go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
 	GOBIN=$(BIN) go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
@@ -46,6 +49,7 @@ tools: ## Install the pinned code generators into ./bin and the Node tools (Redo
 	GOBIN=$(BIN) go install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@$(GRPC_GATEWAY_VERSION) \
 		github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@$(GRPC_GATEWAY_VERSION)
 	GOBIN=$(BIN) go install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
+	GOBIN=$(BIN) go install github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION)
 	npm ci --prefix $(NODE_TOOLS) --no-audit --no-fund --ignore-scripts
 
 .PHONY: generate
@@ -157,8 +161,8 @@ fuzz: ## Run every fuzz target for FUZZTIME (default 60s) each; a finding fails 
 		(cd $$dir && go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) .) || exit 1; done
 
 .PHONY: deploy-check
-deploy-check: ## Render every kustomize overlay and check it against the repository (deploy/)
-	cd deploy && GOWORK=off go test $(TEST_FLAGS) ./...
+deploy-check: ## Render every kustomize overlay and check it against the repository (deploy/), and unit-test the alert rules with promtool
+	cd deploy && PROMTOOL=$(PROMTOOL) GOWORK=off go test $(TEST_FLAGS) ./...
 
 .PHONY: tidy
 tidy: ## go mod tidy in every module

@@ -86,8 +86,17 @@ const (
 	WriteOutcome_WRITE_OUTCOME_WRITTEN WriteOutcome = 1
 	// The stored values were already equal; nothing was changed.
 	WriteOutcome_WRITE_OUTCOME_UNCHANGED WriteOutcome = 2
-	// The day is approved and overwrite_approved was not set; nothing was changed.
+	// The day is approved and overwrite_approved was not set, and the values equal the
+	// approved ones (or the write is partial): nothing was changed. A pending correction of the
+	// register-day is withdrawn: the import came back to the approved values.
 	WriteOutcome_WRITE_OUTCOME_SKIPPED_APPROVED WriteOutcome = 3
+	// The day is approved, overwrite_approved was not set and the values differ from the
+	// approved ones: the day was not changed, and the register-day's pending correction holds
+	// the values (created, or its "after" replaced; its "before" stays the approved values).
+	WriteOutcome_WRITE_OUTCOME_CORRECTION_PENDING WriteOutcome = 4
+	// A partial write (today so far) of a register-day that a full write has closed already:
+	// nothing was changed.
+	WriteOutcome_WRITE_OUTCOME_SKIPPED_COMPLETE WriteOutcome = 5
 )
 
 // Enum value maps for WriteOutcome.
@@ -97,12 +106,16 @@ var (
 		1: "WRITE_OUTCOME_WRITTEN",
 		2: "WRITE_OUTCOME_UNCHANGED",
 		3: "WRITE_OUTCOME_SKIPPED_APPROVED",
+		4: "WRITE_OUTCOME_CORRECTION_PENDING",
+		5: "WRITE_OUTCOME_SKIPPED_COMPLETE",
 	}
 	WriteOutcome_value = map[string]int32{
-		"WRITE_OUTCOME_UNSPECIFIED":      0,
-		"WRITE_OUTCOME_WRITTEN":          1,
-		"WRITE_OUTCOME_UNCHANGED":        2,
-		"WRITE_OUTCOME_SKIPPED_APPROVED": 3,
+		"WRITE_OUTCOME_UNSPECIFIED":        0,
+		"WRITE_OUTCOME_WRITTEN":            1,
+		"WRITE_OUTCOME_UNCHANGED":          2,
+		"WRITE_OUTCOME_SKIPPED_APPROVED":   3,
+		"WRITE_OUTCOME_CORRECTION_PENDING": 4,
+		"WRITE_OUTCOME_SKIPPED_COMPLETE":   5,
 	}
 )
 
@@ -133,6 +146,190 @@ func (WriteOutcome) EnumDescriptor() ([]byte, []int) {
 	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{1}
 }
 
+// CorrectionState is where a correction stands.
+type CorrectionState int32
+
+const (
+	// Any state (a list filter).
+	CorrectionState_CORRECTION_STATE_UNSPECIFIED CorrectionState = 0
+	// Waiting for a supervisor: the approved day is unchanged.
+	CorrectionState_CORRECTION_STATE_PENDING CorrectionState = 1
+	// A supervisor applied it: the register-day holds its "after" values.
+	CorrectionState_CORRECTION_STATE_APPLIED CorrectionState = 2
+	// A supervisor dismissed it: the day kept its values.
+	CorrectionState_CORRECTION_STATE_DISMISSED CorrectionState = 3
+	// Withdrawn without a person: a later import came back to the approved values, or a later
+	// write (an import with overwrite_approved, or one after the day was reopened) replaced the
+	// register-day.
+	CorrectionState_CORRECTION_STATE_WITHDRAWN CorrectionState = 4
+)
+
+// Enum value maps for CorrectionState.
+var (
+	CorrectionState_name = map[int32]string{
+		0: "CORRECTION_STATE_UNSPECIFIED",
+		1: "CORRECTION_STATE_PENDING",
+		2: "CORRECTION_STATE_APPLIED",
+		3: "CORRECTION_STATE_DISMISSED",
+		4: "CORRECTION_STATE_WITHDRAWN",
+	}
+	CorrectionState_value = map[string]int32{
+		"CORRECTION_STATE_UNSPECIFIED": 0,
+		"CORRECTION_STATE_PENDING":     1,
+		"CORRECTION_STATE_APPLIED":     2,
+		"CORRECTION_STATE_DISMISSED":   3,
+		"CORRECTION_STATE_WITHDRAWN":   4,
+	}
+)
+
+func (x CorrectionState) Enum() *CorrectionState {
+	p := new(CorrectionState)
+	*p = x
+	return p
+}
+
+func (x CorrectionState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CorrectionState) Descriptor() protoreflect.EnumDescriptor {
+	return file_posimport_v1_balance_proto_enumTypes[2].Descriptor()
+}
+
+func (CorrectionState) Type() protoreflect.EnumType {
+	return &file_posimport_v1_balance_proto_enumTypes[2]
+}
+
+func (x CorrectionState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CorrectionState.Descriptor instead.
+func (CorrectionState) EnumDescriptor() ([]byte, []int) {
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{2}
+}
+
+// AuditAction is what an audit record records.
+type AuditAction int32
+
+const (
+	// Not known.
+	AuditAction_AUDIT_ACTION_UNSPECIFIED AuditAction = 0
+	// A supervisor applied a correction: changes are what the register-day became.
+	AuditAction_AUDIT_ACTION_CORRECTION_APPLIED AuditAction = 1
+	// A supervisor dismissed a correction: changes are what it would have changed.
+	AuditAction_AUDIT_ACTION_CORRECTION_DISMISSED AuditAction = 2
+	// An import with overwrite_approved changed an approved register-day.
+	AuditAction_AUDIT_ACTION_IMPORT_OVERWROTE AuditAction = 3
+)
+
+// Enum value maps for AuditAction.
+var (
+	AuditAction_name = map[int32]string{
+		0: "AUDIT_ACTION_UNSPECIFIED",
+		1: "AUDIT_ACTION_CORRECTION_APPLIED",
+		2: "AUDIT_ACTION_CORRECTION_DISMISSED",
+		3: "AUDIT_ACTION_IMPORT_OVERWROTE",
+	}
+	AuditAction_value = map[string]int32{
+		"AUDIT_ACTION_UNSPECIFIED":          0,
+		"AUDIT_ACTION_CORRECTION_APPLIED":   1,
+		"AUDIT_ACTION_CORRECTION_DISMISSED": 2,
+		"AUDIT_ACTION_IMPORT_OVERWROTE":     3,
+	}
+)
+
+func (x AuditAction) Enum() *AuditAction {
+	p := new(AuditAction)
+	*p = x
+	return p
+}
+
+func (x AuditAction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AuditAction) Descriptor() protoreflect.EnumDescriptor {
+	return file_posimport_v1_balance_proto_enumTypes[3].Descriptor()
+}
+
+func (AuditAction) Type() protoreflect.EnumType {
+	return &file_posimport_v1_balance_proto_enumTypes[3]
+}
+
+func (x AuditAction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AuditAction.Descriptor instead.
+func (AuditAction) EnumDescriptor() ([]byte, []int) {
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{3}
+}
+
+// WriteCause says why an import wrote a day: recorded with a correction it creates.
+type WriteCause struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A short reason a person reads, e.g. "sales changed after the day was imported"; at most 200 bytes.
+	Reason string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Ids of the sales behind the change (e.g. Lightspeed sale ids), at most 50, each at most 64 bytes.
+	SaleIds []string `protobuf:"bytes,2,rep,name=sale_ids,json=saleIds,proto3" json:"sale_ids,omitempty"`
+	// How many sales changed the day; may be more than sale_ids lists.
+	SaleCount     int32 `protobuf:"varint,3,opt,name=sale_count,json=saleCount,proto3" json:"sale_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteCause) Reset() {
+	*x = WriteCause{}
+	mi := &file_posimport_v1_balance_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteCause) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteCause) ProtoMessage() {}
+
+func (x *WriteCause) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_balance_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteCause.ProtoReflect.Descriptor instead.
+func (*WriteCause) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *WriteCause) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *WriteCause) GetSaleIds() []string {
+	if x != nil {
+		return x.SaleIds
+	}
+	return nil
+}
+
+func (x *WriteCause) GetSaleCount() int32 {
+	if x != nil {
+		return x.SaleCount
+	}
+	return 0
+}
+
 // FieldValues are one field's values for one local day.
 type FieldValues struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -149,7 +346,7 @@ type FieldValues struct {
 
 func (x *FieldValues) Reset() {
 	*x = FieldValues{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[0]
+	mi := &file_posimport_v1_balance_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -161,7 +358,7 @@ func (x *FieldValues) String() string {
 func (*FieldValues) ProtoMessage() {}
 
 func (x *FieldValues) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[0]
+	mi := &file_posimport_v1_balance_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -174,7 +371,7 @@ func (x *FieldValues) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldValues.ProtoReflect.Descriptor instead.
 func (*FieldValues) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{0}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *FieldValues) GetFieldId() int64 {
@@ -219,15 +416,25 @@ type WriteDayRequest struct {
 	JobId string `protobuf:"bytes,8,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
 	// The job's attempt number: a write with a lower one than already seen for the job is refused.
 	FencingToken int64 `protobuf:"varint,9,opt,name=fencing_token,json=fencingToken,proto3" json:"fencing_token,omitempty"`
-	// Replace the values of an approved day too.
+	// Replace the values of an approved day too; a change to an approved day is recorded in the audit.
 	OverwriteApproved bool `protobuf:"varint,10,opt,name=overwrite_approved,json=overwriteApproved,proto3" json:"overwrite_approved,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The values are today's so far (an intraday refresh): the day is shown as partial, is not
+	// "complete through", is not marked imported and is never auto-confirmed, until a full write
+	// (partial false) closes it. A partial write never changes an approved day and never creates
+	// a correction; it may not be combined with overwrite_approved.
+	Partial bool `protobuf:"varint,11,opt,name=partial,proto3" json:"partial,omitempty"`
+	// Why the import wrote the day, kept with a correction it creates.
+	Cause *WriteCause `protobuf:"bytes,12,opt,name=cause,proto3" json:"cause,omitempty"`
+	// Who started the import (ImportService's Import.created_by): the "who" of the audit record
+	// an overwrite_approved write of an approved day leaves. When empty, the calling service.
+	ImportCreatedBy string `protobuf:"bytes,13,opt,name=import_created_by,json=importCreatedBy,proto3" json:"import_created_by,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *WriteDayRequest) Reset() {
 	*x = WriteDayRequest{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[1]
+	mi := &file_posimport_v1_balance_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -239,7 +446,7 @@ func (x *WriteDayRequest) String() string {
 func (*WriteDayRequest) ProtoMessage() {}
 
 func (x *WriteDayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[1]
+	mi := &file_posimport_v1_balance_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -252,7 +459,7 @@ func (x *WriteDayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteDayRequest.ProtoReflect.Descriptor instead.
 func (*WriteDayRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{1}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *WriteDayRequest) GetClientId() string {
@@ -325,6 +532,27 @@ func (x *WriteDayRequest) GetOverwriteApproved() bool {
 	return false
 }
 
+func (x *WriteDayRequest) GetPartial() bool {
+	if x != nil {
+		return x.Partial
+	}
+	return false
+}
+
+func (x *WriteDayRequest) GetCause() *WriteCause {
+	if x != nil {
+		return x.Cause
+	}
+	return nil
+}
+
+func (x *WriteDayRequest) GetImportCreatedBy() string {
+	if x != nil {
+		return x.ImportCreatedBy
+	}
+	return ""
+}
+
 // WriteDayResponse says what WriteDay did.
 type WriteDayResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -333,15 +561,17 @@ type WriteDayResponse struct {
 	// The day's status after the write.
 	Status DayStatus `protobuf:"varint,2,opt,name=status,proto3,enum=posimport.v1.DayStatus" json:"status,omitempty"`
 	// The register-day's write counter after the call: 1 after the first write, one more for
-	// each write that changed its values; unchanged by UNCHANGED and SKIPPED_APPROVED.
-	Version       int64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// each write that changed its values; unchanged by every outcome but WRITTEN.
+	Version int64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// The register-day's pending correction (CORRECTION_PENDING), else empty.
+	CorrectionId  string `protobuf:"bytes,4,opt,name=correction_id,json=correctionId,proto3" json:"correction_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WriteDayResponse) Reset() {
 	*x = WriteDayResponse{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[2]
+	mi := &file_posimport_v1_balance_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -353,7 +583,7 @@ func (x *WriteDayResponse) String() string {
 func (*WriteDayResponse) ProtoMessage() {}
 
 func (x *WriteDayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[2]
+	mi := &file_posimport_v1_balance_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -366,7 +596,7 @@ func (x *WriteDayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteDayResponse.ProtoReflect.Descriptor instead.
 func (*WriteDayResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{2}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *WriteDayResponse) GetOutcome() WriteOutcome {
@@ -390,20 +620,31 @@ func (x *WriteDayResponse) GetVersion() int64 {
 	return 0
 }
 
+func (x *WriteDayResponse) GetCorrectionId() string {
+	if x != nil {
+		return x.CorrectionId
+	}
+	return ""
+}
+
 // DayValues are one local day's values in a WriteDays request.
 type DayValues struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The local business date, YYYY-MM-DD.
 	Date string `protobuf:"bytes,1,opt,name=date,proto3" json:"date,omitempty"`
 	// The values of every field that receives POS data; fields absent here are removed for this register-day.
-	Fields        []*FieldValues `protobuf:"bytes,2,rep,name=fields,proto3" json:"fields,omitempty"`
+	Fields []*FieldValues `protobuf:"bytes,2,rep,name=fields,proto3" json:"fields,omitempty"`
+	// The values are the day so far (see WriteDayRequest.partial).
+	Partial bool `protobuf:"varint,3,opt,name=partial,proto3" json:"partial,omitempty"`
+	// Why the import wrote the day (see WriteDayRequest.cause).
+	Cause         *WriteCause `protobuf:"bytes,4,opt,name=cause,proto3" json:"cause,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DayValues) Reset() {
 	*x = DayValues{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[3]
+	mi := &file_posimport_v1_balance_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -415,7 +656,7 @@ func (x *DayValues) String() string {
 func (*DayValues) ProtoMessage() {}
 
 func (x *DayValues) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[3]
+	mi := &file_posimport_v1_balance_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -428,7 +669,7 @@ func (x *DayValues) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DayValues.ProtoReflect.Descriptor instead.
 func (*DayValues) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{3}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DayValues) GetDate() string {
@@ -441,6 +682,20 @@ func (x *DayValues) GetDate() string {
 func (x *DayValues) GetFields() []*FieldValues {
 	if x != nil {
 		return x.Fields
+	}
+	return nil
+}
+
+func (x *DayValues) GetPartial() bool {
+	if x != nil {
+		return x.Partial
+	}
+	return false
+}
+
+func (x *DayValues) GetCause() *WriteCause {
+	if x != nil {
+		return x.Cause
 	}
 	return nil
 }
@@ -464,15 +719,17 @@ type WriteDaysRequest struct {
 	JobId string `protobuf:"bytes,7,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
 	// The job's attempt number: a write with a lower one than already seen for the job is refused.
 	FencingToken int64 `protobuf:"varint,8,opt,name=fencing_token,json=fencingToken,proto3" json:"fencing_token,omitempty"`
-	// Replace the values of approved days too.
+	// Replace the values of approved days too; each change to an approved day is recorded in the audit.
 	OverwriteApproved bool `protobuf:"varint,9,opt,name=overwrite_approved,json=overwriteApproved,proto3" json:"overwrite_approved,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Who started the import (see WriteDayRequest.import_created_by).
+	ImportCreatedBy string `protobuf:"bytes,10,opt,name=import_created_by,json=importCreatedBy,proto3" json:"import_created_by,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *WriteDaysRequest) Reset() {
 	*x = WriteDaysRequest{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[4]
+	mi := &file_posimport_v1_balance_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -484,7 +741,7 @@ func (x *WriteDaysRequest) String() string {
 func (*WriteDaysRequest) ProtoMessage() {}
 
 func (x *WriteDaysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[4]
+	mi := &file_posimport_v1_balance_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -497,7 +754,7 @@ func (x *WriteDaysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteDaysRequest.ProtoReflect.Descriptor instead.
 func (*WriteDaysRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{4}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *WriteDaysRequest) GetClientId() string {
@@ -563,6 +820,13 @@ func (x *WriteDaysRequest) GetOverwriteApproved() bool {
 	return false
 }
 
+func (x *WriteDaysRequest) GetImportCreatedBy() string {
+	if x != nil {
+		return x.ImportCreatedBy
+	}
+	return ""
+}
+
 // WriteDaysResponse says what WriteDays did to each day.
 type WriteDaysResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -574,7 +838,7 @@ type WriteDaysResponse struct {
 
 func (x *WriteDaysResponse) Reset() {
 	*x = WriteDaysResponse{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[5]
+	mi := &file_posimport_v1_balance_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -586,7 +850,7 @@ func (x *WriteDaysResponse) String() string {
 func (*WriteDaysResponse) ProtoMessage() {}
 
 func (x *WriteDaysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[5]
+	mi := &file_posimport_v1_balance_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -599,7 +863,7 @@ func (x *WriteDaysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteDaysResponse.ProtoReflect.Descriptor instead.
 func (*WriteDaysResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{5}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *WriteDaysResponse) GetDays() []*WriteDayResponse {
@@ -630,7 +894,7 @@ type MarkDaysImportedRequest struct {
 
 func (x *MarkDaysImportedRequest) Reset() {
 	*x = MarkDaysImportedRequest{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[6]
+	mi := &file_posimport_v1_balance_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -642,7 +906,7 @@ func (x *MarkDaysImportedRequest) String() string {
 func (*MarkDaysImportedRequest) ProtoMessage() {}
 
 func (x *MarkDaysImportedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[6]
+	mi := &file_posimport_v1_balance_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -655,7 +919,7 @@ func (x *MarkDaysImportedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkDaysImportedRequest.ProtoReflect.Descriptor instead.
 func (*MarkDaysImportedRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{6}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *MarkDaysImportedRequest) GetClientId() string {
@@ -703,15 +967,17 @@ func (x *MarkDaysImportedRequest) GetTimeZone() string {
 // MarkDaysImportedResponse confirms the record.
 type MarkDaysImportedResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Days marked.
-	Days          int32 `protobuf:"varint,1,opt,name=days,proto3" json:"days,omitempty"`
+	// Days of the range marked imported (now or before).
+	Days int32 `protobuf:"varint,1,opt,name=days,proto3" json:"days,omitempty"`
+	// Days of the range left unmarked because they are partial (today so far).
+	PartialDays   int32 `protobuf:"varint,2,opt,name=partial_days,json=partialDays,proto3" json:"partial_days,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MarkDaysImportedResponse) Reset() {
 	*x = MarkDaysImportedResponse{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[7]
+	mi := &file_posimport_v1_balance_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -723,7 +989,7 @@ func (x *MarkDaysImportedResponse) String() string {
 func (*MarkDaysImportedResponse) ProtoMessage() {}
 
 func (x *MarkDaysImportedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[7]
+	mi := &file_posimport_v1_balance_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -736,12 +1002,19 @@ func (x *MarkDaysImportedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkDaysImportedResponse.ProtoReflect.Descriptor instead.
 func (*MarkDaysImportedResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{7}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *MarkDaysImportedResponse) GetDays() int32 {
 	if x != nil {
 		return x.Days
+	}
+	return 0
+}
+
+func (x *MarkDaysImportedResponse) GetPartialDays() int32 {
+	if x != nil {
+		return x.PartialDays
 	}
 	return 0
 }
@@ -762,7 +1035,7 @@ type Interval struct {
 
 func (x *Interval) Reset() {
 	*x = Interval{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[8]
+	mi := &file_posimport_v1_balance_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -774,7 +1047,7 @@ func (x *Interval) String() string {
 func (*Interval) ProtoMessage() {}
 
 func (x *Interval) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[8]
+	mi := &file_posimport_v1_balance_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -787,7 +1060,7 @@ func (x *Interval) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interval.ProtoReflect.Descriptor instead.
 func (*Interval) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{8}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Interval) GetIndex() int32 {
@@ -835,7 +1108,7 @@ type FieldDay struct {
 
 func (x *FieldDay) Reset() {
 	*x = FieldDay{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[9]
+	mi := &file_posimport_v1_balance_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -847,7 +1120,7 @@ func (x *FieldDay) String() string {
 func (*FieldDay) ProtoMessage() {}
 
 func (x *FieldDay) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[9]
+	mi := &file_posimport_v1_balance_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -860,7 +1133,7 @@ func (x *FieldDay) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldDay.ProtoReflect.Descriptor instead.
 func (*FieldDay) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{9}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FieldDay) GetFieldId() int64 {
@@ -926,14 +1199,18 @@ type RegisterDay struct {
 	// The register-day's write counter (see WriteDayResponse.version).
 	Version int64 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
 	// The job that wrote them.
-	JobId         string `protobuf:"bytes,6,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	JobId string `protobuf:"bytes,6,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	// The values are the day so far (an intraday refresh), not the whole day.
+	Partial bool `protobuf:"varint,7,opt,name=partial,proto3" json:"partial,omitempty"`
+	// The register-day's pending correction, else empty (ListCorrections, ApplyCorrection).
+	CorrectionId  string `protobuf:"bytes,8,opt,name=correction_id,json=correctionId,proto3" json:"correction_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RegisterDay) Reset() {
 	*x = RegisterDay{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[10]
+	mi := &file_posimport_v1_balance_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -945,7 +1222,7 @@ func (x *RegisterDay) String() string {
 func (*RegisterDay) ProtoMessage() {}
 
 func (x *RegisterDay) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[10]
+	mi := &file_posimport_v1_balance_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -958,7 +1235,7 @@ func (x *RegisterDay) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterDay.ProtoReflect.Descriptor instead.
 func (*RegisterDay) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{10}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RegisterDay) GetRegisterId() string {
@@ -1003,6 +1280,20 @@ func (x *RegisterDay) GetJobId() string {
 	return ""
 }
 
+func (x *RegisterDay) GetPartial() bool {
+	if x != nil {
+		return x.Partial
+	}
+	return false
+}
+
+func (x *RegisterDay) GetCorrectionId() string {
+	if x != nil {
+		return x.CorrectionId
+	}
+	return ""
+}
+
 // BalanceDay is one day of a department.
 type BalanceDay struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1025,13 +1316,19 @@ type BalanceDay struct {
 	// Whether auto-confirm approved the day (it approves a day at most once, and never one a
 	// person reopened).
 	AutoConfirmed bool `protobuf:"varint,9,opt,name=auto_confirmed,json=autoConfirmed,proto3" json:"auto_confirmed,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Whether a register's values are the day so far (an intraday refresh): the day is not
+	// complete, is not marked imported and is never auto-confirmed until the nightly run closes it.
+	Partial bool `protobuf:"varint,10,opt,name=partial,proto3" json:"partial,omitempty"`
+	// Number of the day's registers with a pending correction (imports found values that differ
+	// from the approved ones).
+	CorrectionsPending int32 `protobuf:"varint,11,opt,name=corrections_pending,json=correctionsPending,proto3" json:"corrections_pending,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *BalanceDay) Reset() {
 	*x = BalanceDay{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[11]
+	mi := &file_posimport_v1_balance_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1043,7 +1340,7 @@ func (x *BalanceDay) String() string {
 func (*BalanceDay) ProtoMessage() {}
 
 func (x *BalanceDay) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[11]
+	mi := &file_posimport_v1_balance_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1056,7 +1353,7 @@ func (x *BalanceDay) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BalanceDay.ProtoReflect.Descriptor instead.
 func (*BalanceDay) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{11}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *BalanceDay) GetDate() string {
@@ -1122,6 +1419,76 @@ func (x *BalanceDay) GetAutoConfirmed() bool {
 	return false
 }
 
+func (x *BalanceDay) GetPartial() bool {
+	if x != nil {
+		return x.Partial
+	}
+	return false
+}
+
+func (x *BalanceDay) GetCorrectionsPending() int32 {
+	if x != nil {
+		return x.CorrectionsPending
+	}
+	return 0
+}
+
+// DepartmentFreshness says how far a department's data is complete.
+type DepartmentFreshness struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The last local date imported completely (marked imported by an import, not partial),
+	// YYYY-MM-DD; empty when none.
+	CompleteThrough string `protobuf:"bytes,1,opt,name=complete_through,json=completeThrough,proto3" json:"complete_through,omitempty"`
+	// When an import last finished days of the department (MarkDaysImported); unset before the first.
+	LastImportTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=last_import_time,json=lastImportTime,proto3" json:"last_import_time,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *DepartmentFreshness) Reset() {
+	*x = DepartmentFreshness{}
+	mi := &file_posimport_v1_balance_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DepartmentFreshness) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DepartmentFreshness) ProtoMessage() {}
+
+func (x *DepartmentFreshness) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_balance_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DepartmentFreshness.ProtoReflect.Descriptor instead.
+func (*DepartmentFreshness) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *DepartmentFreshness) GetCompleteThrough() string {
+	if x != nil {
+		return x.CompleteThrough
+	}
+	return ""
+}
+
+func (x *DepartmentFreshness) GetLastImportTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastImportTime
+	}
+	return nil
+}
+
 // FieldTotal is a field's total over a period.
 type FieldTotal struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1137,7 +1504,7 @@ type FieldTotal struct {
 
 func (x *FieldTotal) Reset() {
 	*x = FieldTotal{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[12]
+	mi := &file_posimport_v1_balance_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1149,7 +1516,7 @@ func (x *FieldTotal) String() string {
 func (*FieldTotal) ProtoMessage() {}
 
 func (x *FieldTotal) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[12]
+	mi := &file_posimport_v1_balance_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1162,7 +1529,7 @@ func (x *FieldTotal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldTotal.ProtoReflect.Descriptor instead.
 func (*FieldTotal) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{12}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *FieldTotal) GetFieldId() int64 {
@@ -1200,14 +1567,16 @@ type WeeklyBalance struct {
 	// Monday to Sunday.
 	Days []*BalanceDay `protobuf:"bytes,5,rep,name=days,proto3" json:"days,omitempty"`
 	// Week totals per field.
-	Totals        []*FieldTotal `protobuf:"bytes,6,rep,name=totals,proto3" json:"totals,omitempty"`
+	Totals []*FieldTotal `protobuf:"bytes,6,rep,name=totals,proto3" json:"totals,omitempty"`
+	// How far the department's data is complete, and its last import.
+	Freshness     *DepartmentFreshness `protobuf:"bytes,7,opt,name=freshness,proto3" json:"freshness,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WeeklyBalance) Reset() {
 	*x = WeeklyBalance{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[13]
+	mi := &file_posimport_v1_balance_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1219,7 +1588,7 @@ func (x *WeeklyBalance) String() string {
 func (*WeeklyBalance) ProtoMessage() {}
 
 func (x *WeeklyBalance) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[13]
+	mi := &file_posimport_v1_balance_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1232,7 +1601,7 @@ func (x *WeeklyBalance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WeeklyBalance.ProtoReflect.Descriptor instead.
 func (*WeeklyBalance) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{13}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WeeklyBalance) GetClientId() string {
@@ -1277,6 +1646,13 @@ func (x *WeeklyBalance) GetTotals() []*FieldTotal {
 	return nil
 }
 
+func (x *WeeklyBalance) GetFreshness() *DepartmentFreshness {
+	if x != nil {
+		return x.Freshness
+	}
+	return nil
+}
+
 // GetWeeklyBalanceRequest asks for a week.
 type GetWeeklyBalanceRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1292,7 +1668,7 @@ type GetWeeklyBalanceRequest struct {
 
 func (x *GetWeeklyBalanceRequest) Reset() {
 	*x = GetWeeklyBalanceRequest{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[14]
+	mi := &file_posimport_v1_balance_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1304,7 +1680,7 @@ func (x *GetWeeklyBalanceRequest) String() string {
 func (*GetWeeklyBalanceRequest) ProtoMessage() {}
 
 func (x *GetWeeklyBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[14]
+	mi := &file_posimport_v1_balance_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1317,7 +1693,7 @@ func (x *GetWeeklyBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWeeklyBalanceRequest.ProtoReflect.Descriptor instead.
 func (*GetWeeklyBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{14}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetWeeklyBalanceRequest) GetClientId() string {
@@ -1352,7 +1728,7 @@ type GetWeeklyBalanceResponse struct {
 
 func (x *GetWeeklyBalanceResponse) Reset() {
 	*x = GetWeeklyBalanceResponse{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[15]
+	mi := &file_posimport_v1_balance_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1364,7 +1740,7 @@ func (x *GetWeeklyBalanceResponse) String() string {
 func (*GetWeeklyBalanceResponse) ProtoMessage() {}
 
 func (x *GetWeeklyBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[15]
+	mi := &file_posimport_v1_balance_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1377,7 +1753,7 @@ func (x *GetWeeklyBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWeeklyBalanceResponse.ProtoReflect.Descriptor instead.
 func (*GetWeeklyBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{15}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetWeeklyBalanceResponse) GetBalance() *WeeklyBalance {
@@ -1402,7 +1778,7 @@ type GetDayRequest struct {
 
 func (x *GetDayRequest) Reset() {
 	*x = GetDayRequest{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[16]
+	mi := &file_posimport_v1_balance_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1414,7 +1790,7 @@ func (x *GetDayRequest) String() string {
 func (*GetDayRequest) ProtoMessage() {}
 
 func (x *GetDayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[16]
+	mi := &file_posimport_v1_balance_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1427,7 +1803,7 @@ func (x *GetDayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDayRequest.ProtoReflect.Descriptor instead.
 func (*GetDayRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{16}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetDayRequest) GetClientId() string {
@@ -1459,14 +1835,16 @@ type GetDayResponse struct {
 	// The per-register breakdown.
 	Registers []*RegisterDay `protobuf:"bytes,2,rep,name=registers,proto3" json:"registers,omitempty"`
 	// The department's IANA time zone.
-	TimeZone      string `protobuf:"bytes,3,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	TimeZone string `protobuf:"bytes,3,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// How far the department's data is complete, and its last import.
+	Freshness     *DepartmentFreshness `protobuf:"bytes,4,opt,name=freshness,proto3" json:"freshness,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetDayResponse) Reset() {
 	*x = GetDayResponse{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[17]
+	mi := &file_posimport_v1_balance_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1478,7 +1856,7 @@ func (x *GetDayResponse) String() string {
 func (*GetDayResponse) ProtoMessage() {}
 
 func (x *GetDayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[17]
+	mi := &file_posimport_v1_balance_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1491,7 +1869,7 @@ func (x *GetDayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDayResponse.ProtoReflect.Descriptor instead.
 func (*GetDayResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{17}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetDayResponse) GetDay() *BalanceDay {
@@ -1515,6 +1893,13 @@ func (x *GetDayResponse) GetTimeZone() string {
 	return ""
 }
 
+func (x *GetDayResponse) GetFreshness() *DepartmentFreshness {
+	if x != nil {
+		return x.Freshness
+	}
+	return nil
+}
+
 // ApproveDaysRequest approves a range of days (at most 366, none after today in the
 // department's time zone). Days not imported yet are approved too: imports then skip them.
 type ApproveDaysRequest struct {
@@ -1533,7 +1918,7 @@ type ApproveDaysRequest struct {
 
 func (x *ApproveDaysRequest) Reset() {
 	*x = ApproveDaysRequest{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[18]
+	mi := &file_posimport_v1_balance_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1545,7 +1930,7 @@ func (x *ApproveDaysRequest) String() string {
 func (*ApproveDaysRequest) ProtoMessage() {}
 
 func (x *ApproveDaysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[18]
+	mi := &file_posimport_v1_balance_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1558,7 +1943,7 @@ func (x *ApproveDaysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveDaysRequest.ProtoReflect.Descriptor instead.
 func (*ApproveDaysRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{18}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ApproveDaysRequest) GetClientId() string {
@@ -1600,7 +1985,7 @@ type ApproveDaysResponse struct {
 
 func (x *ApproveDaysResponse) Reset() {
 	*x = ApproveDaysResponse{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[19]
+	mi := &file_posimport_v1_balance_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1612,7 +1997,7 @@ func (x *ApproveDaysResponse) String() string {
 func (*ApproveDaysResponse) ProtoMessage() {}
 
 func (x *ApproveDaysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[19]
+	mi := &file_posimport_v1_balance_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1625,7 +2010,7 @@ func (x *ApproveDaysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveDaysResponse.ProtoReflect.Descriptor instead.
 func (*ApproveDaysResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{19}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ApproveDaysResponse) GetApproved() int32 {
@@ -1653,7 +2038,7 @@ type ReopenDaysRequest struct {
 
 func (x *ReopenDaysRequest) Reset() {
 	*x = ReopenDaysRequest{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[20]
+	mi := &file_posimport_v1_balance_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1665,7 +2050,7 @@ func (x *ReopenDaysRequest) String() string {
 func (*ReopenDaysRequest) ProtoMessage() {}
 
 func (x *ReopenDaysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[20]
+	mi := &file_posimport_v1_balance_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1678,7 +2063,7 @@ func (x *ReopenDaysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenDaysRequest.ProtoReflect.Descriptor instead.
 func (*ReopenDaysRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{20}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ReopenDaysRequest) GetClientId() string {
@@ -1720,7 +2105,7 @@ type ReopenDaysResponse struct {
 
 func (x *ReopenDaysResponse) Reset() {
 	*x = ReopenDaysResponse{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[21]
+	mi := &file_posimport_v1_balance_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1732,7 +2117,7 @@ func (x *ReopenDaysResponse) String() string {
 func (*ReopenDaysResponse) ProtoMessage() {}
 
 func (x *ReopenDaysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[21]
+	mi := &file_posimport_v1_balance_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1745,7 +2130,7 @@ func (x *ReopenDaysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenDaysResponse.ProtoReflect.Descriptor instead.
 func (*ReopenDaysResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{21}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReopenDaysResponse) GetReopened() int32 {
@@ -1755,15 +2140,881 @@ func (x *ReopenDaysResponse) GetReopened() int32 {
 	return 0
 }
 
+// ValueChange is one value that differs: a field's value in one local clock hour, or its day total.
+type ValueChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The weekly-balance field id.
+	FieldId int64 `protobuf:"varint,1,opt,name=field_id,json=fieldId,proto3" json:"field_id,omitempty"`
+	// The local clock hour; unset for the day's total.
+	Interval *Interval `protobuf:"bytes,2,opt,name=interval,proto3" json:"interval,omitempty"`
+	// The value before; "" when the register-day had no value for the field (not imported).
+	Before string `protobuf:"bytes,3,opt,name=before,proto3" json:"before,omitempty"`
+	// The value after; "" when the import has none for the field (applying removes it).
+	After         string `protobuf:"bytes,4,opt,name=after,proto3" json:"after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValueChange) Reset() {
+	*x = ValueChange{}
+	mi := &file_posimport_v1_balance_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValueChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValueChange) ProtoMessage() {}
+
+func (x *ValueChange) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_balance_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValueChange.ProtoReflect.Descriptor instead.
+func (*ValueChange) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ValueChange) GetFieldId() int64 {
+	if x != nil {
+		return x.FieldId
+	}
+	return 0
+}
+
+func (x *ValueChange) GetInterval() *Interval {
+	if x != nil {
+		return x.Interval
+	}
+	return nil
+}
+
+func (x *ValueChange) GetBefore() string {
+	if x != nil {
+		return x.Before
+	}
+	return ""
+}
+
+func (x *ValueChange) GetAfter() string {
+	if x != nil {
+		return x.After
+	}
+	return ""
+}
+
+// Correction is what an import found on an approved register-day that differs from the
+// approved values. A register-day has at most one pending correction.
+type Correction struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The correction's id.
+	CorrectionId string `protobuf:"bytes,1,opt,name=correction_id,json=correctionId,proto3" json:"correction_id,omitempty"`
+	// The client.
+	ClientId string `protobuf:"bytes,2,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// The department.
+	DepartmentId string `protobuf:"bytes,3,opt,name=department_id,json=departmentId,proto3" json:"department_id,omitempty"`
+	// The local date, YYYY-MM-DD.
+	Date string `protobuf:"bytes,4,opt,name=date,proto3" json:"date,omitempty"`
+	// The register; empty for a department without registers.
+	RegisterId string `protobuf:"bytes,5,opt,name=register_id,json=registerId,proto3" json:"register_id,omitempty"`
+	// The department's IANA time zone the hours are local to.
+	TimeZone string `protobuf:"bytes,6,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Where it stands.
+	State CorrectionState `protobuf:"varint,7,opt,name=state,proto3,enum=posimport.v1.CorrectionState" json:"state,omitempty"`
+	// Every value that differs between the approved values ("before") and the latest import's
+	// ("after"), by field, then the day total before the hours.
+	Changes []*ValueChange `protobuf:"bytes,8,rep,name=changes,proto3" json:"changes,omitempty"`
+	// The import whose values are "after", and its job.
+	ImportId string `protobuf:"bytes,9,opt,name=import_id,json=importId,proto3" json:"import_id,omitempty"`
+	// The job that computed "after".
+	JobId string `protobuf:"bytes,10,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	// Why the import wrote the day (as the import-worker sent it).
+	Cause *WriteCause `protobuf:"bytes,11,opt,name=cause,proto3" json:"cause,omitempty"`
+	// When it was first recorded.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When a later import last replaced "after"; equal to create_time until then.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// When it was applied, dismissed or withdrawn; unset while pending.
+	ResolveTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=resolve_time,json=resolveTime,proto3" json:"resolve_time,omitempty"`
+	// Who applied or dismissed it (the token's subject); empty otherwise.
+	ResolvedBy    string `protobuf:"bytes,15,opt,name=resolved_by,json=resolvedBy,proto3" json:"resolved_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Correction) Reset() {
+	*x = Correction{}
+	mi := &file_posimport_v1_balance_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Correction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Correction) ProtoMessage() {}
+
+func (x *Correction) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_balance_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Correction.ProtoReflect.Descriptor instead.
+func (*Correction) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *Correction) GetCorrectionId() string {
+	if x != nil {
+		return x.CorrectionId
+	}
+	return ""
+}
+
+func (x *Correction) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *Correction) GetDepartmentId() string {
+	if x != nil {
+		return x.DepartmentId
+	}
+	return ""
+}
+
+func (x *Correction) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+func (x *Correction) GetRegisterId() string {
+	if x != nil {
+		return x.RegisterId
+	}
+	return ""
+}
+
+func (x *Correction) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *Correction) GetState() CorrectionState {
+	if x != nil {
+		return x.State
+	}
+	return CorrectionState_CORRECTION_STATE_UNSPECIFIED
+}
+
+func (x *Correction) GetChanges() []*ValueChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *Correction) GetImportId() string {
+	if x != nil {
+		return x.ImportId
+	}
+	return ""
+}
+
+func (x *Correction) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *Correction) GetCause() *WriteCause {
+	if x != nil {
+		return x.Cause
+	}
+	return nil
+}
+
+func (x *Correction) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Correction) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Correction) GetResolveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResolveTime
+	}
+	return nil
+}
+
+func (x *Correction) GetResolvedBy() string {
+	if x != nil {
+		return x.ResolvedBy
+	}
+	return ""
+}
+
+// ListCorrectionsRequest lists a client's corrections.
+type ListCorrectionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client.
+	ClientId string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// Only this department's; empty for all.
+	DepartmentId string `protobuf:"bytes,2,opt,name=department_id,json=departmentId,proto3" json:"department_id,omitempty"`
+	// Only those in this state; unspecified for all.
+	State CorrectionState `protobuf:"varint,3,opt,name=state,proto3,enum=posimport.v1.CorrectionState" json:"state,omitempty"`
+	// Maximum number to return (default 50, at most 500).
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page; empty for the first.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCorrectionsRequest) Reset() {
+	*x = ListCorrectionsRequest{}
+	mi := &file_posimport_v1_balance_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCorrectionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCorrectionsRequest) ProtoMessage() {}
+
+func (x *ListCorrectionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_balance_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCorrectionsRequest.ProtoReflect.Descriptor instead.
+func (*ListCorrectionsRequest) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListCorrectionsRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *ListCorrectionsRequest) GetDepartmentId() string {
+	if x != nil {
+		return x.DepartmentId
+	}
+	return ""
+}
+
+func (x *ListCorrectionsRequest) GetState() CorrectionState {
+	if x != nil {
+		return x.State
+	}
+	return CorrectionState_CORRECTION_STATE_UNSPECIFIED
+}
+
+func (x *ListCorrectionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListCorrectionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListCorrectionsResponse is one page of corrections.
+type ListCorrectionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Newest first.
+	Corrections []*Correction `protobuf:"bytes,1,rep,name=corrections,proto3" json:"corrections,omitempty"`
+	// Token for the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCorrectionsResponse) Reset() {
+	*x = ListCorrectionsResponse{}
+	mi := &file_posimport_v1_balance_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCorrectionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCorrectionsResponse) ProtoMessage() {}
+
+func (x *ListCorrectionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_balance_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCorrectionsResponse.ProtoReflect.Descriptor instead.
+func (*ListCorrectionsResponse) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ListCorrectionsResponse) GetCorrections() []*Correction {
+	if x != nil {
+		return x.Corrections
+	}
+	return nil
+}
+
+func (x *ListCorrectionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// ApplyCorrectionRequest applies a pending correction.
+type ApplyCorrectionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client.
+	ClientId string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// The correction.
+	CorrectionId  string `protobuf:"bytes,2,opt,name=correction_id,json=correctionId,proto3" json:"correction_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApplyCorrectionRequest) Reset() {
+	*x = ApplyCorrectionRequest{}
+	mi := &file_posimport_v1_balance_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplyCorrectionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyCorrectionRequest) ProtoMessage() {}
+
+func (x *ApplyCorrectionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_balance_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyCorrectionRequest.ProtoReflect.Descriptor instead.
+func (*ApplyCorrectionRequest) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ApplyCorrectionRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *ApplyCorrectionRequest) GetCorrectionId() string {
+	if x != nil {
+		return x.CorrectionId
+	}
+	return ""
+}
+
+// ApplyCorrectionResponse carries the applied correction.
+type ApplyCorrectionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The correction, now APPLIED.
+	Correction    *Correction `protobuf:"bytes,1,opt,name=correction,proto3" json:"correction,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApplyCorrectionResponse) Reset() {
+	*x = ApplyCorrectionResponse{}
+	mi := &file_posimport_v1_balance_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplyCorrectionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyCorrectionResponse) ProtoMessage() {}
+
+func (x *ApplyCorrectionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_balance_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyCorrectionResponse.ProtoReflect.Descriptor instead.
+func (*ApplyCorrectionResponse) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ApplyCorrectionResponse) GetCorrection() *Correction {
+	if x != nil {
+		return x.Correction
+	}
+	return nil
+}
+
+// DismissCorrectionRequest dismisses a pending correction.
+type DismissCorrectionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client.
+	ClientId string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// The correction.
+	CorrectionId  string `protobuf:"bytes,2,opt,name=correction_id,json=correctionId,proto3" json:"correction_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DismissCorrectionRequest) Reset() {
+	*x = DismissCorrectionRequest{}
+	mi := &file_posimport_v1_balance_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DismissCorrectionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DismissCorrectionRequest) ProtoMessage() {}
+
+func (x *DismissCorrectionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_balance_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DismissCorrectionRequest.ProtoReflect.Descriptor instead.
+func (*DismissCorrectionRequest) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *DismissCorrectionRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *DismissCorrectionRequest) GetCorrectionId() string {
+	if x != nil {
+		return x.CorrectionId
+	}
+	return ""
+}
+
+// DismissCorrectionResponse carries the dismissed correction.
+type DismissCorrectionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The correction, now DISMISSED.
+	Correction    *Correction `protobuf:"bytes,1,opt,name=correction,proto3" json:"correction,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DismissCorrectionResponse) Reset() {
+	*x = DismissCorrectionResponse{}
+	mi := &file_posimport_v1_balance_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DismissCorrectionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DismissCorrectionResponse) ProtoMessage() {}
+
+func (x *DismissCorrectionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_balance_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DismissCorrectionResponse.ProtoReflect.Descriptor instead.
+func (*DismissCorrectionResponse) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *DismissCorrectionResponse) GetCorrection() *Correction {
+	if x != nil {
+		return x.Correction
+	}
+	return nil
+}
+
+// AuditRecord is one change to an approved register-day, or a decision not to change it.
+type AuditRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The record's id.
+	AuditId string `protobuf:"bytes,1,opt,name=audit_id,json=auditId,proto3" json:"audit_id,omitempty"`
+	// What happened.
+	Action AuditAction `protobuf:"varint,2,opt,name=action,proto3,enum=posimport.v1.AuditAction" json:"action,omitempty"`
+	// Who: the supervisor's token subject, or the import's creator (or the calling service when
+	// the import did not say).
+	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	// When.
+	RecordTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=record_time,json=recordTime,proto3" json:"record_time,omitempty"`
+	// The department.
+	DepartmentId string `protobuf:"bytes,5,opt,name=department_id,json=departmentId,proto3" json:"department_id,omitempty"`
+	// The local date, YYYY-MM-DD.
+	Date string `protobuf:"bytes,6,opt,name=date,proto3" json:"date,omitempty"`
+	// The register; empty for a department without registers.
+	RegisterId string `protobuf:"bytes,7,opt,name=register_id,json=registerId,proto3" json:"register_id,omitempty"`
+	// The department's IANA time zone the hours are local to.
+	TimeZone string `protobuf:"bytes,8,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Every value that changed (or, dismissed, would have): before and after.
+	Changes []*ValueChange `protobuf:"bytes,9,rep,name=changes,proto3" json:"changes,omitempty"`
+	// The correction applied or dismissed; empty for an import's overwrite.
+	CorrectionId string `protobuf:"bytes,10,opt,name=correction_id,json=correctionId,proto3" json:"correction_id,omitempty"`
+	// The import whose values are "after", and its job.
+	ImportId string `protobuf:"bytes,11,opt,name=import_id,json=importId,proto3" json:"import_id,omitempty"`
+	// The job.
+	JobId         string `protobuf:"bytes,12,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditRecord) Reset() {
+	*x = AuditRecord{}
+	mi := &file_posimport_v1_balance_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditRecord) ProtoMessage() {}
+
+func (x *AuditRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_balance_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
+func (*AuditRecord) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *AuditRecord) GetAuditId() string {
+	if x != nil {
+		return x.AuditId
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetAction() AuditAction {
+	if x != nil {
+		return x.Action
+	}
+	return AuditAction_AUDIT_ACTION_UNSPECIFIED
+}
+
+func (x *AuditRecord) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetRecordTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordTime
+	}
+	return nil
+}
+
+func (x *AuditRecord) GetDepartmentId() string {
+	if x != nil {
+		return x.DepartmentId
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetRegisterId() string {
+	if x != nil {
+		return x.RegisterId
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetChanges() []*ValueChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *AuditRecord) GetCorrectionId() string {
+	if x != nil {
+		return x.CorrectionId
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetImportId() string {
+	if x != nil {
+		return x.ImportId
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+// ListAuditRecordsRequest lists a client's audit records.
+type ListAuditRecordsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client.
+	ClientId string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// Only this department's; empty for all.
+	DepartmentId string `protobuf:"bytes,2,opt,name=department_id,json=departmentId,proto3" json:"department_id,omitempty"`
+	// Maximum number to return (default 50, at most 500).
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page; empty for the first.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditRecordsRequest) Reset() {
+	*x = ListAuditRecordsRequest{}
+	mi := &file_posimport_v1_balance_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditRecordsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditRecordsRequest) ProtoMessage() {}
+
+func (x *ListAuditRecordsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_balance_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditRecordsRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditRecordsRequest) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListAuditRecordsRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *ListAuditRecordsRequest) GetDepartmentId() string {
+	if x != nil {
+		return x.DepartmentId
+	}
+	return ""
+}
+
+func (x *ListAuditRecordsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAuditRecordsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListAuditRecordsResponse is one page of audit records.
+type ListAuditRecordsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Newest first.
+	Records []*AuditRecord `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	// Token for the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditRecordsResponse) Reset() {
+	*x = ListAuditRecordsResponse{}
+	mi := &file_posimport_v1_balance_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditRecordsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditRecordsResponse) ProtoMessage() {}
+
+func (x *ListAuditRecordsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_balance_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditRecordsResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditRecordsResponse) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ListAuditRecordsResponse) GetRecords() []*AuditRecord {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+func (x *ListAuditRecordsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_posimport_v1_balance_proto protoreflect.FileDescriptor
 
 const file_posimport_v1_balance_proto_rawDesc = "" +
 	"\n" +
-	"\x1aposimport/v1/balance.proto\x12\fposimport.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19posimport/v1/common.proto\"T\n" +
+	"\x1aposimport/v1/balance.proto\x12\fposimport.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19posimport/v1/common.proto\"^\n" +
+	"\n" +
+	"WriteCause\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x19\n" +
+	"\bsale_ids\x18\x02 \x03(\tR\asaleIds\x12\x1d\n" +
+	"\n" +
+	"sale_count\x18\x03 \x01(\x05R\tsaleCount\"T\n" +
 	"\vFieldValues\x12\x19\n" +
 	"\bfield_id\x18\x01 \x01(\x03R\afieldId\x12\x14\n" +
 	"\x05hours\x18\x02 \x03(\tR\x05hours\x12\x14\n" +
-	"\x05total\x18\x03 \x01(\tR\x05total\"\x83\x03\n" +
+	"\x05total\x18\x03 \x01(\tR\x05total\"\xf9\x03\n" +
 	"\x0fWriteDayRequest\x12 \n" +
 	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\x12(\n" +
 	"\rdepartment_id\x18\x02 \x01(\tB\x03\xe0A\x02R\fdepartmentId\x12\x1f\n" +
@@ -1776,14 +3027,20 @@ const file_posimport_v1_balance_proto_rawDesc = "" +
 	"\x06job_id\x18\b \x01(\tB\x03\xe0A\x02R\x05jobId\x12(\n" +
 	"\rfencing_token\x18\t \x01(\x03B\x03\xe0A\x02R\ffencingToken\x12-\n" +
 	"\x12overwrite_approved\x18\n" +
-	" \x01(\bR\x11overwriteApproved\"\x93\x01\n" +
+	" \x01(\bR\x11overwriteApproved\x12\x18\n" +
+	"\apartial\x18\v \x01(\bR\apartial\x12.\n" +
+	"\x05cause\x18\f \x01(\v2\x18.posimport.v1.WriteCauseR\x05cause\x12*\n" +
+	"\x11import_created_by\x18\r \x01(\tR\x0fimportCreatedBy\"\xb8\x01\n" +
 	"\x10WriteDayResponse\x124\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2\x1a.posimport.v1.WriteOutcomeR\aoutcome\x12/\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x17.posimport.v1.DayStatusR\x06status\x12\x18\n" +
-	"\aversion\x18\x03 \x01(\x03R\aversion\"W\n" +
+	"\aversion\x18\x03 \x01(\x03R\aversion\x12#\n" +
+	"\rcorrection_id\x18\x04 \x01(\tR\fcorrectionId\"\xa1\x01\n" +
 	"\tDayValues\x12\x17\n" +
 	"\x04date\x18\x01 \x01(\tB\x03\xe0A\x02R\x04date\x121\n" +
-	"\x06fields\x18\x02 \x03(\v2\x19.posimport.v1.FieldValuesR\x06fields\"\xea\x02\n" +
+	"\x06fields\x18\x02 \x03(\v2\x19.posimport.v1.FieldValuesR\x06fields\x12\x18\n" +
+	"\apartial\x18\x03 \x01(\bR\apartial\x12.\n" +
+	"\x05cause\x18\x04 \x01(\v2\x18.posimport.v1.WriteCauseR\x05cause\"\x96\x03\n" +
 	"\x10WriteDaysRequest\x12 \n" +
 	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\x12(\n" +
 	"\rdepartment_id\x18\x02 \x01(\tB\x03\xe0A\x02R\fdepartmentId\x12\x1f\n" +
@@ -1794,7 +3051,9 @@ const file_posimport_v1_balance_proto_rawDesc = "" +
 	"\timport_id\x18\x06 \x01(\tB\x03\xe0A\x02R\bimportId\x12\x1a\n" +
 	"\x06job_id\x18\a \x01(\tB\x03\xe0A\x02R\x05jobId\x12(\n" +
 	"\rfencing_token\x18\b \x01(\x03B\x03\xe0A\x02R\ffencingToken\x12-\n" +
-	"\x12overwrite_approved\x18\t \x01(\bR\x11overwriteApproved\"G\n" +
+	"\x12overwrite_approved\x18\t \x01(\bR\x11overwriteApproved\x12*\n" +
+	"\x11import_created_by\x18\n" +
+	" \x01(\tR\x0fimportCreatedBy\"G\n" +
 	"\x11WriteDaysResponse\x122\n" +
 	"\x04days\x18\x01 \x03(\v2\x1e.posimport.v1.WriteDayResponseR\x04days\"\xef\x01\n" +
 	"\x17MarkDaysImportedRequest\x12 \n" +
@@ -1804,9 +3063,10 @@ const file_posimport_v1_balance_proto_rawDesc = "" +
 	"\n" +
 	"until_date\x18\x04 \x01(\tB\x03\xe0A\x02R\tuntilDate\x12 \n" +
 	"\timport_id\x18\x05 \x01(\tB\x03\xe0A\x02R\bimportId\x12 \n" +
-	"\ttime_zone\x18\x06 \x01(\tB\x03\xe0A\x02R\btimeZone\".\n" +
+	"\ttime_zone\x18\x06 \x01(\tB\x03\xe0A\x02R\btimeZone\"Q\n" +
 	"\x18MarkDaysImportedResponse\x12\x12\n" +
-	"\x04days\x18\x01 \x01(\x05R\x04days\"\x81\x01\n" +
+	"\x04days\x18\x01 \x01(\x05R\x04days\x12!\n" +
+	"\fpartial_days\x18\x02 \x01(\x05R\vpartialDays\"\x81\x01\n" +
 	"\bInterval\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x1f\n" +
 	"\vlocal_start\x18\x03 \x01(\tR\n" +
@@ -1820,7 +3080,7 @@ const file_posimport_v1_balance_proto_rawDesc = "" +
 	"\x14split_into_intervals\x18\x04 \x01(\bR\x12splitIntoIntervals\x12\x1a\n" +
 	"\bimported\x18\x05 \x01(\bR\bimported\x12\x14\n" +
 	"\x05hours\x18\x06 \x03(\tR\x05hours\x12\x14\n" +
-	"\x05total\x18\a \x01(\tR\x05total\"\xe7\x01\n" +
+	"\x05total\x18\a \x01(\tR\x05total\"\xa6\x02\n" +
 	"\vRegisterDay\x12\x1f\n" +
 	"\vregister_id\x18\x01 \x01(\tR\n" +
 	"registerId\x12.\n" +
@@ -1829,7 +3089,9 @@ const file_posimport_v1_balance_proto_rawDesc = "" +
 	"\n" +
 	"write_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\twriteTime\x12\x18\n" +
 	"\aversion\x18\x05 \x01(\x03R\aversion\x12\x15\n" +
-	"\x06job_id\x18\x06 \x01(\tR\x05jobId\"\x96\x03\n" +
+	"\x06job_id\x18\x06 \x01(\tR\x05jobId\x12\x18\n" +
+	"\apartial\x18\a \x01(\bR\apartial\x12#\n" +
+	"\rcorrection_id\x18\b \x01(\tR\fcorrectionId\"\xe1\x03\n" +
 	"\n" +
 	"BalanceDay\x12\x12\n" +
 	"\x04date\x18\x01 \x01(\tR\x04date\x12/\n" +
@@ -1841,19 +3103,26 @@ const file_posimport_v1_balance_proto_rawDesc = "" +
 	"\x06fields\x18\x06 \x03(\v2\x16.posimport.v1.FieldDayR\x06fields\x12-\n" +
 	"\x12registers_imported\x18\a \x01(\x05R\x11registersImported\x12'\n" +
 	"\x0fimport_finished\x18\b \x01(\bR\x0eimportFinished\x12%\n" +
-	"\x0eauto_confirmed\x18\t \x01(\bR\rautoConfirmed\"b\n" +
+	"\x0eauto_confirmed\x18\t \x01(\bR\rautoConfirmed\x12\x18\n" +
+	"\apartial\x18\n" +
+	" \x01(\bR\apartial\x12/\n" +
+	"\x13corrections_pending\x18\v \x01(\x05R\x12correctionsPending\"\x86\x01\n" +
+	"\x13DepartmentFreshness\x12)\n" +
+	"\x10complete_through\x18\x01 \x01(\tR\x0fcompleteThrough\x12D\n" +
+	"\x10last_import_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x0elastImportTime\"b\n" +
 	"\n" +
 	"FieldTotal\x12\x19\n" +
 	"\bfield_id\x18\x01 \x01(\x03R\afieldId\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\tR\x05total\x12#\n" +
-	"\rdays_imported\x18\x03 \x01(\x05R\fdaysImported\"\xe2\x01\n" +
+	"\rdays_imported\x18\x03 \x01(\x05R\fdaysImported\"\xa3\x02\n" +
 	"\rWeeklyBalance\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12#\n" +
 	"\rdepartment_id\x18\x02 \x01(\tR\fdepartmentId\x12\x12\n" +
 	"\x04week\x18\x03 \x01(\tR\x04week\x12\x1b\n" +
 	"\ttime_zone\x18\x04 \x01(\tR\btimeZone\x12,\n" +
 	"\x04days\x18\x05 \x03(\v2\x18.posimport.v1.BalanceDayR\x04days\x120\n" +
-	"\x06totals\x18\x06 \x03(\v2\x18.posimport.v1.FieldTotalR\x06totals\"~\n" +
+	"\x06totals\x18\x06 \x03(\v2\x18.posimport.v1.FieldTotalR\x06totals\x12?\n" +
+	"\tfreshness\x18\a \x01(\v2!.posimport.v1.DepartmentFreshnessR\tfreshness\"~\n" +
 	"\x17GetWeeklyBalanceRequest\x12 \n" +
 	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\x12(\n" +
 	"\rdepartment_id\x18\x02 \x01(\tB\x03\xe0A\x02R\fdepartmentId\x12\x17\n" +
@@ -1863,11 +3132,12 @@ const file_posimport_v1_balance_proto_rawDesc = "" +
 	"\rGetDayRequest\x12 \n" +
 	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\x12(\n" +
 	"\rdepartment_id\x18\x02 \x01(\tB\x03\xe0A\x02R\fdepartmentId\x12\x17\n" +
-	"\x04date\x18\x03 \x01(\tB\x03\xe0A\x02R\x04date\"\x92\x01\n" +
+	"\x04date\x18\x03 \x01(\tB\x03\xe0A\x02R\x04date\"\xd3\x01\n" +
 	"\x0eGetDayResponse\x12*\n" +
 	"\x03day\x18\x01 \x01(\v2\x18.posimport.v1.BalanceDayR\x03day\x127\n" +
 	"\tregisters\x18\x02 \x03(\v2\x19.posimport.v1.RegisterDayR\tregisters\x12\x1b\n" +
-	"\ttime_zone\x18\x03 \x01(\tR\btimeZone\"\xa6\x01\n" +
+	"\ttime_zone\x18\x03 \x01(\tR\btimeZone\x12?\n" +
+	"\tfreshness\x18\x04 \x01(\v2!.posimport.v1.DepartmentFreshnessR\tfreshness\"\xa6\x01\n" +
 	"\x12ApproveDaysRequest\x12 \n" +
 	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\x12(\n" +
 	"\rdepartment_id\x18\x02 \x01(\tB\x03\xe0A\x02R\fdepartmentId\x12 \n" +
@@ -1883,16 +3153,105 @@ const file_posimport_v1_balance_proto_rawDesc = "" +
 	"\n" +
 	"until_date\x18\x04 \x01(\tB\x03\xe0A\x02R\tuntilDate\"0\n" +
 	"\x12ReopenDaysResponse\x12\x1a\n" +
-	"\breopened\x18\x01 \x01(\x05R\breopened*U\n" +
+	"\breopened\x18\x01 \x01(\x05R\breopened\"\x8a\x01\n" +
+	"\vValueChange\x12\x19\n" +
+	"\bfield_id\x18\x01 \x01(\x03R\afieldId\x122\n" +
+	"\binterval\x18\x02 \x01(\v2\x16.posimport.v1.IntervalR\binterval\x12\x16\n" +
+	"\x06before\x18\x03 \x01(\tR\x06before\x12\x14\n" +
+	"\x05after\x18\x04 \x01(\tR\x05after\"\xed\x04\n" +
+	"\n" +
+	"Correction\x12#\n" +
+	"\rcorrection_id\x18\x01 \x01(\tR\fcorrectionId\x12\x1b\n" +
+	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12#\n" +
+	"\rdepartment_id\x18\x03 \x01(\tR\fdepartmentId\x12\x12\n" +
+	"\x04date\x18\x04 \x01(\tR\x04date\x12\x1f\n" +
+	"\vregister_id\x18\x05 \x01(\tR\n" +
+	"registerId\x12\x1b\n" +
+	"\ttime_zone\x18\x06 \x01(\tR\btimeZone\x123\n" +
+	"\x05state\x18\a \x01(\x0e2\x1d.posimport.v1.CorrectionStateR\x05state\x123\n" +
+	"\achanges\x18\b \x03(\v2\x19.posimport.v1.ValueChangeR\achanges\x12\x1b\n" +
+	"\timport_id\x18\t \x01(\tR\bimportId\x12\x15\n" +
+	"\x06job_id\x18\n" +
+	" \x01(\tR\x05jobId\x12.\n" +
+	"\x05cause\x18\v \x01(\v2\x18.posimport.v1.WriteCauseR\x05cause\x12;\n" +
+	"\vcreate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vupdate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12=\n" +
+	"\fresolve_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\vresolveTime\x12\x1f\n" +
+	"\vresolved_by\x18\x0f \x01(\tR\n" +
+	"resolvedBy\"\xd0\x01\n" +
+	"\x16ListCorrectionsRequest\x12 \n" +
+	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\x12#\n" +
+	"\rdepartment_id\x18\x02 \x01(\tR\fdepartmentId\x123\n" +
+	"\x05state\x18\x03 \x01(\x0e2\x1d.posimport.v1.CorrectionStateR\x05state\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"}\n" +
+	"\x17ListCorrectionsResponse\x12:\n" +
+	"\vcorrections\x18\x01 \x03(\v2\x18.posimport.v1.CorrectionR\vcorrections\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"d\n" +
+	"\x16ApplyCorrectionRequest\x12 \n" +
+	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\x12(\n" +
+	"\rcorrection_id\x18\x02 \x01(\tB\x03\xe0A\x02R\fcorrectionId\"S\n" +
+	"\x17ApplyCorrectionResponse\x128\n" +
+	"\n" +
+	"correction\x18\x01 \x01(\v2\x18.posimport.v1.CorrectionR\n" +
+	"correction\"f\n" +
+	"\x18DismissCorrectionRequest\x12 \n" +
+	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\x12(\n" +
+	"\rcorrection_id\x18\x02 \x01(\tB\x03\xe0A\x02R\fcorrectionId\"U\n" +
+	"\x19DismissCorrectionResponse\x128\n" +
+	"\n" +
+	"correction\x18\x01 \x01(\v2\x18.posimport.v1.CorrectionR\n" +
+	"correction\"\xb3\x03\n" +
+	"\vAuditRecord\x12\x19\n" +
+	"\baudit_id\x18\x01 \x01(\tR\aauditId\x121\n" +
+	"\x06action\x18\x02 \x01(\x0e2\x19.posimport.v1.AuditActionR\x06action\x12\x14\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor\x12;\n" +
+	"\vrecord_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"recordTime\x12#\n" +
+	"\rdepartment_id\x18\x05 \x01(\tR\fdepartmentId\x12\x12\n" +
+	"\x04date\x18\x06 \x01(\tR\x04date\x12\x1f\n" +
+	"\vregister_id\x18\a \x01(\tR\n" +
+	"registerId\x12\x1b\n" +
+	"\ttime_zone\x18\b \x01(\tR\btimeZone\x123\n" +
+	"\achanges\x18\t \x03(\v2\x19.posimport.v1.ValueChangeR\achanges\x12#\n" +
+	"\rcorrection_id\x18\n" +
+	" \x01(\tR\fcorrectionId\x12\x1b\n" +
+	"\timport_id\x18\v \x01(\tR\bimportId\x12\x15\n" +
+	"\x06job_id\x18\f \x01(\tR\x05jobId\"\x9c\x01\n" +
+	"\x17ListAuditRecordsRequest\x12 \n" +
+	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\x12#\n" +
+	"\rdepartment_id\x18\x02 \x01(\tR\fdepartmentId\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"w\n" +
+	"\x18ListAuditRecordsResponse\x123\n" +
+	"\arecords\x18\x01 \x03(\v2\x19.posimport.v1.AuditRecordR\arecords\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*U\n" +
 	"\tDayStatus\x12\x1a\n" +
 	"\x16DAY_STATUS_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fDAY_STATUS_OPEN\x10\x01\x12\x17\n" +
-	"\x13DAY_STATUS_APPROVED\x10\x02*\x89\x01\n" +
+	"\x13DAY_STATUS_APPROVED\x10\x02*\xd3\x01\n" +
 	"\fWriteOutcome\x12\x1d\n" +
 	"\x19WRITE_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15WRITE_OUTCOME_WRITTEN\x10\x01\x12\x1b\n" +
 	"\x17WRITE_OUTCOME_UNCHANGED\x10\x02\x12\"\n" +
-	"\x1eWRITE_OUTCOME_SKIPPED_APPROVED\x10\x032\x89\a\n" +
+	"\x1eWRITE_OUTCOME_SKIPPED_APPROVED\x10\x03\x12$\n" +
+	" WRITE_OUTCOME_CORRECTION_PENDING\x10\x04\x12\"\n" +
+	"\x1eWRITE_OUTCOME_SKIPPED_COMPLETE\x10\x05*\xaf\x01\n" +
+	"\x0fCorrectionState\x12 \n" +
+	"\x1cCORRECTION_STATE_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18CORRECTION_STATE_PENDING\x10\x01\x12\x1c\n" +
+	"\x18CORRECTION_STATE_APPLIED\x10\x02\x12\x1e\n" +
+	"\x1aCORRECTION_STATE_DISMISSED\x10\x03\x12\x1e\n" +
+	"\x1aCORRECTION_STATE_WITHDRAWN\x10\x04*\x9a\x01\n" +
+	"\vAuditAction\x12\x1c\n" +
+	"\x18AUDIT_ACTION_UNSPECIFIED\x10\x00\x12#\n" +
+	"\x1fAUDIT_ACTION_CORRECTION_APPLIED\x10\x01\x12%\n" +
+	"!AUDIT_ACTION_CORRECTION_DISMISSED\x10\x02\x12!\n" +
+	"\x1dAUDIT_ACTION_IMPORT_OVERWROTE\x10\x032\xf8\v\n" +
 	"\x0eBalanceService\x12I\n" +
 	"\bWriteDay\x12\x1d.posimport.v1.WriteDayRequest\x1a\x1e.posimport.v1.WriteDayResponse\x12L\n" +
 	"\tWriteDays\x12\x1e.posimport.v1.WriteDaysRequest\x1a\x1f.posimport.v1.WriteDaysResponse\x12a\n" +
@@ -1901,7 +3260,11 @@ const file_posimport_v1_balance_proto_rawDesc = "" +
 	"\x06GetDay\x12\x1b.posimport.v1.GetDayRequest\x1a\x1c.posimport.v1.GetDayResponse\"G\x82\xd3\xe4\x93\x02A\x12?/v1/clients/{client_id}/departments/{department_id}/days/{date}\x12\x9f\x01\n" +
 	"\vApproveDays\x12 .posimport.v1.ApproveDaysRequest\x1a!.posimport.v1.ApproveDaysResponse\"K\x82\xd3\xe4\x93\x02E:\x01*\"@/v1/clients/{client_id}/departments/{department_id}/days:approve\x12\x9b\x01\n" +
 	"\n" +
-	"ReopenDays\x12\x1f.posimport.v1.ReopenDaysRequest\x1a .posimport.v1.ReopenDaysResponse\"J\x82\xd3\xe4\x93\x02D:\x01*\"?/v1/clients/{client_id}/departments/{department_id}/days:reopenB?Z=github.com/posimport/posimport/proto/posimport/v1;posimportv1b\x06proto3"
+	"ReopenDays\x12\x1f.posimport.v1.ReopenDaysRequest\x1a .posimport.v1.ReopenDaysResponse\"J\x82\xd3\xe4\x93\x02D:\x01*\"?/v1/clients/{client_id}/departments/{department_id}/days:reopen\x12\x8b\x01\n" +
+	"\x0fListCorrections\x12$.posimport.v1.ListCorrectionsRequest\x1a%.posimport.v1.ListCorrectionsResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/clients/{client_id}/corrections\x12\xa4\x01\n" +
+	"\x0fApplyCorrection\x12$.posimport.v1.ApplyCorrectionRequest\x1a%.posimport.v1.ApplyCorrectionResponse\"D\x82\xd3\xe4\x93\x02>:\x01*\"9/v1/clients/{client_id}/corrections/{correction_id}:apply\x12\xac\x01\n" +
+	"\x11DismissCorrection\x12&.posimport.v1.DismissCorrectionRequest\x1a'.posimport.v1.DismissCorrectionResponse\"F\x82\xd3\xe4\x93\x02@:\x01*\";/v1/clients/{client_id}/corrections/{correction_id}:dismiss\x12\x88\x01\n" +
+	"\x10ListAuditRecords\x12%.posimport.v1.ListAuditRecordsRequest\x1a&.posimport.v1.ListAuditRecordsResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/clients/{client_id}/auditB?Z=github.com/posimport/posimport/proto/posimport/v1;posimportv1b\x06proto3"
 
 var (
 	file_posimport_v1_balance_proto_rawDescOnce sync.Once
@@ -1915,74 +3278,117 @@ func file_posimport_v1_balance_proto_rawDescGZIP() []byte {
 	return file_posimport_v1_balance_proto_rawDescData
 }
 
-var file_posimport_v1_balance_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_posimport_v1_balance_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_posimport_v1_balance_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_posimport_v1_balance_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_posimport_v1_balance_proto_goTypes = []any{
-	(DayStatus)(0),                   // 0: posimport.v1.DayStatus
-	(WriteOutcome)(0),                // 1: posimport.v1.WriteOutcome
-	(*FieldValues)(nil),              // 2: posimport.v1.FieldValues
-	(*WriteDayRequest)(nil),          // 3: posimport.v1.WriteDayRequest
-	(*WriteDayResponse)(nil),         // 4: posimport.v1.WriteDayResponse
-	(*DayValues)(nil),                // 5: posimport.v1.DayValues
-	(*WriteDaysRequest)(nil),         // 6: posimport.v1.WriteDaysRequest
-	(*WriteDaysResponse)(nil),        // 7: posimport.v1.WriteDaysResponse
-	(*MarkDaysImportedRequest)(nil),  // 8: posimport.v1.MarkDaysImportedRequest
-	(*MarkDaysImportedResponse)(nil), // 9: posimport.v1.MarkDaysImportedResponse
-	(*Interval)(nil),                 // 10: posimport.v1.Interval
-	(*FieldDay)(nil),                 // 11: posimport.v1.FieldDay
-	(*RegisterDay)(nil),              // 12: posimport.v1.RegisterDay
-	(*BalanceDay)(nil),               // 13: posimport.v1.BalanceDay
-	(*FieldTotal)(nil),               // 14: posimport.v1.FieldTotal
-	(*WeeklyBalance)(nil),            // 15: posimport.v1.WeeklyBalance
-	(*GetWeeklyBalanceRequest)(nil),  // 16: posimport.v1.GetWeeklyBalanceRequest
-	(*GetWeeklyBalanceResponse)(nil), // 17: posimport.v1.GetWeeklyBalanceResponse
-	(*GetDayRequest)(nil),            // 18: posimport.v1.GetDayRequest
-	(*GetDayResponse)(nil),           // 19: posimport.v1.GetDayResponse
-	(*ApproveDaysRequest)(nil),       // 20: posimport.v1.ApproveDaysRequest
-	(*ApproveDaysResponse)(nil),      // 21: posimport.v1.ApproveDaysResponse
-	(*ReopenDaysRequest)(nil),        // 22: posimport.v1.ReopenDaysRequest
-	(*ReopenDaysResponse)(nil),       // 23: posimport.v1.ReopenDaysResponse
-	(PosDataType)(0),                 // 24: posimport.v1.PosDataType
-	(*timestamppb.Timestamp)(nil),    // 25: google.protobuf.Timestamp
+	(DayStatus)(0),                    // 0: posimport.v1.DayStatus
+	(WriteOutcome)(0),                 // 1: posimport.v1.WriteOutcome
+	(CorrectionState)(0),              // 2: posimport.v1.CorrectionState
+	(AuditAction)(0),                  // 3: posimport.v1.AuditAction
+	(*WriteCause)(nil),                // 4: posimport.v1.WriteCause
+	(*FieldValues)(nil),               // 5: posimport.v1.FieldValues
+	(*WriteDayRequest)(nil),           // 6: posimport.v1.WriteDayRequest
+	(*WriteDayResponse)(nil),          // 7: posimport.v1.WriteDayResponse
+	(*DayValues)(nil),                 // 8: posimport.v1.DayValues
+	(*WriteDaysRequest)(nil),          // 9: posimport.v1.WriteDaysRequest
+	(*WriteDaysResponse)(nil),         // 10: posimport.v1.WriteDaysResponse
+	(*MarkDaysImportedRequest)(nil),   // 11: posimport.v1.MarkDaysImportedRequest
+	(*MarkDaysImportedResponse)(nil),  // 12: posimport.v1.MarkDaysImportedResponse
+	(*Interval)(nil),                  // 13: posimport.v1.Interval
+	(*FieldDay)(nil),                  // 14: posimport.v1.FieldDay
+	(*RegisterDay)(nil),               // 15: posimport.v1.RegisterDay
+	(*BalanceDay)(nil),                // 16: posimport.v1.BalanceDay
+	(*DepartmentFreshness)(nil),       // 17: posimport.v1.DepartmentFreshness
+	(*FieldTotal)(nil),                // 18: posimport.v1.FieldTotal
+	(*WeeklyBalance)(nil),             // 19: posimport.v1.WeeklyBalance
+	(*GetWeeklyBalanceRequest)(nil),   // 20: posimport.v1.GetWeeklyBalanceRequest
+	(*GetWeeklyBalanceResponse)(nil),  // 21: posimport.v1.GetWeeklyBalanceResponse
+	(*GetDayRequest)(nil),             // 22: posimport.v1.GetDayRequest
+	(*GetDayResponse)(nil),            // 23: posimport.v1.GetDayResponse
+	(*ApproveDaysRequest)(nil),        // 24: posimport.v1.ApproveDaysRequest
+	(*ApproveDaysResponse)(nil),       // 25: posimport.v1.ApproveDaysResponse
+	(*ReopenDaysRequest)(nil),         // 26: posimport.v1.ReopenDaysRequest
+	(*ReopenDaysResponse)(nil),        // 27: posimport.v1.ReopenDaysResponse
+	(*ValueChange)(nil),               // 28: posimport.v1.ValueChange
+	(*Correction)(nil),                // 29: posimport.v1.Correction
+	(*ListCorrectionsRequest)(nil),    // 30: posimport.v1.ListCorrectionsRequest
+	(*ListCorrectionsResponse)(nil),   // 31: posimport.v1.ListCorrectionsResponse
+	(*ApplyCorrectionRequest)(nil),    // 32: posimport.v1.ApplyCorrectionRequest
+	(*ApplyCorrectionResponse)(nil),   // 33: posimport.v1.ApplyCorrectionResponse
+	(*DismissCorrectionRequest)(nil),  // 34: posimport.v1.DismissCorrectionRequest
+	(*DismissCorrectionResponse)(nil), // 35: posimport.v1.DismissCorrectionResponse
+	(*AuditRecord)(nil),               // 36: posimport.v1.AuditRecord
+	(*ListAuditRecordsRequest)(nil),   // 37: posimport.v1.ListAuditRecordsRequest
+	(*ListAuditRecordsResponse)(nil),  // 38: posimport.v1.ListAuditRecordsResponse
+	(PosDataType)(0),                  // 39: posimport.v1.PosDataType
+	(*timestamppb.Timestamp)(nil),     // 40: google.protobuf.Timestamp
 }
 var file_posimport_v1_balance_proto_depIdxs = []int32{
-	2,  // 0: posimport.v1.WriteDayRequest.fields:type_name -> posimport.v1.FieldValues
-	1,  // 1: posimport.v1.WriteDayResponse.outcome:type_name -> posimport.v1.WriteOutcome
-	0,  // 2: posimport.v1.WriteDayResponse.status:type_name -> posimport.v1.DayStatus
-	2,  // 3: posimport.v1.DayValues.fields:type_name -> posimport.v1.FieldValues
-	5,  // 4: posimport.v1.WriteDaysRequest.days:type_name -> posimport.v1.DayValues
-	4,  // 5: posimport.v1.WriteDaysResponse.days:type_name -> posimport.v1.WriteDayResponse
-	24, // 6: posimport.v1.FieldDay.pos_data_type:type_name -> posimport.v1.PosDataType
-	11, // 7: posimport.v1.RegisterDay.fields:type_name -> posimport.v1.FieldDay
-	25, // 8: posimport.v1.RegisterDay.write_time:type_name -> google.protobuf.Timestamp
-	0,  // 9: posimport.v1.BalanceDay.status:type_name -> posimport.v1.DayStatus
-	25, // 10: posimport.v1.BalanceDay.approve_time:type_name -> google.protobuf.Timestamp
-	10, // 11: posimport.v1.BalanceDay.intervals:type_name -> posimport.v1.Interval
-	11, // 12: posimport.v1.BalanceDay.fields:type_name -> posimport.v1.FieldDay
-	13, // 13: posimport.v1.WeeklyBalance.days:type_name -> posimport.v1.BalanceDay
-	14, // 14: posimport.v1.WeeklyBalance.totals:type_name -> posimport.v1.FieldTotal
-	15, // 15: posimport.v1.GetWeeklyBalanceResponse.balance:type_name -> posimport.v1.WeeklyBalance
-	13, // 16: posimport.v1.GetDayResponse.day:type_name -> posimport.v1.BalanceDay
-	12, // 17: posimport.v1.GetDayResponse.registers:type_name -> posimport.v1.RegisterDay
-	3,  // 18: posimport.v1.BalanceService.WriteDay:input_type -> posimport.v1.WriteDayRequest
-	6,  // 19: posimport.v1.BalanceService.WriteDays:input_type -> posimport.v1.WriteDaysRequest
-	8,  // 20: posimport.v1.BalanceService.MarkDaysImported:input_type -> posimport.v1.MarkDaysImportedRequest
-	16, // 21: posimport.v1.BalanceService.GetWeeklyBalance:input_type -> posimport.v1.GetWeeklyBalanceRequest
-	18, // 22: posimport.v1.BalanceService.GetDay:input_type -> posimport.v1.GetDayRequest
-	20, // 23: posimport.v1.BalanceService.ApproveDays:input_type -> posimport.v1.ApproveDaysRequest
-	22, // 24: posimport.v1.BalanceService.ReopenDays:input_type -> posimport.v1.ReopenDaysRequest
-	4,  // 25: posimport.v1.BalanceService.WriteDay:output_type -> posimport.v1.WriteDayResponse
-	7,  // 26: posimport.v1.BalanceService.WriteDays:output_type -> posimport.v1.WriteDaysResponse
-	9,  // 27: posimport.v1.BalanceService.MarkDaysImported:output_type -> posimport.v1.MarkDaysImportedResponse
-	17, // 28: posimport.v1.BalanceService.GetWeeklyBalance:output_type -> posimport.v1.GetWeeklyBalanceResponse
-	19, // 29: posimport.v1.BalanceService.GetDay:output_type -> posimport.v1.GetDayResponse
-	21, // 30: posimport.v1.BalanceService.ApproveDays:output_type -> posimport.v1.ApproveDaysResponse
-	23, // 31: posimport.v1.BalanceService.ReopenDays:output_type -> posimport.v1.ReopenDaysResponse
-	25, // [25:32] is the sub-list for method output_type
-	18, // [18:25] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	5,  // 0: posimport.v1.WriteDayRequest.fields:type_name -> posimport.v1.FieldValues
+	4,  // 1: posimport.v1.WriteDayRequest.cause:type_name -> posimport.v1.WriteCause
+	1,  // 2: posimport.v1.WriteDayResponse.outcome:type_name -> posimport.v1.WriteOutcome
+	0,  // 3: posimport.v1.WriteDayResponse.status:type_name -> posimport.v1.DayStatus
+	5,  // 4: posimport.v1.DayValues.fields:type_name -> posimport.v1.FieldValues
+	4,  // 5: posimport.v1.DayValues.cause:type_name -> posimport.v1.WriteCause
+	8,  // 6: posimport.v1.WriteDaysRequest.days:type_name -> posimport.v1.DayValues
+	7,  // 7: posimport.v1.WriteDaysResponse.days:type_name -> posimport.v1.WriteDayResponse
+	39, // 8: posimport.v1.FieldDay.pos_data_type:type_name -> posimport.v1.PosDataType
+	14, // 9: posimport.v1.RegisterDay.fields:type_name -> posimport.v1.FieldDay
+	40, // 10: posimport.v1.RegisterDay.write_time:type_name -> google.protobuf.Timestamp
+	0,  // 11: posimport.v1.BalanceDay.status:type_name -> posimport.v1.DayStatus
+	40, // 12: posimport.v1.BalanceDay.approve_time:type_name -> google.protobuf.Timestamp
+	13, // 13: posimport.v1.BalanceDay.intervals:type_name -> posimport.v1.Interval
+	14, // 14: posimport.v1.BalanceDay.fields:type_name -> posimport.v1.FieldDay
+	40, // 15: posimport.v1.DepartmentFreshness.last_import_time:type_name -> google.protobuf.Timestamp
+	16, // 16: posimport.v1.WeeklyBalance.days:type_name -> posimport.v1.BalanceDay
+	18, // 17: posimport.v1.WeeklyBalance.totals:type_name -> posimport.v1.FieldTotal
+	17, // 18: posimport.v1.WeeklyBalance.freshness:type_name -> posimport.v1.DepartmentFreshness
+	19, // 19: posimport.v1.GetWeeklyBalanceResponse.balance:type_name -> posimport.v1.WeeklyBalance
+	16, // 20: posimport.v1.GetDayResponse.day:type_name -> posimport.v1.BalanceDay
+	15, // 21: posimport.v1.GetDayResponse.registers:type_name -> posimport.v1.RegisterDay
+	17, // 22: posimport.v1.GetDayResponse.freshness:type_name -> posimport.v1.DepartmentFreshness
+	13, // 23: posimport.v1.ValueChange.interval:type_name -> posimport.v1.Interval
+	2,  // 24: posimport.v1.Correction.state:type_name -> posimport.v1.CorrectionState
+	28, // 25: posimport.v1.Correction.changes:type_name -> posimport.v1.ValueChange
+	4,  // 26: posimport.v1.Correction.cause:type_name -> posimport.v1.WriteCause
+	40, // 27: posimport.v1.Correction.create_time:type_name -> google.protobuf.Timestamp
+	40, // 28: posimport.v1.Correction.update_time:type_name -> google.protobuf.Timestamp
+	40, // 29: posimport.v1.Correction.resolve_time:type_name -> google.protobuf.Timestamp
+	2,  // 30: posimport.v1.ListCorrectionsRequest.state:type_name -> posimport.v1.CorrectionState
+	29, // 31: posimport.v1.ListCorrectionsResponse.corrections:type_name -> posimport.v1.Correction
+	29, // 32: posimport.v1.ApplyCorrectionResponse.correction:type_name -> posimport.v1.Correction
+	29, // 33: posimport.v1.DismissCorrectionResponse.correction:type_name -> posimport.v1.Correction
+	3,  // 34: posimport.v1.AuditRecord.action:type_name -> posimport.v1.AuditAction
+	40, // 35: posimport.v1.AuditRecord.record_time:type_name -> google.protobuf.Timestamp
+	28, // 36: posimport.v1.AuditRecord.changes:type_name -> posimport.v1.ValueChange
+	36, // 37: posimport.v1.ListAuditRecordsResponse.records:type_name -> posimport.v1.AuditRecord
+	6,  // 38: posimport.v1.BalanceService.WriteDay:input_type -> posimport.v1.WriteDayRequest
+	9,  // 39: posimport.v1.BalanceService.WriteDays:input_type -> posimport.v1.WriteDaysRequest
+	11, // 40: posimport.v1.BalanceService.MarkDaysImported:input_type -> posimport.v1.MarkDaysImportedRequest
+	20, // 41: posimport.v1.BalanceService.GetWeeklyBalance:input_type -> posimport.v1.GetWeeklyBalanceRequest
+	22, // 42: posimport.v1.BalanceService.GetDay:input_type -> posimport.v1.GetDayRequest
+	24, // 43: posimport.v1.BalanceService.ApproveDays:input_type -> posimport.v1.ApproveDaysRequest
+	26, // 44: posimport.v1.BalanceService.ReopenDays:input_type -> posimport.v1.ReopenDaysRequest
+	30, // 45: posimport.v1.BalanceService.ListCorrections:input_type -> posimport.v1.ListCorrectionsRequest
+	32, // 46: posimport.v1.BalanceService.ApplyCorrection:input_type -> posimport.v1.ApplyCorrectionRequest
+	34, // 47: posimport.v1.BalanceService.DismissCorrection:input_type -> posimport.v1.DismissCorrectionRequest
+	37, // 48: posimport.v1.BalanceService.ListAuditRecords:input_type -> posimport.v1.ListAuditRecordsRequest
+	7,  // 49: posimport.v1.BalanceService.WriteDay:output_type -> posimport.v1.WriteDayResponse
+	10, // 50: posimport.v1.BalanceService.WriteDays:output_type -> posimport.v1.WriteDaysResponse
+	12, // 51: posimport.v1.BalanceService.MarkDaysImported:output_type -> posimport.v1.MarkDaysImportedResponse
+	21, // 52: posimport.v1.BalanceService.GetWeeklyBalance:output_type -> posimport.v1.GetWeeklyBalanceResponse
+	23, // 53: posimport.v1.BalanceService.GetDay:output_type -> posimport.v1.GetDayResponse
+	25, // 54: posimport.v1.BalanceService.ApproveDays:output_type -> posimport.v1.ApproveDaysResponse
+	27, // 55: posimport.v1.BalanceService.ReopenDays:output_type -> posimport.v1.ReopenDaysResponse
+	31, // 56: posimport.v1.BalanceService.ListCorrections:output_type -> posimport.v1.ListCorrectionsResponse
+	33, // 57: posimport.v1.BalanceService.ApplyCorrection:output_type -> posimport.v1.ApplyCorrectionResponse
+	35, // 58: posimport.v1.BalanceService.DismissCorrection:output_type -> posimport.v1.DismissCorrectionResponse
+	38, // 59: posimport.v1.BalanceService.ListAuditRecords:output_type -> posimport.v1.ListAuditRecordsResponse
+	49, // [49:60] is the sub-list for method output_type
+	38, // [38:49] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_posimport_v1_balance_proto_init() }
@@ -1996,8 +3402,8 @@ func file_posimport_v1_balance_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_posimport_v1_balance_proto_rawDesc), len(file_posimport_v1_balance_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   22,
+			NumEnums:      4,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

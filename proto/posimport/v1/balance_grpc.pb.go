@@ -19,13 +19,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	BalanceService_WriteDay_FullMethodName         = "/posimport.v1.BalanceService/WriteDay"
-	BalanceService_WriteDays_FullMethodName        = "/posimport.v1.BalanceService/WriteDays"
-	BalanceService_MarkDaysImported_FullMethodName = "/posimport.v1.BalanceService/MarkDaysImported"
-	BalanceService_GetWeeklyBalance_FullMethodName = "/posimport.v1.BalanceService/GetWeeklyBalance"
-	BalanceService_GetDay_FullMethodName           = "/posimport.v1.BalanceService/GetDay"
-	BalanceService_ApproveDays_FullMethodName      = "/posimport.v1.BalanceService/ApproveDays"
-	BalanceService_ReopenDays_FullMethodName       = "/posimport.v1.BalanceService/ReopenDays"
+	BalanceService_WriteDay_FullMethodName          = "/posimport.v1.BalanceService/WriteDay"
+	BalanceService_WriteDays_FullMethodName         = "/posimport.v1.BalanceService/WriteDays"
+	BalanceService_MarkDaysImported_FullMethodName  = "/posimport.v1.BalanceService/MarkDaysImported"
+	BalanceService_GetWeeklyBalance_FullMethodName  = "/posimport.v1.BalanceService/GetWeeklyBalance"
+	BalanceService_GetDay_FullMethodName            = "/posimport.v1.BalanceService/GetDay"
+	BalanceService_ApproveDays_FullMethodName       = "/posimport.v1.BalanceService/ApproveDays"
+	BalanceService_ReopenDays_FullMethodName        = "/posimport.v1.BalanceService/ReopenDays"
+	BalanceService_ListCorrections_FullMethodName   = "/posimport.v1.BalanceService/ListCorrections"
+	BalanceService_ApplyCorrection_FullMethodName   = "/posimport.v1.BalanceService/ApplyCorrection"
+	BalanceService_DismissCorrection_FullMethodName = "/posimport.v1.BalanceService/DismissCorrection"
+	BalanceService_ListAuditRecords_FullMethodName  = "/posimport.v1.BalanceService/ListAuditRecords"
 )
 
 // BalanceServiceClient is the client API for BalanceService service.
@@ -40,7 +44,9 @@ type BalanceServiceClient interface {
 	// sets, never increments: writing the stored values again changes nothing (UNCHANGED). A
 	// fencing token lower than the highest one seen for the job is refused with ABORTED and a
 	// google.rpc.ErrorInfo of reason STALE_FENCING_TOKEN (domain posimport), and changes
-	// nothing. Services only.
+	// nothing. An approved day is never changed without overwrite_approved: values that differ
+	// from the approved ones are kept as a pending correction instead (CORRECTION_PENDING).
+	// Services only.
 	WriteDay(ctx context.Context, in *WriteDayRequest, opts ...grpc.CallOption) (*WriteDayResponse, error)
 	// WriteDays writes several local days of one register for one import job, in one
 	// transaction: each day as WriteDay writes it, with one fencing check for all. A stale token
@@ -48,7 +54,9 @@ type BalanceServiceClient interface {
 	// nothing. Services only.
 	WriteDays(ctx context.Context, in *WriteDaysRequest, opts ...grpc.CallOption) (*WriteDaysResponse, error)
 	// MarkDaysImported records that an import finished a department's days, which makes them
-	// eligible for auto-confirm. Marking a day again changes nothing. Services only.
+	// eligible for auto-confirm and moves the department's "complete through" date and last
+	// import time (DepartmentFreshness). Partial days (today so far) are not marked. Marking a
+	// day again changes nothing but the last import time. Services only.
 	MarkDaysImported(ctx context.Context, in *MarkDaysImportedRequest, opts ...grpc.CallOption) (*MarkDaysImportedResponse, error)
 	// GetWeeklyBalance returns the seven days of an ISO week of a department, summed over registers.
 	GetWeeklyBalance(ctx context.Context, in *GetWeeklyBalanceRequest, opts ...grpc.CallOption) (*GetWeeklyBalanceResponse, error)
@@ -58,6 +66,20 @@ type BalanceServiceClient interface {
 	ApproveDays(ctx context.Context, in *ApproveDaysRequest, opts ...grpc.CallOption) (*ApproveDaysResponse, error)
 	// ReopenDays returns a range of approved days to OPEN. Role: supervisor or regional_supervisor.
 	ReopenDays(ctx context.Context, in *ReopenDaysRequest, opts ...grpc.CallOption) (*ReopenDaysResponse, error)
+	// ListCorrections lists a client's corrections, newest first: what imports found on approved
+	// days that differs from the approved values. Readers.
+	ListCorrections(ctx context.Context, in *ListCorrectionsRequest, opts ...grpc.CallOption) (*ListCorrectionsResponse, error)
+	// ApplyCorrection makes a pending correction's register-day equal its "after" values; the
+	// day keeps its approval. It is recorded in the audit. Role: supervisor or
+	// regional_supervisor. An unknown id is NOT_FOUND; a correction no longer pending is
+	// FAILED_PRECONDITION, and nothing changes.
+	ApplyCorrection(ctx context.Context, in *ApplyCorrectionRequest, opts ...grpc.CallOption) (*ApplyCorrectionResponse, error)
+	// DismissCorrection closes a pending correction and leaves the day as it is. It is recorded
+	// in the audit. Role: supervisor or regional_supervisor. Refusals as ApplyCorrection's.
+	DismissCorrection(ctx context.Context, in *DismissCorrectionRequest, opts ...grpc.CallOption) (*DismissCorrectionResponse, error)
+	// ListAuditRecords lists, newest first, the changes made to approved days: corrections
+	// applied and dismissed, and imports with overwrite_approved that changed approved days. Readers.
+	ListAuditRecords(ctx context.Context, in *ListAuditRecordsRequest, opts ...grpc.CallOption) (*ListAuditRecordsResponse, error)
 }
 
 type balanceServiceClient struct {
@@ -138,6 +160,46 @@ func (c *balanceServiceClient) ReopenDays(ctx context.Context, in *ReopenDaysReq
 	return out, nil
 }
 
+func (c *balanceServiceClient) ListCorrections(ctx context.Context, in *ListCorrectionsRequest, opts ...grpc.CallOption) (*ListCorrectionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCorrectionsResponse)
+	err := c.cc.Invoke(ctx, BalanceService_ListCorrections_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *balanceServiceClient) ApplyCorrection(ctx context.Context, in *ApplyCorrectionRequest, opts ...grpc.CallOption) (*ApplyCorrectionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ApplyCorrectionResponse)
+	err := c.cc.Invoke(ctx, BalanceService_ApplyCorrection_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *balanceServiceClient) DismissCorrection(ctx context.Context, in *DismissCorrectionRequest, opts ...grpc.CallOption) (*DismissCorrectionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DismissCorrectionResponse)
+	err := c.cc.Invoke(ctx, BalanceService_DismissCorrection_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *balanceServiceClient) ListAuditRecords(ctx context.Context, in *ListAuditRecordsRequest, opts ...grpc.CallOption) (*ListAuditRecordsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAuditRecordsResponse)
+	err := c.cc.Invoke(ctx, BalanceService_ListAuditRecords_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // BalanceServiceServer is the server API for BalanceService service.
 // All implementations must embed UnimplementedBalanceServiceServer
 // for forward compatibility.
@@ -150,7 +212,9 @@ type BalanceServiceServer interface {
 	// sets, never increments: writing the stored values again changes nothing (UNCHANGED). A
 	// fencing token lower than the highest one seen for the job is refused with ABORTED and a
 	// google.rpc.ErrorInfo of reason STALE_FENCING_TOKEN (domain posimport), and changes
-	// nothing. Services only.
+	// nothing. An approved day is never changed without overwrite_approved: values that differ
+	// from the approved ones are kept as a pending correction instead (CORRECTION_PENDING).
+	// Services only.
 	WriteDay(context.Context, *WriteDayRequest) (*WriteDayResponse, error)
 	// WriteDays writes several local days of one register for one import job, in one
 	// transaction: each day as WriteDay writes it, with one fencing check for all. A stale token
@@ -158,7 +222,9 @@ type BalanceServiceServer interface {
 	// nothing. Services only.
 	WriteDays(context.Context, *WriteDaysRequest) (*WriteDaysResponse, error)
 	// MarkDaysImported records that an import finished a department's days, which makes them
-	// eligible for auto-confirm. Marking a day again changes nothing. Services only.
+	// eligible for auto-confirm and moves the department's "complete through" date and last
+	// import time (DepartmentFreshness). Partial days (today so far) are not marked. Marking a
+	// day again changes nothing but the last import time. Services only.
 	MarkDaysImported(context.Context, *MarkDaysImportedRequest) (*MarkDaysImportedResponse, error)
 	// GetWeeklyBalance returns the seven days of an ISO week of a department, summed over registers.
 	GetWeeklyBalance(context.Context, *GetWeeklyBalanceRequest) (*GetWeeklyBalanceResponse, error)
@@ -168,6 +234,20 @@ type BalanceServiceServer interface {
 	ApproveDays(context.Context, *ApproveDaysRequest) (*ApproveDaysResponse, error)
 	// ReopenDays returns a range of approved days to OPEN. Role: supervisor or regional_supervisor.
 	ReopenDays(context.Context, *ReopenDaysRequest) (*ReopenDaysResponse, error)
+	// ListCorrections lists a client's corrections, newest first: what imports found on approved
+	// days that differs from the approved values. Readers.
+	ListCorrections(context.Context, *ListCorrectionsRequest) (*ListCorrectionsResponse, error)
+	// ApplyCorrection makes a pending correction's register-day equal its "after" values; the
+	// day keeps its approval. It is recorded in the audit. Role: supervisor or
+	// regional_supervisor. An unknown id is NOT_FOUND; a correction no longer pending is
+	// FAILED_PRECONDITION, and nothing changes.
+	ApplyCorrection(context.Context, *ApplyCorrectionRequest) (*ApplyCorrectionResponse, error)
+	// DismissCorrection closes a pending correction and leaves the day as it is. It is recorded
+	// in the audit. Role: supervisor or regional_supervisor. Refusals as ApplyCorrection's.
+	DismissCorrection(context.Context, *DismissCorrectionRequest) (*DismissCorrectionResponse, error)
+	// ListAuditRecords lists, newest first, the changes made to approved days: corrections
+	// applied and dismissed, and imports with overwrite_approved that changed approved days. Readers.
+	ListAuditRecords(context.Context, *ListAuditRecordsRequest) (*ListAuditRecordsResponse, error)
 	mustEmbedUnimplementedBalanceServiceServer()
 }
 
@@ -198,6 +278,18 @@ func (UnimplementedBalanceServiceServer) ApproveDays(context.Context, *ApproveDa
 }
 func (UnimplementedBalanceServiceServer) ReopenDays(context.Context, *ReopenDaysRequest) (*ReopenDaysResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReopenDays not implemented")
+}
+func (UnimplementedBalanceServiceServer) ListCorrections(context.Context, *ListCorrectionsRequest) (*ListCorrectionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCorrections not implemented")
+}
+func (UnimplementedBalanceServiceServer) ApplyCorrection(context.Context, *ApplyCorrectionRequest) (*ApplyCorrectionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ApplyCorrection not implemented")
+}
+func (UnimplementedBalanceServiceServer) DismissCorrection(context.Context, *DismissCorrectionRequest) (*DismissCorrectionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DismissCorrection not implemented")
+}
+func (UnimplementedBalanceServiceServer) ListAuditRecords(context.Context, *ListAuditRecordsRequest) (*ListAuditRecordsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAuditRecords not implemented")
 }
 func (UnimplementedBalanceServiceServer) mustEmbedUnimplementedBalanceServiceServer() {}
 func (UnimplementedBalanceServiceServer) testEmbeddedByValue()                        {}
@@ -346,6 +438,78 @@ func _BalanceService_ReopenDays_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _BalanceService_ListCorrections_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCorrectionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BalanceServiceServer).ListCorrections(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BalanceService_ListCorrections_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BalanceServiceServer).ListCorrections(ctx, req.(*ListCorrectionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _BalanceService_ApplyCorrection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ApplyCorrectionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BalanceServiceServer).ApplyCorrection(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BalanceService_ApplyCorrection_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BalanceServiceServer).ApplyCorrection(ctx, req.(*ApplyCorrectionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _BalanceService_DismissCorrection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DismissCorrectionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BalanceServiceServer).DismissCorrection(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BalanceService_DismissCorrection_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BalanceServiceServer).DismissCorrection(ctx, req.(*DismissCorrectionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _BalanceService_ListAuditRecords_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAuditRecordsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BalanceServiceServer).ListAuditRecords(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BalanceService_ListAuditRecords_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BalanceServiceServer).ListAuditRecords(ctx, req.(*ListAuditRecordsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // BalanceService_ServiceDesc is the grpc.ServiceDesc for BalanceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -380,6 +544,22 @@ var BalanceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReopenDays",
 			Handler:    _BalanceService_ReopenDays_Handler,
+		},
+		{
+			MethodName: "ListCorrections",
+			Handler:    _BalanceService_ListCorrections_Handler,
+		},
+		{
+			MethodName: "ApplyCorrection",
+			Handler:    _BalanceService_ApplyCorrection_Handler,
+		},
+		{
+			MethodName: "DismissCorrection",
+			Handler:    _BalanceService_DismissCorrection_Handler,
+		},
+		{
+			MethodName: "ListAuditRecords",
+			Handler:    _BalanceService_ListAuditRecords_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

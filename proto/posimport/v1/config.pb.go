@@ -41,9 +41,12 @@ type ClientSettings struct {
 	// IANA time zone of the client, e.g. "Europe/Copenhagen" (the default).
 	TimeZone string `protobuf:"bytes,7,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
 	// When the settings were last changed; unset for defaults never saved.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Import today's sales so far every this many minutes (15 to 240), shown as partial until the
+	// nightly run closes the day; 0 (the default) turns the intraday refresh off.
+	IntradayRefreshMinutes int32 `protobuf:"varint,9,opt,name=intraday_refresh_minutes,json=intradayRefreshMinutes,proto3" json:"intraday_refresh_minutes,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *ClientSettings) Reset() {
@@ -130,6 +133,13 @@ func (x *ClientSettings) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *ClientSettings) GetIntradayRefreshMinutes() int32 {
+	if x != nil {
+		return x.IntradayRefreshMinutes
+	}
+	return 0
 }
 
 // Department is a department's POS mapping (Departments screen of the main app).
@@ -1449,7 +1459,7 @@ var File_posimport_v1_config_proto protoreflect.FileDescriptor
 
 const file_posimport_v1_config_proto_rawDesc = "" +
 	"\n" +
-	"\x19posimport/v1/config.proto\x12\fposimport.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19posimport/v1/common.proto\"\x91\x03\n" +
+	"\x19posimport/v1/config.proto\x12\fposimport.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19posimport/v1/common.proto\"\xcb\x03\n" +
 	"\x0eClientSettings\x12 \n" +
 	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x03R\bclientId\x120\n" +
 	"\x14multi_cash_registers\x18\x02 \x01(\bR\x12multiCashRegisters\x12,\n" +
@@ -1459,7 +1469,8 @@ const file_posimport_v1_config_proto_rawDesc = "" +
 	"\fconfirm_time\x18\x06 \x01(\tR\vconfirmTime\x12\x1b\n" +
 	"\ttime_zone\x18\a \x01(\tR\btimeZone\x12@\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"updateTime\"\xde\x02\n" +
+	"updateTime\x128\n" +
+	"\x18intraday_refresh_minutes\x18\t \x01(\x05R\x16intradayRefreshMinutes\"\xde\x02\n" +
 	"\n" +
 	"Department\x12 \n" +
 	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x03R\bclientId\x12(\n" +

@@ -1,5 +1,6 @@
 // Package balanceservice builds the balance service: the weekly balance per department, local
-// day and clock hour, the days' approval, and auto-confirm. main.go wires it from the
+// day and clock hour, the days' approval, corrections of approved days and their audit, each
+// department's freshness, and auto-confirm. main.go wires it from the
 // environment; `posimport up` wires it in-process.
 package balanceservice
 
@@ -97,6 +98,7 @@ type Service struct {
 	confirmer *autoconfirm.Confirmer
 	every     time.Duration
 	metrics   *metrics.Metrics
+	freshness *metrics.Freshness
 }
 
 // New checks cfg, with its defaults, and builds the service.
@@ -122,13 +124,15 @@ func New(cfg Config, d Deps) (*Service, error) {
 		confirmer: autoconfirm.New(st, d.Config, d.NowFunc, logger, m),
 		every:     cfg.AutoConfirmInterval,
 		metrics:   m,
+		freshness: metrics.NewFreshness(st, logger),
 	}, nil
 }
 
 // Register adds the service's gRPC and REST handlers, its OpenAPI document and its metrics
-// (posimport_balance_*) to srv.
+// (posimport_balance_*, the departments' freshness read from PostgreSQL at each scrape) to srv.
 func (s *Service) Register(srv *server.Server) error {
 	s.metrics.Register(srv.Registry())
+	srv.Registry().MustRegister(s.freshness)
 	// Registered with the server itself, so that REST reaches the RPCs in-process (through
 	// the same interceptors) instead of over the loopback gRPC connection.
 	posimportv1.RegisterBalanceServiceServer(srv, s.api)

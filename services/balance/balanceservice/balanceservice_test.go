@@ -302,32 +302,35 @@ func TestStaleFencingToken(t *testing.T) {
 	b.mustWrite(t, other, posimportv1.WriteOutcome_WRITE_OUTCOME_WRITTEN)
 }
 
-// TestOverwriteApproved: an import leaves an approved day untouched byte for byte unless its
-// overwrite flag is set; with the flag the day holds the new values and stays approved.
+// TestOverwriteApproved: an import leaves an approved day's values untouched byte for byte
+// unless its overwrite flag is set (it records a correction instead); with the flag the day
+// holds the new values, stays approved, the pending correction is withdrawn and the change is
+// in the audit, naming the import's creator.
 func TestOverwriteApproved(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.configure(t, "c1", false, "05:00", department{id: "d1", registers: []string{"11"}})
 	date := mustDate(t, "2026-11-10")
-	b.mustWrite(t, writeReq("d1", "11", date, copenhagen, dayValues(t, date, copenhagen, 1)), posimportv1.WriteOutcome_WRITE_OUTCOME_WRITTEN)
+	oldValues := dayValues(t, date, copenhagen, 1)
+	b.mustWrite(t, writeReq("d1", "11", date, copenhagen, oldValues), posimportv1.WriteOutcome_WRITE_OUTCOME_WRITTEN)
 	sup := b.keys.Token(t, authn.RoleSupervisor, "c1")
 	if r := b.svc.Do(t, "POST", "/v1/clients/c1/departments/d1/days:approve", sup,
 		map[string]any{"from_date": date.String(), "until_date": date.String()}); r.Status != 200 {
 		t.Fatalf("approve: %d %s", r.Status, r.Body)
 	}
 
-	before := pgtest.Snapshot(t, b.pool, balanceservice.Schema)
+	before := valueTables(t, b)
 	newValues := dayValues(t, date, copenhagen, 2)
-	resp := b.mustWrite(t, writeReq("d1", "11", date, copenhagen, newValues), posimportv1.WriteOutcome_WRITE_OUTCOME_SKIPPED_APPROVED)
-	if resp.GetStatus() != posimportv1.DayStatus_DAY_STATUS_APPROVED || resp.GetVersion() != 1 {
-		t.Errorf("skipped write: %v", resp)
+	resp := b.mustWrite(t, writeReq("d1", "11", date, copenhagen, newValues), posimportv1.WriteOutcome_WRITE_OUTCOME_CORRECTION_PENDING)
+	if resp.GetStatus() != posimportv1.DayStatus_DAY_STATUS_APPROVED || resp.GetVersion() != 1 || resp.GetCorrectionId() == "" {
+		t.Errorf("write without overwrite: %v", resp)
 	}
-	if diff := cmp.Diff(before, pgtest.Snapshot(t, b.pool, balanceservice.Schema)); diff != "" {
+	if diff := cmp.Diff(before, valueTables(t, b)); diff != "" {
 		t.Errorf("an import without overwrite changed an approved day (-before +after):\n%s", diff)
 	}
 
 	over := writeReq("d1", "11", date, copenhagen, newValues)
-	over.OverwriteApproved = true
+	over.OverwriteApproved, over.ImportCreatedBy, over.ImportId, over.JobId = true, "user-42", "imp-2", "job-2"
 	if r := b.mustWrite(t, over, posimportv1.WriteOutcome_WRITE_OUTCOME_WRITTEN); r.GetVersion() != 2 || r.GetStatus() != posimportv1.DayStatus_DAY_STATUS_APPROVED {
 		t.Errorf("overwrite: %v", r)
 	}
@@ -335,12 +338,28 @@ func TestOverwriteApproved(t *testing.T) {
 	if d.GetDay().GetStatus() != posimportv1.DayStatus_DAY_STATUS_APPROVED || d.GetDay().GetApprovedBy() != "user-supervisor" {
 		t.Errorf("day after overwrite: %v by %q", d.GetDay().GetStatus(), d.GetDay().GetApprovedBy())
 	}
-	var got []*posimportv1.FieldValues
-	for _, f := range d.GetRegisters()[0].GetFields() {
-		got = append(got, &posimportv1.FieldValues{FieldId: f.GetFieldId(), Hours: f.GetHours(), Total: f.GetTotal()})
+	if d.GetDay().GetCorrectionsPending() != 0 || d.GetRegisters()[0].GetCorrectionId() != "" {
+		t.Errorf("after the overwrite a correction is still pending: %d, %q", d.GetDay().GetCorrectionsPending(), d.GetRegisters()[0].GetCorrectionId())
 	}
-	if diff := cmp.Diff(newValues, got, protocmp.Transform()); diff != "" {
+	if diff := cmp.Diff(newValues, registerValues(d.GetRegisters()[0]), protocmp.Transform()); diff != "" {
 		t.Errorf("overwritten values (-want +got):\n%s", diff)
+	}
+	c := b.correction(t, "c1", resp.GetCorrectionId())
+	if c.GetState() != posimportv1.CorrectionState_CORRECTION_STATE_WITHDRAWN || c.GetResolveTime() == nil || c.GetResolvedBy() != "" {
+		t.Errorf("correction after the overwrite: %v", c)
+	}
+	audit := b.audit(t, "c1", "d1")
+	if len(audit) != 1 {
+		t.Fatalf("audit = %v, want one record of the overwrite", audit)
+	}
+	a := audit[0]
+	if a.GetAction() != posimportv1.AuditAction_AUDIT_ACTION_IMPORT_OVERWROTE || a.GetActor() != "user-42" || a.GetImportId() != "imp-2" ||
+		a.GetJobId() != "job-2" || a.GetDate() != date.String() || a.GetRegisterId() != "11" || a.GetCorrectionId() != "" ||
+		!a.GetRecordTime().AsTime().Equal(b.clock.Now()) {
+		t.Errorf("audit record = %v", a)
+	}
+	if diff := cmp.Diff(wantChanges(oldValues, newValues), a.GetChanges(), protocmp.Transform(), ignoreIntervals()); diff != "" {
+		t.Errorf("audited changes (-want +got):\n%s", diff)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/posimport/posimport/pkg/platform/authn"
+	"github.com/posimport/posimport/pkg/platform/servicetest"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 )
 
@@ -33,7 +34,12 @@ func TestMetrics(t *testing.T) {
 			t.Fatalf("%s: %d %s", path, r.Status, r.Body)
 		}
 	}
-	b.mustWrite(t, writeReq("d1", "11", sat, copenhagen, dayValues(t, sat, copenhagen, 3)), posimportv1.WriteOutcome_WRITE_OUTCOME_SKIPPED_APPROVED)
+	b.mustWrite(t, writeReq("d1", "11", sat, copenhagen, values), posimportv1.WriteOutcome_WRITE_OUTCOME_SKIPPED_APPROVED)
+	pending := b.mustWrite(t, writeReq("d1", "11", sat, copenhagen, dayValues(t, sat, copenhagen, 3)), posimportv1.WriteOutcome_WRITE_OUTCOME_CORRECTION_PENDING)
+	if _, err := posimportv1.NewBalanceServiceClient(servicetest.DialAs(t, b.svc.GRPCAddr, sup)).DismissCorrection(ctx,
+		&posimportv1.DismissCorrectionRequest{ClientId: "c1", CorrectionId: pending.GetCorrectionId()}); err != nil {
+		t.Fatal(err)
+	}
 	// The job's second attempt writes Sunday again; then the first attempt's write is stale.
 	if _, err := b.balance.WriteDays(ctx, &posimportv1.WriteDaysRequest{ClientId: "c1", DepartmentId: "d1", RegisterId: "11", TimeZone: copenhagen,
 		Days: []*posimportv1.DayValues{{Date: sun.String(), Fields: dayValues(t, sun, copenhagen, 2)}}, ImportId: "imp-1", JobId: "job-1", FencingToken: 2}); err != nil {
@@ -51,17 +57,24 @@ func TestMetrics(t *testing.T) {
 	b.confirmDue(t, confirmed)
 
 	want := map[string]float64{
-		`posimport_balance_register_days_written_total{outcome="written"}`:          2,
-		`posimport_balance_register_days_written_total{outcome="unchanged"}`:        2,
-		`posimport_balance_register_days_written_total{outcome="skipped_approved"}`: 1,
-		`posimport_balance_stale_writes_total`:                                      1,
-		`posimport_balance_days_approved_total{by="person"}`:                        2,
-		`posimport_balance_days_approved_total{by="auto_confirm"}`:                  1,
-		`posimport_balance_days_reopened_total`:                                     1,
-		`posimport_balance_auto_confirm_errors_total`:                               0,
-		`posimport_balance_auto_confirm_last_success_timestamp_seconds`:             float64(confirmed.Unix()),
-		`posimport_balance_read_duration_seconds{read="week"}`:                      1,
-		`posimport_balance_read_duration_seconds{read="day"}`:                       1,
+		`posimport_balance_register_days_written_total{outcome="written"}`:            2,
+		`posimport_balance_register_days_written_total{outcome="unchanged"}`:          2,
+		`posimport_balance_register_days_written_total{outcome="skipped_approved"}`:   1,
+		`posimport_balance_register_days_written_total{outcome="correction_pending"}`: 1,
+		`posimport_balance_corrections_resolved_total{action="dismissed"}`:            1,
+		`posimport_balance_stale_writes_total`:                                        1,
+		`posimport_balance_days_approved_total{by="person"}`:                          2,
+		`posimport_balance_days_approved_total{by="auto_confirm"}`:                    1,
+		`posimport_balance_days_reopened_total`:                                       1,
+		`posimport_balance_auto_confirm_errors_total`:                                 0,
+		`posimport_balance_auto_confirm_last_success_timestamp_seconds`:               float64(confirmed.Unix()),
+		`posimport_balance_read_duration_seconds{read="week"}`:                        1,
+		`posimport_balance_read_duration_seconds{read="day"}`:                         1,
+		// Sunday was marked imported at the clock's 2026-12-01 12:00 UTC; it ended at
+		// Monday 00:00 in Copenhagen, 23:00 UTC.
+		`posimport_balance_department_last_import_timestamp_seconds{client_id="c1"}{department_id="d1"}`:          float64(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC).Unix()),
+		`posimport_balance_department_complete_through_date_seconds{client_id="c1"}{department_id="d1"}`:          float64(time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC).Unix()),
+		`posimport_balance_department_complete_through_end_timestamp_seconds{client_id="c1"}{department_id="d1"}`: float64(time.Date(2026, 11, 29, 23, 0, 0, 0, time.UTC).Unix()),
 	}
 	if diff := cmp.Diff(want, scrape(t, b.svc.Server.Registry(), "posimport_balance_")); diff != "" {
 		t.Errorf("metrics (-want +got):\n%s", diff)

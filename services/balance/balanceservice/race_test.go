@@ -17,8 +17,9 @@ import (
 
 // TestApprovalRace runs 200 rounds of a WriteDay and an ApproveDays on the same day at once, in
 // random order. Each round the import either wins (WRITTEN, and the approved day holds its
-// values) or loses (SKIPPED_APPROVED, and the day keeps the values it had); never is a day
-// approved whose values changed after its approval.
+// values) or loses (CORRECTION_PENDING: the day keeps the values it had and its pending
+// correction holds the import's); never is a day approved whose values changed after its
+// approval. The next round's write after reopening withdraws a pending correction.
 func TestApprovalRace(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -87,7 +88,10 @@ func TestApprovalRace(t *testing.T) {
 		switch wrote.GetOutcome() {
 		case posimportv1.WriteOutcome_WRITE_OUTCOME_WRITTEN:
 			want = imp.GetFields()
-		case posimportv1.WriteOutcome_WRITE_OUTCOME_SKIPPED_APPROVED:
+		case posimportv1.WriteOutcome_WRITE_OUTCOME_CORRECTION_PENDING:
+			if wrote.GetCorrectionId() == "" {
+				t.Fatalf("round %d: a pending correction without its id", round)
+			}
 		default:
 			t.Fatalf("round %d: outcome %v", round, wrote.GetOutcome())
 		}
@@ -97,6 +101,11 @@ func TestApprovalRace(t *testing.T) {
 		}
 		if day.GetDay().GetStatus() != posimportv1.DayStatus_DAY_STATUS_APPROVED {
 			t.Fatalf("round %d: day is %v", round, day.GetDay().GetStatus())
+		}
+		if pending := wrote.GetOutcome() == posimportv1.WriteOutcome_WRITE_OUTCOME_CORRECTION_PENDING; (day.GetDay().GetCorrectionsPending() == 1) != pending ||
+			day.GetRegisters()[0].GetCorrectionId() != wrote.GetCorrectionId() {
+			t.Fatalf("round %d (%v): %d corrections pending, register's %q, want %q", round, wrote.GetOutcome(),
+				day.GetDay().GetCorrectionsPending(), day.GetRegisters()[0].GetCorrectionId(), wrote.GetCorrectionId())
 		}
 		var got []*posimportv1.FieldValues
 		for _, f := range day.GetRegisters()[0].GetFields() {

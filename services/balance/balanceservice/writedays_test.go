@@ -124,11 +124,17 @@ func TestWriteDaysApprovedAndFenced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	written, skipped := posimportv1.WriteOutcome_WRITE_OUTCOME_WRITTEN, posimportv1.WriteOutcome_WRITE_OUTCOME_SKIPPED_APPROVED
-	if diff := cmp.Diff([]posimportv1.WriteOutcome{written, skipped, written}, outcomes(resp)); diff != "" {
+	written, corrected := posimportv1.WriteOutcome_WRITE_OUTCOME_WRITTEN, posimportv1.WriteOutcome_WRITE_OUTCOME_CORRECTION_PENDING
+	if diff := cmp.Diff([]posimportv1.WriteOutcome{written, corrected, written}, outcomes(resp)); diff != "" {
 		t.Errorf("batch over an approved day (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(dayBefore, b.day(t, sup, "c1", "d1", approved), protocmp.Transform()); diff != "" {
+	// The approved day's values are untouched; only the pending correction shows.
+	dayAfter := b.day(t, sup, "c1", "d1", approved)
+	if dayAfter.GetDay().GetCorrectionsPending() != 1 || dayAfter.GetRegisters()[0].GetCorrectionId() != resp.GetDays()[1].GetCorrectionId() {
+		t.Errorf("approved day after the batch: %d corrections pending, register's %q", dayAfter.GetDay().GetCorrectionsPending(),
+			dayAfter.GetRegisters()[0].GetCorrectionId())
+	}
+	if diff := cmp.Diff(dayBefore, dayAfter, protocmp.Transform(), ignoreCorrections()); diff != "" {
 		t.Errorf("the approved day changed (-before +after):\n%s", diff)
 	}
 

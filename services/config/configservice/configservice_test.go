@@ -15,6 +15,7 @@ import (
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/posimport/posimport/pkg/platform/apierr"
 	"github.com/posimport/posimport/pkg/platform/authn"
 	"github.com/posimport/posimport/pkg/platform/logging"
 	"github.com/posimport/posimport/pkg/platform/pgtest"
@@ -221,6 +222,12 @@ func TestRefusals(t *testing.T) {
 			body: map[string]any{"pos_import_enabled": true, "pos_provider": 1}, wantStatus: 400, wantField: "settings.multi_cash_registers"},
 		{name: "import without provider", method: "PUT", path: "/v1/clients/c1/settings", token: sup,
 			body: map[string]any{"pos_import_enabled": true, "multi_cash_registers": true}, wantStatus: 400, wantField: "settings.pos_provider"},
+		{name: "intraday refresh every 14 minutes", method: "PUT", path: "/v1/clients/c1/settings", token: sup,
+			body: map[string]any{"intraday_refresh_minutes": 14}, wantStatus: 400, wantField: "settings.intraday_refresh_minutes"},
+		{name: "intraday refresh every 241 minutes", method: "PUT", path: "/v1/clients/c1/settings", token: sup,
+			body: map[string]any{"intraday_refresh_minutes": 241}, wantStatus: 400, wantField: "settings.intraday_refresh_minutes"},
+		{name: "negative intraday refresh", method: "PUT", path: "/v1/clients/c1/settings", token: sup,
+			body: map[string]any{"intraday_refresh_minutes": -15}, wantStatus: 400, wantField: "settings.intraday_refresh_minutes"},
 		{name: "unknown provider", method: "PUT", path: "/v1/clients/c1/settings", token: sup,
 			body: map[string]any{"pos_provider": 99}, wantStatus: 400, wantField: "settings.pos_provider"},
 		{name: "department name missing", method: "PUT", path: "/v1/clients/c1/departments/d2", token: sup,
@@ -367,4 +374,119 @@ func TestOperationalEndpoints(t *testing.T) {
 			t.Errorf("%s: %d, missing %s", path, resp.StatusCode, want)
 		}
 	}
+}
+
+// TestIntradayRefresh: the intraday refresh is off by default and takes 15 to 240 minutes,
+// over REST and gRPC; GetClientConfig carries it to the import-worker.
+func TestIntradayRefresh(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	sup := b.keys.Token(t, authn.RoleSupervisor, "c1")
+	r := b.svc.Do(t, "GET", "/v1/clients/c1/settings", sup, nil)
+	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"intraday_refresh_minutes":0`) {
+		t.Fatalf("defaults: %d %s", r.Status, r.Body)
+	}
+	for _, n := range []int32{15, 240, 0, 60} {
+		r := b.svc.Do(t, "PUT", "/v1/clients/c1/settings", sup, map[string]any{"multi_cash_registers": true, "intraday_refresh_minutes": n})
+		if r.Status != http.StatusOK {
+			t.Fatalf("every %d minutes: %d %s", n, r.Status, r.Body)
+		}
+	}
+	ctx := context.Background()
+	cfg, err := posimportv1.NewConfigServiceClient(b.keys.Dial(t, b.svc.GRPCAddr, authn.ServiceImportWorker)).
+		GetClientConfig(ctx, &posimportv1.GetClientConfigRequest{ClientId: "c1"})
+	if err != nil || cfg.GetSettings().GetIntradayRefreshMinutes() != 60 {
+		t.Errorf("GetClientConfig: %v %v, want every 60 minutes", cfg.GetSettings(), err)
+	}
+	grpcSup := posimportv1.NewConfigServiceClient(servicetest.DialAs(t, b.svc.GRPCAddr, sup))
+	before := pgtest.Snapshot(t, b.pool, configservice.Schema)
+	_, err = grpcSup.UpdateClientSettings(ctx, &posimportv1.UpdateClientSettingsRequest{ClientId: "c1",
+		Settings: &posimportv1.ClientSettings{IntradayRefreshMinutes: 5}})
+	if status.Code(err) != codes.InvalidArgument || apierr.FieldOf(err) != "settings.intraday_refresh_minutes" {
+		t.Errorf("every 5 minutes over gRPC: %v", err)
+	}
+	if diff := cmp.Diff(before, pgtest.Snapshot(t, b.pool, configservice.Schema)); diff != "" {
+		t.Errorf("refused settings changed the database (-before +after):\n%s", diff)
+	}
+}
+
+// TestShopCountedOnce: a department that imports a whole shop (no terminal numbers) and
+// another that lists registers of the same shop, or imports it whole too, would count its
+// sales twice: whichever is saved second is refused, naming the field, and nothing is written.
+// Registers of one shop split between departments, and whole shops of different shops, are
+// fine; so is saving the whole-shop department again.
+func TestShopCountedOnce(t *testing.T) {
+	t.Parallel()
+	sup := func(b *testBundle) string { return b.keys.Token(t, authn.RoleSupervisor, "c1") }
+	put := func(t *testing.T, b *testBundle, dep string, body map[string]any) servicetest.Response {
+		t.Helper()
+		return b.svc.Do(t, "PUT", "/v1/clients/c1/departments/"+dep, sup(b), body)
+	}
+	whole := map[string]any{"name": "Whole shop", "pos_client_number": "7"}
+	registers := map[string]any{"name": "Two registers", "pos_client_number": "7", "pos_terminal_numbers": []string{"71", "72"}}
+	for _, tc := range []struct {
+		name          string
+		first, second map[string]any
+		wantField     string
+	}{
+		{"whole shop first, then its registers", whole, registers, "department.pos_terminal_numbers"},
+		{"registers first, then the whole shop", registers, whole, "department.pos_terminal_numbers"},
+		{"the whole shop twice", whole, map[string]any{"name": "Again", "pos_client_number": "7"}, "department.pos_client_number"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			if r := put(t, b, "d1", tc.first); r.Status != http.StatusOK {
+				t.Fatalf("first: %d %s", r.Status, r.Body)
+			}
+			before := pgtest.Snapshot(t, b.pool, configservice.Schema)
+			r := put(t, b, "d2", tc.second)
+			if r.Status != http.StatusBadRequest || r.Field() != tc.wantField || !strings.Contains(r.Message(), "d1") {
+				t.Errorf("second: %d field %q: %s", r.Status, r.Field(), r.Body)
+			}
+			if diff := cmp.Diff(before, pgtest.Snapshot(t, b.pool, configservice.Schema)); diff != "" {
+				t.Errorf("refused department changed the database (-before +after):\n%s", diff)
+			}
+			// Changing the existing department into the conflicting mapping is refused too.
+			if r := put(t, b, "d3", map[string]any{"name": "Other shop", "pos_client_number": "8"}); r.Status != http.StatusOK {
+				t.Fatalf("other shop: %d %s", r.Status, r.Body)
+			}
+			before = pgtest.Snapshot(t, b.pool, configservice.Schema)
+			if r := put(t, b, "d3", tc.second); r.Status != http.StatusBadRequest || r.Field() != tc.wantField {
+				t.Errorf("d3 moved onto the shop: %d field %q: %s", r.Status, r.Field(), r.Body)
+			}
+			if diff := cmp.Diff(before, pgtest.Snapshot(t, b.pool, configservice.Schema)); diff != "" {
+				t.Errorf("refused department changed the database (-before +after):\n%s", diff)
+			}
+		})
+	}
+
+	t.Run("accepted mappings", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		for _, step := range []struct {
+			dep  string
+			body map[string]any
+		}{
+			{"d1", map[string]any{"name": "A", "pos_client_number": "7", "pos_terminal_numbers": []string{"71"}}},
+			{"d2", map[string]any{"name": "B", "pos_client_number": "7", "pos_terminal_numbers": []string{"72"}}},
+			{"d3", map[string]any{"name": "C", "pos_client_number": "8"}},
+			{"d3", map[string]any{"name": "C again", "pos_client_number": "8"}},
+			{"d4", map[string]any{"name": "Not mapped"}},
+			{"d5", map[string]any{"name": "Not mapped either"}},
+		} {
+			if r := put(t, b, step.dep, step.body); r.Status != http.StatusOK {
+				t.Errorf("%s %v: %d %s", step.dep, step.body, r.Status, r.Body)
+			}
+		}
+		// The existing rule stands: a register belongs to one department.
+		before := pgtest.Snapshot(t, b.pool, configservice.Schema)
+		r := put(t, b, "d6", map[string]any{"name": "D", "pos_client_number": "7", "pos_terminal_numbers": []string{"73", "71"}})
+		if r.Status != http.StatusBadRequest || r.Field() != "department.pos_terminal_numbers" || !strings.Contains(r.Message(), "71") {
+			t.Errorf("register of another department: %d %s", r.Status, r.Body)
+		}
+		if diff := cmp.Diff(before, pgtest.Snapshot(t, b.pool, configservice.Schema)); diff != "" {
+			t.Errorf("refused department changed the database (-before +after):\n%s", diff)
+		}
+	})
 }

@@ -73,8 +73,9 @@ func TestDuplicatePublishes(t *testing.T) {
 }
 
 // TestOverwriteApproved imports, approves some days, changes the simulator's data on approved
-// and open days, and imports again: without the flag approved days keep their values and open
-// days follow the new data; with it every day equals the new oracle.
+// and open days, and imports again: without the flag approved days keep their values (the
+// changed one gets a pending correction) and open days follow the new data; with it every day
+// equals the new oracle and no correction stays pending.
 func TestOverwriteApproved(t *testing.T) {
 	t.Parallel()
 	const days = 10
@@ -103,13 +104,34 @@ func TestOverwriteApproved(t *testing.T) {
 		}
 	}
 
+	// The approved register-day with the new sale is not skipped: the balance keeps the
+	// import's values as a pending correction, and the day's values stay as approved.
 	second := e.WaitImport(t, "c1", e.StartImport(t, "c1", deps, from, until, false), 2*time.Minute)
 	if p := second.GetProgress(); second.GetState() != posimportv1.ImportState_IMPORT_STATE_SUCCEEDED ||
-		p.GetDaysSkippedApproved() != 5*2 || p.GetJobsSkipped() != 0 {
+		p.GetDaysSkippedApproved() != 5*2-1 || p.GetJobsSkipped() != 0 {
 		t.Fatalf("second import: %s %v", second.GetState(), p)
 	}
-	if diff := cmp.Diff(approvedBefore, e.Days(t, "c1", "d1", approvedFrom, approvedUntil), protocmp.Transform()); diff != "" {
+	approvedAfter := e.Days(t, "c1", "d1", approvedFrom, approvedUntil)
+	// The department's freshness (its last import) moves with every import; the days' own
+	// values and approval must not.
+	ignoreCorrections := cmp.Options{
+		protocmp.IgnoreFields(&posimportv1.BalanceDay{}, "corrections_pending"),
+		protocmp.IgnoreFields(&posimportv1.RegisterDay{}, "correction_id"),
+		protocmp.IgnoreFields(&posimportv1.GetDayResponse{}, "freshness"),
+	}
+	if diff := cmp.Diff(approvedBefore, approvedAfter, protocmp.Transform(), ignoreCorrections); diff != "" {
 		t.Errorf("approved days changed without the overwrite flag (-before +after):\n%s", diff)
+	}
+	for date, day := range approvedAfter {
+		if want := int32(0); date == approvedFrom.AddDays(1).String() {
+			want = 1
+			if day.GetDay().GetCorrectionsPending() != want || day.GetRegisters()[0].GetCorrectionId() == "" {
+				t.Errorf("%s, with a new sale on its first register: %d corrections pending, register's %q", date,
+					day.GetDay().GetCorrectionsPending(), day.GetRegisters()[0].GetCorrectionId())
+			}
+		} else if day.GetDay().GetCorrectionsPending() != want {
+			t.Errorf("%s: %d corrections pending, want none", date, day.GetDay().GetCorrectionsPending())
+		}
 	}
 	if diffs := e.Mismatches(t, "c1", 0, deps, approvedUntil.AddDays(1), until, 10); len(diffs) > 0 {
 		t.Errorf("open days differ from the new oracle:\n%v", diffs)
@@ -126,8 +148,9 @@ func TestOverwriteApproved(t *testing.T) {
 		t.Errorf("with overwrite, days differ from the new oracle:\n%v", diffs)
 	}
 	for date, day := range e.Days(t, "c1", "d1", approvedFrom, approvedUntil) {
-		if day.GetDay().GetStatus() != posimportv1.DayStatus_DAY_STATUS_APPROVED {
-			t.Errorf("%s is %s after overwrite, want still approved", date, day.GetDay().GetStatus())
+		if day.GetDay().GetStatus() != posimportv1.DayStatus_DAY_STATUS_APPROVED || day.GetDay().GetCorrectionsPending() != 0 {
+			t.Errorf("%s is %s with %d corrections pending after overwrite, want still approved and none", date,
+				day.GetDay().GetStatus(), day.GetDay().GetCorrectionsPending())
 		}
 	}
 }

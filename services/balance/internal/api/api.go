@@ -22,15 +22,20 @@ import (
 const maxRangeDays = 366
 
 // Policy is the BalanceService role table: the import-worker writes imported days, people with
-// access to the client read, supervisors approve and reopen.
+// access to the client read (the balance, corrections and the audit), supervisors approve and
+// reopen days and apply and dismiss corrections.
 var Policy = authn.Policy{
-	posimportv1.BalanceService_WriteDay_FullMethodName:         {Services: importWorker},
-	posimportv1.BalanceService_WriteDays_FullMethodName:        {Services: importWorker},
-	posimportv1.BalanceService_MarkDaysImported_FullMethodName: {Services: importWorker},
-	posimportv1.BalanceService_GetWeeklyBalance_FullMethodName: {Roles: authn.Readers},
-	posimportv1.BalanceService_GetDay_FullMethodName:           {Roles: authn.Readers},
-	posimportv1.BalanceService_ApproveDays_FullMethodName:      {Roles: authn.Supervisors},
-	posimportv1.BalanceService_ReopenDays_FullMethodName:       {Roles: authn.Supervisors},
+	posimportv1.BalanceService_WriteDay_FullMethodName:          {Services: importWorker},
+	posimportv1.BalanceService_WriteDays_FullMethodName:         {Services: importWorker},
+	posimportv1.BalanceService_MarkDaysImported_FullMethodName:  {Services: importWorker},
+	posimportv1.BalanceService_GetWeeklyBalance_FullMethodName:  {Roles: authn.Readers},
+	posimportv1.BalanceService_GetDay_FullMethodName:            {Roles: authn.Readers},
+	posimportv1.BalanceService_ApproveDays_FullMethodName:       {Roles: authn.Supervisors},
+	posimportv1.BalanceService_ReopenDays_FullMethodName:        {Roles: authn.Supervisors},
+	posimportv1.BalanceService_ListCorrections_FullMethodName:   {Roles: authn.Readers},
+	posimportv1.BalanceService_ApplyCorrection_FullMethodName:   {Roles: authn.Supervisors},
+	posimportv1.BalanceService_DismissCorrection_FullMethodName: {Roles: authn.Supervisors},
+	posimportv1.BalanceService_ListAuditRecords_FullMethodName:  {Roles: authn.Readers},
 }
 
 // importWorker is the one service that writes balances: the import-worker's jobs (WriteDay,
@@ -67,11 +72,7 @@ func (s *Server) WriteDay(ctx context.Context, req *posimportv1.WriteDayRequest)
 		return nil, s.writeError(err)
 	}
 	s.metrics.Written(posimportv1.WriteOutcome(res.Outcome))
-	return &posimportv1.WriteDayResponse{
-		Outcome: posimportv1.WriteOutcome(res.Outcome),
-		Status:  posimportv1.DayStatus(res.Status),
-		Version: res.Version,
-	}, nil
+	return writeResponse(res), nil
 }
 
 // MarkDaysImported implements posimportv1.BalanceServiceServer.
@@ -90,11 +91,12 @@ func (s *Server) MarkDaysImported(ctx context.Context, req *posimportv1.MarkDays
 		return nil, apierr.Invalid("time_zone", "department %s's time zone is %q, not %q",
 			r.dept.GetDepartmentId(), r.dept.GetEffectiveTimeZone(), req.GetTimeZone())
 	}
-	n, err := s.store.MarkImported(ctx, req.GetClientId(), req.GetDepartmentId(), r.from, r.until, req.GetImportId())
+	n, partial, err := s.store.MarkImported(ctx, req.GetClientId(), req.GetDepartmentId(), r.from, r.until, req.GetImportId(),
+		req.GetTimeZone(), s.now())
 	if err != nil {
 		return nil, apiError(err)
 	}
-	return &posimportv1.MarkDaysImportedResponse{Days: int32(n)}, nil
+	return &posimportv1.MarkDaysImportedResponse{Days: int32(n), PartialDays: int32(partial)}, nil
 }
 
 // ApproveDays implements posimportv1.BalanceServiceServer.
@@ -141,7 +143,7 @@ func (s *Server) GetWeeklyBalance(ctx context.Context, req *posimportv1.GetWeekl
 	}
 	dates := week.Days()
 	start := time.Now()
-	rows, err := s.store.Balance(ctx, req.GetClientId(), req.GetDepartmentId(), dates[0], dates[len(dates)-1])
+	rows, fresh, err := s.store.Balance(ctx, req.GetClientId(), req.GetDepartmentId(), dates[0], dates[len(dates)-1])
 	if err != nil {
 		return nil, apiError(err)
 	}
@@ -154,6 +156,7 @@ func (s *Server) GetWeeklyBalance(ctx context.Context, req *posimportv1.GetWeekl
 		TimeZone:     dept.GetEffectiveTimeZone(),
 		Days:         days,
 		Totals:       totals,
+		Freshness:    freshness(fresh),
 	}}, nil
 }
 
@@ -181,6 +184,7 @@ func (s *Server) GetDay(ctx context.Context, req *posimportv1.GetDayRequest) (*p
 		Day:       days[0],
 		Registers: buildRegisters(cl, d),
 		TimeZone:  dept.GetEffectiveTimeZone(),
+		Freshness: freshness(d.Freshness),
 	}, nil
 }
 

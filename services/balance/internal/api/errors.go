@@ -24,6 +24,8 @@ func apiError(err error) error {
 		return apierr.Aborted("%v", store.ErrConflict)
 	case errors.Is(err, store.ErrConcurrentUpdate):
 		return apierr.Aborted("%v", store.ErrConcurrentUpdate)
+	case errors.Is(err, store.ErrNotPending):
+		return apierr.FailedPrecondition("%v", store.ErrNotPending)
 	}
 	return err
 }

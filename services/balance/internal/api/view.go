@@ -47,6 +47,8 @@ func buildDays(cl *configcache.Client, dept *configcache.Department, dates []civ
 			day.ImportFinished = row.ImportFinished
 			day.AutoConfirmed = row.AutoConfirmed
 			day.RegistersImported = row.RegistersImported
+			day.Partial = row.Partial
+			day.CorrectionsPending = row.CorrectionsPending
 			if row.FieldID == 0 {
 				continue
 			}
@@ -150,11 +152,14 @@ func buildRegisters(cl *configcache.Client, d store.Day) []*posimportv1.Register
 	byID := make(map[string]*posimportv1.RegisterDay, len(d.Registers))
 	for _, r := range d.Registers {
 		rd := &posimportv1.RegisterDay{
-			RegisterId: r.RegisterID,
-			ImportId:   r.ImportID,
-			JobId:      r.JobID,
-			WriteTime:  timestamp(r.WriteTime),
-			Version:    r.Version,
+			RegisterId:   r.RegisterID,
+			ImportId:     r.ImportID,
+			JobId:        r.JobID,
+			WriteTime:    timestamp(r.WriteTime),
+			Version:      r.Version,
+			Partial:      r.Partial,
+			CorrectionId: r.CorrectionID,
+			Fields:       []*posimportv1.FieldDay{},
 		}
 		byID[r.RegisterID] = rd
 		out = append(out, rd)
@@ -180,4 +185,13 @@ func timestamp(t time.Time) *timestamppb.Timestamp {
 		return nil
 	}
 	return timestamppb.New(t)
+}
+
+// freshness is a department's freshness as the API answers it.
+func freshness(f store.Freshness) *posimportv1.DepartmentFreshness {
+	out := &posimportv1.DepartmentFreshness{LastImportTime: timestamp(f.LastImport)}
+	if f.HasComplete {
+		out.CompleteThrough = f.CompleteThrough.String()
+	}
+	return out
 }

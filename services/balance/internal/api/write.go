@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/posimport/posimport/pkg/civil"
 	"github.com/posimport/posimport/pkg/platform/apierr"
+	"github.com/posimport/posimport/pkg/platform/authn"
 	"github.com/posimport/posimport/pkg/platform/validate"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/balance/internal/configcache"
@@ -59,10 +61,22 @@ func (s *Server) validateWrite(ctx context.Context, req *posimportv1.WriteDayReq
 	if today := civil.Today(now, loc); date.After(today) {
 		return store.Write{}, apierr.Invalid("date", "%s is after today (%s in %s)", date, today, req.GetTimeZone())
 	}
+	if req.GetPartial() && req.GetOverwriteApproved() {
+		return store.Write{}, apierr.Invalid("partial", "a partial write (today so far) never overwrites approved days; leave overwrite_approved unset")
+	}
+	cause, err := checkCause(req.GetCause())
+	if err != nil {
+		return store.Write{}, err
+	}
+	actor, err := writeActor(ctx, req.GetImportCreatedBy())
+	if err != nil {
+		return store.Write{}, err
+	}
 	w := store.Write{
 		ClientID: req.GetClientId(), DepartmentID: req.GetDepartmentId(), RegisterID: req.GetRegisterId(),
 		Date: date, TimeZone: req.GetTimeZone(), ImportID: req.GetImportId(), JobID: req.GetJobId(),
 		FencingToken: req.GetFencingToken(), OverwriteApproved: req.GetOverwriteApproved(), Now: now,
+		Partial: req.GetPartial(), Cause: cause, Actor: actor,
 	}
 	cl, dept, err := s.config.Department(ctx, req.GetClientId(), req.GetDepartmentId())
 	if err != nil {
@@ -80,6 +94,50 @@ func (s *Server) validateWrite(ctx context.Context, req *posimportv1.WriteDayReq
 	}
 	w.Fields, err = checkWrite(req, date, cl, dept)
 	return w, err
+}
+
+// Bounds of a write's cause: a correction keeps it, so it stays small.
+const (
+	maxCauseReason  = 200
+	maxCauseSales   = 50
+	maxSaleIDLength = 64
+	maxActorLength  = 200
+)
+
+// checkCause checks a write's cause: a short reason in UTF-8, a bounded list of sale ids and
+// a count no smaller than the list.
+func checkCause(c *posimportv1.WriteCause) (store.Cause, error) {
+	if c == nil {
+		return store.Cause{}, nil
+	}
+	if len(c.GetReason()) > maxCauseReason || !utf8.ValidString(c.GetReason()) {
+		return store.Cause{}, apierr.Invalid("cause.reason", "at most %d bytes of UTF-8", maxCauseReason)
+	}
+	if len(c.GetSaleIds()) > maxCauseSales {
+		return store.Cause{}, apierr.Invalid("cause.sale_ids", "at most %d sale ids; count the rest in sale_count", maxCauseSales)
+	}
+	for i, id := range c.GetSaleIds() {
+		if id == "" || len(id) > maxSaleIDLength || !utf8.ValidString(id) {
+			return store.Cause{}, apierr.Invalid(fmt.Sprintf("cause.sale_ids[%d]", i), "1 to %d bytes of UTF-8", maxSaleIDLength)
+		}
+	}
+	if n := c.GetSaleCount(); n < int32(len(c.GetSaleIds())) {
+		return store.Cause{}, apierr.Invalid("cause.sale_count", "%d is fewer than the %d sale ids listed", n, len(c.GetSaleIds()))
+	}
+	return store.Cause{Reason: c.GetReason(), SaleIDs: c.GetSaleIds(), SaleCount: c.GetSaleCount()}, nil
+}
+
+// writeActor is who the audit names for a write: the import's creator, or the calling
+// service when the request does not say.
+func writeActor(ctx context.Context, createdBy string) (string, error) {
+	if createdBy != "" {
+		if len(createdBy) > maxActorLength || !utf8.ValidString(createdBy) {
+			return "", apierr.Invalid("import_created_by", "at most %d bytes of UTF-8", maxActorLength)
+		}
+		return createdBy, nil
+	}
+	p, _ := authn.FromContext(ctx)
+	return p.Subject, nil
 }
 
 // checkWrite checks a request against the configuration and returns its fields in field id

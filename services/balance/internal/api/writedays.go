@@ -26,6 +26,7 @@ func (s *Server) WriteDays(ctx context.Context, req *posimportv1.WriteDaysReques
 			ClientId: req.GetClientId(), DepartmentId: req.GetDepartmentId(), RegisterId: req.GetRegisterId(),
 			Date: d.GetDate(), TimeZone: req.GetTimeZone(), Fields: d.GetFields(), ImportId: req.GetImportId(),
 			JobId: req.GetJobId(), FencingToken: req.GetFencingToken(), OverwriteApproved: req.GetOverwriteApproved(),
+			Partial: d.GetPartial(), Cause: d.GetCause(), ImportCreatedBy: req.GetImportCreatedBy(),
 		})
 		if err != nil {
 			return nil, inDay(i, err)
@@ -43,11 +44,16 @@ func (s *Server) WriteDays(ctx context.Context, req *posimportv1.WriteDaysReques
 	resp := &posimportv1.WriteDaysResponse{Days: make([]*posimportv1.WriteDayResponse, len(results))}
 	for i, r := range results {
 		s.metrics.Written(posimportv1.WriteOutcome(r.Outcome))
-		resp.Days[i] = &posimportv1.WriteDayResponse{
-			Outcome: posimportv1.WriteOutcome(r.Outcome), Status: posimportv1.DayStatus(r.Status), Version: r.Version,
-		}
+		resp.Days[i] = writeResponse(r)
 	}
 	return resp, nil
+}
+
+func writeResponse(r store.WriteResult) *posimportv1.WriteDayResponse {
+	return &posimportv1.WriteDayResponse{
+		Outcome: posimportv1.WriteOutcome(r.Outcome), Status: posimportv1.DayStatus(r.Status), Version: r.Version,
+		CorrectionId: r.CorrectionID,
+	}
 }
 
 func dayPath(i int) string { return "days[" + strconv.Itoa(i) + "]" }
@@ -56,7 +62,8 @@ func dayPath(i int) string { return "days[" + strconv.Itoa(i) + "]" }
 // about the request's common fields keep their names.
 func inDay(i int, err error) error {
 	var ae *apierr.Error
-	if !errors.As(err, &ae) || (ae.Field != "date" && !strings.HasPrefix(ae.Field, "fields")) {
+	if !errors.As(err, &ae) || (ae.Field != "date" && ae.Field != "partial" && !strings.HasPrefix(ae.Field, "fields") &&
+		!strings.HasPrefix(ae.Field, "cause")) {
 		return err
 	}
 	return apierr.Invalid(dayPath(i)+"."+ae.Field, "%s", ae.Message)

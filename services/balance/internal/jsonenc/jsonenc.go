@@ -53,7 +53,9 @@ func WeeklyBalance(dst []byte, m proto.Message) ([]byte, error) {
 			e.int32(t.GetDaysImported())
 			e.raw("}")
 		}
-		e.raw("]}")
+		e.raw("]")
+		e.freshness(w.GetFreshness())
+		e.raw("}")
 	}
 	e.raw("}")
 	return e.b, e.err
@@ -83,12 +85,28 @@ func Day(dst []byte, m proto.Message) ([]byte, error) {
 		e.int64(rd.GetVersion())
 		e.raw(`,"job_id":`)
 		e.str(rd.GetJobId())
+		e.raw(`,"partial":`)
+		e.bool(rd.GetPartial())
+		e.raw(`,"correction_id":`)
+		e.str(rd.GetCorrectionId())
 		e.raw("}")
 	}
 	e.raw(`],"time_zone":`)
 	e.str(r.GetTimeZone())
+	e.freshness(r.GetFreshness())
 	e.raw("}")
 	return e.b, e.err
+}
+
+// freshness writes a member after others, `,"freshness":{...}`, or nothing when unset.
+func (e *encoder) freshness(f *posimportv1.DepartmentFreshness) {
+	if f == nil {
+		return
+	}
+	e.raw(`,"freshness":{"complete_through":`)
+	e.str(f.GetCompleteThrough())
+	e.timestamp("last_import_time", f.GetLastImportTime())
+	e.raw("}")
 }
 
 // encoder appends to b and keeps the first error.
@@ -136,6 +154,10 @@ func (e *encoder) day(d *posimportv1.BalanceDay) {
 	e.bool(d.GetImportFinished())
 	e.raw(`,"auto_confirmed":`)
 	e.bool(d.GetAutoConfirmed())
+	e.raw(`,"partial":`)
+	e.bool(d.GetPartial())
+	e.raw(`,"corrections_pending":`)
+	e.int32(d.GetCorrectionsPending())
 	e.raw("}")
 }
 

@@ -1,8 +1,10 @@
 // Package metrics holds the balance service's Prometheus metrics, all named posimport_balance_*:
 // register-days written by outcome and writes refused for a stale fencing token (what the
 // import-worker's jobs did to the balance), days approved (by a person or by auto-confirm) and
-// reopened, auto-confirm's passes, and the time the weekly balance and day reads spend in
-// PostgreSQL (the RPC's whole time is posimport_grpc_request_duration_seconds).
+// reopened, corrections applied and dismissed, auto-confirm's passes, the time the weekly
+// balance and day reads spend in PostgreSQL (the RPC's whole time is
+// posimport_grpc_request_duration_seconds), and each department's freshness, read from
+// PostgreSQL at each scrape (Freshness).
 package metrics
 
 import (
@@ -25,6 +27,12 @@ const (
 	ReadDay  = "day"
 )
 
+// Corrections' ends, the values of the action label of posimport_balance_corrections_resolved_total.
+const (
+	CorrectionApplied   = "applied"
+	CorrectionDismissed = "dismissed"
+)
+
 // Metrics are the balance service's collectors; a nil *Metrics records nothing.
 type Metrics struct {
 	written     *prometheus.CounterVec
@@ -34,6 +42,7 @@ type Metrics struct {
 	confirmErrs prometheus.Counter
 	confirmLast *prometheus.GaugeVec
 	read        *prometheus.HistogramVec
+	resolved    *prometheus.CounterVec
 }
 
 // New returns the collectors, not registered yet (Register).
@@ -41,7 +50,7 @@ func New() *Metrics {
 	return &Metrics{
 		written: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "posimport_balance_register_days_written_total",
-			Help: "Register-days the imports wrote, by outcome (written, unchanged, skipped_approved).",
+			Help: "Register-days the imports wrote, by outcome (written, unchanged, skipped_approved, correction_pending, skipped_complete).",
 		}, []string{"outcome"}),
 		stale: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "posimport_balance_stale_writes_total",
@@ -69,12 +78,16 @@ func New() *Metrics {
 			Help:    "Time the reads of the balance spend in PostgreSQL, by read (week, day).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}, []string{"read"}),
+		resolved: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "posimport_balance_corrections_resolved_total",
+			Help: "Corrections of approved days a supervisor applied or dismissed, by action (applied, dismissed).",
+		}, []string{"action"}),
 	}
 }
 
 // Register registers the collectors on reg.
 func (m *Metrics) Register(reg prometheus.Registerer) {
-	reg.MustRegister(m.written, m.stale, m.approved, m.reopened, m.confirmErrs, m.confirmLast, m.read)
+	reg.MustRegister(m.written, m.stale, m.approved, m.reopened, m.confirmErrs, m.confirmLast, m.read, m.resolved)
 }
 
 // Written counts one register-day's write.
@@ -90,6 +103,10 @@ func (m *Metrics) Written(o posimportv1.WriteOutcome) {
 		outcome = "unchanged"
 	case posimportv1.WriteOutcome_WRITE_OUTCOME_SKIPPED_APPROVED:
 		outcome = "skipped_approved"
+	case posimportv1.WriteOutcome_WRITE_OUTCOME_CORRECTION_PENDING:
+		outcome = "correction_pending"
+	case posimportv1.WriteOutcome_WRITE_OUTCOME_SKIPPED_COMPLETE:
+		outcome = "skipped_complete"
 	}
 	m.written.WithLabelValues(outcome).Inc()
 }
@@ -131,5 +148,12 @@ func (m *Metrics) AutoConfirmPass(t time.Time, err error) {
 func (m *Metrics) Read(read string, start time.Time) {
 	if m != nil {
 		m.read.WithLabelValues(read).Observe(time.Since(start).Seconds())
+	}
+}
+
+// Correction counts a correction applied or dismissed (CorrectionApplied, CorrectionDismissed).
+func (m *Metrics) Correction(action string) {
+	if m != nil {
+		m.resolved.WithLabelValues(action).Inc()
 	}
 }

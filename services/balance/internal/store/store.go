@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,9 +52,11 @@ type Outcome int32
 
 // The outcomes of WriteDay.
 const (
-	Written         Outcome = 1
-	Unchanged       Outcome = 2
-	SkippedApproved Outcome = 3
+	Written           Outcome = 1
+	Unchanged         Outcome = 2
+	SkippedApproved   Outcome = 3
+	CorrectionPending Outcome = 4
+	SkippedComplete   Outcome = 5
 )
 
 // AutoConfirmBy is the approver recorded for days auto-confirm approved.
@@ -104,6 +107,13 @@ type Write struct {
 	ImportID, JobID                    string
 	FencingToken                       int64
 	OverwriteApproved                  bool
+	// Partial: the values are the day so far (an intraday refresh).
+	Partial bool
+	// Cause is why the import wrote the day, kept with a correction it creates.
+	Cause Cause
+	// Actor is who the audit names when the write changes an approved day: the import's
+	// creator, or the calling service.
+	Actor string
 	// Fields ordered by field id, without duplicates.
 	Fields []FieldValues
 	Now    time.Time
@@ -115,6 +125,8 @@ type WriteResult struct {
 	Status  int16
 	// Version is the register-day's write counter after the call (0: never written).
 	Version int64
+	// CorrectionID is the register-day's pending correction (CorrectionPending).
+	CorrectionID string
 }
 
 // Store reads and writes the balance schema.
@@ -188,26 +200,6 @@ func (s *Store) RebuildDayValues(ctx context.Context, client, dept string, from,
 	}))
 }
 
-// sameValues reports whether stored equals the new values, comparing amounts as decimals
-// ("1.5" equals "1.50").
-func sameValues(stored []dbsqlc.RegisterValuesOfRangeRow, fields []FieldValues) bool {
-	if len(stored) != len(fields) {
-		return false
-	}
-	for i, f := range fields {
-		st := stored[i]
-		if st.FieldID != f.FieldID || len(st.Hours) != len(f.Hours) || !equalDecimal(st.Total, f.Total) {
-			return false
-		}
-		for j := range f.Hours {
-			if !equalDecimal(st.Hours[j], f.Hours[j]) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 func equalDecimal(a, b string) bool {
 	if a == b {
 		return true
@@ -217,24 +209,77 @@ func equalDecimal(a, b string) bool {
 	return errA == nil && errB == nil && da.Equal(db)
 }
 
-// MarkImported records that an import finished a department's days and returns how many days
-// the range has.
-func (s *Store) MarkImported(ctx context.Context, client, dept string, from, until civil.Date, importID string) (int, error) {
-	var n int
-	err := postgres.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+// MarkImported records that an import finished a department's days, except the partial ones
+// (today so far), and moves the department's freshness: its last completely imported day and
+// this import's time now, in zone. It returns how many days of the range are marked and how
+// many were left unmarked as partial.
+func (s *Store) MarkImported(ctx context.Context, client, dept string, from, until civil.Date, importID, zone string, now time.Time) (marked, partial int, err error) {
+	err = postgres.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		days, err := s.lockDays(ctx, tx, client, dept, from, until)
 		if err != nil {
 			return err
 		}
-		n = len(days)
+		marked, partial = 0, 0
+		for _, d := range days {
+			if d.Partial {
+				partial++
+			}
+		}
+		marked = len(days) - partial
 		if _, err := s.q.DayStatusMarkImported(ctx, tx, dbsqlc.DayStatusMarkImportedParams{
 			ImportID: importID, ClientID: client, DepartmentID: dept, FromDate: pgDate(from), UntilDate: pgDate(until),
 		}); err != nil {
 			return fmt.Errorf("mark days imported: %w", err)
 		}
+		if err := s.q.FreshnessUpsert(ctx, tx, dbsqlc.FreshnessUpsertParams{
+			ClientID: client, DepartmentID: dept, TimeZone: zone, LastImportTime: timestamptz(now), LastImportID: importID,
+		}); err != nil {
+			return fmt.Errorf("record freshness: %w", err)
+		}
 		return nil
 	})
-	return n, interpretError(err)
+	return marked, partial, interpretError(err)
+}
+
+// Freshness is how far a department's data is complete.
+type Freshness struct {
+	ClientID, DepartmentID, TimeZone string
+	// CompleteThrough is the last local date imported completely; Valid false when none.
+	CompleteThrough civil.Date
+	HasComplete     bool
+	// LastImport is when an import last finished days of the department; zero before the first.
+	LastImport time.Time
+}
+
+// freshnessOf reads a department's freshness on its own (a range read without day rows).
+func (s *Store) freshnessOf(ctx context.Context, db dbsqlc.DBTX, client, dept string) (Freshness, error) {
+	r, err := s.q.FreshnessGet(ctx, db, dbsqlc.FreshnessGetParams{ClientID: client, DepartmentID: dept})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Freshness{ClientID: client, DepartmentID: dept}, nil
+	}
+	if err != nil {
+		return Freshness{}, fmt.Errorf("read freshness: %w", err)
+	}
+	return Freshness{
+		ClientID: client, DepartmentID: dept, CompleteThrough: civilDate(r.CompleteThrough), HasComplete: r.CompleteThrough.Valid,
+		LastImport: timeOf(r.LastImportTime),
+	}, nil
+}
+
+// AllFreshness returns every department's freshness (for the metrics).
+func (s *Store) AllFreshness(ctx context.Context) ([]Freshness, error) {
+	rows, err := s.q.FreshnessAll(ctx, s.pool)
+	if err != nil {
+		return nil, interpretError(fmt.Errorf("read freshness: %w", err))
+	}
+	out := make([]Freshness, len(rows))
+	for i, r := range rows {
+		out[i] = Freshness{
+			ClientID: r.ClientID, DepartmentID: r.DepartmentID, TimeZone: r.TimeZone,
+			CompleteThrough: civilDate(r.CompleteThrough), HasComplete: r.CompleteThrough.Valid, LastImport: timeOf(r.LastImportTime),
+		}
+	}
+	return out, nil
 }
 
 // Approve approves a department's open days in a range and returns how many changed.
@@ -286,6 +331,10 @@ type DayStatus struct {
 	ImportFinished    bool
 	AutoConfirmed     bool
 	RegistersImported int32
+	// Partial: a register's values are the day so far.
+	Partial bool
+	// CorrectionsPending counts the day's registers with a pending correction.
+	CorrectionsPending int32
 }
 
 // BalanceRow is one row of a range read, in date and field order: a day's status and one
@@ -303,19 +352,23 @@ type BalanceRow struct {
 	PeriodDays  int64
 }
 
-// Balance returns a department's days in a range with their summed values, read in one
-// statement.
-func (s *Store) Balance(ctx context.Context, client, dept string, from, until civil.Date) ([]BalanceRow, error) {
-	rows, err := s.balance(ctx, s.pool, client, dept, from, until)
-	return rows, interpretError(err)
+// Balance returns a department's days in a range with their summed values and the
+// department's freshness, read in one statement (two when the range has no day rows).
+func (s *Store) Balance(ctx context.Context, client, dept string, from, until civil.Date) ([]BalanceRow, Freshness, error) {
+	rows, f, err := s.balance(ctx, s.pool, client, dept, from, until)
+	return rows, f, interpretError(err)
 }
 
-func (s *Store) balance(ctx context.Context, db dbsqlc.DBTX, client, dept string, from, until civil.Date) ([]BalanceRow, error) {
+func (s *Store) balance(ctx context.Context, db dbsqlc.DBTX, client, dept string, from, until civil.Date) ([]BalanceRow, Freshness, error) {
 	rows, err := s.q.BalanceRange(ctx, db, dbsqlc.BalanceRangeParams{
 		ClientID: client, DepartmentID: dept, FromDate: pgDate(from), UntilDate: pgDate(until),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read balance: %w", err)
+		return nil, Freshness{}, fmt.Errorf("read balance: %w", err)
+	}
+	if len(rows) == 0 {
+		f, err := s.freshnessOf(ctx, db, client, dept)
+		return nil, f, err
 	}
 	out := make([]BalanceRow, len(rows))
 	for i, r := range rows {
@@ -323,11 +376,17 @@ func (s *Store) balance(ctx context.Context, db dbsqlc.DBTX, client, dept string
 			DayStatus: DayStatus{
 				Date: civilDate(r.BusinessDate), Status: r.Status, ApprovedBy: r.ApprovedBy, ApproveTime: timeOf(r.ApproveTime),
 				ImportFinished: r.ImportFinished, AutoConfirmed: r.AutoConfirmed, RegistersImported: r.RegistersImported,
+				Partial: r.Partial, CorrectionsPending: r.CorrectionsPending,
 			},
 			FieldID: r.FieldID.Int64, Hours: r.Hours, Total: r.Total, PeriodTotal: r.PeriodTotal, PeriodDays: r.PeriodDays,
 		}
 	}
-	return out, nil
+	r := rows[0]
+	f := Freshness{
+		ClientID: client, DepartmentID: dept, CompleteThrough: civilDate(r.CompleteThrough), HasComplete: r.CompleteThrough.Valid,
+		LastImport: timeOf(r.LastImportTime),
+	}
+	return out, f, nil
 }
 
 // SplitHours returns the hours of a BalanceRow, which come as one comma-separated text; the
@@ -349,6 +408,10 @@ type RegisterDay struct {
 	// Version counts the writes that changed the register's values of the day.
 	Version   int64
 	WriteTime time.Time
+	// Partial: the values are the day so far.
+	Partial bool
+	// CorrectionID is the register-day's pending correction, if any.
+	CorrectionID string
 }
 
 // RegisterValues are one register's values of one field for a day.
@@ -362,6 +425,7 @@ type RegisterValues struct {
 // Day is one department-day with its per-register breakdown, in register and field order.
 type Day struct {
 	Rows      []BalanceRow
+	Freshness Freshness
 	Registers []RegisterDay
 	Values    []RegisterValues
 }
@@ -371,8 +435,18 @@ func (s *Store) Day(ctx context.Context, client, dept string, date civil.Date) (
 	var d Day
 	err := postgres.InTx(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var err error
-		if d.Rows, err = s.balance(ctx, tx, client, dept, date, date); err != nil {
+		if d.Rows, d.Freshness, err = s.balance(ctx, tx, client, dept, date, date); err != nil {
 			return err
+		}
+		pending, err := s.q.CorrectionsPendingOfDay(ctx, tx, dbsqlc.CorrectionsPendingOfDayParams{
+			ClientID: client, DepartmentID: dept, BusinessDate: pgDate(date),
+		})
+		if err != nil {
+			return fmt.Errorf("read pending corrections: %w", err)
+		}
+		correction := make(map[string]string, len(pending))
+		for _, p := range pending {
+			correction[p.RegisterID] = p.CorrectionID
 		}
 		regs, err := s.q.RegisterDaysOfDay(ctx, tx, dbsqlc.RegisterDaysOfDayParams{
 			ClientID: client, DepartmentID: dept, BusinessDate: pgDate(date),
@@ -385,8 +459,17 @@ func (s *Store) Day(ctx context.Context, client, dept string, date civil.Date) (
 			d.Registers[i] = RegisterDay{
 				RegisterID: r.RegisterID, TimeZone: r.TimeZone, ImportID: r.ImportID, JobID: r.JobID,
 				FencingToken: r.FencingToken, Version: r.Version, WriteTime: timeOf(r.WriteTime),
+				Partial: r.Partial, CorrectionID: correction[r.RegisterID],
 			}
 		}
+		// A pending correction of a register that holds no values yet (an approved day never
+		// imported) still shows on its register.
+		for _, p := range pending {
+			if !slices.ContainsFunc(d.Registers, func(r RegisterDay) bool { return r.RegisterID == p.RegisterID }) {
+				d.Registers = append(d.Registers, RegisterDay{RegisterID: p.RegisterID, CorrectionID: p.CorrectionID})
+			}
+		}
+		slices.SortFunc(d.Registers, func(a, b RegisterDay) int { return strings.Compare(a.RegisterID, b.RegisterID) })
 		values, err := s.q.RegisterValuesOfDay(ctx, tx, dbsqlc.RegisterValuesOfDayParams{
 			ClientID: client, DepartmentID: dept, BusinessDate: pgDate(date),
 		})

@@ -26,10 +26,22 @@ func (s *Store) WriteDay(ctx context.Context, w Write) (WriteResult, error) {
 // balance: in one transaction that holds all the days' locks (taken in date order, as every
 // transaction takes them), the fence check, the approval check, the comparison with what is
 // stored and the write all see the same state, and each statement serves all the days. ws
-// share client, department, register, job, import, fencing token and overwrite flag, and their
-// dates follow each other. Each day is skipped when approved (unless overwriting approved
-// days), left alone when its values are unchanged (compared as decimals), and written
-// otherwise. A stale fencing token returns a *StaleFenceError and changes nothing.
+// share client, department, register, job, import, fencing token, overwrite flag and actor,
+// and their dates follow each other. Each day, by the first rule that holds:
+//
+//   - approved, and the write partial: SkippedApproved (an intraday refresh never touches an
+//     approved day and records nothing);
+//   - approved without overwrite, values equal to the approved ones: SkippedApproved, and a
+//     pending correction of the register-day is withdrawn;
+//   - approved without overwrite, values that differ: CorrectionPending, the day unchanged;
+//     the register-day's pending correction is created (its "before" the approved values) or
+//     its "after" and cause replaced;
+//   - a partial write of a register-day a full write has closed: SkippedComplete;
+//   - values and partial flag equal to the stored ones (decimals compared): Unchanged;
+//   - otherwise Written; a pending correction of the register-day is withdrawn (its values
+//     are replaced), and a change to an approved day (overwrite) is recorded in the audit.
+//
+// A stale fencing token returns a *StaleFenceError and changes nothing.
 func (s *Store) WriteDays(ctx context.Context, ws []Write) ([]WriteResult, error) {
 	if len(ws) == 0 {
 		return nil, nil
@@ -57,22 +69,83 @@ func (s *Store) WriteDays(ctx context.Context, ws []Write) ([]WriteResult, error
 		if seen > first.FencingToken {
 			return &StaleFenceError{Seen: seen, Got: first.FencingToken}
 		}
-		stored, versions, err := s.registerRange(ctx, tx, first, last.Date)
+		stored, err := s.registerRange(ctx, tx, first, last.Date)
 		if err != nil {
 			return err
 		}
-		var changed []int
+		pending, err := s.pendingOfRange(ctx, tx, first, last.Date)
+		if err != nil {
+			return err
+		}
+		var (
+			changed   []int
+			withdraw  []string
+			corrected []pgtype.Date
+			audits    []auditRecord
+		)
 		for i, w := range ws {
 			res[i].Status = days[i].Status
-			version, exists := versions[w.Date]
-			res[i].Version = version
+			st, exists := stored[w.Date]
+			res[i].Version = st.version
+			p, hasPending := pending[w.Date]
+			approved := days[i].Status == StatusApproved
+			same := exists && sameFields(st.values, w.Fields)
 			switch {
-			case res[i].Status == StatusApproved && !w.OverwriteApproved:
+			case approved && w.Partial:
 				res[i].Outcome = SkippedApproved
-			case exists && sameValues(stored[w.Date], w.Fields):
+			case approved && !w.OverwriteApproved && same:
+				res[i].Outcome = SkippedApproved
+				if hasPending {
+					withdraw = append(withdraw, p.id)
+					corrected = append(corrected, pgDate(w.Date))
+				}
+			case approved && !w.OverwriteApproved:
+				var pc *pendingCorrection
+				if hasPending {
+					pc = &p
+				}
+				id, didChange, err := s.recordCorrection(ctx, tx, w, st.values, pc)
+				if err != nil {
+					return err
+				}
+				res[i].Outcome, res[i].CorrectionID = CorrectionPending, id
+				if didChange {
+					corrected = append(corrected, pgDate(w.Date))
+				}
+			case w.Partial && exists && !st.partial:
+				res[i].Outcome = SkippedComplete
+			case same && st.partial == w.Partial:
 				res[i].Outcome = Unchanged
 			default:
 				changed = append(changed, i)
+				if hasPending {
+					withdraw = append(withdraw, p.id)
+					corrected = append(corrected, pgDate(w.Date))
+				}
+				if approved {
+					audits = append(audits, auditRecord{
+						client: w.ClientID, dept: w.DepartmentID, register: w.RegisterID, zone: w.TimeZone, date: w.Date,
+						action: AuditImportOverwrote, actor: w.Actor, at: w.Now, changes: Diff(st.values, w.Fields),
+						importID: w.ImportID, jobID: w.JobID,
+					})
+				}
+			}
+		}
+		if len(withdraw) > 0 {
+			if err := s.q.CorrectionsWithdraw(ctx, tx, dbsqlc.CorrectionsWithdrawParams{
+				Now: timestamptz(first.Now), ClientID: first.ClientID, CorrectionIds: withdraw,
+			}); err != nil {
+				return fmt.Errorf("withdraw corrections: %w", err)
+			}
+		}
+		if len(corrected) > 0 {
+			if err := s.countCorrections(ctx, tx, first.ClientID, first.DepartmentID, corrected); err != nil {
+				return err
+			}
+		}
+		for _, a := range audits {
+			if err := s.audit(ctx, tx, a); err != nil {
+				return err
 			}
 		}
 		if len(changed) == 0 {
@@ -83,39 +156,49 @@ func (s *Store) WriteDays(ctx context.Context, ws []Write) ([]WriteResult, error
 	return res, interpretError(err)
 }
 
-// registerRange reads a register's stored values and write counters of a range of days.
-func (s *Store) registerRange(ctx context.Context, tx pgx.Tx, w Write, until civil.Date) (map[civil.Date][]dbsqlc.RegisterValuesOfRangeRow, map[civil.Date]int64, error) {
+// storedDay is a register-day as stored.
+type storedDay struct {
+	values  []FieldValues
+	version int64
+	partial bool
+}
+
+// registerRange reads a register's stored days of a range, by date.
+func (s *Store) registerRange(ctx context.Context, tx pgx.Tx, w Write, until civil.Date) (map[civil.Date]storedDay, error) {
 	rows, err := s.q.RegisterDaysOfRange(ctx, tx, dbsqlc.RegisterDaysOfRangeParams{
 		ClientID: w.ClientID, DepartmentID: w.DepartmentID, RegisterID: w.RegisterID, FromDate: pgDate(w.Date), UntilDate: pgDate(until),
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("read register days: %w", err)
-	}
-	versions := make(map[civil.Date]int64, len(rows))
-	for _, r := range rows {
-		versions[civilDate(r.BusinessDate)] = r.Version
+		return nil, fmt.Errorf("read register days: %w", err)
 	}
 	values, err := s.q.RegisterValuesOfRange(ctx, tx, dbsqlc.RegisterValuesOfRangeParams{
 		ClientID: w.ClientID, DepartmentID: w.DepartmentID, RegisterID: w.RegisterID, FromDate: pgDate(w.Date), UntilDate: pgDate(until),
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("read register values: %w", err)
+		return nil, fmt.Errorf("read register values: %w", err)
 	}
-	stored := make(map[civil.Date][]dbsqlc.RegisterValuesOfRangeRow, len(rows))
+	byDate := make(map[civil.Date][]dbsqlc.RegisterValuesOfRangeRow, len(rows))
 	for _, v := range values {
 		d := civilDate(v.BusinessDate)
-		stored[d] = append(stored[d], v)
+		byDate[d] = append(byDate[d], v)
 	}
-	return stored, versions, nil
+	out := make(map[civil.Date]storedDay, len(rows))
+	for _, r := range rows {
+		d := civilDate(r.BusinessDate)
+		out[d] = storedDay{values: storedValues(byDate[d]), version: r.Version, partial: r.Partial}
+	}
+	return out, nil
 }
 
 // replaceDays replaces the values of the days ws[changed] and sets their results.
 func (s *Store) replaceDays(ctx context.Context, tx pgx.Tx, ws []Write, changed []int, res []WriteResult) error {
 	w := ws[0]
 	dates := make([]pgtype.Date, len(changed))
+	partials := make([]bool, len(changed))
 	ins := dbsqlc.RegisterValuesInsertDaysParams{ClientID: w.ClientID, DepartmentID: w.DepartmentID, RegisterID: w.RegisterID}
 	for k, i := range changed {
 		dates[k] = pgDate(ws[i].Date)
+		partials[k] = ws[i].Partial
 		for _, f := range ws[i].Fields {
 			// The values are validated decimals, so the array literal needs no quoting.
 			ins.Dates = append(ins.Dates, dates[k])
@@ -132,6 +215,7 @@ func (s *Store) replaceDays(ctx context.Context, tx pgx.Tx, ws []Write, changed 
 	versions, err := s.q.RegisterDaysUpsertDays(ctx, tx, dbsqlc.RegisterDaysUpsertDaysParams{
 		ClientID: w.ClientID, DepartmentID: w.DepartmentID, RegisterID: w.RegisterID, TimeZone: w.TimeZone,
 		ImportID: w.ImportID, JobID: w.JobID, FencingToken: w.FencingToken, WriteTime: timestamptz(w.Now), Dates: dates,
+		Partials: partials,
 	})
 	if err != nil {
 		return fmt.Errorf("write register days: %w", err)

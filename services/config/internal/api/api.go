@@ -23,6 +23,9 @@ const (
 	DefaultTimeZone    = "Europe/Copenhagen"
 	DefaultConfirmTime = "05:00"
 	maxRegisters       = 100
+	// The intraday refresh's bounds, in minutes; 0 is off.
+	minIntradayRefresh = 15
+	maxIntradayRefresh = 240
 )
 
 // Policy is the ConfigService role table: writes need a supervisor of the client, reads any
@@ -83,6 +86,7 @@ func (s *Server) UpdateClientSettings(ctx context.Context, req *posimportv1.Upda
 		AutoConfirmWeeklyBalance: in.GetAutoConfirmWeeklyBalance(),
 		ConfirmTime:              cmpOr(in.GetConfirmTime(), DefaultConfirmTime),
 		TimeZone:                 cmpOr(in.GetTimeZone(), DefaultTimeZone),
+		IntradayRefreshMinutes:   in.GetIntradayRefreshMinutes(),
 	}
 	if _, ok := posimportv1.PosProvider_name[int32(in.GetPosProvider())]; !ok {
 		return nil, apierr.Invalid("settings.pos_provider", "unknown provider %d", in.GetPosProvider())
@@ -92,6 +96,10 @@ func (s *Server) UpdateClientSettings(ctx context.Context, req *posimportv1.Upda
 	}
 	if p.PosImportEnabled && !p.MultiCashRegisters {
 		return nil, apierr.Invalid("settings.multi_cash_registers", "POS import with Lightspeed requires multi cash registers")
+	}
+	if n := p.IntradayRefreshMinutes; n != 0 && (n < minIntradayRefresh || n > maxIntradayRefresh) {
+		return nil, apierr.Invalid("settings.intraday_refresh_minutes", "%d: every %d to %d minutes, or 0 for off",
+			n, minIntradayRefresh, maxIntradayRefresh)
 	}
 	if err := validate.ClockTime("settings.confirm_time", p.ConfirmTime); err != nil {
 		return nil, err
@@ -286,15 +294,21 @@ func (s *Server) GetClientConfig(ctx context.Context, req *posimportv1.GetClient
 	}, nil
 }
 
-// apiError is the one place that turns the store's errors into the API's: a register or POS
-// data type taken is bad input in the field that asks for it, a missing row is NotFound.
+// apiError is the one place that turns the store's errors into the API's: a register, a shop
+// counted twice or a POS data type taken is bad input in the field that asks for it, a
+// missing row is NotFound.
 // Anything else is returned as is and ends as Internal.
 func apiError(err error) error {
 	var (
 		register *store.RegisterTakenError
+		shop     *store.ShopOverlapError
 		posType  *store.TypeTakenError
 	)
 	switch {
+	case errors.As(err, &shop) && shop.Whole && len(shop.OtherRegisters) == 0:
+		return apierr.Invalid("department.pos_client_number", "%v", shop)
+	case errors.As(err, &shop):
+		return apierr.Invalid("department.pos_terminal_numbers", "%v", shop)
 	case errors.As(err, &register):
 		return apierr.Invalid("department.pos_terminal_numbers", "%v; a register belongs to one department", register)
 	case errors.As(err, &posType):
@@ -324,6 +338,7 @@ func settingsToProto(clientID string, r store.Settings, found bool) *posimportv1
 		AutoConfirmWeeklyBalance: r.AutoConfirmWeeklyBalance,
 		ConfirmTime:              r.ConfirmTime,
 		TimeZone:                 r.TimeZone,
+		IntradayRefreshMinutes:   r.IntradayRefreshMinutes,
 		UpdateTime:               ts(r.UpdateTime),
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -78,6 +79,36 @@ func (e *RegisterTakenError) Error() string {
 	return "register " + e.RegisterID + " already belongs to department " + e.DepartmentID
 }
 
+// ShopOverlapError says a department's mapping would count a shop's (or location's) sales
+// twice: it imports the whole shop while another department lists registers of it or imports
+// it whole too, or it lists registers of a shop another department imports whole.
+type ShopOverlapError struct {
+	PosClientNumber string
+	// DepartmentID is the other department.
+	DepartmentID string
+	// OtherRegisters are the other department's registers (none: it imports the shop whole).
+	OtherRegisters []string
+	// Whole says the department being saved imports the shop whole.
+	Whole bool
+}
+
+func (e *ShopOverlapError) Error() string {
+	switch {
+	case e.Whole && len(e.OtherRegisters) > 0:
+		regs := e.OtherRegisters
+		more := ""
+		if len(regs) > 3 {
+			regs, more = regs[:3], fmt.Sprintf(" and %d more", len(regs)-3)
+		}
+		return "no terminal numbers imports the whole of POS client " + e.PosClientNumber + ", but department " + e.DepartmentID +
+			" imports its registers " + strings.Join(regs, ",") + more + ": their sales would count twice; list this department's registers instead"
+	case e.Whole:
+		return "department " + e.DepartmentID + " already imports the whole of POS client " + e.PosClientNumber + ": its sales would count twice"
+	}
+	return "department " + e.DepartmentID + " imports the whole of POS client " + e.PosClientNumber +
+		": these registers' sales would count twice; list that department's registers instead"
+}
+
 // TypeTakenError says another field of the client already receives the POS data type.
 type TypeTakenError struct {
 	PosDataType int16
@@ -97,6 +128,8 @@ type Settings struct {
 	// ConfirmTime is the local wall-clock time "HH:MM" of auto-confirm.
 	ConfirmTime string
 	TimeZone    string
+	// IntradayRefreshMinutes is the intraday refresh's interval; 0 is off.
+	IntradayRefreshMinutes int32
 	// UpdateTime is set by the store.
 	UpdateTime time.Time
 }
@@ -173,7 +206,7 @@ func (s *Store) PutSettings(ctx context.Context, in Settings) (Settings, error) 
 	row, err := s.q.ClientSettingsUpsert(ctx, s.pool, dbsqlc.ClientSettingsUpsertParams{
 		ClientID: in.ClientID, MultiCashRegisters: in.MultiCashRegisters, PosImportEnabled: in.PosImportEnabled,
 		PosProvider: in.PosProvider, AutoConfirmWeeklyBalance: in.AutoConfirmWeeklyBalance,
-		ConfirmTime: in.ConfirmTime, TimeZone: in.TimeZone,
+		ConfirmTime: in.ConfirmTime, TimeZone: in.TimeZone, IntradayRefreshMinutes: in.IntradayRefreshMinutes,
 	})
 	if err != nil {
 		return Settings{}, fmt.Errorf("store settings of client %s: %w", in.ClientID, interpretError(err))
@@ -219,11 +252,18 @@ func (s *Store) department(ctx context.Context, db dbsqlc.DBTX, clientID, depart
 	return departmentOf(row), nil
 }
 
-// PutDepartment creates or replaces a department and its registers in one transaction. It
-// returns a *RegisterTakenError when a register belongs to another department.
+// PutDepartment creates or replaces a department and its registers in one transaction, under
+// the client's departments lock. It returns a *RegisterTakenError when a register belongs to
+// another department and a *ShopOverlapError when the mapping would count a shop twice.
 func (s *Store) PutDepartment(ctx context.Context, d Department) (Department, error) {
 	var out Department
 	err := postgres.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		if err := s.q.DepartmentsLock(ctx, tx, d.ClientID); err != nil {
+			return fmt.Errorf("lock departments: %w", interpretError(err))
+		}
+		if err := s.checkShop(ctx, tx, d); err != nil {
+			return err
+		}
 		owners, err := s.q.DepartmentRegisterOwners(ctx, tx, dbsqlc.DepartmentRegisterOwnersParams{
 			ClientID: d.ClientID, RegisterIds: d.RegisterIDs, DepartmentID: d.DepartmentID,
 		})
@@ -260,6 +300,27 @@ func (s *Store) PutDepartment(ctx context.Context, d Department) (Department, er
 		return err
 	})
 	return out, err
+}
+
+// checkShop refuses a mapping that counts a shop's sales twice with another department of the
+// client: a whole shop (no registers) beside another department mapped to the same shop.
+func (s *Store) checkShop(ctx context.Context, tx pgx.Tx, d Department) error {
+	if d.PosClientNumber == "" {
+		return nil
+	}
+	others, err := s.q.DepartmentsOfShop(ctx, tx, dbsqlc.DepartmentsOfShopParams{
+		ClientID: d.ClientID, PosClientNumber: d.PosClientNumber, DepartmentID: d.DepartmentID,
+	})
+	if err != nil {
+		return fmt.Errorf("read departments of POS client %s: %w", d.PosClientNumber, interpretError(err))
+	}
+	whole := len(d.RegisterIDs) == 0
+	for _, o := range others {
+		if whole || len(o.RegisterIds) == 0 {
+			return &ShopOverlapError{PosClientNumber: d.PosClientNumber, DepartmentID: o.DepartmentID, OtherRegisters: o.RegisterIds, Whole: whole}
+		}
+	}
+	return nil
 }
 
 // DeleteDepartment removes a department; ErrNotFound when it does not exist.
@@ -354,7 +415,8 @@ func settingsOf(r dbsqlc.ClientSetting) Settings {
 	return Settings{
 		ClientID: r.ClientID, MultiCashRegisters: r.MultiCashRegisters, PosImportEnabled: r.PosImportEnabled,
 		PosProvider: r.PosProvider, AutoConfirmWeeklyBalance: r.AutoConfirmWeeklyBalance,
-		ConfirmTime: r.ConfirmTime, TimeZone: r.TimeZone, UpdateTime: timeOf(r.UpdateTime),
+		ConfirmTime: r.ConfirmTime, TimeZone: r.TimeZone, IntradayRefreshMinutes: r.IntradayRefreshMinutes,
+		UpdateTime: timeOf(r.UpdateTime),
 	}
 }
 

@@ -74,7 +74,8 @@ func configureClient(t *testing.T, b *upBundle, client string, acct sim.Account)
 	t.Helper()
 	out := b.must(t, "config", "settings", "set", "--client", client, "--multi-cash-registers", "--pos-import-enabled",
 		"--provider", "retail", "--auto-confirm", "--confirm-time", "05:30", "--time-zone", "Europe/Copenhagen")
-	for _, want := range []string{`POS provider\s+retail`, `confirm time\s+05:30`, `time zone\s+Europe/Copenhagen`, `multi cash registers\s+true`} {
+	for _, want := range []string{`POS provider\s+retail`, `confirm time\s+05:30`, `time zone\s+Europe/Copenhagen`, `multi cash registers\s+true`,
+		`intraday refresh\s+off`} {
 		if !regexp.MustCompile(want).MatchString(out) {
 			t.Errorf("settings set: no %s in\n%s", want, out)
 		}
@@ -111,12 +112,17 @@ func TestCLIAgainstUp(t *testing.T) {
 	if !strings.Contains(out, "06:00") || !strings.Contains(out, "retail") {
 		t.Errorf("settings set kept the rest? \n%s", out)
 	}
+	out = b.must(t, "config", "settings", "set", "--client", "acme", "--intraday-refresh", "30")
+	if !regexp.MustCompile(`intraday refresh\s+every 30 minutes`).MatchString(out) || !strings.Contains(out, "06:00") {
+		t.Errorf("settings set --intraday-refresh 30:\n%s", out)
+	}
 	out = b.must(t, "config", "settings", "get", "--client", "acme", "-o", "json")
 	var settings posimportv1.GetClientSettingsResponse
 	if err := protojson.Unmarshal([]byte(out), &settings); err != nil {
 		t.Fatalf("settings json: %v\n%s", err, out)
 	}
-	if got := settings.GetSettings(); !got.GetMultiCashRegisters() || got.GetConfirmTime() != "06:00" || got.GetTimeZone() != "Europe/Copenhagen" {
+	if got := settings.GetSettings(); !got.GetMultiCashRegisters() || got.GetConfirmTime() != "06:00" || got.GetTimeZone() != "Europe/Copenhagen" ||
+		got.GetIntradayRefreshMinutes() != 30 {
 		t.Errorf("settings = %v", got)
 	}
 	out = b.must(t, "config", "departments", "list", "--client", "acme")

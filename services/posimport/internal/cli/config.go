@@ -64,7 +64,16 @@ func settingsTable(s *posimportv1.ClientSettings) *view.Table {
 		{"auto-confirm weekly balance", yes(s.GetAutoConfirmWeeklyBalance())},
 		{"confirm time", s.GetConfirmTime()},
 		{"time zone", s.GetTimeZone()},
+		{"intraday refresh", intradayWord(s.GetIntradayRefreshMinutes())},
 	}}
+}
+
+// intradayWord says how often today's sales are refreshed during the day.
+func intradayWord(minutes int32) string {
+	if minutes == 0 {
+		return "off"
+	}
+	return fmt.Sprintf("every %d minutes", minutes)
 }
 
 // completeWords makes shell completion offer words (each "word" or "word\tdescription") as
@@ -94,12 +103,13 @@ func newSettingsSet(g *globals, f *apiFlags) *cobra.Command {
 	var (
 		multi, enabled, autoConfirm bool
 		provider, confirm, zone     string
+		intraday                    int32
 	)
 	cmd := &cobra.Command{
 		Use:   "set",
 		Short: "Change a client's POS settings (only the flags given)",
 		Example: `  posimport config settings set --client acme --multi-cash-registers --pos-import-enabled --provider retail \
-      --auto-confirm --confirm-time 05:00 --time-zone Europe/Copenhagen`,
+      --auto-confirm --confirm-time 05:00 --time-zone Europe/Copenhagen --intraday-refresh 30`,
 		Args: cobra.NoArgs,
 	}
 	cmd.RunE = g.withAPI(f, authn.RoleSupervisor, func(ctx context.Context, a *api, _ []string) error {
@@ -131,6 +141,9 @@ func newSettingsSet(g *globals, f *apiFlags) *cobra.Command {
 		if fl.Changed("time-zone") {
 			s.TimeZone = zone
 		}
+		if fl.Changed("intraday-refresh") {
+			s.IntradayRefreshMinutes = intraday
+		}
 		resp, err := call(ctx, a, a.config().UpdateClientSettings, &posimportv1.UpdateClientSettingsRequest{ClientId: f.client, Settings: s})
 		if err != nil {
 			return err
@@ -147,6 +160,7 @@ func newSettingsSet(g *globals, f *apiFlags) *cobra.Command {
 	fl.StringVar(&provider, "provider", "", "POS provider: retail (Lightspeed R-Series), restaurant (K-Series) or none")
 	fl.StringVar(&confirm, "confirm-time", "", "local time of day (HH:MM) of auto-confirm")
 	fl.StringVar(&zone, "time-zone", "", "IANA time zone of the client, e.g. Europe/Copenhagen")
+	fl.Int32Var(&intraday, "intraday-refresh", 0, "import today's sales so far every this many minutes (15 to 240; 0: off)")
 	completeWords(cmd, "provider", "none\tno POS import", "restaurant\tLightspeed Restaurant (K-Series)", "retail\tLightspeed Retail (R-Series)")
 	return cmd
 }

@@ -20,8 +20,10 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/google/go-cmp/cmp"
+	"github.com/shopspring/decimal"
 
 	"github.com/posimport/posimport/pkg/civil"
+	"github.com/posimport/posimport/pkg/lightspeed/sim"
 	"github.com/posimport/posimport/services/posimport/internal/allinone"
 )
 
@@ -265,14 +267,7 @@ func TestRESTAnswersMatchOpenAPI(t *testing.T) {
 	imp := c.expect(t, 200, "POST", v1+"/imports", sup, map[string]any{"department_ids": []string{"d1"},
 		"from_date": from.String(), "until_date": until.String()})["import"].(map[string]any)
 	id := imp["import_id"].(string)
-	deadline := time.Now().Add(2 * time.Minute)
-	for state := imp["state"]; state != "IMPORT_STATE_SUCCEEDED"; {
-		if time.Now().After(deadline) || state == "IMPORT_STATE_FAILED" {
-			t.Fatalf("import %s: %v", id, state)
-		}
-		time.Sleep(100 * time.Millisecond)
-		state = c.expect(t, 200, "GET", v1+"/imports/"+id, sup, nil)["import"].(map[string]any)["state"]
-	}
+	waitSucceeded(t, c, v1, sup, imp)
 	c.expect(t, 200, "GET", v1+"/imports?page_size=5", sup, nil)
 	c.expect(t, 200, "POST", v1+"/imports/"+id+":cancel", sup, map[string]any{})
 
@@ -285,6 +280,35 @@ func TestRESTAnswersMatchOpenAPI(t *testing.T) {
 		t.Errorf("approved day without an approve_time: %v", d)
 	}
 	c.expect(t, 200, "POST", v1+"/departments/d1/days:reopen", sup, map[string]any{"from_date": day.String(), "until_date": day.String()})
+
+	// Corrections: two approved days get a late sale each upstream; an import without
+	// overwrite leaves them as they are and records a correction on each; one is applied, the
+	// other dismissed, and the audit lists both.
+	first, second := from, from.AddDays(1)
+	c.expect(t, 200, "POST", v1+"/departments/d1/days:approve", sup, map[string]any{"from_date": first.String(), "until_date": second.String()})
+	zone, err := time.LoadLocation(shop.TimeZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []civil.Date{first, second} {
+		addSimSale(t, b.simURL, acct.ID, sim.SaleInput{ShopID: shop.ID, RegisterID: shop.Registers[0].ID,
+			CompleteTime: time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, zone), Completed: true,
+			Lines: []sim.LineInput{{UnitQuantity: decimal.NewFromInt(2), UnitPrice: decimal.RequireFromString("9.50")}}})
+	}
+	again := c.expect(t, 200, "POST", v1+"/imports", sup, map[string]any{"department_ids": []string{"d1"},
+		"from_date": first.String(), "until_date": second.String()})["import"].(map[string]any)
+	waitSucceeded(t, c, v1, sup, again)
+	listed := c.expect(t, 200, "GET", v1+"/corrections?state=CORRECTION_STATE_PENDING&department_id=d1", viewer, nil)["corrections"].([]any)
+	if len(listed) != 2 {
+		t.Fatalf("pending corrections after the late sales: %v", listed)
+	}
+	apply, dismiss := listed[0].(map[string]any)["correction_id"].(string), listed[1].(map[string]any)["correction_id"].(string)
+	c.expect(t, 200, "POST", v1+"/corrections/"+apply+":apply", sup, map[string]any{})
+	c.expect(t, 200, "POST", v1+"/corrections/"+dismiss+":dismiss", sup, map[string]any{})
+	if records := c.expect(t, 200, "GET", v1+"/audit?page_size=10", viewer, nil)["records"].([]any); len(records) != 2 {
+		t.Errorf("audit after apply and dismiss: %v", records)
+	}
+	c.expect(t, 400, "POST", v1+"/corrections/"+apply+":dismiss", sup, map[string]any{})
 
 	// Refusals.
 	bad := c.expect(t, 400, "PUT", v1+"/settings", sup, map[string]any{"time_zone": "Mars/Olympus"})
@@ -325,6 +349,39 @@ func TestRESTAnswersMatchOpenAPI(t *testing.T) {
 		t.Errorf("operations of the document never answered 2xx: %v", missing)
 	}
 	t.Logf("%d operations answered 2xx", len(c.answered))
+}
+
+// waitSucceeded polls an import until it succeeded, failing the test when it fails or takes
+// more than two minutes.
+func waitSucceeded(t *testing.T, c *restCheck, v1, token string, imp map[string]any) {
+	t.Helper()
+	id := imp["import_id"].(string)
+	deadline := time.Now().Add(2 * time.Minute)
+	for state := imp["state"]; state != "IMPORT_STATE_SUCCEEDED"; {
+		if time.Now().After(deadline) || state == "IMPORT_STATE_FAILED" {
+			t.Fatalf("import %s: %v", id, state)
+		}
+		time.Sleep(100 * time.Millisecond)
+		state = c.expect(t, 200, "GET", v1+"/imports/"+id, token, nil)["import"].(map[string]any)["state"]
+	}
+}
+
+// addSimSale adds a sale to the simulated account through the simulator's admin API: a late
+// sale upstream.
+func addSimSale(t *testing.T, simURL string, account int64, in sim.SaleInput) {
+	t.Helper()
+	body, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(fmt.Sprintf("%s/admin/accounts/%d/sales", simURL, account), "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("add sale: HTTP %d", resp.StatusCode)
+	}
 }
 
 // fieldViolation returns the first field a 400's BadRequest detail names.

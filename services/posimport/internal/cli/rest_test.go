@@ -117,7 +117,8 @@ func TestRESTRefusesWhatGRPCRefuses(t *testing.T) {
 	snapshot := b.snapshotter(t)
 	before := snapshot()
 
-	values := map[string]string{"client_id": "acme", "department_id": "d1", "field_id": "5001", "import_id": "7d3c1c1e-3b0e-4d8f-9a52-0c1f3f5f2a11"}
+	values := map[string]string{"client_id": "acme", "department_id": "d1", "field_id": "5001", "import_id": "7d3c1c1e-3b0e-4d8f-9a52-0c1f3f5f2a11",
+		"correction_id": "0b6c5d1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e"}
 	routes := bodyRoutes(t)
 	if len(routes) < 10 {
 		t.Fatalf("found %d REST routes with a body: %v", len(routes), routes)

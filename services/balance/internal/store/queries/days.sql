@@ -19,11 +19,18 @@ FOR UPDATE;
 -- has one row with a NULL field_id. The hours come as one comma-separated text (decimals hold
 -- no commas), stored so at write time: a text[] cost one allocation per hour to decode, 1,000
 -- of a week's 1,700, and formatting the numeric[] on every read a sixth of the statement.
+-- The department's freshness comes along as two uncorrelated subqueries (evaluated once), so the
+-- read stays one round trip. A range without any day row answers no row, and the caller reads
+-- the freshness on its own (FreshnessGet).
 SELECT s.business_date, s.status, s.approved_by, s.approve_time, s.import_finished, s.auto_confirmed,
-       s.registers_imported, v.field_id,
+       s.registers_imported, s.partial, s.corrections_pending, v.field_id,
        coalesce(v.hours_text, '')::text AS hours, coalesce(v.total::text, '')::text AS total,
        coalesce((sum(v.total) OVER (PARTITION BY v.field_id))::text, '')::text AS period_total,
-       count(v.total) OVER (PARTITION BY v.field_id) AS period_days
+       count(v.total) OVER (PARTITION BY v.field_id) AS period_days,
+       (SELECT f.complete_through FROM department_freshness f
+        WHERE f.client_id = @client_id AND f.department_id = @department_id)::date AS complete_through,
+       (SELECT f.last_import_time FROM department_freshness f
+        WHERE f.client_id = @client_id AND f.department_id = @department_id)::timestamptz AS last_import_time
 FROM day_status s
 LEFT JOIN day_values v USING (client_id, department_id, business_date)
 WHERE s.client_id = @client_id AND s.department_id = @department_id
@@ -45,11 +52,12 @@ WHERE client_id = @client_id AND department_id = @department_id
   AND status = 2;
 
 -- name: DayStatusMarkImported :execrows
+-- Partial days (today so far) are never marked: they are not complete.
 UPDATE day_status
 SET import_finished = true, finished_import_id = @import_id, update_time = now()
 WHERE client_id = @client_id AND department_id = @department_id
   AND business_date BETWEEN @from_date::date AND @until_date::date
-  AND NOT (import_finished AND finished_import_id = @import_id);
+  AND NOT partial AND NOT (import_finished AND finished_import_id = @import_id);
 
 -- name: DayValuesDelete :exec
 DELETE FROM day_values

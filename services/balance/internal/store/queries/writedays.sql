@@ -3,7 +3,7 @@
 -- round trips as a day.
 
 -- name: RegisterDaysOfRange :many
-SELECT business_date, version FROM register_days
+SELECT business_date, version, partial FROM register_days
 WHERE client_id = @client_id AND department_id = @department_id AND register_id = @register_id
   AND business_date BETWEEN @from_date::date AND @until_date::date;
 
@@ -20,15 +20,17 @@ WHERE client_id = @client_id AND department_id = @department_id AND register_id 
   AND business_date = ANY(@dates::date[]);
 
 -- name: RegisterDaysUpsertDays :many
+-- partials holds each date's partial flag, in the order of dates.
 INSERT INTO register_days (
-    client_id, department_id, business_date, register_id, time_zone, import_id, job_id, fencing_token, version, write_time
+    client_id, department_id, business_date, register_id, time_zone, import_id, job_id, fencing_token, version, write_time, partial
 )
-SELECT @client_id::text, @department_id::text, d, @register_id::text, @time_zone::text, @import_id::text, @job_id::text,
-       @fencing_token::bigint, 1, @write_time::timestamptz
-FROM unnest(@dates::date[]) AS d
+SELECT @client_id::text, @department_id::text, d.business_date, @register_id::text, @time_zone::text, @import_id::text,
+       @job_id::text, @fencing_token::bigint, 1, @write_time::timestamptz, d.partial
+FROM (SELECT unnest(@dates::date[]) AS business_date, unnest(@partials::boolean[]) AS partial) d
 ON CONFLICT (client_id, department_id, business_date, register_id) DO UPDATE
 SET time_zone = EXCLUDED.time_zone, import_id = EXCLUDED.import_id, job_id = EXCLUDED.job_id,
-    fencing_token = EXCLUDED.fencing_token, version = register_days.version + 1, write_time = EXCLUDED.write_time
+    fencing_token = EXCLUDED.fencing_token, version = register_days.version + 1, write_time = EXCLUDED.write_time,
+    partial = EXCLUDED.partial
 RETURNING business_date, version;
 
 -- name: RegisterValuesInsertDays :exec
@@ -42,12 +44,16 @@ FROM (
 ) v;
 
 -- name: DayStatusWrittenDays :exec
--- After a register's values changed on these days: one more version each, and the number of
--- registers with data.
+-- After a register's values changed on these days: one more version each, the number of
+-- registers with data, and whether any of them holds the day so far.
 UPDATE day_status s
 SET version = s.version + 1,
     registers_imported = (
         SELECT count(*) FROM register_days r
         WHERE r.client_id = s.client_id AND r.department_id = s.department_id AND r.business_date = s.business_date),
+    partial = EXISTS (
+        SELECT 1 FROM register_days r
+        WHERE r.client_id = s.client_id AND r.department_id = s.department_id AND r.business_date = s.business_date
+          AND r.partial),
     update_time = now()
 WHERE s.client_id = @client_id AND s.department_id = @department_id AND s.business_date = ANY(@dates::date[]);

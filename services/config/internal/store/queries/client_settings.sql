@@ -4,10 +4,10 @@ SELECT * FROM client_settings WHERE client_id = @client_id;
 -- name: ClientSettingsUpsert :one
 INSERT INTO client_settings (
     client_id, multi_cash_registers, pos_import_enabled, pos_provider,
-    auto_confirm_weekly_balance, confirm_time, time_zone, update_time
+    auto_confirm_weekly_balance, confirm_time, time_zone, intraday_refresh_minutes, update_time
 ) VALUES (
     @client_id, @multi_cash_registers, @pos_import_enabled, @pos_provider,
-    @auto_confirm_weekly_balance, @confirm_time, @time_zone, now()
+    @auto_confirm_weekly_balance, @confirm_time, @time_zone, @intraday_refresh_minutes, now()
 )
 ON CONFLICT (client_id) DO UPDATE SET
     multi_cash_registers        = EXCLUDED.multi_cash_registers,
@@ -16,6 +16,7 @@ ON CONFLICT (client_id) DO UPDATE SET
     auto_confirm_weekly_balance = EXCLUDED.auto_confirm_weekly_balance,
     confirm_time                = EXCLUDED.confirm_time,
     time_zone                   = EXCLUDED.time_zone,
+    intraday_refresh_minutes    = EXCLUDED.intraday_refresh_minutes,
     update_time                 = now()
 RETURNING *;
 

@@ -16,7 +16,7 @@ UPDATE day_status
 SET status = 2, approved_by = 'auto-confirm', approve_time = $1, approved_version = version,
     auto_confirmed = true, update_time = now()
 WHERE client_id = $2 AND business_date <= $3::date
-  AND status = 1 AND import_finished AND NOT auto_confirmed AND NOT reopened
+  AND status = 1 AND import_finished AND NOT auto_confirmed AND NOT reopened AND NOT partial
 `
 
 type AutoConfirmApproveParams struct {
@@ -56,7 +56,7 @@ func (q *Queries) AutoConfirmClaim(ctx context.Context, db DBTX, arg AutoConfirm
 const autoConfirmLockDue = `-- name: AutoConfirmLockDue :many
 SELECT department_id, business_date FROM day_status
 WHERE client_id = $1 AND business_date <= $2::date
-  AND status = 1 AND import_finished AND NOT auto_confirmed AND NOT reopened
+  AND status = 1 AND import_finished AND NOT auto_confirmed AND NOT reopened AND NOT partial
 ORDER BY department_id, business_date
 FOR UPDATE
 `

@@ -13,10 +13,14 @@ import (
 
 const balanceRange = `-- name: BalanceRange :many
 SELECT s.business_date, s.status, s.approved_by, s.approve_time, s.import_finished, s.auto_confirmed,
-       s.registers_imported, v.field_id,
+       s.registers_imported, s.partial, s.corrections_pending, v.field_id,
        coalesce(v.hours_text, '')::text AS hours, coalesce(v.total::text, '')::text AS total,
        coalesce((sum(v.total) OVER (PARTITION BY v.field_id))::text, '')::text AS period_total,
-       count(v.total) OVER (PARTITION BY v.field_id) AS period_days
+       count(v.total) OVER (PARTITION BY v.field_id) AS period_days,
+       (SELECT f.complete_through FROM department_freshness f
+        WHERE f.client_id = $1 AND f.department_id = $2)::date AS complete_through,
+       (SELECT f.last_import_time FROM department_freshness f
+        WHERE f.client_id = $1 AND f.department_id = $2)::timestamptz AS last_import_time
 FROM day_status s
 LEFT JOIN day_values v USING (client_id, department_id, business_date)
 WHERE s.client_id = $1 AND s.department_id = $2
@@ -32,18 +36,22 @@ type BalanceRangeParams struct {
 }
 
 type BalanceRangeRow struct {
-	BusinessDate      pgtype.Date
-	Status            int16
-	ApprovedBy        string
-	ApproveTime       pgtype.Timestamptz
-	ImportFinished    bool
-	AutoConfirmed     bool
-	RegistersImported int32
-	FieldID           pgtype.Int8
-	Hours             string
-	Total             string
-	PeriodTotal       string
-	PeriodDays        int64
+	BusinessDate       pgtype.Date
+	Status             int16
+	ApprovedBy         string
+	ApproveTime        pgtype.Timestamptz
+	ImportFinished     bool
+	AutoConfirmed      bool
+	RegistersImported  int32
+	Partial            bool
+	CorrectionsPending int32
+	FieldID            pgtype.Int8
+	Hours              string
+	Total              string
+	PeriodTotal        string
+	PeriodDays         int64
+	CompleteThrough    pgtype.Date
+	LastImportTime     pgtype.Timestamptz
 }
 
 // The read path: each day's status with its per-field sums and the period's total per field,
@@ -51,6 +59,9 @@ type BalanceRangeRow struct {
 // has one row with a NULL field_id. The hours come as one comma-separated text (decimals hold
 // no commas), stored so at write time: a text[] cost one allocation per hour to decode, 1,000
 // of a week's 1,700, and formatting the numeric[] on every read a sixth of the statement.
+// The department's freshness comes along as two uncorrelated subqueries (evaluated once), so the
+// read stays one round trip. A range without any day row answers no row, and the caller reads
+// the freshness on its own (FreshnessGet).
 func (q *Queries) BalanceRange(ctx context.Context, db DBTX, arg BalanceRangeParams) ([]BalanceRangeRow, error) {
 	rows, err := db.Query(ctx, balanceRange,
 		arg.ClientID,
@@ -73,11 +84,15 @@ func (q *Queries) BalanceRange(ctx context.Context, db DBTX, arg BalanceRangePar
 			&i.ImportFinished,
 			&i.AutoConfirmed,
 			&i.RegistersImported,
+			&i.Partial,
+			&i.CorrectionsPending,
 			&i.FieldID,
 			&i.Hours,
 			&i.Total,
 			&i.PeriodTotal,
 			&i.PeriodDays,
+			&i.CompleteThrough,
+			&i.LastImportTime,
 		); err != nil {
 			return nil, err
 		}
@@ -147,7 +162,7 @@ func (q *Queries) DayStatusEnsure(ctx context.Context, db DBTX, arg DayStatusEns
 }
 
 const dayStatusLock = `-- name: DayStatusLock :many
-SELECT client_id, department_id, business_date, status, approved_by, approve_time, version, approved_version, import_finished, finished_import_id, auto_confirmed, reopened, registers_imported, update_time FROM day_status
+SELECT client_id, department_id, business_date, status, approved_by, approve_time, version, approved_version, import_finished, finished_import_id, auto_confirmed, reopened, registers_imported, update_time, partial, corrections_pending FROM day_status
 WHERE client_id = $1 AND department_id = $2
   AND business_date BETWEEN $3::date AND $4::date
 ORDER BY business_date
@@ -191,6 +206,8 @@ func (q *Queries) DayStatusLock(ctx context.Context, db DBTX, arg DayStatusLockP
 			&i.Reopened,
 			&i.RegistersImported,
 			&i.UpdateTime,
+			&i.Partial,
+			&i.CorrectionsPending,
 		); err != nil {
 			return nil, err
 		}
@@ -207,7 +224,7 @@ UPDATE day_status
 SET import_finished = true, finished_import_id = $1, update_time = now()
 WHERE client_id = $2 AND department_id = $3
   AND business_date BETWEEN $4::date AND $5::date
-  AND NOT (import_finished AND finished_import_id = $1)
+  AND NOT partial AND NOT (import_finished AND finished_import_id = $1)
 `
 
 type DayStatusMarkImportedParams struct {
@@ -218,6 +235,7 @@ type DayStatusMarkImportedParams struct {
 	UntilDate    pgtype.Date
 }
 
+// Partial days (today so far) are never marked: they are not complete.
 func (q *Queries) DayStatusMarkImported(ctx context.Context, db DBTX, arg DayStatusMarkImportedParams) (int64, error) {
 	result, err := db.Exec(ctx, dayStatusMarkImported,
 		arg.ImportID,

@@ -8,6 +8,23 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type AuditRecord struct {
+	ClientID     string
+	AuditID      pgtype.UUID
+	Seq          int64
+	Action       int16
+	Actor        string
+	RecordTime   pgtype.Timestamptz
+	DepartmentID string
+	BusinessDate pgtype.Date
+	RegisterID   string
+	TimeZone     string
+	Changes      []byte
+	CorrectionID pgtype.UUID
+	ImportID     string
+	JobID        string
+}
+
 type AutoConfirmRun struct {
 	ClientID     string
 	LocalDate    pgtype.Date
@@ -15,21 +32,46 @@ type AutoConfirmRun struct {
 	DaysApproved int32
 }
 
+type Correction struct {
+	ClientID       string
+	CorrectionID   pgtype.UUID
+	Seq            int64
+	DepartmentID   string
+	BusinessDate   pgtype.Date
+	RegisterID     string
+	TimeZone       string
+	State          int16
+	BeforeValues   []byte
+	AfterValues    []byte
+	ImportID       string
+	JobID          string
+	FencingToken   int64
+	CauseReason    string
+	CauseSaleIds   []string
+	CauseSaleCount int32
+	CreateTime     pgtype.Timestamptz
+	UpdateTime     pgtype.Timestamptz
+	ResolveTime    pgtype.Timestamptz
+	ResolvedBy     string
+}
+
 type DayStatus struct {
-	ClientID          string
-	DepartmentID      string
-	BusinessDate      pgtype.Date
-	Status            int16
-	ApprovedBy        string
-	ApproveTime       pgtype.Timestamptz
-	Version           int64
-	ApprovedVersion   pgtype.Int8
-	ImportFinished    bool
-	FinishedImportID  string
-	AutoConfirmed     bool
-	Reopened          bool
-	RegistersImported int32
-	UpdateTime        pgtype.Timestamptz
+	ClientID           string
+	DepartmentID       string
+	BusinessDate       pgtype.Date
+	Status             int16
+	ApprovedBy         string
+	ApproveTime        pgtype.Timestamptz
+	Version            int64
+	ApprovedVersion    pgtype.Int8
+	ImportFinished     bool
+	FinishedImportID   string
+	AutoConfirmed      bool
+	Reopened           bool
+	RegistersImported  int32
+	UpdateTime         pgtype.Timestamptz
+	Partial            bool
+	CorrectionsPending int32
 }
 
 type DayValue struct {
@@ -40,6 +82,15 @@ type DayValue struct {
 	Hours        []pgtype.Numeric
 	Total        pgtype.Numeric
 	HoursText    string
+}
+
+type DepartmentFreshness struct {
+	ClientID        string
+	DepartmentID    string
+	TimeZone        string
+	CompleteThrough pgtype.Date
+	LastImportTime  pgtype.Timestamptz
+	LastImportID    string
 }
 
 type JobFence struct {
@@ -59,6 +110,7 @@ type RegisterDay struct {
 	FencingToken int64
 	Version      int64
 	WriteTime    pgtype.Timestamptz
+	Partial      bool
 }
 
 type RegisterValue struct {

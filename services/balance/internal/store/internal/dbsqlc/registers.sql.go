@@ -35,7 +35,7 @@ func (q *Queries) JobFenceAdvance(ctx context.Context, db DBTX, arg JobFenceAdva
 }
 
 const registerDaysOfDay = `-- name: RegisterDaysOfDay :many
-SELECT client_id, department_id, business_date, register_id, time_zone, import_id, job_id, fencing_token, version, write_time FROM register_days
+SELECT client_id, department_id, business_date, register_id, time_zone, import_id, job_id, fencing_token, version, write_time, partial FROM register_days
 WHERE client_id = $1 AND department_id = $2 AND business_date = $3
 ORDER BY register_id
 `
@@ -66,6 +66,7 @@ func (q *Queries) RegisterDaysOfDay(ctx context.Context, db DBTX, arg RegisterDa
 			&i.FencingToken,
 			&i.Version,
 			&i.WriteTime,
+			&i.Partial,
 		); err != nil {
 			return nil, err
 		}

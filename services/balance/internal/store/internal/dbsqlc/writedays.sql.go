@@ -17,6 +17,10 @@ SET version = s.version + 1,
     registers_imported = (
         SELECT count(*) FROM register_days r
         WHERE r.client_id = s.client_id AND r.department_id = s.department_id AND r.business_date = s.business_date),
+    partial = EXISTS (
+        SELECT 1 FROM register_days r
+        WHERE r.client_id = s.client_id AND r.department_id = s.department_id AND r.business_date = s.business_date
+          AND r.partial),
     update_time = now()
 WHERE s.client_id = $1 AND s.department_id = $2 AND s.business_date = ANY($3::date[])
 `
@@ -27,8 +31,8 @@ type DayStatusWrittenDaysParams struct {
 	Dates        []pgtype.Date
 }
 
-// After a register's values changed on these days: one more version each, and the number of
-// registers with data.
+// After a register's values changed on these days: one more version each, the number of
+// registers with data, and whether any of them holds the day so far.
 func (q *Queries) DayStatusWrittenDays(ctx context.Context, db DBTX, arg DayStatusWrittenDaysParams) error {
 	_, err := db.Exec(ctx, dayStatusWrittenDays, arg.ClientID, arg.DepartmentID, arg.Dates)
 	return err
@@ -36,7 +40,7 @@ func (q *Queries) DayStatusWrittenDays(ctx context.Context, db DBTX, arg DayStat
 
 const registerDaysOfRange = `-- name: RegisterDaysOfRange :many
 
-SELECT business_date, version FROM register_days
+SELECT business_date, version, partial FROM register_days
 WHERE client_id = $1 AND department_id = $2 AND register_id = $3
   AND business_date BETWEEN $4::date AND $5::date
 `
@@ -52,6 +56,7 @@ type RegisterDaysOfRangeParams struct {
 type RegisterDaysOfRangeRow struct {
 	BusinessDate pgtype.Date
 	Version      int64
+	Partial      bool
 }
 
 // Queries of WriteDays, the one write path (WriteDay is WriteDays of one day): one register's
@@ -72,7 +77,7 @@ func (q *Queries) RegisterDaysOfRange(ctx context.Context, db DBTX, arg Register
 	items := []RegisterDaysOfRangeRow{}
 	for rows.Next() {
 		var i RegisterDaysOfRangeRow
-		if err := rows.Scan(&i.BusinessDate, &i.Version); err != nil {
+		if err := rows.Scan(&i.BusinessDate, &i.Version, &i.Partial); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -85,14 +90,15 @@ func (q *Queries) RegisterDaysOfRange(ctx context.Context, db DBTX, arg Register
 
 const registerDaysUpsertDays = `-- name: RegisterDaysUpsertDays :many
 INSERT INTO register_days (
-    client_id, department_id, business_date, register_id, time_zone, import_id, job_id, fencing_token, version, write_time
+    client_id, department_id, business_date, register_id, time_zone, import_id, job_id, fencing_token, version, write_time, partial
 )
-SELECT $1::text, $2::text, d, $3::text, $4::text, $5::text, $6::text,
-       $7::bigint, 1, $8::timestamptz
-FROM unnest($9::date[]) AS d
+SELECT $1::text, $2::text, d.business_date, $3::text, $4::text, $5::text,
+       $6::text, $7::bigint, 1, $8::timestamptz, d.partial
+FROM (SELECT unnest($9::date[]) AS business_date, unnest($10::boolean[]) AS partial) d
 ON CONFLICT (client_id, department_id, business_date, register_id) DO UPDATE
 SET time_zone = EXCLUDED.time_zone, import_id = EXCLUDED.import_id, job_id = EXCLUDED.job_id,
-    fencing_token = EXCLUDED.fencing_token, version = register_days.version + 1, write_time = EXCLUDED.write_time
+    fencing_token = EXCLUDED.fencing_token, version = register_days.version + 1, write_time = EXCLUDED.write_time,
+    partial = EXCLUDED.partial
 RETURNING business_date, version
 `
 
@@ -106,6 +112,7 @@ type RegisterDaysUpsertDaysParams struct {
 	FencingToken int64
 	WriteTime    pgtype.Timestamptz
 	Dates        []pgtype.Date
+	Partials     []bool
 }
 
 type RegisterDaysUpsertDaysRow struct {
@@ -113,6 +120,7 @@ type RegisterDaysUpsertDaysRow struct {
 	Version      int64
 }
 
+// partials holds each date's partial flag, in the order of dates.
 func (q *Queries) RegisterDaysUpsertDays(ctx context.Context, db DBTX, arg RegisterDaysUpsertDaysParams) ([]RegisterDaysUpsertDaysRow, error) {
 	rows, err := db.Query(ctx, registerDaysUpsertDays,
 		arg.ClientID,
@@ -124,6 +132,7 @@ func (q *Queries) RegisterDaysUpsertDays(ctx context.Context, db DBTX, arg Regis
 		arg.FencingToken,
 		arg.WriteTime,
 		arg.Dates,
+		arg.Partials,
 	)
 	if err != nil {
 		return nil, err

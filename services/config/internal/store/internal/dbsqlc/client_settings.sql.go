@@ -10,7 +10,7 @@ import (
 )
 
 const clientSettingsGet = `-- name: ClientSettingsGet :one
-SELECT client_id, multi_cash_registers, pos_import_enabled, pos_provider, auto_confirm_weekly_balance, confirm_time, time_zone, update_time FROM client_settings WHERE client_id = $1
+SELECT client_id, multi_cash_registers, pos_import_enabled, pos_provider, auto_confirm_weekly_balance, confirm_time, time_zone, update_time, intraday_refresh_minutes FROM client_settings WHERE client_id = $1
 `
 
 func (q *Queries) ClientSettingsGet(ctx context.Context, db DBTX, clientID string) (ClientSetting, error) {
@@ -25,12 +25,13 @@ func (q *Queries) ClientSettingsGet(ctx context.Context, db DBTX, clientID strin
 		&i.ConfirmTime,
 		&i.TimeZone,
 		&i.UpdateTime,
+		&i.IntradayRefreshMinutes,
 	)
 	return i, err
 }
 
 const clientSettingsList = `-- name: ClientSettingsList :many
-SELECT client_id, multi_cash_registers, pos_import_enabled, pos_provider, auto_confirm_weekly_balance, confirm_time, time_zone, update_time FROM client_settings
+SELECT client_id, multi_cash_registers, pos_import_enabled, pos_provider, auto_confirm_weekly_balance, confirm_time, time_zone, update_time, intraday_refresh_minutes FROM client_settings
 WHERE client_id > $1
   AND (NOT $2::boolean OR pos_import_enabled)
   AND ($3::boolean OR client_id = ANY($4::text[]))
@@ -70,6 +71,7 @@ func (q *Queries) ClientSettingsList(ctx context.Context, db DBTX, arg ClientSet
 			&i.ConfirmTime,
 			&i.TimeZone,
 			&i.UpdateTime,
+			&i.IntradayRefreshMinutes,
 		); err != nil {
 			return nil, err
 		}
@@ -84,10 +86,10 @@ func (q *Queries) ClientSettingsList(ctx context.Context, db DBTX, arg ClientSet
 const clientSettingsUpsert = `-- name: ClientSettingsUpsert :one
 INSERT INTO client_settings (
     client_id, multi_cash_registers, pos_import_enabled, pos_provider,
-    auto_confirm_weekly_balance, confirm_time, time_zone, update_time
+    auto_confirm_weekly_balance, confirm_time, time_zone, intraday_refresh_minutes, update_time
 ) VALUES (
     $1, $2, $3, $4,
-    $5, $6, $7, now()
+    $5, $6, $7, $8, now()
 )
 ON CONFLICT (client_id) DO UPDATE SET
     multi_cash_registers        = EXCLUDED.multi_cash_registers,
@@ -96,8 +98,9 @@ ON CONFLICT (client_id) DO UPDATE SET
     auto_confirm_weekly_balance = EXCLUDED.auto_confirm_weekly_balance,
     confirm_time                = EXCLUDED.confirm_time,
     time_zone                   = EXCLUDED.time_zone,
+    intraday_refresh_minutes    = EXCLUDED.intraday_refresh_minutes,
     update_time                 = now()
-RETURNING client_id, multi_cash_registers, pos_import_enabled, pos_provider, auto_confirm_weekly_balance, confirm_time, time_zone, update_time
+RETURNING client_id, multi_cash_registers, pos_import_enabled, pos_provider, auto_confirm_weekly_balance, confirm_time, time_zone, update_time, intraday_refresh_minutes
 `
 
 type ClientSettingsUpsertParams struct {
@@ -108,6 +111,7 @@ type ClientSettingsUpsertParams struct {
 	AutoConfirmWeeklyBalance bool
 	ConfirmTime              string
 	TimeZone                 string
+	IntradayRefreshMinutes   int32
 }
 
 func (q *Queries) ClientSettingsUpsert(ctx context.Context, db DBTX, arg ClientSettingsUpsertParams) (ClientSetting, error) {
@@ -119,6 +123,7 @@ func (q *Queries) ClientSettingsUpsert(ctx context.Context, db DBTX, arg ClientS
 		arg.AutoConfirmWeeklyBalance,
 		arg.ConfirmTime,
 		arg.TimeZone,
+		arg.IntradayRefreshMinutes,
 	)
 	var i ClientSetting
 	err := row.Scan(
@@ -130,6 +135,7 @@ func (q *Queries) ClientSettingsUpsert(ctx context.Context, db DBTX, arg ClientS
 		&i.ConfirmTime,
 		&i.TimeZone,
 		&i.UpdateTime,
+		&i.IntradayRefreshMinutes,
 	)
 	return i, err
 }

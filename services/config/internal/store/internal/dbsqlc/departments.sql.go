@@ -194,3 +194,54 @@ func (q *Queries) DepartmentUpsert(ctx context.Context, db DBTX, arg DepartmentU
 	)
 	return i, err
 }
+
+const departmentsLock = `-- name: DepartmentsLock :exec
+SELECT pg_advisory_xact_lock(hashtextextended('config.departments:' || $1::text, 0))
+`
+
+// Serialises the changes of a client's departments: the rules across departments (a shop
+// imported whole by one department has no registers in another) are checked against a state
+// no concurrent change can alter before the commit.
+func (q *Queries) DepartmentsLock(ctx context.Context, db DBTX, clientID string) error {
+	_, err := db.Exec(ctx, departmentsLock, clientID)
+	return err
+}
+
+const departmentsOfShop = `-- name: DepartmentsOfShop :many
+SELECT department_id, register_ids FROM department_view
+WHERE client_id = $1 AND pos_client_number = $2 AND department_id <> $3
+ORDER BY department_id
+`
+
+type DepartmentsOfShopParams struct {
+	ClientID        string
+	PosClientNumber string
+	DepartmentID    string
+}
+
+type DepartmentsOfShopRow struct {
+	DepartmentID string
+	RegisterIds  []string
+}
+
+// The other departments of the client mapped to this POS client number (shop or location),
+// with their registers.
+func (q *Queries) DepartmentsOfShop(ctx context.Context, db DBTX, arg DepartmentsOfShopParams) ([]DepartmentsOfShopRow, error) {
+	rows, err := db.Query(ctx, departmentsOfShop, arg.ClientID, arg.PosClientNumber, arg.DepartmentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []DepartmentsOfShopRow{}
+	for rows.Next() {
+		var i DepartmentsOfShopRow
+		if err := rows.Scan(&i.DepartmentID, &i.RegisterIds); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -26,6 +26,7 @@ type ClientSetting struct {
 	ConfirmTime              string
 	TimeZone                 string
 	UpdateTime               pgtype.Timestamptz
+	IntradayRefreshMinutes   int32
 }
 
 type Department struct {
