@@ -341,8 +341,19 @@ func (b *Bundle) checkApproved(t testing.TB) {
 	if b.approved == nil {
 		return
 	}
-	if diff := cmp.Diff(b.approved, b.Days(t, Client, "d1", b.ApprovedFrom, b.ApprovedUntil), protocmp.Transform()); diff != "" {
+	after := b.Days(t, Client, "d1", b.ApprovedFrom, b.ApprovedUntil)
+	// The upstream change to each approved day is kept as a pending correction beside the
+	// day, which shows it; the day's values, status and versions stay as they were.
+	correction := protocmp.IgnoreFields(&posimportv1.BalanceDay{}, "corrections_pending")
+	registerCorrection := protocmp.IgnoreFields(&posimportv1.RegisterDay{}, "correction_id")
+	freshness := protocmp.IgnoreFields(&posimportv1.GetDayResponse{}, "freshness")
+	if diff := cmp.Diff(b.approved, after, protocmp.Transform(), correction, registerCorrection, freshness); diff != "" {
 		t.Errorf("G3: approved days changed (-before +after):\n%s", diff)
+	}
+	for date, day := range after {
+		if day.GetDay().GetCorrectionsPending() == 0 {
+			t.Errorf("G3: approved day %s changed upstream but has no pending correction", date)
+		}
 	}
 	d1 := b.Deps[:1]
 	if diffs := b.Mismatches(t, Client, 0, d1, b.ApprovedFrom, b.ApprovedUntil, 1); len(diffs) == 0 {
