@@ -69,6 +69,10 @@ type NewImport struct {
 	// MaxQueued refuses the import (a *QueueFullError) when the client's jobs not ended would
 	// be more than this with the new ones; 0 is no limit.
 	MaxQueued int
+	// ChangeScan, when set, is the change listing whose days the import re-reads (changes.go).
+	ChangeScan *ChangeScan
+	// DayCauses are the jobs' days with a cause of their own.
+	DayCauses []DayCause
 }
 
 // Created is what CreateImport did.
@@ -139,6 +143,9 @@ func (s *Store) CreateImport(ctx context.Context, ni NewImport) (Created, error)
 			}); err != nil {
 				return fmt.Errorf("insert job: %w", err)
 			}
+		}
+		if err := s.insertChanges(ctx, tx, ni); err != nil {
+			return err
 		}
 		if !ni.RunDate.IsZero() {
 			if err := s.q.ScheduleRunClientInsert(ctx, tx, dbsqlc.ScheduleRunClientInsertParams{
