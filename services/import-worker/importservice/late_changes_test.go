@@ -206,3 +206,115 @@ func apiRequests(e *pipelinetest.Env) int64 {
 	}
 	return n
 }
+
+// TestRestaurantLateReceiptNightly: Lightspeed Restaurant cannot list changed receipts, so the
+// nightly run re-reads its lookback (7 days by default): a receipt that a device synced 5 days
+// late is in the balance after the next nightly run, which then equals the oracle.
+func TestRestaurantLateReceiptNightly(t *testing.T) {
+	t.Parallel()
+	const days = 14
+	p := startRestaurantPipeline(t, days)
+	deps := p.restaurantDepartments()
+	p.configureRestaurant(t, "c1", deps)
+	p.Connect(t, "c1", 300001, true)
+	until := yesterday().AddDays(-1)
+	from := until.AddDays(-(days - 1))
+	ids := []string{deps[0].ID, deps[1].ID}
+	resp, err := p.ImportClient(t, "c1").StartImport(context.Background(), &posimportv1.StartImportRequest{
+		ClientId: "c1", DepartmentIds: ids, FromDate: from.String(), UntilDate: until.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imp := p.WaitImport(t, "c1", resp.GetImport().GetImportId(), 3*time.Minute); imp.GetState() != posimportv1.ImportState_IMPORT_STATE_SUCCEEDED {
+		t.Fatalf("import ended %s: %v", imp.GetState(), firstErrors(imp, 3))
+	}
+	// Closed 5 days before today, synced now.
+	d := deps[0]
+	loc := mustZone(t, d.Location.TimeZone)
+	lateDay := civil.Today(time.Now(), loc).AddDays(-5)
+	if _, err := p.Sim.AddReceipt(d.Business, sim.ReceiptInput{LocationID: d.Location.ID, DeviceID: d.Location.Devices[0].ID,
+		TimeClosed: lateDay.Start(loc).Add(13 * time.Hour), NbCovers: decimal.NewFromInt(2),
+		Lines: []sim.ReceiptLineInput{{Quantity: decimal.NewFromInt(3), UnitPrice: decimal.RequireFromString("8.50"), Name: "late"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if diffs := p.restaurantMismatches(t, "c1", deps, from, until); len(diffs) == 0 {
+		t.Fatal("the late receipt changes nothing before the nightly run: the test proves nothing")
+	}
+	imp := p.WaitImport(t, "c1", p.RunNightly(t, "c1", 0), 3*time.Minute)
+	if imp.GetState() != posimportv1.ImportState_IMPORT_STATE_SUCCEEDED {
+		t.Fatalf("nightly import ended %s: %v", imp.GetState(), firstErrors(imp, 3))
+	}
+	if diffs := p.restaurantMismatches(t, "c1", deps, from, until); len(diffs) > 0 {
+		t.Errorf("after the nightly run the balance differs from the oracle:\n%v", diffs[:min(len(diffs), 20)])
+	}
+}
+
+// TestLateChangesOnApprovedDays: the same changes on approved days leave the days as they
+// were; the nightly run records a pending correction for exactly the register-days that differ
+// from the oracle, each naming the change listing's reason and sales. Applying one makes its
+// register-day equal the oracle; dismissing another leaves it as it was; the audit lists both.
+func TestLateChangesOnApprovedDays(t *testing.T) {
+	t.Parallel()
+	w := startLateWorld(t, true)
+	e := w.e
+	ctx := context.Background()
+	id := e.RunNightly(t, "c1", 0)
+	imp := e.WaitImport(t, "c1", id, 3*time.Minute)
+	if imp.GetState() != posimportv1.ImportState_IMPORT_STATE_SUCCEEDED {
+		t.Fatalf("nightly import ended %s: %v", imp.GetState(), firstErrors(imp, 3))
+	}
+	if got := differingDays(e.Mismatches(t, "c1", 0, w.deps, w.from, w.until, 1000)); strings.Join(got, ",") != strings.Join(w.changed, ",") {
+		t.Errorf("after the nightly run the approved days differ from the oracle on %v, want still exactly %v", got, w.changed)
+	}
+	var pendingDays int64
+	if err := e.Pool.QueryRow(ctx, "SELECT sum(days_correction_pending) FROM jobs WHERE import_id = $1", id).Scan(&pendingDays); err != nil {
+		t.Fatal(err)
+	}
+	if pendingDays != int64(len(w.changed)) {
+		t.Errorf("the import counted %d pending corrections, want %d", pendingDays, len(w.changed))
+	}
+
+	bal := posimportv1.NewBalanceServiceClient(e.Keys.DialPerson(t, e.Balance.GRPCAddr, authn.RoleSupervisor))
+	list, err := bal.ListCorrections(ctx, &posimportv1.ListCorrectionsRequest{ClientId: "c1", State: posimportv1.CorrectionState_CORRECTION_STATE_PENDING, PageSize: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byDay := map[string]*posimportv1.Correction{}
+	var keys []string
+	for _, c := range list.GetCorrections() {
+		k := c.GetDepartmentId() + "/" + c.GetRegisterId() + " " + c.GetDate()
+		byDay[k] = c
+		keys = append(keys, k)
+		if c.GetImportId() != id || c.GetCause().GetReason() == "" || len(c.GetCause().GetSaleIds()) == 0 ||
+			int(c.GetCause().GetSaleCount()) < len(c.GetCause().GetSaleIds()) {
+			t.Errorf("correction %s: import %s (want %s), cause %v", k, c.GetImportId(), id, c.GetCause())
+		}
+	}
+	sort.Strings(keys)
+	if strings.Join(keys, ",") != strings.Join(w.changed, ",") {
+		t.Fatalf("pending corrections on %v, want one per register-day that differs from the oracle %v", keys, w.changed)
+	}
+
+	applied, dismissed := byDay[w.changed[0]], byDay[w.changed[1]]
+	if _, err := bal.ApplyCorrection(ctx, &posimportv1.ApplyCorrectionRequest{ClientId: "c1", CorrectionId: applied.GetCorrectionId()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bal.DismissCorrection(ctx, &posimportv1.DismissCorrectionRequest{ClientId: "c1", CorrectionId: dismissed.GetCorrectionId()}); err != nil {
+		t.Fatal(err)
+	}
+	want := append([]string(nil), w.changed[1:]...)
+	if got := differingDays(e.Mismatches(t, "c1", 0, w.deps, w.from, w.until, 1000)); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("after applying %s and dismissing %s the balance differs on %v, want %v", w.changed[0], w.changed[1], got, want)
+	}
+	audit, err := bal.ListAuditRecords(ctx, &posimportv1.ListAuditRecordsRequest{ClientId: "c1", PageSize: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, r := range audit.GetRecords() {
+		seen[r.GetCorrectionId()] = true
+	}
+	if len(audit.GetRecords()) != 2 || !seen[applied.GetCorrectionId()] || !seen[dismissed.GetCorrectionId()] {
+		t.Errorf("audit lists %v, want the apply and the dismiss", audit.GetRecords())
+	}
+}
