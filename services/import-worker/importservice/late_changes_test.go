@@ -266,11 +266,7 @@ func TestLateChangesOnApprovedDays(t *testing.T) {
 	if got := differingDays(e.Mismatches(t, "c1", 0, w.deps, w.from, w.until, 1000)); strings.Join(got, ",") != strings.Join(w.changed, ",") {
 		t.Errorf("after the nightly run the approved days differ from the oracle on %v, want still exactly %v", got, w.changed)
 	}
-	var pendingDays int64
-	if err := e.Pool.QueryRow(ctx, "SELECT sum(days_correction_pending) FROM jobs WHERE import_id = $1", id).Scan(&pendingDays); err != nil {
-		t.Fatal(err)
-	}
-	if pendingDays != int64(len(w.changed)) {
+	if pendingDays := imp.GetProgress().GetDaysCorrectionPending(); pendingDays != int64(len(w.changed)) {
 		t.Errorf("the import counted %d pending corrections, want %d", pendingDays, len(w.changed))
 	}
 

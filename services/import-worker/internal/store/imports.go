@@ -191,7 +191,7 @@ type JobSummary struct {
 	DepartmentID, State                                           string
 	Jobs                                                          int32
 	DaysWritten, DaysUnchanged, DaysSkippedApproved, SalesCounted int64
-	RequestsMade                                                  int64
+	RequestsMade, DaysCorrectionPending                           int64
 	// From and Until span the jobs' dates.
 	From, Until civil.Date
 }
@@ -207,7 +207,7 @@ func (s *Store) JobSummaries(ctx context.Context, id uuid.UUID) ([]JobSummary, e
 		out[i] = JobSummary{
 			DepartmentID: r.DepartmentID, State: r.State, Jobs: r.Jobs, DaysWritten: r.DaysWritten, DaysUnchanged: r.DaysUnchanged,
 			DaysSkippedApproved: r.DaysSkippedApproved, SalesCounted: r.SalesCounted, RequestsMade: r.RequestsMade,
-			From: civilDate(r.FromDate), Until: civilDate(r.UntilDate),
+			DaysCorrectionPending: r.DaysCorrectionPending, From: civilDate(r.FromDate), Until: civilDate(r.UntilDate),
 		}
 	}
 	return out, nil
