@@ -384,8 +384,12 @@ type ImportProgress struct {
 	// Register-days whose stored values already equalled the imported ones (counted in
 	// days_written too).
 	DaysUnchanged int64 `protobuf:"varint,14,opt,name=days_unchanged,json=daysUnchanged,proto3" json:"days_unchanged,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Register-days of approved days whose imported values differ from the approved ones: the
+	// balance kept them as pending corrections (BalanceService.ListCorrections) and changed
+	// nothing.
+	DaysCorrectionPending int64 `protobuf:"varint,15,opt,name=days_correction_pending,json=daysCorrectionPending,proto3" json:"days_correction_pending,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *ImportProgress) Reset() {
@@ -512,6 +516,13 @@ func (x *ImportProgress) GetDepartments() []*DepartmentProgress {
 func (x *ImportProgress) GetDaysUnchanged() int64 {
 	if x != nil {
 		return x.DaysUnchanged
+	}
+	return 0
+}
+
+func (x *ImportProgress) GetDaysCorrectionPending() int64 {
+	if x != nil {
+		return x.DaysCorrectionPending
 	}
 	return 0
 }
@@ -1256,7 +1267,7 @@ const file_posimport_v1_import_proto_rawDesc = "" +
 	"\tfrom_date\x18\x05 \x01(\tR\bfromDate\x12\x1d\n" +
 	"\n" +
 	"until_date\x18\x06 \x01(\tR\tuntilDate\x12'\n" +
-	"\x0fmarked_imported\x18\a \x01(\bR\x0emarkedImported\"\xcf\x04\n" +
+	"\x0fmarked_imported\x18\a \x01(\bR\x0emarkedImported\"\x87\x05\n" +
 	"\x0eImportProgress\x12!\n" +
 	"\fjobs_planned\x18\x01 \x01(\x05R\vjobsPlanned\x12!\n" +
 	"\fjobs_pending\x18\x02 \x01(\x05R\vjobsPending\x12!\n" +
@@ -1273,7 +1284,8 @@ const file_posimport_v1_import_proto_rawDesc = "" +
 	"\rrequests_made\x18\v \x01(\x03R\frequestsMade\x12@\n" +
 	"\x0eunmapped_types\x18\f \x03(\x0e2\x19.posimport.v1.PosDataTypeR\runmappedTypes\x12B\n" +
 	"\vdepartments\x18\r \x03(\v2 .posimport.v1.DepartmentProgressR\vdepartments\x12%\n" +
-	"\x0edays_unchanged\x18\x0e \x01(\x03R\rdaysUnchanged\"\xff\x04\n" +
+	"\x0edays_unchanged\x18\x0e \x01(\x03R\rdaysUnchanged\x126\n" +
+	"\x17days_correction_pending\x18\x0f \x01(\x03R\x15daysCorrectionPending\"\xff\x04\n" +
 	"\x06Import\x12\x1b\n" +
 	"\timport_id\x18\x01 \x01(\tR\bimportId\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12%\n" +

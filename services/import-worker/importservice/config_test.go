@@ -18,7 +18,7 @@ import (
 )
 
 // TestConfigFromEnvironment: JOBS_REPLICAS, TOKEN_REUSE_MARGIN, BALANCE_WRITE_TIMEOUT,
-// JOB_LEASE_TTL, JOB_ACK_WAIT and JOB_HEARTBEAT_INTERVAL are read over their defaults, as main
+// JOB_LEASE_TTL, JOB_ACK_WAIT, JOB_HEARTBEAT_INTERVAL and SCHEDULE_LOOKBACK_DAYS are read over their defaults, as main
 // loads them.
 func TestConfigFromEnvironment(t *testing.T) {
 	t.Parallel()
@@ -27,6 +27,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 		Margin                    time.Duration
 		Write                     time.Duration
 		Lease, AckWait, Heartbeat time.Duration
+		Lookback                  int
 	}
 	for _, tc := range []struct {
 		name    string
@@ -34,11 +35,11 @@ func TestConfigFromEnvironment(t *testing.T) {
 		want    got
 	}{
 		{name: "defaults", environ: map[string]string{}, want: got{Replicas: 1, Margin: 10 * time.Second, Write: 30 * time.Second,
-			Lease: 15 * time.Second, AckWait: 15 * time.Second}},
+			Lease: 15 * time.Second, AckWait: 15 * time.Second, Lookback: 7}},
 		{name: "set", environ: map[string]string{"JOBS_REPLICAS": "3", "TOKEN_REUSE_MARGIN": "20s", "BALANCE_WRITE_TIMEOUT": "2m",
-			"JOB_LEASE_TTL": "30s", "JOB_ACK_WAIT": "20s", "JOB_HEARTBEAT_INTERVAL": "4s"},
+			"JOB_LEASE_TTL": "30s", "JOB_ACK_WAIT": "20s", "JOB_HEARTBEAT_INTERVAL": "4s", "SCHEDULE_LOOKBACK_DAYS": "10"},
 			want: got{Replicas: 3, Margin: 20 * time.Second, Write: 2 * time.Minute, Lease: 30 * time.Second, AckWait: 20 * time.Second,
-				Heartbeat: 4 * time.Second}},
+				Heartbeat: 4 * time.Second, Lookback: 10}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -47,7 +48,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tc.want, got{Replicas: cfg.JobsReplicas, Margin: cfg.TokenReuseMargin, Write: cfg.BalanceWriteTimeout,
-				Lease: cfg.LeaseTTL, AckWait: cfg.AckWait, Heartbeat: cfg.HeartbeatInterval}); diff != "" {
+				Lease: cfg.LeaseTTL, AckWait: cfg.AckWait, Heartbeat: cfg.HeartbeatInterval, Lookback: cfg.ScheduleLookbackDays}); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}
 		})
@@ -76,6 +77,8 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{name: "negative lease", adjust: func(c *importservice.Config) { c.LeaseTTL = -time.Second }, want: "JOB_LEASE_TTL"},
 		{name: "negative ack wait", adjust: func(c *importservice.Config) { c.AckWait = -time.Second }, want: "JOB_ACK_WAIT"},
 		{name: "negative attempts", adjust: func(c *importservice.Config) { c.MaxAttempts = -1 }, want: "JOB_MAX_ATTEMPTS"},
+		{name: "lookback too short", adjust: func(c *importservice.Config) { c.ScheduleLookbackDays = 1 }, want: "SCHEDULE_LOOKBACK_DAYS"},
+		{name: "lookback too long", adjust: func(c *importservice.Config) { c.ScheduleLookbackDays = 32 }, want: "SCHEDULE_LOOKBACK_DAYS"},
 		{name: "bad zone", adjust: func(c *importservice.Config) { c.ScheduleZone = "Mars/Olympus" }, want: "SCHEDULE_TIME_ZONE"},
 		{name: "bad time", adjust: func(c *importservice.Config) { c.ScheduleTime = "25:00" }, want: "SCHEDULE_TIME"},
 		{name: "negative heartbeat", adjust: func(c *importservice.Config) { c.HeartbeatInterval = -time.Second }, want: "JOB_HEARTBEAT_INTERVAL"},
@@ -136,7 +139,7 @@ func TestConfigDefaults(t *testing.T) {
 		NATSStoreDir: "/var/lib/posimport/nats", WorkerSlots: 4,
 		LightspeedAPIURL: "https://api.lightspeedapp.com", LightspeedRestaurantAPIURL: "https://api.lsk.lightspeed.app",
 		LightspeedBurstWindow: time.Second, RateHeadroom: 2,
-		ScheduleTime: "02:00", ScheduleZone: "Europe/Copenhagen", ScheduleInterval: 30 * time.Second,
+		ScheduleTime: "02:00", ScheduleZone: "Europe/Copenhagen", ScheduleInterval: 30 * time.Second, ScheduleLookbackDays: 7,
 		LeaseTTL: 15 * time.Second, AckWait: 15 * time.Second, MaxAckPending: 64, MaxAttempts: 10, MaxRunningPerClient: 2,
 		MaxQueuedPerClient: 10000,
 		JobMaxDays:         31, RetryBase: 2 * time.Second, ReconcileInterval: 30 * time.Second, ReconcileGrace: time.Minute,

@@ -32,6 +32,7 @@ import (
 	"github.com/posimport/posimport/pkg/retry"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/import-worker/internal/api"
+	"github.com/posimport/posimport/services/import-worker/internal/changes"
 	"github.com/posimport/posimport/services/import-worker/internal/completion"
 	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
 	"github.com/posimport/posimport/services/import-worker/internal/metrics"
@@ -71,6 +72,7 @@ const (
 	DefaultScheduleTime        = "02:00"
 	DefaultScheduleZone        = "Europe/Copenhagen"
 	DefaultScheduleInterval    = 30 * time.Second
+	DefaultScheduleLookback    = changes.DefaultLookbackDays
 	DefaultLeaseTTL            = worker.DefaultLeaseTTL
 	DefaultAckWait             = jobqueue.DefaultAckWait
 	DefaultMaxAckPending       = jobqueue.DefaultMaxAckPending
@@ -121,6 +123,10 @@ type Config struct {
 	ScheduleTime     string        `env:"SCHEDULE_TIME"`
 	ScheduleZone     string        `env:"SCHEDULE_TIME_ZONE"`
 	ScheduleInterval time.Duration `env:"SCHEDULE_CHECK_INTERVAL"`
+	// ScheduleLookbackDays is how many completed days the nightly run re-reads on a POS that
+	// cannot list changed sales (Lightspeed Restaurant); Lightspeed Retail re-reads two days
+	// and the register-days of the sales changed since the last run.
+	ScheduleLookbackDays int `env:"SCHEDULE_LOOKBACK_DAYS"`
 	// Job handling. LeaseTTL, AckWait and HeartbeatInterval keep a running job's lease and
 	// message alive; the worker package's doc says how they relate (HeartbeatInterval 0: a
 	// third of the shorter of the other two). MaxRunningPerClient is also a client's window:
@@ -161,6 +167,7 @@ func (c Config) WithDefaults() Config {
 	c.ScheduleTime = cmp.Or(c.ScheduleTime, DefaultScheduleTime)
 	c.ScheduleZone = cmp.Or(c.ScheduleZone, DefaultScheduleZone)
 	c.ScheduleInterval = cmp.Or(c.ScheduleInterval, DefaultScheduleInterval)
+	c.ScheduleLookbackDays = cmp.Or(c.ScheduleLookbackDays, DefaultScheduleLookback)
 	c.LeaseTTL = cmp.Or(c.LeaseTTL, DefaultLeaseTTL)
 	c.AckWait = cmp.Or(c.AckWait, DefaultAckWait)
 	c.MaxAckPending = cmp.Or(c.MaxAckPending, DefaultMaxAckPending)
@@ -186,6 +193,9 @@ func (c Config) Validate() error {
 	}
 	if _, _, _, err := schedule.Due(time.Now(), zone, c.ScheduleTime); err != nil {
 		return fmt.Errorf("SCHEDULE_TIME: %w", err)
+	}
+	if c.ScheduleLookbackDays < changes.PlainDays || c.ScheduleLookbackDays > 31 {
+		return fmt.Errorf("SCHEDULE_LOOKBACK_DAYS: %d is outside %d..31", c.ScheduleLookbackDays, changes.PlainDays)
 	}
 	if c.JobsReplicas < 1 || c.JobsReplicas > 5 {
 		return fmt.Errorf("JOBS_REPLICAS: %d is outside 1..5 (JetStream's limit)", c.JobsReplicas)
@@ -283,6 +293,11 @@ func New(cfg Config, d Deps) (*Service, error) {
 	authClient := posimportv1.NewAuthServiceClient(d.AuthConn)
 	s.starter = &starter.Starter{Store: s.store, Queue: s.queue, Config: configClient, Auth: authClient,
 		Logger: logger, MaxDays: cfg.JobMaxDays, MaxQueuedPerClient: cfg.MaxQueuedPerClient, NowFunc: d.NowFunc}
+	providers := provider.Default(provider.Options{LightspeedAPIURL: cfg.LightspeedAPIURL, RestaurantAPIURL: cfg.LightspeedRestaurantAPIURL, HTTPClient: posClient(d.HTTPClient, cfg.WorkerSlots)})
+	budget := ratebudget.New(s.store, ratebudget.Config{Headroom: cfg.RateHeadroom, BurstWindow: cfg.LightspeedBurstWindow}, logger)
+	s.starter.Revisiter = &changes.Revisiter{Auth: authClient, Providers: providers, Budget: budget, Metrics: s.metrics,
+		LookbackDays: cfg.ScheduleLookbackDays, TokenMargin: cfg.TokenReuseMargin, Logger: logger.With("component", "changes"),
+		Scanner: changes.Scanner{Store: s.store}}
 	s.api = api.New(s.store, s.starter)
 	s.completer = &completion.Completer{Store: s.store, Balance: posimportv1.NewBalanceServiceClient(d.BalanceConn), Metrics: s.metrics}
 	s.worker = worker.New(worker.Config{
@@ -293,9 +308,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}, worker.Deps{
 		Store: s.store, Queue: s.queue, Config: configClient, Auth: authClient,
 		Balance:   posimportv1.NewBalanceServiceClient(d.BalanceConn),
-		Providers: provider.Default(provider.Options{LightspeedAPIURL: cfg.LightspeedAPIURL, RestaurantAPIURL: cfg.LightspeedRestaurantAPIURL, HTTPClient: posClient(d.HTTPClient, cfg.WorkerSlots)}),
-		Budget: ratebudget.New(s.store, ratebudget.Config{Headroom: cfg.RateHeadroom, BurstWindow: cfg.LightspeedBurstWindow},
-			logger),
+		Providers: providers, Budget: budget,
 		Completer: s.completer, Metrics: s.metrics, Logger: logger,
 	})
 	return s, nil

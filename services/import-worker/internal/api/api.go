@@ -293,6 +293,7 @@ func progress(row store.Import, summary []store.JobSummary, marked []string) *po
 		p.DaysWritten += r.DaysWritten
 		p.DaysUnchanged += r.DaysUnchanged
 		p.DaysSkippedApproved += r.DaysSkippedApproved
+		p.DaysCorrectionPending += r.DaysCorrectionPending
 		p.SalesCounted += r.SalesCounted
 		p.RequestsMade += r.RequestsMade
 		d, ok := deps[r.DepartmentID]

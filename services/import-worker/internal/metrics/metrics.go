@@ -21,6 +21,7 @@ type Metrics struct {
 	freshness   *prometheus.GaugeVec
 	reauth      prometheus.Counter
 	republished prometheus.Counter
+	corrections prometheus.Counter
 }
 
 // New registers the collectors on reg; a nil reg keeps them unregistered (tests).
@@ -54,12 +55,20 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "posimport_import_jobs_republished_total",
 			Help: "Jobs the reconciler published again because their message was gone.",
 		}),
+		corrections: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "posimport_import_corrections_pending_total",
+			Help: "Register-days an import found changed on an approved day, which the balance kept as a pending correction.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.jobs, m.requests, m.rateLimited, m.lag, m.freshness, m.reauth, m.republished)
+		reg.MustRegister(m.jobs, m.requests, m.rateLimited, m.lag, m.freshness, m.reauth, m.republished, m.corrections)
 	}
 	return m
 }
+
+// CorrectionsPending counts register-days whose changed values the balance kept as pending
+// corrections.
+func (m *Metrics) CorrectionsPending(n int) { m.corrections.Add(float64(n)) }
 
 // Job counts one handled delivery.
 func (m *Metrics) Job(outcome string) { m.jobs.WithLabelValues(outcome).Inc() }

@@ -18,6 +18,7 @@ import (
 	"github.com/posimport/posimport/pkg/civil"
 	"github.com/posimport/posimport/pkg/platform/apierr"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+	"github.com/posimport/posimport/services/import-worker/internal/changes"
 	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
 	"github.com/posimport/posimport/services/import-worker/internal/outbox"
 	"github.com/posimport/posimport/services/import-worker/internal/plan"
@@ -41,6 +42,14 @@ type Starter struct {
 	MaxQueuedPerClient int
 	// NowFunc is the clock ("today" in the client's zone); default time.Now.
 	NowFunc func() time.Time
+	// Revisiter, when set, widens scheduled imports: the register-days with changed sales, or
+	// a lookback of days (package changes).
+	Revisiter Revisiter
+}
+
+// Revisiter decides what a client's nightly import reads beyond its last two days.
+type Revisiter interface {
+	Revisit(ctx context.Context, client string, deps []plan.Department, now time.Time) changes.Revisit
 }
 
 // Request is an import to start.
@@ -103,22 +112,36 @@ func (s *Starter) Create(ctx context.Context, r Request) (uuid.UUID, []uuid.UUID
 		return uuid.Nil, nil, err
 	}
 	id := uuid.New()
+	var rv changes.Revisit
+	if r.Scheduled && s.Revisiter != nil {
+		now := r.Now
+		if now.IsZero() {
+			now = s.now()
+		}
+		rv = s.Revisiter.Revisit(ctx, r.ClientID, deps, now)
+		for i := range deps {
+			deps[i].From = deps[i].Until.AddDays(1 - max(rv.Days, changes.PlainDays))
+		}
+	}
 	jobs := plan.Plan(deps, s.MaxDays, uuid.New)
+	jobs, causes := changes.Extend(jobs, deps, rv.RegisterDays, s.MaxDays, uuid.New)
 	ni := store.NewImport{Import: store.Import{
 		ID: id, ClientID: r.ClientID, Overwrite: r.Overwrite, Trigger: int16(r.Trigger),
 		CreatedBy: r.CreatedBy, ScheduledFor: r.ScheduledFor,
-	}, RunDate: r.RunDate}
+	}, RunDate: r.RunDate, ChangeScan: rv.Scan, DayCauses: causes}
 	if !r.Scheduled {
 		ni.MergeIdentical, ni.MaxQueued = true, s.MaxQueuedPerClient
 	}
 	from, until := deps[0].From, deps[0].Until
 	for _, d := range deps {
 		ni.Import.DepartmentIDs = append(ni.Import.DepartmentIDs, d.ID)
-		if d.From.Before(from) {
-			from = d.From
+	}
+	for _, j := range jobs {
+		if j.From.Before(from) {
+			from = j.From
 		}
-		if d.Until.After(until) {
-			until = d.Until
+		if j.Until.After(until) {
+			until = j.Until
 		}
 	}
 	ni.Import.From, ni.Import.Until = from, until
@@ -141,6 +164,9 @@ func (s *Starter) Create(ctx context.Context, r Request) (uuid.UUID, []uuid.UUID
 		s.Logger.InfoContext(ctx, "import merged into an identical one still running", "import_id", created.ImportID,
 			"client_id", r.ClientID, "created_by", r.CreatedBy)
 		return created.ImportID, nil, nil
+	}
+	if rv.After != nil {
+		rv.After(ctx, id)
 	}
 	s.Logger.InfoContext(ctx, "import started", "import_id", id, "client_id", r.ClientID, "jobs", len(jobs),
 		"queued", len(created.Publish), "from", from.String(), "until", until.String(), "trigger", r.Trigger.String())

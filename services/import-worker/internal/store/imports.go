@@ -69,6 +69,10 @@ type NewImport struct {
 	// MaxQueued refuses the import (a *QueueFullError) when the client's jobs not ended would
 	// be more than this with the new ones; 0 is no limit.
 	MaxQueued int
+	// ChangeScan, when set, is the change listing whose days the import re-reads (changes.go).
+	ChangeScan *ChangeScan
+	// DayCauses are the jobs' days with a cause of their own.
+	DayCauses []DayCause
 }
 
 // Created is what CreateImport did.
@@ -140,6 +144,9 @@ func (s *Store) CreateImport(ctx context.Context, ni NewImport) (Created, error)
 				return fmt.Errorf("insert job: %w", err)
 			}
 		}
+		if err := s.insertChanges(ctx, tx, ni); err != nil {
+			return err
+		}
 		if !ni.RunDate.IsZero() {
 			if err := s.q.ScheduleRunClientInsert(ctx, tx, dbsqlc.ScheduleRunClientInsertParams{
 				RunDate: date(ni.RunDate), ClientID: imp.ClientID, Outcome: RunStarted, ImportID: pgtype.UUID{Bytes: imp.ID, Valid: true},
@@ -184,7 +191,7 @@ type JobSummary struct {
 	DepartmentID, State                                           string
 	Jobs                                                          int32
 	DaysWritten, DaysUnchanged, DaysSkippedApproved, SalesCounted int64
-	RequestsMade                                                  int64
+	RequestsMade, DaysCorrectionPending                           int64
 	// From and Until span the jobs' dates.
 	From, Until civil.Date
 }
@@ -200,7 +207,7 @@ func (s *Store) JobSummaries(ctx context.Context, id uuid.UUID) ([]JobSummary, e
 		out[i] = JobSummary{
 			DepartmentID: r.DepartmentID, State: r.State, Jobs: r.Jobs, DaysWritten: r.DaysWritten, DaysUnchanged: r.DaysUnchanged,
 			DaysSkippedApproved: r.DaysSkippedApproved, SalesCounted: r.SalesCounted, RequestsMade: r.RequestsMade,
-			From: civilDate(r.FromDate), Until: civilDate(r.UntilDate),
+			DaysCorrectionPending: r.DaysCorrectionPending, From: civilDate(r.FromDate), Until: civilDate(r.UntilDate),
 		}
 	}
 	return out, nil

@@ -28,6 +28,8 @@ type Result struct {
 	Cancelled bool
 	// FetchTime and WriteTime are how long reading the POS and writing the balance took.
 	FetchTime, WriteTime time.Duration
+	// CorrectionsPending counts the days the balance kept as pending corrections (approved).
+	CorrectionsPending int
 }
 
 // Skipped reports whether every day of the job was left alone as approved.
@@ -99,8 +101,10 @@ func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 		q.RegisterIDs = []string{j.RegisterID}
 	}
 	fetchStart := time.Now()
+	seen := newSeenSales(src)
 	err = src.Sales(ctx, q, func(f pos.SaleFigures) error {
 		res.Counters.SalesCounted++
+		seen.add(f)
 		return series.Add(f)
 	})
 	res.Counters.RequestsMade = src.Stats().Requests
@@ -120,6 +124,9 @@ func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 	res.Days = len(days)
 	err = w.writeJob(ctx, l, loc, days, fields, &res)
 	res.WriteTime = time.Since(writeStart)
+	if err == nil && !res.Cancelled {
+		err = w.afterWrite(ctx, l, acct.Key(), seen, res)
+	}
 	return res, err
 }
 
@@ -128,6 +135,10 @@ func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 // in res.
 func (w *Worker) writeJob(ctx context.Context, l store.Lease, loc *time.Location, days []aggregate.Day, fields []field, res *Result) error {
 	j := l.Job
+	wc, err := w.d.Store.JobWriteContext(ctx, j.ID)
+	if err != nil {
+		return err
+	}
 	for start := 0; start < len(days); start += w.cfg.WriteBatchDays {
 		batch := days[start:min(start+w.cfg.WriteBatchDays, len(days))]
 		cancelled, err := w.d.Store.Cancelled(ctx, j.ID, l.Attempt)
@@ -138,7 +149,7 @@ func (w *Worker) writeJob(ctx context.Context, l store.Lease, loc *time.Location
 			res.Cancelled = true
 			return nil
 		}
-		outcomes, err := w.writeDays(ctx, l, loc, batch, fields)
+		outcomes, err := w.writeDays(ctx, l, loc, batch, fields, wc)
 		if err != nil {
 			return err
 		}
@@ -151,6 +162,8 @@ func (w *Worker) writeJob(ctx context.Context, l store.Lease, loc *time.Location
 				res.Counters.DaysUnchanged++
 			case posimportv1.WriteOutcome_WRITE_OUTCOME_SKIPPED_APPROVED:
 				res.Counters.DaysSkippedApproved++
+			case posimportv1.WriteOutcome_WRITE_OUTCOME_CORRECTION_PENDING:
+				res.CorrectionsPending++
 			}
 		}
 		if start+len(batch) == len(days) {
@@ -215,18 +228,18 @@ func fieldValues(day aggregate.Day, fields []field) []*posimportv1.FieldValues {
 
 // writeDays writes consecutive days of the job in one WriteDays call and returns their
 // outcomes.
-func (w *Worker) writeDays(ctx context.Context, l store.Lease, loc *time.Location, days []aggregate.Day, fields []field) ([]posimportv1.WriteOutcome, error) {
+func (w *Worker) writeDays(ctx context.Context, l store.Lease, loc *time.Location, days []aggregate.Day, fields []field, wc store.WriteContext) ([]posimportv1.WriteOutcome, error) {
 	j := l.Job
 	req := &posimportv1.WriteDaysRequest{
 		ClientId: j.ClientID, DepartmentId: j.DepartmentID, RegisterId: j.RegisterID, TimeZone: j.TimeZone,
 		ImportId: j.ImportID.String(), JobId: j.ID.String(), FencingToken: int64(l.Attempt), OverwriteApproved: l.Overwrite,
-		Days: make([]*posimportv1.DayValues, len(days)),
+		Days: make([]*posimportv1.DayValues, len(days)), ImportCreatedBy: wc.CreatedBy,
 	}
 	for i, day := range days {
 		if n := len(day.Date.Hours(loc)); n != len(day.Hours) {
 			return nil, Permanent("%s in %s: %d clock hours aggregated, the balance expects %d", day.Date, loc, len(day.Hours), n)
 		}
-		req.Days[i] = &posimportv1.DayValues{Date: day.Date.String(), Fields: fieldValues(day, fields)}
+		req.Days[i] = &posimportv1.DayValues{Date: day.Date.String(), Fields: fieldValues(day, fields), Cause: dayCause(wc, day.Date)}
 	}
 	what := fmt.Sprintf("write %s to %s to the balance", days[0].Date, days[len(days)-1].Date)
 	cctx, cancel := context.WithTimeout(ctx, w.cfg.WriteTimeout)

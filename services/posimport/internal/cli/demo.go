@@ -109,7 +109,7 @@ type demoDepartment struct {
 
 func (d *demo) say(format string, args ...any) {
 	d.step++
-	fmt.Fprintf(d.out, "\n[%d/7] %s  (%s)\n", d.step, fmt.Sprintf(format, args...), time.Since(d.start).Round(100*time.Millisecond))
+	fmt.Fprintf(d.out, "\n[%d/8] %s  (%s)\n", d.step, fmt.Sprintf(format, args...), time.Since(d.start).Round(100*time.Millisecond))
 }
 
 func runDemo(ctx context.Context, g *globals, f *demoFlags) (err error) {
@@ -201,7 +201,14 @@ func (d *demo) run(ctx context.Context) error {
 	if err := watchImport(ctx, sup, resp.GetImport().GetImportId()); err != nil {
 		return err
 	}
-	return d.show(ctx, sup)
+	if err := d.show(ctx, sup); err != nil {
+		return err
+	}
+	if err := d.correction(ctx, sup); err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "\nposimport demo: done in %s\n", time.Since(d.start).Round(time.Second))
+	return nil
 }
 
 // configure saves the demo client's settings, departments (one per simulated shop) and fields.
@@ -341,6 +348,5 @@ func (d *demo) check(ctx context.Context, weeks map[string]map[civil.Week]*posim
 	d.say("every figure above, and every day and hour of the %d weeks, matches the simulator's oracle", d.f.weeks)
 	fmt.Fprintf(d.out, "      %d day and week totals and %d hourly values compared exactly (no rounding); %d Visitors values rightly \"not imported\" (Lightspeed Retail has no visitor counts)\n",
 		r.Totals, r.Hours, r.NotImported)
-	fmt.Fprintf(d.out, "\nposimport demo: done in %s\n", time.Since(d.start).Round(time.Second))
 	return nil
 }

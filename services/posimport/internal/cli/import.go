@@ -213,6 +213,10 @@ func reportEnd(a *api, imp *posimportv1.Import) error {
 		fmt.Fprintf(w, "import %s %s: %d register-days written (%d unchanged), %d skipped as approved, %d sales, %d requests to the POS\n",
 			imp.GetImportId(), stateWord(imp.GetState()), p.GetDaysWritten(), p.GetDaysUnchanged(), p.GetDaysSkippedApproved(),
 			p.GetSalesCounted(), p.GetRequestsMade())
+		if n := p.GetDaysCorrectionPending(); n > 0 {
+			fmt.Fprintf(w, "  note: %d approved register-days differ from the POS now: kept as pending corrections (GET /v1/clients/%s/corrections)\n",
+				n, imp.GetClientId())
+		}
 		for _, t := range p.GetUnmappedTypes() {
 			fmt.Fprintf(w, "  note: %s comes from the POS but no weekly-balance field receives it\n", view.TypeName(t))
 		}

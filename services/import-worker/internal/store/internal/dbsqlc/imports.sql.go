@@ -334,6 +334,7 @@ SELECT department_id, state,
        sum(days_written)::bigint            AS days_written,
        sum(days_unchanged)::bigint          AS days_unchanged,
        sum(days_skipped_approved)::bigint   AS days_skipped_approved,
+       sum(days_correction_pending)::bigint AS days_correction_pending,
        sum(sales_counted)::bigint           AS sales_counted,
        sum(requests_made)::bigint           AS requests_made,
        min(from_date)::date                 AS from_date,
@@ -344,16 +345,17 @@ ORDER BY department_id, state
 `
 
 type ImportJobSummaryRow struct {
-	DepartmentID        string
-	State               string
-	Jobs                int32
-	DaysWritten         int64
-	DaysUnchanged       int64
-	DaysSkippedApproved int64
-	SalesCounted        int64
-	RequestsMade        int64
-	FromDate            pgtype.Date
-	UntilDate           pgtype.Date
+	DepartmentID          string
+	State                 string
+	Jobs                  int32
+	DaysWritten           int64
+	DaysUnchanged         int64
+	DaysSkippedApproved   int64
+	DaysCorrectionPending int64
+	SalesCounted          int64
+	RequestsMade          int64
+	FromDate              pgtype.Date
+	UntilDate             pgtype.Date
 }
 
 // Per department and state: job counts, the counters and the date span.
@@ -373,6 +375,7 @@ func (q *Queries) ImportJobSummary(ctx context.Context, db DBTX, importID uuid.U
 			&i.DaysWritten,
 			&i.DaysUnchanged,
 			&i.DaysSkippedApproved,
+			&i.DaysCorrectionPending,
 			&i.SalesCounted,
 			&i.RequestsMade,
 			&i.FromDate,

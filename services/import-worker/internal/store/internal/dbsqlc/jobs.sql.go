@@ -169,7 +169,7 @@ func (q *Queries) JobFinish(ctx context.Context, db DBTX, arg JobFinishParams) (
 }
 
 const jobGet = `-- name: JobGet :one
-SELECT job_id, import_id, client_id, department_id, register_id, location_id, time_zone, from_date, until_date, state, attempt, lease_owner, lease_until, published_at, republish_count, days_written, days_unchanged, days_skipped_approved, sales_counted, requests_made, last_error, create_time, start_time, finish_time, update_time, seq FROM jobs WHERE job_id = $1
+SELECT job_id, import_id, client_id, department_id, register_id, location_id, time_zone, from_date, until_date, state, attempt, lease_owner, lease_until, published_at, republish_count, days_written, days_unchanged, days_skipped_approved, sales_counted, requests_made, last_error, create_time, start_time, finish_time, update_time, seq, days_correction_pending FROM jobs WHERE job_id = $1
 `
 
 func (q *Queries) JobGet(ctx context.Context, db DBTX, jobID uuid.UUID) (Job, error) {
@@ -202,47 +202,49 @@ func (q *Queries) JobGet(ctx context.Context, db DBTX, jobID uuid.UUID) (Job, er
 		&i.FinishTime,
 		&i.UpdateTime,
 		&i.Seq,
+		&i.DaysCorrectionPending,
 	)
 	return i, err
 }
 
 const jobGetForLease = `-- name: JobGetForLease :one
-SELECT j.job_id, j.import_id, j.client_id, j.department_id, j.register_id, j.location_id, j.time_zone, j.from_date, j.until_date, j.state, j.attempt, j.lease_owner, j.lease_until, j.published_at, j.republish_count, j.days_written, j.days_unchanged, j.days_skipped_approved, j.sales_counted, j.requests_made, j.last_error, j.create_time, j.start_time, j.finish_time, j.update_time, j.seq, i.overwrite_approved, i.cancel_time, now()::timestamptz AS db_now
+SELECT j.job_id, j.import_id, j.client_id, j.department_id, j.register_id, j.location_id, j.time_zone, j.from_date, j.until_date, j.state, j.attempt, j.lease_owner, j.lease_until, j.published_at, j.republish_count, j.days_written, j.days_unchanged, j.days_skipped_approved, j.sales_counted, j.requests_made, j.last_error, j.create_time, j.start_time, j.finish_time, j.update_time, j.seq, j.days_correction_pending, i.overwrite_approved, i.cancel_time, now()::timestamptz AS db_now
 FROM jobs j JOIN imports i USING (import_id)
 WHERE j.job_id = $1
 FOR UPDATE OF j
 `
 
 type JobGetForLeaseRow struct {
-	JobID               uuid.UUID
-	ImportID            uuid.UUID
-	ClientID            string
-	DepartmentID        string
-	RegisterID          string
-	LocationID          string
-	TimeZone            string
-	FromDate            pgtype.Date
-	UntilDate           pgtype.Date
-	State               string
-	Attempt             int32
-	LeaseOwner          string
-	LeaseUntil          pgtype.Timestamptz
-	PublishedAt         pgtype.Timestamptz
-	RepublishCount      int32
-	DaysWritten         int32
-	DaysUnchanged       int32
-	DaysSkippedApproved int32
-	SalesCounted        int64
-	RequestsMade        int64
-	LastError           string
-	CreateTime          pgtype.Timestamptz
-	StartTime           pgtype.Timestamptz
-	FinishTime          pgtype.Timestamptz
-	UpdateTime          pgtype.Timestamptz
-	Seq                 int64
-	OverwriteApproved   bool
-	CancelTime          pgtype.Timestamptz
-	DbNow               pgtype.Timestamptz
+	JobID                 uuid.UUID
+	ImportID              uuid.UUID
+	ClientID              string
+	DepartmentID          string
+	RegisterID            string
+	LocationID            string
+	TimeZone              string
+	FromDate              pgtype.Date
+	UntilDate             pgtype.Date
+	State                 string
+	Attempt               int32
+	LeaseOwner            string
+	LeaseUntil            pgtype.Timestamptz
+	PublishedAt           pgtype.Timestamptz
+	RepublishCount        int32
+	DaysWritten           int32
+	DaysUnchanged         int32
+	DaysSkippedApproved   int32
+	SalesCounted          int64
+	RequestsMade          int64
+	LastError             string
+	CreateTime            pgtype.Timestamptz
+	StartTime             pgtype.Timestamptz
+	FinishTime            pgtype.Timestamptz
+	UpdateTime            pgtype.Timestamptz
+	Seq                   int64
+	DaysCorrectionPending int32
+	OverwriteApproved     bool
+	CancelTime            pgtype.Timestamptz
+	DbNow                 pgtype.Timestamptz
 }
 
 // Locks the job for the lease decision and reads the database clock the lease is judged by.
@@ -276,6 +278,7 @@ func (q *Queries) JobGetForLease(ctx context.Context, db DBTX, jobID uuid.UUID) 
 		&i.FinishTime,
 		&i.UpdateTime,
 		&i.Seq,
+		&i.DaysCorrectionPending,
 		&i.OverwriteApproved,
 		&i.CancelTime,
 		&i.DbNow,

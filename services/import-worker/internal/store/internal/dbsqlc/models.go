@@ -9,6 +9,16 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type ChangeScan struct {
+	ImportID   uuid.UUID
+	AccountKey string
+	Since      pgtype.Timestamptz
+	Watermark  pgtype.Timestamptz
+	Changes    int32
+	Requests   int32
+	CreateTime pgtype.Timestamptz
+}
+
 type Import struct {
 	ImportID          uuid.UUID
 	ClientID          string
@@ -45,32 +55,41 @@ type ImportError struct {
 }
 
 type Job struct {
-	JobID               uuid.UUID
-	ImportID            uuid.UUID
-	ClientID            string
-	DepartmentID        string
-	RegisterID          string
-	LocationID          string
-	TimeZone            string
-	FromDate            pgtype.Date
-	UntilDate           pgtype.Date
-	State               string
-	Attempt             int32
-	LeaseOwner          string
-	LeaseUntil          pgtype.Timestamptz
-	PublishedAt         pgtype.Timestamptz
-	RepublishCount      int32
-	DaysWritten         int32
-	DaysUnchanged       int32
-	DaysSkippedApproved int32
-	SalesCounted        int64
-	RequestsMade        int64
-	LastError           string
-	CreateTime          pgtype.Timestamptz
-	StartTime           pgtype.Timestamptz
-	FinishTime          pgtype.Timestamptz
-	UpdateTime          pgtype.Timestamptz
-	Seq                 int64
+	JobID                 uuid.UUID
+	ImportID              uuid.UUID
+	ClientID              string
+	DepartmentID          string
+	RegisterID            string
+	LocationID            string
+	TimeZone              string
+	FromDate              pgtype.Date
+	UntilDate             pgtype.Date
+	State                 string
+	Attempt               int32
+	LeaseOwner            string
+	LeaseUntil            pgtype.Timestamptz
+	PublishedAt           pgtype.Timestamptz
+	RepublishCount        int32
+	DaysWritten           int32
+	DaysUnchanged         int32
+	DaysSkippedApproved   int32
+	SalesCounted          int64
+	RequestsMade          int64
+	LastError             string
+	CreateTime            pgtype.Timestamptz
+	StartTime             pgtype.Timestamptz
+	FinishTime            pgtype.Timestamptz
+	UpdateTime            pgtype.Timestamptz
+	Seq                   int64
+	DaysCorrectionPending int32
+}
+
+type JobDayCause struct {
+	JobID     uuid.UUID
+	Day       pgtype.Date
+	Reason    string
+	SaleIds   []string
+	SaleCount int32
 }
 
 type RateBudget struct {
@@ -81,6 +100,15 @@ type RateBudget struct {
 	BucketSize  float64
 	DripRate    float64
 	BurstMax    int32
+	UpdateTime  pgtype.Timestamptz
+}
+
+type SalesSeen struct {
+	AccountKey  string
+	SaleID      string
+	LocationID  string
+	RegisterID  string
+	CompletedAt pgtype.Timestamptz
 	UpdateTime  pgtype.Timestamptz
 }
 

@@ -1,0 +1,184 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/posimport/posimport/pkg/civil"
+	"github.com/posimport/posimport/services/import-worker/internal/store/internal/dbsqlc"
+)
+
+// SaleSeen is where an import counted a sale: its shop, register and completion time.
+type SaleSeen struct {
+	SaleID, LocationID, RegisterID string
+	CompletedAt                    time.Time
+}
+
+// salesSeenBatch bounds one statement's rows.
+const salesSeenBatch = 5000
+
+// RecordSalesSeen records where sales of an account were counted; a sale recorded before
+// takes its new position.
+func (s *Store) RecordSalesSeen(ctx context.Context, account string, sales []SaleSeen) error {
+	for start := 0; start < len(sales); start += salesSeenBatch {
+		part := sales[start:min(start+salesSeenBatch, len(sales))]
+		p := dbsqlc.SalesSeenUpsertParams{AccountKey: account}
+		// One row per sale: a sale twice in one statement would be an ON CONFLICT error.
+		seen := make(map[string]bool, len(part))
+		for i := len(part) - 1; i >= 0; i-- {
+			v := part[i]
+			if seen[v.SaleID] {
+				continue
+			}
+			seen[v.SaleID] = true
+			p.SaleIds = append(p.SaleIds, v.SaleID)
+			p.LocationIds = append(p.LocationIds, v.LocationID)
+			p.RegisterIds = append(p.RegisterIds, v.RegisterID)
+			p.CompletedAts = append(p.CompletedAts, timestamp(v.CompletedAt))
+		}
+		if err := s.q.SalesSeenUpsert(ctx, s.pool, p); err != nil {
+			return fmt.Errorf("record sales seen: %w", err)
+		}
+	}
+	return nil
+}
+
+// SalesSeen returns where the given sales of an account were last counted, by sale id.
+func (s *Store) SalesSeen(ctx context.Context, account string, ids []string) (map[string]SaleSeen, error) {
+	out := make(map[string]SaleSeen, len(ids))
+	for start := 0; start < len(ids); start += salesSeenBatch {
+		rows, err := s.q.SalesSeenGet(ctx, s.pool, dbsqlc.SalesSeenGetParams{AccountKey: account, SaleIds: ids[start:min(start+salesSeenBatch, len(ids))]})
+		if err != nil {
+			return nil, fmt.Errorf("read sales seen: %w", err)
+		}
+		for _, r := range rows {
+			out[r.SaleID] = SaleSeen{SaleID: r.SaleID, LocationID: r.LocationID, RegisterID: r.RegisterID, CompletedAt: instant(r.CompletedAt)}
+		}
+	}
+	return out, nil
+}
+
+// ChangeWatermark returns the account's change watermark: the greatest one reached by a
+// change listing whose import's jobs all ended DONE or SKIPPED; zero when none did.
+func (s *Store) ChangeWatermark(ctx context.Context, account string) (time.Time, error) {
+	ts, err := s.q.ChangeWatermark(ctx, s.pool, account)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read change watermark: %w", err)
+	}
+	return finite(ts), nil
+}
+
+// ClientFirstImport returns when the client's first import was created; zero before any.
+func (s *Store) ClientFirstImport(ctx context.Context, client string) (time.Time, error) {
+	ts, err := s.q.ClientFirstImport(ctx, s.pool, client)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read first import: %w", err)
+	}
+	return finite(ts), nil
+}
+
+func finite(ts pgtype.Timestamptz) time.Time {
+	if !ts.Valid || ts.InfinityModifier != pgtype.Finite {
+		return time.Time{}
+	}
+	return ts.Time
+}
+
+// ChangeScan is a change listing recorded with the import that re-reads its days.
+type ChangeScan struct {
+	AccountKey       string
+	Since, Watermark time.Time
+	Changes          int
+	Requests         int
+}
+
+// DayCause says why a job writes one day: the sales behind it.
+type DayCause struct {
+	// JobIndex is the job's index in NewImport.Jobs.
+	JobIndex  int
+	Date      civil.Date
+	Reason    string
+	SaleIDs   []string
+	SaleCount int
+}
+
+func (s *Store) insertChanges(ctx context.Context, tx pgx.Tx, ni NewImport) error {
+	if ni.ChangeScan != nil {
+		c := ni.ChangeScan
+		if err := s.q.ChangeScanInsert(ctx, tx, dbsqlc.ChangeScanInsertParams{
+			ImportID: ni.Import.ID, AccountKey: c.AccountKey, Since: timestamp(c.Since), Watermark: timestamp(c.Watermark),
+			Changes: int32(c.Changes), Requests: int32(c.Requests),
+		}); err != nil {
+			return fmt.Errorf("record change scan: %w", err)
+		}
+	}
+	for _, c := range ni.DayCauses {
+		if c.JobIndex < 0 || c.JobIndex >= len(ni.Jobs) {
+			return fmt.Errorf("day cause of job %d: the import has %d jobs", c.JobIndex, len(ni.Jobs))
+		}
+		if err := s.q.JobDayCauseInsert(ctx, tx, dbsqlc.JobDayCauseInsertParams{
+			JobID: ni.Jobs[c.JobIndex].ID, Day: date(c.Date), Reason: c.Reason, SaleIds: c.SaleIDs, SaleCount: int32(c.SaleCount),
+		}); err != nil {
+			return fmt.Errorf("record day cause: %w", err)
+		}
+	}
+	return nil
+}
+
+// WriteContext is what a job's writes carry besides values.
+type WriteContext struct {
+	// CreatedBy started the job's import; Trigger is its posimport.v1.ImportTrigger.
+	CreatedBy string
+	Trigger   int16
+	// Causes are the job's days with a cause of their own.
+	Causes map[civil.Date]DayCause
+}
+
+// JobWriteContext returns who started the job's import, its trigger and the job's day causes.
+func (s *Store) JobWriteContext(ctx context.Context, job uuid.UUID) (WriteContext, error) {
+	r, err := s.q.JobWriteContext(ctx, s.pool, job)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return WriteContext{}, ErrNotFound
+	}
+	if err != nil {
+		return WriteContext{}, fmt.Errorf("read job's import: %w", err)
+	}
+	out := WriteContext{CreatedBy: r.CreatedBy, Trigger: r.Trigger}
+	rows, err := s.q.JobDayCauses(ctx, s.pool, job)
+	if err != nil {
+		return WriteContext{}, fmt.Errorf("read job's day causes: %w", err)
+	}
+	for _, c := range rows {
+		if out.Causes == nil {
+			out.Causes = map[civil.Date]DayCause{}
+		}
+		d := civilDate(c.Day)
+		out.Causes[d] = DayCause{Date: d, Reason: c.Reason, SaleIDs: c.SaleIds, SaleCount: int(c.SaleCount)}
+	}
+	return out, nil
+}
+
+// JobCorrectionsPending records how many register-days of the job's attempt the balance kept
+// as pending corrections.
+func (s *Store) JobCorrectionsPending(ctx context.Context, job uuid.UUID, attempt int32, days int) error {
+	if err := s.q.JobCorrectionsPending(ctx, s.pool, dbsqlc.JobCorrectionsPendingParams{Days: int32(days), JobID: job, Attempt: attempt}); err != nil {
+		return fmt.Errorf("record pending corrections: %w", err)
+	}
+	return nil
+}
+
+// ImportCorrectionsPending returns how many register-days of the import got pending
+// corrections.
+func (s *Store) ImportCorrectionsPending(ctx context.Context, id uuid.UUID) (int64, error) {
+	n, err := s.q.ImportCorrectionsPending(ctx, s.pool, id)
+	if err != nil {
+		return 0, fmt.Errorf("count pending corrections: %w", err)
+	}
+	return n, nil
+}
