@@ -283,6 +283,9 @@ func (w *Worker) Handle(ctx context.Context, msg Msg) {
 	case store.Exhausted:
 		w.publish(ctx, l.Next)
 		w.recordError(ctx, l, l.Job.LastError, true)
+		for _, m := range l.Members {
+			w.recordError(ctx, store.Lease{Job: m}, m.LastError, true)
+		}
 		w.afterEnd(ctx, l)
 		w.term(msg, l.Job.LastError)
 		w.d.Metrics.Job("failed")
@@ -299,7 +302,7 @@ func (w *Worker) runLeased(ctx context.Context, msg Msg, l store.Lease) {
 	// The lease was taken after the delivery: restart the redelivery timer now, so that if this
 	// process dies before its first beat the message comes back only once the lease has ended.
 	_ = msg.InProgress()
-	w.beat.hold(l.Job.ID, &heldJob{attempt: l.Attempt, msg: msg, cancel: cancel})
+	w.beat.hold(l.Job.ID, &heldJob{attempt: l.Attempt, msg: msg, cancel: cancel, members: membersHeld(l)})
 	res, err := w.runGuarded(jobCtx, l)
 	w.beat.drop(l.Job.ID)
 	if cause := context.Cause(jobCtx); errors.Is(cause, store.ErrLeaseLost) && err != nil {
@@ -316,6 +319,10 @@ func (w *Worker) runLeased(ctx context.Context, msg Msg, l store.Lease) {
 }
 
 func (w *Worker) settle(ctx context.Context, msg Msg, l store.Lease, res Result, err error, log *slog.Logger) {
+	if len(l.Members) > 0 {
+		w.settleGroup(ctx, msg, l, res, err, log)
+		return
+	}
 	var perm *PermanentError
 	switch {
 	case err == nil:

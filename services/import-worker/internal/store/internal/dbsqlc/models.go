@@ -71,6 +71,7 @@ type Job struct {
 	FinishTime          pgtype.Timestamptz
 	UpdateTime          pgtype.Timestamptz
 	Seq                 int64
+	GroupID             pgtype.UUID
 }
 
 type RateBudget struct {
