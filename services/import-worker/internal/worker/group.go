@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/posimport/posimport/pkg/retry"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
 )
 
@@ -77,10 +78,10 @@ func (w *Worker) settleGroup(ctx context.Context, msg Msg, l store.Lease, res Re
 		if rerr := w.d.Store.ReleaseGroup(ctx, held, reason); rerr != nil && !errors.Is(rerr, store.ErrLeaseLost) {
 			log.WarnContext(ctx, "release job group", "error", rerr)
 		}
-		delay := backoff(int(l.Attempt), w.cfg.RetryBase, w.cfg.RetryMax)
+		delay := w.retryBackoff().Delay(int(l.Attempt))
 		var ra *RetryAfterError
 		if errors.As(err, &ra) {
-			delay = max(ra.Wait, time.Second) + jitter(time.Second)
+			delay = max(ra.Wait, time.Second) + retry.Uniform(time.Second)
 		}
 		if shutdown {
 			delay = time.Second

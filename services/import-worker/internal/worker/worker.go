@@ -29,13 +29,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/posimport/posimport/pkg/retry"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/import-worker/internal/completion"
 	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
@@ -200,7 +200,7 @@ func (w *Worker) slot(ctx, hard context.Context, n int) {
 			if err != nil {
 				failures++
 				w.log.WarnContext(ctx, "consumer unavailable", "slot", n, "error", err)
-				sleep(ctx, backoff(failures, 200*time.Millisecond, 5*time.Second))
+				_ = retry.Sleep(ctx, slotBackoff.Delay(failures))
 				continue
 			}
 			cons = c
@@ -212,7 +212,7 @@ func (w *Worker) slot(ctx, hard context.Context, n int) {
 				cons = nil
 			}
 			w.log.DebugContext(ctx, "fetch", "slot", n, "error", err)
-			sleep(ctx, backoff(failures, 200*time.Millisecond, 5*time.Second))
+			_ = retry.Sleep(ctx, slotBackoff.Delay(failures))
 			continue
 		}
 		got := false
@@ -222,7 +222,7 @@ func (w *Worker) slot(ctx, hard context.Context, n int) {
 		}
 		if batch.Error() != nil && !errors.Is(batch.Error(), jetstream.ErrNoMessages) && !got {
 			failures++
-			sleep(ctx, backoff(failures, 200*time.Millisecond, 5*time.Second))
+			_ = retry.Sleep(ctx, slotBackoff.Delay(failures))
 			continue
 		}
 		failures = 0
@@ -261,7 +261,7 @@ func (w *Worker) Handle(ctx context.Context, msg Msg) {
 	if err != nil {
 		// Postgres is unreachable: the job waits for it.
 		log.WarnContext(ctx, "lease job", "error", err)
-		w.nak(msg, backoff(1, w.cfg.RetryBase, w.cfg.RetryMax))
+		w.nak(msg, w.retryBackoff().Delay(1))
 		w.d.Metrics.Job("retried")
 		return
 	}
@@ -275,10 +275,10 @@ func (w *Worker) Handle(ctx context.Context, msg Msg) {
 		w.d.Metrics.Job("duplicate")
 	case store.Busy:
 		// Just past the lease's end: a dead worker's job is taken up as soon as it may be.
-		w.nak(msg, l.Wait+100*time.Millisecond+jitter(250*time.Millisecond))
+		w.nak(msg, l.Wait+100*time.Millisecond+retry.Uniform(250*time.Millisecond))
 		w.d.Metrics.Job("deferred")
 	case store.OverCap:
-		w.nak(msg, w.cfg.DeferDelay+jitter(w.cfg.DeferDelay))
+		w.nak(msg, w.cfg.DeferDelay+retry.Uniform(w.cfg.DeferDelay))
 		w.d.Metrics.Job("deferred")
 	case store.Exhausted:
 		w.publish(ctx, l.Next)
@@ -361,10 +361,10 @@ func (w *Worker) settle(ctx context.Context, msg Msg, l store.Lease, res Result,
 			// The lease runs out by itself; the redelivery then finds the job free.
 			log.WarnContext(ctx, "release job", "error", rerr)
 		}
-		delay := backoff(int(l.Attempt), w.cfg.RetryBase, w.cfg.RetryMax)
+		delay := w.retryBackoff().Delay(int(l.Attempt))
 		var ra *RetryAfterError
 		if errors.As(err, &ra) {
-			delay = max(ra.Wait, time.Second) + jitter(time.Second)
+			delay = max(ra.Wait, time.Second) + retry.Uniform(time.Second)
 		}
 		if shutdown {
 			delay = time.Second // let another worker take it soon
@@ -399,7 +399,7 @@ func (w *Worker) fail(ctx context.Context, msg Msg, l store.Lease, res Result, r
 func (w *Worker) settleLost(ctx context.Context, msg Msg, l store.Lease, err error, log *slog.Logger) {
 	if !errors.Is(err, store.ErrLeaseLost) {
 		log.WarnContext(ctx, "settle job", "error", err)
-		w.nak(msg, backoff(1, w.cfg.RetryBase, w.cfg.RetryMax))
+		w.nak(msg, w.retryBackoff().Delay(1))
 		w.d.Metrics.Job("retried")
 		return
 	}
@@ -478,27 +478,11 @@ type RetryAfterError struct {
 func (e *RetryAfterError) Error() string { return e.Err.Error() }
 func (e *RetryAfterError) Unwrap() error { return e.Err }
 
-// backoff is the full-jitter exponential delay after failure n.
-func backoff(n int, base, ceil time.Duration) time.Duration {
-	d := base << min(max(n-1, 0), 20)
-	if d <= 0 || d > ceil {
-		d = ceil
-	}
-	return d/2 + jitter(d/2)
-}
+// slotBackoff paces a slot while the consumer or its pulls fail.
+var slotBackoff = retry.Backoff{Base: 200 * time.Millisecond, Max: 5 * time.Second, Jitter: retry.EqualJitter}
 
-func jitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
-	}
-	return time.Duration(rand.Int64N(int64(d)))
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
+// retryBackoff is the NakWithDelay backoff of retryable failures: equal jitter, so that a
+// retry waits at least half its ceiling and never comes back at once.
+func (w *Worker) retryBackoff() retry.Backoff {
+	return retry.Backoff{Base: w.cfg.RetryBase, Max: w.cfg.RetryMax, Jitter: retry.EqualJitter}
 }
