@@ -29,7 +29,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -64,7 +63,7 @@ type Config struct {
 	MaxAttempts int
 	// ShutdownTimeout bounds finishing the in-flight jobs after the context ends.
 	ShutdownTimeout time.Duration
-	// FetchWait is how long one pull waits for a message.
+	// FetchWait is how long one pull request waits for messages (at least a second).
 	FetchWait time.Duration
 	// RetryBase and RetryMax shape the NakWithDelay backoff of retryable failures.
 	RetryBase, RetryMax time.Duration
@@ -177,56 +176,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	})
 	defer stop()
 
-	var wg sync.WaitGroup
-	for i := range w.cfg.Slots {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w.slot(ctx, hard, i)
-		}()
-	}
-	wg.Wait()
+	w.consume(ctx, hard)
 	w.log.InfoContext(context.WithoutCancel(ctx), "worker stopped")
 	return nil
-}
-
-// slot takes one message at a time until ctx ends.
-func (w *Worker) slot(ctx, hard context.Context, n int) {
-	var cons jetstream.Consumer
-	failures := 0
-	for ctx.Err() == nil {
-		if cons == nil {
-			c, err := w.d.Queue.Consumer(ctx)
-			if err != nil {
-				failures++
-				w.log.WarnContext(ctx, "consumer unavailable", "slot", n, "error", err)
-				_ = retry.Sleep(ctx, slotBackoff.Delay(failures))
-				continue
-			}
-			cons = c
-		}
-		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(w.cfg.FetchWait))
-		if err != nil {
-			failures++
-			if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
-				cons = nil
-			}
-			w.log.DebugContext(ctx, "fetch", "slot", n, "error", err)
-			_ = retry.Sleep(ctx, slotBackoff.Delay(failures))
-			continue
-		}
-		got := false
-		for msg := range batch.Messages() {
-			got = true
-			w.Handle(hard, msg)
-		}
-		if batch.Error() != nil && !errors.Is(batch.Error(), jetstream.ErrNoMessages) && !got {
-			failures++
-			_ = retry.Sleep(ctx, slotBackoff.Delay(failures))
-			continue
-		}
-		failures = 0
-	}
 }
 
 // Msg is the part of a JetStream message the worker uses.
