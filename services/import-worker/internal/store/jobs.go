@@ -252,39 +252,41 @@ func (s *Store) Progress(ctx context.Context, job uuid.UUID, attempt int32, c Co
 // of its client that fit in the client's window (returned, for the caller to publish), in one
 // transaction; ErrLeaseLost if this attempt no longer holds the job.
 func (s *Store) Finish(ctx context.Context, job uuid.UUID, attempt int32, state string, c Counters, lastError string) ([]uuid.UUID, error) {
-	var next []uuid.UUID
-	err := postgres.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		client, err := s.q.JobFinish(ctx, tx, dbsqlc.JobFinishParams{
-			State: state, DaysWritten: c.DaysWritten, DaysUnchanged: c.DaysUnchanged, DaysSkippedApproved: c.DaysSkippedApproved,
-			SalesCounted: c.SalesCounted, RequestsMade: c.RequestsMade, LastError: lastError, JobID: job, Attempt: attempt,
-		})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrLeaseLost
-		}
-		if err != nil {
-			return fmt.Errorf("finish job: %w", err)
-		}
-		next, err = s.claimNext(ctx, tx, client)
-		return err
-	})
-	return next, err
+	e, err := s.FinishGroup(ctx, []End{{JobID: job, Attempt: attempt, State: state, Counters: c, LastError: lastError}})
+	return e.Next, err
 }
 
-// End is how one job of a location group ends: its attempt, state, counters and reason.
+// End is how one job ends (alone, or one of a location group): its attempt, state, counters
+// and reason. ImportID and DepartmentID, when set, ask [Closed] whether the end may have
+// completed the department or the import.
 type End struct {
-	JobID     uuid.UUID
-	Attempt   int32
-	State     string
-	Counters  Counters
-	LastError string
+	JobID        uuid.UUID
+	Attempt      int32
+	State        string
+	Counters     Counters
+	LastError    string
+	ImportID     uuid.UUID
+	DepartmentID string
 }
 
-// FinishGroup ends every job of a location group, each in its own state, and claims the
-// client's next jobs for publication, in one transaction: the group ends whole or not at all.
+// Closed is what ending jobs committed.
+type Closed struct {
+	// Next are the client's jobs claimed for publication (its window moved on).
+	Next []uuid.UUID
+	// DepartmentsOpen and ImportOpen count the jobs not ended of the ended jobs' departments
+	// and of their import, read in the same transaction under the client's lock (so that of
+	// concurrent ends the last one sees all of them ended): when both are positive the end
+	// completed nothing, and the completion's reads can be skipped. -1 when not read.
+	DepartmentsOpen, ImportOpen int
+}
+
+// FinishGroup ends jobs (one alone, or every job of a location group), each in its own state,
+// and claims the client's next jobs for publication, in one transaction: they end all or none.
 // ErrLeaseLost if any of the attempts no longer holds its job.
-func (s *Store) FinishGroup(ctx context.Context, ends []End) ([]uuid.UUID, error) {
-	var next []uuid.UUID
+func (s *Store) FinishGroup(ctx context.Context, ends []End) (Closed, error) {
+	out := Closed{DepartmentsOpen: -1, ImportOpen: -1}
 	err := postgres.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		out = Closed{DepartmentsOpen: -1, ImportOpen: -1}
 		client := ""
 		for _, e := range ends {
 			c := e.Counters
@@ -304,10 +306,24 @@ func (s *Store) FinishGroup(ctx context.Context, ends []End) ([]uuid.UUID, error
 			return nil
 		}
 		var err error
-		next, err = s.claimNext(ctx, tx, client)
-		return err
+		if out.Next, err = s.claimNext(ctx, tx, client); err != nil {
+			return err
+		}
+		if ends[0].ImportID == uuid.Nil {
+			return nil
+		}
+		var deps []string
+		for _, e := range ends {
+			deps = append(deps, e.DepartmentID)
+		}
+		open, err := s.q.ImportOpenJobs(ctx, tx, dbsqlc.ImportOpenJobsParams{ImportID: ends[0].ImportID, DepartmentIds: deps})
+		if err != nil {
+			return fmt.Errorf("count open jobs: %w", err)
+		}
+		out.DepartmentsOpen, out.ImportOpen = int(open.DepartmentsOpen), int(open.ImportOpen)
+		return nil
 	})
-	return next, err
+	return out, err
 }
 
 // ReleaseGroup gives every held job of a location group back for a later attempt, in one

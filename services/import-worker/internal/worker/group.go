@@ -30,8 +30,9 @@ func membersHeld(l store.Lease) []store.Held {
 // groupEnds are the ends of the lead and its members: from their results, or all FAILED with
 // reason when reason is set.
 func groupEnds(l store.Lease, res Result, reason string) []store.End {
-	end := func(id store.Job, attempt int32, r Result) store.End {
-		e := store.End{JobID: id.ID, Attempt: attempt, Counters: r.Counters, State: store.StateDone}
+	end := func(j store.Job, attempt int32, r Result) store.End {
+		e := store.End{JobID: j.ID, Attempt: attempt, Counters: r.Counters, State: store.StateDone,
+			ImportID: j.ImportID, DepartmentID: j.DepartmentID}
 		switch {
 		case reason != "":
 			e.State, e.LastError = store.StateFailed, reason
@@ -97,12 +98,12 @@ func (w *Worker) settleGroup(ctx context.Context, msg Msg, l store.Lease, res Re
 // finishGroup commits the group's ends, records the failures and settles the delivery: acked
 // when a job of it got its days, terminated when every job failed.
 func (w *Worker) finishGroup(ctx context.Context, msg Msg, l store.Lease, ends []store.End, log *slog.Logger) {
-	next, err := w.d.Store.FinishGroup(ctx, ends)
+	closed, err := w.d.Store.FinishGroup(ctx, ends)
 	if err != nil {
 		w.settleLost(ctx, msg, l, err, log)
 		return
 	}
-	w.publish(ctx, next)
+	w.publish(ctx, closed.Next)
 	jobs := append([]store.Job{l.Job}, l.Members...)
 	failed := 0
 	for i, e := range ends {
@@ -114,7 +115,7 @@ func (w *Worker) finishGroup(ctx context.Context, msg Msg, l store.Lease, ends [
 		w.d.Metrics.Job(map[string]string{store.StateDone: "done", store.StateSkipped: "skipped",
 			store.StateCancelled: "cancelled", store.StateFailed: "failed"}[e.State])
 	}
-	w.afterEnd(ctx, l)
+	w.afterEnded(ctx, l, closed)
 	if failed == len(ends) {
 		w.term(msg, ends[0].LastError)
 		return

@@ -285,16 +285,16 @@ func (w *Worker) settle(ctx context.Context, msg Msg, l store.Lease, res Result,
 		case res.Skipped():
 			state = store.StateSkipped
 		}
-		next, ferr := w.d.Store.Finish(ctx, l.Job.ID, l.Attempt, state, res.Counters, "")
+		closed, ferr := w.d.Store.FinishGroup(ctx, []store.End{endOf(l, state, res.Counters, "")})
 		if ferr != nil {
 			w.settleLost(ctx, msg, l, ferr, log)
 			return
 		}
-		w.publish(ctx, next)
+		w.publish(ctx, closed.Next)
 		log.InfoContext(ctx, "import job finished", "state", state, "days_written", res.Counters.DaysWritten,
 			"days_skipped_approved", res.Counters.DaysSkippedApproved, "sales", res.Counters.SalesCounted,
 			"requests", res.Counters.RequestsMade, "fetch_ms", res.FetchTime, "write_ms", res.WriteTime)
-		w.afterEnd(ctx, l)
+		w.afterEnded(ctx, l, closed)
 		w.ack(ctx, msg)
 		w.d.Metrics.Job(map[string]string{store.StateDone: "done", store.StateSkipped: "skipped", store.StateCancelled: "cancelled"}[state])
 	case errors.Is(err, store.ErrLeaseLost):
@@ -332,15 +332,15 @@ func (w *Worker) settle(ctx context.Context, msg Msg, l store.Lease, res Result,
 // fail ends the job FAILED with reason (for a person), records the reason in the import's
 // errors and terminates the message.
 func (w *Worker) fail(ctx context.Context, msg Msg, l store.Lease, res Result, reason string, log *slog.Logger) {
-	next, ferr := w.d.Store.Finish(ctx, l.Job.ID, l.Attempt, store.StateFailed, res.Counters, reason)
+	closed, ferr := w.d.Store.FinishGroup(ctx, []store.End{endOf(l, store.StateFailed, res.Counters, reason)})
 	if ferr != nil {
 		w.settleLost(ctx, msg, l, ferr, log)
 		return
 	}
-	w.publish(ctx, next)
+	w.publish(ctx, closed.Next)
 	log.WarnContext(ctx, "import job failed", "reason", reason)
 	w.recordError(ctx, l, reason, true)
-	w.afterEnd(ctx, l)
+	w.afterEnded(ctx, l, closed)
 	w.term(msg, reason)
 	w.d.Metrics.Job("failed")
 }
@@ -378,6 +378,28 @@ func (w *Worker) afterEnd(ctx context.Context, l store.Lease) {
 	if err := w.d.Completer.Finish(ctx, l.Job.ImportID); err != nil {
 		w.log.WarnContext(ctx, "finish import", "import_id", l.Job.ImportID, "error", err)
 	}
+}
+
+// afterEnded is afterEnd for an end whose transaction counted the jobs left open: an end that
+// left jobs open in its departments cannot have completed them, nor one that left the import
+// jobs open the import, so their reads are skipped (the last end of each does them).
+func (w *Worker) afterEnded(ctx context.Context, l store.Lease, c store.Closed) {
+	if c.DepartmentsOpen <= 0 {
+		if err := w.d.Completer.MarkDepartments(ctx, l.Job.ImportID); err != nil {
+			w.log.WarnContext(ctx, "mark departments imported", "import_id", l.Job.ImportID, "error", err)
+		}
+	}
+	if c.ImportOpen <= 0 {
+		if err := w.d.Completer.Finish(ctx, l.Job.ImportID); err != nil {
+			w.log.WarnContext(ctx, "finish import", "import_id", l.Job.ImportID, "error", err)
+		}
+	}
+}
+
+// endOf is the end of a leased job in state.
+func endOf(l store.Lease, state string, c store.Counters, reason string) store.End {
+	return store.End{JobID: l.Job.ID, Attempt: l.Attempt, State: state, Counters: c, LastError: reason,
+		ImportID: l.Job.ImportID, DepartmentID: l.Job.DepartmentID}
 }
 
 func (w *Worker) recordError(ctx context.Context, l store.Lease, message string, permanent bool) {

@@ -178,3 +178,11 @@ SELECT * FROM jobs WHERE job_id = @job_id;
 -- clock, which stamped it; 0 when every job ended.
 SELECT coalesce(extract(epoch FROM now() - min(create_time)), 0)::float8 AS age_seconds
 FROM jobs WHERE state IN ('PENDING', 'RUNNING');
+
+-- name: ImportOpenJobs :one
+-- An import's jobs not ended, and those of some of its departments: whether a job's end may
+-- have completed a department or the import. Read under the client's lock, after the end's
+-- update, so that of concurrent ends of a client's jobs the last sees all of them ended.
+SELECT count(*)::int AS import_open,
+       (count(*) FILTER (WHERE department_id = ANY(@department_ids::text[])))::int AS departments_open
+FROM jobs WHERE import_id = @import_id AND state IN ('PENDING', 'RUNNING');

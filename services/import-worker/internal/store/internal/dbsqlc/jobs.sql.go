@@ -51,6 +51,32 @@ func (q *Queries) ClientsWaiting(ctx context.Context, db DBTX, arg ClientsWaitin
 	return items, nil
 }
 
+const importOpenJobs = `-- name: ImportOpenJobs :one
+SELECT count(*)::int AS import_open,
+       (count(*) FILTER (WHERE department_id = ANY($1::text[])))::int AS departments_open
+FROM jobs WHERE import_id = $2 AND state IN ('PENDING', 'RUNNING')
+`
+
+type ImportOpenJobsParams struct {
+	DepartmentIds []string
+	ImportID      uuid.UUID
+}
+
+type ImportOpenJobsRow struct {
+	ImportOpen      int32
+	DepartmentsOpen int32
+}
+
+// An import's jobs not ended, and those of some of its departments: whether a job's end may
+// have completed a department or the import. Read under the client's lock, after the end's
+// update, so that of concurrent ends of a client's jobs the last sees all of them ended.
+func (q *Queries) ImportOpenJobs(ctx context.Context, db DBTX, arg ImportOpenJobsParams) (ImportOpenJobsRow, error) {
+	row := db.QueryRow(ctx, importOpenJobs, arg.DepartmentIds, arg.ImportID)
+	var i ImportOpenJobsRow
+	err := row.Scan(&i.ImportOpen, &i.DepartmentsOpen)
+	return i, err
+}
+
 const jobCancelPending = `-- name: JobCancelPending :execrows
 UPDATE jobs SET state = 'CANCELLED', finish_time = now(), update_time = now()
 WHERE import_id = $1 AND state = 'PENDING'
