@@ -1,15 +1,19 @@
 package importservice_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +38,11 @@ import (
 // Restaurant (K-Series) businesses, and whose auth service connects both Lightspeed products.
 type restaurantPipeline struct {
 	*pipelinetest.Env
+	// salesRequests counts the K-Series sales requests that reached the simulator.
+	salesRequests atomic.Int64
+	// poisonDevice, when set, is a device whose receipts leave the simulator malformed (a
+	// nbCovers that is not a number).
+	poisonDevice atomic.Int64
 }
 
 // startRestaurantPipeline starts the pipeline without workers, swaps in a simulator with both
@@ -58,7 +67,23 @@ func startRestaurantPipeline(t *testing.T, days int, configure ...func(*sim.Rest
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(s)
+	p := &restaurantPipeline{Env: e}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/f/v2/business-location/") && strings.HasSuffix(r.URL.Path, "/sales") {
+			p.salesRequests.Add(1)
+			if dev := p.poisonDevice.Load(); dev != 0 {
+				rec := httptest.NewRecorder()
+				s.ServeHTTP(rec, r)
+				body := poisonReceipts(t, rec.Body.Bytes(), dev)
+				maps.Copy(w.Header(), rec.Header())
+				w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+				w.WriteHeader(rec.Code)
+				_, _ = w.Write(body)
+				return
+			}
+		}
+		s.ServeHTTP(w, r)
+	}))
 	t.Cleanup(hs.Close)
 	e.Sim, e.SimURL = s, hs.URL
 	e.Auth = startBothProductsAuth(t, e)
@@ -67,7 +92,29 @@ func startRestaurantPipeline(t *testing.T, days int, configure ...func(*sim.Rest
 		c.LightspeedRestaurantAPIURL = e.SimURL
 	})
 	e.Imports = append(e.Imports, r)
-	return &restaurantPipeline{Env: e}
+	return p
+}
+
+// poisonReceipts makes every receipt of device in a K-Series sales page malformed.
+func poisonReceipts(t *testing.T, body []byte, device int64) []byte {
+	var page map[string]any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // ids as written, not as floats
+	if err := dec.Decode(&page); err != nil {
+		return body // not a page (an error body): as it came
+	}
+	sales, _ := page["sales"].([]any)
+	for _, s := range sales {
+		if m, ok := s.(map[string]any); ok && fmt.Sprint(m["deviceId"]) == strconv.FormatInt(device, 10) {
+			m["nbCovers"] = "many"
+		}
+	}
+	out, err := json.Marshal(page)
+	if err != nil {
+		t.Error(err)
+		return body
+	}
+	return out
 }
 
 // startBothProductsAuth starts an auth service on the pipeline's database that connects
@@ -394,5 +441,139 @@ func TestRestaurantSeveralBusinessesMatchesOracle(t *testing.T) {
 	}
 	if rows.Err() != nil || !slices.Equal(keys, []string{"lightspeed_restaurant:300001,300002"}) {
 		t.Errorf("rate budgets %v (%v), want the consent's one", keys, rows.Err())
+	}
+}
+
+// TestRestaurantLocationFetchedOnce: Lightspeed Restaurant filters sales by business location,
+// not by device. A year of one location is imported for a client with one department covering
+// the whole location (no terminal numbers: one job per chunk, one pass over the location), and
+// for a client with two departments splitting its two devices (a job per device and chunk, one
+// location group per chunk): the split makes no more requests at the simulator than the whole,
+// and equals the oracle for every device, day, hour and field.
+func TestRestaurantLocationFetchedOnce(t *testing.T) {
+	t.Parallel()
+	days := envInt("PIPELINE_RESTAURANT_LOCATION_DAYS", 365)
+	p := startRestaurantPipeline(t, days)
+	loc := p.Sim.Businesses()[0].Locations[0]
+	if len(loc.Devices) != 2 {
+		t.Fatalf("location %d has %d devices, want 2", loc.ID, len(loc.Devices))
+	}
+	all := loc
+	all.Devices = nil // no terminal numbers: the department is the whole location
+	whole := []restaurantDepartment{{ID: "restaurant", Business: 300001, Location: all}}
+	bar, kitchen := loc, loc
+	bar.Devices, kitchen.Devices = loc.Devices[:1], loc.Devices[1:]
+	split := []restaurantDepartment{{ID: "bar", Business: 300001, Location: bar}, {ID: "kitchen", Business: 300001, Location: kitchen}}
+
+	until := yesterday().AddDays(-1)
+	from := until.AddDays(-(days - 1))
+	run := func(client string, deps []restaurantDepartment, registerDays int) int64 {
+		t.Helper()
+		p.configureRestaurant(t, client, deps)
+		p.Connect(t, client, 300001, true)
+		var ids []string
+		for _, d := range deps {
+			ids = append(ids, d.ID)
+		}
+		before := p.salesRequests.Load()
+		resp, err := p.ImportClient(t, client).StartImport(context.Background(), &posimportv1.StartImportRequest{
+			ClientId: client, DepartmentIds: ids, FromDate: from.String(), UntilDate: until.String()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		imp := p.WaitImport(t, client, resp.GetImport().GetImportId(), 5*time.Minute)
+		if imp.GetState() != posimportv1.ImportState_IMPORT_STATE_SUCCEEDED {
+			t.Fatalf("%s: import ended %s: %v", client, imp.GetState(), firstErrors(imp, 3))
+		}
+		requests := p.salesRequests.Load() - before
+		if want := int64(registerDays); imp.GetProgress().GetDaysWritten() != want {
+			t.Errorf("%s: days written %d, want %d", client, imp.GetProgress().GetDaysWritten(), want)
+		}
+		if got := imp.GetProgress().GetRequestsMade(); got != requests {
+			t.Errorf("%s: the import counts %d requests, the simulator saw %d", client, got, requests)
+		}
+		if len(deps) == 1 {
+			return requests // the oracle is per device; the split's check covers the location
+		}
+		if diffs := p.restaurantMismatches(t, client, deps, from, until); len(diffs) > 0 {
+			t.Errorf("%s: balance differs from the oracle (%d differences):\n%v", client, len(diffs), diffs[:min(len(diffs), 20)])
+		}
+		return requests
+	}
+	wholeRequests := run("c1", whole, days)
+	splitRequests := run("c2", split, 2*days)
+	t.Logf("a year (%d days) of one location, 2 devices: one department without terminals %d sales requests, two departments splitting the devices %d",
+		days, wholeRequests, splitRequests)
+	if wholeRequests == 0 || splitRequests > wholeRequests {
+		t.Errorf("two departments made %d requests, one department covering the location %d: want no more", splitRequests, wholeRequests)
+	}
+}
+
+// TestRestaurantPoisonReceiptFailsOnlyItsDevice: two departments split a location's devices,
+// and every receipt of one device arrives malformed. The location is still fetched once per
+// chunk; the poisoned device's jobs end FAILED with the reason and none of its days is
+// imported, while the other device's jobs end DONE and its days equal the oracle.
+func TestRestaurantPoisonReceiptFailsOnlyItsDevice(t *testing.T) {
+	t.Parallel()
+	days := 40 // two chunks
+	p := startRestaurantPipeline(t, days)
+	loc := p.Sim.Businesses()[0].Locations[0]
+	bar, kitchen := loc, loc
+	bar.Devices, kitchen.Devices = loc.Devices[:1], loc.Devices[1:]
+	deps := []restaurantDepartment{{ID: "bar", Business: 300001, Location: bar}, {ID: "kitchen", Business: 300001, Location: kitchen}}
+	p.configureRestaurant(t, "c1", deps)
+	p.Connect(t, "c1", 300001, true)
+	p.poisonDevice.Store(bar.Devices[0].ID)
+
+	until := yesterday().AddDays(-1)
+	from := until.AddDays(-(days - 1))
+	resp, err := p.ImportClient(t, "c1").StartImport(context.Background(), &posimportv1.StartImportRequest{
+		ClientId: "c1", DepartmentIds: []string{"bar", "kitchen"}, FromDate: from.String(), UntilDate: until.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp := p.WaitImport(t, "c1", resp.GetImport().GetImportId(), 3*time.Minute)
+	if imp.GetState() != posimportv1.ImportState_IMPORT_STATE_FAILED {
+		t.Errorf("import ended %s, want FAILED (one device's data is malformed)", imp.GetState())
+	}
+	rows, err := p.Pool.Query(context.Background(), "SELECT register_id, state, last_error FROM jobs ORDER BY register_id, from_date")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := 0
+	for rows.Next() {
+		var reg, state, reason string
+		if err := rows.Scan(&reg, &state, &reason); err != nil {
+			t.Fatal(err)
+		}
+		jobs++
+		switch reg {
+		case strconv.FormatInt(bar.Devices[0].ID, 10):
+			if state != "FAILED" || !containsAll(reason, "malformed", "nbCovers") {
+				t.Errorf("poisoned device's job %s (%q), want FAILED naming the malformed field", state, reason)
+			}
+		default:
+			if state != "DONE" || reason != "" {
+				t.Errorf("device %s's job %s (%q), want DONE", reg, state, reason)
+			}
+		}
+	}
+	if rows.Err() != nil || jobs != 4 {
+		t.Fatalf("%d jobs (%v), want 2 devices × 2 chunks", jobs, rows.Err())
+	}
+	for date, day := range p.Days(t, "c1", "bar", from, until) {
+		for _, rd := range day.GetRegisters() {
+			for _, f := range rd.GetFields() {
+				if f.GetImported() {
+					t.Errorf("poisoned device %s has %s imported", rd.GetRegisterId(), date)
+				}
+			}
+		}
+	}
+	if diffs := p.restaurantMismatches(t, "c1", deps[1:], from, until); len(diffs) > 0 {
+		t.Errorf("the other device differs from the oracle (%d differences):\n%v", len(diffs), diffs[:min(len(diffs), 20)])
+	}
+	if got, want := p.salesRequests.Load(), imp.GetProgress().GetRequestsMade(); got != want || got == 0 {
+		t.Errorf("the simulator saw %d sales requests, the import counts %d", got, want)
 	}
 }

@@ -105,3 +105,41 @@ func TestPlanCoversEveryDayOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupByLocation: two departments splitting one location's registers form one group per
+// chunk, led by the chunk's first job; a lone job and another location's job stay alone.
+func TestGroupByLocation(t *testing.T) {
+	t.Parallel()
+	deps := []plan.Department{
+		{ID: "bar", LocationID: "L1", Registers: []string{"1"}, From: date("2026-01-01"), Until: date("2026-02-01")},
+		{ID: "kitchen", LocationID: "L1", Registers: []string{"2", "3"}, From: date("2026-01-01"), Until: date("2026-02-01")},
+		{ID: "shop", LocationID: "L2", From: date("2026-01-01"), Until: date("2026-01-31")},
+	}
+	jobs := plan.Plan(deps, 0, uuid.New)
+	plan.GroupByLocation(jobs)
+	type grouped struct{ Dept, Register, From, Lead string }
+	var got []grouped
+	for _, j := range jobs {
+		lead := "alone"
+		if j.GroupID != uuid.Nil {
+			for _, l := range jobs {
+				if l.ID == j.GroupID {
+					lead = l.DepartmentID + "/" + l.RegisterID + "/" + l.From.String()
+				}
+			}
+		}
+		got = append(got, grouped{j.DepartmentID, j.RegisterID, j.From.String(), lead})
+	}
+	want := []grouped{
+		{"bar", "1", "2026-01-01", "bar/1/2026-01-01"},
+		{"bar", "1", "2026-02-01", "bar/1/2026-02-01"},
+		{"kitchen", "2", "2026-01-01", "bar/1/2026-01-01"},
+		{"kitchen", "2", "2026-02-01", "bar/1/2026-02-01"},
+		{"kitchen", "3", "2026-01-01", "bar/1/2026-01-01"},
+		{"kitchen", "3", "2026-02-01", "bar/1/2026-02-01"},
+		{"shop", "", "2026-01-01", "alone"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("groups (-want +got):\n%s", diff)
+	}
+}

@@ -96,6 +96,13 @@ func RetryAfter(err error) (time.Duration, bool) {
 	return 0, false
 }
 
+// FetchesByLocation reports whether product p filters sales by location only, so that one
+// fetch of a location serves all its registers: Lightspeed Restaurant filters by business
+// location, not by device (R-Series filters by register).
+func FetchesByLocation(p posimportv1.PosProvider) bool {
+	return p == posimportv1.PosProvider_POS_PROVIDER_LIGHTSPEED_RESTAURANT
+}
+
 // Registry maps products to providers.
 type Registry map[posimportv1.PosProvider]Provider
 

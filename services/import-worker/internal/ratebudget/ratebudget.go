@@ -16,6 +16,7 @@ import (
 
 	"github.com/posimport/posimport/pkg/lightspeed/retail"
 	"github.com/posimport/posimport/pkg/pos"
+	"github.com/posimport/posimport/pkg/retry"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
 )
 
@@ -63,7 +64,7 @@ func New(st *store.Store, cfg Config, logger *slog.Logger) *Budget {
 		cfg.InitialBurst = retail.DocumentedBurst
 	}
 	return &Budget{st: st, cfg: cfg, logger: logger.With("component", "ratebudget"),
-		sleep: sleepCtx, accounts: map[string]*Limiter{}}
+		sleep: retry.Sleep, accounts: map[string]*Limiter{}}
 }
 
 // For returns the limiter of one account; key names provider and account, e.g.
@@ -223,16 +224,5 @@ func (l *Limiter) PauseUntil(t time.Time) {
 	}
 	if err := l.b.st.PauseRate(ctx, l.key, t); err != nil {
 		l.b.logger.Warn("rate budget pause", "account_key", l.key, "error", err)
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
 	"github.com/posimport/posimport/services/import-worker/internal/outbox"
 	"github.com/posimport/posimport/services/import-worker/internal/plan"
+	"github.com/posimport/posimport/services/import-worker/internal/provider"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
 )
 
@@ -107,7 +108,7 @@ func (s *Starter) Publish(ctx context.Context, jobs []uuid.UUID) {
 // caller that publishes many imports' jobs in an order of its own (the nightly run interleaves
 // its clients).
 func (s *Starter) Create(ctx context.Context, r Request) (uuid.UUID, []uuid.UUID, error) {
-	deps, err := s.check(ctx, r)
+	deps, pos, err := s.check(ctx, r)
 	if err != nil {
 		return uuid.Nil, nil, err
 	}
@@ -125,6 +126,9 @@ func (s *Starter) Create(ctx context.Context, r Request) (uuid.UUID, []uuid.UUID
 	}
 	jobs := plan.Plan(deps, s.MaxDays, uuid.New)
 	jobs, causes := changes.Extend(jobs, deps, rv.RegisterDays, s.MaxDays, uuid.New)
+	if provider.FetchesByLocation(pos) {
+		plan.GroupByLocation(jobs)
+	}
 	ni := store.NewImport{Import: store.Import{
 		ID: id, ClientID: r.ClientID, Overwrite: r.Overwrite, Trigger: int16(r.Trigger),
 		CreatedBy: r.CreatedBy, ScheduledFor: r.ScheduledFor,
@@ -148,7 +152,7 @@ func (s *Starter) Create(ctx context.Context, r Request) (uuid.UUID, []uuid.UUID
 	for _, j := range jobs {
 		ni.Jobs = append(ni.Jobs, store.NewJob{
 			ID: j.ID, DepartmentID: j.DepartmentID, RegisterID: j.RegisterID, LocationID: j.LocationID, TimeZone: j.TimeZone,
-			From: j.From, Until: j.Until,
+			From: j.From, Until: j.Until, GroupID: j.GroupID,
 		})
 	}
 	created, err := s.Store.CreateImport(ctx, ni)
@@ -174,23 +178,23 @@ func (s *Starter) Create(ctx context.Context, r Request) (uuid.UUID, []uuid.UUID
 }
 
 // check validates the request against the client's configuration and connection and returns
-// the departments to plan.
-func (s *Starter) check(ctx context.Context, r Request) ([]plan.Department, error) {
+// the departments to plan, with the client's POS.
+func (s *Starter) check(ctx context.Context, r Request) ([]plan.Department, posimportv1.PosProvider, error) {
 	cctx, cancel := context.WithTimeout(ctx, rpcTimeout)
 	cfg, err := s.Config.GetClientConfig(cctx, &posimportv1.GetClientConfigRequest{ClientId: r.ClientID})
 	cancel()
 	if err != nil {
-		return nil, upstream("config service", err)
+		return nil, 0, upstream("config service", err)
 	}
 	settings := cfg.GetSettings()
 	if !settings.GetPosImportEnabled() {
-		return nil, apierr.FailedPrecondition("POS import is not enabled for client %s (General Settings)", r.ClientID)
+		return nil, 0, apierr.FailedPrecondition("POS import is not enabled for client %s (General Settings)", r.ClientID)
 	}
 	cctx, cancel = context.WithTimeout(ctx, rpcTimeout)
 	conn, err := s.Auth.GetConnection(cctx, &posimportv1.GetConnectionRequest{ClientId: r.ClientID})
 	cancel()
 	if err != nil {
-		return nil, upstream("auth service", err)
+		return nil, 0, upstream("auth service", err)
 	}
 	c := conn.GetConnection()
 	if c.GetStatus() != posimportv1.ConnectionStatus_CONNECTION_STATUS_ENABLED {
@@ -198,15 +202,15 @@ func (s *Starter) check(ctx context.Context, r Request) ([]plan.Department, erro
 		if c.GetStatus() == posimportv1.ConnectionStatus_CONNECTION_STATUS_NEEDS_REAUTH {
 			msg += ": the client must re-authorize Lightspeed"
 		}
-		return nil, apierr.FailedPrecondition("%s", msg)
+		return nil, 0, apierr.FailedPrecondition("%s", msg)
 	}
 	if c.GetProvider() != settings.GetPosProvider() {
-		return nil, apierr.FailedPrecondition("the connection is to %s but the client is configured for %s: reconnect to switch provider",
+		return nil, 0, apierr.FailedPrecondition("the connection is to %s but the client is configured for %s: reconnect to switch provider",
 			c.GetProvider(), settings.GetPosProvider())
 	}
 	clientLoc, err := time.LoadLocation(settings.GetTimeZone())
 	if err != nil {
-		return nil, apierr.FailedPrecondition("client time zone %q is unknown", settings.GetTimeZone())
+		return nil, 0, apierr.FailedPrecondition("client time zone %q is unknown", settings.GetTimeZone())
 	}
 	now := r.Now
 	if now.IsZero() {
@@ -221,7 +225,7 @@ func (s *Starter) check(ctx context.Context, r Request) ([]plan.Department, erro
 			}
 		}
 		if len(ids) == 0 {
-			return nil, apierr.FailedPrecondition("client %s has no department mapped to a POS client number", r.ClientID)
+			return nil, 0, apierr.FailedPrecondition("client %s has no department mapped to a POS client number", r.ClientID)
 		}
 	}
 	byID := map[string]*posimportv1.Department{}
@@ -233,10 +237,10 @@ func (s *Starter) check(ctx context.Context, r Request) ([]plan.Department, erro
 		field := fmt.Sprintf("department_ids[%d]", i)
 		d, ok := byID[id]
 		if !ok {
-			return nil, apierr.Invalid(field, "department %q does not exist for client %s", id, r.ClientID)
+			return nil, 0, apierr.Invalid(field, "department %q does not exist for client %s", id, r.ClientID)
 		}
 		if d.GetPosClientNumber() == "" {
-			return nil, apierr.Invalid(field, "department %q is not mapped to a POS client number", id)
+			return nil, 0, apierr.Invalid(field, "department %q is not mapped to a POS client number", id)
 		}
 		zone := d.GetEffectiveTimeZone()
 		if zone == "" {
@@ -244,7 +248,7 @@ func (s *Starter) check(ctx context.Context, r Request) ([]plan.Department, erro
 		}
 		loc, err := time.LoadLocation(zone)
 		if err != nil {
-			return nil, apierr.FailedPrecondition("department %q has an unknown time zone %q", id, zone)
+			return nil, 0, apierr.FailedPrecondition("department %q has an unknown time zone %q", id, zone)
 		}
 		pd := plan.Department{ID: id, LocationID: d.GetPosClientNumber(), Registers: d.GetPosTerminalNumbers(), TimeZone: zone,
 			From: r.From, Until: r.Until}
@@ -256,10 +260,10 @@ func (s *Starter) check(ctx context.Context, r Request) ([]plan.Department, erro
 	}
 	if !r.Scheduled {
 		if today := civil.Today(now, clientLoc); r.Until.After(today) {
-			return nil, apierr.Invalid("until_date", "%s is after today (%s in %s)", r.Until, today, clientLoc)
+			return nil, 0, apierr.Invalid("until_date", "%s is after today (%s in %s)", r.Until, today, clientLoc)
 		}
 	}
-	return out, nil
+	return out, settings.GetPosProvider(), nil
 }
 
 // upstream turns another service's refusal into ours: their client-facing codes keep their

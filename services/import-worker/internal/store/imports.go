@@ -50,6 +50,8 @@ type NewJob struct {
 	// LocationID is the POS location and TimeZone the department's zone when planned.
 	DepartmentID, RegisterID, LocationID, TimeZone string
 	From, Until                                    civil.Date
+	// GroupID is the lead's id for a job of a location group (plan.GroupByLocation).
+	GroupID uuid.UUID
 }
 
 // NewImport is an import with its planned jobs, to be stored together.
@@ -140,6 +142,7 @@ func (s *Store) CreateImport(ctx context.Context, ni NewImport) (Created, error)
 			if err := s.q.JobInsert(ctx, tx, dbsqlc.JobInsertParams{
 				JobID: j.ID, ImportID: imp.ID, ClientID: imp.ClientID, DepartmentID: j.DepartmentID, RegisterID: j.RegisterID,
 				LocationID: j.LocationID, TimeZone: j.TimeZone, FromDate: date(j.From), UntilDate: date(j.Until),
+				GroupID: pgtype.UUID{Bytes: j.GroupID, Valid: j.GroupID != uuid.Nil},
 			}); err != nil {
 				return fmt.Errorf("insert job: %w", err)
 			}

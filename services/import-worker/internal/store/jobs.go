@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/posimport/posimport/pkg/civil"
 	"github.com/posimport/posimport/pkg/platform/postgres"
@@ -33,7 +34,13 @@ type Job struct {
 	Counters
 	LastError                                     string
 	CreateTime, StartTime, FinishTime, UpdateTime time.Time
+	// GroupID is the lead's id when the job is one of a location group (its lead included),
+	// uuid.Nil when it runs alone; see migration 003.
+	GroupID uuid.UUID
 }
+
+// Lead reports whether the job is a location group's lead.
+func (j Job) Lead() bool { return j.GroupID != uuid.Nil && j.GroupID == j.ID }
 
 func jobOf(r dbsqlc.Job) Job {
 	return Job{
@@ -44,7 +51,7 @@ func jobOf(r dbsqlc.Job) Job {
 		Counters: Counters{DaysWritten: r.DaysWritten, DaysUnchanged: r.DaysUnchanged, DaysSkippedApproved: r.DaysSkippedApproved,
 			SalesCounted: r.SalesCounted, RequestsMade: r.RequestsMade},
 		LastError: r.LastError, CreateTime: instant(r.CreateTime), StartTime: instant(r.StartTime),
-		FinishTime: instant(r.FinishTime), UpdateTime: instant(r.UpdateTime),
+		FinishTime: instant(r.FinishTime), UpdateTime: instant(r.UpdateTime), GroupID: uuid.UUID(r.GroupID.Bytes),
 	}
 }
 
@@ -89,6 +96,9 @@ type Lease struct {
 	Cancelled bool
 	// Next are the client's jobs claimed for publication because this one ended (Exhausted).
 	Next []uuid.UUID
+	// Members are the other jobs of the lead's location group, leased with it (Leased: each
+	// Job.Attempt is that member's fencing token) or failed with it (Exhausted).
+	Members []Job
 }
 
 // LeaseParams configure [Store.Lease].
@@ -133,6 +143,13 @@ func (s *Store) Lease(ctx context.Context, p LeaseParams) (Lease, error) {
 			if _, err := s.q.JobFailUnleased(ctx, tx, dbsqlc.JobFailUnleasedParams{JobID: p.JobID, LastError: reason}); err != nil {
 				return fmt.Errorf("fail exhausted job: %w", err)
 			}
+			if out.Job.Lead() {
+				rows, err := s.q.JobsFailMembersUnleased(ctx, tx, dbsqlc.JobsFailMembersUnleasedParams{LastError: reason, LeadID: pgUUID(p.JobID)})
+				if err != nil {
+					return fmt.Errorf("fail exhausted job's group: %w", err)
+				}
+				out.Members = jobsOf(rows)
+			}
 			out.Job.LastError, out.Job.State = reason, StateFailed
 			out.Outcome = Exhausted
 			out.Next, err = s.claimNext(ctx, tx, row.ClientID)
@@ -157,6 +174,13 @@ func (s *Store) Lease(ctx context.Context, p LeaseParams) (Lease, error) {
 		}
 		out.Outcome = Leased
 		out.Job.Attempt, out.Job.State, out.Job.LeaseOwner = out.Attempt, StateRunning, p.Owner
+		if out.Job.Lead() {
+			rows, err := s.q.JobLeaseMembers(ctx, tx, dbsqlc.JobLeaseMembersParams{Owner: p.Owner, TtlSeconds: seconds(p.TTL), LeadID: pgUUID(p.JobID)})
+			if err != nil {
+				return fmt.Errorf("lease job's group: %w", err)
+			}
+			out.Members = jobsOf(rows)
+		}
 		return nil
 	})
 	return out, err
@@ -180,7 +204,7 @@ func jobOfLeaseRow(r dbsqlc.JobGetForLeaseRow) Job {
 		RepublishCount: r.RepublishCount, DaysWritten: r.DaysWritten, DaysUnchanged: r.DaysUnchanged,
 		DaysSkippedApproved: r.DaysSkippedApproved, SalesCounted: r.SalesCounted, RequestsMade: r.RequestsMade,
 		LastError: r.LastError, CreateTime: r.CreateTime, StartTime: r.StartTime, FinishTime: r.FinishTime,
-		UpdateTime: r.UpdateTime,
+		UpdateTime: r.UpdateTime, GroupID: r.GroupID,
 	})
 }
 
@@ -228,22 +252,93 @@ func (s *Store) Progress(ctx context.Context, job uuid.UUID, attempt int32, c Co
 // of its client that fit in the client's window (returned, for the caller to publish), in one
 // transaction; ErrLeaseLost if this attempt no longer holds the job.
 func (s *Store) Finish(ctx context.Context, job uuid.UUID, attempt int32, state string, c Counters, lastError string) ([]uuid.UUID, error) {
-	var next []uuid.UUID
+	e, err := s.FinishGroup(ctx, []End{{JobID: job, Attempt: attempt, State: state, Counters: c, LastError: lastError}})
+	return e.Next, err
+}
+
+// End is how one job ends (alone, or one of a location group): its attempt, state, counters
+// and reason. ImportID and DepartmentID, when set, ask [Closed] whether the end may have
+// completed the department or the import.
+type End struct {
+	JobID        uuid.UUID
+	Attempt      int32
+	State        string
+	Counters     Counters
+	LastError    string
+	ImportID     uuid.UUID
+	DepartmentID string
+}
+
+// Closed is what ending jobs committed.
+type Closed struct {
+	// Next are the client's jobs claimed for publication (its window moved on).
+	Next []uuid.UUID
+	// DepartmentsOpen and ImportOpen count the jobs not ended of the ended jobs' departments
+	// and of their import, read in the same transaction under the client's lock (so that of
+	// concurrent ends the last one sees all of them ended): when both are positive the end
+	// completed nothing, and the completion's reads can be skipped. -1 when not read.
+	DepartmentsOpen, ImportOpen int
+}
+
+// FinishGroup ends jobs (one alone, or every job of a location group), each in its own state,
+// and claims the client's next jobs for publication, in one transaction: they end all or none.
+// ErrLeaseLost if any of the attempts no longer holds its job.
+func (s *Store) FinishGroup(ctx context.Context, ends []End) (Closed, error) {
+	out := Closed{DepartmentsOpen: -1, ImportOpen: -1}
 	err := postgres.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		client, err := s.q.JobFinish(ctx, tx, dbsqlc.JobFinishParams{
-			State: state, DaysWritten: c.DaysWritten, DaysUnchanged: c.DaysUnchanged, DaysSkippedApproved: c.DaysSkippedApproved,
-			SalesCounted: c.SalesCounted, RequestsMade: c.RequestsMade, LastError: lastError, JobID: job, Attempt: attempt,
-		})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrLeaseLost
+		out = Closed{DepartmentsOpen: -1, ImportOpen: -1}
+		client := ""
+		for _, e := range ends {
+			c := e.Counters
+			cl, err := s.q.JobFinish(ctx, tx, dbsqlc.JobFinishParams{
+				State: e.State, DaysWritten: c.DaysWritten, DaysUnchanged: c.DaysUnchanged, DaysSkippedApproved: c.DaysSkippedApproved,
+				SalesCounted: c.SalesCounted, RequestsMade: c.RequestsMade, LastError: e.LastError, JobID: e.JobID, Attempt: e.Attempt,
+			})
+			if errors.Is(err, pgx.ErrNoRows) {
+				return ErrLeaseLost
+			}
+			if err != nil {
+				return fmt.Errorf("finish job: %w", err)
+			}
+			client = cl
 		}
+		if client == "" {
+			return nil
+		}
+		var err error
+		if out.Next, err = s.claimNext(ctx, tx, client); err != nil {
+			return err
+		}
+		if ends[0].ImportID == uuid.Nil {
+			return nil
+		}
+		var deps []string
+		for _, e := range ends {
+			deps = append(deps, e.DepartmentID)
+		}
+		open, err := s.q.ImportOpenJobs(ctx, tx, dbsqlc.ImportOpenJobsParams{ImportID: ends[0].ImportID, DepartmentIds: deps})
 		if err != nil {
-			return fmt.Errorf("finish job: %w", err)
+			return fmt.Errorf("count open jobs: %w", err)
 		}
-		next, err = s.claimNext(ctx, tx, client)
-		return err
+		out.DepartmentsOpen, out.ImportOpen = int(open.DepartmentsOpen), int(open.ImportOpen)
+		return nil
 	})
-	return next, err
+	return out, err
+}
+
+// ReleaseGroup gives every held job of a location group back for a later attempt, in one
+// transaction; ErrLeaseLost if the lead's attempt no longer holds it (a member already taken
+// over is left to its holder).
+func (s *Store) ReleaseGroup(ctx context.Context, held []Held, lastError string) error {
+	return postgres.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		for i, h := range held {
+			n, err := s.q.JobRelease(ctx, tx, dbsqlc.JobReleaseParams{LastError: lastError, JobID: h.JobID, Attempt: h.Attempt})
+			if err := heldOrLost(n, err, "release job"); err != nil && (i == 0 || !errors.Is(err, ErrLeaseLost)) {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Release gives the job back for a later attempt; ErrLeaseLost if this attempt no longer holds it.
@@ -318,3 +413,13 @@ func (s *Store) OldestOpenJobAge(ctx context.Context) (time.Duration, error) {
 	}
 	return time.Duration(sec * float64(time.Second)), nil
 }
+
+func jobsOf(rows []dbsqlc.Job) []Job {
+	out := make([]Job, len(rows))
+	for i, r := range rows {
+		out[i] = jobOf(r)
+	}
+	return out
+}
+
+func pgUUID(id uuid.UUID) pgtype.UUID { return pgtype.UUID{Bytes: id, Valid: id != uuid.Nil} }

@@ -30,6 +30,12 @@ type Result struct {
 	FetchTime, WriteTime time.Duration
 	// CorrectionsPending counts the days the balance kept as pending corrections (approved).
 	CorrectionsPending int
+	// Failure, in a location group, is this job's own permanent failure (its department
+	// unmapped, a malformed sale of its register) while the group's other jobs went on; "" when
+	// it has none. A job run alone returns its failure as a *PermanentError instead.
+	Failure string
+	// Members are the results of the lead's group members, in store.Lease.Members order.
+	Members []Result
 }
 
 // Skipped reports whether every day of the job was left alone as approved.
@@ -40,47 +46,93 @@ func (r Result) Skipped() bool {
 // rpcTimeout bounds each call to another posimport service.
 const rpcTimeout = 30 * time.Second
 
+// unit is one job of an attempt: the leased job, or one job of the lead's location group.
+type unit struct {
+	lease store.Lease
+	// byRegister: the stream is the whole location's (a group), so the unit picks its
+	// register's sales; a job run alone gets only its own from the POS.
+	byRegister bool
+	loc        *time.Location
+	series     *aggregate.Series
+	res        Result
+}
+
+func (u *unit) alive() bool { return u.res.Failure == "" }
+
+// wants reports whether a sale of register at t belongs to the unit.
+func (u *unit) wants(register string, t time.Time) bool {
+	from, until := u.series.Range()
+	r := u.lease.Job.RegisterID
+	return (!u.byRegister || r == "" || r == register) && !t.Before(from) && t.Before(until)
+}
+
 // execute runs one leased job: read the configuration, get a token, stream the sales of the
 // register (or department) over the job's local dates, aggregate them into local hours and
-// write every day, zeros included.
+// write every day, zeros included. A location group's lead runs all the group's jobs with one
+// stream of the location's sales (the POS filters by location only): each job keeps its own
+// attempt as the fencing token of its writes, and a failure of one job's own (its department
+// unmapped, a malformed sale of its register) fails that job alone, in its Result.Failure;
+// what concerns the stream (a token, the POS, a lost lease) is the group's error.
 func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 	j := l.Job
-	res := Result{}
+	units := make([]*unit, 0, 1+len(l.Members))
+	units = append(units, &unit{lease: l})
+	for _, m := range l.Members {
+		units = append(units, &unit{lease: store.Lease{Outcome: l.Outcome, Job: m, Attempt: m.Attempt, Overwrite: l.Overwrite, Cancelled: l.Cancelled}})
+	}
+	grouped := len(units) > 1
+	for _, u := range units {
+		u.byRegister = grouped
+	}
+	// partial returns the units' results so far, gathered into the lead's, with err.
+	partial := func(err error) (Result, error) {
+		res := units[0].res
+		for _, u := range units[1:] {
+			res.Members = append(res.Members, u.res)
+		}
+		return res, err
+	}
+	// result is partial without an error of the group; a lone job's own failure is its error.
+	result := func() (Result, error) {
+		res, _ := partial(nil)
+		if !grouped && res.Failure != "" {
+			reason := res.Failure
+			res.Failure = ""
+			return res, Permanent("%s", reason)
+		}
+		return res, nil
+	}
 	if l.Cancelled {
 		// Cancelled after it was queued: no POS request is worth making.
-		res.Cancelled = true
-		return res, nil
+		for _, u := range units {
+			u.res.Cancelled = true
+		}
+		return result()
 	}
 	cctx, cancel := context.WithTimeout(ctx, rpcTimeout)
 	cfg, err := w.d.Config.GetClientConfig(cctx, &posimportv1.GetClientConfigRequest{ClientId: j.ClientID})
 	cancel()
 	if err != nil {
-		return res, rpcError("read the client's configuration", err)
+		return Result{}, rpcError("read the client's configuration", err)
 	}
-	dep := findDepartment(cfg.GetDepartments(), j.DepartmentID)
-	switch {
-	case dep == nil:
-		return res, Permanent("department %s no longer exists in the POS configuration", j.DepartmentID)
-	case dep.GetPosClientNumber() == "":
-		return res, Permanent("department %s is no longer mapped to a POS client number", j.DepartmentID)
+	for _, u := range units {
+		u.prepare(cfg.GetDepartments())
 	}
-	loc, err := time.LoadLocation(j.TimeZone)
-	if err != nil {
-		return res, Permanent("department %s: time zone %q unknown", j.DepartmentID, j.TimeZone)
+	if !anyAlive(units) {
+		return result()
 	}
-	from, until := j.From, j.Until
 
 	tokens := provider.NewAuthTokens(w.d.Auth, j.ClientID, provider.TokenOptions{Margin: w.cfg.TokenMargin})
 	acct, err := tokens.Account(ctx)
 	if err != nil {
-		return res, tokenError(err)
+		return Result{}, tokenError(err)
 	}
 	prov, err := w.d.Providers.Get(acct.Provider)
 	if err != nil {
-		return res, Permanent("the client's POS (%s) is not supported", acct.Provider)
+		return Result{}, Permanent("the client's POS (%s) is not supported", acct.Provider)
 	}
 	if want := cfg.GetSettings().GetPosProvider(); want != acct.Provider {
-		return res, Permanent("the connection is to %s but the client is configured for %s: reconnect to switch provider", acct.Provider, want)
+		return Result{}, Permanent("the connection is to %s but the client is configured for %s: reconnect to switch provider", acct.Provider, want)
 	}
 	src, err := prov.New(acct, provider.Hooks{
 		Limiter:    w.d.Budget.For(acct.Key()),
@@ -88,46 +140,151 @@ func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 		Logger:     w.log,
 	})
 	if err != nil {
-		return res, Permanent("POS account: %v", err)
+		return Result{}, Permanent("POS account: %v", err)
 	}
 
-	series, err := aggregate.New(loc, from, until)
-	if err != nil {
-		return res, Permanent("job dates: %v", err)
-	}
-	q := pos.SalesQuery{LocationID: j.LocationID}
-	q.From, q.Until = series.Range()
-	if j.RegisterID != "" {
-		q.RegisterIDs = []string{j.RegisterID}
+	q := w.salesQuery(j.LocationID, units)
+	if grouped {
+		// A malformed sale fails the jobs of its register alone; the stream goes on for the
+		// others, and stops once no job is left to serve.
+		q.OnSaleError = func(se *pos.SaleError) error {
+			for _, u := range units {
+				if u.alive() && u.wants(se.RegisterID, se.CompletedAt) {
+					u.res.Failure = w.sourceError(prov, se).Error()
+				}
+			}
+			if !anyAlive(units) {
+				return se
+			}
+			return nil
+		}
 	}
 	fetchStart := time.Now()
 	seen := newSeenSales(src)
 	err = src.Sales(ctx, q, func(f pos.SaleFigures) error {
-		res.Counters.SalesCounted++
 		seen.add(f)
-		return series.Add(f)
+		for _, u := range units {
+			if u.alive() && u.wants(f.RegisterID, f.CompletedAt) {
+				u.res.Counters.SalesCounted++
+				if err := u.series.Add(f); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
-	res.Counters.RequestsMade = src.Stats().Requests
+	// The lead's counters carry the group's requests: the import's sum counts each once.
+	units[0].res.Counters.RequestsMade = src.Stats().Requests
+	var se *pos.SaleError
+	if grouped && errors.As(err, &se) && !anyAlive(units) {
+		err = nil // every job failed on its own malformed sales
+	}
 	if err != nil {
-		return res, w.sourceError(prov, err)
+		return partial(w.sourceError(prov, err))
 	}
 
 	fields, unmapped := mapFields(cfg.GetFields(), src.DataTypes())
 	if len(unmapped) > 0 {
 		if err := w.d.Store.AddUnmappedTypes(ctx, j.ImportID, typeNumbers(unmapped)); err != nil {
-			return res, err
+			return partial(err)
 		}
 	}
-	res.FetchTime = time.Since(fetchStart)
+	units[0].res.FetchTime = time.Since(fetchStart)
 	writeStart := time.Now()
-	days := series.Days()
-	res.Days = len(days)
-	err = w.writeJob(ctx, l, loc, days, fields, &res)
-	res.WriteTime = time.Since(writeStart)
-	if err == nil && !res.Cancelled {
-		err = w.afterWrite(ctx, l, acct.Key(), seen, res)
+	for i, u := range units {
+		if !u.alive() {
+			continue
+		}
+		days := u.series.Days()
+		u.res.Days = len(days)
+		err := w.writeJob(ctx, u.lease, u.loc, days, fields, &u.res)
+		var perm *PermanentError
+		switch {
+		case grouped && errors.As(err, &perm):
+			u.res.Failure = perm.Reason
+		case err != nil:
+			units[0].res.WriteTime = time.Since(writeStart)
+			return partial(err)
+		}
+		if u.res.Cancelled {
+			// The import was cancelled: the jobs not written yet stop too.
+			for _, rest := range units[i+1:] {
+				rest.res.Cancelled = true
+			}
+			break
+		}
+		if !u.alive() {
+			continue
+		}
+		if err := w.afterWrite(ctx, u.lease, acct.Key(), seen, u.res); err != nil {
+			units[0].res.WriteTime = time.Since(writeStart)
+			return partial(err)
+		}
+		seen.sales = nil // recorded once, with the first job written
 	}
-	return res, err
+	units[0].res.WriteTime = time.Since(writeStart)
+	return result()
+}
+
+// prepare checks the unit's department and time zone and sets up its series; a problem is the
+// unit's failure.
+func (u *unit) prepare(deps []*posimportv1.Department) {
+	j := u.lease.Job
+	dep := findDepartment(deps, j.DepartmentID)
+	switch {
+	case dep == nil:
+		u.res.Failure = fmt.Sprintf("department %s no longer exists in the POS configuration", j.DepartmentID)
+		return
+	case dep.GetPosClientNumber() == "":
+		u.res.Failure = fmt.Sprintf("department %s is no longer mapped to a POS client number", j.DepartmentID)
+		return
+	}
+	loc, err := time.LoadLocation(j.TimeZone)
+	if err != nil {
+		u.res.Failure = fmt.Sprintf("department %s: time zone %q unknown", j.DepartmentID, j.TimeZone)
+		return
+	}
+	series, err := aggregate.New(loc, j.From, j.Until)
+	if err != nil {
+		u.res.Failure = fmt.Sprintf("job dates: %v", err)
+		return
+	}
+	u.loc, u.series = loc, series
+}
+
+// salesQuery covers the units still alive: their location over the union of their ranges,
+// narrowed to their registers unless one of them takes the whole location.
+func (w *Worker) salesQuery(location string, units []*unit) pos.SalesQuery {
+	q := pos.SalesQuery{LocationID: location}
+	var registers []string
+	whole := false
+	for _, u := range units {
+		if !u.alive() {
+			continue
+		}
+		from, until := u.series.Range()
+		if q.From.IsZero() || from.Before(q.From) {
+			q.From = from
+		}
+		if until.After(q.Until) {
+			q.Until = until
+		}
+		r := u.lease.Job.RegisterID
+		switch {
+		case r == "":
+			whole = true
+		case !slices.Contains(registers, r):
+			registers = append(registers, r)
+		}
+	}
+	if !whole {
+		q.RegisterIDs = registers
+	}
+	return q
+}
+
+func anyAlive(units []*unit) bool {
+	return slices.ContainsFunc(units, (*unit).alive)
 }
 
 // writeJob writes the job's days to the balance WriteBatchDays at a time, each batch one

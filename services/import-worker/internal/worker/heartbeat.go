@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,6 +32,9 @@ type heldJob struct {
 	attempt int32
 	msg     Msg
 	cancel  context.CancelCauseFunc
+	// members are a location group's other jobs, held with their lead: their leases are
+	// extended with it, and losing any of them stops the group.
+	members []store.Held
 }
 
 // hold adds a leased job to the beat (starting it if it was idle).
@@ -78,6 +82,7 @@ func (h *heartbeat) beat(jobs map[uuid.UUID]*heldJob) {
 	held := make([]store.Held, 0, len(jobs))
 	for id, j := range jobs {
 		held = append(held, store.Held{JobID: id, Attempt: j.attempt})
+		held = append(held, j.members...)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), h.interval)
 	defer cancel()
@@ -88,7 +93,7 @@ func (h *heartbeat) beat(jobs map[uuid.UUID]*heldJob) {
 		h.w.log.WarnContext(ctx, "extend leases", "jobs", len(held), "error", err)
 	}
 	for id, j := range jobs {
-		if err == nil && !still[id] {
+		if err == nil && (!still[id] || slices.ContainsFunc(j.members, func(m store.Held) bool { return !still[m.JobID] })) {
 			j.cancel(store.ErrLeaseLost)
 			continue
 		}

@@ -89,6 +89,6 @@ func (w *Worker) recoverDelivery(ctx context.Context, msg Msg) {
 	}
 	pe := recovered(p)
 	w.log.ErrorContext(ctx, "job delivery panicked", "panic", pe.Value, "stack", pe.Stack)
-	w.nak(msg, backoff(1, w.cfg.RetryBase, w.cfg.RetryMax)+time.Second)
+	w.nak(msg, w.retryBackoff().Delay(1)+time.Second)
 	w.d.Metrics.Job("retried")
 }

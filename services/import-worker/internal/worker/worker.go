@@ -29,13 +29,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/posimport/posimport/pkg/retry"
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
 	"github.com/posimport/posimport/services/import-worker/internal/completion"
 	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
@@ -64,7 +63,7 @@ type Config struct {
 	MaxAttempts int
 	// ShutdownTimeout bounds finishing the in-flight jobs after the context ends.
 	ShutdownTimeout time.Duration
-	// FetchWait is how long one pull waits for a message.
+	// FetchWait is how long one pull request waits for messages (at least a second).
 	FetchWait time.Duration
 	// RetryBase and RetryMax shape the NakWithDelay backoff of retryable failures.
 	RetryBase, RetryMax time.Duration
@@ -177,56 +176,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	})
 	defer stop()
 
-	var wg sync.WaitGroup
-	for i := range w.cfg.Slots {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w.slot(ctx, hard, i)
-		}()
-	}
-	wg.Wait()
+	w.consume(ctx, hard)
 	w.log.InfoContext(context.WithoutCancel(ctx), "worker stopped")
 	return nil
-}
-
-// slot takes one message at a time until ctx ends.
-func (w *Worker) slot(ctx, hard context.Context, n int) {
-	var cons jetstream.Consumer
-	failures := 0
-	for ctx.Err() == nil {
-		if cons == nil {
-			c, err := w.d.Queue.Consumer(ctx)
-			if err != nil {
-				failures++
-				w.log.WarnContext(ctx, "consumer unavailable", "slot", n, "error", err)
-				sleep(ctx, backoff(failures, 200*time.Millisecond, 5*time.Second))
-				continue
-			}
-			cons = c
-		}
-		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(w.cfg.FetchWait))
-		if err != nil {
-			failures++
-			if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
-				cons = nil
-			}
-			w.log.DebugContext(ctx, "fetch", "slot", n, "error", err)
-			sleep(ctx, backoff(failures, 200*time.Millisecond, 5*time.Second))
-			continue
-		}
-		got := false
-		for msg := range batch.Messages() {
-			got = true
-			w.Handle(hard, msg)
-		}
-		if batch.Error() != nil && !errors.Is(batch.Error(), jetstream.ErrNoMessages) && !got {
-			failures++
-			sleep(ctx, backoff(failures, 200*time.Millisecond, 5*time.Second))
-			continue
-		}
-		failures = 0
-	}
 }
 
 // Msg is the part of a JetStream message the worker uses.
@@ -261,7 +213,7 @@ func (w *Worker) Handle(ctx context.Context, msg Msg) {
 	if err != nil {
 		// Postgres is unreachable: the job waits for it.
 		log.WarnContext(ctx, "lease job", "error", err)
-		w.nak(msg, backoff(1, w.cfg.RetryBase, w.cfg.RetryMax))
+		w.nak(msg, w.retryBackoff().Delay(1))
 		w.d.Metrics.Job("retried")
 		return
 	}
@@ -275,14 +227,17 @@ func (w *Worker) Handle(ctx context.Context, msg Msg) {
 		w.d.Metrics.Job("duplicate")
 	case store.Busy:
 		// Just past the lease's end: a dead worker's job is taken up as soon as it may be.
-		w.nak(msg, l.Wait+100*time.Millisecond+jitter(250*time.Millisecond))
+		w.nak(msg, l.Wait+100*time.Millisecond+retry.Uniform(250*time.Millisecond))
 		w.d.Metrics.Job("deferred")
 	case store.OverCap:
-		w.nak(msg, w.cfg.DeferDelay+jitter(w.cfg.DeferDelay))
+		w.nak(msg, w.cfg.DeferDelay+retry.Uniform(w.cfg.DeferDelay))
 		w.d.Metrics.Job("deferred")
 	case store.Exhausted:
 		w.publish(ctx, l.Next)
 		w.recordError(ctx, l, l.Job.LastError, true)
+		for _, m := range l.Members {
+			w.recordError(ctx, store.Lease{Job: m}, m.LastError, true)
+		}
 		w.afterEnd(ctx, l)
 		w.term(msg, l.Job.LastError)
 		w.d.Metrics.Job("failed")
@@ -299,7 +254,7 @@ func (w *Worker) runLeased(ctx context.Context, msg Msg, l store.Lease) {
 	// The lease was taken after the delivery: restart the redelivery timer now, so that if this
 	// process dies before its first beat the message comes back only once the lease has ended.
 	_ = msg.InProgress()
-	w.beat.hold(l.Job.ID, &heldJob{attempt: l.Attempt, msg: msg, cancel: cancel})
+	w.beat.hold(l.Job.ID, &heldJob{attempt: l.Attempt, msg: msg, cancel: cancel, members: membersHeld(l)})
 	res, err := w.runGuarded(jobCtx, l)
 	w.beat.drop(l.Job.ID)
 	if cause := context.Cause(jobCtx); errors.Is(cause, store.ErrLeaseLost) && err != nil {
@@ -316,6 +271,10 @@ func (w *Worker) runLeased(ctx context.Context, msg Msg, l store.Lease) {
 }
 
 func (w *Worker) settle(ctx context.Context, msg Msg, l store.Lease, res Result, err error, log *slog.Logger) {
+	if len(l.Members) > 0 {
+		w.settleGroup(ctx, msg, l, res, err, log)
+		return
+	}
 	var perm *PermanentError
 	switch {
 	case err == nil:
@@ -326,16 +285,16 @@ func (w *Worker) settle(ctx context.Context, msg Msg, l store.Lease, res Result,
 		case res.Skipped():
 			state = store.StateSkipped
 		}
-		next, ferr := w.d.Store.Finish(ctx, l.Job.ID, l.Attempt, state, res.Counters, "")
+		closed, ferr := w.d.Store.FinishGroup(ctx, []store.End{endOf(l, state, res.Counters, "")})
 		if ferr != nil {
 			w.settleLost(ctx, msg, l, ferr, log)
 			return
 		}
-		w.publish(ctx, next)
+		w.publish(ctx, closed.Next)
 		log.InfoContext(ctx, "import job finished", "state", state, "days_written", res.Counters.DaysWritten,
 			"days_skipped_approved", res.Counters.DaysSkippedApproved, "sales", res.Counters.SalesCounted,
 			"requests", res.Counters.RequestsMade, "fetch_ms", res.FetchTime, "write_ms", res.WriteTime)
-		w.afterEnd(ctx, l)
+		w.afterEnded(ctx, l, closed)
 		w.ack(ctx, msg)
 		w.d.Metrics.Job(map[string]string{store.StateDone: "done", store.StateSkipped: "skipped", store.StateCancelled: "cancelled"}[state])
 	case errors.Is(err, store.ErrLeaseLost):
@@ -354,10 +313,10 @@ func (w *Worker) settle(ctx context.Context, msg Msg, l store.Lease, res Result,
 			// The lease runs out by itself; the redelivery then finds the job free.
 			log.WarnContext(ctx, "release job", "error", rerr)
 		}
-		delay := backoff(int(l.Attempt), w.cfg.RetryBase, w.cfg.RetryMax)
+		delay := w.retryBackoff().Delay(int(l.Attempt))
 		var ra *RetryAfterError
 		if errors.As(err, &ra) {
-			delay = max(ra.Wait, time.Second) + jitter(time.Second)
+			delay = max(ra.Wait, time.Second) + retry.Uniform(time.Second)
 		}
 		if shutdown {
 			delay = time.Second // let another worker take it soon
@@ -373,15 +332,15 @@ func (w *Worker) settle(ctx context.Context, msg Msg, l store.Lease, res Result,
 // fail ends the job FAILED with reason (for a person), records the reason in the import's
 // errors and terminates the message.
 func (w *Worker) fail(ctx context.Context, msg Msg, l store.Lease, res Result, reason string, log *slog.Logger) {
-	next, ferr := w.d.Store.Finish(ctx, l.Job.ID, l.Attempt, store.StateFailed, res.Counters, reason)
+	closed, ferr := w.d.Store.FinishGroup(ctx, []store.End{endOf(l, store.StateFailed, res.Counters, reason)})
 	if ferr != nil {
 		w.settleLost(ctx, msg, l, ferr, log)
 		return
 	}
-	w.publish(ctx, next)
+	w.publish(ctx, closed.Next)
 	log.WarnContext(ctx, "import job failed", "reason", reason)
 	w.recordError(ctx, l, reason, true)
-	w.afterEnd(ctx, l)
+	w.afterEnded(ctx, l, closed)
 	w.term(msg, reason)
 	w.d.Metrics.Job("failed")
 }
@@ -392,7 +351,7 @@ func (w *Worker) fail(ctx context.Context, msg Msg, l store.Lease, res Result, r
 func (w *Worker) settleLost(ctx context.Context, msg Msg, l store.Lease, err error, log *slog.Logger) {
 	if !errors.Is(err, store.ErrLeaseLost) {
 		log.WarnContext(ctx, "settle job", "error", err)
-		w.nak(msg, backoff(1, w.cfg.RetryBase, w.cfg.RetryMax))
+		w.nak(msg, w.retryBackoff().Delay(1))
 		w.d.Metrics.Job("retried")
 		return
 	}
@@ -419,6 +378,28 @@ func (w *Worker) afterEnd(ctx context.Context, l store.Lease) {
 	if err := w.d.Completer.Finish(ctx, l.Job.ImportID); err != nil {
 		w.log.WarnContext(ctx, "finish import", "import_id", l.Job.ImportID, "error", err)
 	}
+}
+
+// afterEnded is afterEnd for an end whose transaction counted the jobs left open: an end that
+// left jobs open in its departments cannot have completed them, nor one that left the import
+// jobs open the import, so their reads are skipped (the last end of each does them).
+func (w *Worker) afterEnded(ctx context.Context, l store.Lease, c store.Closed) {
+	if c.DepartmentsOpen <= 0 {
+		if err := w.d.Completer.MarkDepartments(ctx, l.Job.ImportID); err != nil {
+			w.log.WarnContext(ctx, "mark departments imported", "import_id", l.Job.ImportID, "error", err)
+		}
+	}
+	if c.ImportOpen <= 0 {
+		if err := w.d.Completer.Finish(ctx, l.Job.ImportID); err != nil {
+			w.log.WarnContext(ctx, "finish import", "import_id", l.Job.ImportID, "error", err)
+		}
+	}
+}
+
+// endOf is the end of a leased job in state.
+func endOf(l store.Lease, state string, c store.Counters, reason string) store.End {
+	return store.End{JobID: l.Job.ID, Attempt: l.Attempt, State: state, Counters: c, LastError: reason,
+		ImportID: l.Job.ImportID, DepartmentID: l.Job.DepartmentID}
 }
 
 func (w *Worker) recordError(ctx context.Context, l store.Lease, message string, permanent bool) {
@@ -471,27 +452,11 @@ type RetryAfterError struct {
 func (e *RetryAfterError) Error() string { return e.Err.Error() }
 func (e *RetryAfterError) Unwrap() error { return e.Err }
 
-// backoff is the full-jitter exponential delay after failure n.
-func backoff(n int, base, ceil time.Duration) time.Duration {
-	d := base << min(max(n-1, 0), 20)
-	if d <= 0 || d > ceil {
-		d = ceil
-	}
-	return d/2 + jitter(d/2)
-}
+// slotBackoff paces a slot while the consumer or its pulls fail.
+var slotBackoff = retry.Backoff{Base: 200 * time.Millisecond, Max: 5 * time.Second, Jitter: retry.EqualJitter}
 
-func jitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
-	}
-	return time.Duration(rand.Int64N(int64(d)))
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
+// retryBackoff is the NakWithDelay backoff of retryable failures: equal jitter, so that a
+// retry waits at least half its ceiling and never comes back at once.
+func (w *Worker) retryBackoff() retry.Backoff {
+	return retry.Backoff{Base: w.cfg.RetryBase, Max: w.cfg.RetryMax, Jitter: retry.EqualJitter}
 }

@@ -50,9 +50,12 @@ measured figure beside its floor, both measured in the same run:
       register-ranges, target ≤ 1.02.
   P3  engine overhead, rate limit off: a year of 20 shops × 3 registers end to end ÷ fetching the
       same register-ranges with the same 8 at once (before and after), target ≤ 1.3.
-  P5  nightly run: the scheduler's run for 1,000 clients × 5 shops × 2 registers, two days each,
-      limits time-scaled: wall time ÷ max(fetch-only time, the slowest account's rate floor),
-      target ≤ 1.1.
+  P5  nightly run: the scheduler's run for 1,000 clients × 5 shops × 2 registers (--clients),
+      two days each, limits time-scaled. P5a (run it with --pos-latency 200ms): wall time ÷
+      max(fetch-only time with the same requests in flight, the slowest account's rate floor),
+      target ≤ 1.1. P5b (run it without latency): PostgreSQL commits per job, from
+      pg_stat_database, target ≤ 3, and PostgreSQL CPU per job (private cluster only), target
+      ≤ 2 ms; the import-worker's CPU per job is reported beside them.
   P6  memory: peak RSS of the import-worker process during P3 (≤ 200 MB) and of an idle
       "posimport up" (≤ 100 MB).
 

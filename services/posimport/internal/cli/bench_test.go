@@ -80,7 +80,11 @@ func TestBenchQuick(t *testing.T) {
 			}
 			checkCPU(t, r.Raw)
 		}},
-		{bench.P5, 1, func(t *testing.T, rows []bench.Row) {
+		// P5a, and P5b's commits per job (PostgreSQL's CPU needs a private cluster).
+		{bench.P5, 2, func(t *testing.T, rows []bench.Row) {
+			if c := rows[1]; c.Raw.Jobs != 50 || c.Measured < 1 || c.Floor != 3 || c.Unit != "commits" {
+				t.Errorf("P5b commits row %+v, want at least a commit a job of 50, against 3", c)
+			}
 			r := rows[0]
 			// 5 clients × 5 departments × 2 registers, one job of two days each.
 			if r.Raw.Jobs != 50 || r.Raw.Days != 100 {

@@ -1,8 +1,8 @@
 -- name: JobInsert :exec
 INSERT INTO jobs (job_id, import_id, client_id, department_id, register_id, location_id, time_zone,
-                  from_date, until_date)
+                  from_date, until_date, group_id)
 VALUES (@job_id, @import_id, @client_id, @department_id, @register_id, @location_id, @time_zone,
-        @from_date, @until_date);
+        @from_date, @until_date, sqlc.narg('group_id'));
 
 -- name: JobGetForLease :one
 -- Locks the job for the lease decision and reads the database clock the lease is judged by.
@@ -12,9 +12,11 @@ WHERE j.job_id = @job_id
 FOR UPDATE OF j;
 
 -- name: JobRunningCount :one
--- Jobs of a client holding a live lease, but the one asking.
+-- Jobs of a client holding a live lease, but the one asking; a location group counts once
+-- (its lead).
 SELECT count(*)::int FROM jobs
-WHERE client_id = @client_id AND state = 'RUNNING' AND lease_until > now() AND job_id <> @job_id;
+WHERE client_id = @client_id AND state = 'RUNNING' AND lease_until > now() AND job_id <> @job_id
+  AND (group_id IS NULL OR group_id = job_id);
 
 -- name: JobLease :one
 -- Takes the lease: the attempt number grows and becomes the fencing token; the counters of the
@@ -25,6 +27,23 @@ UPDATE jobs SET attempt = attempt + 1, state = 'RUNNING', lease_owner = @owner,
     days_written = 0, days_unchanged = 0, days_skipped_approved = 0, sales_counted = 0, requests_made = 0
 WHERE job_id = @job_id AND state IN ('PENDING', 'RUNNING')
 RETURNING attempt;
+
+-- name: JobLeaseMembers :many
+-- Takes the lease of a location group's members with their lead's (the lead's row lock
+-- serialises it): each member's attempt grows, its own fencing token.
+UPDATE jobs SET attempt = attempt + 1, state = 'RUNNING', lease_owner = @owner,
+    lease_until = now() + make_interval(secs => @ttl_seconds::float8),
+    start_time = coalesce(start_time, now()), update_time = now(),
+    days_written = 0, days_unchanged = 0, days_skipped_approved = 0, sales_counted = 0, requests_made = 0
+WHERE group_id = @lead_id AND job_id <> @lead_id AND state IN ('PENDING', 'RUNNING')
+RETURNING *;
+
+-- name: JobsFailMembersUnleased :many
+-- Ends a group's members with their lead when the lead cannot be leased any more.
+UPDATE jobs SET state = 'FAILED', last_error = @last_error, lease_owner = '', lease_until = NULL,
+    finish_time = now(), update_time = now()
+WHERE group_id = @lead_id AND job_id <> @lead_id AND state IN ('PENDING', 'RUNNING')
+RETURNING *;
 
 -- name: JobsExtendLeases :many
 -- The heartbeat of a process: extends the leases of all the jobs it runs in one statement and
@@ -75,13 +94,15 @@ UPDATE jobs SET state = 'CANCELLED', finish_time = now(), update_time = now()
 WHERE import_id = @import_id AND state = 'PENDING';
 
 -- name: JobsClaimGiven :many
--- Claims for publication those of the given jobs (pending, never published) that fit in their
+-- Claims for publication those of the given jobs (pending, never published, not a group's
+-- member: its lead stands for it) that fit in their
 -- client's window: at most window_size jobs of a client published and not ended. The given order
 -- decides which. The caller holds the clients' locks.
 WITH given AS (
     SELECT j.job_id, j.client_id, array_position(@job_ids::uuid[], j.job_id) AS ord
     FROM jobs j
     WHERE j.job_id = ANY(@job_ids::uuid[]) AND j.state = 'PENDING' AND j.published_at IS NULL
+      AND (j.group_id IS NULL OR j.group_id = j.job_id)
 ), in_window AS (
     SELECT o.client_id, count(*)::int AS n
     FROM jobs o
@@ -109,6 +130,7 @@ UPDATE jobs SET published_at = now()
 WHERE job_id IN (
     SELECT w.job_id FROM jobs w
     WHERE w.client_id = @client_id AND w.state = 'PENDING' AND w.published_at IS NULL
+      AND (w.group_id IS NULL OR w.group_id = w.job_id)
     ORDER BY w.seq
     LIMIT @max_jobs
     FOR UPDATE SKIP LOCKED
@@ -122,7 +144,8 @@ SELECT client_id FROM jobs
 WHERE state IN ('PENDING', 'RUNNING')
 GROUP BY client_id
 HAVING count(*) FILTER (WHERE published_at IS NOT NULL) < @window_size::int
-   AND bool_or(published_at IS NULL AND create_time < now() - make_interval(secs => @min_age_seconds::float8))
+   AND bool_or(published_at IS NULL AND create_time < now() - make_interval(secs => @min_age_seconds::float8)
+               AND (group_id IS NULL OR group_id = job_id))
 ORDER BY client_id
 LIMIT @max_rows;
 
@@ -132,10 +155,11 @@ SELECT count(*)::int FROM jobs WHERE client_id = @client_id AND state IN ('PENDI
 
 -- name: JobsStale :many
 -- Jobs that may have lost their message: pending long after publication, or running with a
--- lease that ran out.
+-- lease that ran out. A group's members have no message: their lead stands for them.
 SELECT job_id FROM jobs
-WHERE (state = 'PENDING' AND published_at < now() - make_interval(secs => @grace_seconds::float8))
-   OR (state = 'RUNNING' AND lease_until < now() - make_interval(secs => @grace_seconds::float8))
+WHERE ((state = 'PENDING' AND published_at < now() - make_interval(secs => @grace_seconds::float8))
+    OR (state = 'RUNNING' AND lease_until < now() - make_interval(secs => @grace_seconds::float8)))
+  AND (group_id IS NULL OR group_id = job_id)
 ORDER BY update_time, job_id
 LIMIT @max_rows;
 
@@ -154,3 +178,11 @@ SELECT * FROM jobs WHERE job_id = @job_id;
 -- clock, which stamped it; 0 when every job ended.
 SELECT coalesce(extract(epoch FROM now() - min(create_time)), 0)::float8 AS age_seconds
 FROM jobs WHERE state IN ('PENDING', 'RUNNING');
+
+-- name: ImportOpenJobs :one
+-- An import's jobs not ended, and those of some of its departments: whether a job's end may
+-- have completed a department or the import. Read under the client's lock, after the end's
+-- update, so that of concurrent ends of a client's jobs the last sees all of them ended.
+SELECT count(*)::int AS import_open,
+       (count(*) FILTER (WHERE department_id = ANY(@department_ids::text[])))::int AS departments_open
+FROM jobs WHERE import_id = @import_id AND state IN ('PENDING', 'RUNNING');

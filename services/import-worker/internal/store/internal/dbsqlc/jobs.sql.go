@@ -17,7 +17,8 @@ SELECT client_id FROM jobs
 WHERE state IN ('PENDING', 'RUNNING')
 GROUP BY client_id
 HAVING count(*) FILTER (WHERE published_at IS NOT NULL) < $1::int
-   AND bool_or(published_at IS NULL AND create_time < now() - make_interval(secs => $2::float8))
+   AND bool_or(published_at IS NULL AND create_time < now() - make_interval(secs => $2::float8)
+               AND (group_id IS NULL OR group_id = job_id))
 ORDER BY client_id
 LIMIT $3
 `
@@ -48,6 +49,32 @@ func (q *Queries) ClientsWaiting(ctx context.Context, db DBTX, arg ClientsWaitin
 		return nil, err
 	}
 	return items, nil
+}
+
+const importOpenJobs = `-- name: ImportOpenJobs :one
+SELECT count(*)::int AS import_open,
+       (count(*) FILTER (WHERE department_id = ANY($1::text[])))::int AS departments_open
+FROM jobs WHERE import_id = $2 AND state IN ('PENDING', 'RUNNING')
+`
+
+type ImportOpenJobsParams struct {
+	DepartmentIds []string
+	ImportID      uuid.UUID
+}
+
+type ImportOpenJobsRow struct {
+	ImportOpen      int32
+	DepartmentsOpen int32
+}
+
+// An import's jobs not ended, and those of some of its departments: whether a job's end may
+// have completed a department or the import. Read under the client's lock, after the end's
+// update, so that of concurrent ends of a client's jobs the last sees all of them ended.
+func (q *Queries) ImportOpenJobs(ctx context.Context, db DBTX, arg ImportOpenJobsParams) (ImportOpenJobsRow, error) {
+	row := db.QueryRow(ctx, importOpenJobs, arg.DepartmentIds, arg.ImportID)
+	var i ImportOpenJobsRow
+	err := row.Scan(&i.ImportOpen, &i.DepartmentsOpen)
+	return i, err
 }
 
 const jobCancelPending = `-- name: JobCancelPending :execrows
@@ -169,7 +196,7 @@ func (q *Queries) JobFinish(ctx context.Context, db DBTX, arg JobFinishParams) (
 }
 
 const jobGet = `-- name: JobGet :one
-SELECT job_id, import_id, client_id, department_id, register_id, location_id, time_zone, from_date, until_date, state, attempt, lease_owner, lease_until, published_at, republish_count, days_written, days_unchanged, days_skipped_approved, sales_counted, requests_made, last_error, create_time, start_time, finish_time, update_time, seq, days_correction_pending FROM jobs WHERE job_id = $1
+SELECT job_id, import_id, client_id, department_id, register_id, location_id, time_zone, from_date, until_date, state, attempt, lease_owner, lease_until, published_at, republish_count, days_written, days_unchanged, days_skipped_approved, sales_counted, requests_made, last_error, create_time, start_time, finish_time, update_time, seq, days_correction_pending, group_id FROM jobs WHERE job_id = $1
 `
 
 func (q *Queries) JobGet(ctx context.Context, db DBTX, jobID uuid.UUID) (Job, error) {
@@ -203,12 +230,13 @@ func (q *Queries) JobGet(ctx context.Context, db DBTX, jobID uuid.UUID) (Job, er
 		&i.UpdateTime,
 		&i.Seq,
 		&i.DaysCorrectionPending,
+		&i.GroupID,
 	)
 	return i, err
 }
 
 const jobGetForLease = `-- name: JobGetForLease :one
-SELECT j.job_id, j.import_id, j.client_id, j.department_id, j.register_id, j.location_id, j.time_zone, j.from_date, j.until_date, j.state, j.attempt, j.lease_owner, j.lease_until, j.published_at, j.republish_count, j.days_written, j.days_unchanged, j.days_skipped_approved, j.sales_counted, j.requests_made, j.last_error, j.create_time, j.start_time, j.finish_time, j.update_time, j.seq, j.days_correction_pending, i.overwrite_approved, i.cancel_time, now()::timestamptz AS db_now
+SELECT j.job_id, j.import_id, j.client_id, j.department_id, j.register_id, j.location_id, j.time_zone, j.from_date, j.until_date, j.state, j.attempt, j.lease_owner, j.lease_until, j.published_at, j.republish_count, j.days_written, j.days_unchanged, j.days_skipped_approved, j.sales_counted, j.requests_made, j.last_error, j.create_time, j.start_time, j.finish_time, j.update_time, j.seq, j.days_correction_pending, j.group_id, i.overwrite_approved, i.cancel_time, now()::timestamptz AS db_now
 FROM jobs j JOIN imports i USING (import_id)
 WHERE j.job_id = $1
 FOR UPDATE OF j
@@ -242,6 +270,7 @@ type JobGetForLeaseRow struct {
 	UpdateTime            pgtype.Timestamptz
 	Seq                   int64
 	DaysCorrectionPending int32
+	GroupID               pgtype.UUID
 	OverwriteApproved     bool
 	CancelTime            pgtype.Timestamptz
 	DbNow                 pgtype.Timestamptz
@@ -279,6 +308,7 @@ func (q *Queries) JobGetForLease(ctx context.Context, db DBTX, jobID uuid.UUID) 
 		&i.UpdateTime,
 		&i.Seq,
 		&i.DaysCorrectionPending,
+		&i.GroupID,
 		&i.OverwriteApproved,
 		&i.CancelTime,
 		&i.DbNow,
@@ -288,9 +318,9 @@ func (q *Queries) JobGetForLease(ctx context.Context, db DBTX, jobID uuid.UUID) 
 
 const jobInsert = `-- name: JobInsert :exec
 INSERT INTO jobs (job_id, import_id, client_id, department_id, register_id, location_id, time_zone,
-                  from_date, until_date)
+                  from_date, until_date, group_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7,
-        $8, $9)
+        $8, $9, $10)
 `
 
 type JobInsertParams struct {
@@ -303,6 +333,7 @@ type JobInsertParams struct {
 	TimeZone     string
 	FromDate     pgtype.Date
 	UntilDate    pgtype.Date
+	GroupID      pgtype.UUID
 }
 
 func (q *Queries) JobInsert(ctx context.Context, db DBTX, arg JobInsertParams) error {
@@ -316,6 +347,7 @@ func (q *Queries) JobInsert(ctx context.Context, db DBTX, arg JobInsertParams) e
 		arg.TimeZone,
 		arg.FromDate,
 		arg.UntilDate,
+		arg.GroupID,
 	)
 	return err
 }
@@ -342,6 +374,72 @@ func (q *Queries) JobLease(ctx context.Context, db DBTX, arg JobLeaseParams) (in
 	var attempt int32
 	err := row.Scan(&attempt)
 	return attempt, err
+}
+
+const jobLeaseMembers = `-- name: JobLeaseMembers :many
+UPDATE jobs SET attempt = attempt + 1, state = 'RUNNING', lease_owner = $1,
+    lease_until = now() + make_interval(secs => $2::float8),
+    start_time = coalesce(start_time, now()), update_time = now(),
+    days_written = 0, days_unchanged = 0, days_skipped_approved = 0, sales_counted = 0, requests_made = 0
+WHERE group_id = $3 AND job_id <> $3 AND state IN ('PENDING', 'RUNNING')
+RETURNING job_id, import_id, client_id, department_id, register_id, location_id, time_zone, from_date, until_date, state, attempt, lease_owner, lease_until, published_at, republish_count, days_written, days_unchanged, days_skipped_approved, sales_counted, requests_made, last_error, create_time, start_time, finish_time, update_time, seq, days_correction_pending, group_id
+`
+
+type JobLeaseMembersParams struct {
+	Owner      string
+	TtlSeconds float64
+	LeadID     pgtype.UUID
+}
+
+// Takes the lease of a location group's members with their lead's (the lead's row lock
+// serialises it): each member's attempt grows, its own fencing token.
+func (q *Queries) JobLeaseMembers(ctx context.Context, db DBTX, arg JobLeaseMembersParams) ([]Job, error) {
+	rows, err := db.Query(ctx, jobLeaseMembers, arg.Owner, arg.TtlSeconds, arg.LeadID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Job{}
+	for rows.Next() {
+		var i Job
+		if err := rows.Scan(
+			&i.JobID,
+			&i.ImportID,
+			&i.ClientID,
+			&i.DepartmentID,
+			&i.RegisterID,
+			&i.LocationID,
+			&i.TimeZone,
+			&i.FromDate,
+			&i.UntilDate,
+			&i.State,
+			&i.Attempt,
+			&i.LeaseOwner,
+			&i.LeaseUntil,
+			&i.PublishedAt,
+			&i.RepublishCount,
+			&i.DaysWritten,
+			&i.DaysUnchanged,
+			&i.DaysSkippedApproved,
+			&i.SalesCounted,
+			&i.RequestsMade,
+			&i.LastError,
+			&i.CreateTime,
+			&i.StartTime,
+			&i.FinishTime,
+			&i.UpdateTime,
+			&i.Seq,
+			&i.DaysCorrectionPending,
+			&i.GroupID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const jobOldestOpenAge = `-- name: JobOldestOpenAge :one
@@ -416,6 +514,7 @@ func (q *Queries) JobRelease(ctx context.Context, db DBTX, arg JobReleaseParams)
 const jobRunningCount = `-- name: JobRunningCount :one
 SELECT count(*)::int FROM jobs
 WHERE client_id = $1 AND state = 'RUNNING' AND lease_until > now() AND job_id <> $2
+  AND (group_id IS NULL OR group_id = job_id)
 `
 
 type JobRunningCountParams struct {
@@ -423,7 +522,8 @@ type JobRunningCountParams struct {
 	JobID    uuid.UUID
 }
 
-// Jobs of a client holding a live lease, but the one asking.
+// Jobs of a client holding a live lease, but the one asking; a location group counts once
+// (its lead).
 func (q *Queries) JobRunningCount(ctx context.Context, db DBTX, arg JobRunningCountParams) (int32, error) {
 	row := db.QueryRow(ctx, jobRunningCount, arg.ClientID, arg.JobID)
 	var column_1 int32
@@ -436,6 +536,7 @@ WITH given AS (
     SELECT j.job_id, j.client_id, array_position($2::uuid[], j.job_id) AS ord
     FROM jobs j
     WHERE j.job_id = ANY($2::uuid[]) AND j.state = 'PENDING' AND j.published_at IS NULL
+      AND (j.group_id IS NULL OR j.group_id = j.job_id)
 ), in_window AS (
     SELECT o.client_id, count(*)::int AS n
     FROM jobs o
@@ -455,7 +556,8 @@ type JobsClaimGivenParams struct {
 	JobIds     []uuid.UUID
 }
 
-// Claims for publication those of the given jobs (pending, never published) that fit in their
+// Claims for publication those of the given jobs (pending, never published, not a group's
+// member: its lead stands for it) that fit in their
 // client's window: at most window_size jobs of a client published and not ended. The given order
 // decides which. The caller holds the clients' locks.
 func (q *Queries) JobsClaimGiven(ctx context.Context, db DBTX, arg JobsClaimGivenParams) ([]uuid.UUID, error) {
@@ -483,6 +585,7 @@ UPDATE jobs SET published_at = now()
 WHERE job_id IN (
     SELECT w.job_id FROM jobs w
     WHERE w.client_id = $1 AND w.state = 'PENDING' AND w.published_at IS NULL
+      AND (w.group_id IS NULL OR w.group_id = w.job_id)
     ORDER BY w.seq
     LIMIT $2
     FOR UPDATE SKIP LOCKED
@@ -559,6 +662,68 @@ func (q *Queries) JobsExtendLeases(ctx context.Context, db DBTX, arg JobsExtendL
 	return items, nil
 }
 
+const jobsFailMembersUnleased = `-- name: JobsFailMembersUnleased :many
+UPDATE jobs SET state = 'FAILED', last_error = $1, lease_owner = '', lease_until = NULL,
+    finish_time = now(), update_time = now()
+WHERE group_id = $2 AND job_id <> $2 AND state IN ('PENDING', 'RUNNING')
+RETURNING job_id, import_id, client_id, department_id, register_id, location_id, time_zone, from_date, until_date, state, attempt, lease_owner, lease_until, published_at, republish_count, days_written, days_unchanged, days_skipped_approved, sales_counted, requests_made, last_error, create_time, start_time, finish_time, update_time, seq, days_correction_pending, group_id
+`
+
+type JobsFailMembersUnleasedParams struct {
+	LastError string
+	LeadID    pgtype.UUID
+}
+
+// Ends a group's members with their lead when the lead cannot be leased any more.
+func (q *Queries) JobsFailMembersUnleased(ctx context.Context, db DBTX, arg JobsFailMembersUnleasedParams) ([]Job, error) {
+	rows, err := db.Query(ctx, jobsFailMembersUnleased, arg.LastError, arg.LeadID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Job{}
+	for rows.Next() {
+		var i Job
+		if err := rows.Scan(
+			&i.JobID,
+			&i.ImportID,
+			&i.ClientID,
+			&i.DepartmentID,
+			&i.RegisterID,
+			&i.LocationID,
+			&i.TimeZone,
+			&i.FromDate,
+			&i.UntilDate,
+			&i.State,
+			&i.Attempt,
+			&i.LeaseOwner,
+			&i.LeaseUntil,
+			&i.PublishedAt,
+			&i.RepublishCount,
+			&i.DaysWritten,
+			&i.DaysUnchanged,
+			&i.DaysSkippedApproved,
+			&i.SalesCounted,
+			&i.RequestsMade,
+			&i.LastError,
+			&i.CreateTime,
+			&i.StartTime,
+			&i.FinishTime,
+			&i.UpdateTime,
+			&i.Seq,
+			&i.DaysCorrectionPending,
+			&i.GroupID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const jobsInWindow = `-- name: JobsInWindow :one
 SELECT count(*)::int FROM jobs
 WHERE client_id = $1 AND state IN ('PENDING', 'RUNNING') AND published_at IS NOT NULL
@@ -586,8 +751,9 @@ func (q *Queries) JobsOpenCount(ctx context.Context, db DBTX, clientID string) (
 
 const jobsStale = `-- name: JobsStale :many
 SELECT job_id FROM jobs
-WHERE (state = 'PENDING' AND published_at < now() - make_interval(secs => $1::float8))
-   OR (state = 'RUNNING' AND lease_until < now() - make_interval(secs => $1::float8))
+WHERE ((state = 'PENDING' AND published_at < now() - make_interval(secs => $1::float8))
+    OR (state = 'RUNNING' AND lease_until < now() - make_interval(secs => $1::float8)))
+  AND (group_id IS NULL OR group_id = job_id)
 ORDER BY update_time, job_id
 LIMIT $2
 `
@@ -598,7 +764,7 @@ type JobsStaleParams struct {
 }
 
 // Jobs that may have lost their message: pending long after publication, or running with a
-// lease that ran out.
+// lease that ran out. A group's members have no message: their lead stands for them.
 func (q *Queries) JobsStale(ctx context.Context, db DBTX, arg JobsStaleParams) ([]uuid.UUID, error) {
 	rows, err := db.Query(ctx, jobsStale, arg.GraceSeconds, arg.MaxRows)
 	if err != nil {

@@ -82,6 +82,7 @@ type Job struct {
 	UpdateTime            pgtype.Timestamptz
 	Seq                   int64
 	DaysCorrectionPending int32
+	GroupID               pgtype.UUID
 }
 
 type JobDayCause struct {

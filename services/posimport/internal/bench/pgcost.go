@@ -1,0 +1,127 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// pgClock is a reading of PostgreSQL's work so far: the commits of one database (every
+// service's, from pg_stat_database.xact_commit; a statement outside a transaction is one) and,
+// for a private cluster, the CPU time of all of the server's processes. On DATABASE_URL's
+// server the CPU cannot be told from other databases' (cpuOK false).
+type pgClock struct {
+	commits int64
+	cpu     time.Duration
+	cpuOK   bool
+}
+
+// statsFlush is how long to wait for every backend's statistics to reach pg_stat_database:
+// an idle backend flushes them within 10 s (PGSTAT_IDLE_INTERVAL), a busy one every second.
+const statsFlush = 11 * time.Second
+
+// readPGCPU reads the server's CPU time, when the cluster is private.
+func (b *bench) readPGCPU() (time.Duration, bool) {
+	if b.pg.cluster == nil {
+		return 0, false
+	}
+	pid, err := postmasterPID(filepath.Join(b.dir, "pg", "data"))
+	if err != nil {
+		return 0, false
+	}
+	t, err := treeCPU(pid)
+	return t, err == nil
+}
+
+// readPGCommits reads the commits of the database of dbURL so far.
+func (b *bench) readPGCommits(ctx context.Context, dbURL string) (int64, error) {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return 0, err
+	}
+	db := strings.TrimPrefix(u.Path, "/")
+	conn, err := pgx.Connect(ctx, b.pg.adminURL)
+	if err != nil {
+		return 0, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	var n int64
+	if err := conn.QueryRow(ctx, "SELECT xact_commit FROM pg_stat_database WHERE datname = $1", db).Scan(&n); err != nil {
+		return 0, fmt.Errorf("read the commits of %s: %w", db, err)
+	}
+	return n, nil
+}
+
+// postmasterPID reads the server's pid from its data directory.
+func postmasterPID(dataDir string) (int, error) {
+	b, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strconv.Atoi(strings.TrimSpace(line))
+}
+
+// treeCPU is the CPU time of a process, its children that ended (cutime, cstime) and its live
+// children: a PostgreSQL server's, whose backends are children of the postmaster.
+func treeCPU(pid int) (time.Duration, error) {
+	own, err := statFields(pid)
+	if err != nil {
+		return 0, err
+	}
+	// utime, stime, cutime, cstime are fields 14–17 of proc(5): f[11:15].
+	total := sumTicks(own[11:15])
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil || child == pid {
+			continue
+		}
+		f, err := statFields(child)
+		if err != nil || len(f) < 13 {
+			continue // ended meanwhile: its time is in the parent's cutime now
+		}
+		if ppid, _ := strconv.Atoi(f[1]); ppid == pid {
+			total += sumTicks(f[11:13])
+		}
+	}
+	return total, nil
+}
+
+// statFields are /proc/<pid>/stat's fields from the third (state) on.
+func statFields(pid int) ([]string, error) {
+	path := fmt.Sprintf("/proc/%d/stat", pid)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return nil, fmt.Errorf("%s: no command name", path)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 15 {
+		return nil, fmt.Errorf("%s: %d fields", path, len(f)+2)
+	}
+	return f, nil
+}
+
+func sumTicks(fields []string) time.Duration {
+	var t int64
+	for _, v := range fields {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		t += n
+	}
+	return ticks(t)
+}
