@@ -40,16 +40,23 @@ type size struct {
 	partition                           time.Duration
 	scaleOut                            int
 	verdictTimeout                      time.Duration
+	// jobMaxDays, slots (per worker) and window (jobs running per client) shape the work;
+	// pageDelay slows every sales page down, as a slow POS does, so that the import is still
+	// running when the case's last fault comes.
+	jobMaxDays, slots, window int
+	pageDelay                 time.Duration
+	// kills of a worker holding jobs, for the recovery figures.
+	kills int
 }
 
 // sizes: the (CLUSTER_FULL=1, make test-cluster), and a small one for make test.
 func sizeOf() size {
 	if os.Getenv("CLUSTER_FULL") == "1" {
 		return size{shops: 20, registers: 3, days: 365, salesPerDay: 6, timeScale: 5, partition: 30 * time.Second,
-			scaleOut: 6, verdictTimeout: 30 * time.Minute}
+			scaleOut: 6, verdictTimeout: 30 * time.Minute, jobMaxDays: 31, slots: 4, window: 8, pageDelay: 300 * time.Millisecond, kills: 10}
 	}
-	return size{shops: 3, registers: 2, days: 62, salesPerDay: 6, timeScale: 1, partition: 10 * time.Second,
-		scaleOut: 6, verdictTimeout: 10 * time.Minute}
+	return size{shops: 3, registers: 2, days: 93, salesPerDay: 6, timeScale: 5, partition: 10 * time.Second,
+		scaleOut: 6, verdictTimeout: 10 * time.Minute, jobMaxDays: 7, slots: 2, window: 6, pageDelay: 5 * time.Second, kills: 2}
 }
 
 // harness is what every case shares: the binaries and the NATS cluster.
@@ -86,6 +93,7 @@ func TestCluster(t *testing.T) {
 		{"RollingRestartOfEveryDeployment", rollingRestart},
 		{"ScaleWorkersOutAndIn", scaleOutIn},
 		{"NATSServerCutOff", cutOff},
+		{"KillWorkersRecovery", killWorkers},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
@@ -108,6 +116,7 @@ func (h *harness) start(t *testing.T) *run {
 			c.JobsReplicas = 3
 			c.LeaseTTL, c.AckWait = worker.DefaultLeaseTTL, jobqueue.DefaultAckWait
 			c.MaxAttempts = 100
+			c.JobMaxDays, c.WorkerSlots, c.MaxRunningPerClient = sz.jobMaxDays, sz.slots, sz.window
 		}}
 	yesterday := time.Now().AddDate(0, 0, -1)
 	s, err := sim.New(sim.Options{
@@ -167,6 +176,14 @@ func (h *harness) start(t *testing.T) *run {
 	e.Imports = append(e.Imports, e.StartImportWorker(t, "api", func(c *importservice.Config) { c.API = true }))
 	r.Bundle = faulttest.Prepare(t, e, h.worker, logs, faulttest.Options{Days: sz.days})
 	r.stream = jobqueue.New(nc.JS, jobqueue.Config{Prefix: e.Prefix}).Stream()
+	if err := s.InjectFault(sim.Fault{Kind: sim.FaultSlow, Endpoint: "Sale.json", Delay: sim.Duration(sz.pageDelay)}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("nats-server logs (tail):\n%s", tail(h.nats.logs.String(), 6000))
+		}
+	})
 	return r
 }
 

@@ -19,13 +19,14 @@ import (
 	"github.com/posimport/posimport/pkg/platform/logging"
 )
 
-// proc is a process the test runs; it is killed when the test ends if still running.
+// proc is a process the test runs; it is killed when its owner (the test, or the test that
+// set the cluster up) ends if still running.
 type proc struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 }
 
-func startProc(t testing.TB, bin string, args, env []string, out io.Writer) *proc {
+func startProc(t, owner testing.TB, bin string, args, env []string, out io.Writer) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(bin, args...), done: make(chan struct{})}
 	if env != nil {
@@ -36,7 +37,7 @@ func startProc(t testing.TB, bin string, args, env []string, out io.Writer) *pro
 		t.Fatal(err)
 	}
 	go func() { _ = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(p.kill)
+	owner.Cleanup(p.kill)
 	return p
 }
 
@@ -136,7 +137,7 @@ func startService(t testing.TB, name, bin string, env []string, logs *logging.Bu
 func (s *service) launch(t testing.TB) *proc {
 	t.Helper()
 	out := &logging.Buffer{}
-	p := startProc(t, s.bin, nil, s.env, io.MultiWriter(out, s.logs))
+	p := startProc(t, t, s.bin, nil, s.env, io.MultiWriter(out, s.logs))
 	var grpcAddr, httpAddr string
 	waitFor(t, time.Minute, s.name+" started", func() bool {
 		if p.exited() {

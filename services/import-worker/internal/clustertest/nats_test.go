@@ -64,6 +64,7 @@ type natsNode struct {
 // natsCluster is three nats-server processes, routed through proxies so that one can be cut
 // off from the other two while it runs.
 type natsCluster struct {
+	owner testing.TB // the test the servers live as long as
 	bin   string
 	nodes []*natsNode
 	logs  *logging.Buffer
@@ -76,7 +77,7 @@ type natsCluster struct {
 // while it keeps running, its store and its view of the cluster intact.
 func startNATSCluster(t testing.TB, bin string) *natsCluster {
 	t.Helper()
-	c := &natsCluster{bin: bin, logs: &logging.Buffer{}}
+	c := &natsCluster{owner: t, bin: bin, logs: &logging.Buffer{}}
 	dir := t.TempDir()
 	for i := range 3 {
 		n := &natsNode{name: "n" + strconv.Itoa(i+1), port: fixedPort(t), clusterPort: fixedPort(t), mon: fixedPort(t),
@@ -113,12 +114,30 @@ cluster {
 		c.start(t, n)
 	}
 	c.waitMetaLeader(t, 2*time.Minute)
+	for _, n := range c.nodes {
+		c.waitHealthy(t, n)
+	}
 	return c
+}
+
+// waitHealthy waits for the server's /healthz to answer 200 (JetStream current with the
+// cluster), the readiness probe of NATS's Helm chart.
+func (c *natsCluster) waitHealthy(t testing.TB, n *natsNode) {
+	t.Helper()
+	cl := http.Client{Timeout: 2 * time.Second}
+	waitFor(t, 2*time.Minute, "nats-server "+n.name+" healthy", func() bool {
+		resp, err := cl.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", n.mon))
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 }
 
 func (c *natsCluster) start(t testing.TB, n *natsNode) {
 	t.Helper()
-	n.proc = startProc(t, c.bin, []string{"-c", n.conf}, nil, c.logs)
+	n.proc = startProc(t, c.owner, c.bin, []string{"-c", n.conf}, nil, c.logs)
 	deadline := time.Now().Add(time.Minute)
 	for {
 		conn, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(n.port), time.Second)
@@ -225,6 +244,7 @@ func (c *natsCluster) killAndRestart(t testing.TB, name string, down time.Durati
 	n.proc.kill()
 	time.Sleep(down) // the outage itself
 	c.start(t, n)
+	c.waitHealthy(t, n)
 }
 
 // terminateAndRestart stops server name with SIGTERM (lame duck, then exit), then starts it
@@ -232,8 +252,11 @@ func (c *natsCluster) killAndRestart(t testing.TB, name string, down time.Durati
 func (c *natsCluster) terminateAndRestart(t testing.TB, name string, grace time.Duration) {
 	t.Helper()
 	n := c.node(t, name)
-	n.proc.terminate(grace)
+	if code := n.proc.terminate(grace); code != 0 {
+		t.Errorf("nats-server %s exited %d after SIGTERM", name, code)
+	}
 	c.start(t, n)
+	c.waitHealthy(t, n)
 }
 
 // cutOff takes every proxy that carries a route to or from server name down: the server runs
