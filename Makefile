@@ -128,7 +128,7 @@ test: ## Run every module's tests against real PostgreSQL and NATS (DATABASE_URL
 	cd services/import-worker && go test -tags cluster $(TEST_FLAGS) ./internal/clustertest/
 
 .PHONY: test-cluster
-test-cluster: ## Run the cluster test at full size: services as binaries, 3 clustered nats-servers (R3 jobs), leader kills, rollouts, scaling, a partition, 10 worker kills (heavy: ~1 h)
+test-cluster: ## Run the cluster test at full size: services as binaries, 3 clustered nats-servers (R3 jobs), leader kills, rollouts, scaling, a partition, 10 worker kills (heavy: 45 min on 2 busy cores)
 	cd services/import-worker && CLUSTER_FULL=1 go test -tags cluster -count=1 -timeout=180m -v ./internal/clustertest/
 
 # The packages whose tests exercise real concurrency, run under the race detector in CI
