@@ -138,8 +138,14 @@ build: ## Build every binary into ./bin
 		if [ -f services/$$s/main.go ]; then (cd services/$$s && go build -ldflags '$(LDFLAGS)' -o $(BIN)/$$s .) || exit 1; fi; done
 
 .PHONY: test
-test: ## Run every module's tests against real PostgreSQL and NATS (DATABASE_URL/NATS_URL, or throwaway ones)
+test: ## Run every module's tests against real PostgreSQL and NATS (DATABASE_URL/NATS_URL, or throwaway ones), and the cluster test at its small size
 	@for d in $(MODULES); do echo "== $$d"; (cd $$d && if [ -n "$$(go list ./... 2>/dev/null)" ]; then go test $(TEST_FLAGS) ./...; fi) || exit 1; done
+	@echo "== cluster test (small size)"
+	cd services/import-worker && go test -tags cluster $(TEST_FLAGS) ./internal/clustertest/
+
+.PHONY: test-cluster
+test-cluster: ## Run the cluster test at full size: services as binaries, 3 clustered nats-servers (R3 jobs), leader kills, rollouts, scaling, a partition, 10 worker kills (heavy: 45 min on 2 busy cores)
+	cd services/import-worker && CLUSTER_FULL=1 go test -tags cluster -count=1 -timeout=180m -v ./internal/clustertest/
 
 # The packages whose tests exercise real concurrency, run under the race detector in CI
 # (test/race runs every package, which takes longer than CI can spend): module directory, then

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/Shopify/toxiproxy/v2"
 	"github.com/Shopify/toxiproxy/v2/stream"
@@ -60,21 +61,95 @@ func server() *toxiproxy.ApiServer {
 	return apiServer
 }
 
-// Proxy is one listening proxy in front of one upstream address.
+// Proxy is one listening proxy in front of one upstream address. It keeps its listener from
+// Start to the end of the test: a fault cuts connections, never the port, so no other process
+// can take the port in between (closing and listening again on it raced with every other
+// listener on the machine).
 type Proxy struct {
-	p *toxiproxy.Proxy
+	p  *toxiproxy.Proxy
+	ln net.Listener
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+	down  bool
+	done  chan struct{}
 }
 
 // Start listens on a free loopback port and forwards to upstream (host:port) until the test
 // ends.
 func Start(t testing.TB, name, upstream string) *Proxy {
 	t.Helper()
-	p := toxiproxy.NewProxy(server(), name, "127.0.0.1:0", upstream)
-	if err := p.Start(); err != nil {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		t.Fatalf("start proxy %s: %v", name, err)
 	}
-	t.Cleanup(p.Stop)
-	return &Proxy{p: p}
+	// toxiproxy's own accept loop is not used (it owns and reopens its listener); the toxic
+	// chains are, one link per direction of each connection accepted here.
+	p := &Proxy{p: toxiproxy.NewProxy(server(), name, ln.Addr().String(), upstream), ln: ln,
+		conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
+	go p.accept()
+	t.Cleanup(p.stop)
+	return p
+}
+
+func (p *Proxy) accept() {
+	defer close(p.done)
+	for {
+		client, err := p.ln.Accept()
+		if err != nil {
+			return // the listener is closed: the test ended
+		}
+		p.mu.Lock()
+		down := p.down
+		p.mu.Unlock()
+		if down {
+			_ = client.Close() // refused: the upstream is cut off
+			continue
+		}
+		upstream, err := net.DialTimeout("tcp", p.p.Upstream, 10*time.Second)
+		if err != nil {
+			_ = client.Close() // as the upstream's refusal
+			continue
+		}
+		p.mu.Lock()
+		if p.down {
+			p.mu.Unlock()
+			_ = client.Close()
+			_ = upstream.Close()
+			continue
+		}
+		p.conns[client], p.conns[upstream] = struct{}{}, struct{}{}
+		p.mu.Unlock()
+		name := client.RemoteAddr().String()
+		// The links get the *net.TCPConn themselves: toxiproxy's reset_peer asserts that type.
+		// A connection closed by its link stays in conns until the next cut (closing it
+		// again is harmless).
+		p.p.Toxics.StartLink(server(), name+"upstream", client, upstream, stream.Upstream)
+		p.p.Toxics.StartLink(server(), name+"downstream", upstream, client, stream.Downstream)
+	}
+}
+
+// cutAll closes every connection through the proxy.
+func (p *Proxy) cutAll() {
+	p.mu.Lock()
+	conns := make([]net.Conn, 0, len(p.conns))
+	for c := range p.conns {
+		conns = append(conns, c)
+	}
+	clear(p.conns)
+	p.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Close()
+	}
+}
+
+func (p *Proxy) stop() {
+	_ = p.ln.Close()
+	<-p.done
+	p.mu.Lock()
+	p.down = true
+	p.mu.Unlock()
+	p.cutAll()
 }
 
 // Addr is where the proxy listens (host:port).
@@ -103,13 +178,26 @@ func (p *Proxy) Remove(name string) {
 }
 
 // Cut closes every connection through the proxy at once (both sides see the connection
-// drop) and accepts new ones again: a network blip.
+// drop) and accepts new ones again: a network blip. The listener stays.
 func (p *Proxy) Cut(t testing.TB) {
 	t.Helper()
-	p.p.Stop()
-	if err := p.p.Start(); err != nil {
-		t.Fatalf("proxy %s: listen again: %v", p.Name(), err)
-	}
+	p.cutAll()
+}
+
+// Down cuts every connection and refuses new ones (accepted, then closed at once) until Up:
+// the upstream unreachable, its port still the proxy's.
+func (p *Proxy) Down() {
+	p.mu.Lock()
+	p.down = true
+	p.mu.Unlock()
+	p.cutAll()
+}
+
+// Up accepts connections again after Down.
+func (p *Proxy) Up() {
+	p.mu.Lock()
+	p.down = false
+	p.mu.Unlock()
 }
 
 // Gate holds bytes in one direction until released.

@@ -2,6 +2,8 @@ package faultproxy_test
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -87,4 +89,87 @@ func TestGateHoldsAGRPCCall(t *testing.T) {
 		t.Errorf("the second %s on the connection was caught %d times: its :path is an index now, not the literal", write, n)
 	}
 	<-seen
+}
+
+// TestCutAndDownKeepThePort: Cut drops the connections through the proxy and Down refuses new
+// ones until Up, and all the while the proxy's port stays its own (no other listener can take
+// it, the race a close and listen again had).
+func TestCutAndDownKeepThePort(t *testing.T) {
+	t.Parallel()
+	echo, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = echo.Close() })
+	go func() {
+		for {
+			c, err := echo.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(c, c); _ = c.Close() }()
+		}
+	}()
+	p := faultproxy.Start(t, "echo", echo.Addr().String())
+	roundTrip := func(c net.Conn) error {
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Write([]byte("ping")); err != nil {
+			return err
+		}
+		buf := make([]byte, 4)
+		if _, err := io.ReadFull(c, buf); err != nil {
+			return err
+		}
+		if string(buf) != "ping" {
+			return fmt.Errorf("echo said %q", buf)
+		}
+		return nil
+	}
+	dial := func() net.Conn {
+		t.Helper()
+		c, err := net.DialTimeout("tcp", p.Addr(), 10*time.Second)
+		if err != nil {
+			t.Fatalf("dial the proxy: %v", err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	portTaken := func(when string) {
+		t.Helper()
+		l, err := net.Listen("tcp", p.Addr())
+		if err == nil {
+			_ = l.Close()
+			t.Fatalf("%s: another listener could take the proxy's port %s", when, p.Addr())
+		}
+	}
+
+	c := dial()
+	if err := roundTrip(c); err != nil {
+		t.Fatalf("through the proxy: %v", err)
+	}
+	p.Cut(t)
+	if err := roundTrip(c); err == nil {
+		t.Fatal("a connection worked after Cut")
+	}
+	portTaken("after Cut")
+	if err := roundTrip(dial()); err != nil {
+		t.Fatalf("a new connection after Cut: %v", err)
+	}
+
+	up := dial()
+	if err := roundTrip(up); err != nil {
+		t.Fatal(err)
+	}
+	p.Down()
+	if err := roundTrip(up); err == nil {
+		t.Fatal("a connection open before Down still worked")
+	}
+	if err := roundTrip(dial()); err == nil {
+		t.Fatal("a new connection worked while the proxy was down")
+	}
+	portTaken("while down")
+	p.Up()
+	if err := roundTrip(dial()); err != nil {
+		t.Fatalf("a new connection after Up: %v", err)
+	}
 }

@@ -98,8 +98,7 @@ func Setup(t testing.TB, bin string, o Options) *Bundle {
 		o.ApprovedDays = 3
 	}
 	logs := &logging.Buffer{}
-	b := &Bundle{bin: bin, logs: logs}
-	b.Env = pipelinetest.Start(t, pipelinetest.Options{
+	env := pipelinetest.Start(t, pipelinetest.Options{
 		ShopsPerAccount: o.Shops, RegistersPerShop: o.Registers, SalesPerDay: o.SalesPerDay, Days: o.Days + 2,
 		Zones: Zones, Seed: o.Seed, TimeScale: o.TimeScale, OwnNATS: true, OwnPostgres: o.OwnPostgres,
 		BalanceDBURL: o.BalanceDBURL, AccessTokenTTL: time.Minute,
@@ -113,6 +112,20 @@ func Setup(t testing.TB, bin string, o Options) *Bundle {
 			}
 		},
 	})
+	return Prepare(t, env, bin, logs, o)
+}
+
+// Prepare is Setup's second half, for a pipeline started some other way (e.g. with the
+// services as processes of their own): it configures and connects the client with every shop
+// as a department, and imports, approves and changes d1's first days. logs are the services'
+// logs at debug level, which the verdict searches for canaries; o's Shops, Registers, Seed,
+// TimeScale, OwnPostgres, BalanceDBURL and WorkerConfig are the caller's business by then.
+func Prepare(t testing.TB, env *pipelinetest.Env, bin string, logs *logging.Buffer, o Options) *Bundle {
+	t.Helper()
+	if o.ApprovedDays == 0 {
+		o.ApprovedDays = 3
+	}
+	b := &Bundle{Env: env, bin: bin, logs: logs}
 	b.Deps = b.Departments(0, false)
 	b.Configure(t, Client, b.Deps)
 	b.Connect(t, Client, b.AccountID(0), true)

@@ -147,5 +147,14 @@ func (e *Env) WorkerEnv() []string {
 		"JOB_MAX_RUNNING_PER_CLIENT=" + strconv.Itoa(c.MaxRunningPerClient), "JOB_RETRY_BASE=" + d(c.RetryBase),
 		"RECONCILE_INTERVAL=" + d(c.ReconcileInterval), "RECONCILE_GRACE=" + d(c.ReconcileGrace),
 		fmt.Sprintf("PATH=%s", os.Getenv("PATH")),
-	}, e.Keys.Env(authn.ServiceImportWorker)...)
+	}, append(replicas(c.JobsReplicas), e.Keys.Env(authn.ServiceImportWorker)...)...)
+}
+
+// replicas is JOBS_REPLICAS when the pipeline sets it (a NATS cluster), else nothing: a worker
+// process must not create or update the jobs stream with other replicas than the rest.
+func replicas(n int) []string {
+	if n == 0 {
+		return nil
+	}
+	return []string{"JOBS_REPLICAS=" + strconv.Itoa(n)}
 }

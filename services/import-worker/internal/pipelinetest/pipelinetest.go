@@ -254,6 +254,9 @@ func (e *Env) StartImportWorker(t testing.TB, owner string, adjust func(*imports
 		adjust(&cfg)
 	}
 	var svc *importservice.Service
+	if e.logger == nil { // an Env put together by hand (services of its own)
+		e.logger = logging.Discard()
+	}
 	r := servicetest.Start(t, e.Keys, importservice.Policy, e.logger, func(s *server.Server) error {
 		var err error
 		svc, err = importservice.New(cfg, importservice.Deps{
