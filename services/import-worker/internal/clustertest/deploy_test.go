@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/posimport/posimport/pkg/platform/logging"
+	"github.com/posimport/posimport/services/import-worker/internal/pipelinetest"
 )
 
 // proc is a process the test runs; it is killed when its owner (the test, or the test that
@@ -76,7 +76,7 @@ func (p *proc) terminate(grace time.Duration) int {
 // buildServices builds the config, auth and balance mains into dir.
 func buildServices(t testing.TB, dir string) map[string]string {
 	t.Helper()
-	root, err := workspaceRoot()
+	root, err := pipelinetest.FindUp("go.work")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,24 +94,6 @@ func buildServices(t testing.TB, dir string) map[string]string {
 		out[s] = bin
 	}
 	return out
-}
-
-// workspaceRoot is the directory of go.work above the test's directory.
-func workspaceRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", os.ErrNotExist
-		}
-		dir = parent
-	}
 }
 
 // service is a deployment of one replica behind stable gRPC and HTTP addresses (a

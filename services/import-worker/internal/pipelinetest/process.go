@@ -18,8 +18,8 @@ func BuildWorker(t testing.TB) string {
 	bin := filepath.Join(t.TempDir(), "import-worker")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	// The module root is two levels up from this package's directory when tests run here.
-	root, err := moduleRoot()
+	// The module root: the nearest go.mod above the test's directory.
+	root, err := FindUp("go.mod")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,13 +31,15 @@ func BuildWorker(t testing.TB) string {
 	return bin
 }
 
-func moduleRoot() (string, error) {
+// FindUp returns the nearest directory at or above the working directory that holds name
+// (go.mod for this module's root, go.work for the workspace's).
+func FindUp(name string) (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
 			return dir, nil
 		}
 		parent := filepath.Dir(dir)
