@@ -51,8 +51,12 @@ func (w *Worker) afterWrite(ctx context.Context, l store.Lease, account string, 
 	if err := w.d.Store.RecordSalesSeen(ctx, account, seen.sales); err != nil {
 		return err
 	}
-	if err := w.d.Store.JobCorrectionsPending(ctx, l.Job.ID, l.Attempt, res.CorrectionsPending); err != nil {
-		return err
+	// The column starts at 0: a first attempt without corrections saves the commit (the nightly
+	// run's cost per job); a later attempt overwrites what an earlier one may have left.
+	if res.CorrectionsPending > 0 || l.Attempt > 1 {
+		if err := w.d.Store.JobCorrectionsPending(ctx, l.Job.ID, l.Attempt, res.CorrectionsPending); err != nil {
+			return err
+		}
 	}
 	if res.CorrectionsPending > 0 {
 		w.d.Metrics.CorrectionsPending(res.CorrectionsPending)
