@@ -13,6 +13,17 @@ import (
 	"github.com/pressly/goose/v3/lock"
 )
 
+// MigrationsDir returns the directory "migrations" of fsys: the embedded migrations of a
+// store that declares //go:embed migrations/*.sql. It panics if fsys has no such directory,
+// which can only be a build mistake.
+func MigrationsDir(fsys fs.FS) fs.FS {
+	sub, err := fs.Sub(fsys, "migrations")
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
 // Migrate creates the pool's schema if needed and applies the embedded goose migrations in
 // migrations (a directory of NNN_name.sql files). The version table lives in the schema, so
 // each service migrates independently; a Postgres advisory lock keeps concurrent replicas

@@ -33,13 +33,7 @@ const Schema = "balance"
 var migrations embed.FS
 
 // Migrations returns the embedded schema migrations.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the directory is embedded at build time
-	}
-	return sub
-}
+func Migrations() fs.FS { return postgres.MigrationsDir(migrations) }
 
 // Day statuses, as stored; the numbers are posimport.v1.DayStatus's.
 const (

@@ -28,13 +28,7 @@ const Schema = "config"
 var migrations embed.FS
 
 // Migrations returns the embedded schema migrations.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the directory is embedded at build time
-	}
-	return sub
-}
+func Migrations() fs.FS { return postgres.MigrationsDir(migrations) }
 
 // Errors of the store; errors.Is tells them apart. The messages name the row, e.g.
 // "department d1 not found".

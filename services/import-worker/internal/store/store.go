@@ -39,6 +39,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/posimport/posimport/pkg/civil"
+	"github.com/posimport/posimport/pkg/platform/postgres"
 	"github.com/posimport/posimport/services/import-worker/internal/store/internal/dbsqlc"
 )
 
@@ -49,13 +50,7 @@ const Schema = "imports"
 var migrations embed.FS
 
 // Migrations returns the embedded schema migrations.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the directory is embedded at build time
-	}
-	return sub
-}
+func Migrations() fs.FS { return postgres.MigrationsDir(migrations) }
 
 // Job states.
 const (

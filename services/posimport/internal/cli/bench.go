@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/posimport/posimport/pkg/platform/app"
 	"github.com/posimport/posimport/services/import-worker/importservice"
 	"github.com/posimport/posimport/services/posimport/internal/bench"
 )
@@ -106,9 +107,39 @@ func newBenchWorkerCommand() *cobra.Command {
 				return err
 			}
 			defer stop()
-			return importservice.Main()
+			return runBenchWorker()
 		},
 	}
+}
+
+// runBenchWorker is the import-worker binary's run, step for step, so that the worker bench
+// measures is the one that ships.
+func runBenchWorker() error {
+	cfg := importservice.Config{}.WithDefaults()
+	p, ctx, stop, err := app.Start("import-worker", &cfg)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	conns, err := importservice.Open(ctx, p, cfg)
+	if err != nil {
+		return err
+	}
+	defer conns.Close()
+	srv, err := p.Server(importservice.Policy)
+	if err != nil {
+		return err
+	}
+	svc, err := importservice.New(cfg, conns.Deps(p.Logger, srv.Registry()))
+	if err != nil {
+		return err
+	}
+	if err := svc.Register(srv); err != nil {
+		return err
+	}
+	srv.AddReadiness("postgres", conns.Pool.Ping)
+	srv.AddReadiness("nats", conns.NATS.Ready)
+	return p.Run(ctx, srv, svc.Run)
 }
 
 func runBench(ctx context.Context, g *globals, f *benchFlags) error {
