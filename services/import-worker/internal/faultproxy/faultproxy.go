@@ -106,7 +106,9 @@ func (p *Proxy) accept() {
 			_ = client.Close() // refused: the upstream is cut off
 			continue
 		}
-		upstream, err := net.DialTimeout("tcp", p.p.Upstream, 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		upstream, err := (&net.Dialer{}).DialContext(ctx, "tcp", p.p.Upstream)
+		cancel()
 		if err != nil {
 			_ = client.Close() // as the upstream's refusal
 			continue

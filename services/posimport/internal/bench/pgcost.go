@@ -14,16 +14,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// pgClock is a reading of PostgreSQL's work so far: the commits of one database (every
-// service's, from pg_stat_database.xact_commit; a statement outside a transaction is one) and,
-// for a private cluster, the CPU time of all of the server's processes. On DATABASE_URL's
-// server the CPU cannot be told from other databases' (cpuOK false).
-type pgClock struct {
-	commits int64
-	cpu     time.Duration
-	cpuOK   bool
-}
-
 // statsFlush is how long to wait for every backend's statistics to reach pg_stat_database:
 // an idle backend flushes them within 10 s (PGSTAT_IDLE_INTERVAL), a busy one every second.
 const statsFlush = 11 * time.Second
