@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgtype"
-
 	"github.com/posimport/posimport/pkg/platform/logging"
 	"github.com/posimport/posimport/services/import-worker/internal/ratebudget"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
@@ -15,44 +13,72 @@ import (
 
 // TestWaitHonoursPauseSetWhileAsleep: a request that reserved its send time before another
 // process's 429 paused the account must not be sent when it wakes, but after the pause: the
-// Retry-After holds for every request not yet sent.
+// Retry-After holds for every request not yet sent. The clock is fake and Wait's sleep hands
+// each wait to the test, which sets the pause while the request sleeps and then moves the
+// clock on by the wait.
 func TestWaitHonoursPauseSetWhileAsleep(t *testing.T) {
 	t.Parallel()
 	pool := storetest.Pool(t)
-	a, b := ratebudget.New(store.New(pool), cfg, logging.Discard()), ratebudget.New(store.New(pool), cfg, logging.Discard())
+	clock := newClock()
+	type nap struct {
+		d    time.Duration
+		wake chan struct{}
+	}
+	naps := make(chan nap)
+	sleepy := cfg
+	sleepy.Now = clock.Now
+	sleepy.Sleep = func(ctx context.Context, d time.Duration) error {
+		n := nap{d: d, wake: make(chan struct{})}
+		select {
+		case naps <- n:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		<-n.wake
+		return nil
+	}
+	a, b := ratebudget.New(store.New(pool), sleepy, logging.Discard()), newBudget(pool, clock)
 	l := a.For("acct")
-	// Eight requests go at once, then one every 100 ms: the next reservation sleeps ~300 ms.
+	// Eight requests go at once, then one every 100 ms: the next one waits 300 ms.
 	for range 10 {
 		if _, err := l.Reserve(context.Background(), 1); err != nil {
 			t.Fatal(err)
 		}
 	}
-	tat := func() time.Time {
-		var v pgtype.Timestamptz
-		if err := pool.QueryRow(context.Background(), "SELECT tat FROM rate_budgets WHERE account_key = 'acct'").Scan(&v); err != nil {
-			t.Fatal(err)
+	start := clock.Now()
+	done := make(chan error, 1)
+	go func() { done <- l.Wait(context.Background(), 1) }()
+
+	// While the request sleeps, the other process is refused and told to wait a second.
+	pause := start.Add(time.Second)
+	var waits []time.Duration
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case n := <-naps:
+			if len(waits) == 0 {
+				b.For("acct").PauseUntil(pause)
+			}
+			waits = append(waits, n.d)
+			clock.Advance(n.d)
+			close(n.wake)
+			continue
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-timeout:
+			t.Fatalf("Wait has not returned; it slept %v", waits)
 		}
-		return v.Time
+		break
 	}
-	before := tat()
-	done := make(chan time.Time, 1)
-	go func() {
-		if err := l.Wait(context.Background(), 1); err != nil {
-			t.Error(err)
-		}
-		done <- time.Now()
-	}()
-	for deadline := time.Now().Add(10 * time.Second); !tat().After(before); {
-		if time.Now().After(deadline) {
-			t.Fatal("Wait reserved nothing")
-		}
-		time.Sleep(5 * time.Millisecond) // polling with a deadline
+	if len(waits) == 0 || !near(waits[0], 300*time.Millisecond) {
+		t.Errorf("Wait slept %v, want 300ms first", waits)
 	}
-	// The reservation is made and sleeping; the other process is refused now and told to
-	// wait a second.
-	pause := time.Now().Add(time.Second)
-	b.For("acct").PauseUntil(pause)
-	if sent := <-done; sent.Before(pause) {
-		t.Errorf("the sleeping request went at %v, %v before the pause ended", sent.Format(time.StampMilli), pause.Sub(sent))
+	if sent := clock.Now(); sent.Before(pause) {
+		t.Errorf("the sleeping request went at start + %v (slept %v), %v before the pause ended", sent.Sub(start), waits, pause.Sub(sent))
+	}
+	if sent := clock.Now(); !near(sent.Sub(pause), 0) {
+		t.Errorf("the sleeping request went at start + %v (slept %v), want when the pause ended, start + 1s", sent.Sub(start), waits)
 	}
 }

@@ -5,7 +5,7 @@
 // and a pause set after a 429. The bucket size (minus headroom) is the burst tolerance, the drip
 // rate the emission rate; both come from the responses' headers, and a reported level above
 // the modelled one pushes the schedule out. Times are the database's, so processes on
-// different hosts agree.
+// different hosts agree; tests may set another clock (Config.Now).
 package ratebudget
 
 import (
@@ -33,6 +33,15 @@ type Config struct {
 	InitialSize  float64
 	InitialDrip  float64
 	InitialBurst int
+	// Now is the budget's clock. Nil, as in production, takes the database's clock in every
+	// statement: the one clock that every worker process on every host shares, so their
+	// reservations agree however far their own clocks drift. A test sets a fake clock (shared
+	// by the Budgets standing for several processes), which makes send times and waits exact
+	// however long the statements take on a loaded machine.
+	Now func() time.Time
+	// Sleep waits d or until ctx ends (Wait's sleep); nil is retry.Sleep. A test with a fake
+	// clock advances it here.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Budget hands out per-account limiters backed by the same table.
@@ -63,8 +72,28 @@ func New(st *store.Store, cfg Config, logger *slog.Logger) *Budget {
 	if cfg.InitialBurst <= 0 {
 		cfg.InitialBurst = retail.DocumentedBurst
 	}
+	sleep := cfg.Sleep
+	if sleep == nil {
+		sleep = retry.Sleep
+	}
 	return &Budget{st: st, cfg: cfg, logger: logger.With("component", "ratebudget"),
-		sleep: retry.Sleep, accounts: map[string]*Limiter{}}
+		sleep: sleep, accounts: map[string]*Limiter{}}
+}
+
+// now is the current time to pass to the store: the zero time asks for the database's clock.
+func (b *Budget) now() time.Time {
+	if b.cfg.Now == nil {
+		return time.Time{}
+	}
+	return b.cfg.Now()
+}
+
+// localNow is this process's reading of the clock that the database's clock is offset from.
+func (b *Budget) localNow() time.Time {
+	if b.cfg.Now == nil {
+		return time.Now()
+	}
+	return b.cfg.Now()
 }
 
 // For returns the limiter of one account; key names provider and account, e.g.
@@ -95,8 +124,8 @@ type Limiter struct {
 		known      bool
 		size, drip float64
 		burst      int32
-		tat        time.Time     // the database's clock
-		offset     time.Duration // the database's clock minus ours, at the reservation
+		tat        time.Time     // the budget's clock (the database's in production)
+		offset     time.Duration // the budget's clock minus localNow, at the reservation
 	}
 }
 
@@ -113,7 +142,7 @@ func (l *Limiter) learn(r store.RateReservation) {
 		m.tat = r.TAT
 	}
 	m.known, m.size, m.drip, m.burst = true, r.Bucket.Size, r.Bucket.Drip, r.Bucket.Burst
-	m.offset = time.Until(r.DBNow)
+	m.offset = r.DBNow.Sub(l.b.localNow())
 }
 
 // covered reports whether the row already holds what s reports: the same bucket, and a level
@@ -126,7 +155,7 @@ func (l *Limiter) covered(s pos.BucketState) bool {
 	if !m.known || s.Size != m.size || s.DripRate != m.drip || (s.BurstMax > 0 && int32(s.BurstMax) != m.burst) {
 		return false
 	}
-	level := max(m.tat.Sub(time.Now().Add(m.offset)).Seconds()*m.drip, 0) // an empty bucket's level is 0
+	level := max(m.tat.Sub(l.b.localNow().Add(m.offset)).Seconds()*m.drip, 0) // an empty bucket's level is 0
 	return s.Level <= level+0.5
 }
 
@@ -144,7 +173,7 @@ func (l *Limiter) ensure(ctx context.Context) error {
 		return nil
 	}
 	c := l.b.cfg
-	if err := l.b.st.EnsureRateBudget(ctx, l.key, store.Bucket{Size: c.InitialSize, Drip: c.InitialDrip, Burst: int32(c.InitialBurst)}); err != nil {
+	if err := l.b.st.EnsureRateBudget(ctx, l.key, store.Bucket{Size: c.InitialSize, Drip: c.InitialDrip, Burst: int32(c.InitialBurst)}, l.b.now()); err != nil {
 		return err
 	}
 	l.ensured = true
@@ -153,7 +182,7 @@ func (l *Limiter) ensure(ctx context.Context) error {
 
 // Reservation is a request's booked send time.
 type Reservation struct {
-	// SendAt is the send time on the database's clock.
+	// SendAt is the send time on the budget's clock (the database's in production).
 	SendAt time.Time
 	// Wait is how long from the reservation until SendAt.
 	Wait time.Duration
@@ -164,7 +193,7 @@ func (l *Limiter) Reserve(ctx context.Context, cost float64) (Reservation, error
 	if err := l.ensure(ctx); err != nil {
 		return Reservation{}, err
 	}
-	r, err := l.b.st.ReserveRate(ctx, l.key, cost, l.b.cfg.Headroom, l.b.cfg.BurstWindow)
+	r, err := l.b.st.ReserveRate(ctx, l.key, cost, l.b.cfg.Headroom, l.b.cfg.BurstWindow, l.b.now())
 	if err != nil {
 		return Reservation{}, err
 	}
@@ -209,7 +238,7 @@ func (l *Limiter) Observe(s pos.BucketState) {
 		return
 	}
 	l.forget()
-	if err := l.b.st.ObserveRate(ctx, l.key, store.Bucket{Size: s.Size, Drip: s.DripRate, Burst: int32(s.BurstMax)}, s.Level); err != nil {
+	if err := l.b.st.ObserveRate(ctx, l.key, store.Bucket{Size: s.Size, Drip: s.DripRate, Burst: int32(s.BurstMax)}, s.Level, l.b.now()); err != nil {
 		l.b.logger.Warn("rate budget observe", "account_key", l.key, "error", err)
 	}
 }

@@ -13,20 +13,28 @@ import (
 
 const rateBudgetEnsure = `-- name: RateBudgetEnsure :exec
 INSERT INTO rate_budgets (account_key, tat, next_send, paused_until, bucket_size, drip_rate, burst_max)
-VALUES ($1, now(), now(), now(), $2, $3, $4)
+VALUES ($1, coalesce($2::timestamptz, now()), coalesce($2::timestamptz, now()),
+        coalesce($2::timestamptz, now()), $3, $4, $5)
 ON CONFLICT (account_key) DO NOTHING
 `
 
 type RateBudgetEnsureParams struct {
 	AccountKey string
+	Now        pgtype.Timestamptz
 	BucketSize float64
 	DripRate   float64
 	BurstMax   int32
 }
 
+// Creates the budget, its bucket empty. Every query here takes the current time as
+// sqlc.narg(now); NULL (production) means the database's clock, now(): one clock for every
+// worker process on every host, so their reservations agree. Tests pass a fake clock, which
+// makes the computed send times exact at any load. update_time always records when the row
+// was written, on the database's clock.
 func (q *Queries) RateBudgetEnsure(ctx context.Context, db DBTX, arg RateBudgetEnsureParams) error {
 	_, err := db.Exec(ctx, rateBudgetEnsure,
 		arg.AccountKey,
+		arg.Now,
 		arg.BucketSize,
 		arg.DripRate,
 		arg.BurstMax,
@@ -58,10 +66,11 @@ const rateBudgetObserve = `-- name: RateBudgetObserve :exec
 UPDATE rate_budgets SET
     bucket_size = $1, drip_rate = $2,
     burst_max = CASE WHEN $3::int > 0 THEN $3::int ELSE burst_max END,
-    tat = greatest(now() + (greatest(tat, now()) - now()) * (drip_rate / $2::float8),
-                   now() + make_interval(secs => $4::float8 / $2::float8)),
-    next_send = now() + (greatest(next_send, now()) - now()) * least(drip_rate / $2::float8, 1),
+    tat = greatest(clock.now + (greatest(tat, clock.now) - clock.now) * (drip_rate / $2::float8),
+                   clock.now + make_interval(secs => $4::float8 / $2::float8)),
+    next_send = clock.now + (greatest(next_send, clock.now) - clock.now) * least(drip_rate / $2::float8, 1),
     update_time = now()
+FROM (SELECT coalesce($6::timestamptz, now()) AS now) AS clock
 WHERE account_key = $5
 `
 
@@ -71,6 +80,7 @@ type RateBudgetObserveParams struct {
 	BurstMax   int32
 	Level      float64
 	AccountKey string
+	Now        pgtype.Timestamptz
 }
 
 // Takes the bucket's real size and rate from a response, and pushes the schedule out when
@@ -85,6 +95,7 @@ func (q *Queries) RateBudgetObserve(ctx context.Context, db DBTX, arg RateBudget
 		arg.BurstMax,
 		arg.Level,
 		arg.AccountKey,
+		arg.Now,
 	)
 	return err
 }
@@ -106,18 +117,19 @@ func (q *Queries) RateBudgetPause(ctx context.Context, db DBTX, arg RateBudgetPa
 
 const rateBudgetReserve = `-- name: RateBudgetReserve :one
 UPDATE rate_budgets SET
-    next_send = greatest(now(), next_send, paused_until,
+    next_send = greatest(clock.now, next_send, paused_until,
                          tat - make_interval(secs => greatest(bucket_size - $1::float8 - $2::float8, 0) / drip_rate))
                 + make_interval(secs => $3::float8 / greatest(burst_max - 1, 1)),
-    tat = greatest(tat, now(), next_send, paused_until,
+    tat = greatest(tat, clock.now, next_send, paused_until,
                    tat - make_interval(secs => greatest(bucket_size - $1::float8 - $2::float8, 0) / drip_rate))
           + make_interval(secs => $2::float8 / drip_rate),
     update_time = now()
+FROM (SELECT coalesce($5::timestamptz, now()) AS now) AS clock
 WHERE account_key = $4
 RETURNING (next_send - make_interval(secs => $3::float8 / greatest(burst_max - 1, 1)))::timestamptz AS send_at,
-          (extract(epoch FROM next_send - now())
+          (extract(epoch FROM next_send - clock.now)
            - $3::float8 / greatest(burst_max - 1, 1))::float8 AS wait_seconds,
-          tat, bucket_size, drip_rate, burst_max, now()::timestamptz AS db_now
+          tat, bucket_size, drip_rate, burst_max, clock.now::timestamptz AS db_now
 `
 
 type RateBudgetReserveParams struct {
@@ -125,6 +137,7 @@ type RateBudgetReserveParams struct {
 	Cost               float64
 	BurstWindowSeconds float64
 	AccountKey         string
+	Now                pgtype.Timestamptz
 }
 
 type RateBudgetReserveRow struct {
@@ -148,6 +161,7 @@ func (q *Queries) RateBudgetReserve(ctx context.Context, db DBTX, arg RateBudget
 		arg.Cost,
 		arg.BurstWindowSeconds,
 		arg.AccountKey,
+		arg.Now,
 	)
 	var i RateBudgetReserveRow
 	err := row.Scan(
