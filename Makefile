@@ -15,6 +15,8 @@ SQLC_VERSION               ?= v1.31.1
 # promtool (deploy-check's alert rule tests): Prometheus's Go module, the version deploy/go.mod uses.
 PROMTOOL_VERSION           ?= v0.316.0
 PROMTOOL                   ?= $(BIN)/promtool
+GOLANGCI_LINT_VERSION      ?= v2.15.0
+GOLANGCI_LINT              ?= $(BIN)/golangci-lint
 # Node tools (Redocly CLI) are pinned by .tools/node/package-lock.json and installed there.
 NODE_TOOLS := $(CURDIR)/.tools/node
 REDOCLY    := $(NODE_TOOLS)/node_modules/.bin/redocly
@@ -41,7 +43,7 @@ demo: ## Build posimport and run the demo: up --simulate, a client, an 8-week im
 	$(BIN)/posimport demo
 
 .PHONY: tools
-tools: ## Install the pinned code generators and promtool into ./bin and the Node tools (Redocly CLI) into .tools/node
+tools: ## Install the pinned code generators, promtool and golangci-lint into ./bin and the Node tools (Redocly CLI) into .tools/node
 	@mkdir -p $(BIN)
 	GOBIN=$(BIN) go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
 	GOBIN=$(BIN) go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
@@ -50,6 +52,9 @@ tools: ## Install the pinned code generators and promtool into ./bin and the Nod
 		github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@$(GRPC_GATEWAY_VERSION)
 	GOBIN=$(BIN) go install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
 	GOBIN=$(BIN) go install github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION)
+	@# golangci-lint is built outside the workspace (GOWORK=off) from its own go.mod, as its
+	@# maintainers pin it, not against this repository's dependency versions.
+	GOWORK=off GOBIN=$(BIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 	npm ci --prefix $(NODE_TOOLS) --no-audit --no-fund --ignore-scripts
 
 .PHONY: generate
@@ -81,7 +86,7 @@ verify: generate ## Fail if generated code is stale or not committed
 		git --no-pager diff --stat -- proto services pkg; exit 1; }
 
 .PHONY: lint
-lint: lint/sqlc ## gofmt, go vet, buf lint, the sealed-store check, no package testing in the binaries, and Redocly over the served OpenAPI document
+lint: lint/sqlc lint/go ## gofmt, go vet, golangci-lint, buf lint, the sealed-store check, no package testing in the binaries, and Redocly over the served OpenAPI document
 	@test -n "$(MODULES)" || { echo "no modules found (go.work broken?)"; exit 1; }
 	@out=$$(gofmt -l $(MODULES) deploy); test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }
 	@for d in $(MODULES); do (cd $$d && if [ -n "$$(go list ./... 2>/dev/null)" ]; then go vet ./...; fi) || exit 1; done
@@ -93,6 +98,17 @@ lint: lint/sqlc ## gofmt, go vet, buf lint, the sealed-store check, no package t
 	@doc=$$(mktemp --suffix .json) && trap 'rm -f $$doc' EXIT && \
 		(cd services/posimport && go run . openapi) > $$doc && \
 		echo "redocly lint (posimport openapi)" && $(REDOCLY) lint --config .tools/redocly.yaml --format stylish $$doc
+
+# golangci-lint (configured by .golangci.yml) over each module of go.work in turn: it does not
+# span a go.work workspace by itself. --allow-serial-runners: a second run on the machine waits
+# for the first instead of failing.
+.PHONY: lint/go
+lint/go: ## Run golangci-lint (the pinned version, .golangci.yml) over every module of go.work
+	@test -n "$(MODULES)" || { echo "no modules found (go.work broken?)"; exit 1; }
+	@v=$$($(GOLANGCI_LINT) version --short 2>/dev/null); test "v$$v" = "$(GOLANGCI_LINT_VERSION)" || { \
+		echo "$(GOLANGCI_LINT) is '$$v', want $(GOLANGCI_LINT_VERSION): run make tools"; exit 1; }
+	@for d in $(MODULES); do (cd $$d && if [ -n "$$(go list ./... 2>/dev/null)" ]; then \
+		echo "golangci-lint $${d#$(CURDIR)/}"; $(GOLANGCI_LINT) run --allow-serial-runners --config $(CURDIR)/.golangci.yml ./...; fi) || exit 1; done
 
 # A service's sqlc package (<service>/internal/store/dbsqlc, or .../store/internal/dbsqlc once
 # sealed) may be imported only by its store package (and the store's own tests and

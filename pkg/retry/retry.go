@@ -110,7 +110,7 @@ func (e *afterError) Unwrap() error     { return e.err }
 
 // unmark strips a marker that err is itself; a marker wrapped deeper prints as its error anyway.
 func unmark(err error) error {
-	switch m := err.(type) {
+	switch m := err.(type) { //nolint:errorlint // only a marker that err itself is
 	case *permanentError:
 		return m.err
 	case *afterError:

@@ -125,7 +125,7 @@ func TestDo(t *testing.T) {
 			p.NotifyFunc = func(attempt int, wait time.Duration, err error) {
 				notified = append(notified, attempt)
 				announced = append(announced, wait)
-				if unmark(err) != err { //nolint:errorlint // a marker itself, not one it wraps
+				if unmark(err) != err { // a marker itself, not one it wraps
 					t.Errorf("notified a marked error %v", err)
 				}
 			}
@@ -163,7 +163,7 @@ func TestDo(t *testing.T) {
 					t.Errorf("Do = %v, not %v", err, target)
 				}
 			}
-			if tc.wantSame != nil && err != tc.wantSame { //nolint:errorlint // the very error, not one wrapping it
+			if tc.wantSame != nil && err != tc.wantSame { // the very error, not one wrapping it
 				t.Errorf("Do = %#v, want %#v itself", err, tc.wantSame)
 			}
 		})

@@ -694,8 +694,6 @@ func TestNewValidates(t *testing.T) {
 	}
 }
 
-func itoa(i int64) string { return strconv.FormatInt(i, 10) }
-
 // TestLookbackFindsLateReceipt: Lightspeed Restaurant has no change feed, so late receipts are
 // found by re-reading a lookback. A receipt of an offline device that syncs five days late
 // keeps its timeClosed: a two-day re-read misses it, a seven-day re-read of the whole location

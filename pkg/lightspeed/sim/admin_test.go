@@ -70,13 +70,13 @@ func TestFaults(t *testing.T) {
 	}{
 		{name: "5xx", fault: `{"kind":"status","status":502,"endpoint":"Shop.json","count":1}`,
 			check: func(t *testing.T, resp *http.Response, err error) {
-				if err != nil || resp.StatusCode != 502 {
+				if err != nil || resp.StatusCode != http.StatusBadGateway {
 					t.Errorf("got %v %v, want 502", resp, err)
 				}
 			}},
 		{name: "429 storm", fault: `{"kind":"ratelimit","retryAfter":7,"count":1}`,
 			check: func(t *testing.T, resp *http.Response, err error) {
-				if err != nil || resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "7" || resp.Header.Get("X-LS-API-RateLimit-Type") == "" {
+				if err != nil || resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "7" || resp.Header.Get("X-LS-API-RateLimit-Type") == "" {
 					t.Errorf("got %v %v, want 429 with Retry-After 7", resp, err)
 				}
 			}},

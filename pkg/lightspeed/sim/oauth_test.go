@@ -51,7 +51,9 @@ func TestAuthorizationCode(t *testing.T) {
 		{name: "missing verifier", prepare: func(env *simtest.Env, code string) url.Values { return exchangeForm(env, code, "") }, wantStatus: 400, wantError: "invalid_grant"},
 		{name: "code used twice", prepare: func(env *simtest.Env, code string) url.Values {
 			v := exchangeForm(env, code, verifier)
-			env.Server.Client().PostForm(env.URL+"/auth/oauth/token", v) //nolint:errcheck // spends the code
+			if resp, err := env.Server.Client().PostForm(env.URL+"/auth/oauth/token", v); err == nil { // spends the code
+				_ = resp.Body.Close()
+			}
 			return v
 		}, wantStatus: 400, wantError: "invalid_grant"},
 		{name: "code expired after 60 s", prepare: func(env *simtest.Env, code string) url.Values {
@@ -288,7 +290,7 @@ func TestConsentPage(t *testing.T) {
 		}
 		resp.Body.Close()
 		loc, _ := url.Parse(resp.Header.Get("Location"))
-		if resp.StatusCode != 302 || loc.Query().Get(tc.wantQuery) == "" || loc.Query().Get("state") != "st" {
+		if resp.StatusCode != http.StatusFound || loc.Query().Get(tc.wantQuery) == "" || loc.Query().Get("state") != "st" {
 			t.Errorf("%s: %d %s", tc.decision, resp.StatusCode, loc)
 		}
 	}

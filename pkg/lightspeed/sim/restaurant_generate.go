@@ -157,11 +157,10 @@ func (g *restaurantGenerator) run(from, until time.Time) {
 }
 
 func (g *restaurantGenerator) remember(device int64, p pastSale) {
-	ps := append(g.past[device], p)
-	if len(ps) > 200 {
-		ps = ps[len(ps)-200:]
+	g.past[device] = append(g.past[device], p)
+	if ps := g.past[device]; len(ps) > 200 {
+		g.past[device] = ps[len(ps)-200:]
 	}
-	g.past[device] = ps
 }
 
 // receipts draws what happens on a device at `at`: mostly a sale; sometimes a refund of an

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -132,7 +133,9 @@ func (s *Server) listJSON(r *http.Request, a *accountData) (int, any) {
 func listResource[T any](s *Server, r *http.Request, res *resource[T], recs []T, relations []string, render func(T, map[string]bool) any) (int, any) {
 	lq, err := res.parseQuery(r.URL.Query(), relations)
 	if err != nil {
-		return err.(*apiError).status, lsError(err.(*apiError).status, err.Error())
+		var ae *apiError
+		errors.As(err, &ae) // parseQuery's errors are all *apiError
+		return ae.status, lsError(ae.status, ae.Error())
 	}
 	p := res.run(recs, lq)
 	body := map[string]any{}

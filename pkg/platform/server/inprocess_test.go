@@ -259,7 +259,7 @@ func TestEncodedAnswersUnderConcurrency(t *testing.T) {
 					err = json.Unmarshal(answer, &got)
 				}
 				if err != nil || string(got.Payload.Body) != body {
-					errs <- fmt.Errorf("request %s: %d %s %v", body, status, answer, err)
+					errs <- fmt.Errorf("request %s: %d %s %w", body, status, answer, err)
 					return
 				}
 			}

@@ -176,7 +176,7 @@ func (w *logWriter) Write(p []byte) (int, error) {
 		w.once.Do(func() {
 			w.log.WarnContext(w.r.Context(), "REST response not written", "method", w.r.Method, "path", w.r.URL.Path, "error", err)
 		})
-		return len(p), nil
+		return len(p), nil //nolint:nilerr // logged once; the handler cannot act on a gone client
 	}
 	return n, nil
 }

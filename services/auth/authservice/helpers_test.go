@@ -339,7 +339,7 @@ func (b *testBundle) restaurantAPIStatus(t testing.TB, token string) int {
 func (b *testBundle) apiGet(t testing.TB, path, token string) int {
 	t.Helper()
 	// Errorf, not Fatal: callers run in goroutines too.
-	req, err := http.NewRequest("GET", b.simURL+path, nil)
+	req, err := http.NewRequest(http.MethodGet, b.simURL+path, nil)
 	if err != nil {
 		t.Errorf("build the API request: %v", err)
 		return 0

@@ -40,7 +40,7 @@ func TestDescribe(t *testing.T) {
 			want: "refresh the access token (invalid_grant)", wantInvalid: true},
 		{name: "other oauth error", err: &oauth2.RetrieveError{ErrorCode: "invalid_client", Body: []byte(body)},
 			want: "refresh the access token (invalid_client)"},
-		{name: "server error without a code", err: &oauth2.RetrieveError{Response: &http.Response{StatusCode: 503}, Body: []byte("canary-body-3c9e")},
+		{name: "server error without a code", err: &oauth2.RetrieveError{Response: &http.Response{StatusCode: http.StatusServiceUnavailable}, Body: []byte("canary-body-3c9e")},
 			want: "refresh the access token (HTTP 503)"},
 		{name: "timeout", err: &net.OpError{Op: "dial", Err: timeoutErr{}}, want: "refresh the access token (timeout)"},
 		{name: "deadline", err: context.DeadlineExceeded, want: "refresh the access token (timeout)"},

@@ -121,7 +121,7 @@ type jsonValues struct {
 func encodeValues(fs []FieldValues) []byte {
 	out := make([]jsonValues, len(fs))
 	for i, f := range fs {
-		out[i] = jsonValues{FieldID: f.FieldID, Hours: f.Hours, Total: f.Total}
+		out[i] = jsonValues(f)
 		if out[i].Hours == nil {
 			out[i].Hours = []string{}
 		}
@@ -140,7 +140,7 @@ func decodeValues(b []byte) ([]FieldValues, error) {
 	}
 	out := make([]FieldValues, len(in))
 	for i, f := range in {
-		out[i] = FieldValues{FieldID: f.FieldID, Hours: f.Hours, Total: f.Total}
+		out[i] = FieldValues(f)
 	}
 	slices.SortFunc(out, func(a, b FieldValues) int { return cmp.Compare(a.FieldID, b.FieldID) })
 	return out, nil

@@ -112,7 +112,7 @@ func (l *Limiter) learn(r store.RateReservation) {
 		m.tat = r.TAT
 	}
 	m.known, m.size, m.drip, m.burst = true, r.Bucket.Size, r.Bucket.Drip, r.Bucket.Burst
-	m.offset = r.DBNow.Sub(time.Now())
+	m.offset = time.Until(r.DBNow)
 }
 
 // covered reports whether the row already holds what s reports: the same bucket, and a level

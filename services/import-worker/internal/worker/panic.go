@@ -83,7 +83,7 @@ func (w *Worker) runGuarded(ctx context.Context, l store.Lease) (res Result, err
 // delivery's own handling) is logged and the message NAKed, so that the slot, and the
 // process, go on. The job's lease, if taken, runs out and another delivery takes it up.
 func (w *Worker) recoverDelivery(ctx context.Context, msg Msg) {
-	p := recover()
+	p := recover() //nolint:revive // recoverDelivery is only ever deferred itself, so recover works here
 	if p == nil {
 		return
 	}

@@ -163,7 +163,7 @@ func (p *process) waitJobs(ctx context.Context, httpAddr string, n int64, timeou
 		case <-time.After(250 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s ended %d of %d jobs within %v (%v)", p.name, ended, n, timeout, err)
+			return fmt.Errorf("%s ended %d of %d jobs within %v (%w)", p.name, ended, n, timeout, err)
 		}
 	}
 }

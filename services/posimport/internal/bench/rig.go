@@ -129,7 +129,7 @@ func (r *rig) close() {
 	}
 	if r.stop != nil {
 		r.stop()
-		<-r.done
+		<-r.done //nolint:errcheck // teardown waits for the stack to stop; how it stopped is not the bench's result
 	}
 	if r.simSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
