@@ -239,7 +239,8 @@ func (w *Worker) writeDays(ctx context.Context, l store.Lease, loc *time.Locatio
 		if n := len(day.Date.Hours(loc)); n != len(day.Hours) {
 			return nil, Permanent("%s in %s: %d clock hours aggregated, the balance expects %d", day.Date, loc, len(day.Hours), n)
 		}
-		req.Days[i] = &posimportv1.DayValues{Date: day.Date.String(), Fields: fieldValues(day, fields), Cause: dayCause(wc, day.Date)}
+		req.Days[i] = &posimportv1.DayValues{Date: day.Date.String(), Fields: fieldValues(day, fields), Cause: dayCause(wc, day.Date),
+			Partial: l.Partial}
 	}
 	what := fmt.Sprintf("write %s to %s to the balance", days[0].Date, days[len(days)-1].Date)
 	cctx, cancel := context.WithTimeout(ctx, w.cfg.WriteTimeout)

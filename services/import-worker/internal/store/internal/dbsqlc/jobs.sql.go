@@ -169,7 +169,7 @@ func (q *Queries) JobFinish(ctx context.Context, db DBTX, arg JobFinishParams) (
 }
 
 const jobGet = `-- name: JobGet :one
-SELECT job_id, import_id, client_id, department_id, register_id, location_id, time_zone, from_date, until_date, state, attempt, lease_owner, lease_until, published_at, republish_count, days_written, days_unchanged, days_skipped_approved, sales_counted, requests_made, last_error, create_time, start_time, finish_time, update_time, seq, days_correction_pending FROM jobs WHERE job_id = $1
+SELECT job_id, import_id, client_id, department_id, register_id, location_id, time_zone, from_date, until_date, state, attempt, lease_owner, lease_until, published_at, republish_count, days_written, days_unchanged, days_skipped_approved, sales_counted, requests_made, last_error, create_time, start_time, finish_time, update_time, seq, days_correction_pending, priority FROM jobs WHERE job_id = $1
 `
 
 func (q *Queries) JobGet(ctx context.Context, db DBTX, jobID uuid.UUID) (Job, error) {
@@ -203,12 +203,13 @@ func (q *Queries) JobGet(ctx context.Context, db DBTX, jobID uuid.UUID) (Job, er
 		&i.UpdateTime,
 		&i.Seq,
 		&i.DaysCorrectionPending,
+		&i.Priority,
 	)
 	return i, err
 }
 
 const jobGetForLease = `-- name: JobGetForLease :one
-SELECT j.job_id, j.import_id, j.client_id, j.department_id, j.register_id, j.location_id, j.time_zone, j.from_date, j.until_date, j.state, j.attempt, j.lease_owner, j.lease_until, j.published_at, j.republish_count, j.days_written, j.days_unchanged, j.days_skipped_approved, j.sales_counted, j.requests_made, j.last_error, j.create_time, j.start_time, j.finish_time, j.update_time, j.seq, j.days_correction_pending, i.overwrite_approved, i.cancel_time, now()::timestamptz AS db_now
+SELECT j.job_id, j.import_id, j.client_id, j.department_id, j.register_id, j.location_id, j.time_zone, j.from_date, j.until_date, j.state, j.attempt, j.lease_owner, j.lease_until, j.published_at, j.republish_count, j.days_written, j.days_unchanged, j.days_skipped_approved, j.sales_counted, j.requests_made, j.last_error, j.create_time, j.start_time, j.finish_time, j.update_time, j.seq, j.days_correction_pending, j.priority, i.overwrite_approved, i.partial, i.cancel_time, now()::timestamptz AS db_now
 FROM jobs j JOIN imports i USING (import_id)
 WHERE j.job_id = $1
 FOR UPDATE OF j
@@ -242,7 +243,9 @@ type JobGetForLeaseRow struct {
 	UpdateTime            pgtype.Timestamptz
 	Seq                   int64
 	DaysCorrectionPending int32
+	Priority              int16
 	OverwriteApproved     bool
+	Partial               bool
 	CancelTime            pgtype.Timestamptz
 	DbNow                 pgtype.Timestamptz
 }
@@ -279,7 +282,9 @@ func (q *Queries) JobGetForLease(ctx context.Context, db DBTX, jobID uuid.UUID) 
 		&i.UpdateTime,
 		&i.Seq,
 		&i.DaysCorrectionPending,
+		&i.Priority,
 		&i.OverwriteApproved,
+		&i.Partial,
 		&i.CancelTime,
 		&i.DbNow,
 	)
@@ -288,9 +293,9 @@ func (q *Queries) JobGetForLease(ctx context.Context, db DBTX, jobID uuid.UUID) 
 
 const jobInsert = `-- name: JobInsert :exec
 INSERT INTO jobs (job_id, import_id, client_id, department_id, register_id, location_id, time_zone,
-                  from_date, until_date)
+                  from_date, until_date, priority)
 VALUES ($1, $2, $3, $4, $5, $6, $7,
-        $8, $9)
+        $8, $9, $10)
 `
 
 type JobInsertParams struct {
@@ -303,6 +308,7 @@ type JobInsertParams struct {
 	TimeZone     string
 	FromDate     pgtype.Date
 	UntilDate    pgtype.Date
+	Priority     int16
 }
 
 func (q *Queries) JobInsert(ctx context.Context, db DBTX, arg JobInsertParams) error {
@@ -316,6 +322,7 @@ func (q *Queries) JobInsert(ctx context.Context, db DBTX, arg JobInsertParams) e
 		arg.TimeZone,
 		arg.FromDate,
 		arg.UntilDate,
+		arg.Priority,
 	)
 	return err
 }
@@ -483,11 +490,11 @@ UPDATE jobs SET published_at = now()
 WHERE job_id IN (
     SELECT w.job_id FROM jobs w
     WHERE w.client_id = $1 AND w.state = 'PENDING' AND w.published_at IS NULL
-    ORDER BY w.seq
+    ORDER BY w.priority DESC, w.seq
     LIMIT $2
     FOR UPDATE SKIP LOCKED
 )
-RETURNING job_id, seq
+RETURNING job_id, seq, priority
 `
 
 type JobsClaimNextParams struct {
@@ -496,12 +503,13 @@ type JobsClaimNextParams struct {
 }
 
 type JobsClaimNextRow struct {
-	JobID uuid.UUID
-	Seq   int64
+	JobID    uuid.UUID
+	Seq      int64
+	Priority int16
 }
 
-// Claims for publication a client's oldest waiting jobs (in the order they were stored), at
-// most max_jobs. Rows another
+// Claims for publication a client's waiting jobs of the highest priority (an intraday refresh),
+// then the oldest (in the order they were stored), at most max_jobs. Rows another
 // transaction holds (an import being cancelled) are skipped, not waited for. The caller holds
 // the client's lock.
 func (q *Queries) JobsClaimNext(ctx context.Context, db DBTX, arg JobsClaimNextParams) ([]JobsClaimNextRow, error) {
@@ -513,7 +521,7 @@ func (q *Queries) JobsClaimNext(ctx context.Context, db DBTX, arg JobsClaimNextP
 	items := []JobsClaimNextRow{}
 	for rows.Next() {
 		var i JobsClaimNextRow
-		if err := rows.Scan(&i.JobID, &i.Seq); err != nil {
+		if err := rows.Scan(&i.JobID, &i.Seq, &i.Priority); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
