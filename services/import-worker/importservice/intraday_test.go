@@ -143,10 +143,12 @@ func testIntraday(t *testing.T, backfill bool) {
 			}
 			t.Logf("refresh at %s: of the backfill's %d jobs, %d were waiting when it was stored, %d queued after it",
 				clock.Format(time.TimeOnly), total, waiting, after)
-			if waiting == 0 {
-				t.Fatalf("refresh at %s: the backfill had no job waiting; nothing to overtake", clock.Format(time.TimeOnly))
+			if waiting < 8 {
+				t.Fatalf("refresh at %s: the backfill had only %d jobs waiting; too few to tell an overtaking", clock.Format(time.TimeOnly), waiting)
 			}
-			if after != waiting {
+			// published_at is the claiming transaction's start: claims racing for the client's
+			// lock may look swapped, at most one per other job of the window (3).
+			if after < waiting-3 {
 				t.Fatalf("refresh at %s: %d backfill jobs were waiting when it was stored, only %d were queued after it",
 					clock.Format(time.TimeOnly), waiting, after)
 			}
