@@ -1,7 +1,7 @@
 // Package importservice builds the import-worker service: the ImportService API, and the
 // background loops that turn queued jobs into weekly-balance days (the JetStream consumer's
 // worker slots), keep JetStream in step with Postgres (the reconciler) and start the nightly
-// imports (the scheduler). A process can run any subset: API-only replicas, worker-only
+// imports (the scheduler) and today's intraday refreshes. A process can run any subset: API-only replicas, worker-only
 // replicas, and several worker processes at once. main.go wires it from the environment;
 // `posimport up` wires it in-process.
 package importservice
@@ -34,6 +34,7 @@ import (
 	"github.com/posimport/posimport/services/import-worker/internal/api"
 	"github.com/posimport/posimport/services/import-worker/internal/changes"
 	"github.com/posimport/posimport/services/import-worker/internal/completion"
+	"github.com/posimport/posimport/services/import-worker/internal/intraday"
 	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
 	"github.com/posimport/posimport/services/import-worker/internal/metrics"
 	"github.com/posimport/posimport/services/import-worker/internal/provider"
@@ -382,6 +383,12 @@ func (s *Service) Run(ctx context.Context) error {
 			Owner: s.d.Owner, ClaimTTL: 10 * time.Minute, NowFunc: s.d.NowFunc,
 		}
 		g.Go(func() error { return sch.Run(gctx, s.cfg.ScheduleInterval) })
+		ref := &intraday.Refresher{Claims: s.store,
+			Directory: intraday.ServiceDirectory{Config: posimportv1.NewConfigServiceClient(s.d.ConfigConn),
+				Auth: posimportv1.NewAuthServiceClient(s.d.AuthConn)},
+			Launcher: intraday.StarterLauncher{Starter: s.starter}, Logger: s.logger.With("component", "intraday"),
+			Owner: s.d.Owner, NowFunc: s.d.NowFunc}
+		g.Go(func() error { return ref.Run(gctx, s.cfg.ScheduleInterval) })
 	}
 	return g.Wait()
 }

@@ -23,6 +23,12 @@ import (
 // for the default), and returns the id of the import it started for client.
 func (e *Env) RunNightly(t testing.TB, client string, lookbackDays int) string {
 	t.Helper()
+	return e.RunNightlyAt(t, client, lookbackDays, time.Now())
+}
+
+// RunNightlyAt is RunNightly with the run's clock at now.
+func (e *Env) RunNightlyAt(t testing.TB, client string, lookbackDays int, now time.Time) string {
+	t.Helper()
 	ctx := context.Background()
 	st := store.New(e.Pool)
 	cfg := e.WorkerConfig()
@@ -37,7 +43,7 @@ func (e *Env) RunNightly(t testing.TB, client string, lookbackDays int) string {
 	sch := &schedule.Scheduler{Store: st, Directory: schedule.ServiceDirectory{Config: e.ConfigClient(t), Auth: e.AuthClient(t)},
 		Launcher: schedule.StarterLauncher{Starter: s}, Reporter: metrics.New(nil), Logger: log,
 		Zone: time.UTC, At: "00:00", Owner: "test", ClaimTTL: time.Minute}
-	if ran, err := sch.Tick(ctx, time.Now()); err != nil || !ran {
+	if ran, err := sch.Tick(ctx, now); err != nil || !ran {
 		t.Fatalf("nightly run: ran %v, %v", ran, err)
 	}
 	var id uuid.UUID

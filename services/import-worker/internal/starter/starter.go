@@ -71,6 +71,9 @@ type Request struct {
 	// RunDate, for a scheduled import, is the nightly run it is recorded under, in the
 	// import's transaction (store.NewImport.RunDate).
 	RunDate civil.Date
+	// Intraday, with Scheduled, imports each department's local today so far at Now instead,
+	// written as partial, its jobs claimed for the client's window ahead of older ones.
+	Intraday bool
 }
 
 const rpcTimeout = 30 * time.Second
@@ -114,7 +117,7 @@ func (s *Starter) Create(ctx context.Context, r Request) (uuid.UUID, []uuid.UUID
 	}
 	id := uuid.New()
 	var rv changes.Revisit
-	if r.Scheduled && s.Revisiter != nil {
+	if r.Scheduled && !r.Intraday && s.Revisiter != nil {
 		now := r.Now
 		if now.IsZero() {
 			now = s.now()
@@ -131,7 +134,7 @@ func (s *Starter) Create(ctx context.Context, r Request) (uuid.UUID, []uuid.UUID
 	}
 	ni := store.NewImport{Import: store.Import{
 		ID: id, ClientID: r.ClientID, Overwrite: r.Overwrite, Trigger: int16(r.Trigger),
-		CreatedBy: r.CreatedBy, ScheduledFor: r.ScheduledFor,
+		CreatedBy: r.CreatedBy, ScheduledFor: r.ScheduledFor, Partial: r.Intraday,
 	}, RunDate: r.RunDate, ChangeScan: rv.Scan, DayCauses: causes}
 	if !r.Scheduled {
 		ni.MergeIdentical, ni.MaxQueued = true, s.MaxQueuedPerClient
@@ -152,7 +155,7 @@ func (s *Starter) Create(ctx context.Context, r Request) (uuid.UUID, []uuid.UUID
 	for _, j := range jobs {
 		ni.Jobs = append(ni.Jobs, store.NewJob{
 			ID: j.ID, DepartmentID: j.DepartmentID, RegisterID: j.RegisterID, LocationID: j.LocationID, TimeZone: j.TimeZone,
-			From: j.From, Until: j.Until, GroupID: j.GroupID,
+			From: j.From, Until: j.Until, GroupID: j.GroupID, Priority: priority(r),
 		})
 	}
 	created, err := s.Store.CreateImport(ctx, ni)
@@ -255,6 +258,9 @@ func (s *Starter) check(ctx context.Context, r Request) ([]plan.Department, posi
 		if r.Scheduled {
 			today := civil.Today(now, loc)
 			pd.From, pd.Until = today.AddDays(-2), today.AddDays(-1)
+			if r.Intraday {
+				pd.From, pd.Until = today, today
+			}
 		}
 		out = append(out, pd)
 	}
@@ -264,6 +270,14 @@ func (s *Starter) check(ctx context.Context, r Request) ([]plan.Department, posi
 		}
 	}
 	return out, settings.GetPosProvider(), nil
+}
+
+// priority is the window priority of r's jobs: an intraday refresh goes first.
+func priority(r Request) int16 {
+	if r.Intraday {
+		return 1
+	}
+	return 0
 }
 
 // upstream turns another service's refusal into ours: their client-facing codes keep their

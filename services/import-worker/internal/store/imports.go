@@ -23,6 +23,8 @@ type Import struct {
 	// From and Until span all of the import's jobs.
 	From, Until civil.Date
 	Overwrite   bool
+	// Partial: an intraday refresh, whose writes are the day so far (WriteDaysRequest.partial).
+	Partial bool
 	// Trigger is a posimport.v1.ImportTrigger.
 	Trigger   int16
 	CreatedBy string
@@ -38,7 +40,7 @@ type Import struct {
 func importOf(r dbsqlc.Import) Import {
 	return Import{
 		ID: r.ImportID, ClientID: r.ClientID, DepartmentIDs: r.DepartmentIds, From: civilDate(r.FromDate), Until: civilDate(r.UntilDate),
-		Overwrite: r.OverwriteApproved, Trigger: r.Trigger, CreatedBy: r.CreatedBy, ScheduledFor: instant(r.ScheduledFor),
+		Overwrite: r.OverwriteApproved, Partial: r.Partial, Trigger: r.Trigger, CreatedBy: r.CreatedBy, ScheduledFor: instant(r.ScheduledFor),
 		UnmappedTypes: r.UnmappedTypes, CreateTime: instant(r.CreateTime), CancelTime: instant(r.CancelTime), FinishTime: instant(r.FinishTime),
 	}
 }
@@ -52,6 +54,8 @@ type NewJob struct {
 	From, Until                                    civil.Date
 	// GroupID is the lead's id for a job of a location group (plan.GroupByLocation).
 	GroupID uuid.UUID
+	// Priority: a higher one is claimed for the client's window first (1: an intraday refresh).
+	Priority int16
 }
 
 // NewImport is an import with its planned jobs, to be stored together.
@@ -133,6 +137,7 @@ func (s *Store) CreateImport(ctx context.Context, ni NewImport) (Created, error)
 		if err := s.q.ImportInsert(ctx, tx, dbsqlc.ImportInsertParams{
 			ImportID: imp.ID, ClientID: imp.ClientID, DepartmentIds: imp.DepartmentIDs, FromDate: date(imp.From), UntilDate: date(imp.Until),
 			OverwriteApproved: imp.Overwrite, Trigger: imp.Trigger, CreatedBy: imp.CreatedBy, ScheduledFor: timestamp(imp.ScheduledFor),
+			Partial: imp.Partial,
 		}); err != nil {
 			return fmt.Errorf("insert import: %w", err)
 		}
@@ -143,6 +148,7 @@ func (s *Store) CreateImport(ctx context.Context, ni NewImport) (Created, error)
 				JobID: j.ID, ImportID: imp.ID, ClientID: imp.ClientID, DepartmentID: j.DepartmentID, RegisterID: j.RegisterID,
 				LocationID: j.LocationID, TimeZone: j.TimeZone, FromDate: date(j.From), UntilDate: date(j.Until),
 				GroupID: pgtype.UUID{Bytes: j.GroupID, Valid: j.GroupID != uuid.Nil},
+				Priority: j.Priority,
 			}); err != nil {
 				return fmt.Errorf("insert job: %w", err)
 			}

@@ -91,8 +91,9 @@ type Lease struct {
 	Attempt int32
 	// Wait is how long the other worker's lease still runs (Busy).
 	Wait time.Duration
-	// Overwrite and Cancelled come from the job's import.
+	// Overwrite, Partial and Cancelled come from the job's import.
 	Overwrite bool
+	Partial   bool
 	Cancelled bool
 	// Next are the client's jobs claimed for publication because this one ended (Exhausted).
 	Next []uuid.UUID
@@ -127,7 +128,7 @@ func (s *Store) Lease(ctx context.Context, p LeaseParams) (Lease, error) {
 			return fmt.Errorf("read job: %w", err)
 		}
 		out.Job = jobOfLeaseRow(row)
-		out.Overwrite, out.Cancelled = row.OverwriteApproved, row.CancelTime.Valid
+		out.Overwrite, out.Partial, out.Cancelled = row.OverwriteApproved, row.Partial, row.CancelTime.Valid
 		switch {
 		case row.State != StatePending && row.State != StateRunning:
 			out.Outcome = Ended

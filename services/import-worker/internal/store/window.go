@@ -36,8 +36,9 @@ func (s *Store) windowSize() int32 {
 	return int32(min(s.window, math.MaxInt32))
 }
 
-// claimNext claims the client's oldest waiting jobs its window has room for, under the
-// client's lock (taken here), in tx.
+// claimNext claims the client's waiting jobs its window has room for, under the client's lock
+// (taken here), in tx: those of the highest priority first (an intraday refresh, so a year's
+// backfill ahead of it in the queue does not hold it back), then the oldest.
 func (s *Store) claimNext(ctx context.Context, tx pgx.Tx, client string) ([]uuid.UUID, error) {
 	if err := lockClient(ctx, tx, client); err != nil {
 		return nil, err
@@ -54,7 +55,9 @@ func (s *Store) claimNext(ctx context.Context, tx pgx.Tx, client string) ([]uuid
 	if err != nil {
 		return nil, fmt.Errorf("claim next jobs: %w", err)
 	}
-	slices.SortFunc(rows, func(a, b dbsqlc.JobsClaimNextRow) int { return cmp.Compare(a.Seq, b.Seq) })
+	slices.SortFunc(rows, func(a, b dbsqlc.JobsClaimNextRow) int {
+		return cmp.Or(cmp.Compare(b.Priority, a.Priority), cmp.Compare(a.Seq, b.Seq))
+	})
 	ids := make([]uuid.UUID, len(rows))
 	for i, r := range rows {
 		ids[i] = r.JobID

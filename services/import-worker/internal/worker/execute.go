@@ -78,7 +78,7 @@ func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 	units := make([]*unit, 0, 1+len(l.Members))
 	units = append(units, &unit{lease: l})
 	for _, m := range l.Members {
-		units = append(units, &unit{lease: store.Lease{Outcome: l.Outcome, Job: m, Attempt: m.Attempt, Overwrite: l.Overwrite, Cancelled: l.Cancelled}})
+		units = append(units, &unit{lease: store.Lease{Outcome: l.Outcome, Job: m, Attempt: m.Attempt, Overwrite: l.Overwrite, Partial: l.Partial, Cancelled: l.Cancelled}})
 	}
 	grouped := len(units) > 1
 	for _, u := range units {
@@ -396,7 +396,8 @@ func (w *Worker) writeDays(ctx context.Context, l store.Lease, loc *time.Locatio
 		if n := len(day.Date.Hours(loc)); n != len(day.Hours) {
 			return nil, Permanent("%s in %s: %d clock hours aggregated, the balance expects %d", day.Date, loc, len(day.Hours), n)
 		}
-		req.Days[i] = &posimportv1.DayValues{Date: day.Date.String(), Fields: fieldValues(day, fields), Cause: dayCause(wc, day.Date)}
+		req.Days[i] = &posimportv1.DayValues{Date: day.Date.String(), Fields: fieldValues(day, fields), Cause: dayCause(wc, day.Date),
+			Partial: l.Partial}
 	}
 	what := fmt.Sprintf("write %s to %s to the balance", days[0].Date, days[len(days)-1].Date)
 	cctx, cancel := context.WithTimeout(ctx, w.cfg.WriteTimeout)

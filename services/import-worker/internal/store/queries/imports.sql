@@ -1,8 +1,8 @@
 -- name: ImportInsert :exec
 INSERT INTO imports (import_id, client_id, department_ids, from_date, until_date, overwrite_approved,
-                     trigger, created_by, scheduled_for)
+                     trigger, created_by, scheduled_for, partial)
 VALUES (@import_id, @client_id, @department_ids, @from_date, @until_date, @overwrite_approved,
-        @trigger, @created_by, @scheduled_for);
+        @trigger, @created_by, @scheduled_for, @partial);
 
 -- name: ImportGet :one
 SELECT * FROM imports WHERE client_id = @client_id AND import_id = @import_id;

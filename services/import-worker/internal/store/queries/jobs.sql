@@ -1,12 +1,12 @@
 -- name: JobInsert :exec
 INSERT INTO jobs (job_id, import_id, client_id, department_id, register_id, location_id, time_zone,
-                  from_date, until_date, group_id)
+                  from_date, until_date, group_id, priority)
 VALUES (@job_id, @import_id, @client_id, @department_id, @register_id, @location_id, @time_zone,
-        @from_date, @until_date, sqlc.narg('group_id'));
+        @from_date, @until_date, sqlc.narg('group_id'), @priority);
 
 -- name: JobGetForLease :one
 -- Locks the job for the lease decision and reads the database clock the lease is judged by.
-SELECT j.*, i.overwrite_approved, i.cancel_time, now()::timestamptz AS db_now
+SELECT j.*, i.overwrite_approved, i.partial, i.cancel_time, now()::timestamptz AS db_now
 FROM jobs j JOIN imports i USING (import_id)
 WHERE j.job_id = @job_id
 FOR UPDATE OF j;
@@ -122,8 +122,8 @@ SELECT count(*)::int FROM jobs
 WHERE client_id = @client_id AND state IN ('PENDING', 'RUNNING') AND published_at IS NOT NULL;
 
 -- name: JobsClaimNext :many
--- Claims for publication a client's oldest waiting jobs (in the order they were stored), at
--- most max_jobs. Rows another
+-- Claims for publication a client's waiting jobs of the highest priority (an intraday refresh),
+-- then the oldest (in the order they were stored), at most max_jobs. Rows another
 -- transaction holds (an import being cancelled) are skipped, not waited for. The caller holds
 -- the client's lock.
 UPDATE jobs SET published_at = now()
@@ -131,11 +131,11 @@ WHERE job_id IN (
     SELECT w.job_id FROM jobs w
     WHERE w.client_id = @client_id AND w.state = 'PENDING' AND w.published_at IS NULL
       AND (w.group_id IS NULL OR w.group_id = w.job_id)
-    ORDER BY w.seq
+    ORDER BY w.priority DESC, w.seq
     LIMIT @max_jobs
     FOR UPDATE SKIP LOCKED
 )
-RETURNING job_id, seq;
+RETURNING job_id, seq, priority;
 
 -- name: ClientsWaiting :many
 -- Clients with a job waiting for publication for longer than min_age while their window has

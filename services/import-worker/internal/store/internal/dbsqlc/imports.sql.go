@@ -133,7 +133,7 @@ func (q *Queries) ImportAddUnmappedTypes(ctx context.Context, db DBTX, arg Impor
 const importCancel = `-- name: ImportCancel :one
 UPDATE imports SET cancel_time = coalesce(cancel_time, now())
 WHERE client_id = $1 AND import_id = $2 AND finish_time IS NULL
-RETURNING import_id, client_id, department_ids, from_date, until_date, overwrite_approved, trigger, created_by, scheduled_for, unmapped_types, create_time, cancel_time, finish_time
+RETURNING import_id, client_id, department_ids, from_date, until_date, overwrite_approved, trigger, created_by, scheduled_for, unmapped_types, create_time, cancel_time, finish_time, partial
 `
 
 type ImportCancelParams struct {
@@ -158,6 +158,7 @@ func (q *Queries) ImportCancel(ctx context.Context, db DBTX, arg ImportCancelPar
 		&i.CreateTime,
 		&i.CancelTime,
 		&i.FinishTime,
+		&i.Partial,
 	)
 	return i, err
 }
@@ -239,7 +240,7 @@ const importFinishIfEnded = `-- name: ImportFinishIfEnded :one
 UPDATE imports i SET finish_time = now()
 WHERE i.import_id = $1 AND i.finish_time IS NULL
   AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.import_id = i.import_id AND j.state IN ('PENDING', 'RUNNING'))
-RETURNING import_id, client_id, department_ids, from_date, until_date, overwrite_approved, trigger, created_by, scheduled_for, unmapped_types, create_time, cancel_time, finish_time
+RETURNING import_id, client_id, department_ids, from_date, until_date, overwrite_approved, trigger, created_by, scheduled_for, unmapped_types, create_time, cancel_time, finish_time, partial
 `
 
 // Sets finish_time once no job is left pending or running; returns the import only then.
@@ -260,12 +261,13 @@ func (q *Queries) ImportFinishIfEnded(ctx context.Context, db DBTX, importID uui
 		&i.CreateTime,
 		&i.CancelTime,
 		&i.FinishTime,
+		&i.Partial,
 	)
 	return i, err
 }
 
 const importGet = `-- name: ImportGet :one
-SELECT import_id, client_id, department_ids, from_date, until_date, overwrite_approved, trigger, created_by, scheduled_for, unmapped_types, create_time, cancel_time, finish_time FROM imports WHERE client_id = $1 AND import_id = $2
+SELECT import_id, client_id, department_ids, from_date, until_date, overwrite_approved, trigger, created_by, scheduled_for, unmapped_types, create_time, cancel_time, finish_time, partial FROM imports WHERE client_id = $1 AND import_id = $2
 `
 
 type ImportGetParams struct {
@@ -290,15 +292,16 @@ func (q *Queries) ImportGet(ctx context.Context, db DBTX, arg ImportGetParams) (
 		&i.CreateTime,
 		&i.CancelTime,
 		&i.FinishTime,
+		&i.Partial,
 	)
 	return i, err
 }
 
 const importInsert = `-- name: ImportInsert :exec
 INSERT INTO imports (import_id, client_id, department_ids, from_date, until_date, overwrite_approved,
-                     trigger, created_by, scheduled_for)
+                     trigger, created_by, scheduled_for, partial)
 VALUES ($1, $2, $3, $4, $5, $6,
-        $7, $8, $9)
+        $7, $8, $9, $10)
 `
 
 type ImportInsertParams struct {
@@ -311,6 +314,7 @@ type ImportInsertParams struct {
 	Trigger           int16
 	CreatedBy         string
 	ScheduledFor      pgtype.Timestamptz
+	Partial           bool
 }
 
 func (q *Queries) ImportInsert(ctx context.Context, db DBTX, arg ImportInsertParams) error {
@@ -324,6 +328,7 @@ func (q *Queries) ImportInsert(ctx context.Context, db DBTX, arg ImportInsertPar
 		arg.Trigger,
 		arg.CreatedBy,
 		arg.ScheduledFor,
+		arg.Partial,
 	)
 	return err
 }
@@ -392,7 +397,7 @@ func (q *Queries) ImportJobSummary(ctx context.Context, db DBTX, importID uuid.U
 }
 
 const importList = `-- name: ImportList :many
-SELECT import_id, client_id, department_ids, from_date, until_date, overwrite_approved, trigger, created_by, scheduled_for, unmapped_types, create_time, cancel_time, finish_time FROM imports i
+SELECT import_id, client_id, department_ids, from_date, until_date, overwrite_approved, trigger, created_by, scheduled_for, unmapped_types, create_time, cancel_time, finish_time, partial FROM imports i
 WHERE i.client_id = $1
   AND ($2::uuid IS NULL OR (i.create_time, i.import_id) < (
         SELECT a.create_time, a.import_id FROM imports a WHERE a.import_id = $2::uuid))
@@ -430,6 +435,7 @@ func (q *Queries) ImportList(ctx context.Context, db DBTX, arg ImportListParams)
 			&i.CreateTime,
 			&i.CancelTime,
 			&i.FinishTime,
+			&i.Partial,
 		); err != nil {
 			return nil, err
 		}

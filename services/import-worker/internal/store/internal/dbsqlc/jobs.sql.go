@@ -196,7 +196,7 @@ func (q *Queries) JobFinish(ctx context.Context, db DBTX, arg JobFinishParams) (
 }
 
 const jobGet = `-- name: JobGet :one
-SELECT job_id, import_id, client_id, department_id, register_id, location_id, time_zone, from_date, until_date, state, attempt, lease_owner, lease_until, published_at, republish_count, days_written, days_unchanged, days_skipped_approved, sales_counted, requests_made, last_error, create_time, start_time, finish_time, update_time, seq, days_correction_pending, group_id FROM jobs WHERE job_id = $1
+SELECT job_id, import_id, client_id, department_id, register_id, location_id, time_zone, from_date, until_date, state, attempt, lease_owner, lease_until, published_at, republish_count, days_written, days_unchanged, days_skipped_approved, sales_counted, requests_made, last_error, create_time, start_time, finish_time, update_time, seq, days_correction_pending, group_id, priority FROM jobs WHERE job_id = $1
 `
 
 func (q *Queries) JobGet(ctx context.Context, db DBTX, jobID uuid.UUID) (Job, error) {
@@ -231,12 +231,13 @@ func (q *Queries) JobGet(ctx context.Context, db DBTX, jobID uuid.UUID) (Job, er
 		&i.Seq,
 		&i.DaysCorrectionPending,
 		&i.GroupID,
+		&i.Priority,
 	)
 	return i, err
 }
 
 const jobGetForLease = `-- name: JobGetForLease :one
-SELECT j.job_id, j.import_id, j.client_id, j.department_id, j.register_id, j.location_id, j.time_zone, j.from_date, j.until_date, j.state, j.attempt, j.lease_owner, j.lease_until, j.published_at, j.republish_count, j.days_written, j.days_unchanged, j.days_skipped_approved, j.sales_counted, j.requests_made, j.last_error, j.create_time, j.start_time, j.finish_time, j.update_time, j.seq, j.days_correction_pending, j.group_id, i.overwrite_approved, i.cancel_time, now()::timestamptz AS db_now
+SELECT j.job_id, j.import_id, j.client_id, j.department_id, j.register_id, j.location_id, j.time_zone, j.from_date, j.until_date, j.state, j.attempt, j.lease_owner, j.lease_until, j.published_at, j.republish_count, j.days_written, j.days_unchanged, j.days_skipped_approved, j.sales_counted, j.requests_made, j.last_error, j.create_time, j.start_time, j.finish_time, j.update_time, j.seq, j.days_correction_pending, j.group_id, j.priority, i.overwrite_approved, i.partial, i.cancel_time, now()::timestamptz AS db_now
 FROM jobs j JOIN imports i USING (import_id)
 WHERE j.job_id = $1
 FOR UPDATE OF j
@@ -271,7 +272,9 @@ type JobGetForLeaseRow struct {
 	Seq                   int64
 	DaysCorrectionPending int32
 	GroupID               pgtype.UUID
+	Priority              int16
 	OverwriteApproved     bool
+	Partial               bool
 	CancelTime            pgtype.Timestamptz
 	DbNow                 pgtype.Timestamptz
 }
@@ -309,7 +312,9 @@ func (q *Queries) JobGetForLease(ctx context.Context, db DBTX, jobID uuid.UUID) 
 		&i.Seq,
 		&i.DaysCorrectionPending,
 		&i.GroupID,
+		&i.Priority,
 		&i.OverwriteApproved,
+		&i.Partial,
 		&i.CancelTime,
 		&i.DbNow,
 	)
@@ -318,9 +323,9 @@ func (q *Queries) JobGetForLease(ctx context.Context, db DBTX, jobID uuid.UUID) 
 
 const jobInsert = `-- name: JobInsert :exec
 INSERT INTO jobs (job_id, import_id, client_id, department_id, register_id, location_id, time_zone,
-                  from_date, until_date, group_id)
+                  from_date, until_date, group_id, priority)
 VALUES ($1, $2, $3, $4, $5, $6, $7,
-        $8, $9, $10)
+        $8, $9, $10, $11)
 `
 
 type JobInsertParams struct {
@@ -334,6 +339,7 @@ type JobInsertParams struct {
 	FromDate     pgtype.Date
 	UntilDate    pgtype.Date
 	GroupID      pgtype.UUID
+	Priority     int16
 }
 
 func (q *Queries) JobInsert(ctx context.Context, db DBTX, arg JobInsertParams) error {
@@ -348,6 +354,7 @@ func (q *Queries) JobInsert(ctx context.Context, db DBTX, arg JobInsertParams) e
 		arg.FromDate,
 		arg.UntilDate,
 		arg.GroupID,
+		arg.Priority,
 	)
 	return err
 }
@@ -382,7 +389,7 @@ UPDATE jobs SET attempt = attempt + 1, state = 'RUNNING', lease_owner = $1,
     start_time = coalesce(start_time, now()), update_time = now(),
     days_written = 0, days_unchanged = 0, days_skipped_approved = 0, sales_counted = 0, requests_made = 0
 WHERE group_id = $3 AND job_id <> $3 AND state IN ('PENDING', 'RUNNING')
-RETURNING job_id, import_id, client_id, department_id, register_id, location_id, time_zone, from_date, until_date, state, attempt, lease_owner, lease_until, published_at, republish_count, days_written, days_unchanged, days_skipped_approved, sales_counted, requests_made, last_error, create_time, start_time, finish_time, update_time, seq, days_correction_pending, group_id
+RETURNING job_id, import_id, client_id, department_id, register_id, location_id, time_zone, from_date, until_date, state, attempt, lease_owner, lease_until, published_at, republish_count, days_written, days_unchanged, days_skipped_approved, sales_counted, requests_made, last_error, create_time, start_time, finish_time, update_time, seq, days_correction_pending, group_id, priority
 `
 
 type JobLeaseMembersParams struct {
@@ -431,6 +438,7 @@ func (q *Queries) JobLeaseMembers(ctx context.Context, db DBTX, arg JobLeaseMemb
 			&i.Seq,
 			&i.DaysCorrectionPending,
 			&i.GroupID,
+			&i.Priority,
 		); err != nil {
 			return nil, err
 		}
@@ -586,11 +594,11 @@ WHERE job_id IN (
     SELECT w.job_id FROM jobs w
     WHERE w.client_id = $1 AND w.state = 'PENDING' AND w.published_at IS NULL
       AND (w.group_id IS NULL OR w.group_id = w.job_id)
-    ORDER BY w.seq
+    ORDER BY w.priority DESC, w.seq
     LIMIT $2
     FOR UPDATE SKIP LOCKED
 )
-RETURNING job_id, seq
+RETURNING job_id, seq, priority
 `
 
 type JobsClaimNextParams struct {
@@ -599,12 +607,13 @@ type JobsClaimNextParams struct {
 }
 
 type JobsClaimNextRow struct {
-	JobID uuid.UUID
-	Seq   int64
+	JobID    uuid.UUID
+	Seq      int64
+	Priority int16
 }
 
-// Claims for publication a client's oldest waiting jobs (in the order they were stored), at
-// most max_jobs. Rows another
+// Claims for publication a client's waiting jobs of the highest priority (an intraday refresh),
+// then the oldest (in the order they were stored), at most max_jobs. Rows another
 // transaction holds (an import being cancelled) are skipped, not waited for. The caller holds
 // the client's lock.
 func (q *Queries) JobsClaimNext(ctx context.Context, db DBTX, arg JobsClaimNextParams) ([]JobsClaimNextRow, error) {
@@ -616,7 +625,7 @@ func (q *Queries) JobsClaimNext(ctx context.Context, db DBTX, arg JobsClaimNextP
 	items := []JobsClaimNextRow{}
 	for rows.Next() {
 		var i JobsClaimNextRow
-		if err := rows.Scan(&i.JobID, &i.Seq); err != nil {
+		if err := rows.Scan(&i.JobID, &i.Seq, &i.Priority); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -666,7 +675,7 @@ const jobsFailMembersUnleased = `-- name: JobsFailMembersUnleased :many
 UPDATE jobs SET state = 'FAILED', last_error = $1, lease_owner = '', lease_until = NULL,
     finish_time = now(), update_time = now()
 WHERE group_id = $2 AND job_id <> $2 AND state IN ('PENDING', 'RUNNING')
-RETURNING job_id, import_id, client_id, department_id, register_id, location_id, time_zone, from_date, until_date, state, attempt, lease_owner, lease_until, published_at, republish_count, days_written, days_unchanged, days_skipped_approved, sales_counted, requests_made, last_error, create_time, start_time, finish_time, update_time, seq, days_correction_pending, group_id
+RETURNING job_id, import_id, client_id, department_id, register_id, location_id, time_zone, from_date, until_date, state, attempt, lease_owner, lease_until, published_at, republish_count, days_written, days_unchanged, days_skipped_approved, sales_counted, requests_made, last_error, create_time, start_time, finish_time, update_time, seq, days_correction_pending, group_id, priority
 `
 
 type JobsFailMembersUnleasedParams struct {
@@ -713,6 +722,7 @@ func (q *Queries) JobsFailMembersUnleased(ctx context.Context, db DBTX, arg Jobs
 			&i.Seq,
 			&i.DaysCorrectionPending,
 			&i.GroupID,
+			&i.Priority,
 		); err != nil {
 			return nil, err
 		}

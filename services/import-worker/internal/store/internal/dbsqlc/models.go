@@ -33,6 +33,7 @@ type Import struct {
 	CreateTime        pgtype.Timestamptz
 	CancelTime        pgtype.Timestamptz
 	FinishTime        pgtype.Timestamptz
+	Partial           bool
 }
 
 type ImportDepartmentsMarked struct {
@@ -52,6 +53,14 @@ type ImportError struct {
 	Message      string
 	Permanent    bool
 	CreateTime   pgtype.Timestamptz
+}
+
+type IntradaySlot struct {
+	ClientID  string
+	Slot      pgtype.Timestamptz
+	ClaimedBy string
+	ImportID  pgtype.UUID
+	ClaimTime pgtype.Timestamptz
 }
 
 type Job struct {
@@ -83,6 +92,7 @@ type Job struct {
 	Seq                   int64
 	DaysCorrectionPending int32
 	GroupID               pgtype.UUID
+	Priority              int16
 }
 
 type JobDayCause struct {
