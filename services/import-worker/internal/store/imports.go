@@ -147,7 +147,7 @@ func (s *Store) CreateImport(ctx context.Context, ni NewImport) (Created, error)
 			if err := s.q.JobInsert(ctx, tx, dbsqlc.JobInsertParams{
 				JobID: j.ID, ImportID: imp.ID, ClientID: imp.ClientID, DepartmentID: j.DepartmentID, RegisterID: j.RegisterID,
 				LocationID: j.LocationID, TimeZone: j.TimeZone, FromDate: date(j.From), UntilDate: date(j.Until),
-				GroupID: pgtype.UUID{Bytes: j.GroupID, Valid: j.GroupID != uuid.Nil},
+				GroupID:  pgtype.UUID{Bytes: j.GroupID, Valid: j.GroupID != uuid.Nil},
 				Priority: j.Priority,
 			}); err != nil {
 				return fmt.Errorf("insert job: %w", err)
