@@ -374,19 +374,18 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	if s.cfg.Scheduler {
 		zone, _ := time.LoadLocation(s.cfg.ScheduleZone)
+		dir := schedule.ServiceDirectory{Config: posimportv1.NewConfigServiceClient(s.d.ConfigConn),
+			Auth: posimportv1.NewAuthServiceClient(s.d.AuthConn)}
 		sch := &schedule.Scheduler{
-			Store: s.store,
-			Directory: schedule.ServiceDirectory{Config: posimportv1.NewConfigServiceClient(s.d.ConfigConn),
-				Auth: posimportv1.NewAuthServiceClient(s.d.AuthConn)},
+			Store: s.store, Directory: dir,
 			Launcher: schedule.StarterLauncher{Starter: s.starter}, Reporter: s.metrics,
 			Logger: s.logger.With("component", "scheduler"), Zone: zone, At: s.cfg.ScheduleTime,
 			Owner: s.d.Owner, ClaimTTL: 10 * time.Minute, NowFunc: s.d.NowFunc,
 		}
 		g.Go(func() error { return sch.Run(gctx, s.cfg.ScheduleInterval) })
 		ref := &intraday.Refresher{Claims: s.store,
-			Directory: intraday.ServiceDirectory{Config: posimportv1.NewConfigServiceClient(s.d.ConfigConn),
-				Auth: posimportv1.NewAuthServiceClient(s.d.AuthConn)},
-			Launcher: intraday.StarterLauncher{Starter: s.starter}, Logger: s.logger.With("component", "intraday"),
+			Directory: intraday.ServiceDirectory{ServiceDirectory: dir},
+			Launcher:  intraday.StarterLauncher{Starter: s.starter}, Logger: s.logger.With("component", "intraday"),
 			Owner: s.d.Owner, NowFunc: s.d.NowFunc}
 		g.Go(func() error { return ref.Run(gctx, s.cfg.ScheduleInterval) })
 	}

@@ -2,52 +2,27 @@ package intraday
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 
 	posimportv1 "github.com/posimport/posimport/proto/posimport/v1"
+	"github.com/posimport/posimport/services/import-worker/internal/schedule"
 	"github.com/posimport/posimport/services/import-worker/internal/starter"
 )
 
-// ServiceDirectory lists clients through the config service (POS import on, the interval) and
-// the auth service (connection status).
-type ServiceDirectory struct {
-	Config posimportv1.ConfigServiceClient
-	Auth   posimportv1.AuthServiceClient
-}
+// ServiceDirectory lists clients as the nightly run's directory does, with their interval.
+type ServiceDirectory struct{ schedule.ServiceDirectory }
 
 // Clients implements Directory.
 func (d ServiceDirectory) Clients(ctx context.Context) ([]Client, error) {
-	conns := map[string]posimportv1.ConnectionStatus{}
-	for tok := ""; ; {
-		resp, err := d.Auth.ListConnections(ctx, &posimportv1.ListConnectionsRequest{PageSize: 1000, PageToken: tok})
-		if err != nil {
-			return nil, fmt.Errorf("list connections: %w", err)
-		}
-		for _, c := range resp.GetConnections() {
-			conns[c.GetClientId()] = c.GetStatus()
-		}
-		if tok = resp.GetNextPageToken(); tok == "" {
-			break
-		}
+	all, err := d.ServiceDirectory.Clients(ctx)
+	if err != nil {
+		return nil, err
 	}
-	var out []Client
-	for tok := ""; ; {
-		resp, err := d.Config.ListClients(ctx, &posimportv1.ListClientsRequest{PosImportEnabledOnly: true, PageSize: 1000, PageToken: tok})
-		if err != nil {
-			return nil, fmt.Errorf("list clients: %w", err)
-		}
-		for _, c := range resp.GetClients() {
-			out = append(out, Client{
-				ClientID: c.GetClientId(), Minutes: int(c.GetIntradayRefreshMinutes()),
-				Enabled: conns[c.GetClientId()] == posimportv1.ConnectionStatus_CONNECTION_STATUS_ENABLED,
-			})
-		}
-		if tok = resp.GetNextPageToken(); tok == "" {
-			break
-		}
+	out := make([]Client, 0, len(all))
+	for _, c := range all {
+		out = append(out, Client{ClientID: c.ClientID, Minutes: c.IntradayMinutes, Enabled: c.Enabled})
 	}
 	return out, nil
 }

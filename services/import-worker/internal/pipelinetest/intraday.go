@@ -10,6 +10,7 @@ import (
 	"github.com/posimport/posimport/pkg/platform/logging"
 	"github.com/posimport/posimport/services/import-worker/internal/intraday"
 	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
+	"github.com/posimport/posimport/services/import-worker/internal/schedule"
 	"github.com/posimport/posimport/services/import-worker/internal/starter"
 	"github.com/posimport/posimport/services/import-worker/internal/store"
 )
@@ -21,7 +22,7 @@ func (e *Env) RunIntraday(t testing.TB, owner string, now time.Time) []string {
 	st := store.New(e.Pool).WithWindow(e.WorkerConfig().MaxRunningPerClient)
 	s := &starter.Starter{Store: st, Queue: jobqueue.New(e.NATS.JS, jobqueue.Config{Prefix: e.Prefix}),
 		Config: e.ConfigClient(t), Auth: e.AuthClient(t), Logger: logging.Discard(), MaxDays: e.WorkerConfig().JobMaxDays}
-	r := &intraday.Refresher{Claims: st, Directory: intraday.ServiceDirectory{Config: e.ConfigClient(t), Auth: e.AuthClient(t)},
+	r := &intraday.Refresher{Claims: st, Directory: intraday.ServiceDirectory{ServiceDirectory: schedule.ServiceDirectory{Config: e.ConfigClient(t), Auth: e.AuthClient(t)}},
 		Launcher: intraday.StarterLauncher{Starter: s}, Logger: logging.Discard(), Owner: owner}
 	ids, err := r.Tick(context.Background(), now)
 	if err != nil {

@@ -28,6 +28,8 @@ type ClientStatus struct {
 	Enabled, NeedsReauth bool
 	// Status describes the connection for the run's record.
 	Status string
+	// IntradayMinutes is the client's intraday refresh interval (0: off), for package intraday.
+	IntradayMinutes int
 }
 
 // Directory lists the clients a run considers.

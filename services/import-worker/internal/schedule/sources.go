@@ -43,10 +43,11 @@ func (d ServiceDirectory) Clients(ctx context.Context) ([]ClientStatus, error) {
 		for _, c := range resp.GetClients() {
 			st := conns[c.GetClientId()]
 			out = append(out, ClientStatus{
-				ClientID:    c.GetClientId(),
-				Enabled:     st == posimportv1.ConnectionStatus_CONNECTION_STATUS_ENABLED,
-				NeedsReauth: st == posimportv1.ConnectionStatus_CONNECTION_STATUS_NEEDS_REAUTH,
-				Status:      st.String(),
+				ClientID:        c.GetClientId(),
+				Enabled:         st == posimportv1.ConnectionStatus_CONNECTION_STATUS_ENABLED,
+				NeedsReauth:     st == posimportv1.ConnectionStatus_CONNECTION_STATUS_NEEDS_REAUTH,
+				Status:          st.String(),
+				IntradayMinutes: int(c.GetIntradayRefreshMinutes()),
 			})
 		}
 		if tok = resp.GetNextPageToken(); tok == "" {
