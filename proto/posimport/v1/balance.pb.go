@@ -1019,6 +1019,190 @@ func (x *MarkDaysImportedResponse) GetPartialDays() int32 {
 	return 0
 }
 
+// WriteDaysBatchRequest is several WriteDays requests written in one transaction.
+type WriteDaysBatchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The writes, at most 100, all of one client; each is checked as WriteDays checks it.
+	Writes        []*WriteDaysRequest `protobuf:"bytes,1,rep,name=writes,proto3" json:"writes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteDaysBatchRequest) Reset() {
+	*x = WriteDaysBatchRequest{}
+	mi := &file_posimport_v1_balance_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteDaysBatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteDaysBatchRequest) ProtoMessage() {}
+
+func (x *WriteDaysBatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_balance_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteDaysBatchRequest.ProtoReflect.Descriptor instead.
+func (*WriteDaysBatchRequest) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *WriteDaysBatchRequest) GetWrites() []*WriteDaysRequest {
+	if x != nil {
+		return x.Writes
+	}
+	return nil
+}
+
+// WriteDaysBatchResponse says what each write did.
+type WriteDaysBatchResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per write, in the request's order.
+	Writes        []*WriteDaysResponse `protobuf:"bytes,1,rep,name=writes,proto3" json:"writes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteDaysBatchResponse) Reset() {
+	*x = WriteDaysBatchResponse{}
+	mi := &file_posimport_v1_balance_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteDaysBatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteDaysBatchResponse) ProtoMessage() {}
+
+func (x *WriteDaysBatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_balance_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteDaysBatchResponse.ProtoReflect.Descriptor instead.
+func (*WriteDaysBatchResponse) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *WriteDaysBatchResponse) GetWrites() []*WriteDaysResponse {
+	if x != nil {
+		return x.Writes
+	}
+	return nil
+}
+
+// MarkDaysImportedBatchRequest is several MarkDaysImported requests recorded in one transaction.
+type MarkDaysImportedBatchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The marks, at most 100, all of one client; each is checked as MarkDaysImported checks it.
+	Marks         []*MarkDaysImportedRequest `protobuf:"bytes,1,rep,name=marks,proto3" json:"marks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MarkDaysImportedBatchRequest) Reset() {
+	*x = MarkDaysImportedBatchRequest{}
+	mi := &file_posimport_v1_balance_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MarkDaysImportedBatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MarkDaysImportedBatchRequest) ProtoMessage() {}
+
+func (x *MarkDaysImportedBatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_balance_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MarkDaysImportedBatchRequest.ProtoReflect.Descriptor instead.
+func (*MarkDaysImportedBatchRequest) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *MarkDaysImportedBatchRequest) GetMarks() []*MarkDaysImportedRequest {
+	if x != nil {
+		return x.Marks
+	}
+	return nil
+}
+
+// MarkDaysImportedBatchResponse says what each mark did.
+type MarkDaysImportedBatchResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per mark, in the request's order.
+	Marks         []*MarkDaysImportedResponse `protobuf:"bytes,1,rep,name=marks,proto3" json:"marks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MarkDaysImportedBatchResponse) Reset() {
+	*x = MarkDaysImportedBatchResponse{}
+	mi := &file_posimport_v1_balance_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MarkDaysImportedBatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MarkDaysImportedBatchResponse) ProtoMessage() {}
+
+func (x *MarkDaysImportedBatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_posimport_v1_balance_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MarkDaysImportedBatchResponse.ProtoReflect.Descriptor instead.
+func (*MarkDaysImportedBatchResponse) Descriptor() ([]byte, []int) {
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *MarkDaysImportedBatchResponse) GetMarks() []*MarkDaysImportedResponse {
+	if x != nil {
+		return x.Marks
+	}
+	return nil
+}
+
 // Interval is one local clock hour of a day.
 // Its UTC start is the day's date at local_start minus utc_offset_seconds.
 type Interval struct {
@@ -1035,7 +1219,7 @@ type Interval struct {
 
 func (x *Interval) Reset() {
 	*x = Interval{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[9]
+	mi := &file_posimport_v1_balance_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1047,7 +1231,7 @@ func (x *Interval) String() string {
 func (*Interval) ProtoMessage() {}
 
 func (x *Interval) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[9]
+	mi := &file_posimport_v1_balance_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1060,7 +1244,7 @@ func (x *Interval) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interval.ProtoReflect.Descriptor instead.
 func (*Interval) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{9}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Interval) GetIndex() int32 {
@@ -1108,7 +1292,7 @@ type FieldDay struct {
 
 func (x *FieldDay) Reset() {
 	*x = FieldDay{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[10]
+	mi := &file_posimport_v1_balance_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1120,7 +1304,7 @@ func (x *FieldDay) String() string {
 func (*FieldDay) ProtoMessage() {}
 
 func (x *FieldDay) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[10]
+	mi := &file_posimport_v1_balance_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1133,7 +1317,7 @@ func (x *FieldDay) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldDay.ProtoReflect.Descriptor instead.
 func (*FieldDay) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{10}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *FieldDay) GetFieldId() int64 {
@@ -1210,7 +1394,7 @@ type RegisterDay struct {
 
 func (x *RegisterDay) Reset() {
 	*x = RegisterDay{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[11]
+	mi := &file_posimport_v1_balance_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1222,7 +1406,7 @@ func (x *RegisterDay) String() string {
 func (*RegisterDay) ProtoMessage() {}
 
 func (x *RegisterDay) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[11]
+	mi := &file_posimport_v1_balance_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1235,7 +1419,7 @@ func (x *RegisterDay) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterDay.ProtoReflect.Descriptor instead.
 func (*RegisterDay) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{11}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RegisterDay) GetRegisterId() string {
@@ -1328,7 +1512,7 @@ type BalanceDay struct {
 
 func (x *BalanceDay) Reset() {
 	*x = BalanceDay{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[12]
+	mi := &file_posimport_v1_balance_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1340,7 +1524,7 @@ func (x *BalanceDay) String() string {
 func (*BalanceDay) ProtoMessage() {}
 
 func (x *BalanceDay) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[12]
+	mi := &file_posimport_v1_balance_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1353,7 +1537,7 @@ func (x *BalanceDay) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BalanceDay.ProtoReflect.Descriptor instead.
 func (*BalanceDay) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{12}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *BalanceDay) GetDate() string {
@@ -1447,7 +1631,7 @@ type DepartmentFreshness struct {
 
 func (x *DepartmentFreshness) Reset() {
 	*x = DepartmentFreshness{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[13]
+	mi := &file_posimport_v1_balance_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1459,7 +1643,7 @@ func (x *DepartmentFreshness) String() string {
 func (*DepartmentFreshness) ProtoMessage() {}
 
 func (x *DepartmentFreshness) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[13]
+	mi := &file_posimport_v1_balance_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1472,7 +1656,7 @@ func (x *DepartmentFreshness) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DepartmentFreshness.ProtoReflect.Descriptor instead.
 func (*DepartmentFreshness) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{13}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DepartmentFreshness) GetCompleteThrough() string {
@@ -1504,7 +1688,7 @@ type FieldTotal struct {
 
 func (x *FieldTotal) Reset() {
 	*x = FieldTotal{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[14]
+	mi := &file_posimport_v1_balance_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1516,7 +1700,7 @@ func (x *FieldTotal) String() string {
 func (*FieldTotal) ProtoMessage() {}
 
 func (x *FieldTotal) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[14]
+	mi := &file_posimport_v1_balance_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1529,7 +1713,7 @@ func (x *FieldTotal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldTotal.ProtoReflect.Descriptor instead.
 func (*FieldTotal) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{14}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *FieldTotal) GetFieldId() int64 {
@@ -1576,7 +1760,7 @@ type WeeklyBalance struct {
 
 func (x *WeeklyBalance) Reset() {
 	*x = WeeklyBalance{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[15]
+	mi := &file_posimport_v1_balance_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1588,7 +1772,7 @@ func (x *WeeklyBalance) String() string {
 func (*WeeklyBalance) ProtoMessage() {}
 
 func (x *WeeklyBalance) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[15]
+	mi := &file_posimport_v1_balance_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1601,7 +1785,7 @@ func (x *WeeklyBalance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WeeklyBalance.ProtoReflect.Descriptor instead.
 func (*WeeklyBalance) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{15}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *WeeklyBalance) GetClientId() string {
@@ -1668,7 +1852,7 @@ type GetWeeklyBalanceRequest struct {
 
 func (x *GetWeeklyBalanceRequest) Reset() {
 	*x = GetWeeklyBalanceRequest{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[16]
+	mi := &file_posimport_v1_balance_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1680,7 +1864,7 @@ func (x *GetWeeklyBalanceRequest) String() string {
 func (*GetWeeklyBalanceRequest) ProtoMessage() {}
 
 func (x *GetWeeklyBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[16]
+	mi := &file_posimport_v1_balance_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1693,7 +1877,7 @@ func (x *GetWeeklyBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWeeklyBalanceRequest.ProtoReflect.Descriptor instead.
 func (*GetWeeklyBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{16}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetWeeklyBalanceRequest) GetClientId() string {
@@ -1728,7 +1912,7 @@ type GetWeeklyBalanceResponse struct {
 
 func (x *GetWeeklyBalanceResponse) Reset() {
 	*x = GetWeeklyBalanceResponse{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[17]
+	mi := &file_posimport_v1_balance_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1740,7 +1924,7 @@ func (x *GetWeeklyBalanceResponse) String() string {
 func (*GetWeeklyBalanceResponse) ProtoMessage() {}
 
 func (x *GetWeeklyBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[17]
+	mi := &file_posimport_v1_balance_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1753,7 +1937,7 @@ func (x *GetWeeklyBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWeeklyBalanceResponse.ProtoReflect.Descriptor instead.
 func (*GetWeeklyBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{17}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetWeeklyBalanceResponse) GetBalance() *WeeklyBalance {
@@ -1778,7 +1962,7 @@ type GetDayRequest struct {
 
 func (x *GetDayRequest) Reset() {
 	*x = GetDayRequest{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[18]
+	mi := &file_posimport_v1_balance_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1790,7 +1974,7 @@ func (x *GetDayRequest) String() string {
 func (*GetDayRequest) ProtoMessage() {}
 
 func (x *GetDayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[18]
+	mi := &file_posimport_v1_balance_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1803,7 +1987,7 @@ func (x *GetDayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDayRequest.ProtoReflect.Descriptor instead.
 func (*GetDayRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{18}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetDayRequest) GetClientId() string {
@@ -1844,7 +2028,7 @@ type GetDayResponse struct {
 
 func (x *GetDayResponse) Reset() {
 	*x = GetDayResponse{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[19]
+	mi := &file_posimport_v1_balance_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1856,7 +2040,7 @@ func (x *GetDayResponse) String() string {
 func (*GetDayResponse) ProtoMessage() {}
 
 func (x *GetDayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[19]
+	mi := &file_posimport_v1_balance_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1869,7 +2053,7 @@ func (x *GetDayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDayResponse.ProtoReflect.Descriptor instead.
 func (*GetDayResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{19}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetDayResponse) GetDay() *BalanceDay {
@@ -1918,7 +2102,7 @@ type ApproveDaysRequest struct {
 
 func (x *ApproveDaysRequest) Reset() {
 	*x = ApproveDaysRequest{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[20]
+	mi := &file_posimport_v1_balance_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1930,7 +2114,7 @@ func (x *ApproveDaysRequest) String() string {
 func (*ApproveDaysRequest) ProtoMessage() {}
 
 func (x *ApproveDaysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[20]
+	mi := &file_posimport_v1_balance_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1943,7 +2127,7 @@ func (x *ApproveDaysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveDaysRequest.ProtoReflect.Descriptor instead.
 func (*ApproveDaysRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{20}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ApproveDaysRequest) GetClientId() string {
@@ -1985,7 +2169,7 @@ type ApproveDaysResponse struct {
 
 func (x *ApproveDaysResponse) Reset() {
 	*x = ApproveDaysResponse{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[21]
+	mi := &file_posimport_v1_balance_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1997,7 +2181,7 @@ func (x *ApproveDaysResponse) String() string {
 func (*ApproveDaysResponse) ProtoMessage() {}
 
 func (x *ApproveDaysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[21]
+	mi := &file_posimport_v1_balance_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2010,7 +2194,7 @@ func (x *ApproveDaysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveDaysResponse.ProtoReflect.Descriptor instead.
 func (*ApproveDaysResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{21}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ApproveDaysResponse) GetApproved() int32 {
@@ -2038,7 +2222,7 @@ type ReopenDaysRequest struct {
 
 func (x *ReopenDaysRequest) Reset() {
 	*x = ReopenDaysRequest{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[22]
+	mi := &file_posimport_v1_balance_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2050,7 +2234,7 @@ func (x *ReopenDaysRequest) String() string {
 func (*ReopenDaysRequest) ProtoMessage() {}
 
 func (x *ReopenDaysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[22]
+	mi := &file_posimport_v1_balance_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2063,7 +2247,7 @@ func (x *ReopenDaysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenDaysRequest.ProtoReflect.Descriptor instead.
 func (*ReopenDaysRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{22}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ReopenDaysRequest) GetClientId() string {
@@ -2105,7 +2289,7 @@ type ReopenDaysResponse struct {
 
 func (x *ReopenDaysResponse) Reset() {
 	*x = ReopenDaysResponse{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[23]
+	mi := &file_posimport_v1_balance_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2117,7 +2301,7 @@ func (x *ReopenDaysResponse) String() string {
 func (*ReopenDaysResponse) ProtoMessage() {}
 
 func (x *ReopenDaysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[23]
+	mi := &file_posimport_v1_balance_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2130,7 +2314,7 @@ func (x *ReopenDaysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenDaysResponse.ProtoReflect.Descriptor instead.
 func (*ReopenDaysResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{23}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ReopenDaysResponse) GetReopened() int32 {
@@ -2157,7 +2341,7 @@ type ValueChange struct {
 
 func (x *ValueChange) Reset() {
 	*x = ValueChange{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[24]
+	mi := &file_posimport_v1_balance_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2169,7 +2353,7 @@ func (x *ValueChange) String() string {
 func (*ValueChange) ProtoMessage() {}
 
 func (x *ValueChange) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[24]
+	mi := &file_posimport_v1_balance_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2182,7 +2366,7 @@ func (x *ValueChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValueChange.ProtoReflect.Descriptor instead.
 func (*ValueChange) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{24}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ValueChange) GetFieldId() int64 {
@@ -2254,7 +2438,7 @@ type Correction struct {
 
 func (x *Correction) Reset() {
 	*x = Correction{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[25]
+	mi := &file_posimport_v1_balance_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2266,7 +2450,7 @@ func (x *Correction) String() string {
 func (*Correction) ProtoMessage() {}
 
 func (x *Correction) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[25]
+	mi := &file_posimport_v1_balance_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2279,7 +2463,7 @@ func (x *Correction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Correction.ProtoReflect.Descriptor instead.
 func (*Correction) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{25}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Correction) GetCorrectionId() string {
@@ -2406,7 +2590,7 @@ type ListCorrectionsRequest struct {
 
 func (x *ListCorrectionsRequest) Reset() {
 	*x = ListCorrectionsRequest{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[26]
+	mi := &file_posimport_v1_balance_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2418,7 +2602,7 @@ func (x *ListCorrectionsRequest) String() string {
 func (*ListCorrectionsRequest) ProtoMessage() {}
 
 func (x *ListCorrectionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[26]
+	mi := &file_posimport_v1_balance_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2431,7 +2615,7 @@ func (x *ListCorrectionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCorrectionsRequest.ProtoReflect.Descriptor instead.
 func (*ListCorrectionsRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{26}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListCorrectionsRequest) GetClientId() string {
@@ -2482,7 +2666,7 @@ type ListCorrectionsResponse struct {
 
 func (x *ListCorrectionsResponse) Reset() {
 	*x = ListCorrectionsResponse{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[27]
+	mi := &file_posimport_v1_balance_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2494,7 +2678,7 @@ func (x *ListCorrectionsResponse) String() string {
 func (*ListCorrectionsResponse) ProtoMessage() {}
 
 func (x *ListCorrectionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[27]
+	mi := &file_posimport_v1_balance_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2507,7 +2691,7 @@ func (x *ListCorrectionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCorrectionsResponse.ProtoReflect.Descriptor instead.
 func (*ListCorrectionsResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{27}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListCorrectionsResponse) GetCorrections() []*Correction {
@@ -2537,7 +2721,7 @@ type ApplyCorrectionRequest struct {
 
 func (x *ApplyCorrectionRequest) Reset() {
 	*x = ApplyCorrectionRequest{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[28]
+	mi := &file_posimport_v1_balance_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2549,7 +2733,7 @@ func (x *ApplyCorrectionRequest) String() string {
 func (*ApplyCorrectionRequest) ProtoMessage() {}
 
 func (x *ApplyCorrectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[28]
+	mi := &file_posimport_v1_balance_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2562,7 +2746,7 @@ func (x *ApplyCorrectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyCorrectionRequest.ProtoReflect.Descriptor instead.
 func (*ApplyCorrectionRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{28}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ApplyCorrectionRequest) GetClientId() string {
@@ -2590,7 +2774,7 @@ type ApplyCorrectionResponse struct {
 
 func (x *ApplyCorrectionResponse) Reset() {
 	*x = ApplyCorrectionResponse{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[29]
+	mi := &file_posimport_v1_balance_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2602,7 +2786,7 @@ func (x *ApplyCorrectionResponse) String() string {
 func (*ApplyCorrectionResponse) ProtoMessage() {}
 
 func (x *ApplyCorrectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[29]
+	mi := &file_posimport_v1_balance_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2615,7 +2799,7 @@ func (x *ApplyCorrectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyCorrectionResponse.ProtoReflect.Descriptor instead.
 func (*ApplyCorrectionResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{29}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ApplyCorrectionResponse) GetCorrection() *Correction {
@@ -2638,7 +2822,7 @@ type DismissCorrectionRequest struct {
 
 func (x *DismissCorrectionRequest) Reset() {
 	*x = DismissCorrectionRequest{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[30]
+	mi := &file_posimport_v1_balance_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2650,7 +2834,7 @@ func (x *DismissCorrectionRequest) String() string {
 func (*DismissCorrectionRequest) ProtoMessage() {}
 
 func (x *DismissCorrectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[30]
+	mi := &file_posimport_v1_balance_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2663,7 +2847,7 @@ func (x *DismissCorrectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DismissCorrectionRequest.ProtoReflect.Descriptor instead.
 func (*DismissCorrectionRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{30}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DismissCorrectionRequest) GetClientId() string {
@@ -2691,7 +2875,7 @@ type DismissCorrectionResponse struct {
 
 func (x *DismissCorrectionResponse) Reset() {
 	*x = DismissCorrectionResponse{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[31]
+	mi := &file_posimport_v1_balance_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2703,7 +2887,7 @@ func (x *DismissCorrectionResponse) String() string {
 func (*DismissCorrectionResponse) ProtoMessage() {}
 
 func (x *DismissCorrectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[31]
+	mi := &file_posimport_v1_balance_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2716,7 +2900,7 @@ func (x *DismissCorrectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DismissCorrectionResponse.ProtoReflect.Descriptor instead.
 func (*DismissCorrectionResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{31}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DismissCorrectionResponse) GetCorrection() *Correction {
@@ -2760,7 +2944,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[32]
+	mi := &file_posimport_v1_balance_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2772,7 +2956,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[32]
+	mi := &file_posimport_v1_balance_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2785,7 +2969,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{32}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *AuditRecord) GetAuditId() string {
@@ -2889,7 +3073,7 @@ type ListAuditRecordsRequest struct {
 
 func (x *ListAuditRecordsRequest) Reset() {
 	*x = ListAuditRecordsRequest{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[33]
+	mi := &file_posimport_v1_balance_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2901,7 +3085,7 @@ func (x *ListAuditRecordsRequest) String() string {
 func (*ListAuditRecordsRequest) ProtoMessage() {}
 
 func (x *ListAuditRecordsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[33]
+	mi := &file_posimport_v1_balance_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2914,7 +3098,7 @@ func (x *ListAuditRecordsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRecordsRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRecordsRequest) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{33}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListAuditRecordsRequest) GetClientId() string {
@@ -2958,7 +3142,7 @@ type ListAuditRecordsResponse struct {
 
 func (x *ListAuditRecordsResponse) Reset() {
 	*x = ListAuditRecordsResponse{}
-	mi := &file_posimport_v1_balance_proto_msgTypes[34]
+	mi := &file_posimport_v1_balance_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2970,7 +3154,7 @@ func (x *ListAuditRecordsResponse) String() string {
 func (*ListAuditRecordsResponse) ProtoMessage() {}
 
 func (x *ListAuditRecordsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_posimport_v1_balance_proto_msgTypes[34]
+	mi := &file_posimport_v1_balance_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2983,7 +3167,7 @@ func (x *ListAuditRecordsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRecordsResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditRecordsResponse) Descriptor() ([]byte, []int) {
-	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{34}
+	return file_posimport_v1_balance_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListAuditRecordsResponse) GetRecords() []*AuditRecord {
@@ -3066,7 +3250,15 @@ const file_posimport_v1_balance_proto_rawDesc = "" +
 	"\ttime_zone\x18\x06 \x01(\tB\x03\xe0A\x02R\btimeZone\"Q\n" +
 	"\x18MarkDaysImportedResponse\x12\x12\n" +
 	"\x04days\x18\x01 \x01(\x05R\x04days\x12!\n" +
-	"\fpartial_days\x18\x02 \x01(\x05R\vpartialDays\"\x81\x01\n" +
+	"\fpartial_days\x18\x02 \x01(\x05R\vpartialDays\"T\n" +
+	"\x15WriteDaysBatchRequest\x12;\n" +
+	"\x06writes\x18\x01 \x03(\v2\x1e.posimport.v1.WriteDaysRequestB\x03\xe0A\x02R\x06writes\"Q\n" +
+	"\x16WriteDaysBatchResponse\x127\n" +
+	"\x06writes\x18\x01 \x03(\v2\x1f.posimport.v1.WriteDaysResponseR\x06writes\"`\n" +
+	"\x1cMarkDaysImportedBatchRequest\x12@\n" +
+	"\x05marks\x18\x01 \x03(\v2%.posimport.v1.MarkDaysImportedRequestB\x03\xe0A\x02R\x05marks\"]\n" +
+	"\x1dMarkDaysImportedBatchResponse\x12<\n" +
+	"\x05marks\x18\x01 \x03(\v2&.posimport.v1.MarkDaysImportedResponseR\x05marks\"\x81\x01\n" +
 	"\bInterval\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x1f\n" +
 	"\vlocal_start\x18\x03 \x01(\tR\n" +
@@ -3251,11 +3443,13 @@ const file_posimport_v1_balance_proto_rawDesc = "" +
 	"\x18AUDIT_ACTION_UNSPECIFIED\x10\x00\x12#\n" +
 	"\x1fAUDIT_ACTION_CORRECTION_APPLIED\x10\x01\x12%\n" +
 	"!AUDIT_ACTION_CORRECTION_DISMISSED\x10\x02\x12!\n" +
-	"\x1dAUDIT_ACTION_IMPORT_OVERWROTE\x10\x032\xf8\v\n" +
+	"\x1dAUDIT_ACTION_IMPORT_OVERWROTE\x10\x032\xc7\r\n" +
 	"\x0eBalanceService\x12I\n" +
 	"\bWriteDay\x12\x1d.posimport.v1.WriteDayRequest\x1a\x1e.posimport.v1.WriteDayResponse\x12L\n" +
 	"\tWriteDays\x12\x1e.posimport.v1.WriteDaysRequest\x1a\x1f.posimport.v1.WriteDaysResponse\x12a\n" +
-	"\x10MarkDaysImported\x12%.posimport.v1.MarkDaysImportedRequest\x1a&.posimport.v1.MarkDaysImportedResponse\x12\xab\x01\n" +
+	"\x10MarkDaysImported\x12%.posimport.v1.MarkDaysImportedRequest\x1a&.posimport.v1.MarkDaysImportedResponse\x12[\n" +
+	"\x0eWriteDaysBatch\x12#.posimport.v1.WriteDaysBatchRequest\x1a$.posimport.v1.WriteDaysBatchResponse\x12p\n" +
+	"\x15MarkDaysImportedBatch\x12*.posimport.v1.MarkDaysImportedBatchRequest\x1a+.posimport.v1.MarkDaysImportedBatchResponse\x12\xab\x01\n" +
 	"\x10GetWeeklyBalance\x12%.posimport.v1.GetWeeklyBalanceRequest\x1a&.posimport.v1.GetWeeklyBalanceResponse\"H\x82\xd3\xe4\x93\x02B\x12@/v1/clients/{client_id}/departments/{department_id}/weeks/{week}\x12\x8c\x01\n" +
 	"\x06GetDay\x12\x1b.posimport.v1.GetDayRequest\x1a\x1c.posimport.v1.GetDayResponse\"G\x82\xd3\xe4\x93\x02A\x12?/v1/clients/{client_id}/departments/{department_id}/days/{date}\x12\x9f\x01\n" +
 	"\vApproveDays\x12 .posimport.v1.ApproveDaysRequest\x1a!.posimport.v1.ApproveDaysResponse\"K\x82\xd3\xe4\x93\x02E:\x01*\"@/v1/clients/{client_id}/departments/{department_id}/days:approve\x12\x9b\x01\n" +
@@ -3279,49 +3473,53 @@ func file_posimport_v1_balance_proto_rawDescGZIP() []byte {
 }
 
 var file_posimport_v1_balance_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_posimport_v1_balance_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_posimport_v1_balance_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_posimport_v1_balance_proto_goTypes = []any{
-	(DayStatus)(0),                    // 0: posimport.v1.DayStatus
-	(WriteOutcome)(0),                 // 1: posimport.v1.WriteOutcome
-	(CorrectionState)(0),              // 2: posimport.v1.CorrectionState
-	(AuditAction)(0),                  // 3: posimport.v1.AuditAction
-	(*WriteCause)(nil),                // 4: posimport.v1.WriteCause
-	(*FieldValues)(nil),               // 5: posimport.v1.FieldValues
-	(*WriteDayRequest)(nil),           // 6: posimport.v1.WriteDayRequest
-	(*WriteDayResponse)(nil),          // 7: posimport.v1.WriteDayResponse
-	(*DayValues)(nil),                 // 8: posimport.v1.DayValues
-	(*WriteDaysRequest)(nil),          // 9: posimport.v1.WriteDaysRequest
-	(*WriteDaysResponse)(nil),         // 10: posimport.v1.WriteDaysResponse
-	(*MarkDaysImportedRequest)(nil),   // 11: posimport.v1.MarkDaysImportedRequest
-	(*MarkDaysImportedResponse)(nil),  // 12: posimport.v1.MarkDaysImportedResponse
-	(*Interval)(nil),                  // 13: posimport.v1.Interval
-	(*FieldDay)(nil),                  // 14: posimport.v1.FieldDay
-	(*RegisterDay)(nil),               // 15: posimport.v1.RegisterDay
-	(*BalanceDay)(nil),                // 16: posimport.v1.BalanceDay
-	(*DepartmentFreshness)(nil),       // 17: posimport.v1.DepartmentFreshness
-	(*FieldTotal)(nil),                // 18: posimport.v1.FieldTotal
-	(*WeeklyBalance)(nil),             // 19: posimport.v1.WeeklyBalance
-	(*GetWeeklyBalanceRequest)(nil),   // 20: posimport.v1.GetWeeklyBalanceRequest
-	(*GetWeeklyBalanceResponse)(nil),  // 21: posimport.v1.GetWeeklyBalanceResponse
-	(*GetDayRequest)(nil),             // 22: posimport.v1.GetDayRequest
-	(*GetDayResponse)(nil),            // 23: posimport.v1.GetDayResponse
-	(*ApproveDaysRequest)(nil),        // 24: posimport.v1.ApproveDaysRequest
-	(*ApproveDaysResponse)(nil),       // 25: posimport.v1.ApproveDaysResponse
-	(*ReopenDaysRequest)(nil),         // 26: posimport.v1.ReopenDaysRequest
-	(*ReopenDaysResponse)(nil),        // 27: posimport.v1.ReopenDaysResponse
-	(*ValueChange)(nil),               // 28: posimport.v1.ValueChange
-	(*Correction)(nil),                // 29: posimport.v1.Correction
-	(*ListCorrectionsRequest)(nil),    // 30: posimport.v1.ListCorrectionsRequest
-	(*ListCorrectionsResponse)(nil),   // 31: posimport.v1.ListCorrectionsResponse
-	(*ApplyCorrectionRequest)(nil),    // 32: posimport.v1.ApplyCorrectionRequest
-	(*ApplyCorrectionResponse)(nil),   // 33: posimport.v1.ApplyCorrectionResponse
-	(*DismissCorrectionRequest)(nil),  // 34: posimport.v1.DismissCorrectionRequest
-	(*DismissCorrectionResponse)(nil), // 35: posimport.v1.DismissCorrectionResponse
-	(*AuditRecord)(nil),               // 36: posimport.v1.AuditRecord
-	(*ListAuditRecordsRequest)(nil),   // 37: posimport.v1.ListAuditRecordsRequest
-	(*ListAuditRecordsResponse)(nil),  // 38: posimport.v1.ListAuditRecordsResponse
-	(PosDataType)(0),                  // 39: posimport.v1.PosDataType
-	(*timestamppb.Timestamp)(nil),     // 40: google.protobuf.Timestamp
+	(DayStatus)(0),                        // 0: posimport.v1.DayStatus
+	(WriteOutcome)(0),                     // 1: posimport.v1.WriteOutcome
+	(CorrectionState)(0),                  // 2: posimport.v1.CorrectionState
+	(AuditAction)(0),                      // 3: posimport.v1.AuditAction
+	(*WriteCause)(nil),                    // 4: posimport.v1.WriteCause
+	(*FieldValues)(nil),                   // 5: posimport.v1.FieldValues
+	(*WriteDayRequest)(nil),               // 6: posimport.v1.WriteDayRequest
+	(*WriteDayResponse)(nil),              // 7: posimport.v1.WriteDayResponse
+	(*DayValues)(nil),                     // 8: posimport.v1.DayValues
+	(*WriteDaysRequest)(nil),              // 9: posimport.v1.WriteDaysRequest
+	(*WriteDaysResponse)(nil),             // 10: posimport.v1.WriteDaysResponse
+	(*MarkDaysImportedRequest)(nil),       // 11: posimport.v1.MarkDaysImportedRequest
+	(*MarkDaysImportedResponse)(nil),      // 12: posimport.v1.MarkDaysImportedResponse
+	(*WriteDaysBatchRequest)(nil),         // 13: posimport.v1.WriteDaysBatchRequest
+	(*WriteDaysBatchResponse)(nil),        // 14: posimport.v1.WriteDaysBatchResponse
+	(*MarkDaysImportedBatchRequest)(nil),  // 15: posimport.v1.MarkDaysImportedBatchRequest
+	(*MarkDaysImportedBatchResponse)(nil), // 16: posimport.v1.MarkDaysImportedBatchResponse
+	(*Interval)(nil),                      // 17: posimport.v1.Interval
+	(*FieldDay)(nil),                      // 18: posimport.v1.FieldDay
+	(*RegisterDay)(nil),                   // 19: posimport.v1.RegisterDay
+	(*BalanceDay)(nil),                    // 20: posimport.v1.BalanceDay
+	(*DepartmentFreshness)(nil),           // 21: posimport.v1.DepartmentFreshness
+	(*FieldTotal)(nil),                    // 22: posimport.v1.FieldTotal
+	(*WeeklyBalance)(nil),                 // 23: posimport.v1.WeeklyBalance
+	(*GetWeeklyBalanceRequest)(nil),       // 24: posimport.v1.GetWeeklyBalanceRequest
+	(*GetWeeklyBalanceResponse)(nil),      // 25: posimport.v1.GetWeeklyBalanceResponse
+	(*GetDayRequest)(nil),                 // 26: posimport.v1.GetDayRequest
+	(*GetDayResponse)(nil),                // 27: posimport.v1.GetDayResponse
+	(*ApproveDaysRequest)(nil),            // 28: posimport.v1.ApproveDaysRequest
+	(*ApproveDaysResponse)(nil),           // 29: posimport.v1.ApproveDaysResponse
+	(*ReopenDaysRequest)(nil),             // 30: posimport.v1.ReopenDaysRequest
+	(*ReopenDaysResponse)(nil),            // 31: posimport.v1.ReopenDaysResponse
+	(*ValueChange)(nil),                   // 32: posimport.v1.ValueChange
+	(*Correction)(nil),                    // 33: posimport.v1.Correction
+	(*ListCorrectionsRequest)(nil),        // 34: posimport.v1.ListCorrectionsRequest
+	(*ListCorrectionsResponse)(nil),       // 35: posimport.v1.ListCorrectionsResponse
+	(*ApplyCorrectionRequest)(nil),        // 36: posimport.v1.ApplyCorrectionRequest
+	(*ApplyCorrectionResponse)(nil),       // 37: posimport.v1.ApplyCorrectionResponse
+	(*DismissCorrectionRequest)(nil),      // 38: posimport.v1.DismissCorrectionRequest
+	(*DismissCorrectionResponse)(nil),     // 39: posimport.v1.DismissCorrectionResponse
+	(*AuditRecord)(nil),                   // 40: posimport.v1.AuditRecord
+	(*ListAuditRecordsRequest)(nil),       // 41: posimport.v1.ListAuditRecordsRequest
+	(*ListAuditRecordsResponse)(nil),      // 42: posimport.v1.ListAuditRecordsResponse
+	(PosDataType)(0),                      // 43: posimport.v1.PosDataType
+	(*timestamppb.Timestamp)(nil),         // 44: google.protobuf.Timestamp
 }
 var file_posimport_v1_balance_proto_depIdxs = []int32{
 	5,  // 0: posimport.v1.WriteDayRequest.fields:type_name -> posimport.v1.FieldValues
@@ -3332,63 +3530,71 @@ var file_posimport_v1_balance_proto_depIdxs = []int32{
 	4,  // 5: posimport.v1.DayValues.cause:type_name -> posimport.v1.WriteCause
 	8,  // 6: posimport.v1.WriteDaysRequest.days:type_name -> posimport.v1.DayValues
 	7,  // 7: posimport.v1.WriteDaysResponse.days:type_name -> posimport.v1.WriteDayResponse
-	39, // 8: posimport.v1.FieldDay.pos_data_type:type_name -> posimport.v1.PosDataType
-	14, // 9: posimport.v1.RegisterDay.fields:type_name -> posimport.v1.FieldDay
-	40, // 10: posimport.v1.RegisterDay.write_time:type_name -> google.protobuf.Timestamp
-	0,  // 11: posimport.v1.BalanceDay.status:type_name -> posimport.v1.DayStatus
-	40, // 12: posimport.v1.BalanceDay.approve_time:type_name -> google.protobuf.Timestamp
-	13, // 13: posimport.v1.BalanceDay.intervals:type_name -> posimport.v1.Interval
-	14, // 14: posimport.v1.BalanceDay.fields:type_name -> posimport.v1.FieldDay
-	40, // 15: posimport.v1.DepartmentFreshness.last_import_time:type_name -> google.protobuf.Timestamp
-	16, // 16: posimport.v1.WeeklyBalance.days:type_name -> posimport.v1.BalanceDay
-	18, // 17: posimport.v1.WeeklyBalance.totals:type_name -> posimport.v1.FieldTotal
-	17, // 18: posimport.v1.WeeklyBalance.freshness:type_name -> posimport.v1.DepartmentFreshness
-	19, // 19: posimport.v1.GetWeeklyBalanceResponse.balance:type_name -> posimport.v1.WeeklyBalance
-	16, // 20: posimport.v1.GetDayResponse.day:type_name -> posimport.v1.BalanceDay
-	15, // 21: posimport.v1.GetDayResponse.registers:type_name -> posimport.v1.RegisterDay
-	17, // 22: posimport.v1.GetDayResponse.freshness:type_name -> posimport.v1.DepartmentFreshness
-	13, // 23: posimport.v1.ValueChange.interval:type_name -> posimport.v1.Interval
-	2,  // 24: posimport.v1.Correction.state:type_name -> posimport.v1.CorrectionState
-	28, // 25: posimport.v1.Correction.changes:type_name -> posimport.v1.ValueChange
-	4,  // 26: posimport.v1.Correction.cause:type_name -> posimport.v1.WriteCause
-	40, // 27: posimport.v1.Correction.create_time:type_name -> google.protobuf.Timestamp
-	40, // 28: posimport.v1.Correction.update_time:type_name -> google.protobuf.Timestamp
-	40, // 29: posimport.v1.Correction.resolve_time:type_name -> google.protobuf.Timestamp
-	2,  // 30: posimport.v1.ListCorrectionsRequest.state:type_name -> posimport.v1.CorrectionState
-	29, // 31: posimport.v1.ListCorrectionsResponse.corrections:type_name -> posimport.v1.Correction
-	29, // 32: posimport.v1.ApplyCorrectionResponse.correction:type_name -> posimport.v1.Correction
-	29, // 33: posimport.v1.DismissCorrectionResponse.correction:type_name -> posimport.v1.Correction
-	3,  // 34: posimport.v1.AuditRecord.action:type_name -> posimport.v1.AuditAction
-	40, // 35: posimport.v1.AuditRecord.record_time:type_name -> google.protobuf.Timestamp
-	28, // 36: posimport.v1.AuditRecord.changes:type_name -> posimport.v1.ValueChange
-	36, // 37: posimport.v1.ListAuditRecordsResponse.records:type_name -> posimport.v1.AuditRecord
-	6,  // 38: posimport.v1.BalanceService.WriteDay:input_type -> posimport.v1.WriteDayRequest
-	9,  // 39: posimport.v1.BalanceService.WriteDays:input_type -> posimport.v1.WriteDaysRequest
-	11, // 40: posimport.v1.BalanceService.MarkDaysImported:input_type -> posimport.v1.MarkDaysImportedRequest
-	20, // 41: posimport.v1.BalanceService.GetWeeklyBalance:input_type -> posimport.v1.GetWeeklyBalanceRequest
-	22, // 42: posimport.v1.BalanceService.GetDay:input_type -> posimport.v1.GetDayRequest
-	24, // 43: posimport.v1.BalanceService.ApproveDays:input_type -> posimport.v1.ApproveDaysRequest
-	26, // 44: posimport.v1.BalanceService.ReopenDays:input_type -> posimport.v1.ReopenDaysRequest
-	30, // 45: posimport.v1.BalanceService.ListCorrections:input_type -> posimport.v1.ListCorrectionsRequest
-	32, // 46: posimport.v1.BalanceService.ApplyCorrection:input_type -> posimport.v1.ApplyCorrectionRequest
-	34, // 47: posimport.v1.BalanceService.DismissCorrection:input_type -> posimport.v1.DismissCorrectionRequest
-	37, // 48: posimport.v1.BalanceService.ListAuditRecords:input_type -> posimport.v1.ListAuditRecordsRequest
-	7,  // 49: posimport.v1.BalanceService.WriteDay:output_type -> posimport.v1.WriteDayResponse
-	10, // 50: posimport.v1.BalanceService.WriteDays:output_type -> posimport.v1.WriteDaysResponse
-	12, // 51: posimport.v1.BalanceService.MarkDaysImported:output_type -> posimport.v1.MarkDaysImportedResponse
-	21, // 52: posimport.v1.BalanceService.GetWeeklyBalance:output_type -> posimport.v1.GetWeeklyBalanceResponse
-	23, // 53: posimport.v1.BalanceService.GetDay:output_type -> posimport.v1.GetDayResponse
-	25, // 54: posimport.v1.BalanceService.ApproveDays:output_type -> posimport.v1.ApproveDaysResponse
-	27, // 55: posimport.v1.BalanceService.ReopenDays:output_type -> posimport.v1.ReopenDaysResponse
-	31, // 56: posimport.v1.BalanceService.ListCorrections:output_type -> posimport.v1.ListCorrectionsResponse
-	33, // 57: posimport.v1.BalanceService.ApplyCorrection:output_type -> posimport.v1.ApplyCorrectionResponse
-	35, // 58: posimport.v1.BalanceService.DismissCorrection:output_type -> posimport.v1.DismissCorrectionResponse
-	38, // 59: posimport.v1.BalanceService.ListAuditRecords:output_type -> posimport.v1.ListAuditRecordsResponse
-	49, // [49:60] is the sub-list for method output_type
-	38, // [38:49] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	9,  // 8: posimport.v1.WriteDaysBatchRequest.writes:type_name -> posimport.v1.WriteDaysRequest
+	10, // 9: posimport.v1.WriteDaysBatchResponse.writes:type_name -> posimport.v1.WriteDaysResponse
+	11, // 10: posimport.v1.MarkDaysImportedBatchRequest.marks:type_name -> posimport.v1.MarkDaysImportedRequest
+	12, // 11: posimport.v1.MarkDaysImportedBatchResponse.marks:type_name -> posimport.v1.MarkDaysImportedResponse
+	43, // 12: posimport.v1.FieldDay.pos_data_type:type_name -> posimport.v1.PosDataType
+	18, // 13: posimport.v1.RegisterDay.fields:type_name -> posimport.v1.FieldDay
+	44, // 14: posimport.v1.RegisterDay.write_time:type_name -> google.protobuf.Timestamp
+	0,  // 15: posimport.v1.BalanceDay.status:type_name -> posimport.v1.DayStatus
+	44, // 16: posimport.v1.BalanceDay.approve_time:type_name -> google.protobuf.Timestamp
+	17, // 17: posimport.v1.BalanceDay.intervals:type_name -> posimport.v1.Interval
+	18, // 18: posimport.v1.BalanceDay.fields:type_name -> posimport.v1.FieldDay
+	44, // 19: posimport.v1.DepartmentFreshness.last_import_time:type_name -> google.protobuf.Timestamp
+	20, // 20: posimport.v1.WeeklyBalance.days:type_name -> posimport.v1.BalanceDay
+	22, // 21: posimport.v1.WeeklyBalance.totals:type_name -> posimport.v1.FieldTotal
+	21, // 22: posimport.v1.WeeklyBalance.freshness:type_name -> posimport.v1.DepartmentFreshness
+	23, // 23: posimport.v1.GetWeeklyBalanceResponse.balance:type_name -> posimport.v1.WeeklyBalance
+	20, // 24: posimport.v1.GetDayResponse.day:type_name -> posimport.v1.BalanceDay
+	19, // 25: posimport.v1.GetDayResponse.registers:type_name -> posimport.v1.RegisterDay
+	21, // 26: posimport.v1.GetDayResponse.freshness:type_name -> posimport.v1.DepartmentFreshness
+	17, // 27: posimport.v1.ValueChange.interval:type_name -> posimport.v1.Interval
+	2,  // 28: posimport.v1.Correction.state:type_name -> posimport.v1.CorrectionState
+	32, // 29: posimport.v1.Correction.changes:type_name -> posimport.v1.ValueChange
+	4,  // 30: posimport.v1.Correction.cause:type_name -> posimport.v1.WriteCause
+	44, // 31: posimport.v1.Correction.create_time:type_name -> google.protobuf.Timestamp
+	44, // 32: posimport.v1.Correction.update_time:type_name -> google.protobuf.Timestamp
+	44, // 33: posimport.v1.Correction.resolve_time:type_name -> google.protobuf.Timestamp
+	2,  // 34: posimport.v1.ListCorrectionsRequest.state:type_name -> posimport.v1.CorrectionState
+	33, // 35: posimport.v1.ListCorrectionsResponse.corrections:type_name -> posimport.v1.Correction
+	33, // 36: posimport.v1.ApplyCorrectionResponse.correction:type_name -> posimport.v1.Correction
+	33, // 37: posimport.v1.DismissCorrectionResponse.correction:type_name -> posimport.v1.Correction
+	3,  // 38: posimport.v1.AuditRecord.action:type_name -> posimport.v1.AuditAction
+	44, // 39: posimport.v1.AuditRecord.record_time:type_name -> google.protobuf.Timestamp
+	32, // 40: posimport.v1.AuditRecord.changes:type_name -> posimport.v1.ValueChange
+	40, // 41: posimport.v1.ListAuditRecordsResponse.records:type_name -> posimport.v1.AuditRecord
+	6,  // 42: posimport.v1.BalanceService.WriteDay:input_type -> posimport.v1.WriteDayRequest
+	9,  // 43: posimport.v1.BalanceService.WriteDays:input_type -> posimport.v1.WriteDaysRequest
+	11, // 44: posimport.v1.BalanceService.MarkDaysImported:input_type -> posimport.v1.MarkDaysImportedRequest
+	13, // 45: posimport.v1.BalanceService.WriteDaysBatch:input_type -> posimport.v1.WriteDaysBatchRequest
+	15, // 46: posimport.v1.BalanceService.MarkDaysImportedBatch:input_type -> posimport.v1.MarkDaysImportedBatchRequest
+	24, // 47: posimport.v1.BalanceService.GetWeeklyBalance:input_type -> posimport.v1.GetWeeklyBalanceRequest
+	26, // 48: posimport.v1.BalanceService.GetDay:input_type -> posimport.v1.GetDayRequest
+	28, // 49: posimport.v1.BalanceService.ApproveDays:input_type -> posimport.v1.ApproveDaysRequest
+	30, // 50: posimport.v1.BalanceService.ReopenDays:input_type -> posimport.v1.ReopenDaysRequest
+	34, // 51: posimport.v1.BalanceService.ListCorrections:input_type -> posimport.v1.ListCorrectionsRequest
+	36, // 52: posimport.v1.BalanceService.ApplyCorrection:input_type -> posimport.v1.ApplyCorrectionRequest
+	38, // 53: posimport.v1.BalanceService.DismissCorrection:input_type -> posimport.v1.DismissCorrectionRequest
+	41, // 54: posimport.v1.BalanceService.ListAuditRecords:input_type -> posimport.v1.ListAuditRecordsRequest
+	7,  // 55: posimport.v1.BalanceService.WriteDay:output_type -> posimport.v1.WriteDayResponse
+	10, // 56: posimport.v1.BalanceService.WriteDays:output_type -> posimport.v1.WriteDaysResponse
+	12, // 57: posimport.v1.BalanceService.MarkDaysImported:output_type -> posimport.v1.MarkDaysImportedResponse
+	14, // 58: posimport.v1.BalanceService.WriteDaysBatch:output_type -> posimport.v1.WriteDaysBatchResponse
+	16, // 59: posimport.v1.BalanceService.MarkDaysImportedBatch:output_type -> posimport.v1.MarkDaysImportedBatchResponse
+	25, // 60: posimport.v1.BalanceService.GetWeeklyBalance:output_type -> posimport.v1.GetWeeklyBalanceResponse
+	27, // 61: posimport.v1.BalanceService.GetDay:output_type -> posimport.v1.GetDayResponse
+	29, // 62: posimport.v1.BalanceService.ApproveDays:output_type -> posimport.v1.ApproveDaysResponse
+	31, // 63: posimport.v1.BalanceService.ReopenDays:output_type -> posimport.v1.ReopenDaysResponse
+	35, // 64: posimport.v1.BalanceService.ListCorrections:output_type -> posimport.v1.ListCorrectionsResponse
+	37, // 65: posimport.v1.BalanceService.ApplyCorrection:output_type -> posimport.v1.ApplyCorrectionResponse
+	39, // 66: posimport.v1.BalanceService.DismissCorrection:output_type -> posimport.v1.DismissCorrectionResponse
+	42, // 67: posimport.v1.BalanceService.ListAuditRecords:output_type -> posimport.v1.ListAuditRecordsResponse
+	55, // [55:68] is the sub-list for method output_type
+	42, // [42:55] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_posimport_v1_balance_proto_init() }
@@ -3403,7 +3609,7 @@ func file_posimport_v1_balance_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_posimport_v1_balance_proto_rawDesc), len(file_posimport_v1_balance_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   35,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,17 +19,19 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	BalanceService_WriteDay_FullMethodName          = "/posimport.v1.BalanceService/WriteDay"
-	BalanceService_WriteDays_FullMethodName         = "/posimport.v1.BalanceService/WriteDays"
-	BalanceService_MarkDaysImported_FullMethodName  = "/posimport.v1.BalanceService/MarkDaysImported"
-	BalanceService_GetWeeklyBalance_FullMethodName  = "/posimport.v1.BalanceService/GetWeeklyBalance"
-	BalanceService_GetDay_FullMethodName            = "/posimport.v1.BalanceService/GetDay"
-	BalanceService_ApproveDays_FullMethodName       = "/posimport.v1.BalanceService/ApproveDays"
-	BalanceService_ReopenDays_FullMethodName        = "/posimport.v1.BalanceService/ReopenDays"
-	BalanceService_ListCorrections_FullMethodName   = "/posimport.v1.BalanceService/ListCorrections"
-	BalanceService_ApplyCorrection_FullMethodName   = "/posimport.v1.BalanceService/ApplyCorrection"
-	BalanceService_DismissCorrection_FullMethodName = "/posimport.v1.BalanceService/DismissCorrection"
-	BalanceService_ListAuditRecords_FullMethodName  = "/posimport.v1.BalanceService/ListAuditRecords"
+	BalanceService_WriteDay_FullMethodName              = "/posimport.v1.BalanceService/WriteDay"
+	BalanceService_WriteDays_FullMethodName             = "/posimport.v1.BalanceService/WriteDays"
+	BalanceService_MarkDaysImported_FullMethodName      = "/posimport.v1.BalanceService/MarkDaysImported"
+	BalanceService_WriteDaysBatch_FullMethodName        = "/posimport.v1.BalanceService/WriteDaysBatch"
+	BalanceService_MarkDaysImportedBatch_FullMethodName = "/posimport.v1.BalanceService/MarkDaysImportedBatch"
+	BalanceService_GetWeeklyBalance_FullMethodName      = "/posimport.v1.BalanceService/GetWeeklyBalance"
+	BalanceService_GetDay_FullMethodName                = "/posimport.v1.BalanceService/GetDay"
+	BalanceService_ApproveDays_FullMethodName           = "/posimport.v1.BalanceService/ApproveDays"
+	BalanceService_ReopenDays_FullMethodName            = "/posimport.v1.BalanceService/ReopenDays"
+	BalanceService_ListCorrections_FullMethodName       = "/posimport.v1.BalanceService/ListCorrections"
+	BalanceService_ApplyCorrection_FullMethodName       = "/posimport.v1.BalanceService/ApplyCorrection"
+	BalanceService_DismissCorrection_FullMethodName     = "/posimport.v1.BalanceService/DismissCorrection"
+	BalanceService_ListAuditRecords_FullMethodName      = "/posimport.v1.BalanceService/ListAuditRecords"
 )
 
 // BalanceServiceClient is the client API for BalanceService service.
@@ -58,6 +60,15 @@ type BalanceServiceClient interface {
 	// import time (DepartmentFreshness). Partial days (today so far) are not marked. Marking a
 	// day again changes nothing but the last import time. Services only.
 	MarkDaysImported(ctx context.Context, in *MarkDaysImportedRequest, opts ...grpc.CallOption) (*MarkDaysImportedResponse, error)
+	// WriteDaysBatch runs several WriteDays requests (the jobs of one import job group: several
+	// departments and registers of one client) in one transaction, each as WriteDays writes it.
+	// Any refusal refuses the whole batch and changes nothing: a stale fencing token of any write
+	// (ABORTED, reason STALE_FENCING_TOKEN), or an invalid write (INVALID_ARGUMENT naming it:
+	// writes[i].days[j]....). At most 100 writes, all of one client. Services only.
+	WriteDaysBatch(ctx context.Context, in *WriteDaysBatchRequest, opts ...grpc.CallOption) (*WriteDaysBatchResponse, error)
+	// MarkDaysImportedBatch marks several departments' days imported in one transaction, each as
+	// MarkDaysImported marks them. At most 100 marks, all of one client. Services only.
+	MarkDaysImportedBatch(ctx context.Context, in *MarkDaysImportedBatchRequest, opts ...grpc.CallOption) (*MarkDaysImportedBatchResponse, error)
 	// GetWeeklyBalance returns the seven days of an ISO week of a department, summed over registers.
 	GetWeeklyBalance(ctx context.Context, in *GetWeeklyBalanceRequest, opts ...grpc.CallOption) (*GetWeeklyBalanceResponse, error)
 	// GetDay returns one day of a department, with the per-register breakdown.
@@ -114,6 +125,26 @@ func (c *balanceServiceClient) MarkDaysImported(ctx context.Context, in *MarkDay
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(MarkDaysImportedResponse)
 	err := c.cc.Invoke(ctx, BalanceService_MarkDaysImported_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *balanceServiceClient) WriteDaysBatch(ctx context.Context, in *WriteDaysBatchRequest, opts ...grpc.CallOption) (*WriteDaysBatchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WriteDaysBatchResponse)
+	err := c.cc.Invoke(ctx, BalanceService_WriteDaysBatch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *balanceServiceClient) MarkDaysImportedBatch(ctx context.Context, in *MarkDaysImportedBatchRequest, opts ...grpc.CallOption) (*MarkDaysImportedBatchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MarkDaysImportedBatchResponse)
+	err := c.cc.Invoke(ctx, BalanceService_MarkDaysImportedBatch_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -226,6 +257,15 @@ type BalanceServiceServer interface {
 	// import time (DepartmentFreshness). Partial days (today so far) are not marked. Marking a
 	// day again changes nothing but the last import time. Services only.
 	MarkDaysImported(context.Context, *MarkDaysImportedRequest) (*MarkDaysImportedResponse, error)
+	// WriteDaysBatch runs several WriteDays requests (the jobs of one import job group: several
+	// departments and registers of one client) in one transaction, each as WriteDays writes it.
+	// Any refusal refuses the whole batch and changes nothing: a stale fencing token of any write
+	// (ABORTED, reason STALE_FENCING_TOKEN), or an invalid write (INVALID_ARGUMENT naming it:
+	// writes[i].days[j]....). At most 100 writes, all of one client. Services only.
+	WriteDaysBatch(context.Context, *WriteDaysBatchRequest) (*WriteDaysBatchResponse, error)
+	// MarkDaysImportedBatch marks several departments' days imported in one transaction, each as
+	// MarkDaysImported marks them. At most 100 marks, all of one client. Services only.
+	MarkDaysImportedBatch(context.Context, *MarkDaysImportedBatchRequest) (*MarkDaysImportedBatchResponse, error)
 	// GetWeeklyBalance returns the seven days of an ISO week of a department, summed over registers.
 	GetWeeklyBalance(context.Context, *GetWeeklyBalanceRequest) (*GetWeeklyBalanceResponse, error)
 	// GetDay returns one day of a department, with the per-register breakdown.
@@ -266,6 +306,12 @@ func (UnimplementedBalanceServiceServer) WriteDays(context.Context, *WriteDaysRe
 }
 func (UnimplementedBalanceServiceServer) MarkDaysImported(context.Context, *MarkDaysImportedRequest) (*MarkDaysImportedResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method MarkDaysImported not implemented")
+}
+func (UnimplementedBalanceServiceServer) WriteDaysBatch(context.Context, *WriteDaysBatchRequest) (*WriteDaysBatchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method WriteDaysBatch not implemented")
+}
+func (UnimplementedBalanceServiceServer) MarkDaysImportedBatch(context.Context, *MarkDaysImportedBatchRequest) (*MarkDaysImportedBatchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MarkDaysImportedBatch not implemented")
 }
 func (UnimplementedBalanceServiceServer) GetWeeklyBalance(context.Context, *GetWeeklyBalanceRequest) (*GetWeeklyBalanceResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetWeeklyBalance not implemented")
@@ -362,6 +408,42 @@ func _BalanceService_MarkDaysImported_Handler(srv interface{}, ctx context.Conte
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(BalanceServiceServer).MarkDaysImported(ctx, req.(*MarkDaysImportedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _BalanceService_WriteDaysBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WriteDaysBatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BalanceServiceServer).WriteDaysBatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BalanceService_WriteDaysBatch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BalanceServiceServer).WriteDaysBatch(ctx, req.(*WriteDaysBatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _BalanceService_MarkDaysImportedBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MarkDaysImportedBatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BalanceServiceServer).MarkDaysImportedBatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BalanceService_MarkDaysImportedBatch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BalanceServiceServer).MarkDaysImportedBatch(ctx, req.(*MarkDaysImportedBatchRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -528,6 +610,14 @@ var BalanceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "MarkDaysImported",
 			Handler:    _BalanceService_MarkDaysImported_Handler,
+		},
+		{
+			MethodName: "WriteDaysBatch",
+			Handler:    _BalanceService_WriteDaysBatch_Handler,
+		},
+		{
+			MethodName: "MarkDaysImportedBatch",
+			Handler:    _BalanceService_MarkDaysImportedBatch_Handler,
 		},
 		{
 			MethodName: "GetWeeklyBalance",

@@ -25,17 +25,19 @@ const maxRangeDays = 366
 // access to the client read (the balance, corrections and the audit), supervisors approve and
 // reopen days and apply and dismiss corrections.
 var Policy = authn.Policy{
-	posimportv1.BalanceService_WriteDay_FullMethodName:          {Services: importWorker},
-	posimportv1.BalanceService_WriteDays_FullMethodName:         {Services: importWorker},
-	posimportv1.BalanceService_MarkDaysImported_FullMethodName:  {Services: importWorker},
-	posimportv1.BalanceService_GetWeeklyBalance_FullMethodName:  {Roles: authn.Readers},
-	posimportv1.BalanceService_GetDay_FullMethodName:            {Roles: authn.Readers},
-	posimportv1.BalanceService_ApproveDays_FullMethodName:       {Roles: authn.Supervisors},
-	posimportv1.BalanceService_ReopenDays_FullMethodName:        {Roles: authn.Supervisors},
-	posimportv1.BalanceService_ListCorrections_FullMethodName:   {Roles: authn.Readers},
-	posimportv1.BalanceService_ApplyCorrection_FullMethodName:   {Roles: authn.Supervisors},
-	posimportv1.BalanceService_DismissCorrection_FullMethodName: {Roles: authn.Supervisors},
-	posimportv1.BalanceService_ListAuditRecords_FullMethodName:  {Roles: authn.Readers},
+	posimportv1.BalanceService_WriteDay_FullMethodName:              {Services: importWorker},
+	posimportv1.BalanceService_WriteDays_FullMethodName:             {Services: importWorker},
+	posimportv1.BalanceService_MarkDaysImported_FullMethodName:      {Services: importWorker},
+	posimportv1.BalanceService_WriteDaysBatch_FullMethodName:        {Services: importWorker},
+	posimportv1.BalanceService_MarkDaysImportedBatch_FullMethodName: {Services: importWorker},
+	posimportv1.BalanceService_GetWeeklyBalance_FullMethodName:      {Roles: authn.Readers},
+	posimportv1.BalanceService_GetDay_FullMethodName:                {Roles: authn.Readers},
+	posimportv1.BalanceService_ApproveDays_FullMethodName:           {Roles: authn.Supervisors},
+	posimportv1.BalanceService_ReopenDays_FullMethodName:            {Roles: authn.Supervisors},
+	posimportv1.BalanceService_ListCorrections_FullMethodName:       {Roles: authn.Readers},
+	posimportv1.BalanceService_ApplyCorrection_FullMethodName:       {Roles: authn.Supervisors},
+	posimportv1.BalanceService_DismissCorrection_FullMethodName:     {Roles: authn.Supervisors},
+	posimportv1.BalanceService_ListAuditRecords_FullMethodName:      {Roles: authn.Readers},
 }
 
 // importWorker is the one service that writes balances: the import-worker's jobs (WriteDay,
