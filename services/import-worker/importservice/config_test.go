@@ -142,7 +142,7 @@ func TestConfigDefaults(t *testing.T) {
 		ScheduleTime: "02:00", ScheduleZone: "Europe/Copenhagen", ScheduleInterval: 30 * time.Second, ScheduleLookbackDays: 7,
 		LeaseTTL: 15 * time.Second, AckWait: 15 * time.Second, MaxAckPending: 64, MaxAttempts: 10, MaxRunningPerClient: 2,
 		MaxQueuedPerClient: 10000,
-		JobMaxDays:         31, RetryBase: 2 * time.Second, ReconcileInterval: 30 * time.Second, ReconcileGrace: time.Minute,
+		JobMaxDays:         31, JobGroupMaxJobs: 50, RetryBase: 2 * time.Second, ReconcileInterval: 30 * time.Second, ReconcileGrace: time.Minute,
 		JobsReplicas: 1, TokenReuseMargin: 10 * time.Second, BalanceWriteTimeout: 30 * time.Second,
 	}
 	// The common settings (app.Config) keep their own defaults.

@@ -37,6 +37,7 @@ import (
 	"github.com/posimport/posimport/services/import-worker/internal/intraday"
 	"github.com/posimport/posimport/services/import-worker/internal/jobqueue"
 	"github.com/posimport/posimport/services/import-worker/internal/metrics"
+	"github.com/posimport/posimport/services/import-worker/internal/plan"
 	"github.com/posimport/posimport/services/import-worker/internal/provider"
 	"github.com/posimport/posimport/services/import-worker/internal/ratebudget"
 	"github.com/posimport/posimport/services/import-worker/internal/reconcile"
@@ -80,8 +81,10 @@ const (
 	DefaultMaxAttempts         = worker.DefaultMaxAttempts
 	DefaultMaxRunningPerClient = 2
 	// DefaultMaxQueuedPerClient bounds a client's jobs not ended (manual imports past it are refused).
-	DefaultMaxQueuedPerClient  = 10000
-	DefaultJobMaxDays          = 31
+	DefaultMaxQueuedPerClient = 10000
+	DefaultJobMaxDays         = 31
+	// DefaultJobGroupMaxJobs is the size limit of a scheduled import's job groups.
+	DefaultJobGroupMaxJobs     = plan.MaxGroupJobs
 	DefaultRetryBase           = worker.DefaultRetryBase
 	DefaultReconcileInterval   = 30 * time.Second
 	DefaultReconcileGrace      = 60 * time.Second
@@ -142,9 +145,12 @@ type Config struct {
 	MaxRunningPerClient int           `env:"JOB_MAX_RUNNING_PER_CLIENT"`
 	MaxQueuedPerClient  int           `env:"JOB_MAX_QUEUED_PER_CLIENT"`
 	JobMaxDays          int           `env:"JOB_MAX_DAYS"`
-	RetryBase           time.Duration `env:"JOB_RETRY_BASE"`
-	ReconcileInterval   time.Duration `env:"RECONCILE_INTERVAL"`
-	ReconcileGrace      time.Duration `env:"RECONCILE_GRACE"`
+	// JobGroupMaxJobs caps the groups a scheduled import's jobs of one range form (one lease,
+	// one read per location, one balance transaction each); 1 runs every job alone.
+	JobGroupMaxJobs   int           `env:"JOB_GROUP_MAX_JOBS"`
+	RetryBase         time.Duration `env:"JOB_RETRY_BASE"`
+	ReconcileInterval time.Duration `env:"RECONCILE_INTERVAL"`
+	ReconcileGrace    time.Duration `env:"RECONCILE_GRACE"`
 	// JobsReplicas is the job stream's replicas: 1 on a single NATS server, 3 on a cluster.
 	JobsReplicas int `env:"JOBS_REPLICAS"`
 	// TokenReuseMargin: a job reuses its POS access token while it stays valid for longer than
@@ -176,6 +182,7 @@ func (c Config) WithDefaults() Config {
 	c.MaxRunningPerClient = cmp.Or(c.MaxRunningPerClient, DefaultMaxRunningPerClient)
 	c.MaxQueuedPerClient = cmp.Or(c.MaxQueuedPerClient, DefaultMaxQueuedPerClient)
 	c.JobMaxDays = cmp.Or(c.JobMaxDays, DefaultJobMaxDays)
+	c.JobGroupMaxJobs = cmp.Or(c.JobGroupMaxJobs, DefaultJobGroupMaxJobs)
 	c.RetryBase = cmp.Or(c.RetryBase, DefaultRetryBase)
 	c.ReconcileInterval = cmp.Or(c.ReconcileInterval, DefaultReconcileInterval)
 	c.ReconcileGrace = cmp.Or(c.ReconcileGrace, DefaultReconcileGrace)
@@ -223,6 +230,7 @@ func (c Config) Validate() error {
 	}{
 		{"WORKER_SLOTS", c.WorkerSlots}, {"JOB_MAX_ACK_PENDING", c.MaxAckPending}, {"JOB_MAX_ATTEMPTS", c.MaxAttempts},
 		{"JOB_MAX_RUNNING_PER_CLIENT", c.MaxRunningPerClient}, {"JOB_MAX_QUEUED_PER_CLIENT", c.MaxQueuedPerClient}, {"JOB_MAX_DAYS", c.JobMaxDays},
+		{"JOB_GROUP_MAX_JOBS", c.JobGroupMaxJobs},
 	} {
 		if n.v < 0 {
 			return fmt.Errorf("%s: %d is negative", n.name, n.v)
@@ -293,7 +301,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	configClient := posimportv1.NewConfigServiceClient(d.ConfigConn)
 	authClient := posimportv1.NewAuthServiceClient(d.AuthConn)
 	s.starter = &starter.Starter{Store: s.store, Queue: s.queue, Config: configClient, Auth: authClient,
-		Logger: logger, MaxDays: cfg.JobMaxDays, MaxQueuedPerClient: cfg.MaxQueuedPerClient, NowFunc: d.NowFunc}
+		Logger: logger, MaxDays: cfg.JobMaxDays, MaxGroupJobs: cfg.JobGroupMaxJobs, MaxQueuedPerClient: cfg.MaxQueuedPerClient, NowFunc: d.NowFunc}
 	providers := provider.Default(provider.Options{LightspeedAPIURL: cfg.LightspeedAPIURL, RestaurantAPIURL: cfg.LightspeedRestaurantAPIURL, HTTPClient: posClient(d.HTTPClient, cfg.WorkerSlots)})
 	budget := ratebudget.New(s.store, ratebudget.Config{Headroom: cfg.RateHeadroom, BurstWindow: cfg.LightspeedBurstWindow}, logger)
 	s.starter.Revisiter = &changes.Revisiter{Auth: authClient, Providers: providers, Budget: budget, Metrics: s.metrics,

@@ -41,42 +41,107 @@ const rpcTimeout = 30 * time.Second
 // an import may span years, so a department's range is marked in parts.
 const markMaxDays = 366
 
-// MarkDepartments calls MarkDaysImported for every department of the import (of every recent
-// import when id is uuid.Nil) whose jobs all ended DONE or SKIPPED, once. A department that
-// cannot be marked now does not hold the others back; the reconciler tries it again.
+// MarkDepartments marks imported in the balance every department of the import (of every
+// recent import when id is uuid.Nil) whose jobs all ended DONE or SKIPPED, once: each client's
+// departments with one MarkDaysImportedBatch (one balance transaction) and recorded with one
+// statement. When a batch is refused, its departments are marked one by one, so that a
+// department that cannot be marked now does not hold the others back; the reconciler tries it
+// again.
 func (c *Completer) MarkDepartments(ctx context.Context, id uuid.UUID) error {
 	spans, err := c.Store.DepartmentsToMark(ctx, id)
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, d := range spans {
-		if err := c.markDays(ctx, d); err != nil {
-			errs = append(errs, fmt.Errorf("mark days imported of %s/%s: %w", d.ClientID, d.DepartmentID, err))
-			continue
+	for _, client := range byClient(spans) {
+		marked, err := c.markBatch(ctx, client)
+		if err != nil {
+			marked = nil
+			for _, d := range client {
+				if err := c.markDays(ctx, d); err != nil {
+					errs = append(errs, fmt.Errorf("mark days imported of %s/%s: %w", d.ClientID, d.DepartmentID, err))
+					continue
+				}
+				marked = append(marked, d)
+			}
 		}
-		if err := c.Store.DepartmentMarked(ctx, d.ImportID, d.DepartmentID); err != nil {
+		if err := c.Store.DepartmentMarked(ctx, marked...); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		c.Metrics.Fresh(d.ClientID, d.DepartmentID, d.Until)
+		for _, d := range marked {
+			c.Metrics.Fresh(d.ClientID, d.DepartmentID, d.Until)
+		}
 	}
 	return errors.Join(errs...)
 }
 
-// markDays marks a department's days imported, in parts of at most markMaxDays; marking is
-// idempotent, so parts marked before a failure are harmless when retried.
-func (c *Completer) markDays(ctx context.Context, d store.DepartmentSpan) error {
+// maxBatchMarks is the most marks of one MarkDaysImportedBatch (the balance's bound).
+const maxBatchMarks = 100
+
+// byClient splits spans by client, in order, at most maxBatchMarks parts each.
+func byClient(spans []store.DepartmentSpan) [][]store.DepartmentSpan {
+	var out [][]store.DepartmentSpan
+	index := map[string]int{}
+	for _, d := range spans {
+		i, ok := index[d.ClientID]
+		if !ok || marks(out[i])+len(parts(d)) > maxBatchMarks {
+			i = len(out)
+			index[d.ClientID] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], d)
+	}
+	return out
+}
+
+func marks(spans []store.DepartmentSpan) int {
+	n := 0
+	for _, d := range spans {
+		n += len(parts(d))
+	}
+	return n
+}
+
+// markBatch marks one client's departments in one MarkDaysImportedBatch and returns them.
+func (c *Completer) markBatch(ctx context.Context, spans []store.DepartmentSpan) ([]store.DepartmentSpan, error) {
+	req := &posimportv1.MarkDaysImportedBatchRequest{}
+	for _, d := range spans {
+		req.Marks = append(req.Marks, parts(d)...)
+	}
+	if len(req.Marks) > maxBatchMarks {
+		return nil, fmt.Errorf("%d marks for one batch", len(req.Marks)) // one department of over 100 parts: mark it alone
+	}
+	cctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+	defer cancel()
+	if _, err := c.Balance.MarkDaysImportedBatch(cctx, req); err != nil {
+		return nil, err
+	}
+	return spans, nil
+}
+
+// parts are the MarkDaysImported requests of a department's range, at most markMaxDays each.
+func parts(d store.DepartmentSpan) []*posimportv1.MarkDaysImportedRequest {
+	var out []*posimportv1.MarkDaysImportedRequest
 	for start := d.From; !start.After(d.Until); start = start.AddDays(markMaxDays) {
 		end := start.AddDays(markMaxDays - 1)
 		if end.After(d.Until) {
 			end = d.Until
 		}
-		cctx, cancel := context.WithTimeout(ctx, rpcTimeout)
-		_, err := c.Balance.MarkDaysImported(cctx, &posimportv1.MarkDaysImportedRequest{
+		out = append(out, &posimportv1.MarkDaysImportedRequest{
 			ClientId: d.ClientID, DepartmentId: d.DepartmentID, FromDate: start.String(), UntilDate: end.String(),
 			ImportId: d.ImportID.String(), TimeZone: d.TimeZone,
 		})
+	}
+	return out
+}
+
+// markDays marks a department's days imported, one part at a time; marking is idempotent, so
+// parts marked before a failure are harmless when retried.
+func (c *Completer) markDays(ctx context.Context, d store.DepartmentSpan) error {
+	for _, p := range parts(d) {
+		cctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+		_, err := c.Balance.MarkDaysImported(cctx, p)
 		cancel()
 		if err != nil {
 			return err

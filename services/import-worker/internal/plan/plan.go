@@ -5,7 +5,9 @@
 // A POS that filters sales by location rather than by register (Lightspeed Restaurant) would
 // page through a location once per job; [GroupByLocation] makes the jobs of one location and
 // chunk one group, which the worker runs as one unit with one fetch, each job keeping its own
-// state, attempt (fencing token) and writes.
+// state, attempt (fencing token) and writes. The nightly run's jobs are small (two days of one
+// register) and share one range, so [GroupByRange] makes a client's whole night a few groups:
+// the job's fixed costs (lease, configuration, token, writes, end) are paid once per group.
 package plan
 
 import (
@@ -40,8 +42,8 @@ type Job struct {
 	TimeZone   string
 	From       civil.Date
 	Until      civil.Date
-	// GroupID is the lead job's id when the job is one of a location's group (GroupByLocation),
-	// uuid.Nil when it runs alone.
+	// GroupID is the lead job's id when the job is one of a group (GroupByLocation,
+	// GroupByRange), uuid.Nil when it runs alone.
 	GroupID uuid.UUID
 }
 
@@ -95,5 +97,60 @@ func GroupByLocation(jobs []Job) {
 		if count[k] > 1 {
 			jobs[i].GroupID = jobs[lead[k]].ID
 		}
+	}
+}
+
+// MaxGroupJobs is the default size limit of GroupByRange's groups: large enough for a client's
+// night in one group, small enough that one group's retry or lease stays cheap.
+const MaxGroupJobs = 50
+
+// GroupByRange groups the jobs that share a date range, whatever their location, in groups of
+// at most maxJobs (MaxGroupJobs when maxJobs <= 0): every job of a group of two or more gets
+// the group's first job (its lead) as GroupID. The jobs of one location and range always share
+// a group, even past maxJobs, so that a POS that filters by location is read once per location
+// (as GroupByLocation). The order is unchanged.
+func GroupByRange(jobs []Job, maxJobs int) {
+	if maxJobs <= 0 {
+		maxJobs = MaxGroupJobs
+	}
+	type rng struct{ from, until civil.Date }
+	// Each range's locations in first-seen order, each with its jobs' indices in order.
+	var ranges []rng
+	locations := map[rng][]string{}
+	members := map[rng]map[string][]int{}
+	for i, j := range jobs {
+		k := rng{j.From, j.Until}
+		if _, ok := members[k]; !ok {
+			ranges = append(ranges, k)
+			members[k] = map[string][]int{}
+		}
+		if _, ok := members[k][j.LocationID]; !ok {
+			locations[k] = append(locations[k], j.LocationID)
+		}
+		members[k][j.LocationID] = append(members[k][j.LocationID], i)
+	}
+	lead := func(group []int) {
+		if len(group) < 2 {
+			return
+		}
+		first := group[0]
+		for _, i := range group {
+			first = min(first, i)
+		}
+		for _, i := range group {
+			jobs[i].GroupID = jobs[first].ID
+		}
+	}
+	for _, k := range ranges {
+		var group []int
+		for _, loc := range locations[k] {
+			idx := members[k][loc]
+			if len(group) > 0 && len(group)+len(idx) > maxJobs {
+				lead(group)
+				group = nil
+			}
+			group = append(group, idx...)
+		}
+		lead(group)
 	}
 }

@@ -143,3 +143,58 @@ func TestGroupByLocation(t *testing.T) {
 		t.Errorf("groups (-want +got):\n%s", diff)
 	}
 }
+
+// TestGroupByRange: the jobs of one range form groups of at most maxJobs across locations,
+// never splitting a location; a job of another range and a group of one stay alone.
+func TestGroupByRange(t *testing.T) {
+	t.Parallel()
+	night := func(id, loc string, regs ...string) plan.Department {
+		return plan.Department{ID: id, LocationID: loc, Registers: regs, From: date("2026-03-01"), Until: date("2026-03-02")}
+	}
+	tests := []struct {
+		name    string
+		deps    []plan.Department
+		maxJobs int
+		// want is each job's lead as department/register, "alone" for none.
+		want []string
+	}{{
+		name:    "a client's night in one group",
+		deps:    []plan.Department{night("a", "1", "1", "2"), night("b", "2", "3", "4"), night("c", "3")},
+		maxJobs: 0,
+		want:    []string{"a/1", "a/1", "a/1", "a/1", "a/1"},
+	}, {
+		name:    "cut at location boundaries",
+		deps:    []plan.Department{night("a", "1", "1", "2"), night("b", "2", "3", "4"), night("c", "3", "5")},
+		maxJobs: 3,
+		want:    []string{"a/1", "a/1", "b/3", "b/3", "b/3"},
+	}, {
+		name:    "a location larger than the limit stays whole",
+		deps:    []plan.Department{night("a", "1", "1", "2", "3"), night("b", "1", "4"), night("c", "2", "5")},
+		maxJobs: 2,
+		want:    []string{"a/1", "a/1", "a/1", "a/1", "alone"},
+	}, {
+		name: "ranges apart",
+		deps: []plan.Department{night("a", "1", "1"),
+			{ID: "b", LocationID: "2", Registers: []string{"2"}, From: date("2026-02-20"), Until: date("2026-02-21")}},
+		want: []string{"alone", "alone"},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			jobs := plan.Plan(tt.deps, 0, uuid.New)
+			plan.GroupByRange(jobs, tt.maxJobs)
+			var got []string
+			for _, j := range jobs {
+				lead := "alone"
+				for _, l := range jobs {
+					if j.GroupID != uuid.Nil && l.ID == j.GroupID {
+						lead = l.DepartmentID + "/" + l.RegisterID
+					}
+				}
+				got = append(got, lead)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("leads (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

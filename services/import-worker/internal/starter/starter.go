@@ -37,6 +37,9 @@ type Starter struct {
 	Auth    posimportv1.AuthServiceClient
 	Logger  *slog.Logger
 	MaxDays int
+	// MaxGroupJobs caps a scheduled import's job groups (plan.GroupByRange); 0 is
+	// plan.MaxGroupJobs.
+	MaxGroupJobs int
 	// MaxQueuedPerClient bounds a client's jobs not ended, counting a manual import's new
 	// ones: an import that would pass it is refused (ResourceExhausted); 0 is no bound. The
 	// nightly run is never refused.
@@ -129,7 +132,12 @@ func (s *Starter) Create(ctx context.Context, r Request) (uuid.UUID, []uuid.UUID
 	}
 	jobs := plan.Plan(deps, s.MaxDays, uuid.New)
 	jobs, causes := changes.Extend(jobs, deps, rv.RegisterDays, s.MaxDays, uuid.New)
-	if provider.FetchesByLocation(pos) {
+	switch {
+	case r.Scheduled:
+		// The nightly run's and intraday's jobs are small and share their range: a few groups
+		// per client pay the jobs' fixed costs once each (a location stays in one group).
+		plan.GroupByRange(jobs, s.MaxGroupJobs)
+	case provider.FetchesByLocation(pos):
 		plan.GroupByLocation(jobs)
 	}
 	ni := store.NewImport{Import: store.Import{

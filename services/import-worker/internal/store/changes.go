@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -140,26 +139,22 @@ type WriteContext struct {
 	Causes map[civil.Date]DayCause
 }
 
-// JobWriteContext returns who started the job's import, its trigger and the job's day causes.
-func (s *Store) JobWriteContext(ctx context.Context, job uuid.UUID) (WriteContext, error) {
-	r, err := s.q.JobWriteContext(ctx, s.pool, job)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return WriteContext{}, ErrNotFound
-	}
+// jobsDayCauses reads the day causes of jobs, by job.
+func (s *Store) jobsDayCauses(ctx context.Context, db dbsqlc.DBTX, jobs []uuid.UUID) (map[uuid.UUID]map[civil.Date]DayCause, error) {
+	rows, err := s.q.JobsDayCauses(ctx, db, jobs)
 	if err != nil {
-		return WriteContext{}, fmt.Errorf("read job's import: %w", err)
+		return nil, fmt.Errorf("read jobs' day causes: %w", err)
 	}
-	out := WriteContext{CreatedBy: r.CreatedBy, Trigger: r.Trigger}
-	rows, err := s.q.JobDayCauses(ctx, s.pool, job)
-	if err != nil {
-		return WriteContext{}, fmt.Errorf("read job's day causes: %w", err)
-	}
+	var out map[uuid.UUID]map[civil.Date]DayCause
 	for _, c := range rows {
-		if out.Causes == nil {
-			out.Causes = map[civil.Date]DayCause{}
+		if out == nil {
+			out = map[uuid.UUID]map[civil.Date]DayCause{}
+		}
+		if out[c.JobID] == nil {
+			out[c.JobID] = map[civil.Date]DayCause{}
 		}
 		d := civilDate(c.Day)
-		out.Causes[d] = DayCause{Date: d, Reason: c.Reason, SaleIDs: c.SaleIds, SaleCount: int(c.SaleCount)}
+		out[c.JobID][d] = DayCause{Date: d, Reason: c.Reason, SaleIDs: c.SaleIds, SaleCount: int(c.SaleCount)}
 	}
 	return out, nil
 }

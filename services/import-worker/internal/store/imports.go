@@ -320,10 +320,19 @@ func (s *Store) DepartmentsToMark(ctx context.Context, id uuid.UUID) ([]Departme
 	return out, nil
 }
 
-// DepartmentMarked records that a department of an import was marked imported in the balance.
-func (s *Store) DepartmentMarked(ctx context.Context, id uuid.UUID, department string) error {
-	if err := s.q.DepartmentMarkInsert(ctx, s.pool, dbsqlc.DepartmentMarkInsertParams{ImportID: id, DepartmentID: department}); err != nil {
-		return fmt.Errorf("record marked department: %w", err)
+// DepartmentMarked records that departments of imports were marked imported in the balance,
+// in one statement.
+func (s *Store) DepartmentMarked(ctx context.Context, spans ...DepartmentSpan) error {
+	if len(spans) == 0 {
+		return nil
+	}
+	p := dbsqlc.DepartmentMarkInsertParams{}
+	for _, d := range spans {
+		p.ImportIds = append(p.ImportIds, d.ImportID)
+		p.DepartmentIds = append(p.DepartmentIds, d.DepartmentID)
+	}
+	if err := s.q.DepartmentMarkInsert(ctx, s.pool, p); err != nil {
+		return fmt.Errorf("record marked departments: %w", err)
 	}
 	return nil
 }

@@ -97,9 +97,22 @@ type Lease struct {
 	Cancelled bool
 	// Next are the client's jobs claimed for publication because this one ended (Exhausted).
 	Next []uuid.UUID
-	// Members are the other jobs of the lead's location group, leased with it (Leased: each
+	// Members are the other jobs of the lead's group, leased with it (Leased: each
 	// Job.Attempt is that member's fencing token) or failed with it (Exhausted).
 	Members []Job
+	// Write is what the writes of the leased job and its members carry besides values
+	// (Leased): read in the lease's transaction, so that a job's writes cost no read of their
+	// own. WriteFor gives one job's.
+	Write WriteContext
+	// causes are the day causes of the lead and its members, by job (Leased).
+	causes map[uuid.UUID]map[civil.Date]DayCause
+}
+
+// WriteFor returns the write context of the leased job or one of its members.
+func (l Lease) WriteFor(job uuid.UUID) WriteContext {
+	wc := l.Write
+	wc.Causes = l.causes[job]
+	return wc
 }
 
 // LeaseParams configure [Store.Lease].
@@ -129,6 +142,7 @@ func (s *Store) Lease(ctx context.Context, p LeaseParams) (Lease, error) {
 		}
 		out.Job = jobOfLeaseRow(row)
 		out.Overwrite, out.Partial, out.Cancelled = row.OverwriteApproved, row.Partial, row.CancelTime.Valid
+		out.Write = WriteContext{CreatedBy: row.CreatedBy, Trigger: row.Trigger}
 		switch {
 		case row.State != StatePending && row.State != StateRunning:
 			out.Outcome = Ended
@@ -182,7 +196,12 @@ func (s *Store) Lease(ctx context.Context, p LeaseParams) (Lease, error) {
 			}
 			out.Members = jobsOf(rows)
 		}
-		return nil
+		ids := []uuid.UUID{p.JobID}
+		for _, m := range out.Members {
+			ids = append(ids, m.ID)
+		}
+		out.causes, err = s.jobsDayCauses(ctx, tx, ids)
+		return err
 	})
 	return out, err
 }

@@ -54,7 +54,11 @@ type unit struct {
 	byRegister bool
 	loc        *time.Location
 	series     *aggregate.Series
-	res        Result
+	// wc is what the unit's writes carry besides values.
+	wc store.WriteContext
+	// days are the series' days once the reads are done.
+	days []aggregate.Day
+	res  Result
 }
 
 func (u *unit) alive() bool { return u.res.Failure == "" }
@@ -76,9 +80,10 @@ func (u *unit) wants(register string, t time.Time) bool {
 func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 	j := l.Job
 	units := make([]*unit, 0, 1+len(l.Members))
-	units = append(units, &unit{lease: l})
+	units = append(units, &unit{lease: l, wc: l.WriteFor(l.Job.ID)})
 	for _, m := range l.Members {
-		units = append(units, &unit{lease: store.Lease{Outcome: l.Outcome, Job: m, Attempt: m.Attempt, Overwrite: l.Overwrite, Partial: l.Partial, Cancelled: l.Cancelled}})
+		units = append(units, &unit{lease: store.Lease{Outcome: l.Outcome, Job: m, Attempt: m.Attempt, Overwrite: l.Overwrite, Partial: l.Partial, Cancelled: l.Cancelled},
+			wc: l.WriteFor(m.ID)})
 	}
 	grouped := len(units) > 1
 	for _, u := range units {
@@ -143,44 +148,13 @@ func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 		return Result{}, Permanent("POS account: %v", err)
 	}
 
-	q := w.salesQuery(j.LocationID, units)
-	if grouped {
-		// A malformed sale fails the jobs of its register alone; the stream goes on for the
-		// others, and stops once no job is left to serve.
-		q.OnSaleError = func(se *pos.SaleError) error {
-			for _, u := range units {
-				if u.alive() && u.wants(se.RegisterID, se.CompletedAt) {
-					u.res.Failure = w.sourceError(prov, se).Error()
-				}
-			}
-			if !anyAlive(units) {
-				return se
-			}
-			return nil
-		}
-	}
 	fetchStart := time.Now()
 	seen := newSeenSales(src)
-	err = src.Sales(ctx, q, func(f pos.SaleFigures) error {
-		seen.add(f)
-		for _, u := range units {
-			if u.alive() && u.wants(f.RegisterID, f.CompletedAt) {
-				u.res.Counters.SalesCounted++
-				if err := u.series.Add(f); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
+	err = w.readSales(ctx, prov, provider.FetchesByLocation(acct.Provider), src, units, grouped, seen)
 	// The lead's counters carry the group's requests: the import's sum counts each once.
 	units[0].res.Counters.RequestsMade = src.Stats().Requests
-	var se *pos.SaleError
-	if grouped && errors.As(err, &se) && !anyAlive(units) {
-		err = nil // every job failed on its own malformed sales
-	}
 	if err != nil {
-		return partial(w.sourceError(prov, err))
+		return partial(err)
 	}
 
 	fields, unmapped := mapFields(cfg.GetFields(), src.DataTypes())
@@ -191,39 +165,153 @@ func (w *Worker) execute(ctx context.Context, l store.Lease) (Result, error) {
 	}
 	units[0].res.FetchTime = time.Since(fetchStart)
 	writeStart := time.Now()
+	err = w.writeUnits(ctx, units, grouped, fields, acct.Key(), seen)
+	units[0].res.WriteTime = time.Since(writeStart)
+	if err != nil {
+		return partial(err)
+	}
+	return result()
+}
+
+// stream is one read of the POS and the units it serves.
+type stream struct {
+	q     pos.SalesQuery
+	units []*unit
+}
+
+// streams splits the units still alive into the POS reads that serve them: one per location,
+// except that a POS filtering by register across locations (Retail: every shop of the account,
+// registerID IN) reads every unit with a register at once, whatever its shop.
+func streams(units []*unit, byLocation bool) []*stream {
+	var out []*stream
+	index := map[string]*stream{}
+	for _, u := range units {
+		if !u.alive() {
+			continue
+		}
+		key := "location:" + u.lease.Job.LocationID
+		if !byLocation && u.lease.Job.RegisterID != "" {
+			key = "registers"
+		}
+		st := index[key]
+		if st == nil {
+			st = &stream{}
+			index[key] = st
+			out = append(out, st)
+		}
+		st.units = append(st.units, u)
+	}
+	for _, st := range out {
+		location := st.units[0].lease.Job.LocationID
+		for _, u := range st.units[1:] {
+			if u.lease.Job.LocationID != location {
+				location = "" // every shop: the registers narrow it
+			}
+		}
+		st.q = salesQuery(location, st.units)
+	}
+	return out
+}
+
+// readSales reads the units' sales, stream after stream, into their series. In a group a
+// malformed sale fails the units of its register alone, and the reads stop once no unit is
+// left to serve; what concerns a read (the POS, the token) is the group's error.
+func (w *Worker) readSales(ctx context.Context, prov provider.Provider, byLocation bool, src pos.Source, units []*unit, grouped bool, seen *seenSales) error {
+	for _, st := range streams(units, byLocation) {
+		if !anyAlive(units) {
+			return nil
+		}
+		q := st.q
+		if grouped {
+			q.OnSaleError = func(se *pos.SaleError) error {
+				for _, u := range st.units {
+					if u.alive() && u.wants(se.RegisterID, se.CompletedAt) {
+						u.res.Failure = w.sourceError(prov, se).Error()
+					}
+				}
+				if !anyAlive(st.units) {
+					return se
+				}
+				return nil
+			}
+		}
+		err := src.Sales(ctx, q, func(f pos.SaleFigures) error {
+			seen.add(f)
+			for _, u := range st.units {
+				if u.alive() && u.wants(f.RegisterID, f.CompletedAt) {
+					u.res.Counters.SalesCounted++
+					if err := u.series.Add(f); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		var se *pos.SaleError
+		if grouped && errors.As(err, &se) && !anyAlive(st.units) {
+			continue // every job of this read failed on its own malformed sales
+		}
+		if err != nil {
+			return w.sourceError(prov, err)
+		}
+	}
+	return nil
+}
+
+// writeUnits writes the days of the units still alive and records what they saw. A group's
+// units go to the balance together (writeGroup); a lone job, or a group whose batch the
+// balance refused as a whole for one unit's sake, writes unit by unit, so that one unit's
+// permanent failure is its own.
+func (w *Worker) writeUnits(ctx context.Context, units []*unit, grouped bool, fields []field, account string, seen *seenSales) error {
+	for _, u := range units {
+		if u.alive() {
+			u.days = u.series.Days()
+			u.res.Days = len(u.days)
+		}
+	}
+	alone := !grouped
+	if grouped {
+		err := w.writeGroup(ctx, units, fields)
+		var perm *PermanentError
+		switch {
+		case errors.As(err, &perm) || errors.Is(err, errBatchUnavailable):
+			alone = true // find the unit it concerns, or write without the batch call
+			for _, u := range units {
+				u.res.Counters = store.Counters{SalesCounted: u.res.Counters.SalesCounted, RequestsMade: u.res.Counters.RequestsMade}
+				u.res.CorrectionsPending, u.res.Cancelled = 0, false
+			}
+		case err != nil:
+			return err
+		}
+	}
 	for i, u := range units {
 		if !u.alive() {
 			continue
 		}
-		days := u.series.Days()
-		u.res.Days = len(days)
-		err := w.writeJob(ctx, u.lease, u.loc, days, fields, &u.res)
-		var perm *PermanentError
-		switch {
-		case grouped && errors.As(err, &perm):
-			u.res.Failure = perm.Reason
-		case err != nil:
-			units[0].res.WriteTime = time.Since(writeStart)
-			return partial(err)
+		if alone {
+			err := w.writeJob(ctx, u.lease, u.wc, u.loc, u.days, fields, &u.res)
+			var perm *PermanentError
+			switch {
+			case grouped && errors.As(err, &perm):
+				u.res.Failure = perm.Reason
+				continue
+			case err != nil:
+				return err
+			}
 		}
 		if u.res.Cancelled {
 			// The import was cancelled: the jobs not written yet stop too.
 			for _, rest := range units[i+1:] {
 				rest.res.Cancelled = true
 			}
-			break
+			return nil
 		}
-		if !u.alive() {
-			continue
-		}
-		if err := w.afterWrite(ctx, u.lease, acct.Key(), seen, u.res); err != nil {
-			units[0].res.WriteTime = time.Since(writeStart)
-			return partial(err)
+		if err := w.afterWrite(ctx, u.lease, account, seen, u.res); err != nil {
+			return err
 		}
 		seen.sales = nil // recorded once, with the first job written
 	}
-	units[0].res.WriteTime = time.Since(writeStart)
-	return result()
+	return nil
 }
 
 // prepare checks the unit's department and time zone and sets up its series; a problem is the
@@ -254,7 +342,7 @@ func (u *unit) prepare(deps []*posimportv1.Department) {
 
 // salesQuery covers the units still alive: their location over the union of their ranges,
 // narrowed to their registers unless one of them takes the whole location.
-func (w *Worker) salesQuery(location string, units []*unit) pos.SalesQuery {
+func salesQuery(location string, units []*unit) pos.SalesQuery {
 	q := pos.SalesQuery{LocationID: location}
 	var registers []string
 	whole := false
@@ -290,12 +378,8 @@ func anyAlive(units []*unit) bool {
 // writeJob writes the job's days to the balance WriteBatchDays at a time, each batch one
 // WriteDays transaction, checking for a cancellation before each, and counts their outcomes
 // in res.
-func (w *Worker) writeJob(ctx context.Context, l store.Lease, loc *time.Location, days []aggregate.Day, fields []field, res *Result) error {
+func (w *Worker) writeJob(ctx context.Context, l store.Lease, wc store.WriteContext, loc *time.Location, days []aggregate.Day, fields []field, res *Result) error {
 	j := l.Job
-	wc, err := w.d.Store.JobWriteContext(ctx, j.ID)
-	if err != nil {
-		return err
-	}
 	for start := 0; start < len(days); start += w.cfg.WriteBatchDays {
 		batch := days[start:min(start+w.cfg.WriteBatchDays, len(days))]
 		cancelled, err := w.d.Store.Cancelled(ctx, j.ID, l.Attempt)
@@ -311,17 +395,7 @@ func (w *Worker) writeJob(ctx context.Context, l store.Lease, loc *time.Location
 			return err
 		}
 		for _, outcome := range outcomes {
-			switch outcome {
-			case posimportv1.WriteOutcome_WRITE_OUTCOME_WRITTEN:
-				res.Counters.DaysWritten++
-			case posimportv1.WriteOutcome_WRITE_OUTCOME_UNCHANGED:
-				res.Counters.DaysWritten++
-				res.Counters.DaysUnchanged++
-			case posimportv1.WriteOutcome_WRITE_OUTCOME_SKIPPED_APPROVED:
-				res.Counters.DaysSkippedApproved++
-			case posimportv1.WriteOutcome_WRITE_OUTCOME_CORRECTION_PENDING:
-				res.CorrectionsPending++
-			}
+			res.tally(outcome)
 		}
 		if start+len(batch) == len(days) {
 			return nil // the job's end records the final counters, a moment later
@@ -383,9 +457,52 @@ func fieldValues(day aggregate.Day, fields []field) []*posimportv1.FieldValues {
 	return out
 }
 
+// tally counts one day's write outcome.
+func (r *Result) tally(outcome posimportv1.WriteOutcome) {
+	switch outcome {
+	case posimportv1.WriteOutcome_WRITE_OUTCOME_WRITTEN:
+		r.Counters.DaysWritten++
+	case posimportv1.WriteOutcome_WRITE_OUTCOME_UNCHANGED:
+		r.Counters.DaysWritten++
+		r.Counters.DaysUnchanged++
+	case posimportv1.WriteOutcome_WRITE_OUTCOME_SKIPPED_APPROVED:
+		r.Counters.DaysSkippedApproved++
+	case posimportv1.WriteOutcome_WRITE_OUTCOME_CORRECTION_PENDING:
+		r.CorrectionsPending++
+	}
+}
+
 // writeDays writes consecutive days of the job in one WriteDays call and returns their
 // outcomes.
 func (w *Worker) writeDays(ctx context.Context, l store.Lease, loc *time.Location, days []aggregate.Day, fields []field, wc store.WriteContext) ([]posimportv1.WriteOutcome, error) {
+	req, err := daysRequest(l, loc, days, fields, wc)
+	if err != nil {
+		return nil, err
+	}
+	what := fmt.Sprintf("write %s to %s to the balance", days[0].Date, days[len(days)-1].Date)
+	cctx, cancel := context.WithTimeout(ctx, w.cfg.WriteTimeout)
+	defer cancel()
+	resp, err := w.d.Balance.WriteDays(cctx, req)
+	if err != nil {
+		return nil, writeError(what, err)
+	}
+	return outcomes(what, resp, len(days))
+}
+
+// outcomes returns the day outcomes of a WriteDays answer of n days.
+func outcomes(what string, resp *posimportv1.WriteDaysResponse, n int) ([]posimportv1.WriteOutcome, error) {
+	if len(resp.GetDays()) != n {
+		return nil, fmt.Errorf("%s: %d outcomes for %d days", what, len(resp.GetDays()), n)
+	}
+	out := make([]posimportv1.WriteOutcome, n)
+	for i, d := range resp.GetDays() {
+		out[i] = d.GetOutcome()
+	}
+	return out, nil
+}
+
+// daysRequest is the WriteDays request of consecutive days of the job.
+func daysRequest(l store.Lease, loc *time.Location, days []aggregate.Day, fields []field, wc store.WriteContext) (*posimportv1.WriteDaysRequest, error) {
 	j := l.Job
 	req := &posimportv1.WriteDaysRequest{
 		ClientId: j.ClientID, DepartmentId: j.DepartmentID, RegisterId: j.RegisterID, TimeZone: j.TimeZone,
@@ -399,21 +516,7 @@ func (w *Worker) writeDays(ctx context.Context, l store.Lease, loc *time.Locatio
 		req.Days[i] = &posimportv1.DayValues{Date: day.Date.String(), Fields: fieldValues(day, fields), Cause: dayCause(wc, day.Date),
 			Partial: l.Partial}
 	}
-	what := fmt.Sprintf("write %s to %s to the balance", days[0].Date, days[len(days)-1].Date)
-	cctx, cancel := context.WithTimeout(ctx, w.cfg.WriteTimeout)
-	defer cancel()
-	resp, err := w.d.Balance.WriteDays(cctx, req)
-	if err != nil {
-		return nil, writeError(what, err)
-	}
-	if len(resp.GetDays()) != len(days) {
-		return nil, fmt.Errorf("%s: %d outcomes for %d days", what, len(resp.GetDays()), len(days))
-	}
-	out := make([]posimportv1.WriteOutcome, len(days))
-	for i, d := range resp.GetDays() {
-		out[i] = d.GetOutcome()
-	}
-	return out, nil
+	return req, nil
 }
 
 // writeError classifies a refused write. Only the balance's stale-fence refusal (Aborted with

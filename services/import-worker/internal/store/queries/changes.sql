@@ -1,11 +1,14 @@
 -- name: SalesSeenUpsert :exec
--- Records where an import counted sales (the latest import's position wins).
+-- Records where an import counted sales (the latest import's position wins). A sale seen
+-- again where it was (most of a nightly run's: it re-reads yesterday) writes nothing.
 INSERT INTO sales_seen (account_key, sale_id, location_id, register_id, completed_at)
 SELECT @account_key::text, s.sale_id, s.location_id, s.register_id, s.completed_at
 FROM (SELECT unnest(@sale_ids::text[]) AS sale_id, unnest(@location_ids::text[]) AS location_id,
              unnest(@register_ids::text[]) AS register_id, unnest(@completed_ats::timestamptz[]) AS completed_at) s
 ON CONFLICT (account_key, sale_id) DO UPDATE SET location_id = excluded.location_id,
-    register_id = excluded.register_id, completed_at = excluded.completed_at, update_time = now();
+    register_id = excluded.register_id, completed_at = excluded.completed_at, update_time = now()
+WHERE (sales_seen.location_id, sales_seen.register_id, sales_seen.completed_at)
+      IS DISTINCT FROM (excluded.location_id, excluded.register_id, excluded.completed_at);
 
 -- name: SalesSeenGet :many
 SELECT sale_id, location_id, register_id, completed_at FROM sales_seen
@@ -31,12 +34,9 @@ VALUES (@import_id, @account_key, @since, @watermark, @changes, @requests);
 INSERT INTO job_day_causes (job_id, day, reason, sale_ids, sale_count)
 VALUES (@job_id, @day, @reason, @sale_ids, @sale_count);
 
--- name: JobWriteContext :one
--- What a job's writes carry besides values: who started its import and its trigger.
-SELECT i.created_by, i.trigger FROM jobs j JOIN imports i USING (import_id) WHERE j.job_id = @job_id;
-
--- name: JobDayCauses :many
-SELECT day, reason, sale_ids, sale_count FROM job_day_causes WHERE job_id = @job_id ORDER BY day;
+-- name: JobsDayCauses :many
+-- The day causes of the jobs of a lease (a lead and its group's members).
+SELECT job_id, day, reason, sale_ids, sale_count FROM job_day_causes WHERE job_id = ANY(@job_ids::uuid[]) ORDER BY job_id, day;
 
 -- name: JobCorrectionsPending :exec
 -- Records the register-days of an attempt left as pending corrections.

@@ -97,7 +97,8 @@ GROUP BY j.import_id, j.client_id, j.department_id
 HAVING bool_and(j.state IN ('DONE', 'SKIPPED')) AND max(j.update_time) > now() - interval '3 days';
 
 -- name: DepartmentMarkInsert :exec
-INSERT INTO import_departments_marked (import_id, department_id) VALUES (@import_id, @department_id)
+INSERT INTO import_departments_marked (import_id, department_id)
+SELECT unnest(@import_ids::uuid[]), unnest(@department_ids::text[])
 ON CONFLICT DO NOTHING;
 
 -- name: DepartmentLastImported :many

@@ -6,7 +6,7 @@ VALUES (@job_id, @import_id, @client_id, @department_id, @register_id, @location
 
 -- name: JobGetForLease :one
 -- Locks the job for the lease decision and reads the database clock the lease is judged by.
-SELECT j.*, i.overwrite_approved, i.partial, i.cancel_time, now()::timestamptz AS db_now
+SELECT j.*, i.overwrite_approved, i.partial, i.cancel_time, i.created_by, i.trigger, now()::timestamptz AS db_now
 FROM jobs j JOIN imports i USING (import_id)
 WHERE j.job_id = @job_id
 FOR UPDATE OF j;

@@ -117,27 +117,22 @@ func (q *Queries) JobDayCauseInsert(ctx context.Context, db DBTX, arg JobDayCaus
 	return err
 }
 
-const jobDayCauses = `-- name: JobDayCauses :many
-SELECT day, reason, sale_ids, sale_count FROM job_day_causes WHERE job_id = $1 ORDER BY day
+const jobsDayCauses = `-- name: JobsDayCauses :many
+SELECT job_id, day, reason, sale_ids, sale_count FROM job_day_causes WHERE job_id = ANY($1::uuid[]) ORDER BY job_id, day
 `
 
-type JobDayCausesRow struct {
-	Day       pgtype.Date
-	Reason    string
-	SaleIds   []string
-	SaleCount int32
-}
-
-func (q *Queries) JobDayCauses(ctx context.Context, db DBTX, jobID uuid.UUID) ([]JobDayCausesRow, error) {
-	rows, err := db.Query(ctx, jobDayCauses, jobID)
+// The day causes of the jobs of a lease (a lead and its group's members).
+func (q *Queries) JobsDayCauses(ctx context.Context, db DBTX, jobIds []uuid.UUID) ([]JobDayCause, error) {
+	rows, err := db.Query(ctx, jobsDayCauses, jobIds)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []JobDayCausesRow{}
+	items := []JobDayCause{}
 	for rows.Next() {
-		var i JobDayCausesRow
+		var i JobDayCause
 		if err := rows.Scan(
+			&i.JobID,
 			&i.Day,
 			&i.Reason,
 			&i.SaleIds,
@@ -151,23 +146,6 @@ func (q *Queries) JobDayCauses(ctx context.Context, db DBTX, jobID uuid.UUID) ([
 		return nil, err
 	}
 	return items, nil
-}
-
-const jobWriteContext = `-- name: JobWriteContext :one
-SELECT i.created_by, i.trigger FROM jobs j JOIN imports i USING (import_id) WHERE j.job_id = $1
-`
-
-type JobWriteContextRow struct {
-	CreatedBy string
-	Trigger   int16
-}
-
-// What a job's writes carry besides values: who started its import and its trigger.
-func (q *Queries) JobWriteContext(ctx context.Context, db DBTX, jobID uuid.UUID) (JobWriteContextRow, error) {
-	row := db.QueryRow(ctx, jobWriteContext, jobID)
-	var i JobWriteContextRow
-	err := row.Scan(&i.CreatedBy, &i.Trigger)
-	return i, err
 }
 
 const salesSeenGet = `-- name: SalesSeenGet :many
@@ -219,6 +197,8 @@ FROM (SELECT unnest($2::text[]) AS sale_id, unnest($3::text[]) AS location_id,
              unnest($4::text[]) AS register_id, unnest($5::timestamptz[]) AS completed_at) s
 ON CONFLICT (account_key, sale_id) DO UPDATE SET location_id = excluded.location_id,
     register_id = excluded.register_id, completed_at = excluded.completed_at, update_time = now()
+WHERE (sales_seen.location_id, sales_seen.register_id, sales_seen.completed_at)
+      IS DISTINCT FROM (excluded.location_id, excluded.register_id, excluded.completed_at)
 `
 
 type SalesSeenUpsertParams struct {
@@ -229,7 +209,8 @@ type SalesSeenUpsertParams struct {
 	CompletedAts []pgtype.Timestamptz
 }
 
-// Records where an import counted sales (the latest import's position wins).
+// Records where an import counted sales (the latest import's position wins). A sale seen
+// again where it was (most of a nightly run's: it re-reads yesterday) writes nothing.
 func (q *Queries) SalesSeenUpsert(ctx context.Context, db DBTX, arg SalesSeenUpsertParams) error {
 	_, err := db.Exec(ctx, salesSeenUpsert,
 		arg.AccountKey,

@@ -48,17 +48,18 @@ func (q *Queries) DepartmentLastImported(ctx context.Context, db DBTX) ([]Depart
 }
 
 const departmentMarkInsert = `-- name: DepartmentMarkInsert :exec
-INSERT INTO import_departments_marked (import_id, department_id) VALUES ($1, $2)
+INSERT INTO import_departments_marked (import_id, department_id)
+SELECT unnest($1::uuid[]), unnest($2::text[])
 ON CONFLICT DO NOTHING
 `
 
 type DepartmentMarkInsertParams struct {
-	ImportID     uuid.UUID
-	DepartmentID string
+	ImportIds     []uuid.UUID
+	DepartmentIds []string
 }
 
 func (q *Queries) DepartmentMarkInsert(ctx context.Context, db DBTX, arg DepartmentMarkInsertParams) error {
-	_, err := db.Exec(ctx, departmentMarkInsert, arg.ImportID, arg.DepartmentID)
+	_, err := db.Exec(ctx, departmentMarkInsert, arg.ImportIds, arg.DepartmentIds)
 	return err
 }
 

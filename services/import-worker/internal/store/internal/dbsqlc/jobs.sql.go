@@ -237,7 +237,7 @@ func (q *Queries) JobGet(ctx context.Context, db DBTX, jobID uuid.UUID) (Job, er
 }
 
 const jobGetForLease = `-- name: JobGetForLease :one
-SELECT j.job_id, j.import_id, j.client_id, j.department_id, j.register_id, j.location_id, j.time_zone, j.from_date, j.until_date, j.state, j.attempt, j.lease_owner, j.lease_until, j.published_at, j.republish_count, j.days_written, j.days_unchanged, j.days_skipped_approved, j.sales_counted, j.requests_made, j.last_error, j.create_time, j.start_time, j.finish_time, j.update_time, j.seq, j.days_correction_pending, j.group_id, j.priority, i.overwrite_approved, i.partial, i.cancel_time, now()::timestamptz AS db_now
+SELECT j.job_id, j.import_id, j.client_id, j.department_id, j.register_id, j.location_id, j.time_zone, j.from_date, j.until_date, j.state, j.attempt, j.lease_owner, j.lease_until, j.published_at, j.republish_count, j.days_written, j.days_unchanged, j.days_skipped_approved, j.sales_counted, j.requests_made, j.last_error, j.create_time, j.start_time, j.finish_time, j.update_time, j.seq, j.days_correction_pending, j.group_id, j.priority, i.overwrite_approved, i.partial, i.cancel_time, i.created_by, i.trigger, now()::timestamptz AS db_now
 FROM jobs j JOIN imports i USING (import_id)
 WHERE j.job_id = $1
 FOR UPDATE OF j
@@ -276,6 +276,8 @@ type JobGetForLeaseRow struct {
 	OverwriteApproved     bool
 	Partial               bool
 	CancelTime            pgtype.Timestamptz
+	CreatedBy             string
+	Trigger               int16
 	DbNow                 pgtype.Timestamptz
 }
 
@@ -316,6 +318,8 @@ func (q *Queries) JobGetForLease(ctx context.Context, db DBTX, jobID uuid.UUID) 
 		&i.OverwriteApproved,
 		&i.Partial,
 		&i.CancelTime,
+		&i.CreatedBy,
+		&i.Trigger,
 		&i.DbNow,
 	)
 	return i, err
