@@ -159,6 +159,17 @@ func (l *Limiter) covered(s pos.BucketState) bool {
 	return s.Level <= level+0.5
 }
 
+// dripInterval is the time one drip takes in the learnt model; 0 while nothing is learnt.
+func (l *Limiter) dripInterval() time.Duration {
+	m := &l.model
+	m.Lock()
+	defer m.Unlock()
+	if !m.known || m.drip <= 0 {
+		return 0
+	}
+	return time.Duration(float64(time.Second) / m.drip)
+}
+
 // forget drops the learnt model after the row was changed otherwise.
 func (l *Limiter) forget() {
 	l.model.Lock()
@@ -215,6 +226,12 @@ func (l *Limiter) Wait(ctx context.Context, cost float64) error {
 		}
 		if err := l.b.sleep(ctx, r.Wait); err != nil {
 			return err
+		}
+		if r.Wait < l.dripInterval()/2 {
+			// A wait of less than half a drip is burst spacing with the bucket far from full,
+			// where no 429 (and no pause) is expected: reading the pause back would double the
+			// budget's statements per request for nothing. A 429 still pauses every process.
+			return nil
 		}
 		paused, err := l.b.st.RatePausedUntil(ctx, l.key)
 		if err != nil {

@@ -289,3 +289,59 @@ func TestObserveWritesOnlyWhatIsNew(t *testing.T) {
 		})
 	}
 }
+
+// TestWaitRereadsThePauseAfterALongWait: a request that waited half a drip or more (the bucket
+// near full, where 429s come) reads back a pause another process set while it slept and waits
+// for it; one that waited only the burst spacing (the bucket far from full) goes, sparing the
+// read that would double the budget's statements per request.
+func TestWaitRereadsThePauseAfterALongWait(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// ahead is how many requests reserve before the one under test: 8 fill the bucket's
+		// tolerance (a wait of one drip, 100 ms), 1 leaves only the burst spacing.
+		ahead int
+		want  []time.Duration
+	}{
+		{name: "a wait of one drip reads the pause back", ahead: 8, want: []time.Duration{100 * time.Millisecond, 900 * time.Millisecond}},
+		{name: "burst spacing does not", ahead: 1, want: []time.Duration{time.Microsecond}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			pool := storetest.Pool(t)
+			clock := newClock()
+			other := newBudget(pool, clock).For("acct")
+			start := clock.Now()
+			var slept []time.Duration
+			c := cfg
+			c.Now = clock.Now
+			c.Sleep = func(_ context.Context, d time.Duration) error {
+				slept = append(slept, d.Round(time.Microsecond))
+				if len(slept) == 1 {
+					// Another process met a 429 meanwhile: it pauses the account for a second.
+					other.PauseUntil(start.Add(time.Second))
+				}
+				clock.Advance(d)
+				return nil
+			}
+			l := ratebudget.New(store.New(pool), c, logging.Discard()).For("acct")
+			l.Observe(pos.BucketState{Level: 0, Size: 10, DripRate: 10}) // learn the drip
+			for range tc.ahead {
+				if _, err := l.Reserve(context.Background(), 1); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := l.Wait(context.Background(), 1); err != nil {
+				t.Fatal(err)
+			}
+			ok := len(slept) == len(tc.want)
+			for i := 0; ok && i < len(slept); i++ {
+				ok = near(slept[i], tc.want[i])
+			}
+			if !ok {
+				t.Errorf("sleeps %v, want %v", slept, tc.want)
+			}
+		})
+	}
+}

@@ -139,3 +139,53 @@ func TestFieldValuesAutumnDay(t *testing.T) {
 		t.Errorf("field values (-want +got):\n%s", diff)
 	}
 }
+
+// TestStreams: a group's units are read per location, except that a POS filtering by register
+// across shops (Retail) reads every unit with a register at once over every shop; a unit of a
+// whole department keeps its location's read, and a failed unit is read by none.
+func TestStreams(t *testing.T) {
+	t.Parallel()
+	d1, d2 := civil.Date{Year: 2026, Month: 3, Day: 1}, civil.Date{Year: 2026, Month: 3, Day: 2}
+	mk := func(location, register string, failed bool) *unit {
+		series, err := aggregate.New(time.UTC, d1, d2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := &unit{lease: store.Lease{Job: store.Job{LocationID: location, RegisterID: register, From: d1, Until: d2}}, loc: time.UTC, series: series}
+		if failed {
+			u.res.Failure = "malformed"
+		}
+		return u
+	}
+	units := []*unit{mk("1", "11", false), mk("1", "12", false), mk("2", "21", false), mk("3", "", false), mk("2", "22", true)}
+	type read struct {
+		Location  string
+		Registers []string
+		Units     int
+	}
+	summary := func(ss []*stream) []read {
+		var out []read
+		for _, s := range ss {
+			if !s.q.From.Equal(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)) || !s.q.Until.Equal(time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC)) {
+				t.Errorf("read of %q covers %v to %v, want the two days", s.q.LocationID, s.q.From, s.q.Until)
+			}
+			out = append(out, read{s.q.LocationID, s.q.RegisterIDs, len(s.units)})
+		}
+		return out
+	}
+	tests := []struct {
+		name       string
+		byLocation bool
+		want       []read
+	}{
+		{"by register, every shop at once", false, []read{{"", []string{"11", "12", "21"}, 3}, {"3", nil, 1}}},
+		{"by location", true, []read{{"1", []string{"11", "12"}, 2}, {"2", []string{"21"}, 1}, {"3", nil, 1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, summary(streams(units, tt.byLocation))); diff != "" {
+				t.Errorf("reads (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
