@@ -69,28 +69,20 @@ DELETE FROM day_values
 WHERE client_id = @client_id
   AND (department_id, business_date) IN (SELECT unnest(@department_ids::text[]), unnest(@dates::date[]));
 
--- name: DayValuesRebuildDays :exec
--- The departments' sums over registers on these department-days, hour by hour (by position in
--- the day) and for the day.
+-- name: RegisterValuesOfDeptDays :many
+-- Every register's values of these department-days, which the store sums into day_values.
+SELECT department_id, business_date, field_id, hours::text[] AS hours, total::text AS total
+FROM register_values
+WHERE client_id = @client_id
+  AND (department_id, business_date) IN (SELECT unnest(@department_ids::text[]), unnest(@dates::date[]));
+
+-- name: DayValuesInsertDays :exec
+-- The departments' sums over registers, as the store computed them: hours are array literals
+-- ("{1.50,0}") and the same values joined by commas (hours_text), one per department-day and field.
 INSERT INTO day_values (client_id, department_id, business_date, field_id, hours, hours_text, total)
-SELECT @client_id::text, t.department_id, t.business_date, t.field_id, coalesce(h.hours, '{}'),
-       coalesce(array_to_string(h.hours, ','), ''), t.total
+SELECT @client_id::text, v.department_id, v.business_date, v.field_id, v.hours::numeric[], v.hours_text, v.total::numeric
 FROM (
-    SELECT department_id, business_date, field_id, sum(total) AS total
-    FROM register_values
-    WHERE client_id = @client_id
-      AND (department_id, business_date) IN (SELECT unnest(@department_ids::text[]), unnest(@dates::date[]))
-    GROUP BY department_id, business_date, field_id
-) t
-LEFT JOIN (
-    SELECT department_id, business_date, field_id, array_agg(s ORDER BY idx) AS hours
-    FROM (
-        SELECT r.department_id, r.business_date, r.field_id, u.idx, sum(u.h) AS s
-        FROM register_values r
-        CROSS JOIN LATERAL unnest(r.hours) WITH ORDINALITY AS u(h, idx)
-        WHERE r.client_id = @client_id
-          AND (r.department_id, r.business_date) IN (SELECT unnest(@department_ids::text[]), unnest(@dates::date[]))
-        GROUP BY r.department_id, r.business_date, r.field_id, u.idx
-    ) per_hour
-    GROUP BY department_id, business_date, field_id
-) h USING (department_id, business_date, field_id);
+    SELECT unnest(@department_ids::text[]) AS department_id, unnest(@dates::date[]) AS business_date,
+           unnest(@field_ids::bigint[]) AS field_id, unnest(@hours::text[]) AS hours,
+           unnest(@hours_texts::text[]) AS hours_text, unnest(@totals::text[]) AS total
+) v;

@@ -297,40 +297,85 @@ func (q *Queries) DayValuesDeleteDays(ctx context.Context, db DBTX, arg DayValue
 	return err
 }
 
-const dayValuesRebuildDays = `-- name: DayValuesRebuildDays :exec
+const dayValuesInsertDays = `-- name: DayValuesInsertDays :exec
 INSERT INTO day_values (client_id, department_id, business_date, field_id, hours, hours_text, total)
-SELECT $1::text, t.department_id, t.business_date, t.field_id, coalesce(h.hours, '{}'),
-       coalesce(array_to_string(h.hours, ','), ''), t.total
+SELECT $1::text, v.department_id, v.business_date, v.field_id, v.hours::numeric[], v.hours_text, v.total::numeric
 FROM (
-    SELECT department_id, business_date, field_id, sum(total) AS total
-    FROM register_values
-    WHERE client_id = $1
-      AND (department_id, business_date) IN (SELECT unnest($2::text[]), unnest($3::date[]))
-    GROUP BY department_id, business_date, field_id
-) t
-LEFT JOIN (
-    SELECT department_id, business_date, field_id, array_agg(s ORDER BY idx) AS hours
-    FROM (
-        SELECT r.department_id, r.business_date, r.field_id, u.idx, sum(u.h) AS s
-        FROM register_values r
-        CROSS JOIN LATERAL unnest(r.hours) WITH ORDINALITY AS u(h, idx)
-        WHERE r.client_id = $1
-          AND (r.department_id, r.business_date) IN (SELECT unnest($2::text[]), unnest($3::date[]))
-        GROUP BY r.department_id, r.business_date, r.field_id, u.idx
-    ) per_hour
-    GROUP BY department_id, business_date, field_id
-) h USING (department_id, business_date, field_id)
+    SELECT unnest($2::text[]) AS department_id, unnest($3::date[]) AS business_date,
+           unnest($4::bigint[]) AS field_id, unnest($5::text[]) AS hours,
+           unnest($6::text[]) AS hours_text, unnest($7::text[]) AS total
+) v
 `
 
-type DayValuesRebuildDaysParams struct {
+type DayValuesInsertDaysParams struct {
+	ClientID      string
+	DepartmentIds []string
+	Dates         []pgtype.Date
+	FieldIds      []int64
+	Hours         []string
+	HoursTexts    []string
+	Totals        []string
+}
+
+// The departments' sums over registers, as the store computed them: hours are array literals
+// ("{1.50,0}") and the same values joined by commas (hours_text), one per department-day and field.
+func (q *Queries) DayValuesInsertDays(ctx context.Context, db DBTX, arg DayValuesInsertDaysParams) error {
+	_, err := db.Exec(ctx, dayValuesInsertDays,
+		arg.ClientID,
+		arg.DepartmentIds,
+		arg.Dates,
+		arg.FieldIds,
+		arg.Hours,
+		arg.HoursTexts,
+		arg.Totals,
+	)
+	return err
+}
+
+const registerValuesOfDeptDays = `-- name: RegisterValuesOfDeptDays :many
+SELECT department_id, business_date, field_id, hours::text[] AS hours, total::text AS total
+FROM register_values
+WHERE client_id = $1
+  AND (department_id, business_date) IN (SELECT unnest($2::text[]), unnest($3::date[]))
+`
+
+type RegisterValuesOfDeptDaysParams struct {
 	ClientID      string
 	DepartmentIds []string
 	Dates         []pgtype.Date
 }
 
-// The departments' sums over registers on these department-days, hour by hour (by position in
-// the day) and for the day.
-func (q *Queries) DayValuesRebuildDays(ctx context.Context, db DBTX, arg DayValuesRebuildDaysParams) error {
-	_, err := db.Exec(ctx, dayValuesRebuildDays, arg.ClientID, arg.DepartmentIds, arg.Dates)
-	return err
+type RegisterValuesOfDeptDaysRow struct {
+	DepartmentID string
+	BusinessDate pgtype.Date
+	FieldID      int64
+	Hours        []string
+	Total        string
+}
+
+// Every register's values of these department-days, which the store sums into day_values.
+func (q *Queries) RegisterValuesOfDeptDays(ctx context.Context, db DBTX, arg RegisterValuesOfDeptDaysParams) ([]RegisterValuesOfDeptDaysRow, error) {
+	rows, err := db.Query(ctx, registerValuesOfDeptDays, arg.ClientID, arg.DepartmentIds, arg.Dates)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RegisterValuesOfDeptDaysRow{}
+	for rows.Next() {
+		var i RegisterValuesOfDeptDaysRow
+		if err := rows.Scan(
+			&i.DepartmentID,
+			&i.BusinessDate,
+			&i.FieldID,
+			&i.Hours,
+			&i.Total,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
