@@ -79,26 +79,39 @@ func (s *Server) WriteDay(ctx context.Context, req *posimportv1.WriteDayRequest)
 
 // MarkDaysImported implements posimportv1.BalanceServiceServer.
 func (s *Server) MarkDaysImported(ctx context.Context, req *posimportv1.MarkDaysImportedRequest) (*posimportv1.MarkDaysImportedResponse, error) {
-	if err := validate.ID("import_id", req.GetImportId()); err != nil {
-		return nil, err
-	}
-	if _, err := validate.TimeZone("time_zone", req.GetTimeZone()); err != nil {
-		return nil, err
-	}
-	r, err := s.dayRange(ctx, req.GetClientId(), req.GetDepartmentId(), req.GetFromDate(), req.GetUntilDate(), true)
+	m, err := s.validateMark(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	if req.GetTimeZone() != r.dept.GetEffectiveTimeZone() {
-		return nil, apierr.Invalid("time_zone", "department %s's time zone is %q, not %q",
-			r.dept.GetDepartmentId(), r.dept.GetEffectiveTimeZone(), req.GetTimeZone())
-	}
-	n, partial, err := s.store.MarkImported(ctx, req.GetClientId(), req.GetDepartmentId(), r.from, r.until, req.GetImportId(),
-		req.GetTimeZone(), s.now())
+	res, err := s.store.MarkImportedBatch(ctx, req.GetClientId(), []store.Mark{m}, s.now())
 	if err != nil {
 		return nil, apiError(err)
 	}
-	return &posimportv1.MarkDaysImportedResponse{Days: int32(n), PartialDays: int32(partial)}, nil
+	return markResponse(res[0]), nil
+}
+
+// validateMark checks a MarkDaysImported request.
+func (s *Server) validateMark(ctx context.Context, req *posimportv1.MarkDaysImportedRequest) (store.Mark, error) {
+	if err := validate.ID("import_id", req.GetImportId()); err != nil {
+		return store.Mark{}, err
+	}
+	if _, err := validate.TimeZone("time_zone", req.GetTimeZone()); err != nil {
+		return store.Mark{}, err
+	}
+	r, err := s.dayRange(ctx, req.GetClientId(), req.GetDepartmentId(), req.GetFromDate(), req.GetUntilDate(), true)
+	if err != nil {
+		return store.Mark{}, err
+	}
+	if req.GetTimeZone() != r.dept.GetEffectiveTimeZone() {
+		return store.Mark{}, apierr.Invalid("time_zone", "department %s's time zone is %q, not %q",
+			r.dept.GetDepartmentId(), r.dept.GetEffectiveTimeZone(), req.GetTimeZone())
+	}
+	return store.Mark{DepartmentID: req.GetDepartmentId(), From: r.from, Until: r.until, ImportID: req.GetImportId(),
+		TimeZone: req.GetTimeZone()}, nil
+}
+
+func markResponse(r store.MarkResult) *posimportv1.MarkDaysImportedResponse {
+	return &posimportv1.MarkDaysImportedResponse{Days: int32(r.Marked), PartialDays: int32(r.Partial)}
 }
 
 // ApproveDays implements posimportv1.BalanceServiceServer.

@@ -17,6 +17,20 @@ const maxWriteDays = 31
 // WriteDays implements posimportv1.BalanceServiceServer: every day is checked as WriteDay
 // checks it, and the days must follow each other; then all are written in one transaction.
 func (s *Server) WriteDays(ctx context.Context, req *posimportv1.WriteDaysRequest) (*posimportv1.WriteDaysResponse, error) {
+	ws, err := s.validateDays(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	results, err := s.store.WriteDays(ctx, ws)
+	if err != nil {
+		return nil, s.writeError(err)
+	}
+	return s.writeDaysResponse(results), nil
+}
+
+// validateDays checks a WriteDays request: each day as WriteDay checks it, and the days must
+// follow each other.
+func (s *Server) validateDays(ctx context.Context, req *posimportv1.WriteDaysRequest) ([]store.Write, error) {
 	if n := len(req.GetDays()); n == 0 || n > maxWriteDays {
 		return nil, apierr.Invalid("days", "want 1 to %d days, got %d", maxWriteDays, n)
 	}
@@ -37,16 +51,18 @@ func (s *Server) WriteDays(ctx context.Context, req *posimportv1.WriteDaysReques
 		}
 		ws[i] = w
 	}
-	results, err := s.store.WriteDays(ctx, ws)
-	if err != nil {
-		return nil, s.writeError(err)
-	}
+	return ws, nil
+}
+
+// writeDaysResponse answers a WriteDays request's results and counts them, each day as one
+// write.
+func (s *Server) writeDaysResponse(results []store.WriteResult) *posimportv1.WriteDaysResponse {
 	resp := &posimportv1.WriteDaysResponse{Days: make([]*posimportv1.WriteDayResponse, len(results))}
 	for i, r := range results {
 		s.metrics.Written(posimportv1.WriteOutcome(r.Outcome))
 		resp.Days[i] = writeResponse(r)
 	}
-	return resp, nil
+	return resp
 }
 
 func writeResponse(r store.WriteResult) *posimportv1.WriteDayResponse {

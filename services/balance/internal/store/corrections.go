@@ -99,18 +99,6 @@ func at(s []string, i int) string {
 // sameFields reports whether two sets of values are equal as decimals.
 func sameFields(a, b []FieldValues) bool { return len(Diff(a, b)) == 0 && len(a) == len(b) }
 
-// storedValues turns a register-day's stored rows into FieldValues.
-func storedValues(rows []dbsqlc.RegisterValuesOfRangeRow) []FieldValues {
-	out := make([]FieldValues, len(rows))
-	for i, r := range rows {
-		out[i] = FieldValues{FieldID: r.FieldID, Hours: r.Hours, Total: r.Total}
-		if out[i].Hours == nil {
-			out[i].Hours = []string{}
-		}
-	}
-	return out
-}
-
 // jsonValues is the stored JSON of a correction's values.
 type jsonValues struct {
 	FieldID int64    `json:"field_id"`
@@ -175,21 +163,22 @@ type Correction struct {
 // Changes are the values the correction changes.
 func (c Correction) Changes() []Change { return Diff(c.Before, c.After) }
 
-// pendingOfRange reads a register's pending corrections of a range of days, by date.
-func (s *Store) pendingOfRange(ctx context.Context, tx pgx.Tx, w Write, until civil.Date) (map[civil.Date]pendingCorrection, error) {
-	rows, err := s.q.CorrectionsPendingOfRange(ctx, tx, dbsqlc.CorrectionsPendingOfRangeParams{
-		ClientID: w.ClientID, DepartmentID: w.DepartmentID, RegisterID: w.RegisterID, FromDate: pgDate(w.Date), UntilDate: pgDate(until),
+// pendingOfDays reads the pending corrections of a batch's register-days.
+func (s *Store) pendingOfDays(ctx context.Context, tx pgx.Tx, client string, days []batchDay) (map[registerDay]pendingCorrection, error) {
+	depts, registers, dates := registerDayArrays(days)
+	rows, err := s.q.CorrectionsPendingOfDays(ctx, tx, dbsqlc.CorrectionsPendingOfDaysParams{
+		ClientID: client, DepartmentIds: depts, RegisterIds: registers, Dates: dates,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read pending corrections: %w", err)
 	}
-	out := make(map[civil.Date]pendingCorrection, len(rows))
+	out := make(map[registerDay]pendingCorrection, len(rows))
 	for _, r := range rows {
 		after, err := decodeValues(r.AfterValues)
 		if err != nil {
 			return nil, err
 		}
-		out[civilDate(r.BusinessDate)] = pendingCorrection{id: r.CorrectionID, after: after}
+		out[registerDay{r.DepartmentID, r.RegisterID, civilDate(r.BusinessDate)}] = pendingCorrection{id: r.CorrectionID, after: after}
 	}
 	return out, nil
 }
@@ -232,10 +221,11 @@ func (s *Store) recordCorrection(ctx context.Context, tx pgx.Tx, w Write, stored
 	return id, true, nil
 }
 
-// countCorrections refreshes the days' counts of pending corrections.
-func (s *Store) countCorrections(ctx context.Context, tx pgx.Tx, client, dept string, dates []pgtype.Date) error {
+// countCorrections refreshes the department-days' counts of pending corrections.
+func (s *Store) countCorrections(ctx context.Context, tx pgx.Tx, client string, dds []deptDay) error {
+	depts, dates := deptDayArrays(dds)
 	if err := s.q.DayStatusCountCorrections(ctx, tx, dbsqlc.DayStatusCountCorrectionsParams{
-		ClientID: client, DepartmentID: dept, Dates: dates,
+		ClientID: client, DepartmentIds: depts, Dates: dates,
 	}); err != nil {
 		return fmt.Errorf("count pending corrections: %w", err)
 	}
@@ -308,7 +298,7 @@ func (s *Store) resolve(ctx context.Context, client, id, by string, now time.Tim
 				ClientID: client, DepartmentID: c.DepartmentID, RegisterID: c.RegisterID, Date: c.Date, TimeZone: c.TimeZone,
 				ImportID: c.ImportID, JobID: c.JobID, FencingToken: c.fencingToken, Fields: c.After, Now: now,
 			}
-			if err := s.replaceDays(ctx, tx, []Write{w}, []int{0}, make([]WriteResult, 1)); err != nil {
+			if err := s.replaceDays(ctx, tx, client, []registerWrite{{w: &w, res: &WriteResult{}}}); err != nil {
 				return err
 			}
 			if err := s.q.DayStatusKeepApproval(ctx, tx, dbsqlc.DayStatusKeepApprovalParams{
@@ -322,7 +312,7 @@ func (s *Store) resolve(ctx context.Context, client, id, by string, now time.Tim
 		}); err != nil {
 			return fmt.Errorf("close correction: %w", err)
 		}
-		if err := s.countCorrections(ctx, tx, client, c.DepartmentID, []pgtype.Date{pgDate(c.Date)}); err != nil {
+		if err := s.countCorrections(ctx, tx, client, []deptDay{{c.DepartmentID, c.Date}}); err != nil {
 			return err
 		}
 		if err := s.audit(ctx, tx, auditRecord{

@@ -59,6 +59,8 @@ const AutoConfirmBy = "auto-confirm"
 // StaleFenceError says a newer attempt of the job has written already.
 type StaleFenceError struct {
 	Seen, Got int64
+	// Write is the stale write's index in its batch.
+	Write int
 }
 
 func (e *StaleFenceError) Error() string {
@@ -167,19 +169,43 @@ func (s *Store) lockDays(ctx context.Context, tx pgx.Tx, client, dept string, fr
 	return rows, nil
 }
 
-// rebuildDayValues recomputes a department's sums over registers for a range of days.
-func (s *Store) rebuildDayValues(ctx context.Context, db dbsqlc.DBTX, client, dept string, from, until civil.Date) error {
-	if err := s.q.DayValuesDelete(ctx, db, dbsqlc.DayValuesDeleteParams{
-		ClientID: client, DepartmentID: dept, FromDate: pgDate(from), UntilDate: pgDate(until),
+// rebuildDayValues recomputes the departments' sums over registers of department-days: it
+// reads every register's values of those days and sums them here, exactly (sumDays), which
+// costs PostgreSQL a fraction of aggregating the hours itself.
+func (s *Store) rebuildDayValues(ctx context.Context, db dbsqlc.DBTX, client string, dds []deptDay) error {
+	depts, dates := deptDayArrays(dds)
+	if err := s.q.DayValuesDeleteDays(ctx, db, dbsqlc.DayValuesDeleteDaysParams{
+		ClientID: client, DepartmentIds: depts, Dates: dates,
 	}); err != nil {
 		return fmt.Errorf("delete day values: %w", err)
 	}
-	if err := s.q.DayValuesRebuild(ctx, db, dbsqlc.DayValuesRebuildParams{
-		ClientID: client, DepartmentID: dept, FromDate: pgDate(from), UntilDate: pgDate(until),
-	}); err != nil {
-		return fmt.Errorf("rebuild day values: %w", err)
+	rows, err := s.q.RegisterValuesOfDeptDays(ctx, db, dbsqlc.RegisterValuesOfDeptDaysParams{
+		ClientID: client, DepartmentIds: depts, Dates: dates,
+	})
+	if err != nil {
+		return fmt.Errorf("read register values: %w", err)
+	}
+	ins, err := sumDays(rows)
+	if err != nil {
+		return err
+	}
+	if len(ins.FieldIds) == 0 {
+		return nil
+	}
+	ins.ClientID = client
+	if err := s.q.DayValuesInsertDays(ctx, db, ins); err != nil {
+		return fmt.Errorf("write day values: %w", err)
 	}
 	return nil
+}
+
+// rangeDays lists a department's days from from to until.
+func rangeDays(dept string, from, until civil.Date) []deptDay {
+	out := make([]deptDay, 0, until.DaysSince(from)+1)
+	for d := from; !d.After(until); d = d.AddDays(1) {
+		out = append(out, deptDay{dept, d})
+	}
+	return out
 }
 
 // RebuildDayValues recomputes a department's sums for a range of days in one transaction,
@@ -190,7 +216,7 @@ func (s *Store) RebuildDayValues(ctx context.Context, client, dept string, from,
 		if _, err := s.lockDays(ctx, tx, client, dept, from, until); err != nil {
 			return err
 		}
-		return s.rebuildDayValues(ctx, tx, client, dept, from, until)
+		return s.rebuildDayValues(ctx, tx, client, rangeDays(dept, from, until))
 	}))
 }
 
@@ -206,33 +232,86 @@ func equalDecimal(a, b string) bool {
 // MarkImported records that an import finished a department's days, except the partial ones
 // (today so far), and moves the department's freshness: its last completely imported day and
 // this import's time now, in zone. It returns how many days of the range are marked and how
-// many were left unmarked as partial.
+// many were left unmarked as partial. It is MarkImportedBatch of one mark.
 func (s *Store) MarkImported(ctx context.Context, client, dept string, from, until civil.Date, importID, zone string, now time.Time) (marked, partial int, err error) {
-	err = postgres.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		days, err := s.lockDays(ctx, tx, client, dept, from, until)
+	res, err := s.MarkImportedBatch(ctx, client, []Mark{{DepartmentID: dept, From: from, Until: until, ImportID: importID, TimeZone: zone}}, now)
+	if err != nil {
+		return 0, 0, err
+	}
+	return res[0].Marked, res[0].Partial, nil
+}
+
+// Mark is one MarkDaysImported request, validated: an import finished a department's days.
+type Mark struct {
+	DepartmentID       string
+	From, Until        civil.Date
+	ImportID, TimeZone string
+}
+
+// MarkResult is what a Mark did: the days of its range marked, and those left unmarked as
+// partial.
+type MarkResult struct {
+	Marked, Partial int
+}
+
+// MarkImportedBatch records several marks of one client, each as MarkImported does, in one
+// transaction: it locks all their days first, in (department, date) order as every
+// transaction does, then marks and moves the freshness of all the departments at once. The
+// marks' departments are distinct.
+func (s *Store) MarkImportedBatch(ctx context.Context, client string, marks []Mark, now time.Time) ([]MarkResult, error) {
+	var (
+		dds    []deptDay
+		byDept = make(map[string]int, len(marks))
+		mark   dbsqlc.DayStatusMarkImportedRangesParams
+		fresh  dbsqlc.FreshnessUpsertManyParams
+	)
+	mark.ClientID, fresh.ClientID = client, client
+	for i, m := range marks {
+		if _, dup := byDept[m.DepartmentID]; dup {
+			return nil, fmt.Errorf("mark batch: department %s is marked twice", m.DepartmentID)
+		}
+		byDept[m.DepartmentID] = i
+		dds = append(dds, rangeDays(m.DepartmentID, m.From, m.Until)...)
+		mark.DepartmentIds = append(mark.DepartmentIds, m.DepartmentID)
+		mark.FromDates = append(mark.FromDates, pgDate(m.From))
+		mark.UntilDates = append(mark.UntilDates, pgDate(m.Until))
+		mark.ImportIds = append(mark.ImportIds, m.ImportID)
+		fresh.DepartmentIds = append(fresh.DepartmentIds, m.DepartmentID)
+		fresh.TimeZones = append(fresh.TimeZones, m.TimeZone)
+		fresh.LastImportTimes = append(fresh.LastImportTimes, timestamptz(now))
+		fresh.LastImportIds = append(fresh.LastImportIds, m.ImportID)
+	}
+	if len(marks) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(dds, compareDeptDays)
+	var res []MarkResult
+	err := postgres.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		days, err := s.lockDaySet(ctx, tx, client, dds)
 		if err != nil {
 			return err
 		}
-		marked, partial = 0, 0
+		res = make([]MarkResult, len(marks))
 		for _, d := range days {
+			r := &res[byDept[d.DepartmentID]]
 			if d.Partial {
-				partial++
+				r.Partial++
+			} else {
+				r.Marked++
 			}
 		}
-		marked = len(days) - partial
-		if _, err := s.q.DayStatusMarkImported(ctx, tx, dbsqlc.DayStatusMarkImportedParams{
-			ImportID: importID, ClientID: client, DepartmentID: dept, FromDate: pgDate(from), UntilDate: pgDate(until),
-		}); err != nil {
+		if err := s.q.DayStatusMarkImportedRanges(ctx, tx, mark); err != nil {
 			return fmt.Errorf("mark days imported: %w", err)
 		}
-		if err := s.q.FreshnessUpsert(ctx, tx, dbsqlc.FreshnessUpsertParams{
-			ClientID: client, DepartmentID: dept, TimeZone: zone, LastImportTime: timestamptz(now), LastImportID: importID,
-		}); err != nil {
+		if err := s.q.FreshnessUpsertMany(ctx, tx, fresh); err != nil {
 			return fmt.Errorf("record freshness: %w", err)
 		}
 		return nil
 	})
-	return marked, partial, interpretError(err)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	return res, nil
 }
 
 // Freshness is how far a department's data is complete.

@@ -2,10 +2,12 @@
 -- statement that changes a correction runs under the day's lock (day_status FOR UPDATE), as
 -- the writes do.
 
--- name: CorrectionsPendingOfRange :many
-SELECT correction_id::text AS correction_id, business_date, after_values FROM corrections
-WHERE client_id = @client_id AND department_id = @department_id AND register_id = @register_id
-  AND business_date BETWEEN @from_date::date AND @until_date::date AND state = 1;
+-- name: CorrectionsPendingOfDays :many
+SELECT correction_id::text AS correction_id, department_id, register_id, business_date, after_values FROM corrections
+WHERE client_id = @client_id
+  AND (department_id, register_id, business_date) IN (
+      SELECT unnest(@department_ids::text[]), unnest(@register_ids::text[]), unnest(@dates::date[]))
+  AND state = 1;
 
 -- name: CorrectionInsert :one
 INSERT INTO corrections (
@@ -30,17 +32,18 @@ UPDATE corrections SET state = 4, resolve_time = @now
 WHERE client_id = @client_id AND correction_id = ANY((@correction_ids::text[])::uuid[]) AND state = 1;
 
 -- name: DayStatusCountCorrections :exec
+-- The department-days' counts of pending corrections, rewritten only where they changed.
 UPDATE day_status s
-SET corrections_pending = (
+SET corrections_pending = c.pending, update_time = now()
+FROM (
+    SELECT d.department_id, d.business_date, (
         SELECT count(*) FROM corrections c
-        WHERE c.client_id = s.client_id AND c.department_id = s.department_id AND c.business_date = s.business_date
-          AND c.state = 1),
-    update_time = now()
-WHERE s.client_id = @client_id AND s.department_id = @department_id AND s.business_date = ANY(@dates::date[])
-  AND s.corrections_pending <> (
-        SELECT count(*) FROM corrections c
-        WHERE c.client_id = s.client_id AND c.department_id = s.department_id AND c.business_date = s.business_date
-          AND c.state = 1);
+        WHERE c.client_id = @client_id AND c.department_id = d.department_id AND c.business_date = d.business_date
+          AND c.state = 1) AS pending
+    FROM (SELECT unnest(@department_ids::text[]) AS department_id, unnest(@dates::date[]) AS business_date) d
+) c
+WHERE s.client_id = @client_id AND s.department_id = c.department_id AND s.business_date = c.business_date
+  AND s.corrections_pending <> c.pending;
 
 -- name: CorrectionGet :one
 SELECT client_id, correction_id::text AS correction_id, department_id, business_date, register_id, time_zone, state,

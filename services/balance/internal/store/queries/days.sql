@@ -51,40 +51,38 @@ WHERE client_id = @client_id AND department_id = @department_id
   AND business_date BETWEEN @from_date::date AND @until_date::date
   AND status = 2;
 
--- name: DayStatusMarkImported :execrows
--- Partial days (today so far) are never marked: they are not complete.
-UPDATE day_status
-SET import_finished = true, finished_import_id = @import_id, update_time = now()
-WHERE client_id = @client_id AND department_id = @department_id
-  AND business_date BETWEEN @from_date::date AND @until_date::date
-  AND NOT partial AND NOT (import_finished AND finished_import_id = @import_id);
-
--- name: DayValuesDelete :exec
-DELETE FROM day_values
-WHERE client_id = @client_id AND department_id = @department_id
-  AND business_date BETWEEN @from_date::date AND @until_date::date;
-
--- name: DayValuesRebuild :exec
--- The department's sums over registers, hour by hour (by position in the day) and for the day.
-INSERT INTO day_values (client_id, department_id, business_date, field_id, hours, hours_text, total)
-SELECT @client_id::text, @department_id::text, t.business_date, t.field_id, coalesce(h.hours, '{}'),
-       coalesce(array_to_string(h.hours, ','), ''), t.total
+-- name: DayStatusMarkImportedRanges :exec
+-- Each range's days as finished by its import; the ranges' departments are distinct. Partial
+-- days (today so far) are never marked: they are not complete.
+UPDATE day_status s
+SET import_finished = true, finished_import_id = r.import_id, update_time = now()
 FROM (
-    SELECT business_date, field_id, sum(total) AS total
-    FROM register_values
-    WHERE client_id = @client_id AND department_id = @department_id
-      AND business_date BETWEEN @from_date::date AND @until_date::date
-    GROUP BY business_date, field_id
-) t
-LEFT JOIN (
-    SELECT business_date, field_id, array_agg(s ORDER BY idx) AS hours
-    FROM (
-        SELECT r.business_date, r.field_id, u.idx, sum(u.h) AS s
-        FROM register_values r
-        CROSS JOIN LATERAL unnest(r.hours) WITH ORDINALITY AS u(h, idx)
-        WHERE r.client_id = @client_id AND r.department_id = @department_id
-          AND r.business_date BETWEEN @from_date::date AND @until_date::date
-        GROUP BY r.business_date, r.field_id, u.idx
-    ) per_hour
-    GROUP BY business_date, field_id
-) h USING (business_date, field_id);
+    SELECT unnest(@department_ids::text[]) AS department_id, unnest(@from_dates::date[]) AS from_date,
+           unnest(@until_dates::date[]) AS until_date, unnest(@import_ids::text[]) AS import_id
+) r
+WHERE s.client_id = @client_id AND s.department_id = r.department_id
+  AND s.business_date BETWEEN r.from_date AND r.until_date
+  AND NOT s.partial AND NOT (s.import_finished AND s.finished_import_id = r.import_id);
+
+-- name: DayValuesDeleteDays :exec
+DELETE FROM day_values
+WHERE client_id = @client_id
+  AND (department_id, business_date) IN (SELECT unnest(@department_ids::text[]), unnest(@dates::date[]));
+
+-- name: RegisterValuesOfDeptDays :many
+-- Every register's values of these department-days, which the store sums into day_values.
+SELECT department_id, business_date, field_id, hours::text[] AS hours, total::text AS total
+FROM register_values
+WHERE client_id = @client_id
+  AND (department_id, business_date) IN (SELECT unnest(@department_ids::text[]), unnest(@dates::date[]));
+
+-- name: DayValuesInsertDays :exec
+-- The departments' sums over registers, as the store computed them: hours are array literals
+-- ("{1.50,0}") and the same values joined by commas (hours_text), one per department-day and field.
+INSERT INTO day_values (client_id, department_id, business_date, field_id, hours, hours_text, total)
+SELECT @client_id::text, v.department_id, v.business_date, v.field_id, v.hours::numeric[], v.hours_text, v.total::numeric
+FROM (
+    SELECT unnest(@department_ids::text[]) AS department_id, unnest(@dates::date[]) AS business_date,
+           unnest(@field_ids::bigint[]) AS field_id, unnest(@hours::text[]) AS hours,
+           unnest(@hours_texts::text[]) AS hours_text, unnest(@totals::text[]) AS total
+) v;

@@ -433,23 +433,26 @@ func (q *Queries) CorrectionsPendingOfDay(ctx context.Context, db DBTX, arg Corr
 	return items, nil
 }
 
-const correctionsPendingOfRange = `-- name: CorrectionsPendingOfRange :many
+const correctionsPendingOfDays = `-- name: CorrectionsPendingOfDays :many
 
-SELECT correction_id::text AS correction_id, business_date, after_values FROM corrections
-WHERE client_id = $1 AND department_id = $2 AND register_id = $3
-  AND business_date BETWEEN $4::date AND $5::date AND state = 1
+SELECT correction_id::text AS correction_id, department_id, register_id, business_date, after_values FROM corrections
+WHERE client_id = $1
+  AND (department_id, register_id, business_date) IN (
+      SELECT unnest($2::text[]), unnest($3::text[]), unnest($4::date[]))
+  AND state = 1
 `
 
-type CorrectionsPendingOfRangeParams struct {
-	ClientID     string
-	DepartmentID string
-	RegisterID   string
-	FromDate     pgtype.Date
-	UntilDate    pgtype.Date
+type CorrectionsPendingOfDaysParams struct {
+	ClientID      string
+	DepartmentIds []string
+	RegisterIds   []string
+	Dates         []pgtype.Date
 }
 
-type CorrectionsPendingOfRangeRow struct {
+type CorrectionsPendingOfDaysRow struct {
 	CorrectionID string
+	DepartmentID string
+	RegisterID   string
 	BusinessDate pgtype.Date
 	AfterValues  []byte
 }
@@ -457,22 +460,27 @@ type CorrectionsPendingOfRangeRow struct {
 // Corrections of approved register-days and the audit of changes to approved days. Every
 // statement that changes a correction runs under the day's lock (day_status FOR UPDATE), as
 // the writes do.
-func (q *Queries) CorrectionsPendingOfRange(ctx context.Context, db DBTX, arg CorrectionsPendingOfRangeParams) ([]CorrectionsPendingOfRangeRow, error) {
-	rows, err := db.Query(ctx, correctionsPendingOfRange,
+func (q *Queries) CorrectionsPendingOfDays(ctx context.Context, db DBTX, arg CorrectionsPendingOfDaysParams) ([]CorrectionsPendingOfDaysRow, error) {
+	rows, err := db.Query(ctx, correctionsPendingOfDays,
 		arg.ClientID,
-		arg.DepartmentID,
-		arg.RegisterID,
-		arg.FromDate,
-		arg.UntilDate,
+		arg.DepartmentIds,
+		arg.RegisterIds,
+		arg.Dates,
 	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []CorrectionsPendingOfRangeRow{}
+	items := []CorrectionsPendingOfDaysRow{}
 	for rows.Next() {
-		var i CorrectionsPendingOfRangeRow
-		if err := rows.Scan(&i.CorrectionID, &i.BusinessDate, &i.AfterValues); err != nil {
+		var i CorrectionsPendingOfDaysRow
+		if err := rows.Scan(
+			&i.CorrectionID,
+			&i.DepartmentID,
+			&i.RegisterID,
+			&i.BusinessDate,
+			&i.AfterValues,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -501,26 +509,27 @@ func (q *Queries) CorrectionsWithdraw(ctx context.Context, db DBTX, arg Correcti
 
 const dayStatusCountCorrections = `-- name: DayStatusCountCorrections :exec
 UPDATE day_status s
-SET corrections_pending = (
+SET corrections_pending = c.pending, update_time = now()
+FROM (
+    SELECT d.department_id, d.business_date, (
         SELECT count(*) FROM corrections c
-        WHERE c.client_id = s.client_id AND c.department_id = s.department_id AND c.business_date = s.business_date
-          AND c.state = 1),
-    update_time = now()
-WHERE s.client_id = $1 AND s.department_id = $2 AND s.business_date = ANY($3::date[])
-  AND s.corrections_pending <> (
-        SELECT count(*) FROM corrections c
-        WHERE c.client_id = s.client_id AND c.department_id = s.department_id AND c.business_date = s.business_date
-          AND c.state = 1)
+        WHERE c.client_id = $1 AND c.department_id = d.department_id AND c.business_date = d.business_date
+          AND c.state = 1) AS pending
+    FROM (SELECT unnest($2::text[]) AS department_id, unnest($3::date[]) AS business_date) d
+) c
+WHERE s.client_id = $1 AND s.department_id = c.department_id AND s.business_date = c.business_date
+  AND s.corrections_pending <> c.pending
 `
 
 type DayStatusCountCorrectionsParams struct {
-	ClientID     string
-	DepartmentID string
-	Dates        []pgtype.Date
+	ClientID      string
+	DepartmentIds []string
+	Dates         []pgtype.Date
 }
 
+// The department-days' counts of pending corrections, rewritten only where they changed.
 func (q *Queries) DayStatusCountCorrections(ctx context.Context, db DBTX, arg DayStatusCountCorrectionsParams) error {
-	_, err := db.Exec(ctx, dayStatusCountCorrections, arg.ClientID, arg.DepartmentID, arg.Dates)
+	_, err := db.Exec(ctx, dayStatusCountCorrections, arg.ClientID, arg.DepartmentIds, arg.Dates)
 	return err
 }
 

@@ -219,35 +219,37 @@ func (q *Queries) DayStatusLock(ctx context.Context, db DBTX, arg DayStatusLockP
 	return items, nil
 }
 
-const dayStatusMarkImported = `-- name: DayStatusMarkImported :execrows
-UPDATE day_status
-SET import_finished = true, finished_import_id = $1, update_time = now()
-WHERE client_id = $2 AND department_id = $3
-  AND business_date BETWEEN $4::date AND $5::date
-  AND NOT partial AND NOT (import_finished AND finished_import_id = $1)
+const dayStatusMarkImportedRanges = `-- name: DayStatusMarkImportedRanges :exec
+UPDATE day_status s
+SET import_finished = true, finished_import_id = r.import_id, update_time = now()
+FROM (
+    SELECT unnest($2::text[]) AS department_id, unnest($3::date[]) AS from_date,
+           unnest($4::date[]) AS until_date, unnest($5::text[]) AS import_id
+) r
+WHERE s.client_id = $1 AND s.department_id = r.department_id
+  AND s.business_date BETWEEN r.from_date AND r.until_date
+  AND NOT s.partial AND NOT (s.import_finished AND s.finished_import_id = r.import_id)
 `
 
-type DayStatusMarkImportedParams struct {
-	ImportID     string
-	ClientID     string
-	DepartmentID string
-	FromDate     pgtype.Date
-	UntilDate    pgtype.Date
+type DayStatusMarkImportedRangesParams struct {
+	ClientID      string
+	DepartmentIds []string
+	FromDates     []pgtype.Date
+	UntilDates    []pgtype.Date
+	ImportIds     []string
 }
 
-// Partial days (today so far) are never marked: they are not complete.
-func (q *Queries) DayStatusMarkImported(ctx context.Context, db DBTX, arg DayStatusMarkImportedParams) (int64, error) {
-	result, err := db.Exec(ctx, dayStatusMarkImported,
-		arg.ImportID,
+// Each range's days as finished by its import; the ranges' departments are distinct. Partial
+// days (today so far) are never marked: they are not complete.
+func (q *Queries) DayStatusMarkImportedRanges(ctx context.Context, db DBTX, arg DayStatusMarkImportedRangesParams) error {
+	_, err := db.Exec(ctx, dayStatusMarkImportedRanges,
 		arg.ClientID,
-		arg.DepartmentID,
-		arg.FromDate,
-		arg.UntilDate,
+		arg.DepartmentIds,
+		arg.FromDates,
+		arg.UntilDates,
+		arg.ImportIds,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+	return err
 }
 
 const dayStatusReopen = `-- name: DayStatusReopen :execrows
@@ -278,68 +280,102 @@ func (q *Queries) DayStatusReopen(ctx context.Context, db DBTX, arg DayStatusReo
 	return result.RowsAffected(), nil
 }
 
-const dayValuesDelete = `-- name: DayValuesDelete :exec
+const dayValuesDeleteDays = `-- name: DayValuesDeleteDays :exec
 DELETE FROM day_values
-WHERE client_id = $1 AND department_id = $2
-  AND business_date BETWEEN $3::date AND $4::date
+WHERE client_id = $1
+  AND (department_id, business_date) IN (SELECT unnest($2::text[]), unnest($3::date[]))
 `
 
-type DayValuesDeleteParams struct {
-	ClientID     string
-	DepartmentID string
-	FromDate     pgtype.Date
-	UntilDate    pgtype.Date
+type DayValuesDeleteDaysParams struct {
+	ClientID      string
+	DepartmentIds []string
+	Dates         []pgtype.Date
 }
 
-func (q *Queries) DayValuesDelete(ctx context.Context, db DBTX, arg DayValuesDeleteParams) error {
-	_, err := db.Exec(ctx, dayValuesDelete,
-		arg.ClientID,
-		arg.DepartmentID,
-		arg.FromDate,
-		arg.UntilDate,
-	)
+func (q *Queries) DayValuesDeleteDays(ctx context.Context, db DBTX, arg DayValuesDeleteDaysParams) error {
+	_, err := db.Exec(ctx, dayValuesDeleteDays, arg.ClientID, arg.DepartmentIds, arg.Dates)
 	return err
 }
 
-const dayValuesRebuild = `-- name: DayValuesRebuild :exec
+const dayValuesInsertDays = `-- name: DayValuesInsertDays :exec
 INSERT INTO day_values (client_id, department_id, business_date, field_id, hours, hours_text, total)
-SELECT $1::text, $2::text, t.business_date, t.field_id, coalesce(h.hours, '{}'),
-       coalesce(array_to_string(h.hours, ','), ''), t.total
+SELECT $1::text, v.department_id, v.business_date, v.field_id, v.hours::numeric[], v.hours_text, v.total::numeric
 FROM (
-    SELECT business_date, field_id, sum(total) AS total
-    FROM register_values
-    WHERE client_id = $1 AND department_id = $2
-      AND business_date BETWEEN $3::date AND $4::date
-    GROUP BY business_date, field_id
-) t
-LEFT JOIN (
-    SELECT business_date, field_id, array_agg(s ORDER BY idx) AS hours
-    FROM (
-        SELECT r.business_date, r.field_id, u.idx, sum(u.h) AS s
-        FROM register_values r
-        CROSS JOIN LATERAL unnest(r.hours) WITH ORDINALITY AS u(h, idx)
-        WHERE r.client_id = $1 AND r.department_id = $2
-          AND r.business_date BETWEEN $3::date AND $4::date
-        GROUP BY r.business_date, r.field_id, u.idx
-    ) per_hour
-    GROUP BY business_date, field_id
-) h USING (business_date, field_id)
+    SELECT unnest($2::text[]) AS department_id, unnest($3::date[]) AS business_date,
+           unnest($4::bigint[]) AS field_id, unnest($5::text[]) AS hours,
+           unnest($6::text[]) AS hours_text, unnest($7::text[]) AS total
+) v
 `
 
-type DayValuesRebuildParams struct {
-	ClientID     string
-	DepartmentID string
-	FromDate     pgtype.Date
-	UntilDate    pgtype.Date
+type DayValuesInsertDaysParams struct {
+	ClientID      string
+	DepartmentIds []string
+	Dates         []pgtype.Date
+	FieldIds      []int64
+	Hours         []string
+	HoursTexts    []string
+	Totals        []string
 }
 
-// The department's sums over registers, hour by hour (by position in the day) and for the day.
-func (q *Queries) DayValuesRebuild(ctx context.Context, db DBTX, arg DayValuesRebuildParams) error {
-	_, err := db.Exec(ctx, dayValuesRebuild,
+// The departments' sums over registers, as the store computed them: hours are array literals
+// ("{1.50,0}") and the same values joined by commas (hours_text), one per department-day and field.
+func (q *Queries) DayValuesInsertDays(ctx context.Context, db DBTX, arg DayValuesInsertDaysParams) error {
+	_, err := db.Exec(ctx, dayValuesInsertDays,
 		arg.ClientID,
-		arg.DepartmentID,
-		arg.FromDate,
-		arg.UntilDate,
+		arg.DepartmentIds,
+		arg.Dates,
+		arg.FieldIds,
+		arg.Hours,
+		arg.HoursTexts,
+		arg.Totals,
 	)
 	return err
+}
+
+const registerValuesOfDeptDays = `-- name: RegisterValuesOfDeptDays :many
+SELECT department_id, business_date, field_id, hours::text[] AS hours, total::text AS total
+FROM register_values
+WHERE client_id = $1
+  AND (department_id, business_date) IN (SELECT unnest($2::text[]), unnest($3::date[]))
+`
+
+type RegisterValuesOfDeptDaysParams struct {
+	ClientID      string
+	DepartmentIds []string
+	Dates         []pgtype.Date
+}
+
+type RegisterValuesOfDeptDaysRow struct {
+	DepartmentID string
+	BusinessDate pgtype.Date
+	FieldID      int64
+	Hours        []string
+	Total        string
+}
+
+// Every register's values of these department-days, which the store sums into day_values.
+func (q *Queries) RegisterValuesOfDeptDays(ctx context.Context, db DBTX, arg RegisterValuesOfDeptDaysParams) ([]RegisterValuesOfDeptDaysRow, error) {
+	rows, err := db.Query(ctx, registerValuesOfDeptDays, arg.ClientID, arg.DepartmentIds, arg.Dates)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RegisterValuesOfDeptDaysRow{}
+	for rows.Next() {
+		var i RegisterValuesOfDeptDaysRow
+		if err := rows.Scan(
+			&i.DepartmentID,
+			&i.BusinessDate,
+			&i.FieldID,
+			&i.Hours,
+			&i.Total,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -73,36 +73,39 @@ func (q *Queries) FreshnessGet(ctx context.Context, db DBTX, arg FreshnessGetPar
 	return i, err
 }
 
-const freshnessUpsert = `-- name: FreshnessUpsert :exec
+const freshnessUpsertMany = `-- name: FreshnessUpsertMany :exec
 INSERT INTO department_freshness (client_id, department_id, time_zone, complete_through, last_import_time, last_import_id)
-VALUES (
-    $1, $2, $3,
-    (SELECT max(s.business_date) FROM day_status s
-     WHERE s.client_id = $1 AND s.department_id = $2 AND s.import_finished AND NOT s.partial),
-    $4, $5
-)
+SELECT $1::text, d.department_id, d.time_zone,
+       (SELECT max(s.business_date) FROM day_status s
+        WHERE s.client_id = $1 AND s.department_id = d.department_id AND s.import_finished AND NOT s.partial),
+       d.last_import_time, d.last_import_id
+FROM (
+    SELECT unnest($2::text[]) AS department_id, unnest($3::text[]) AS time_zone,
+           unnest($4::timestamptz[]) AS last_import_time, unnest($5::text[]) AS last_import_id
+) d
+ORDER BY d.department_id
 ON CONFLICT (client_id, department_id) DO UPDATE
 SET time_zone = EXCLUDED.time_zone, complete_through = EXCLUDED.complete_through,
     last_import_time = EXCLUDED.last_import_time, last_import_id = EXCLUDED.last_import_id
 `
 
-type FreshnessUpsertParams struct {
-	ClientID       string
-	DepartmentID   string
-	TimeZone       string
-	LastImportTime pgtype.Timestamptz
-	LastImportID   string
+type FreshnessUpsertManyParams struct {
+	ClientID        string
+	DepartmentIds   []string
+	TimeZones       []string
+	LastImportTimes []pgtype.Timestamptz
+	LastImportIds   []string
 }
 
-// After MarkDaysImported: the department's last completely imported day (marked, not partial)
-// and this import's time.
-func (q *Queries) FreshnessUpsert(ctx context.Context, db DBTX, arg FreshnessUpsertParams) error {
-	_, err := db.Exec(ctx, freshnessUpsert,
+// After MarkDaysImported: each department's last completely imported day (marked, not
+// partial) and its import's time. The departments are distinct.
+func (q *Queries) FreshnessUpsertMany(ctx context.Context, db DBTX, arg FreshnessUpsertManyParams) error {
+	_, err := db.Exec(ctx, freshnessUpsertMany,
 		arg.ClientID,
-		arg.DepartmentID,
-		arg.TimeZone,
-		arg.LastImportTime,
-		arg.LastImportID,
+		arg.DepartmentIds,
+		arg.TimeZones,
+		arg.LastImportTimes,
+		arg.LastImportIds,
 	)
 	return err
 }

@@ -11,9 +11,88 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const dayStatusEnsureDays = `-- name: DayStatusEnsureDays :exec
+
+INSERT INTO day_status (client_id, department_id, business_date)
+SELECT $1::text, d.department_id, d.business_date
+FROM (SELECT unnest($2::text[]) AS department_id, unnest($3::date[]) AS business_date) d
+ORDER BY d.department_id, d.business_date
+ON CONFLICT DO NOTHING
+`
+
+type DayStatusEnsureDaysParams struct {
+	ClientID      string
+	DepartmentIds []string
+	Dates         []pgtype.Date
+}
+
+// Queries of the one write path: WriteDaysBatch, several registers' consecutive days of one
+// client (WriteDays is a batch of one write, WriteDay one of one day). Each statement serves
+// every register-day of the batch: the keys come as parallel arrays (unnest), so a batch
+// costs about as many round trips as one day.
+// Creates the department-days that have no row yet, in (department, date) order.
+func (q *Queries) DayStatusEnsureDays(ctx context.Context, db DBTX, arg DayStatusEnsureDaysParams) error {
+	_, err := db.Exec(ctx, dayStatusEnsureDays, arg.ClientID, arg.DepartmentIds, arg.Dates)
+	return err
+}
+
+const dayStatusLockDays = `-- name: DayStatusLockDays :many
+SELECT client_id, department_id, business_date, status, approved_by, approve_time, version, approved_version, import_finished, finished_import_id, auto_confirmed, reopened, registers_imported, update_time, partial, corrections_pending FROM day_status
+WHERE client_id = $1
+  AND (department_id, business_date) IN (
+      SELECT unnest($2::text[]), unnest($3::date[]))
+ORDER BY department_id, business_date
+FOR UPDATE
+`
+
+type DayStatusLockDaysParams struct {
+	ClientID      string
+	DepartmentIds []string
+	Dates         []pgtype.Date
+}
+
+// Locks the department-days in (department, date) order, the order every transaction uses,
+// so two of them never wait on each other.
+func (q *Queries) DayStatusLockDays(ctx context.Context, db DBTX, arg DayStatusLockDaysParams) ([]DayStatus, error) {
+	rows, err := db.Query(ctx, dayStatusLockDays, arg.ClientID, arg.DepartmentIds, arg.Dates)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []DayStatus{}
+	for rows.Next() {
+		var i DayStatus
+		if err := rows.Scan(
+			&i.ClientID,
+			&i.DepartmentID,
+			&i.BusinessDate,
+			&i.Status,
+			&i.ApprovedBy,
+			&i.ApproveTime,
+			&i.Version,
+			&i.ApprovedVersion,
+			&i.ImportFinished,
+			&i.FinishedImportID,
+			&i.AutoConfirmed,
+			&i.Reopened,
+			&i.RegistersImported,
+			&i.UpdateTime,
+			&i.Partial,
+			&i.CorrectionsPending,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const dayStatusWrittenDays = `-- name: DayStatusWrittenDays :exec
 UPDATE day_status s
-SET version = s.version + 1,
+SET version = s.version + d.writes,
     registers_imported = (
         SELECT count(*) FROM register_days r
         WHERE r.client_id = s.client_id AND r.department_id = s.department_id AND r.business_date = s.business_date),
@@ -22,62 +101,119 @@ SET version = s.version + 1,
         WHERE r.client_id = s.client_id AND r.department_id = s.department_id AND r.business_date = s.business_date
           AND r.partial),
     update_time = now()
-WHERE s.client_id = $1 AND s.department_id = $2 AND s.business_date = ANY($3::date[])
+FROM (
+    SELECT unnest($2::text[]) AS department_id, unnest($3::date[]) AS business_date,
+           unnest($4::bigint[]) AS writes
+) d
+WHERE s.client_id = $1 AND s.department_id = d.department_id AND s.business_date = d.business_date
 `
 
 type DayStatusWrittenDaysParams struct {
-	ClientID     string
-	DepartmentID string
-	Dates        []pgtype.Date
+	ClientID      string
+	DepartmentIds []string
+	Dates         []pgtype.Date
+	Writes        []int64
 }
 
-// After a register's values changed on these days: one more version each, the number of
-// registers with data, and whether any of them holds the day so far.
+// After registers' values changed on these department-days: one more version per register
+// written (as many as separate writes would add), the number of registers with data, and
+// whether any of them holds the day so far. The pairs are distinct.
 func (q *Queries) DayStatusWrittenDays(ctx context.Context, db DBTX, arg DayStatusWrittenDaysParams) error {
-	_, err := db.Exec(ctx, dayStatusWrittenDays, arg.ClientID, arg.DepartmentID, arg.Dates)
+	_, err := db.Exec(ctx, dayStatusWrittenDays,
+		arg.ClientID,
+		arg.DepartmentIds,
+		arg.Dates,
+		arg.Writes,
+	)
 	return err
 }
 
-const registerDaysOfRange = `-- name: RegisterDaysOfRange :many
-
-SELECT business_date, version, partial FROM register_days
-WHERE client_id = $1 AND department_id = $2 AND register_id = $3
-  AND business_date BETWEEN $4::date AND $5::date
+const jobFencesAdvance = `-- name: JobFencesAdvance :many
+INSERT INTO job_fences (client_id, job_id, fencing_token)
+SELECT $1::text, j.job_id, j.fencing_token
+FROM (SELECT unnest($2::text[]) AS job_id, unnest($3::bigint[]) AS fencing_token) j
+ORDER BY j.job_id
+ON CONFLICT (client_id, job_id) DO UPDATE
+SET fencing_token = greatest(job_fences.fencing_token, EXCLUDED.fencing_token)
+RETURNING job_id, fencing_token
 `
 
-type RegisterDaysOfRangeParams struct {
-	ClientID     string
-	DepartmentID string
-	RegisterID   string
-	FromDate     pgtype.Date
-	UntilDate    pgtype.Date
+type JobFencesAdvanceParams struct {
+	ClientID      string
+	JobIds        []string
+	FencingTokens []int64
 }
 
-type RegisterDaysOfRangeRow struct {
+type JobFencesAdvanceRow struct {
+	JobID        string
+	FencingToken int64
+}
+
+// Returns the highest token seen for each job, this batch's included: a result above a
+// write's token means a newer attempt already wrote. job_ids are distinct.
+func (q *Queries) JobFencesAdvance(ctx context.Context, db DBTX, arg JobFencesAdvanceParams) ([]JobFencesAdvanceRow, error) {
+	rows, err := db.Query(ctx, jobFencesAdvance, arg.ClientID, arg.JobIds, arg.FencingTokens)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []JobFencesAdvanceRow{}
+	for rows.Next() {
+		var i JobFencesAdvanceRow
+		if err := rows.Scan(&i.JobID, &i.FencingToken); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const registerDaysOfDays = `-- name: RegisterDaysOfDays :many
+SELECT department_id, register_id, business_date, version, partial FROM register_days
+WHERE client_id = $1
+  AND (department_id, register_id, business_date) IN (
+      SELECT unnest($2::text[]), unnest($3::text[]), unnest($4::date[]))
+`
+
+type RegisterDaysOfDaysParams struct {
+	ClientID      string
+	DepartmentIds []string
+	RegisterIds   []string
+	Dates         []pgtype.Date
+}
+
+type RegisterDaysOfDaysRow struct {
+	DepartmentID string
+	RegisterID   string
 	BusinessDate pgtype.Date
 	Version      int64
 	Partial      bool
 }
 
-// Queries of WriteDays, the one write path (WriteDay is WriteDays of one day): one register's
-// consecutive days of one job, each statement for all of them, so a month costs about as many
-// round trips as a day.
-func (q *Queries) RegisterDaysOfRange(ctx context.Context, db DBTX, arg RegisterDaysOfRangeParams) ([]RegisterDaysOfRangeRow, error) {
-	rows, err := db.Query(ctx, registerDaysOfRange,
+func (q *Queries) RegisterDaysOfDays(ctx context.Context, db DBTX, arg RegisterDaysOfDaysParams) ([]RegisterDaysOfDaysRow, error) {
+	rows, err := db.Query(ctx, registerDaysOfDays,
 		arg.ClientID,
-		arg.DepartmentID,
-		arg.RegisterID,
-		arg.FromDate,
-		arg.UntilDate,
+		arg.DepartmentIds,
+		arg.RegisterIds,
+		arg.Dates,
 	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []RegisterDaysOfRangeRow{}
+	items := []RegisterDaysOfDaysRow{}
 	for rows.Next() {
-		var i RegisterDaysOfRangeRow
-		if err := rows.Scan(&i.BusinessDate, &i.Version, &i.Partial); err != nil {
+		var i RegisterDaysOfDaysRow
+		if err := rows.Scan(
+			&i.DepartmentID,
+			&i.RegisterID,
+			&i.BusinessDate,
+			&i.Version,
+			&i.Partial,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -92,46 +228,54 @@ const registerDaysUpsertDays = `-- name: RegisterDaysUpsertDays :many
 INSERT INTO register_days (
     client_id, department_id, business_date, register_id, time_zone, import_id, job_id, fencing_token, version, write_time, partial
 )
-SELECT $1::text, $2::text, d.business_date, $3::text, $4::text, $5::text,
-       $6::text, $7::bigint, 1, $8::timestamptz, d.partial
-FROM (SELECT unnest($9::date[]) AS business_date, unnest($10::boolean[]) AS partial) d
+SELECT $1::text, d.department_id, d.business_date, d.register_id, d.time_zone, d.import_id, d.job_id,
+       d.fencing_token, 1, d.write_time, d.partial
+FROM (
+    SELECT unnest($2::text[]) AS department_id, unnest($3::date[]) AS business_date,
+           unnest($4::text[]) AS register_id, unnest($5::text[]) AS time_zone,
+           unnest($6::text[]) AS import_id, unnest($7::text[]) AS job_id,
+           unnest($8::bigint[]) AS fencing_token, unnest($9::timestamptz[]) AS write_time,
+           unnest($10::boolean[]) AS partial
+) d
 ON CONFLICT (client_id, department_id, business_date, register_id) DO UPDATE
 SET time_zone = EXCLUDED.time_zone, import_id = EXCLUDED.import_id, job_id = EXCLUDED.job_id,
     fencing_token = EXCLUDED.fencing_token, version = register_days.version + 1, write_time = EXCLUDED.write_time,
     partial = EXCLUDED.partial
-RETURNING business_date, version
+RETURNING department_id, register_id, business_date, version
 `
 
 type RegisterDaysUpsertDaysParams struct {
-	ClientID     string
-	DepartmentID string
-	RegisterID   string
-	TimeZone     string
-	ImportID     string
-	JobID        string
-	FencingToken int64
-	WriteTime    pgtype.Timestamptz
-	Dates        []pgtype.Date
-	Partials     []bool
+	ClientID      string
+	DepartmentIds []string
+	Dates         []pgtype.Date
+	RegisterIds   []string
+	TimeZones     []string
+	ImportIds     []string
+	JobIds        []string
+	FencingTokens []int64
+	WriteTimes    []pgtype.Timestamptz
+	Partials      []bool
 }
 
 type RegisterDaysUpsertDaysRow struct {
+	DepartmentID string
+	RegisterID   string
 	BusinessDate pgtype.Date
 	Version      int64
 }
 
-// partials holds each date's partial flag, in the order of dates.
+// One row per register-day, every column as a parallel array.
 func (q *Queries) RegisterDaysUpsertDays(ctx context.Context, db DBTX, arg RegisterDaysUpsertDaysParams) ([]RegisterDaysUpsertDaysRow, error) {
 	rows, err := db.Query(ctx, registerDaysUpsertDays,
 		arg.ClientID,
-		arg.DepartmentID,
-		arg.RegisterID,
-		arg.TimeZone,
-		arg.ImportID,
-		arg.JobID,
-		arg.FencingToken,
-		arg.WriteTime,
+		arg.DepartmentIds,
 		arg.Dates,
+		arg.RegisterIds,
+		arg.TimeZones,
+		arg.ImportIds,
+		arg.JobIds,
+		arg.FencingTokens,
+		arg.WriteTimes,
 		arg.Partials,
 	)
 	if err != nil {
@@ -141,7 +285,12 @@ func (q *Queries) RegisterDaysUpsertDays(ctx context.Context, db DBTX, arg Regis
 	items := []RegisterDaysUpsertDaysRow{}
 	for rows.Next() {
 		var i RegisterDaysUpsertDaysRow
-		if err := rows.Scan(&i.BusinessDate, &i.Version); err != nil {
+		if err := rows.Scan(
+			&i.DepartmentID,
+			&i.RegisterID,
+			&i.BusinessDate,
+			&i.Version,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -154,22 +303,23 @@ func (q *Queries) RegisterDaysUpsertDays(ctx context.Context, db DBTX, arg Regis
 
 const registerValuesDeleteDays = `-- name: RegisterValuesDeleteDays :exec
 DELETE FROM register_values
-WHERE client_id = $1 AND department_id = $2 AND register_id = $3
-  AND business_date = ANY($4::date[])
+WHERE client_id = $1
+  AND (department_id, register_id, business_date) IN (
+      SELECT unnest($2::text[]), unnest($3::text[]), unnest($4::date[]))
 `
 
 type RegisterValuesDeleteDaysParams struct {
-	ClientID     string
-	DepartmentID string
-	RegisterID   string
-	Dates        []pgtype.Date
+	ClientID      string
+	DepartmentIds []string
+	RegisterIds   []string
+	Dates         []pgtype.Date
 }
 
 func (q *Queries) RegisterValuesDeleteDays(ctx context.Context, db DBTX, arg RegisterValuesDeleteDaysParams) error {
 	_, err := db.Exec(ctx, registerValuesDeleteDays,
 		arg.ClientID,
-		arg.DepartmentID,
-		arg.RegisterID,
+		arg.DepartmentIds,
+		arg.RegisterIds,
 		arg.Dates,
 	)
 	return err
@@ -177,31 +327,31 @@ func (q *Queries) RegisterValuesDeleteDays(ctx context.Context, db DBTX, arg Reg
 
 const registerValuesInsertDays = `-- name: RegisterValuesInsertDays :exec
 INSERT INTO register_values (client_id, department_id, business_date, register_id, field_id, hours, total)
-SELECT $1::text, $2::text, v.business_date, $3::text,
-       v.field_id, v.hours::numeric[], v.total::numeric
+SELECT $1::text, v.department_id, v.business_date, v.register_id, v.field_id, v.hours::numeric[], v.total::numeric
 FROM (
-    SELECT unnest($4::date[]) AS business_date, unnest($5::bigint[]) AS field_id,
+    SELECT unnest($2::text[]) AS department_id, unnest($3::date[]) AS business_date,
+           unnest($4::text[]) AS register_id, unnest($5::bigint[]) AS field_id,
            unnest($6::text[]) AS hours, unnest($7::text[]) AS total
 ) v
 `
 
 type RegisterValuesInsertDaysParams struct {
-	ClientID     string
-	DepartmentID string
-	RegisterID   string
-	Dates        []pgtype.Date
-	FieldIds     []int64
-	Hours        []string
-	Totals       []string
+	ClientID      string
+	DepartmentIds []string
+	Dates         []pgtype.Date
+	RegisterIds   []string
+	FieldIds      []int64
+	Hours         []string
+	Totals        []string
 }
 
-// hours are array literals ("{1.50,0}"), one per day and field, already validated as decimals.
+// hours are array literals ("{1.50,0}"), one per register-day and field, already validated as decimals.
 func (q *Queries) RegisterValuesInsertDays(ctx context.Context, db DBTX, arg RegisterValuesInsertDaysParams) error {
 	_, err := db.Exec(ctx, registerValuesInsertDays,
 		arg.ClientID,
-		arg.DepartmentID,
-		arg.RegisterID,
+		arg.DepartmentIds,
 		arg.Dates,
+		arg.RegisterIds,
 		arg.FieldIds,
 		arg.Hours,
 		arg.Totals,
@@ -209,45 +359,48 @@ func (q *Queries) RegisterValuesInsertDays(ctx context.Context, db DBTX, arg Reg
 	return err
 }
 
-const registerValuesOfRange = `-- name: RegisterValuesOfRange :many
-SELECT business_date, field_id, hours::text[] AS hours, total::text AS total
+const registerValuesOfDays = `-- name: RegisterValuesOfDays :many
+SELECT department_id, register_id, business_date, field_id, hours::text[] AS hours, total::text AS total
 FROM register_values
-WHERE client_id = $1 AND department_id = $2 AND register_id = $3
-  AND business_date BETWEEN $4::date AND $5::date
-ORDER BY business_date, field_id
+WHERE client_id = $1
+  AND (department_id, register_id, business_date) IN (
+      SELECT unnest($2::text[]), unnest($3::text[]), unnest($4::date[]))
+ORDER BY department_id, register_id, business_date, field_id
 `
 
-type RegisterValuesOfRangeParams struct {
-	ClientID     string
-	DepartmentID string
-	RegisterID   string
-	FromDate     pgtype.Date
-	UntilDate    pgtype.Date
+type RegisterValuesOfDaysParams struct {
+	ClientID      string
+	DepartmentIds []string
+	RegisterIds   []string
+	Dates         []pgtype.Date
 }
 
-type RegisterValuesOfRangeRow struct {
+type RegisterValuesOfDaysRow struct {
+	DepartmentID string
+	RegisterID   string
 	BusinessDate pgtype.Date
 	FieldID      int64
 	Hours        []string
 	Total        string
 }
 
-func (q *Queries) RegisterValuesOfRange(ctx context.Context, db DBTX, arg RegisterValuesOfRangeParams) ([]RegisterValuesOfRangeRow, error) {
-	rows, err := db.Query(ctx, registerValuesOfRange,
+func (q *Queries) RegisterValuesOfDays(ctx context.Context, db DBTX, arg RegisterValuesOfDaysParams) ([]RegisterValuesOfDaysRow, error) {
+	rows, err := db.Query(ctx, registerValuesOfDays,
 		arg.ClientID,
-		arg.DepartmentID,
-		arg.RegisterID,
-		arg.FromDate,
-		arg.UntilDate,
+		arg.DepartmentIds,
+		arg.RegisterIds,
+		arg.Dates,
 	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []RegisterValuesOfRangeRow{}
+	items := []RegisterValuesOfDaysRow{}
 	for rows.Next() {
-		var i RegisterValuesOfRangeRow
+		var i RegisterValuesOfDaysRow
 		if err := rows.Scan(
+			&i.DepartmentID,
+			&i.RegisterID,
 			&i.BusinessDate,
 			&i.FieldID,
 			&i.Hours,
