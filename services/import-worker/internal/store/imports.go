@@ -142,16 +142,21 @@ func (s *Store) CreateImport(ctx context.Context, ni NewImport) (Created, error)
 			return fmt.Errorf("insert import: %w", err)
 		}
 		ids := make([]uuid.UUID, len(ni.Jobs))
+		p := dbsqlc.JobsInsertParams{ImportID: imp.ID, ClientID: imp.ClientID}
 		for i, j := range ni.Jobs {
 			ids[i] = j.ID
-			if err := s.q.JobInsert(ctx, tx, dbsqlc.JobInsertParams{
-				JobID: j.ID, ImportID: imp.ID, ClientID: imp.ClientID, DepartmentID: j.DepartmentID, RegisterID: j.RegisterID,
-				LocationID: j.LocationID, TimeZone: j.TimeZone, FromDate: date(j.From), UntilDate: date(j.Until),
-				GroupID:  pgtype.UUID{Bytes: j.GroupID, Valid: j.GroupID != uuid.Nil},
-				Priority: j.Priority,
-			}); err != nil {
-				return fmt.Errorf("insert job: %w", err)
-			}
+			p.JobIds = append(p.JobIds, j.ID)
+			p.DepartmentIds = append(p.DepartmentIds, j.DepartmentID)
+			p.RegisterIds = append(p.RegisterIds, j.RegisterID)
+			p.LocationIds = append(p.LocationIds, j.LocationID)
+			p.TimeZones = append(p.TimeZones, j.TimeZone)
+			p.FromDates = append(p.FromDates, date(j.From))
+			p.UntilDates = append(p.UntilDates, date(j.Until))
+			p.GroupIds = append(p.GroupIds, j.GroupID)
+			p.Priorities = append(p.Priorities, j.Priority)
+		}
+		if err := s.q.JobsInsert(ctx, tx, p); err != nil {
+			return fmt.Errorf("insert jobs: %w", err)
 		}
 		if err := s.insertChanges(ctx, tx, ni); err != nil {
 			return err

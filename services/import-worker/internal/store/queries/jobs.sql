@@ -1,8 +1,16 @@
--- name: JobInsert :exec
+-- name: JobsInsert :exec
+-- An import's jobs in one statement; a nil group id (all zeros) is a job alone. The arrays
+-- unnest in the select list, one row after the other in their order, which gives the jobs
+-- their seq (the fair queue's order) in the arrays' order, as one insert per job did.
 INSERT INTO jobs (job_id, import_id, client_id, department_id, register_id, location_id, time_zone,
                   from_date, until_date, group_id, priority)
-VALUES (@job_id, @import_id, @client_id, @department_id, @register_id, @location_id, @time_zone,
-        @from_date, @until_date, sqlc.narg('group_id'), @priority);
+SELECT j.job_id, @import_id, @client_id, j.department_id, j.register_id, j.location_id, j.time_zone,
+       j.from_date, j.until_date, nullif(j.group_id, '00000000-0000-0000-0000-000000000000'::uuid), j.priority
+FROM (SELECT unnest(@job_ids::uuid[]) AS job_id, unnest(@department_ids::text[]) AS department_id,
+             unnest(@register_ids::text[]) AS register_id, unnest(@location_ids::text[]) AS location_id,
+             unnest(@time_zones::text[]) AS time_zone, unnest(@from_dates::date[]) AS from_date,
+             unnest(@until_dates::date[]) AS until_date, unnest(@group_ids::uuid[]) AS group_id,
+             unnest(@priorities::smallint[]) AS priority) j;
 
 -- name: JobGetForLease :one
 -- Locks the job for the lease decision and reads the database clock the lease is judged by.

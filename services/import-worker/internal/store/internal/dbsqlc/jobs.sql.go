@@ -325,44 +325,6 @@ func (q *Queries) JobGetForLease(ctx context.Context, db DBTX, jobID uuid.UUID) 
 	return i, err
 }
 
-const jobInsert = `-- name: JobInsert :exec
-INSERT INTO jobs (job_id, import_id, client_id, department_id, register_id, location_id, time_zone,
-                  from_date, until_date, group_id, priority)
-VALUES ($1, $2, $3, $4, $5, $6, $7,
-        $8, $9, $10, $11)
-`
-
-type JobInsertParams struct {
-	JobID        uuid.UUID
-	ImportID     uuid.UUID
-	ClientID     string
-	DepartmentID string
-	RegisterID   string
-	LocationID   string
-	TimeZone     string
-	FromDate     pgtype.Date
-	UntilDate    pgtype.Date
-	GroupID      pgtype.UUID
-	Priority     int16
-}
-
-func (q *Queries) JobInsert(ctx context.Context, db DBTX, arg JobInsertParams) error {
-	_, err := db.Exec(ctx, jobInsert,
-		arg.JobID,
-		arg.ImportID,
-		arg.ClientID,
-		arg.DepartmentID,
-		arg.RegisterID,
-		arg.LocationID,
-		arg.TimeZone,
-		arg.FromDate,
-		arg.UntilDate,
-		arg.GroupID,
-		arg.Priority,
-	)
-	return err
-}
-
 const jobLease = `-- name: JobLease :one
 UPDATE jobs SET attempt = attempt + 1, state = 'RUNNING', lease_owner = $1,
     lease_until = now() + make_interval(secs => $2::float8),
@@ -749,6 +711,52 @@ func (q *Queries) JobsInWindow(ctx context.Context, db DBTX, clientID string) (i
 	var column_1 int32
 	err := row.Scan(&column_1)
 	return column_1, err
+}
+
+const jobsInsert = `-- name: JobsInsert :exec
+INSERT INTO jobs (job_id, import_id, client_id, department_id, register_id, location_id, time_zone,
+                  from_date, until_date, group_id, priority)
+SELECT j.job_id, $1, $2, j.department_id, j.register_id, j.location_id, j.time_zone,
+       j.from_date, j.until_date, nullif(j.group_id, '00000000-0000-0000-0000-000000000000'::uuid), j.priority
+FROM (SELECT unnest($3::uuid[]) AS job_id, unnest($4::text[]) AS department_id,
+             unnest($5::text[]) AS register_id, unnest($6::text[]) AS location_id,
+             unnest($7::text[]) AS time_zone, unnest($8::date[]) AS from_date,
+             unnest($9::date[]) AS until_date, unnest($10::uuid[]) AS group_id,
+             unnest($11::smallint[]) AS priority) j
+`
+
+type JobsInsertParams struct {
+	ImportID      uuid.UUID
+	ClientID      string
+	JobIds        []uuid.UUID
+	DepartmentIds []string
+	RegisterIds   []string
+	LocationIds   []string
+	TimeZones     []string
+	FromDates     []pgtype.Date
+	UntilDates    []pgtype.Date
+	GroupIds      []uuid.UUID
+	Priorities    []int16
+}
+
+// An import's jobs in one statement; a nil group id (all zeros) is a job alone. The arrays
+// unnest in the select list, one row after the other in their order, which gives the jobs
+// their seq (the fair queue's order) in the arrays' order, as one insert per job did.
+func (q *Queries) JobsInsert(ctx context.Context, db DBTX, arg JobsInsertParams) error {
+	_, err := db.Exec(ctx, jobsInsert,
+		arg.ImportID,
+		arg.ClientID,
+		arg.JobIds,
+		arg.DepartmentIds,
+		arg.RegisterIds,
+		arg.LocationIds,
+		arg.TimeZones,
+		arg.FromDates,
+		arg.UntilDates,
+		arg.GroupIds,
+		arg.Priorities,
+	)
+	return err
 }
 
 const jobsOpenCount = `-- name: JobsOpenCount :one
