@@ -265,6 +265,8 @@ func TestObserveWritesOnlyWhatIsNew(t *testing.T) {
 		changes bool
 	}{
 		{"level below the model", pos.BucketState{Level: 0.2, Size: 10, DripRate: 10, BurstMax: 1000}, false},
+		{"one drip above the model: the answered request itself", pos.BucketState{Level: 2.95, Size: 10, DripRate: 10}, false},
+		{"more than a drip above the model", pos.BucketState{Level: 3.2, Size: 10, DripRate: 10}, true},
 		{"no burst header", pos.BucketState{Level: 0, Size: 10, DripRate: 10}, false},
 		{"level above the model", pos.BucketState{Level: 6, Size: 10, DripRate: 10}, true},
 		{"another drip rate", pos.BucketState{Level: 0, Size: 10, DripRate: 20}, true},
