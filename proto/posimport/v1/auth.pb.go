@@ -706,7 +706,10 @@ func (x *BeginConnectResponse) GetExpireTime() *timestamppb.Timestamp {
 type GetConnectionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The client.
-	ClientId      string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	ClientId string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// Only the stored status: no check of the departments against the POS account (which reads
+	// the configuration, a token and the account's locations). Import creation needs no more.
+	StatusOnly    bool `protobuf:"varint,2,opt,name=status_only,json=statusOnly,proto3" json:"status_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -746,6 +749,13 @@ func (x *GetConnectionRequest) GetClientId() string {
 		return x.ClientId
 	}
 	return ""
+}
+
+func (x *GetConnectionRequest) GetStatusOnly() bool {
+	if x != nil {
+		return x.StatusOnly
+	}
+	return false
 }
 
 // GetConnectionResponse carries a client's status.
@@ -1679,9 +1689,11 @@ const file_posimport_v1_auth_proto_rawDesc = "" +
 	"\x14BeginConnectResponse\x12#\n" +
 	"\rauthorize_url\x18\x01 \x01(\tR\fauthorizeUrl\x12;\n" +
 	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\"8\n" +
+	"expireTime\"Y\n" +
 	"\x14GetConnectionRequest\x12 \n" +
-	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\"Q\n" +
+	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\x12\x1f\n" +
+	"\vstatus_only\x18\x02 \x01(\bR\n" +
+	"statusOnly\"Q\n" +
 	"\x15GetConnectionResponse\x128\n" +
 	"\n" +
 	"connection\x18\x01 \x01(\v2\x18.posimport.v1.ConnectionR\n" +

@@ -270,6 +270,37 @@ func TestDepartmentCheck(t *testing.T) {
 	}
 }
 
+// TestGetConnectionStatusOnly: a caller that asks for the status only (import creation) gets
+// the stored status and provider without the department check: no POS request is made and no
+// mismatch is reported, where the full answer reports one.
+func TestGetConnectionStatusOnly(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	_, shops := b.account(0)
+	b.configure(t, "c1", map[string]string{"d1": shops[0], "d2": "999999"})
+	b.consent(t, "c1", "")
+	b.sim.ResetCounts()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := b.svcAuth.GetConnection(ctx, &posimportv1.GetConnectionRequest{ClientId: "c1", StatusOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := resp.GetConnection()
+	if c.GetStatus() != posimportv1.ConnectionStatus_CONNECTION_STATUS_CONNECTED || c.GetProvider() != posimportv1.PosProvider_POS_PROVIDER_LIGHTSPEED_RETAIL {
+		t.Errorf("status only: %v, %v", c.GetStatus(), c.GetProvider())
+	}
+	if len(c.GetDepartmentMismatches()) != 0 || len(c.GetBusinesses()) != 0 || c.GetDepartmentCheckError() != "" {
+		t.Errorf("status only ran the department check: %v", c)
+	}
+	if n := b.sim.RequestCounts(); len(n) != 0 {
+		t.Errorf("status only made POS requests: %+v", n)
+	}
+	if got := b.connection(t, "c1", authn.RoleViewer); len(got.DepartmentMismatches) != 1 {
+		t.Errorf("the full answer: %d mismatches, want 1", len(got.DepartmentMismatches))
+	}
+}
+
 // TestReencryptTokens: re-encryption moves every token and consent in progress to the newest
 // key, after which the old key can go; a ciphertext copied into another client's row does not
 // open.

@@ -65,7 +65,17 @@ func (s *Server) BeginConnect(ctx context.Context, req *posimportv1.BeginConnect
 
 // GetConnection implements posimportv1.AuthServiceServer.
 func (s *Server) GetConnection(ctx context.Context, req *posimportv1.GetConnectionRequest) (*posimportv1.GetConnectionResponse, error) {
-	c, found, chk, err := s.m.Get(ctx, req.GetClientId())
+	var (
+		c     store.Connection
+		found bool
+		chk   connection.Check
+		err   error
+	)
+	if req.GetStatusOnly() {
+		c, found, err = s.m.Status(ctx, req.GetClientId())
+	} else {
+		c, found, chk, err = s.m.Get(ctx, req.GetClientId())
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -130,6 +130,12 @@ func (m *Manager) Get(ctx context.Context, clientID string) (store.Connection, b
 	return c, found, chk, err
 }
 
+// Status returns a client's stored connection (found is false when it never connected),
+// without Get's check of its departments.
+func (m *Manager) Status(ctx context.Context, clientID string) (store.Connection, bool, error) {
+	return m.store.Get(ctx, clientID)
+}
+
 // List returns a page of connections in client order, after the client id after.
 func (m *Manager) List(ctx context.Context, status posimportv1.ConnectionStatus, after string, limit int32) ([]store.Connection, error) {
 	return m.store.List(ctx, status, after, limit)

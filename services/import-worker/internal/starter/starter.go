@@ -202,7 +202,7 @@ func (s *Starter) check(ctx context.Context, r Request) ([]plan.Department, posi
 		return nil, 0, apierr.FailedPrecondition("POS import is not enabled for client %s (General Settings)", r.ClientID)
 	}
 	cctx, cancel = context.WithTimeout(ctx, rpcTimeout)
-	conn, err := s.Auth.GetConnection(cctx, &posimportv1.GetConnectionRequest{ClientId: r.ClientID})
+	conn, err := s.Auth.GetConnection(cctx, &posimportv1.GetConnectionRequest{ClientId: r.ClientID, StatusOnly: true})
 	cancel()
 	if err != nil {
 		return nil, 0, upstream("auth service", err)
