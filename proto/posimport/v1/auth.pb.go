@@ -708,7 +708,8 @@ type GetConnectionRequest struct {
 	// The client.
 	ClientId string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
 	// Only the stored status: no check of the departments against the POS account (which reads
-	// the configuration, a token and the account's locations). Import creation needs no more.
+	// the configuration, a token and the account's locations) and no registers. Import creation
+	// needs no more.
 	StatusOnly    bool `protobuf:"varint,2,opt,name=status_only,json=statusOnly,proto3" json:"status_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -271,8 +271,8 @@ func TestDepartmentCheck(t *testing.T) {
 }
 
 // TestGetConnectionStatusOnly: a caller that asks for the status only (import creation) gets
-// the stored status and provider without the department check: no POS request is made and no
-// mismatch is reported, where the full answer reports one.
+// the stored status and provider without the department check and the registers: no POS
+// request is made and no mismatch is reported, where the full answer reports one.
 func TestGetConnectionStatusOnly(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{})
@@ -290,7 +290,7 @@ func TestGetConnectionStatusOnly(t *testing.T) {
 	if c.GetStatus() != posimportv1.ConnectionStatus_CONNECTION_STATUS_CONNECTED || c.GetProvider() != posimportv1.PosProvider_POS_PROVIDER_LIGHTSPEED_RETAIL {
 		t.Errorf("status only: %v, %v", c.GetStatus(), c.GetProvider())
 	}
-	if len(c.GetDepartmentMismatches()) != 0 || len(c.GetBusinesses()) != 0 || c.GetDepartmentCheckError() != "" {
+	if len(c.GetDepartmentMismatches()) != 0 || len(c.GetBusinesses()) != 0 || c.GetDepartmentCheckError() != "" || len(c.GetRegisters()) != 0 {
 		t.Errorf("status only ran the department check: %v", c)
 	}
 	if n := b.sim.RequestCounts(); len(n) != 0 {

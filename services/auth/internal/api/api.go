@@ -93,7 +93,7 @@ func (s *Server) GetConnection(ctx context.Context, req *posimportv1.GetConnecti
 			DepartmentId: mm.DepartmentID, PosClientNumber: mm.PosClientNumber, Reason: mm.Reason,
 		})
 	}
-	if found {
+	if found && !req.GetStatusOnly() {
 		regs, err := s.m.Registers(ctx, c)
 		if err != nil {
 			return nil, err

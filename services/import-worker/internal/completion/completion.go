@@ -42,36 +42,48 @@ const rpcTimeout = 30 * time.Second
 const markMaxDays = 366
 
 // MarkDepartments marks imported in the balance every department of the import (of every
-// recent import when id is uuid.Nil) whose jobs all ended DONE or SKIPPED, once: each client's
-// departments with one MarkDaysImportedBatch (one balance transaction) and recorded with one
-// statement. When a batch is refused, its departments are marked one by one, so that a
-// department that cannot be marked now does not hold the others back; the reconciler tries it
-// again.
+// recent import when id is uuid.Nil) whose jobs all ended DONE or SKIPPED, once (see Complete).
 func (c *Completer) MarkDepartments(ctx context.Context, id uuid.UUID) error {
 	spans, err := c.Store.DepartmentsToMark(ctx, id)
 	if err != nil {
 		return err
 	}
+	return c.Complete(ctx, spans, uuid.Nil)
+}
+
+// Complete marks the departments of spans imported in the balance (those whose jobs all ended
+// DONE or SKIPPED, as store.DepartmentsToMark or a job's end read them), each client's with
+// one MarkDaysImportedBatch (one balance transaction), and then, when finish is an import id,
+// finishes that import if no job of it is left: what was marked and the finish are recorded in
+// one transaction. When a batch is refused its departments are marked one by one, so that a
+// department that cannot be marked now does not hold the others back; the reconciler tries it
+// again.
+func (c *Completer) Complete(ctx context.Context, spans []store.DepartmentSpan, finish uuid.UUID) error {
 	var errs []error
+	var marked []store.DepartmentSpan
 	for _, client := range byClient(spans) {
-		marked, err := c.markBatch(ctx, client)
+		done, err := c.markBatch(ctx, client)
 		if err != nil {
-			marked = nil
+			done = nil
 			for _, d := range client {
 				if err := c.markDays(ctx, d); err != nil {
 					errs = append(errs, fmt.Errorf("mark days imported of %s/%s: %w", d.ClientID, d.DepartmentID, err))
 					continue
 				}
-				marked = append(marked, d)
+				done = append(done, d)
 			}
 		}
-		if err := c.Store.DepartmentMarked(ctx, marked...); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		for _, d := range marked {
-			c.Metrics.Fresh(d.ClientID, d.DepartmentID, d.Until)
-		}
+		marked = append(marked, done...)
+	}
+	imp, finished, err := c.Store.Completed(ctx, marked, finish)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	for _, d := range marked {
+		c.Metrics.Fresh(d.ClientID, d.DepartmentID, d.Until)
+	}
+	if finished && !imp.ScheduledFor.IsZero() {
+		c.Metrics.Lag(imp.FinishTime.Sub(imp.ScheduledFor))
 	}
 	return errors.Join(errs...)
 }
@@ -153,14 +165,7 @@ func (c *Completer) markDays(ctx context.Context, d store.DepartmentSpan) error 
 // Finish sets the import's finish time once no job is pending or running, and records the lag
 // of a scheduled import.
 func (c *Completer) Finish(ctx context.Context, id uuid.UUID) error {
-	imp, finished, err := c.Store.FinishImportIfEnded(ctx, id)
-	if err != nil || !finished {
-		return err
-	}
-	if !imp.ScheduledFor.IsZero() {
-		c.Metrics.Lag(imp.FinishTime.Sub(imp.ScheduledFor))
-	}
-	return nil
+	return c.Complete(ctx, nil, id)
 }
 
 // Sweep completes what a worker may have died before completing: it marks the departments of

@@ -313,7 +313,11 @@ type DepartmentSpan struct {
 // three days when id is uuid.Nil) whose jobs all ended DONE or SKIPPED and that were not
 // marked imported in the balance yet.
 func (s *Store) DepartmentsToMark(ctx context.Context, id uuid.UUID) ([]DepartmentSpan, error) {
-	rows, err := s.q.DepartmentsToMark(ctx, s.pool, pgtype.UUID{Bytes: id, Valid: id != uuid.Nil})
+	return s.departmentsToMark(ctx, s.pool, id)
+}
+
+func (s *Store) departmentsToMark(ctx context.Context, db dbsqlc.DBTX, id uuid.UUID) ([]DepartmentSpan, error) {
+	rows, err := s.q.DepartmentsToMark(ctx, db, pgtype.UUID{Bytes: id, Valid: id != uuid.Nil})
 	if err != nil {
 		return nil, fmt.Errorf("list departments to mark: %w", err)
 	}
@@ -325,34 +329,39 @@ func (s *Store) DepartmentsToMark(ctx context.Context, id uuid.UUID) ([]Departme
 	return out, nil
 }
 
-// DepartmentMarked records that departments of imports were marked imported in the balance,
-// in one statement.
-func (s *Store) DepartmentMarked(ctx context.Context, spans ...DepartmentSpan) error {
-	if len(spans) == 0 {
-		return nil
-	}
-	p := dbsqlc.DepartmentMarkInsertParams{}
-	for _, d := range spans {
-		p.ImportIds = append(p.ImportIds, d.ImportID)
-		p.DepartmentIds = append(p.DepartmentIds, d.DepartmentID)
-	}
-	if err := s.q.DepartmentMarkInsert(ctx, s.pool, p); err != nil {
-		return fmt.Errorf("record marked departments: %w", err)
-	}
-	return nil
-}
-
-// FinishImportIfEnded sets the import's finish time once no job of it is pending or running,
-// and returns the import when it did so now (false: not ended, or finished before).
-func (s *Store) FinishImportIfEnded(ctx context.Context, id uuid.UUID) (Import, bool, error) {
-	r, err := s.q.ImportFinishIfEnded(ctx, s.pool, id)
-	if errors.Is(err, pgx.ErrNoRows) {
+// Completed records that departments of imports were marked imported in the balance and,
+// when finish is an import id, sets that import's finish time if no job of it is pending or
+// running, in one transaction; it returns the import when it finished it now.
+func (s *Store) Completed(ctx context.Context, marked []DepartmentSpan, finish uuid.UUID) (imp Import, finished bool, err error) {
+	if len(marked) == 0 && finish == uuid.Nil {
 		return Import{}, false, nil
 	}
-	if err != nil {
-		return Import{}, false, fmt.Errorf("finish import: %w", err)
-	}
-	return importOf(r), true, nil
+	err = postgres.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		imp, finished = Import{}, false
+		if len(marked) > 0 {
+			p := dbsqlc.DepartmentMarkInsertParams{}
+			for _, d := range marked {
+				p.ImportIds = append(p.ImportIds, d.ImportID)
+				p.DepartmentIds = append(p.DepartmentIds, d.DepartmentID)
+			}
+			if err := s.q.DepartmentMarkInsert(ctx, tx, p); err != nil {
+				return fmt.Errorf("record marked departments: %w", err)
+			}
+		}
+		if finish == uuid.Nil {
+			return nil
+		}
+		r, err := s.q.ImportFinishIfEnded(ctx, tx, finish)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("finish import: %w", err)
+		}
+		imp, finished = importOf(r), true
+		return nil
+	})
+	return imp, finished, err
 }
 
 // UnfinishedEndedImports returns imports whose jobs all ended but whose finish time is not set

@@ -298,6 +298,11 @@ type Closed struct {
 	// concurrent ends the last one sees all of them ended): when both are positive the end
 	// completed nothing, and the completion's reads can be skipped. -1 when not read.
 	DepartmentsOpen, ImportOpen int
+	// ToMark are the import's departments due to be marked imported (store.DepartmentsToMark),
+	// read in the same transaction when it left none of the ended jobs' departments open
+	// (ToMarkRead), so that the completion need not read them again.
+	ToMark     []DepartmentSpan
+	ToMarkRead bool
 }
 
 // FinishGroup ends jobs (one alone, or every job of a location group), each in its own state,
@@ -341,6 +346,12 @@ func (s *Store) FinishGroup(ctx context.Context, ends []End) (Closed, error) {
 			return fmt.Errorf("count open jobs: %w", err)
 		}
 		out.DepartmentsOpen, out.ImportOpen = int(open.DepartmentsOpen), int(open.ImportOpen)
+		if out.DepartmentsOpen == 0 {
+			if out.ToMark, err = s.departmentsToMark(ctx, tx, ends[0].ImportID); err != nil {
+				return err
+			}
+			out.ToMarkRead = true
+		}
 		return nil
 	})
 	return out, err

@@ -382,17 +382,23 @@ func (w *Worker) afterEnd(ctx context.Context, l store.Lease) {
 
 // afterEnded is afterEnd for an end whose transaction counted the jobs left open: an end that
 // left jobs open in its departments cannot have completed them, nor one that left the import
-// jobs open the import, so their reads are skipped (the last end of each does them).
+// jobs open the import, so their reads are skipped (the last end of each does them); the
+// departments due, when the end read them, are not read again, and their marks and the
+// import's finish commit together.
 func (w *Worker) afterEnded(ctx context.Context, l store.Lease, c store.Closed) {
-	if c.DepartmentsOpen <= 0 {
-		if err := w.d.Completer.MarkDepartments(ctx, l.Job.ImportID); err != nil {
+	finish := uuid.Nil
+	if c.ImportOpen <= 0 {
+		finish = l.Job.ImportID
+	}
+	spans := c.ToMark
+	if c.DepartmentsOpen < 0 && !c.ToMarkRead {
+		var err error
+		if spans, err = w.d.Store.DepartmentsToMark(ctx, l.Job.ImportID); err != nil {
 			w.log.WarnContext(ctx, "mark departments imported", "import_id", l.Job.ImportID, "error", err)
 		}
 	}
-	if c.ImportOpen <= 0 {
-		if err := w.d.Completer.Finish(ctx, l.Job.ImportID); err != nil {
-			w.log.WarnContext(ctx, "finish import", "import_id", l.Job.ImportID, "error", err)
-		}
+	if err := w.d.Completer.Complete(ctx, spans, finish); err != nil {
+		w.log.WarnContext(ctx, "complete import", "import_id", l.Job.ImportID, "error", err)
 	}
 }
 
