@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,12 +36,19 @@ func buildNATSServer(t testing.TB, dir string) string {
 	return bin
 }
 
+// handedPorts are the ports fixedPort has handed out in this process: each once, since a port
+// handed out is free again until its server starts (two servers' ports once drew the same one).
+var handedPorts sync.Map
+
 // fixedPort is a free loopback port below the kernel's ephemeral range, so that no outgoing
 // connection or ":0" listener on the machine takes it while a server restarts on it.
 func fixedPort(t testing.TB) int {
 	t.Helper()
 	for range 200 {
 		port := 20000 + rand.IntN(12000)
+		if _, handed := handedPorts.LoadOrStore(port, true); handed {
+			continue
+		}
 		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
 		if err == nil {
 			_ = l.Close()
