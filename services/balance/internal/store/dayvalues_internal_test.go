@@ -94,3 +94,40 @@ func TestSumDaysAsPostgres(t *testing.T) {
 		}
 	}
 }
+
+// TestExactSumAsPostgres: sums near the int64 fast path's edges (18 digits, a sum past int64,
+// scales growing term by term, negatives to zero) read as PostgreSQL's sum(numeric) writes them.
+func TestExactSumAsPostgres(t *testing.T) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close(ctx) })
+	tests := [][]string{
+		{"1.50", "2.5"},
+		{"-0.50", "0.50"},
+		{"-0.00"},
+		{"999999999999999999", "1"},
+		{"9.99999999999999999", "0.000000000000000001"},
+		{"922337203685477580.7", "0.1", "-5"},
+		{"1", "0.1", "0.01", "0.001", "-1.111"},
+		{"00012.30", "-0000.3"},
+		{"123456789012345678901234", "1.5"},
+	}
+	for _, terms := range tests {
+		var s exactSum
+		for _, v := range terms {
+			if err := s.add(v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var want string
+		if err := conn.QueryRow(ctx, `SELECT sum(v)::text FROM unnest($1::text[]::numeric[]) v`, terms).Scan(&want); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.text(); got != want {
+			t.Errorf("sum of %v = %s, PostgreSQL says %s", terms, got, want)
+		}
+	}
+}
