@@ -299,10 +299,9 @@ type Closed struct {
 	// completed nothing, and the completion's reads can be skipped. -1 when not read.
 	DepartmentsOpen, ImportOpen int
 	// ToMark are the import's departments due to be marked imported (store.DepartmentsToMark),
-	// read in the same transaction when it left none of the ended jobs' departments open
-	// (ToMarkRead), so that the completion need not read them again.
-	ToMark     []DepartmentSpan
-	ToMarkRead bool
+	// read in the same transaction when DepartmentsOpen is 0, so that the completion need not
+	// read them again.
+	ToMark []DepartmentSpan
 }
 
 // FinishGroup ends jobs (one alone, or every job of a location group), each in its own state,
@@ -350,7 +349,6 @@ func (s *Store) FinishGroup(ctx context.Context, ends []End) (Closed, error) {
 			if out.ToMark, err = s.departmentsToMark(ctx, tx, ends[0].ImportID); err != nil {
 				return err
 			}
-			out.ToMarkRead = true
 		}
 		return nil
 	})

@@ -391,7 +391,7 @@ func (w *Worker) afterEnded(ctx context.Context, l store.Lease, c store.Closed) 
 		finish = l.Job.ImportID
 	}
 	spans := c.ToMark
-	if c.DepartmentsOpen < 0 && !c.ToMarkRead {
+	if c.DepartmentsOpen < 0 { // not counted, so not read either
 		var err error
 		if spans, err = w.d.Store.DepartmentsToMark(ctx, l.Job.ImportID); err != nil {
 			w.log.WarnContext(ctx, "mark departments imported", "import_id", l.Job.ImportID, "error", err)
