@@ -169,7 +169,7 @@ func (s *Store) CreateImport(ctx context.Context, ni NewImport) (Created, error)
 			}
 		}
 		var err error
-		out.Publish, err = s.claimGiven(ctx, tx, ids)
+		out.Publish, err = s.claimGiven(ctx, tx, imp.ClientID, ids)
 		return err
 	})
 	return out, err

@@ -311,26 +311,26 @@ func (s *Store) FinishGroup(ctx context.Context, ends []End) (Closed, error) {
 	out := Closed{DepartmentsOpen: -1, ImportOpen: -1}
 	err := postgres.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		out = Closed{DepartmentsOpen: -1, ImportOpen: -1}
-		client := ""
-		for _, e := range ends {
-			c := e.Counters
-			cl, err := s.q.JobFinish(ctx, tx, dbsqlc.JobFinishParams{
-				State: e.State, DaysWritten: c.DaysWritten, DaysUnchanged: c.DaysUnchanged, DaysSkippedApproved: c.DaysSkippedApproved,
-				SalesCounted: c.SalesCounted, RequestsMade: c.RequestsMade, LastError: e.LastError, JobID: e.JobID, Attempt: e.Attempt,
-			})
-			if errors.Is(err, pgx.ErrNoRows) {
-				return ErrLeaseLost
-			}
-			if err != nil {
-				return fmt.Errorf("finish job: %w", err)
-			}
-			client = cl
-		}
-		if client == "" {
+		if len(ends) == 0 {
 			return nil
 		}
-		var err error
-		if out.Next, err = s.claimNext(ctx, tx, client); err != nil {
+		var p dbsqlc.JobsFinishParams
+		for _, e := range ends {
+			c := e.Counters
+			p.JobIds, p.Attempts, p.States = append(p.JobIds, e.JobID), append(p.Attempts, e.Attempt), append(p.States, e.State)
+			p.DaysWritten, p.DaysUnchanged = append(p.DaysWritten, c.DaysWritten), append(p.DaysUnchanged, c.DaysUnchanged)
+			p.DaysSkippedApproved = append(p.DaysSkippedApproved, c.DaysSkippedApproved)
+			p.SalesCounted, p.RequestsMade = append(p.SalesCounted, c.SalesCounted), append(p.RequestsMade, c.RequestsMade)
+			p.LastErrors = append(p.LastErrors, e.LastError)
+		}
+		clients, err := s.q.JobsFinish(ctx, tx, p)
+		if err != nil {
+			return fmt.Errorf("finish jobs: %w", err)
+		}
+		if len(clients) != len(ends) {
+			return ErrLeaseLost // one of them was taken over: none ends
+		}
+		if out.Next, err = s.claimNext(ctx, tx, clients[0]); err != nil {
 			return err
 		}
 		if ends[0].ImportID == uuid.Nil {

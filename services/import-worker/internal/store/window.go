@@ -65,10 +65,10 @@ func (s *Store) claimNext(ctx context.Context, tx pgx.Tx, client string) ([]uuid
 	return ids, nil
 }
 
-// claimGiven claims those of jobs (one client's, new) that fit in the client's window, and
+// claimGiven claims those of jobs (client's, new) that fit in the client's window, and
 // returns them in the order given.
-func (s *Store) claimGiven(ctx context.Context, tx pgx.Tx, jobs []uuid.UUID) ([]uuid.UUID, error) {
-	ids, err := s.q.JobsClaimGiven(ctx, tx, dbsqlc.JobsClaimGivenParams{WindowSize: s.windowSize(), JobIds: jobs})
+func (s *Store) claimGiven(ctx context.Context, tx pgx.Tx, client string, jobs []uuid.UUID) ([]uuid.UUID, error) {
+	ids, err := s.q.JobsClaimGiven(ctx, tx, dbsqlc.JobsClaimGivenParams{WindowSize: s.windowSize(), ClientID: client, JobIds: jobs})
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}

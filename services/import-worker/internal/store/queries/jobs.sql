@@ -68,15 +68,22 @@ UPDATE jobs SET days_written = @days_written, days_unchanged = @days_unchanged,
     requests_made = @requests_made, update_time = now()
 WHERE job_id = @job_id AND attempt = @attempt AND state = 'RUNNING';
 
--- name: JobFinish :one
--- Ends the job (DONE, SKIPPED, FAILED or CANCELLED) if this attempt still holds it, and
--- returns its client.
-UPDATE jobs SET state = @state, days_written = @days_written, days_unchanged = @days_unchanged,
-    days_skipped_approved = @days_skipped_approved, sales_counted = @sales_counted,
-    requests_made = @requests_made, last_error = @last_error,
+-- name: JobsFinish :many
+-- Ends jobs (each DONE, SKIPPED, FAILED or CANCELLED, with its counters) that their attempts
+-- still hold, in one statement, and returns the clients of those it ended: a job missing from
+-- the answer was taken over.
+UPDATE jobs j SET state = e.state, days_written = e.days_written, days_unchanged = e.days_unchanged,
+    days_skipped_approved = e.days_skipped_approved, sales_counted = e.sales_counted,
+    requests_made = e.requests_made, last_error = e.last_error,
     lease_owner = '', lease_until = NULL, finish_time = now(), update_time = now()
-WHERE job_id = @job_id AND attempt = @attempt AND state = 'RUNNING'
-RETURNING client_id;
+FROM (SELECT unnest(@job_ids::uuid[]) AS job_id, unnest(@attempts::int[]) AS attempt,
+             unnest(@states::text[]) AS state, unnest(@days_written::int[]) AS days_written,
+             unnest(@days_unchanged::int[]) AS days_unchanged,
+             unnest(@days_skipped_approved::int[]) AS days_skipped_approved,
+             unnest(@sales_counted::bigint[]) AS sales_counted, unnest(@requests_made::bigint[]) AS requests_made,
+             unnest(@last_errors::text[]) AS last_error) e
+WHERE j.job_id = e.job_id AND j.attempt = e.attempt AND j.state = 'RUNNING'
+RETURNING j.client_id;
 
 -- name: JobFailUnleased :execrows
 -- Ends a job that cannot be leased any more (too many attempts, or its message is poison).
@@ -102,23 +109,25 @@ UPDATE jobs SET state = 'CANCELLED', finish_time = now(), update_time = now()
 WHERE import_id = @import_id AND state = 'PENDING';
 
 -- name: JobsClaimGiven :many
--- Claims for publication those of the given jobs (pending, never published, not a group's
--- member: its lead stands for it) that fit in their
--- client's window: at most window_size jobs of a client published and not ended. The given order
--- decides which. The caller holds the clients' locks.
+-- Claims for publication those of the given jobs of one client (pending, never published, not
+-- a group's member: its lead stands for it) that fit in the client's window: at most
+-- window_size jobs published and not ended. The given order decides which. The caller holds
+-- the client's lock. The client is a parameter, not read from the jobs, so that counting its
+-- window is an index condition: as a join the planner counted every open job of every client
+-- (2 ms a nightly import with 10,000 jobs open).
 WITH given AS (
-    SELECT j.job_id, j.client_id, array_position(@job_ids::uuid[], j.job_id) AS ord
+    SELECT j.job_id, array_position(@job_ids::uuid[], j.job_id) AS ord
     FROM jobs j
-    WHERE j.job_id = ANY(@job_ids::uuid[]) AND j.state = 'PENDING' AND j.published_at IS NULL
+    WHERE j.job_id = ANY(@job_ids::uuid[]) AND j.client_id = @client_id
+      AND j.state = 'PENDING' AND j.published_at IS NULL
       AND (j.group_id IS NULL OR j.group_id = j.job_id)
 ), in_window AS (
-    SELECT o.client_id, count(*)::int AS n
+    SELECT count(*)::int AS n
     FROM jobs o
-    WHERE o.client_id IN (SELECT client_id FROM given) AND o.state IN ('PENDING', 'RUNNING') AND o.published_at IS NOT NULL
-    GROUP BY o.client_id
+    WHERE o.client_id = @client_id AND o.state IN ('PENDING', 'RUNNING') AND o.published_at IS NOT NULL
 ), ranked AS (
-    SELECT g.job_id, row_number() OVER (PARTITION BY g.client_id ORDER BY g.ord) + coalesce(w.n, 0) AS place
-    FROM given g LEFT JOIN in_window w ON w.client_id = g.client_id
+    SELECT g.job_id, row_number() OVER (ORDER BY g.ord) + w.n AS place
+    FROM given g CROSS JOIN in_window w
 )
 UPDATE jobs SET published_at = now()
 WHERE job_id IN (SELECT ranked.job_id FROM ranked WHERE ranked.place <= @window_size::int)

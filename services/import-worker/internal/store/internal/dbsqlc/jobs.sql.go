@@ -155,46 +155,6 @@ func (q *Queries) JobFailUnleased(ctx context.Context, db DBTX, arg JobFailUnlea
 	return result.RowsAffected(), nil
 }
 
-const jobFinish = `-- name: JobFinish :one
-UPDATE jobs SET state = $1, days_written = $2, days_unchanged = $3,
-    days_skipped_approved = $4, sales_counted = $5,
-    requests_made = $6, last_error = $7,
-    lease_owner = '', lease_until = NULL, finish_time = now(), update_time = now()
-WHERE job_id = $8 AND attempt = $9 AND state = 'RUNNING'
-RETURNING client_id
-`
-
-type JobFinishParams struct {
-	State               string
-	DaysWritten         int32
-	DaysUnchanged       int32
-	DaysSkippedApproved int32
-	SalesCounted        int64
-	RequestsMade        int64
-	LastError           string
-	JobID               uuid.UUID
-	Attempt             int32
-}
-
-// Ends the job (DONE, SKIPPED, FAILED or CANCELLED) if this attempt still holds it, and
-// returns its client.
-func (q *Queries) JobFinish(ctx context.Context, db DBTX, arg JobFinishParams) (string, error) {
-	row := db.QueryRow(ctx, jobFinish,
-		arg.State,
-		arg.DaysWritten,
-		arg.DaysUnchanged,
-		arg.DaysSkippedApproved,
-		arg.SalesCounted,
-		arg.RequestsMade,
-		arg.LastError,
-		arg.JobID,
-		arg.Attempt,
-	)
-	var client_id string
-	err := row.Scan(&client_id)
-	return client_id, err
-}
-
 const jobGet = `-- name: JobGet :one
 SELECT job_id, import_id, client_id, department_id, register_id, location_id, time_zone, from_date, until_date, state, attempt, lease_owner, lease_until, published_at, republish_count, days_written, days_unchanged, days_skipped_approved, sales_counted, requests_made, last_error, create_time, start_time, finish_time, update_time, seq, days_correction_pending, group_id, priority FROM jobs WHERE job_id = $1
 `
@@ -507,18 +467,18 @@ func (q *Queries) JobRunningCount(ctx context.Context, db DBTX, arg JobRunningCo
 
 const jobsClaimGiven = `-- name: JobsClaimGiven :many
 WITH given AS (
-    SELECT j.job_id, j.client_id, array_position($2::uuid[], j.job_id) AS ord
+    SELECT j.job_id, array_position($2::uuid[], j.job_id) AS ord
     FROM jobs j
-    WHERE j.job_id = ANY($2::uuid[]) AND j.state = 'PENDING' AND j.published_at IS NULL
+    WHERE j.job_id = ANY($2::uuid[]) AND j.client_id = $3
+      AND j.state = 'PENDING' AND j.published_at IS NULL
       AND (j.group_id IS NULL OR j.group_id = j.job_id)
 ), in_window AS (
-    SELECT o.client_id, count(*)::int AS n
+    SELECT count(*)::int AS n
     FROM jobs o
-    WHERE o.client_id IN (SELECT client_id FROM given) AND o.state IN ('PENDING', 'RUNNING') AND o.published_at IS NOT NULL
-    GROUP BY o.client_id
+    WHERE o.client_id = $3 AND o.state IN ('PENDING', 'RUNNING') AND o.published_at IS NOT NULL
 ), ranked AS (
-    SELECT g.job_id, row_number() OVER (PARTITION BY g.client_id ORDER BY g.ord) + coalesce(w.n, 0) AS place
-    FROM given g LEFT JOIN in_window w ON w.client_id = g.client_id
+    SELECT g.job_id, row_number() OVER (ORDER BY g.ord) + w.n AS place
+    FROM given g CROSS JOIN in_window w
 )
 UPDATE jobs SET published_at = now()
 WHERE job_id IN (SELECT ranked.job_id FROM ranked WHERE ranked.place <= $1::int)
@@ -528,14 +488,17 @@ RETURNING job_id
 type JobsClaimGivenParams struct {
 	WindowSize int32
 	JobIds     []uuid.UUID
+	ClientID   string
 }
 
-// Claims for publication those of the given jobs (pending, never published, not a group's
-// member: its lead stands for it) that fit in their
-// client's window: at most window_size jobs of a client published and not ended. The given order
-// decides which. The caller holds the clients' locks.
+// Claims for publication those of the given jobs of one client (pending, never published, not
+// a group's member: its lead stands for it) that fit in the client's window: at most
+// window_size jobs published and not ended. The given order decides which. The caller holds
+// the client's lock. The client is a parameter, not read from the jobs, so that counting its
+// window is an index condition: as a join the planner counted every open job of every client
+// (2 ms a nightly import with 10,000 jobs open).
 func (q *Queries) JobsClaimGiven(ctx context.Context, db DBTX, arg JobsClaimGivenParams) ([]uuid.UUID, error) {
-	rows, err := db.Query(ctx, jobsClaimGiven, arg.WindowSize, arg.JobIds)
+	rows, err := db.Query(ctx, jobsClaimGiven, arg.WindowSize, arg.JobIds, arg.ClientID)
 	if err != nil {
 		return nil, err
 	}
@@ -693,6 +656,66 @@ func (q *Queries) JobsFailMembersUnleased(ctx context.Context, db DBTX, arg Jobs
 			return nil, err
 		}
 		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const jobsFinish = `-- name: JobsFinish :many
+UPDATE jobs j SET state = e.state, days_written = e.days_written, days_unchanged = e.days_unchanged,
+    days_skipped_approved = e.days_skipped_approved, sales_counted = e.sales_counted,
+    requests_made = e.requests_made, last_error = e.last_error,
+    lease_owner = '', lease_until = NULL, finish_time = now(), update_time = now()
+FROM (SELECT unnest($1::uuid[]) AS job_id, unnest($2::int[]) AS attempt,
+             unnest($3::text[]) AS state, unnest($4::int[]) AS days_written,
+             unnest($5::int[]) AS days_unchanged,
+             unnest($6::int[]) AS days_skipped_approved,
+             unnest($7::bigint[]) AS sales_counted, unnest($8::bigint[]) AS requests_made,
+             unnest($9::text[]) AS last_error) e
+WHERE j.job_id = e.job_id AND j.attempt = e.attempt AND j.state = 'RUNNING'
+RETURNING j.client_id
+`
+
+type JobsFinishParams struct {
+	JobIds              []uuid.UUID
+	Attempts            []int32
+	States              []string
+	DaysWritten         []int32
+	DaysUnchanged       []int32
+	DaysSkippedApproved []int32
+	SalesCounted        []int64
+	RequestsMade        []int64
+	LastErrors          []string
+}
+
+// Ends jobs (each DONE, SKIPPED, FAILED or CANCELLED, with its counters) that their attempts
+// still hold, in one statement, and returns the clients of those it ended: a job missing from
+// the answer was taken over.
+func (q *Queries) JobsFinish(ctx context.Context, db DBTX, arg JobsFinishParams) ([]string, error) {
+	rows, err := db.Query(ctx, jobsFinish,
+		arg.JobIds,
+		arg.Attempts,
+		arg.States,
+		arg.DaysWritten,
+		arg.DaysUnchanged,
+		arg.DaysSkippedApproved,
+		arg.SalesCounted,
+		arg.RequestsMade,
+		arg.LastErrors,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var client_id string
+		if err := rows.Scan(&client_id); err != nil {
+			return nil, err
+		}
+		items = append(items, client_id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
