@@ -56,6 +56,11 @@ type Refresher struct {
 	Owner string
 	// NowFunc is the clock; default time.Now.
 	NowFunc func() time.Time
+
+	// listed is the minute of the last tick that went through every client: slots begin on
+	// whole minutes, so a later check within that minute has nothing new to start and skips
+	// the directory (two services' lists of every client).
+	listed time.Time
 }
 
 // Run ticks every interval until ctx ends.
@@ -85,7 +90,13 @@ func Slot(now time.Time, minutes int) time.Time {
 
 // Tick starts the refreshes due at now that no replica started yet and returns the imports
 // this replica started. A client that cannot be started is logged and tried again next slot.
+// Within the minute of a tick that went through every client, Tick does nothing: a client
+// configured meanwhile is started at the next minute's check.
 func (r *Refresher) Tick(ctx context.Context, now time.Time) ([]uuid.UUID, error) {
+	minute := now.UTC().Truncate(time.Minute)
+	if minute.Equal(r.listed) {
+		return nil, nil
+	}
 	clients, err := r.Directory.Clients(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list clients: %w", err)
@@ -113,5 +124,6 @@ func (r *Refresher) Tick(ctx context.Context, now time.Time) ([]uuid.UUID, error
 		}
 		started = append(started, id)
 	}
+	r.listed = minute
 	return started, nil
 }

@@ -100,3 +100,48 @@ func TestTick(t *testing.T) {
 		t.Errorf("slots: refused %d without an import, every15 %d with one; want 3 and 3", refused, every15)
 	}
 }
+
+// countingDir is a directory that counts its lists.
+type countingDir struct {
+	clients clients
+	lists   int
+}
+
+func (d *countingDir) Clients(ctx context.Context) ([]intraday.Client, error) {
+	d.lists++
+	return d.clients.Clients(ctx)
+}
+
+// TestTickListsOncePerMinute: checks within the minute of a tick that went through every
+// client list nothing (slots begin on whole minutes); a client configured meanwhile starts at
+// the next minute's check, in the slot it would have had.
+func TestTickListsOncePerMinute(t *testing.T) {
+	st := store.New(storetest.Pool(t))
+	dir := &countingDir{clients: clients{{ClientID: "first", Minutes: 15, Enabled: true}}}
+	l := &launches{}
+	r := &intraday.Refresher{Claims: st, Directory: dir, Launcher: l, Logger: slog.New(slog.DiscardHandler), Owner: "a"}
+	ctx := context.Background()
+	t0 := time.Date(2026, 12, 3, 9, 0, 5, 0, time.UTC)
+	for _, step := range []struct {
+		at    time.Time
+		add   string
+		want  []string
+		lists int
+	}{
+		{at: t0, want: []string{"first"}, lists: 1},
+		{at: t0.Add(30 * time.Second), add: "second", lists: 1}, // the same minute: not listed
+		{at: t0.Add(55 * time.Second), want: []string{"second"}, lists: 2},
+		{at: t0.Add(80 * time.Second), lists: 2},
+	} {
+		if step.add != "" {
+			dir.clients = append(dir.clients, intraday.Client{ClientID: step.add, Minutes: 15, Enabled: true})
+		}
+		l.started = nil
+		if _, err := r.Tick(ctx, step.at); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(l.started, step.want) || dir.lists != step.lists {
+			t.Errorf("at %v started %v after %d lists, want %v after %d", step.at.Format(time.TimeOnly), l.started, dir.lists, step.want, step.lists)
+		}
+	}
+}
