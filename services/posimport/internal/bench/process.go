@@ -147,7 +147,8 @@ func (p *process) settle(ctx context.Context, longest time.Duration) (RSS, error
 }
 
 // waitJobs polls the worker's /metrics until it has ended n jobs (done, skipped, failed or
-// cancelled).
+// cancelled). Once a second: each scrape also reads the store's gauges from PostgreSQL (a
+// count over the open jobs), which is the bench's cost, not the run's.
 func (p *process) waitJobs(ctx context.Context, httpAddr string, n int64, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
@@ -160,7 +161,7 @@ func (p *process) waitJobs(ctx context.Context, httpAddr string, n int64, timeou
 			return fmt.Errorf("%s exited: %s", p.name, p.tail())
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
+		case <-time.After(time.Second):
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s ended %d of %d jobs within %v (%w)", p.name, ended, n, timeout, err)
