@@ -88,6 +88,7 @@ func setupPool(t testing.TB, maxConns int32) *testBundle {
 	configPool := pgtest.MigratedPool(t, dbURL, configservice.Schema, configservice.Migrations(), 4)
 	pool := pgtest.MigratedPool(t, dbURL, balanceservice.Schema, balanceservice.Migrations(), maxConns)
 	b := &testBundle{keys: servicetest.NewKeys(t), pool: pool, clock: &clock{now: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}, dbURL: dbURL}
+	t.Cleanup(func() { valuesHaveParents(t, pool) })
 	b.config = servicetest.Start(t, b.keys, configservice.Policy, nil, func(s *server.Server) error {
 		svc, err := configservice.New(configservice.Config{}, configservice.Deps{Pool: configPool, Logger: logging.Discard()})
 		if err != nil {
@@ -99,6 +100,26 @@ func setupPool(t testing.TB, maxConns int32) *testBundle {
 	b.svc = servicetest.Start(t, b.keys, balanceservice.Policy, nil, b.service.Register)
 	b.balance = posimportv1.NewBalanceServiceClient(b.keys.Dial(t, b.svc.GRPCAddr, authn.ServiceImportWorker))
 	return b
+}
+
+// valuesHaveParents checks, at the end of every test, what the values tables' foreign keys
+// checked before they were dropped (migration 004): every value row has its register-day, and
+// every day sum its day.
+func valuesHaveParents(t testing.TB, pool *pgxpool.Pool) {
+	t.Helper()
+	var registers, days int
+	if err := pool.QueryRow(context.Background(), `
+		SELECT (SELECT count(*) FROM register_values v WHERE NOT EXISTS (SELECT 1 FROM register_days r
+		            WHERE (r.client_id, r.department_id, r.business_date, r.register_id) = (v.client_id, v.department_id, v.business_date, v.register_id))),
+		       (SELECT count(*) FROM day_values v WHERE NOT EXISTS (SELECT 1 FROM day_status d
+		            WHERE (d.client_id, d.department_id, d.business_date) = (v.client_id, v.department_id, v.business_date)))`).
+		Scan(&registers, &days); err != nil {
+		t.Errorf("check the values' parents: %v", err)
+		return
+	}
+	if registers != 0 || days != 0 {
+		t.Errorf("%d register values without their register-day, %d day sums without their day", registers, days)
+	}
 }
 
 // newService builds a balance service (a replica) on the bundle's database and clock.
