@@ -42,6 +42,9 @@ type Options struct {
 	Port int
 	// Fast trades durability for speed (fsync off): for throwaway test clusters only.
 	Fast bool
+	// Settings are further server settings, "name=value" each (a benchmark's
+	// shared_preload_libraries, say).
+	Settings []string
 }
 
 // Cluster is a running PostgreSQL cluster owned by this process.
@@ -123,6 +126,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	if opts.Fast {
 		settings = append(settings, "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")
+	}
+	for _, s := range opts.Settings {
+		settings = append(settings, "-c "+s)
 	}
 	if out, err := c.run(ctx, "pg_ctl", "-D", c.dataDir(), "-l", filepath.Join(opts.Dir, "postgres.log"),
 		"-o", strings.Join(settings, " "), "-w", "-t", "60", "start"); err != nil {

@@ -73,6 +73,9 @@ type Options struct {
 	// DatabaseURL is a PostgreSQL server to create the scenarios' databases on; empty starts a
 	// private cluster under Dir.
 	DatabaseURL string
+	// PGStatements reports the statements that cost P5's run the most PostgreSQL time, from
+	// pg_stat_statements (loaded into the private cluster; DatabaseURL's server must preload it).
+	PGStatements bool
 	// Dir holds the run's files (the private cluster, data directories, logs); empty makes
 	// and removes a temporary one.
 	Dir string

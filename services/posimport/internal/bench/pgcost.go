@@ -115,3 +115,85 @@ func sumTicks(fields []string) time.Duration {
 	}
 	return ticks(t)
 }
+
+// statementCost is one statement's share of a run, from pg_stat_statements.
+type statementCost struct {
+	name           string
+	calls, rows    int64
+	execMS, planMS float64
+}
+
+// pgStatements starts counting the statements of the database of dbURL: it creates the
+// pg_stat_statements extension there if needed and resets its figures. false, after a line
+// saying why, when the server has not preloaded it.
+func (b *bench) pgStatements(ctx context.Context, dbURL string) bool {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		b.say("pg-statements: %v", err)
+		return false
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	if _, err := conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"); err != nil {
+		b.say("pg-statements: %v", err)
+		return false
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)"); err != nil {
+		b.say("pg-statements: the server has not preloaded pg_stat_statements (shared_preload_libraries): %v", err)
+		return false
+	}
+	return true
+}
+
+// readPGStatements reads the statements of the database of dbURL since pgStatements, the
+// costliest first: each named by its sqlc name ("-- name: X") or its first words.
+func (b *bench) readPGStatements(ctx context.Context, dbURL string) ([]statementCost, error) {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	rows, err := conn.Query(ctx, `SELECT query, calls, rows, total_exec_time, total_plan_time FROM pg_stat_statements
+		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []statementCost
+	for rows.Next() {
+		var q string
+		var c statementCost
+		if err := rows.Scan(&q, &c.calls, &c.rows, &c.execMS, &c.planMS); err != nil {
+			return nil, err
+		}
+		c.name = statementName(q)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// statementName names a statement by its sqlc name, else by its first 60 characters.
+func statementName(q string) string {
+	if _, rest, ok := strings.Cut(q, "-- name: "); ok {
+		name, _, _ := strings.Cut(rest, " ")
+		return name
+	}
+	q = strings.Join(strings.Fields(q), " ")
+	if len(q) > 60 {
+		q = q[:60] + "…"
+	}
+	return q
+}
+
+// sayStatements writes the statements' cost per job, the costliest first, and their total.
+func (b *bench) sayStatements(stmts []statementCost, jobs float64) {
+	var calls int64
+	var exec float64
+	for _, s := range stmts {
+		calls += s.calls
+		exec += s.execMS + s.planMS
+	}
+	b.say("P5b statements: %d calls, %.2f ms of execution and planning a job; the costliest:", calls, exec/jobs)
+	for _, s := range stmts[:min(len(stmts), 20)] {
+		b.say("  %8.3f ms  %6.2f calls  %8.1f rows a job  %s", (s.execMS+s.planMS)/jobs, float64(s.calls)/jobs, float64(s.rows)/jobs, s.name)
+	}
+}

@@ -25,7 +25,11 @@ func (b *bench) startPostgres(ctx context.Context) error {
 		b.pg.adminURL = b.o.DatabaseURL
 	} else {
 		b.say("starting a private PostgreSQL cluster")
-		c, err := pgcluster.Start(ctx, pgcluster.Options{Dir: filepath.Join(b.dir, "pg"), Fast: true})
+		var settings []string
+		if b.o.PGStatements {
+			settings = append(settings, "shared_preload_libraries=pg_stat_statements")
+		}
+		c, err := pgcluster.Start(ctx, pgcluster.Options{Dir: filepath.Join(b.dir, "pg"), Fast: true, Settings: settings})
 		if err != nil {
 			return err
 		}

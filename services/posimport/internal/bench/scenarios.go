@@ -241,6 +241,7 @@ func (b *bench) nightly(ctx context.Context) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
+	statements := b.o.PGStatements && b.pgStatements(ctx, r.dbURL)
 	pgCPU0, pgOK := b.readPGCPU()
 	cpu0 := readCPU(nil)
 	worker, err := r.startWorker(ctx, env)
@@ -254,6 +255,13 @@ func (b *bench) nightly(ctx context.Context) ([]Row, error) {
 	cpu1 := readCPU(worker)
 	pgCPU1, pgOK1 := b.readPGCPU()
 	requests, limited := r.apiRequests()
+	if statements {
+		stmts, err := b.readPGStatements(ctx, r.dbURL)
+		if err != nil {
+			return nil, fmt.Errorf("read pg_stat_statements: %w", err)
+		}
+		b.sayStatements(stmts, float64(len(sp)))
+	}
 	if err := retry.Sleep(ctx, statsFlush); err != nil {
 		return nil, err
 	}

@@ -28,6 +28,7 @@ type benchFlags struct {
 	output      string
 	strict      bool
 	databaseURL string
+	statements  bool
 	workerBin   string
 	keep        bool
 	profile     string
@@ -86,6 +87,7 @@ non-zero only with --strict.`,
 	fl.BoolVar(&f.strict, "strict", false, "exit non-zero when a scenario misses its target")
 	fl.StringVar(&f.databaseURL, "database-url", os.Getenv("DATABASE_URL"),
 		"PostgreSQL server to create the scenarios' databases on [$DATABASE_URL]; empty runs a private cluster")
+	fl.BoolVar(&f.statements, "pg-statements", false, "P5: list the statements that cost the run the most PostgreSQL time (pg_stat_statements; preloaded by the private cluster, a --database-url server must preload it)")
 	fl.StringVar(&f.workerBin, "worker-bin", "", "import-worker binary to run as the worker process (default: this binary)")
 	fl.BoolVar(&f.keep, "keep", false, "keep the run's directory (logs, data directories)")
 	fl.StringVar(&f.profile, "profile", "", "write CPU profiles of this process and of the worker processes into this directory")
@@ -156,9 +158,10 @@ func runBench(ctx context.Context, g *globals, f *benchFlags) error {
 	}
 	o := bench.Options{
 		Scenarios: scenarios, Scale: f.scale, Quick: f.quick, Clients: f.clients, POSLatency: f.posLatency, DatabaseURL: f.databaseURL,
-		Posimport: bench.Command{Path: self, Env: selfEnv()},
-		Worker:    bench.Command{Path: self, Args: []string{"bench", "worker"}, Env: selfEnv()},
-		Progress:  g.stderr,
+		PGStatements: f.statements,
+		Posimport:    bench.Command{Path: self, Env: selfEnv()},
+		Worker:       bench.Command{Path: self, Args: []string{"bench", "worker"}, Env: selfEnv()},
+		Progress:     g.stderr,
 	}
 	if f.workerBin != "" {
 		o.Worker = bench.Command{Path: f.workerBin}
@@ -264,6 +267,9 @@ func benchCommandLine(f *benchFlags) string {
 	}
 	if f.quick {
 		parts = append(parts, "--quick")
+	}
+	if f.statements {
+		parts = append(parts, "--pg-statements")
 	}
 	if f.databaseURL == "" {
 		parts = append(parts, "(private PostgreSQL)")
