@@ -141,10 +141,22 @@ func (s *Store) CreateImport(ctx context.Context, ni NewImport) (Created, error)
 		}); err != nil {
 			return fmt.Errorf("insert import: %w", err)
 		}
-		ids := make([]uuid.UUID, len(ni.Jobs))
+		// The jobs that fit in the client's window are claimed for publication as they are
+		// stored, in plan order (a group's members go with their lead): a later claim would
+		// write every one of them again.
+		inWindow, err := s.q.JobsInWindow(ctx, tx, imp.ClientID)
+		if err != nil {
+			return fmt.Errorf("count jobs in the window: %w", err)
+		}
+		room := s.windowSize() - inWindow
 		p := dbsqlc.JobsInsertParams{ImportID: imp.ID, ClientID: imp.ClientID}
-		for i, j := range ni.Jobs {
-			ids[i] = j.ID
+		for _, j := range ni.Jobs {
+			publish := room > 0 && (j.GroupID == uuid.Nil || j.GroupID == j.ID)
+			if publish {
+				room--
+				out.Publish = append(out.Publish, j.ID)
+			}
+			p.Published = append(p.Published, publish)
 			p.JobIds = append(p.JobIds, j.ID)
 			p.DepartmentIds = append(p.DepartmentIds, j.DepartmentID)
 			p.RegisterIds = append(p.RegisterIds, j.RegisterID)
@@ -168,9 +180,7 @@ func (s *Store) CreateImport(ctx context.Context, ni NewImport) (Created, error)
 				return fmt.Errorf("record run client: %w", err)
 			}
 		}
-		var err error
-		out.Publish, err = s.claimGiven(ctx, tx, imp.ClientID, ids)
-		return err
+		return nil
 	})
 	return out, err
 }

@@ -65,20 +65,6 @@ func (s *Store) claimNext(ctx context.Context, tx pgx.Tx, client string) ([]uuid
 	return ids, nil
 }
 
-// claimGiven claims those of jobs (client's, new) that fit in the client's window, and
-// returns them in the order given.
-func (s *Store) claimGiven(ctx context.Context, tx pgx.Tx, client string, jobs []uuid.UUID) ([]uuid.UUID, error) {
-	ids, err := s.q.JobsClaimGiven(ctx, tx, dbsqlc.JobsClaimGivenParams{WindowSize: s.windowSize(), ClientID: client, JobIds: jobs})
-	if err != nil {
-		return nil, fmt.Errorf("claim jobs: %w", err)
-	}
-	claimed := make(map[uuid.UUID]bool, len(ids))
-	for _, id := range ids {
-		claimed[id] = true
-	}
-	return slices.DeleteFunc(slices.Clone(jobs), func(id uuid.UUID) bool { return !claimed[id] }), nil
-}
-
 // Sweep claims, for at most limit clients whose window has room while a job of theirs has
 // waited longer than minAge, their next jobs, and returns them for publication: what a claim
 // missed (a wider window configured, a bug) is caught up here.

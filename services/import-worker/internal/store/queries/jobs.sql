@@ -1,16 +1,18 @@
 -- name: JobsInsert :exec
--- An import's jobs in one statement; a nil group id (all zeros) is a job alone. The arrays
--- unnest in the select list, one row after the other in their order, which gives the jobs
--- their seq (the fair queue's order) in the arrays' order, as one insert per job did.
+-- An import's jobs in one statement; a nil group id (all zeros) is a job alone, and a job
+-- published is claimed for publication as it is stored (it fits in the client's window). The
+-- arrays unnest in the select list, one row after the other in their order, which gives the
+-- jobs their seq (the fair queue's order) in the arrays' order, as one insert per job did.
 INSERT INTO jobs (job_id, import_id, client_id, department_id, register_id, location_id, time_zone,
-                  from_date, until_date, group_id, priority)
+                  from_date, until_date, group_id, priority, published_at)
 SELECT j.job_id, @import_id, @client_id, j.department_id, j.register_id, j.location_id, j.time_zone,
-       j.from_date, j.until_date, nullif(j.group_id, '00000000-0000-0000-0000-000000000000'::uuid), j.priority
+       j.from_date, j.until_date, nullif(j.group_id, '00000000-0000-0000-0000-000000000000'::uuid), j.priority,
+       CASE WHEN j.published THEN now() END
 FROM (SELECT unnest(@job_ids::uuid[]) AS job_id, unnest(@department_ids::text[]) AS department_id,
              unnest(@register_ids::text[]) AS register_id, unnest(@location_ids::text[]) AS location_id,
              unnest(@time_zones::text[]) AS time_zone, unnest(@from_dates::date[]) AS from_date,
              unnest(@until_dates::date[]) AS until_date, unnest(@group_ids::uuid[]) AS group_id,
-             unnest(@priorities::smallint[]) AS priority) j;
+             unnest(@priorities::smallint[]) AS priority, unnest(@published::boolean[]) AS published) j;
 
 -- name: JobGetForLease :one
 -- Locks the job for the lease decision and reads the database clock the lease is judged by.
@@ -107,31 +109,6 @@ WHERE j.job_id = @job_id;
 -- name: JobCancelPending :execrows
 UPDATE jobs SET state = 'CANCELLED', finish_time = now(), update_time = now()
 WHERE import_id = @import_id AND state = 'PENDING';
-
--- name: JobsClaimGiven :many
--- Claims for publication those of the given jobs of one client (pending, never published, not
--- a group's member: its lead stands for it) that fit in the client's window: at most
--- window_size jobs published and not ended. The given order decides which. The caller holds
--- the client's lock. The client is a parameter, not read from the jobs, so that counting its
--- window is an index condition: as a join the planner counted every open job of every client
--- (2 ms a nightly import with 10,000 jobs open).
-WITH given AS (
-    SELECT j.job_id, array_position(@job_ids::uuid[], j.job_id) AS ord
-    FROM jobs j
-    WHERE j.job_id = ANY(@job_ids::uuid[]) AND j.client_id = @client_id
-      AND j.state = 'PENDING' AND j.published_at IS NULL
-      AND (j.group_id IS NULL OR j.group_id = j.job_id)
-), in_window AS (
-    SELECT count(*)::int AS n
-    FROM jobs o
-    WHERE o.client_id = @client_id AND o.state IN ('PENDING', 'RUNNING') AND o.published_at IS NOT NULL
-), ranked AS (
-    SELECT g.job_id, row_number() OVER (ORDER BY g.ord) + w.n AS place
-    FROM given g CROSS JOIN in_window w
-)
-UPDATE jobs SET published_at = now()
-WHERE job_id IN (SELECT ranked.job_id FROM ranked WHERE ranked.place <= @window_size::int)
-RETURNING job_id;
 
 -- name: JobsInWindow :one
 -- A client's jobs published and not ended: in the stream, or running.

@@ -465,58 +465,6 @@ func (q *Queries) JobRunningCount(ctx context.Context, db DBTX, arg JobRunningCo
 	return column_1, err
 }
 
-const jobsClaimGiven = `-- name: JobsClaimGiven :many
-WITH given AS (
-    SELECT j.job_id, array_position($2::uuid[], j.job_id) AS ord
-    FROM jobs j
-    WHERE j.job_id = ANY($2::uuid[]) AND j.client_id = $3
-      AND j.state = 'PENDING' AND j.published_at IS NULL
-      AND (j.group_id IS NULL OR j.group_id = j.job_id)
-), in_window AS (
-    SELECT count(*)::int AS n
-    FROM jobs o
-    WHERE o.client_id = $3 AND o.state IN ('PENDING', 'RUNNING') AND o.published_at IS NOT NULL
-), ranked AS (
-    SELECT g.job_id, row_number() OVER (ORDER BY g.ord) + w.n AS place
-    FROM given g CROSS JOIN in_window w
-)
-UPDATE jobs SET published_at = now()
-WHERE job_id IN (SELECT ranked.job_id FROM ranked WHERE ranked.place <= $1::int)
-RETURNING job_id
-`
-
-type JobsClaimGivenParams struct {
-	WindowSize int32
-	JobIds     []uuid.UUID
-	ClientID   string
-}
-
-// Claims for publication those of the given jobs of one client (pending, never published, not
-// a group's member: its lead stands for it) that fit in the client's window: at most
-// window_size jobs published and not ended. The given order decides which. The caller holds
-// the client's lock. The client is a parameter, not read from the jobs, so that counting its
-// window is an index condition: as a join the planner counted every open job of every client
-// (2 ms a nightly import with 10,000 jobs open).
-func (q *Queries) JobsClaimGiven(ctx context.Context, db DBTX, arg JobsClaimGivenParams) ([]uuid.UUID, error) {
-	rows, err := db.Query(ctx, jobsClaimGiven, arg.WindowSize, arg.JobIds, arg.ClientID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []uuid.UUID{}
-	for rows.Next() {
-		var job_id uuid.UUID
-		if err := rows.Scan(&job_id); err != nil {
-			return nil, err
-		}
-		items = append(items, job_id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const jobsClaimNext = `-- name: JobsClaimNext :many
 UPDATE jobs SET published_at = now()
 WHERE job_id IN (
@@ -738,14 +686,15 @@ func (q *Queries) JobsInWindow(ctx context.Context, db DBTX, clientID string) (i
 
 const jobsInsert = `-- name: JobsInsert :exec
 INSERT INTO jobs (job_id, import_id, client_id, department_id, register_id, location_id, time_zone,
-                  from_date, until_date, group_id, priority)
+                  from_date, until_date, group_id, priority, published_at)
 SELECT j.job_id, $1, $2, j.department_id, j.register_id, j.location_id, j.time_zone,
-       j.from_date, j.until_date, nullif(j.group_id, '00000000-0000-0000-0000-000000000000'::uuid), j.priority
+       j.from_date, j.until_date, nullif(j.group_id, '00000000-0000-0000-0000-000000000000'::uuid), j.priority,
+       CASE WHEN j.published THEN now() END
 FROM (SELECT unnest($3::uuid[]) AS job_id, unnest($4::text[]) AS department_id,
              unnest($5::text[]) AS register_id, unnest($6::text[]) AS location_id,
              unnest($7::text[]) AS time_zone, unnest($8::date[]) AS from_date,
              unnest($9::date[]) AS until_date, unnest($10::uuid[]) AS group_id,
-             unnest($11::smallint[]) AS priority) j
+             unnest($11::smallint[]) AS priority, unnest($12::boolean[]) AS published) j
 `
 
 type JobsInsertParams struct {
@@ -760,11 +709,13 @@ type JobsInsertParams struct {
 	UntilDates    []pgtype.Date
 	GroupIds      []uuid.UUID
 	Priorities    []int16
+	Published     []bool
 }
 
-// An import's jobs in one statement; a nil group id (all zeros) is a job alone. The arrays
-// unnest in the select list, one row after the other in their order, which gives the jobs
-// their seq (the fair queue's order) in the arrays' order, as one insert per job did.
+// An import's jobs in one statement; a nil group id (all zeros) is a job alone, and a job
+// published is claimed for publication as it is stored (it fits in the client's window). The
+// arrays unnest in the select list, one row after the other in their order, which gives the
+// jobs their seq (the fair queue's order) in the arrays' order, as one insert per job did.
 func (q *Queries) JobsInsert(ctx context.Context, db DBTX, arg JobsInsertParams) error {
 	_, err := db.Exec(ctx, jobsInsert,
 		arg.ImportID,
@@ -778,6 +729,7 @@ func (q *Queries) JobsInsert(ctx context.Context, db DBTX, arg JobsInsertParams)
 		arg.UntilDates,
 		arg.GroupIds,
 		arg.Priorities,
+		arg.Published,
 	)
 	return err
 }
