@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/posimport/posimport/pkg/platform/app"
 	"github.com/posimport/posimport/services/import-worker/importservice"
 	"github.com/posimport/posimport/services/posimport/internal/bench"
 )
@@ -109,39 +108,9 @@ func newBenchWorkerCommand() *cobra.Command {
 				return err
 			}
 			defer stop()
-			return runBenchWorker()
+			return importservice.RunProcess()
 		},
 	}
-}
-
-// runBenchWorker is the import-worker binary's run, step for step, so that the worker bench
-// measures is the one that ships.
-func runBenchWorker() error {
-	cfg := importservice.Config{}.WithDefaults()
-	p, ctx, stop, err := app.Start("import-worker", &cfg)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	conns, err := importservice.Open(ctx, p, cfg)
-	if err != nil {
-		return err
-	}
-	defer conns.Close()
-	srv, err := p.Server(importservice.Policy)
-	if err != nil {
-		return err
-	}
-	svc, err := importservice.New(cfg, conns.Deps(p.Logger, srv.Registry()))
-	if err != nil {
-		return err
-	}
-	if err := svc.Register(srv); err != nil {
-		return err
-	}
-	srv.AddReadiness("postgres", conns.Pool.Ping)
-	srv.AddReadiness("nats", conns.NATS.Ready)
-	return p.Run(ctx, srv, svc.Run)
 }
 
 func runBench(ctx context.Context, g *globals, f *benchFlags) error {
