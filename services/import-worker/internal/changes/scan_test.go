@@ -68,9 +68,9 @@ func TestScan(t *testing.T) {
 		Jobs: []store.NewJob{{ID: uuid.New(), DepartmentID: "d1", RegisterID: "11", LocationID: "1", TimeZone: "UTC", From: today.AddDays(-9), Until: today.AddDays(-2)}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.RecordSalesSeen(ctx, account, []store.SaleSeen{
-		{SaleID: "m", LocationID: "1", RegisterID: "11", CompletedAt: noon(5, 12)},
-		{SaleID: "v", LocationID: "1", RegisterID: "11", CompletedAt: noon(3, 9)},
+	if err := st.RecordSalesSeen(ctx, account, []store.SeenDay{
+		{LocationID: "1", RegisterID: "11", Date: today.AddDays(-5), Sales: []store.SaleSeen{{SaleID: "m", LocationID: "1", RegisterID: "11", CompletedAt: noon(5, 12)}}},
+		{LocationID: "1", RegisterID: "11", Date: today.AddDays(-3), Sales: []store.SaleSeen{{SaleID: "v", LocationID: "1", RegisterID: "11", CompletedAt: noon(3, 9)}}},
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,33 +20,86 @@ type SaleSeen struct {
 	CompletedAt                    time.Time
 }
 
-// salesSeenBatch bounds one statement's rows.
+// SeenDay is a register-day a job read completely and the sales it counted there. RegisterID
+// "" is every register of the location (a department without registers); a sale's own shop
+// and register name its row.
+type SeenDay struct {
+	LocationID, RegisterID string
+	// Date is the local date of the job that read the day (its department's zone).
+	Date  civil.Date
+	Sales []SaleSeen
+}
+
+// salesSeenBatch bounds one statement's sales; a register-day is never split.
 const salesSeenBatch = 5000
 
-// RecordSalesSeen records where sales of an account were counted; a sale recorded before
-// takes its new position.
-func (s *Store) RecordSalesSeen(ctx context.Context, account string, sales []SaleSeen) error {
-	for start := 0; start < len(sales); start += salesSeenBatch {
-		part := sales[start:min(start+salesSeenBatch, len(sales))]
-		p := dbsqlc.SalesSeenUpsertParams{AccountKey: account}
-		// One row per sale: a sale twice in one statement would be an ON CONFLICT error.
-		seen := make(map[string]bool, len(part))
-		for i := len(part) - 1; i >= 0; i-- {
-			v := part[i]
-			if seen[v.SaleID] {
-				continue
-			}
-			seen[v.SaleID] = true
-			p.SaleIds = append(p.SaleIds, v.SaleID)
-			p.LocationIds = append(p.LocationIds, v.LocationID)
-			p.RegisterIds = append(p.RegisterIds, v.RegisterID)
-			p.CompletedAts = append(p.CompletedAts, timestamp(v.CompletedAt))
+// RecordSalesSeen records the register-days an account's job read and where it counted their
+// sales: each day's set replaces what an earlier read recorded, a day read without sales
+// forgets its sales, and a sale recorded elsewhere before now answers from here (SalesSeen:
+// the latest record wins). One statement for up to salesSeenBatch sales.
+func (s *Store) RecordSalesSeen(ctx context.Context, account string, days []SeenDay) error {
+	type dayKey struct {
+		location, register string
+		date               civil.Date
+	}
+	type saleKey struct {
+		day dayKey
+		id  string
+	}
+	// A day read twice (two departments share its register) is one day: a batch never
+	// replaces what an earlier batch of the same call recorded.
+	var merged []SeenDay
+	at := map[dayKey]int{}
+	for _, d := range days {
+		k := dayKey{d.LocationID, d.RegisterID, d.Date}
+		if i, ok := at[k]; ok {
+			merged[i].Sales = append(slices.Clip(merged[i].Sales), d.Sales...)
+			continue
 		}
-		if err := s.q.SalesSeenUpsert(ctx, s.pool, p); err != nil {
+		at[k] = len(merged)
+		merged = append(merged, d)
+	}
+	var (
+		p     dbsqlc.SalesSeenRecordParams
+		index = map[saleKey]int{}
+	)
+	flush := func() error {
+		if len(p.ReadDates) == 0 {
+			return nil
+		}
+		p.AccountKey = account
+		if err := s.q.SalesSeenRecord(ctx, s.pool, p); err != nil {
 			return fmt.Errorf("record sales seen: %w", err)
 		}
+		p, index = dbsqlc.SalesSeenRecordParams{}, map[saleKey]int{}
+		return nil
 	}
-	return nil
+	for _, d := range merged {
+		if len(p.SaleIds) > 0 && len(p.SaleIds)+len(d.Sales) > salesSeenBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		p.ReadLocationIds = append(p.ReadLocationIds, d.LocationID)
+		p.ReadRegisterIds = append(p.ReadRegisterIds, d.RegisterID)
+		p.ReadDates = append(p.ReadDates, date(d.Date))
+		for _, v := range d.Sales {
+			k := saleKey{dayKey{v.LocationID, v.RegisterID, d.Date}, v.SaleID}
+			if i, ok := index[k]; ok {
+				// Twice in a day (two departments read it, or the POS listed it twice): one
+				// element, the later report.
+				p.CompletedAts[i] = timestamp(v.CompletedAt)
+				continue
+			}
+			index[k] = len(p.SaleIds)
+			p.LocationIds = append(p.LocationIds, v.LocationID)
+			p.RegisterIds = append(p.RegisterIds, v.RegisterID)
+			p.Dates = append(p.Dates, date(d.Date))
+			p.SaleIds = append(p.SaleIds, v.SaleID)
+			p.CompletedAts = append(p.CompletedAts, timestamp(v.CompletedAt))
+		}
+	}
+	return flush()
 }
 
 // SalesSeen returns where the given sales of an account were last counted, by sale id.

@@ -27,29 +27,55 @@ func dayCause(wc store.WriteContext, day civil.Date) *posimportv1.WriteCause {
 	return &posimportv1.WriteCause{Reason: reasonManual}
 }
 
-// seenSales collects where a job counted its sales, for a POS that lists changed sales
+// seenSales collects, per unit, where it counted its sales, for a POS that lists changed sales
 // (pos.ChangeSource): a sale that moves later is re-imported on the day it left too.
 type seenSales struct {
 	on    bool
-	sales []store.SaleSeen
+	units map[*unit]map[civil.Date][]store.SaleSeen
 }
 
 func newSeenSales(src pos.Source) *seenSales {
 	_, ok := src.(pos.ChangeSource)
-	return &seenSales{on: ok}
+	return &seenSales{on: ok, units: map[*unit]map[civil.Date][]store.SaleSeen{}}
 }
 
-func (s *seenSales) add(f pos.SaleFigures) {
-	if s.on && f.SaleID != "" {
-		s.sales = append(s.sales, store.SaleSeen{SaleID: f.SaleID, LocationID: f.LocationID, RegisterID: f.RegisterID, CompletedAt: f.CompletedAt})
+// add notes a sale the unit counted, on its local date.
+func (s *seenSales) add(u *unit, f pos.SaleFigures) {
+	if !s.on || f.SaleID == "" {
+		return
 	}
+	days := s.units[u]
+	if days == nil {
+		days = map[civil.Date][]store.SaleSeen{}
+		s.units[u] = days
+	}
+	d := civil.DateOf(f.CompletedAt.In(u.loc))
+	days[d] = append(days[d], store.SaleSeen{SaleID: f.SaleID, LocationID: f.LocationID, RegisterID: f.RegisterID, CompletedAt: f.CompletedAt})
 }
 
-// afterWrite records, once the job's days are written, where its sales were counted and how
-// many of its days became pending corrections.
-func (w *Worker) afterWrite(ctx context.Context, l store.Lease, account string, seen *seenSales, res Result) error {
-	if err := w.d.Store.RecordSalesSeen(ctx, account, seen.sales); err != nil {
-		return err
+// days are the register-days the units read (every day of theirs, with or without sales) and
+// the sales they counted there; none on a POS without a change listing.
+func (s *seenSales) days(units ...*unit) []store.SeenDay {
+	if !s.on {
+		return nil
+	}
+	var out []store.SeenDay
+	for _, u := range units {
+		j := u.lease.Job
+		for _, d := range u.days {
+			out = append(out, store.SeenDay{LocationID: j.LocationID, RegisterID: j.RegisterID, Date: d.Date, Sales: s.units[u][d.Date]})
+		}
+	}
+	return out
+}
+
+// afterWrite records, once the job's days are written, where the sales of the register-days
+// given were counted (store.SeenDay) and how many of the job's days became pending corrections.
+func (w *Worker) afterWrite(ctx context.Context, l store.Lease, account string, seen []store.SeenDay, res Result) error {
+	if len(seen) > 0 {
+		if err := w.d.Store.RecordSalesSeen(ctx, account, seen); err != nil {
+			return err
+		}
 	}
 	// The column starts at 0: a first attempt without corrections saves the commit (the nightly
 	// run's cost per job); a later attempt overwrites what an earlier one may have left.

@@ -236,10 +236,10 @@ func (w *Worker) readSales(ctx context.Context, prov provider.Provider, byLocati
 			}
 		}
 		err := src.Sales(ctx, q, func(f pos.SaleFigures) error {
-			seen.add(f)
 			for _, u := range st.units {
 				if u.alive() && u.wants(f.RegisterID, f.CompletedAt) {
 					u.res.Counters.SalesCounted++
+					seen.add(u, f)
 					if err := u.series.Add(f); err != nil {
 						return err
 					}
@@ -261,7 +261,9 @@ func (w *Worker) readSales(ctx context.Context, prov provider.Provider, byLocati
 // writeUnits writes the days of the units still alive and records what they saw. A group's
 // units go to the balance together (writeGroup); a lone job, or a group whose batch the
 // balance refused as a whole for one unit's sake, writes unit by unit, so that one unit's
-// permanent failure is its own.
+// permanent failure is its own. Where sales were counted is recorded for the units written
+// only (a unit that failed or was cancelled before its write counted nothing): a group's with
+// one statement, with its first unit, and unit by unit when they were written so.
 func (w *Worker) writeUnits(ctx context.Context, units []*unit, grouped bool, fields []field, account string, seen *seenSales) error {
 	for _, u := range units {
 		if u.alive() {
@@ -284,6 +286,7 @@ func (w *Worker) writeUnits(ctx context.Context, units []*unit, grouped bool, fi
 			return err
 		}
 	}
+	recorded := false
 	for i, u := range units {
 		if !u.alive() {
 			continue
@@ -306,12 +309,34 @@ func (w *Worker) writeUnits(ctx context.Context, units []*unit, grouped bool, fi
 			}
 			return nil
 		}
-		if err := w.afterWrite(ctx, u.lease, account, seen, u.res); err != nil {
+		var days []store.SeenDay
+		switch {
+		case alone:
+			days = seen.days(u)
+		case !recorded:
+			days = seen.days(batchWritten(units)...)
+			recorded = true
+		}
+		if err := w.afterWrite(ctx, u.lease, account, days, u.res); err != nil {
 			return err
 		}
-		seen.sales = nil // recorded once, with the first job written
 	}
 	return nil
+}
+
+// batchWritten are the units a group's WriteDaysBatch wrote: those alive before the first a
+// cancellation stopped (writeGroup).
+func batchWritten(units []*unit) []*unit {
+	var out []*unit
+	for _, u := range units {
+		if u.res.Cancelled {
+			break
+		}
+		if u.alive() {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // prepare checks the unit's department and time zone and sets up its series; a problem is the

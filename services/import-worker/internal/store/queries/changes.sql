@@ -1,18 +1,50 @@
--- name: SalesSeenUpsert :exec
--- Records where an import counted sales (the latest import's position wins). A sale seen
--- again where it was (most of a nightly run's: it re-reads yesterday) writes nothing.
-INSERT INTO sales_seen (account_key, sale_id, location_id, register_id, completed_at)
-SELECT @account_key::text, s.sale_id, s.location_id, s.register_id, s.completed_at
-FROM (SELECT unnest(@sale_ids::text[]) AS sale_id, unnest(@location_ids::text[]) AS location_id,
-             unnest(@register_ids::text[]) AS register_id, unnest(@completed_ats::timestamptz[]) AS completed_at) s
-ON CONFLICT (account_key, sale_id) DO UPDATE SET location_id = excluded.location_id,
-    register_id = excluded.register_id, completed_at = excluded.completed_at, update_time = now()
-WHERE (sales_seen.location_id, sales_seen.register_id, sales_seen.completed_at)
-      IS DISTINCT FROM (excluded.location_id, excluded.register_id, excluded.completed_at);
+-- name: SalesSeenRecord :exec
+-- Records the register-days a job read completely and the sales it counted on them, in one
+-- statement: a day with sales gets them (the arrays replaced, update_time now, also when the
+-- set is the same: the latest read of a sale must win over an older row still holding it); a
+-- day read without sales loses its row. A read day of register '' is every register of its
+-- location. Each sale comes with its day (no sale twice in a day). A day's arrays are in sale
+-- id order, so a set read again unchanged is the same value (the update can stay on its page
+-- and leave the index alone).
+WITH sales AS (
+    SELECT unnest(@location_ids::text[]) AS location_id, unnest(@register_ids::text[]) AS register_id,
+           unnest(@dates::date[]) AS business_date, unnest(@sale_ids::text[]) AS sale_id,
+           unnest(@completed_ats::timestamptz[]) AS completed_at
+), days AS (
+    SELECT location_id, register_id, business_date,
+           array_agg(sale_id ORDER BY sale_id) AS sale_ids, array_agg(completed_at ORDER BY sale_id) AS completed_ats
+    FROM sales GROUP BY location_id, register_id, business_date
+), gone AS (
+    DELETE FROM sales_seen_days t
+    USING (SELECT unnest(@read_location_ids::text[]) AS location_id, unnest(@read_register_ids::text[]) AS register_id,
+                  unnest(@read_dates::date[]) AS business_date) r
+    WHERE t.account_key = @account_key::text AND t.location_id = r.location_id AND t.business_date = r.business_date
+      AND (r.register_id = '' OR t.register_id = r.register_id)
+      AND NOT EXISTS (SELECT 1 FROM days
+                      WHERE days.location_id = t.location_id AND days.register_id = t.register_id AND days.business_date = t.business_date)
+)
+INSERT INTO sales_seen_days (account_key, location_id, register_id, business_date, sale_ids, completed_ats)
+SELECT @account_key::text, days.location_id, days.register_id, days.business_date, days.sale_ids, days.completed_ats
+FROM days
+ORDER BY days.location_id, days.register_id, days.business_date
+ON CONFLICT (account_key, location_id, register_id, business_date) DO UPDATE
+SET sale_ids = excluded.sale_ids, completed_ats = excluded.completed_ats, update_time = now();
 
 -- name: SalesSeenGet :many
-SELECT sale_id, location_id, register_id, completed_at FROM sales_seen
-WHERE account_key = @account_key AND sale_id = ANY(@sale_ids::text[]);
+-- Where the given sales of an account were last counted, found through the GIN index on
+-- sales_seen_keys: a sale in several rows (it moved, and the day it left was not read again)
+-- takes the row updated last (then the later date). The index's keys are COLLATE "C", and so
+-- must the expression be for the planner to use it. The keys asked are a subquery, so the
+-- planner does not see them: it has no statistics for unique ids and, seeing hundreds, would
+-- guess most rows overlap and scan the account's every row instead of the index.
+SELECT DISTINCT ON (s.sale_id) s.sale_id::text AS sale_id, s.location_id, s.register_id, s.completed_at::timestamptz AS completed_at
+FROM (SELECT d.location_id, d.register_id, d.business_date, d.update_time,
+             unnest(d.sale_ids) AS sale_id, unnest(d.completed_ats) AS completed_at
+      FROM sales_seen_days d
+      WHERE (sales_seen_keys(d.account_key, d.sale_ids) COLLATE "C") && (SELECT sales_seen_keys(@account_key::text, @sale_ids::text[]))
+        AND d.account_key = @account_key::text) s
+WHERE s.sale_id = ANY(@sale_ids::text[])
+ORDER BY s.sale_id, s.update_time DESC, s.business_date DESC;
 
 -- name: ChangeWatermark :one
 -- The greatest watermark of the account's change listings whose import's jobs all ended DONE

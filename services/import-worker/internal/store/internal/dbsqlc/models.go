@@ -114,13 +114,14 @@ type RateBudget struct {
 	UpdateTime  pgtype.Timestamptz
 }
 
-type SalesSeen struct {
-	AccountKey  string
-	SaleID      string
-	LocationID  string
-	RegisterID  string
-	CompletedAt pgtype.Timestamptz
-	UpdateTime  pgtype.Timestamptz
+type SalesSeenDay struct {
+	AccountKey   string
+	LocationID   string
+	RegisterID   string
+	BusinessDate pgtype.Date
+	SaleIds      []string
+	CompletedAts []pgtype.Timestamptz
+	UpdateTime   pgtype.Timestamptz
 }
 
 type ScheduleRun struct {
