@@ -131,3 +131,48 @@ func TestStoreGaugesWithoutDatabase(t *testing.T) {
 		t.Errorf("metrics scraped (-want +got):\n%s", diff)
 	}
 }
+
+// countingReader answers fixed gauges and counts its reads.
+type countingReader struct {
+	reads int
+	age   time.Duration
+}
+
+func (r *countingReader) LatestScheduledRun(context.Context) (time.Time, bool, error) {
+	return time.Date(2026, 12, 3, 1, 0, 0, 0, time.UTC), true, nil
+}
+
+func (r *countingReader) OldestOpenJobAge(context.Context) (time.Duration, error) {
+	r.reads++
+	return r.age, nil
+}
+
+// TestStoreGaugesReadOncePerMaxAge: scrapes within StoreGaugesMaxAge of a read answer its
+// values without reading Postgres again; the first scrape after it reads the new values.
+func TestStoreGaugesReadOncePerMaxAge(t *testing.T) {
+	t.Parallel()
+	r := &countingReader{age: time.Minute}
+	g := metrics.NewStoreGauges(r, logging.Discard())
+	now := time.Date(2026, 12, 3, 2, 0, 0, 0, time.UTC)
+	g.Now = func() time.Time { return now }
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(g)
+	for _, step := range []struct {
+		after time.Duration
+		age   time.Duration // what Postgres would answer now
+		reads int
+		want  float64
+	}{
+		{0, time.Minute, 1, 60},
+		{time.Second, 2 * time.Minute, 1, 60},
+		{metrics.StoreGaugesMaxAge - time.Second - time.Millisecond, 2 * time.Minute, 1, 60}, // the read is 5 s old less 1 ms
+		{time.Millisecond, 2 * time.Minute, 2, 120},
+	} {
+		now = now.Add(step.after)
+		r.age = step.age
+		got := gather(t, reg)
+		if r.reads != step.reads || got[oldest] != step.want {
+			t.Errorf("at %v: %d reads, age %v; want %d reads, age %v", now.Format(time.TimeOnly), r.reads, got[oldest], step.reads, step.want)
+		}
+	}
+}
