@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -42,10 +44,6 @@ func (s *Store) RecordSalesSeen(ctx context.Context, account string, days []Seen
 		location, register string
 		date               civil.Date
 	}
-	type saleKey struct {
-		day dayKey
-		id  string
-	}
 	// A day read twice (two departments share its register) is one day: a batch never
 	// replaces what an earlier batch of the same call recorded.
 	var merged []SeenDay
@@ -60,22 +58,37 @@ func (s *Store) RecordSalesSeen(ctx context.Context, account string, days []Seen
 		merged = append(merged, d)
 	}
 	var (
-		p     dbsqlc.SalesSeenRecordParams
-		index = map[saleKey]int{}
+		p dbsqlc.SalesSeenRecordParams
+		// rows are the batch's sales by the row they go to (their own shop and register, the
+		// read day's date), each sale once: the later report of a sale listed twice.
+		rows  = map[dayKey]map[string]time.Time{}
+		sales int
 	)
 	flush := func() error {
 		if len(p.ReadDates) == 0 {
 			return nil
 		}
+		keys := slices.SortedFunc(maps.Keys(rows), func(a, b dayKey) int {
+			return cmp.Or(cmp.Compare(a.location, b.location), cmp.Compare(a.register, b.register), a.date.DaysSince(b.date))
+		})
+		for _, k := range keys {
+			ids := slices.Sorted(maps.Keys(rows[k]))
+			p.LocationIds, p.RegisterIds, p.Dates = append(p.LocationIds, k.location), append(p.RegisterIds, k.register), append(p.Dates, date(k.date))
+			p.Firsts = append(p.Firsts, int32(len(p.SaleIds)+1))
+			for _, id := range ids {
+				p.SaleIds, p.CompletedAts = append(p.SaleIds, id), append(p.CompletedAts, timestamp(rows[k][id]))
+			}
+			p.Lasts = append(p.Lasts, int32(len(p.SaleIds)))
+		}
 		p.AccountKey = account
 		if err := s.q.SalesSeenRecord(ctx, s.pool, p); err != nil {
 			return fmt.Errorf("record sales seen: %w", err)
 		}
-		p, index = dbsqlc.SalesSeenRecordParams{}, map[saleKey]int{}
+		p, rows, sales = dbsqlc.SalesSeenRecordParams{}, map[dayKey]map[string]time.Time{}, 0
 		return nil
 	}
 	for _, d := range merged {
-		if len(p.SaleIds) > 0 && len(p.SaleIds)+len(d.Sales) > salesSeenBatch {
+		if sales > 0 && sales+len(d.Sales) > salesSeenBatch {
 			if err := flush(); err != nil {
 				return err
 			}
@@ -84,19 +97,12 @@ func (s *Store) RecordSalesSeen(ctx context.Context, account string, days []Seen
 		p.ReadRegisterIds = append(p.ReadRegisterIds, d.RegisterID)
 		p.ReadDates = append(p.ReadDates, date(d.Date))
 		for _, v := range d.Sales {
-			k := saleKey{dayKey{v.LocationID, v.RegisterID, d.Date}, v.SaleID}
-			if i, ok := index[k]; ok {
-				// Twice in a day (two departments read it, or the POS listed it twice): one
-				// element, the later report.
-				p.CompletedAts[i] = timestamp(v.CompletedAt)
-				continue
+			k := dayKey{v.LocationID, v.RegisterID, d.Date}
+			if rows[k] == nil {
+				rows[k] = map[string]time.Time{}
 			}
-			index[k] = len(p.SaleIds)
-			p.LocationIds = append(p.LocationIds, v.LocationID)
-			p.RegisterIds = append(p.RegisterIds, v.RegisterID)
-			p.Dates = append(p.Dates, date(d.Date))
-			p.SaleIds = append(p.SaleIds, v.SaleID)
-			p.CompletedAts = append(p.CompletedAts, timestamp(v.CompletedAt))
+			rows[k][v.SaleID] = v.CompletedAt
+			sales++
 		}
 	}
 	return flush()

@@ -203,18 +203,16 @@ func (q *Queries) SalesSeenGet(ctx context.Context, db DBTX, arg SalesSeenGetPar
 }
 
 const salesSeenRecord = `-- name: SalesSeenRecord :exec
-WITH sales AS (
-    SELECT unnest($2::text[]) AS location_id, unnest($3::text[]) AS register_id,
-           unnest($4::date[]) AS business_date, unnest($5::text[]) AS sale_id,
-           unnest($6::timestamptz[]) AS completed_at
-), days AS (
-    SELECT location_id, register_id, business_date,
-           array_agg(sale_id ORDER BY sale_id) AS sale_ids, array_agg(completed_at ORDER BY sale_id) AS completed_ats
-    FROM sales GROUP BY location_id, register_id, business_date
+WITH days AS (
+    SELECT d.location_id, d.register_id, d.business_date,
+           ($2::text[])[d.first:d.last] AS sale_ids, ($3::timestamptz[])[d.first:d.last] AS completed_ats
+    FROM (SELECT unnest($4::text[]) AS location_id, unnest($5::text[]) AS register_id,
+                 unnest($6::date[]) AS business_date, unnest($7::int[]) AS first,
+                 unnest($8::int[]) AS last) d
 ), gone AS (
     DELETE FROM sales_seen_days t
-    USING (SELECT unnest($7::text[]) AS location_id, unnest($8::text[]) AS register_id,
-                  unnest($9::date[]) AS business_date) r
+    USING (SELECT unnest($9::text[]) AS location_id, unnest($10::text[]) AS register_id,
+                  unnest($11::date[]) AS business_date) r
     WHERE t.account_key = $1::text AND t.location_id = r.location_id AND t.business_date = r.business_date
       AND (r.register_id = '' OR t.register_id = r.register_id)
       AND NOT EXISTS (SELECT 1 FROM days
@@ -230,11 +228,13 @@ SET sale_ids = excluded.sale_ids, completed_ats = excluded.completed_ats, update
 
 type SalesSeenRecordParams struct {
 	AccountKey      string
+	SaleIds         []string
+	CompletedAts    []pgtype.Timestamptz
 	LocationIds     []string
 	RegisterIds     []string
 	Dates           []pgtype.Date
-	SaleIds         []string
-	CompletedAts    []pgtype.Timestamptz
+	Firsts          []int32
+	Lasts           []int32
 	ReadLocationIds []string
 	ReadRegisterIds []string
 	ReadDates       []pgtype.Date
@@ -244,17 +244,20 @@ type SalesSeenRecordParams struct {
 // statement: a day with sales gets them (the arrays replaced, update_time now, also when the
 // set is the same: the latest read of a sale must win over an older row still holding it); a
 // day read without sales loses its row. A read day of register ” is every register of its
-// location. Each sale comes with its day (no sale twice in a day). A day's arrays are in sale
-// id order, so a set read again unchanged is the same value (the update can stay on its page
-// and leave the index alone).
+// location. The store groups the sales by day: a day's sales are the elements firsts..lasts
+// (1-based, inclusive) of the flat arrays, in sale id order, so a set read again unchanged is
+// the same value (the update can stay on its page and leave the index alone). Slicing what the
+// store grouped costs PostgreSQL a fraction of grouping and sorting every sale itself.
 func (q *Queries) SalesSeenRecord(ctx context.Context, db DBTX, arg SalesSeenRecordParams) error {
 	_, err := db.Exec(ctx, salesSeenRecord,
 		arg.AccountKey,
+		arg.SaleIds,
+		arg.CompletedAts,
 		arg.LocationIds,
 		arg.RegisterIds,
 		arg.Dates,
-		arg.SaleIds,
-		arg.CompletedAts,
+		arg.Firsts,
+		arg.Lasts,
 		arg.ReadLocationIds,
 		arg.ReadRegisterIds,
 		arg.ReadDates,
