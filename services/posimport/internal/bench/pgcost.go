@@ -153,7 +153,7 @@ func (b *bench) readPGStatements(ctx context.Context, dbURL string) ([]statement
 	}
 	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	rows, err := conn.Query(ctx, `SELECT query, calls, rows, total_exec_time, total_plan_time FROM pg_stat_statements
-		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC`)
+		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time + total_plan_time DESC`)
 	if err != nil {
 		return nil, err
 	}
@@ -187,13 +187,14 @@ func statementName(q string) string {
 // sayStatements writes the statements' cost per job, the costliest first, and their total.
 func (b *bench) sayStatements(stmts []statementCost, jobs float64) {
 	var calls int64
-	var exec float64
+	var exec, plan float64
 	for _, s := range stmts {
 		calls += s.calls
-		exec += s.execMS + s.planMS
+		exec += s.execMS
+		plan += s.planMS
 	}
-	b.say("P5b statements: %d calls, %.2f ms of execution and planning a job; the costliest:", calls, exec/jobs)
-	for _, s := range stmts[:min(len(stmts), 20)] {
-		b.say("  %8.3f ms  %6.2f calls  %8.1f rows a job  %s", (s.execMS+s.planMS)/jobs, float64(s.calls)/jobs, float64(s.rows)/jobs, s.name)
+	b.say("P5b statements: %d calls; a job: %.3f ms of execution, %.3f ms of planning; the costliest:", calls, exec/jobs, plan/jobs)
+	for _, s := range stmts[:min(len(stmts), 25)] {
+		b.say("  exec %7.3f ms  plan %7.3f ms  %6.2f calls  %8.1f rows a job  %s", s.execMS/jobs, s.planMS/jobs, float64(s.calls)/jobs, float64(s.rows)/jobs, s.name)
 	}
 }

@@ -27,7 +27,7 @@ func (b *bench) startPostgres(ctx context.Context) error {
 		b.say("starting a private PostgreSQL cluster")
 		var settings []string
 		if b.o.PGStatements {
-			settings = append(settings, "shared_preload_libraries=pg_stat_statements")
+			settings = append(settings, "shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track_planning=on")
 		}
 		c, err := pgcluster.Start(ctx, pgcluster.Options{Dir: filepath.Join(b.dir, "pg"), Fast: true, Settings: settings})
 		if err != nil {
