@@ -13,45 +13,39 @@ import (
 	"github.com/posimport/posimport/services/import-worker/internal/storetest"
 )
 
-// BenchmarkRecordSalesSeen records a client's night as the nightly run does: 720 sales over 10
-// registers × 2 days in one call, each call for another account. Where the server has
-// pg_stat_statements loaded, pg-ns/op is PostgreSQL's execution time of the statements that
-// record sales seen, per call.
+// BenchmarkRecordSalesSeen records a client's night as the nightly run does, 720 sales over
+// 10 registers × 2 days in one call: "first" a new account each call (a client's first night),
+// "nightly" the steady state, 100 accounts' nights one after the other, the older day of each
+// recorded the night before, unchanged. Where the server has pg_stat_statements loaded,
+// pg-ns/op is PostgreSQL's execution time of the statements that record sales seen, per call.
 //
 //	go test ./internal/store -run '^$' -bench RecordSalesSeen -benchtime 2000x -count 3
 func BenchmarkRecordSalesSeen(b *testing.B) {
-	pool := storetest.Pool(b)
-	st := store.New(pool)
-	ctx := context.Background()
-	_, err := pool.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements SCHEMA public")
-	statements := err == nil
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := st.RecordSalesSeen(ctx, fmt.Sprintf("lightspeed_retail:%d", i), night(0)); err != nil {
-			b.Fatal(err)
-		}
+	for _, bc := range []struct {
+		name string
+		// call gives the i-th call's account and night.
+		call func(i int) (account string, night int)
+	}{
+		{"first", func(i int) (string, int) { return fmt.Sprintf("lightspeed_retail:%d", i), 0 }},
+		{"nightly", func(i int) (string, int) { return fmt.Sprintf("lightspeed_retail:%d", i%100), i / 100 }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			pool := storetest.Pool(b)
+			st := store.New(pool)
+			ctx := context.Background()
+			_, err := pool.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements SCHEMA public")
+			statements := err == nil
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				account, n := bc.call(i)
+				if err := st.RecordSalesSeen(ctx, account, night(n)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			reportStatements(b, pool, statements)
+		})
 	}
-	b.StopTimer()
-	reportStatements(b, pool, statements)
-}
-
-// BenchmarkRecordSalesSeenNightly is the steady state: 100 accounts' nights one after the
-// other, each the last two days of 10 registers (720 sales), the older one recorded the night
-// before, unchanged.
-func BenchmarkRecordSalesSeenNightly(b *testing.B) {
-	pool := storetest.Pool(b)
-	st := store.New(pool)
-	ctx := context.Background()
-	_, err := pool.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements SCHEMA public")
-	statements := err == nil
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := st.RecordSalesSeen(ctx, fmt.Sprintf("lightspeed_retail:%d", i%100), night(i/100)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	reportStatements(b, pool, statements)
 }
 
 // night is what a nightly run records on its night n: 10 registers' days n and n+1 of 36
